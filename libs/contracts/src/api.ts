@@ -1,0 +1,137 @@
+/**
+ * Plain shapes of what the REST API returns. API DTO classes `implements` these;
+ * the panel's generated client must agree with them. No framework types here.
+ */
+import type { NodeState, ServerState, StaffRole, TaskOp, TaskState, TenantRole } from './enums.js';
+
+export const API_PREFIX = '/api/v1';
+
+/** Error body of every non-2xx answer. */
+export interface ApiError {
+  statusCode: number;
+  /** Stable machine-readable code, e.g. "no_capacity", "invalid_transition", "validation_failed". */
+  code: string;
+  /** A sentence a person can act on. */
+  message: string;
+  /** Field-level problems for validation errors. */
+  details?: { field: string; problems: string[] }[];
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Pass as `cursor` to get the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export interface AuthTokensView {
+  accessToken: string;
+  /** Seconds until the access token expires. */
+  expiresIn: number;
+  refreshToken: string;
+  user: MeView;
+}
+
+export interface MeView {
+  id: string;
+  email: string;
+  staffRole: StaffRole | null;
+  memberships: { tenantId: string; tenantName: string; role: TenantRole }[];
+}
+
+export interface LocationView { id: string; code: string; name: string; country: string }
+
+export interface PlanView {
+  id: string;
+  name: string;
+  vcpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+  cpuQuotaPercent: number;
+  diskIops: number;
+  diskMBps: number;
+  netMbit: number;
+  trafficGiB: number;
+  /** Price per month in the smallest currency unit (cents). */
+  priceMonthlyCents: number;
+  currency: string;
+  active: boolean;
+}
+
+export interface ImageView { id: string; name: string; osFamily: string; version: string; active: boolean }
+
+export interface NodeView {
+  id: string;
+  name: string;
+  locationId: string;
+  state: NodeState;
+  vcpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+  cpuOvercommit: number;
+  memoryOvercommit: number;
+  usedVcpus: number;
+  usedMemoryMiB: number;
+  usedDiskGiB: number;
+  lastHeartbeatAt: string | null;
+}
+
+export interface NodeRegistrationView {
+  node: NodeView;
+  /** What the node daemon needs to connect; shown once. */
+  daemon: { nodeId: string; natsUrl: string; natsUser: string; natsPassword?: string; natsCreds?: string; subjectPrefix: string };
+}
+
+export interface IpPoolView {
+  id: string;
+  locationId: string;
+  family: 4 | 6;
+  cidr: string;
+  gateway: string;
+  total: number;
+  used: number;
+}
+
+export interface SshKeyView { id: string; name: string; fingerprint: string; publicKey: string; createdAt: string }
+
+export interface ApiTokenView { id: string; name: string; prefix: string; createdAt: string; lastUsedAt: string | null }
+export interface ApiTokenCreatedView extends ApiTokenView { /** The secret, shown once. */ token: string }
+
+export interface TaskView {
+  id: string;
+  serverId: string;
+  op: TaskOp;
+  state: TaskState;
+  progress: number;
+  stage: string | null;
+  error: string | null;
+  attempts: number;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+export interface ServerAddressView { family: 4 | 6; address: string; prefix: number; gateway: string }
+
+export interface ServerView {
+  id: string;
+  tenantId: string;
+  hostname: string;
+  state: ServerState;
+  plan: PlanView;
+  image: ImageView;
+  location: LocationView;
+  nodeId: string | null;
+  addresses: ServerAddressView[];
+  currentTask: TaskView | null;
+  createdAt: string;
+  updatedAt: string;
+  /** Set when billing is on and the server waits for payment. */
+  checkoutUrl?: string | null;
+}
+
+export interface HealthView {
+  status: 'ok' | 'degraded';
+  database: 'up' | 'down';
+  nats: 'up' | 'down';
+  billing: 'on' | 'off';
+}

@@ -1,0 +1,86 @@
+/** Lifecycle of a virtual server as the customer sees it. */
+export const ServerState = {
+  PendingPayment: 'pending_payment',
+  Provisioning: 'provisioning',
+  Running: 'running',
+  Stopped: 'stopped',
+  Starting: 'starting',
+  Stopping: 'stopping',
+  Rebooting: 'rebooting',
+  Rebuilding: 'rebuilding',
+  Resizing: 'resizing',
+  Suspended: 'suspended',
+  Error: 'error',
+  Deleting: 'deleting',
+  Deleted: 'deleted',
+} as const;
+export type ServerState = (typeof ServerState)[keyof typeof ServerState];
+export const SERVER_STATES = Object.values(ServerState) as readonly ServerState[];
+
+/** One operation on one server, carried from the API to a node as a command. */
+export const TaskOp = {
+  Create: 'create',
+  Start: 'start',
+  Stop: 'stop',
+  Reboot: 'reboot',
+  Rebuild: 'rebuild',
+  Resize: 'resize',
+  Suspend: 'suspend',
+  Unsuspend: 'unsuspend',
+  Delete: 'delete',
+} as const;
+export type TaskOp = (typeof TaskOp)[keyof typeof TaskOp];
+export const TASK_OPS = Object.values(TaskOp) as readonly TaskOp[];
+
+export const TaskState = {
+  Queued: 'queued',
+  Dispatched: 'dispatched',
+  Running: 'running',
+  Succeeded: 'succeeded',
+  Failed: 'failed',
+} as const;
+export type TaskState = (typeof TaskState)[keyof typeof TaskState];
+export const TASK_STATES = Object.values(TaskState) as readonly TaskState[];
+export const FINISHED_TASK_STATES: readonly TaskState[] = [TaskState.Succeeded, TaskState.Failed];
+
+export const NodeState = {
+  Online: 'online',
+  Offline: 'offline',
+  Maintenance: 'maintenance',
+} as const;
+export type NodeState = (typeof NodeState)[keyof typeof NodeState];
+export const NODE_STATES = Object.values(NodeState) as readonly NodeState[];
+
+/** Role of a user inside one tenant (membership). */
+export const TenantRole = {
+  Owner: 'owner',
+  Admin: 'admin',
+  Member: 'member',
+  Billing: 'billing',
+} as const;
+export type TenantRole = (typeof TenantRole)[keyof typeof TenantRole];
+export const TENANT_ROLES = Object.values(TenantRole) as readonly TenantRole[];
+
+/** Provider-side role, across all tenants. */
+export const StaffRole = {
+  Admin: 'admin',
+  Support: 'support',
+  Billing: 'billing',
+} as const;
+export type StaffRole = (typeof StaffRole)[keyof typeof StaffRole];
+export const STAFF_ROLES = Object.values(StaffRole) as readonly StaffRole[];
+
+export const IpFamily = { V4: 4, V6: 6 } as const;
+export type IpFamily = (typeof IpFamily)[keyof typeof IpFamily];
+
+/** Domain state as libvirt reports it, reduced to what the control plane needs. */
+export const DomainState = {
+  Running: 'running',
+  ShutOff: 'shutoff',
+  Paused: 'paused',
+  Crashed: 'crashed',
+  Missing: 'missing',
+  Other: 'other',
+} as const;
+export type DomainState = (typeof DomainState)[keyof typeof DomainState];
+export const DOMAIN_STATES = Object.values(DomainState) as readonly DomainState[];

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { DOMAIN_STATES, TASK_OPS } from './enums.js';
+import { WIRE_VERSION } from './commands.js';
+
+const uuid = z.uuid();
+const nodeId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+const domainState = z.enum(DOMAIN_STATES as unknown as [string, ...string[]]);
+
+export const TaskProgressEventSchema = z.object({
+  v: z.literal(WIRE_VERSION),
+  taskId: uuid,
+  serverId: uuid,
+  nodeId,
+  /** Short machine-readable name of the step, e.g. "disk", "seed", "network", "define", "start". */
+  stage: z.string().min(1).max(64),
+  progress: z.number().min(0).max(100),
+  at: z.number(),
+});
+export type TaskProgressEvent = z.infer<typeof TaskProgressEventSchema>;
+
+/** Timestamps (epoch ms, fractional) the daemon records while executing one command. */
+export const TaskTimingsSchema = z.object({
+  receivedAt: z.number(),
+  hypervisorStartedAt: z.number().optional(),
+  hypervisorDoneAt: z.number().optional(),
+  finishedAt: z.number(),
+  /** Milliseconds per step (disk, seed, network, define, start...). */
+  steps: z.record(z.string(), z.number()).default({}),
+});
+export type TaskTimings = z.infer<typeof TaskTimingsSchema>;
+
+export const TaskResultEventSchema = z.object({
+  v: z.literal(WIRE_VERSION),
+  taskId: uuid,
+  serverId: uuid,
+  nodeId,
+  op: z.enum(TASK_OPS as unknown as [string, ...string[]]),
+  ok: z.boolean(),
+  error: z.object({ code: z.string().max(64), message: z.string().max(4000) }).optional(),
+  /** State of the domain after the command, as libvirt reports it. */
+  domainState,
+  timings: TaskTimingsSchema,
+  at: z.number(),
+});
+export type TaskResultEvent = z.infer<typeof TaskResultEventSchema>;
+
+export const DomainStateEventSchema = z.object({
+  v: z.literal(WIRE_VERSION),
+  serverId: uuid,
+  nodeId,
+  state: domainState,
+  at: z.number(),
+});
+export type DomainStateEvent = z.infer<typeof DomainStateEventSchema>;
+
+export const HeartbeatSchema = z.object({
+  v: z.literal(WIRE_VERSION),
+  nodeId,
+  at: z.number(),
+  daemonVersion: z.string().max(64),
+  hypervisor: z.string().max(256),
+  capacity: z.object({
+    vcpus: z.number().int().min(0),
+    memoryMiB: z.number().int().min(0),
+    diskGiB: z.number().int().min(0),
+  }),
+  domains: z.array(z.object({ serverId: uuid, state: domainState })).max(10000),
+});
+export type Heartbeat = z.infer<typeof HeartbeatSchema>;
+
+export function parseWith<T>(schema: z.ZodType<T>, data: unknown): { ok: true; value: T } | { ok: false; error: string } {
+  const result = schema.safeParse(data);
+  return result.success ? { ok: true, value: result.data } : { ok: false, error: z.prettifyError(result.error) };
+}

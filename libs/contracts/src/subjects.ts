@@ -1,0 +1,69 @@
+/**
+ * NATS subjects and JetStream names. Every name derives from one prefix so that
+ * deployments (and test runs) never collide: `oblako.node.<nodeId>.cmd.<op>` etc.
+ */
+const TOKEN = /^[A-Za-z0-9_-]+$/;
+
+function token(kind: string, value: string): string {
+  if (!TOKEN.test(value)) throw new Error(`${kind} "${value}" may contain only letters, digits, "-" and "_"`);
+  return value;
+}
+
+export interface Subjects {
+  readonly prefix: string;
+  /** Commands for one node, one subject per op. */
+  nodeCommand(nodeId: string, op: string): string;
+  /** Wildcard a node's durable consumer filters on. */
+  nodeCommands(nodeId: string): string;
+  /** Events from one node, one subject per kind. */
+  nodeEvent(nodeId: string, kind: EventKind): string;
+  /** Heartbeat with capacity and domain states. */
+  nodeHeartbeat(nodeId: string): string;
+  allCommands(): string;
+  allEvents(): string;
+  allHeartbeats(): string;
+  /** Stream of commands (work queue). */
+  readonly commandStream: string;
+  /** Stream of events from all nodes. */
+  readonly eventStream: string;
+  /** Durable consumer name of a node's command consumer. */
+  nodeConsumer(nodeId: string): string;
+  /** Durable consumer name of the API's event consumer. */
+  readonly apiEventConsumer: string;
+  /** Parse `<prefix>.node.<nodeId>.<evt|hb>...` into its parts, or null. */
+  parse(subject: string): { nodeId: string; channel: 'cmd' | 'evt' | 'hb'; name: string | null } | null;
+}
+
+export const EventKind = {
+  TaskProgress: 'task.progress',
+  TaskResult: 'task.result',
+  DomainState: 'domain.state',
+} as const;
+export type EventKind = (typeof EventKind)[keyof typeof EventKind];
+
+export function subjects(prefix = 'oblako'): Subjects {
+  for (const part of prefix.split('.')) token('subject prefix part', part);
+  const streamBase = prefix.replace(/[.]/g, '_').toUpperCase();
+  const base = `${prefix}.node`;
+  return {
+    prefix,
+    nodeCommand: (nodeId, op) => `${base}.${token('node id', nodeId)}.cmd.${token('op', op)}`,
+    nodeCommands: (nodeId) => `${base}.${token('node id', nodeId)}.cmd.>`,
+    nodeEvent: (nodeId, kind) => `${base}.${token('node id', nodeId)}.evt.${kind}`,
+    nodeHeartbeat: (nodeId) => `${base}.${token('node id', nodeId)}.hb`,
+    allCommands: () => `${base}.*.cmd.>`,
+    allEvents: () => `${base}.*.evt.>`,
+    allHeartbeats: () => `${base}.*.hb`,
+    commandStream: `${streamBase}_COMMANDS`,
+    eventStream: `${streamBase}_EVENTS`,
+    nodeConsumer: (nodeId) => `node-${token('node id', nodeId)}`,
+    apiEventConsumer: 'api-events',
+    parse(subject) {
+      if (!subject.startsWith(`${base}.`)) return null;
+      const rest = subject.slice(base.length + 1).split('.');
+      const [nodeId, channel, ...name] = rest;
+      if (!nodeId || (channel !== 'cmd' && channel !== 'evt' && channel !== 'hb')) return null;
+      return { nodeId, channel, name: name.length ? name.join('.') : null };
+    },
+  };
+}
