@@ -1,0 +1,42 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+@Entity('locations')
+export class LocationEntity {
+  @PrimaryGeneratedColumn('uuid') id: string;
+  @Column({ type: 'varchar', length: 32 }) code: string;
+  @Column({ type: 'varchar', length: 120 }) name: string;
+  @Column({ type: 'char', length: 2 }) country: string;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
+}
+
+@Entity('plans')
+export class PlanEntity {
+  @PrimaryGeneratedColumn('uuid') id: string;
+  @Column({ type: 'varchar', length: 120 }) name: string;
+  @Column({ type: 'integer' }) vcpus: number;
+  @Column({ name: 'memory_mib', type: 'integer' }) memoryMiB: number;
+  @Column({ name: 'disk_gib', type: 'integer' }) diskGiB: number;
+  @Column({ name: 'cpu_quota_percent', type: 'integer' }) cpuQuotaPercent: number;
+  @Column({ name: 'disk_iops', type: 'integer' }) diskIops: number;
+  @Column({ name: 'disk_mbps', type: 'integer' }) diskMBps: number;
+  @Column({ name: 'net_mbit', type: 'integer' }) netMbit: number;
+  @Column({ name: 'traffic_gib', type: 'integer' }) trafficGiB: number;
+  @Column({ name: 'price_monthly_cents', type: 'integer' }) priceMonthlyCents: number;
+  @Column({ type: 'char', length: 3 }) currency: string;
+  @Column({ type: 'boolean' }) active: boolean;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
+}
+
+@Entity('images')
+export class ImageEntity {
+  @PrimaryGeneratedColumn('uuid') id: string;
+  @Column({ type: 'varchar', length: 120 }) name: string;
+  @Column({ name: 'os_family', type: 'varchar', length: 32 }) osFamily: string;
+  @Column({ type: 'varchar', length: 32 }) version: string;
+  /** Where nodes fetch the base image (http(s):// or file://). */
+  @Column({ type: 'varchar', length: 2048 }) url: string;
+  @Column({ type: 'char', length: 64 }) sha256: string;
+  @Column({ type: 'varchar', length: 8 }) format: 'qcow2' | 'raw';
+  @Column({ type: 'boolean' }) active: boolean;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
+}

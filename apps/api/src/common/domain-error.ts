@@ -1,0 +1,45 @@
+/**
+ * Base of every module's exception. Domain code throws these (never HTTP exceptions); the one
+ * exception filter turns them into the contracts `ApiError` body with the status each module's
+ * code table gives.
+ */
+export abstract class DomainError extends Error {
+  abstract readonly httpStatus: number;
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details?: { field: string; problems: string[] }[],
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export const CommonErrorCode = {
+  ValidationFailed: 'validation_failed',
+  MalformedJson: 'malformed_json',
+  PayloadTooLarge: 'payload_too_large',
+  NotFound: 'not_found',
+  Unauthenticated: 'unauthenticated',
+  Forbidden: 'forbidden',
+  NoTenant: 'no_tenant',
+} as const;
+export type CommonErrorCode = (typeof CommonErrorCode)[keyof typeof CommonErrorCode];
+
+const COMMON_STATUS: Record<CommonErrorCode, number> = {
+  validation_failed: 400,
+  malformed_json: 400,
+  payload_too_large: 413,
+  not_found: 404,
+  unauthenticated: 401,
+  forbidden: 403,
+  no_tenant: 403,
+};
+
+export class CommonError extends DomainError {
+  readonly httpStatus: number;
+  constructor(code: CommonErrorCode, message: string, details?: { field: string; problems: string[] }[]) {
+    super(code, message, details);
+    this.httpStatus = COMMON_STATUS[code];
+  }
+}

@@ -1,0 +1,40 @@
+import { DataSource } from 'typeorm';
+import { ENTITIES } from './entities.js';
+import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema.js';
+
+export const MIGRATIONS = [InitialSchema1764000000000];
+
+export interface DataSourceSettings {
+  url: string;
+  poolSize?: number;
+  logSql?: boolean;
+}
+
+/** The one way the API builds its TypeORM data source. Never synchronizes: the schema comes from migrations. */
+export function createDataSource({ url, poolSize = 10, logSql = false }: DataSourceSettings): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    uuidExtension: 'pgcrypto',
+    installExtensions: false,
+    logging: logSql ? 'all' : ['error'],
+    extra: { max: poolSize, connectionTimeoutMillis: 10_000 },
+  });
+}
+
+/** Apply every pending migration to the database at `url`; returns the names applied. */
+export async function runMigrations(url: string): Promise<string[]> {
+  const ds = createDataSource({ url, poolSize: 1 });
+  await ds.initialize();
+  try {
+    const applied = await ds.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  } finally {
+    await ds.destroy();
+  }
+}
