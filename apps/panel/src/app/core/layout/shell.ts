@@ -1,0 +1,122 @@
+import { BreakpointObserver } from '@angular/cdk/layout';
+import { ChangeDetectionStrategy, Component, computed, inject, signal, viewChild } from '@angular/core';
+import { toSignal } from '@angular/core/rxjs-interop';
+import { NavigationEnd, Router, RouterLink, RouterLinkActive, RouterOutlet } from '@angular/router';
+import { MatButtonModule } from '@angular/material/button';
+import { MatListModule } from '@angular/material/list';
+import { MatMenuModule } from '@angular/material/menu';
+import { MatSidenav, MatSidenavModule } from '@angular/material/sidenav';
+import { MatToolbarModule } from '@angular/material/toolbar';
+import { filter, map } from 'rxjs';
+import { AuthService } from '../auth/auth.service';
+import { LiveService } from '../live/live.service';
+import { CUSTOMER_NAV, STAFF_NAV, visibleNav } from './nav';
+
+/** Toolbar, side navigation (customer and staff sections by permission) and the page. */
+@Component({
+  selector: 'ob-shell',
+  changeDetection: ChangeDetectionStrategy.OnPush,
+  imports: [RouterOutlet, RouterLink, RouterLinkActive, MatButtonModule, MatListModule, MatMenuModule, MatSidenavModule, MatToolbarModule],
+  template: `
+    <a class="skip" href="#main" (click)="skipToMain($event)">Skip to content</a>
+    <mat-toolbar class="bar" role="banner">
+      @if (handset()) {
+        <button mat-icon-button type="button" (click)="nav.toggle()" aria-label="Open navigation" data-testid="nav-toggle">
+          <span aria-hidden="true" class="burger">☰</span>
+        </button>
+      }
+      <a class="brand" routerLink="/" aria-label="Oblako home">
+        <svg viewBox="0 0 32 32" width="28" height="28" aria-hidden="true"><path fill="currentColor" d="M9 25a7 7 0 0 1-.6-14A9 9 0 0 1 26 12.5 6.3 6.3 0 0 1 24.5 25z"/></svg>
+        <span>Oblako</span>
+      </a>
+      @if (auth.membership(); as m) {<span class="tenant ob-muted" data-testid="tenant-name">{{ m.tenantName }}</span>}
+      <span class="ob-spacer"></span>
+      @if (live.mode() === 'polling') {<span class="live ob-muted" title="Live updates by polling every 2 s">polling</span>}
+      <button mat-button type="button" [matMenuTriggerFor]="userMenu" data-testid="user-menu">
+        <span class="email">{{ auth.user()?.email }}</span> ▾
+      </button>
+      <mat-menu #userMenu="matMenu">
+        <a mat-menu-item routerLink="/account" data-testid="menu-account">Account</a>
+        <button mat-menu-item type="button" (click)="logout()" data-testid="logout">Log out</button>
+      </mat-menu>
+    </mat-toolbar>
+    <mat-sidenav-container class="container">
+      <mat-sidenav #nav [mode]="handset() ? 'over' : 'side'" [opened]="!handset()" class="side" role="navigation" aria-label="Main">
+        <mat-nav-list>
+          @if (customerNav().length) {
+            <h2 class="section" mat-subheader>Cloud</h2>
+            @for (item of customerNav(); track item.path) {
+              <a mat-list-item [routerLink]="item.path" routerLinkActive="active" #rla="routerLinkActive"
+                [activated]="rla.isActive" [attr.aria-current]="rla.isActive ? 'page' : null"
+                [attr.data-testid]="item.testId" (click)="closeOnHandset()">{{ item.label }}</a>
+            }
+          }
+          @if (staffNav().length) {
+            <h2 class="section" mat-subheader>Staff</h2>
+            @for (item of staffNav(); track item.path) {
+              <a mat-list-item [routerLink]="item.path" routerLinkActive="active" #rla="routerLinkActive"
+                [activated]="rla.isActive" [attr.aria-current]="rla.isActive ? 'page' : null"
+                [attr.data-testid]="item.testId" (click)="closeOnHandset()">{{ item.label }}</a>
+            }
+          }
+        </mat-nav-list>
+      </mat-sidenav>
+      <mat-sidenav-content>
+        <main id="main" tabindex="-1"><router-outlet /></main>
+      </mat-sidenav-content>
+    </mat-sidenav-container>
+  `,
+  styles: `
+    :host { display: flex; flex-direction: column; height: 100vh; }
+    .bar { position: sticky; top: 0; z-index: 3; gap: 8px; border-bottom: 1px solid var(--mat-sys-outline-variant);
+      background: var(--mat-sys-surface-container); }
+    .brand { display: inline-flex; align-items: center; gap: 8px; text-decoration: none; color: var(--mat-sys-primary);
+      font: var(--mat-sys-title-large); }
+    .tenant { font: var(--mat-sys-body-medium); margin-left: 8px; }
+    .burger { font-size: 22px; line-height: 1; }
+    .live { font: var(--mat-sys-label-small); }
+    .email { max-width: 28ch; overflow: hidden; text-overflow: ellipsis; display: inline-block; vertical-align: bottom; }
+    .container { flex: 1 1 auto; }
+    .side { width: 232px; border-right: 1px solid var(--mat-sys-outline-variant); }
+    .section { font: var(--mat-sys-title-small); color: var(--mat-sys-on-surface-variant); padding: 12px 16px 4px; margin: 0; }
+    main:focus { outline: none; }
+    .skip { position: absolute; left: -9999px; top: 8px; z-index: 10; padding: 8px 12px; background: var(--mat-sys-surface); }
+    .skip:focus { left: 8px; }
+    @media (max-width: 600px) { .tenant, .email { display: none; } }
+  `,
+})
+export class Shell {
+  readonly auth = inject(AuthService);
+  readonly live = inject(LiveService);
+  private readonly router = inject(Router);
+  private readonly nav = viewChild.required<MatSidenav>('nav');
+  readonly handset = toSignal(
+    inject(BreakpointObserver).observe('(max-width: 840px)').pipe(map((r) => r.matches)),
+    { initialValue: false },
+  );
+  readonly customerNav = computed(() => visibleNav(CUSTOMER_NAV, this.auth.permissions()));
+  readonly staffNav = computed(() => visibleNav(STAFF_NAV, this.auth.permissions()));
+  readonly loggingOut = signal(false);
+
+  constructor() {
+    // On small screens the navigation overlays the page: close it after each navigation.
+    this.router.events.pipe(filter((e) => e instanceof NavigationEnd)).subscribe(() => {
+      if (this.handset()) void this.nav().close();
+    });
+  }
+
+  closeOnHandset(): void {
+    if (this.handset()) void this.nav().close();
+  }
+
+  skipToMain(ev: Event): void {
+    ev.preventDefault();
+    document.getElementById('main')?.focus();
+  }
+
+  async logout(): Promise<void> {
+    this.loggingOut.set(true);
+    this.live.stop();
+    await this.auth.logout();
+  }
+}

@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ImageView, LocationView, PlanView } from '@oblako/contracts';
+import { offeredPlans, orderProblems, suggestHostname, toCreateBody, type OrderDraft } from './order-draft.js';
+
+const location: LocationView = { id: 'l1', code: 'fra1', name: 'Frankfurt', country: 'DE' };
+const plan = (id: string, price: number, active = true): PlanView => ({
+  id, name: id, vcpus: 1, memoryMiB: 1024, diskGiB: 20, cpuQuotaPercent: 100, diskIops: 1000, diskMBps: 100,
+  netMbit: 100, trafficGiB: 1000, priceMonthlyCents: price, currency: 'EUR', active,
+});
+const image: ImageView = { id: 'i1', name: 'Debian 12', osFamily: 'debian', version: '12', active: true };
+
+test('an empty draft names every missing step', () => {
+  const d: OrderDraft = { location: null, plan: null, image: null, hostname: '', sshKeyIds: [] };
+  assert.deepEqual(orderProblems(d).map((p) => p.step), ['location', 'plan', 'image', 'hostname']);
+});
+
+test('host names are checked with the contract rule before the API sees them', () => {
+  const d: OrderDraft = { location, plan: plan('p1', 500), image, hostname: '-web', sshKeyIds: [] };
+  assert.match(orderProblems(d)[0]?.problem ?? '', /may not start or end with a hyphen/);
+  d.hostname = ' Web-1.example.com ';
+  assert.deepEqual(orderProblems(d), []);
+  assert.deepEqual(toCreateBody(d), { locationId: 'l1', planId: 'p1', imageId: 'i1', hostname: 'web-1.example.com', sshKeyIds: [] });
+});
+
+test('plans are offered cheapest first and inactive ones are hidden', () => {
+  assert.deepEqual(offeredPlans([plan('b', 900), plan('a', 500), plan('x', 100, false)]).map((p) => p.id), ['a', 'b']);
+});
+
+test('suggested host names pass the contract rule', () => {
+  const h = suggestHostname(image, () => 0.5);
+  assert.equal(h, 'debian-12-7fff');
+  const d: OrderDraft = { location, plan: plan('p', 1), image, hostname: h, sshKeyIds: [] };
+  assert.deepEqual(orderProblems(d), []);
+});

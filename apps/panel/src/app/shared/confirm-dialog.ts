@@ -1,0 +1,54 @@
+import { ChangeDetectionStrategy, Component, computed, inject, signal } from '@angular/core';
+import { FormsModule } from '@angular/forms';
+import { MatButtonModule } from '@angular/material/button';
+import { MAT_DIALOG_DATA, MatDialogModule, MatDialogRef } from '@angular/material/dialog';
+import { MatFormFieldModule } from '@angular/material/form-field';
+import { MatInputModule } from '@angular/material/input';
+
+export interface ConfirmData {
+  title: string;
+  message: string;
+  confirmLabel: string;
+  /** When set, the person must type exactly this to confirm (delete). */
+  typeToConfirm?: string;
+  danger?: boolean;
+}
+
+/** Confirmation for power actions; typed confirmation for destructive ones. Resolves true when confirmed. */
+@Component({
+  selector: 'ob-confirm-dialog',
+  changeDetection: ChangeDetectionStrategy.OnPush,
+  imports: [FormsModule, MatButtonModule, MatDialogModule, MatFormFieldModule, MatInputModule],
+  template: `
+    <h2 mat-dialog-title>{{ data.title }}</h2>
+    <form (ngSubmit)="confirm()">
+      <mat-dialog-content>
+        <p>{{ data.message }}</p>
+        @if (data.typeToConfirm) {
+          <p>Type <strong class="ob-mono">{{ data.typeToConfirm }}</strong> to confirm.</p>
+          <mat-form-field class="ob-full">
+            <mat-label>Confirmation</mat-label>
+            <input matInput name="typed" [ngModel]="typed()" (ngModelChange)="typed.set($event)" autocomplete="off"
+              spellcheck="false" cdkFocusInitial data-testid="confirm-input" />
+          </mat-form-field>
+        }
+      </mat-dialog-content>
+      <mat-dialog-actions align="end">
+        <button mat-button type="button" mat-dialog-close data-testid="confirm-cancel">Cancel</button>
+        <button mat-flat-button type="submit" [disabled]="!ok()" [class.danger]="data.danger" data-testid="confirm-submit">
+          {{ data.confirmLabel }}
+        </button>
+      </mat-dialog-actions>
+    </form>`,
+  styles: `.danger { --mat-button-filled-container-color: var(--mat-sys-error); --mat-button-filled-label-text-color: var(--mat-sys-on-error); }`,
+})
+export class ConfirmDialog {
+  readonly data = inject<ConfirmData>(MAT_DIALOG_DATA);
+  private readonly ref = inject<MatDialogRef<ConfirmDialog, boolean>>(MatDialogRef);
+  readonly typed = signal('');
+  readonly ok = computed(() => !this.data.typeToConfirm || this.typed().trim() === this.data.typeToConfirm);
+
+  confirm(): void {
+    if (this.ok()) this.ref.close(true);
+  }
+}

@@ -1,0 +1,16 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatGiB, formatMiB, formatMoney, humanize, percent, plural } from './format.js';
+
+test('money, sizes and shares read well', () => {
+  assert.equal(formatMoney(1250, 'eur'), '€12.50');
+  assert.equal(formatMiB(2048), '2 GiB');
+  assert.equal(formatMiB(1536), '1.5 GiB');
+  assert.equal(formatMiB(512), '512 MiB');
+  assert.equal(formatGiB(2048), '2 TiB');
+  assert.equal(percent(3, 4), 75);
+  assert.equal(percent(5, 0), 0);
+  assert.equal(percent(9, 4), 100);
+  assert.equal(plural(1, 'server'), '1 server');
+  assert.equal(humanize('pending_payment'), 'pending payment');
+});

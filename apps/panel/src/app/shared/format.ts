@@ -1,0 +1,41 @@
+/** Formatting helpers for people. Pure: unit-tested with node:test. */
+
+export function formatMoney(cents: number, currency: string, locale = 'en'): string {
+  try {
+    return new Intl.NumberFormat(locale, { style: 'currency', currency: currency.toUpperCase() }).format(cents / 100);
+  } catch {
+    return `${(cents / 100).toFixed(2)} ${currency.toUpperCase()}`;
+  }
+}
+
+export function formatMiB(mib: number): string {
+  if (mib >= 1024 && mib % 1024 === 0) return `${mib / 1024} GiB`;
+  if (mib >= 1024) return `${(mib / 1024).toFixed(1)} GiB`;
+  return `${mib} MiB`;
+}
+
+export function formatGiB(gib: number): string {
+  return gib >= 1024 ? `${(gib / 1024).toFixed(gib % 1024 === 0 ? 0 : 1)} TiB` : `${gib} GiB`;
+}
+
+/** Used share in percent, 0..100, safe for zero totals. */
+export function percent(used: number, total: number): number {
+  if (!(total > 0)) return 0;
+  return Math.max(0, Math.min(100, Math.round((used / total) * 100)));
+}
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** "ready", "pending_payment" → "pending payment". */
+export function humanize(value: string): string {
+  return value.replace(/_/g, ' ');
+}
+
+export function formatDateTime(iso: string | null | undefined, locale = 'en'): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(d);
+}
