@@ -112,8 +112,8 @@ export class ApiService {
   locations(): Promise<Page<LocationView>> {
     return this.list<LocationView>('/locations');
   }
-  plans(locationId?: string): Promise<Page<PlanView>> {
-    return this.list<PlanView>('/plans', { locationId });
+  plans(): Promise<Page<PlanView>> {
+    return this.list<PlanView>('/plans');
   }
   images(): Promise<Page<ImageView>> {
     return this.list<ImageView>('/images');

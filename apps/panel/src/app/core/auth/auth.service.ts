@@ -49,6 +49,9 @@ export class AuthService {
     (input, init) => fetch(input, init),
     localStore(REFRESH_KEY),
     (user) => this.onUserChange(user),
+    () => Date.now(),
+    <T>(fn: () => Promise<T>): Promise<T> =>
+      typeof navigator !== 'undefined' && navigator.locks ? (navigator.locks.request('oblako.refresh', fn) as Promise<T>) : fn(),
   );
 
   readonly user = this.userSig.asReadonly();
@@ -57,6 +60,15 @@ export class AuthService {
   readonly tenantId = computed(() => this.membership()?.tenantId ?? null);
   readonly permissions = computed(() => permissionsOf(this.userSig(), this.tenantSig()));
   readonly isStaff = computed(() => this.userSig()?.staffRole != null);
+
+  constructor() {
+    // Logged out in another tab: end this tab's session too.
+    if (typeof window !== 'undefined') {
+      window.addEventListener('storage', (e) => {
+        if (e.key === REFRESH_KEY && e.newValue === null && this.userSig()) this.session.clear();
+      });
+    }
+  }
 
   can(permission: Permission): boolean {
     return this.permissions().has(permission);

@@ -37,6 +37,10 @@ export interface RegisterInput {
   tenantName: string;
 }
 
+/** Runs `fn` exclusively across tabs (Web Locks in the app); the default runs it as it is. */
+export type ExclusiveLock = <T>(fn: () => Promise<T>) => Promise<T>;
+const noLock: ExclusiveLock = (fn) => fn();
+
 export class Session {
   private accessToken: string | null = null;
   private accessExpiresAt = 0;
@@ -48,6 +52,7 @@ export class Session {
     private readonly store: RefreshTokenStore,
     private readonly onUserChange: (user: MeView | null) => void = () => undefined,
     private readonly now: () => number = () => Date.now(),
+    private readonly lock: ExclusiveLock = noLock,
   ) {}
 
   get user(): MeView | null {
@@ -96,7 +101,9 @@ export class Session {
    */
   refresh(): Promise<boolean> {
     if (!this.inflight) {
-      this.inflight = this.doRefresh(true).finally(() => {
+      // The API spends a refresh token on use and treats a second use as theft (it ends the
+      // login), so tabs sharing the stored token must never refresh at the same time.
+      this.inflight = this.lock(() => this.doRefresh(true)).finally(() => {
         this.inflight = null;
       });
     }

@@ -1,3 +1,68 @@
-import { Component } from '@angular/core';
-@Component({ selector: 'ob-auditpage', template: '<div class="ob-page"><h1>AuditPage</h1><p>Coming soon.</p></div>' })
-export class AuditPage {}
+import { ChangeDetectionStrategy, Component, inject, signal } from '@angular/core';
+import { MatButtonModule } from '@angular/material/button';
+import { MatTableModule } from '@angular/material/table';
+import { type AuditEntryView, ApiService } from '../../core/api/api.service';
+import { errorMessage } from '../../core/api/api-error';
+import { LoadState } from '../../shared/load-state';
+import { formatDateTime } from '../../shared/format';
+import { adminLoadError } from './admin-load';
+
+@Component({
+  selector: 'ob-audit',
+  changeDetection: ChangeDetectionStrategy.OnPush,
+  imports: [MatButtonModule, MatTableModule, LoadState],
+  template: `
+    <div class="ob-page" data-testid="audit-page">
+      <div class="ob-page-header"><h1>Audit log</h1></div>
+      <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()"><p>Nothing recorded yet.</p></ob-load-state>
+      @if (!loading() && items().length) {
+        <div class="ob-table-wrap"><table mat-table [dataSource]="items()" data-testid="audit-table">
+          <ng-container matColumnDef="at"><th mat-header-cell *matHeaderCellDef scope="col">When</th><td mat-cell *matCellDef="let a">{{ fmt(a.at ?? a.createdAt) }}</td></ng-container>
+          <ng-container matColumnDef="actor"><th mat-header-cell *matHeaderCellDef scope="col">Who</th><td mat-cell *matCellDef="let a">{{ a.actorEmail ?? a.actorId ?? 'system' }}</td></ng-container>
+          <ng-container matColumnDef="action"><th mat-header-cell *matHeaderCellDef scope="col">Did</th><td mat-cell *matCellDef="let a" class="ob-mono">{{ a.action }}</td></ng-container>
+          <ng-container matColumnDef="target"><th mat-header-cell *matHeaderCellDef scope="col">To</th><td mat-cell *matCellDef="let a" class="ob-mono">{{ a.targetType ?? '' }} {{ a.targetId ?? '' }}</td></ng-container>
+          <ng-container matColumnDef="ip"><th mat-header-cell *matHeaderCellDef scope="col">From</th><td mat-cell *matCellDef="let a" class="ob-mono">{{ a.ip ?? '' }}</td></ng-container>
+          <tr mat-header-row *matHeaderRowDef="columns"></tr>
+          <tr mat-row *matRowDef="let a; columns: columns" data-testid="audit-row" [attr.data-action]="a.action"></tr>
+        </table></div>
+        @if (next()) {<div class="more"><button mat-stroked-button type="button" (click)="more()" data-testid="audit-more">Load more</button></div>}
+        @if (moreError()) {<p class="ob-error" role="alert">{{ moreError() }}</p>}
+      }
+    </div>`,
+  styles: `.more { display: flex; justify-content: center; padding: 16px; }`,
+})
+export class AuditPage {
+  private readonly api = inject(ApiService);
+  readonly columns = ['at', 'actor', 'action', 'target', 'ip'];
+  readonly items = signal<AuditEntryView[]>([]);
+  readonly next = signal<string | null>(null);
+  readonly loading = signal(true);
+  readonly error = signal<string | null>(null);
+  readonly moreError = signal<string | null>(null);
+  fmt = formatDateTime;
+  constructor() {
+    void this.load();
+  }
+  async load(): Promise<void> {
+    this.loading.set(true);
+    this.error.set(null);
+    try {
+      const page = await this.api.audit(null);
+      this.items.set(page.items);
+      this.next.set(page.nextCursor);
+    } catch (e) {
+      this.error.set(adminLoadError(e, '/admin/audit'));
+    } finally {
+      this.loading.set(false);
+    }
+  }
+  async more(): Promise<void> {
+    try {
+      const page = await this.api.audit(this.next());
+      this.items.update((l) => [...l, ...page.items]);
+      this.next.set(page.nextCursor);
+    } catch (e) {
+      this.moreError.set(errorMessage(e));
+    }
+  }
+}

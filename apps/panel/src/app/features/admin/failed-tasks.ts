@@ -1,3 +1,71 @@
-import { Component } from '@angular/core';
-@Component({ selector: 'ob-failedtaskspage', template: '<div class="ob-page"><h1>FailedTasksPage</h1><p>Coming soon.</p></div>' })
-export class FailedTasksPage {}
+import { ChangeDetectionStrategy, Component, inject, signal } from '@angular/core';
+import { MatButtonModule } from '@angular/material/button';
+import { MatTableModule } from '@angular/material/table';
+import { type AdminTaskView, ApiService } from '../../core/api/api.service';
+import { errorMessage } from '../../core/api/api-error';
+import { LoadState } from '../../shared/load-state';
+import { formatDateTime, humanize } from '../../shared/format';
+import { adminLoadError } from './admin-load';
+
+@Component({
+  selector: 'ob-failed-tasks',
+  changeDetection: ChangeDetectionStrategy.OnPush,
+  imports: [MatButtonModule, MatTableModule, LoadState],
+  template: `
+    <div class="ob-page" data-testid="failed-tasks-page">
+      <div class="ob-page-header"><h1>Failed tasks</h1></div>
+      <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()">
+        <p>No failed tasks. Everything that was asked of the fleet succeeded.</p>
+      </ob-load-state>
+      @if (!loading() && items().length) {
+        <div class="ob-table-wrap"><table mat-table [dataSource]="items()" data-testid="failed-tasks-table">
+          <ng-container matColumnDef="when"><th mat-header-cell *matHeaderCellDef scope="col">When</th><td mat-cell *matCellDef="let t">{{ fmt(t.finishedAt ?? t.updatedAt) }}</td></ng-container>
+          <ng-container matColumnDef="op"><th mat-header-cell *matHeaderCellDef scope="col">Operation</th><td mat-cell *matCellDef="let t">{{ humanize(t.op) }} · attempt {{ t.attempts }}</td></ng-container>
+          <ng-container matColumnDef="server"><th mat-header-cell *matHeaderCellDef scope="col">Server</th><td mat-cell *matCellDef="let t" class="ob-mono">{{ t.hostname ?? t.serverId }}</td></ng-container>
+          <ng-container matColumnDef="node"><th mat-header-cell *matHeaderCellDef scope="col">Node</th><td mat-cell *matCellDef="let t" class="ob-mono">{{ t.nodeId ?? '—' }}</td></ng-container>
+          <ng-container matColumnDef="error"><th mat-header-cell *matHeaderCellDef scope="col">Error</th><td mat-cell *matCellDef="let t" class="err">{{ t.error }}</td></ng-container>
+          <tr mat-header-row *matHeaderRowDef="columns"></tr>
+          <tr mat-row *matRowDef="let t; columns: columns" data-testid="failed-task-row"></tr>
+        </table></div>
+        @if (next()) {<div class="more"><button mat-stroked-button type="button" (click)="more()" data-testid="failed-tasks-more">Load more</button></div>}
+        @if (moreError()) {<p class="ob-error" role="alert">{{ moreError() }}</p>}
+      }
+    </div>`,
+  styles: `.err { color: var(--mat-sys-error); max-width: 48ch; } .more { display: flex; justify-content: center; padding: 16px; }`,
+})
+export class FailedTasksPage {
+  private readonly api = inject(ApiService);
+  readonly columns = ['when', 'op', 'server', 'node', 'error'];
+  readonly items = signal<AdminTaskView[]>([]);
+  readonly next = signal<string | null>(null);
+  readonly loading = signal(true);
+  readonly error = signal<string | null>(null);
+  readonly moreError = signal<string | null>(null);
+  fmt = formatDateTime;
+  humanize = humanize;
+  constructor() {
+    void this.load();
+  }
+  async load(): Promise<void> {
+    this.loading.set(true);
+    this.error.set(null);
+    try {
+      const page = await this.api.failedTasks(null);
+      this.items.set(page.items);
+      this.next.set(page.nextCursor);
+    } catch (e) {
+      this.error.set(adminLoadError(e, '/admin/tasks?state=failed'));
+    } finally {
+      this.loading.set(false);
+    }
+  }
+  async more(): Promise<void> {
+    try {
+      const page = await this.api.failedTasks(this.next());
+      this.items.update((l) => [...l, ...page.items]);
+      this.next.set(page.nextCursor);
+    } catch (e) {
+      this.moreError.set(errorMessage(e));
+    }
+  }
+}

@@ -1,3 +1,164 @@
-import { Component } from '@angular/core';
-@Component({ selector: 'ob-nodespage', template: '<div class="ob-page"><h1>NodesPage</h1><p>Coming soon.</p></div>' })
-export class NodesPage {}
+import { ChangeDetectionStrategy, Component, inject, signal } from '@angular/core';
+import { FormBuilder, ReactiveFormsModule, Validators } from '@angular/forms';
+import { MatButtonModule } from '@angular/material/button';
+import { MatFormFieldModule } from '@angular/material/form-field';
+import { MatInputModule } from '@angular/material/input';
+import { MatSelectModule } from '@angular/material/select';
+import { MatTableModule } from '@angular/material/table';
+import type { LocationView, NodeRegistrationView, NodeView } from '@oblako/contracts';
+import { ApiService } from '../../core/api/api.service';
+import { errorMessage } from '../../core/api/api-error';
+import { ErrorBanner } from '../../shared/error-banner';
+import { LoadState } from '../../shared/load-state';
+import { StateChip } from '../../shared/state-chip';
+import { UsageBar } from '../../shared/usage-bar';
+import { formatDateTime, formatGiB, formatMiB } from '../../shared/format';
+import { adminLoadError } from './admin-load';
+import { nodeCapacity } from './capacity';
+
+@Component({
+  selector: 'ob-nodes',
+  changeDetection: ChangeDetectionStrategy.OnPush,
+  imports: [ReactiveFormsModule, MatButtonModule, MatFormFieldModule, MatInputModule, MatSelectModule, MatTableModule, ErrorBanner, LoadState, StateChip, UsageBar],
+  template: `
+    <div class="ob-page" data-testid="nodes-page">
+      <div class="ob-page-header">
+        <h1>Nodes</h1>
+        <button mat-flat-button type="button" (click)="showForm.set(!showForm())" [attr.aria-expanded]="showForm()" data-testid="node-add-toggle">Register a node</button>
+      </div>
+      @if (showForm()) {
+        <form class="form" [formGroup]="form" (ngSubmit)="create()" data-testid="node-form">
+          <mat-form-field><mat-label>Name</mat-label><input matInput formControlName="name" required data-testid="node-name" /></mat-form-field>
+          <mat-form-field><mat-label>Location</mat-label>
+            <mat-select formControlName="locationId" required data-testid="node-location">
+              @for (l of locations(); track l.id) {<mat-option [value]="l.id">{{ l.name }}</mat-option>}
+            </mat-select>
+          </mat-form-field>
+          <mat-form-field><mat-label>vCPUs</mat-label><input matInput type="number" min="1" formControlName="vcpus" data-testid="node-vcpus" /></mat-form-field>
+          <mat-form-field><mat-label>Memory (MiB)</mat-label><input matInput type="number" min="256" formControlName="memoryMiB" data-testid="node-memory" /></mat-form-field>
+          <mat-form-field><mat-label>Disk (GiB)</mat-label><input matInput type="number" min="1" formControlName="diskGiB" data-testid="node-disk" /></mat-form-field>
+          <mat-form-field><mat-label>CPU overcommit</mat-label><input matInput type="number" min="1" step="0.1" formControlName="cpuOvercommit" data-testid="node-cpu-overcommit" /></mat-form-field>
+          <mat-form-field><mat-label>Memory overcommit</mat-label><input matInput type="number" min="1" step="0.1" formControlName="memoryOvercommit" data-testid="node-memory-overcommit" /></mat-form-field>
+          <div class="ob-row"><button mat-flat-button type="submit" [disabled]="saving()" data-testid="node-submit">Register</button></div>
+        </form>
+        <ob-error-banner [message]="formError()" testId="node-error" />
+      }
+      @if (registration(); as r) {
+        <div class="secret" role="status" data-testid="node-registration">
+          <p><strong>Node "{{ r.node.name }}" registered.</strong> Give its daemon these settings; the secret is shown once.</p>
+          <pre class="ob-mono" data-testid="node-daemon-config">{{ daemonConfig(r) }}</pre>
+          <button mat-button type="button" (click)="registration.set(null)">Done</button>
+        </div>
+      }
+      <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && nodes().length === 0" (retry)="load()">
+        <p>No nodes yet. Register a hypervisor host to place servers on it.</p>
+      </ob-load-state>
+      @if (!loading() && nodes().length) {
+        <div class="ob-table-wrap">
+          <table mat-table [dataSource]="nodes()" data-testid="nodes-table">
+            <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Node</th>
+              <td mat-cell *matCellDef="let n"><strong>{{ n.name }}</strong><br /><span class="ob-muted">{{ locationName(n.locationId) }}</span></td></ng-container>
+            <ng-container matColumnDef="state"><th mat-header-cell *matHeaderCellDef scope="col">State</th>
+              <td mat-cell *matCellDef="let n"><ob-state-chip [state]="n.state" /><br /><span class="ob-muted small">heartbeat {{ fmt(n.lastHeartbeatAt) }}</span></td></ng-container>
+            <ng-container matColumnDef="cpu"><th mat-header-cell *matHeaderCellDef scope="col">vCPU</th>
+              <td mat-cell *matCellDef="let n"><ob-usage-bar label="vCPU" [used]="cap(n).vcpus.used" [total]="cap(n).vcpus.total" testId="node-cpu" /></td></ng-container>
+            <ng-container matColumnDef="memory"><th mat-header-cell *matHeaderCellDef scope="col">Memory</th>
+              <td mat-cell *matCellDef="let n"><ob-usage-bar label="RAM" [used]="cap(n).memoryMiB.used" [total]="cap(n).memoryMiB.total" [format]="mib" testId="node-memory" /></td></ng-container>
+            <ng-container matColumnDef="disk"><th mat-header-cell *matHeaderCellDef scope="col">Disk</th>
+              <td mat-cell *matCellDef="let n"><ob-usage-bar label="Disk" [used]="cap(n).diskGiB.used" [total]="cap(n).diskGiB.total" [format]="gib" testId="node-disk" /></td></ng-container>
+            <tr mat-header-row *matHeaderRowDef="columns"></tr>
+            <tr mat-row *matRowDef="let n; columns: columns" data-testid="node-row" [attr.data-name]="n.name" [attr.data-state]="n.state"></tr>
+          </table>
+        </div>
+        <p class="ob-muted small">vCPU and memory totals include the node's overcommit ratios; disk is never overcommitted.</p>
+      }
+    </div>`,
+  styles: `.form { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 8px 12px; margin-bottom: 8px; }
+    .form > .ob-row { grid-column: 1 / -1; }
+    .small { font: var(--mat-sys-body-small); }
+    td.mat-mdc-cell { padding-top: 8px; padding-bottom: 8px; vertical-align: top; }
+    .secret { padding: 16px; margin: 8px 0 16px; border-radius: 12px; background: var(--mat-sys-tertiary-container); color: var(--mat-sys-on-tertiary-container); }
+    pre { white-space: pre-wrap; word-break: break-all; background: var(--mat-sys-surface); color: var(--mat-sys-on-surface); padding: 8px; border-radius: 6px; }`,
+})
+export class NodesPage {
+  private readonly api = inject(ApiService);
+  readonly columns = ['name', 'state', 'cpu', 'memory', 'disk'];
+  readonly nodes = signal<NodeView[]>([]);
+  readonly locations = signal<LocationView[]>([]);
+  readonly loading = signal(true);
+  readonly error = signal<string | null>(null);
+  readonly showForm = signal(false);
+  readonly saving = signal(false);
+  readonly formError = signal<string | null>(null);
+  readonly registration = signal<NodeRegistrationView | null>(null);
+  readonly form = inject(FormBuilder).nonNullable.group({
+    name: ['', [Validators.required, Validators.maxLength(120)]],
+    locationId: ['', Validators.required],
+    vcpus: [8, [Validators.required, Validators.min(1)]],
+    memoryMiB: [16384, [Validators.required, Validators.min(256)]],
+    diskGiB: [500, [Validators.required, Validators.min(1)]],
+    cpuOvercommit: [4, [Validators.required, Validators.min(1)]],
+    memoryOvercommit: [1, [Validators.required, Validators.min(1)]],
+  });
+  mib = formatMiB;
+  gib = formatGiB;
+  fmt = formatDateTime;
+  cap = nodeCapacity;
+
+  constructor() {
+    void this.load();
+  }
+
+  locationName(id: string): string {
+    return this.locations().find((l) => l.id === id)?.name ?? id;
+  }
+
+  daemonConfig(r: NodeRegistrationView): string {
+    const d = r.daemon;
+    return [
+      `OBLAKO_NODE_ID=${d.nodeId}`,
+      `NATS_URL=${d.natsUrl}`,
+      `NATS_USER=${d.natsUser}`,
+      d.natsPassword ? `NATS_PASSWORD=${d.natsPassword}` : null,
+      d.natsCreds ? `NATS_CREDS=${d.natsCreds}` : null,
+      `OBLAKO_SUBJECT_PREFIX=${d.subjectPrefix}`,
+    ].filter((x) => x !== null).join('\n');
+  }
+
+  async load(): Promise<void> {
+    this.loading.set(true);
+    this.error.set(null);
+    try {
+      const [nodes, locations] = await Promise.all([this.api.adminNodes(), this.api.locations()]);
+      this.nodes.set(nodes.items);
+      this.locations.set(locations.items);
+      if (!this.form.controls.locationId.value && locations.items[0]) this.form.controls.locationId.setValue(locations.items[0].id);
+    } catch (e) {
+      this.error.set(adminLoadError(e, '/admin/nodes'));
+    } finally {
+      this.loading.set(false);
+    }
+  }
+
+  async create(): Promise<void> {
+    this.form.markAllAsTouched();
+    if (this.form.invalid) {
+      this.formError.set('Fill in every field: a name, a location, and positive capacities (overcommit ratios at least 1).');
+      return;
+    }
+    this.saving.set(true);
+    this.formError.set(null);
+    try {
+      const v = this.form.getRawValue();
+      const r = await this.api.createNode({ ...v, name: v.name.trim(), vcpus: Number(v.vcpus), memoryMiB: Number(v.memoryMiB), diskGiB: Number(v.diskGiB), cpuOvercommit: Number(v.cpuOvercommit), memoryOvercommit: Number(v.memoryOvercommit) });
+      this.registration.set(r);
+      this.nodes.update((list) => [...list, r.node]);
+      this.showForm.set(false);
+      this.form.controls.name.reset('');
+    } catch (e) {
+      this.formError.set(errorMessage(e));
+    } finally {
+      this.saving.set(false);
+    }
+  }
+}

@@ -1,3 +1,156 @@
-import { Component } from '@angular/core';
-@Component({ selector: 'ob-orderpage', template: '<div class="ob-page"><h1>OrderPage</h1><p>Coming soon.</p></div>' })
-export class OrderPage {}
+import { BreakpointObserver } from '@angular/cdk/layout';
+import { ChangeDetectionStrategy, Component, computed, inject, signal } from '@angular/core';
+import { toSignal } from '@angular/core/rxjs-interop';
+import { FormsModule } from '@angular/forms';
+import { Router, RouterLink } from '@angular/router';
+import { MatButtonModule } from '@angular/material/button';
+import { MatCheckboxModule } from '@angular/material/checkbox';
+import { MatFormFieldModule } from '@angular/material/form-field';
+import { MatInputModule } from '@angular/material/input';
+import { MatProgressBarModule } from '@angular/material/progress-bar';
+import { MatRadioModule } from '@angular/material/radio';
+import { MatStepperModule } from '@angular/material/stepper';
+import { hostnameProblem, NAME_MAX_LENGTH, type ImageView, type LocationView, type PlanView, type SshKeyView } from '@oblako/contracts';
+import { map } from 'rxjs';
+import { ApiService } from '../../core/api/api.service';
+import { errorMessage } from '../../core/api/api-error';
+import { ErrorBanner } from '../../shared/error-banner';
+import { LoadState } from '../../shared/load-state';
+import { formatGiB, formatMiB, formatMoney } from '../../shared/format';
+import { offeredPlans, orderProblems, suggestHostname, toCreateBody, type OrderDraft } from './order-draft';
+
+@Component({
+  selector: 'ob-order',
+  changeDetection: ChangeDetectionStrategy.OnPush,
+  imports: [
+    FormsModule, RouterLink, MatButtonModule, MatCheckboxModule, MatFormFieldModule, MatInputModule, MatProgressBarModule,
+    MatRadioModule, MatStepperModule, ErrorBanner, LoadState,
+  ],
+  templateUrl: './order.html',
+  styleUrl: './order.scss',
+})
+export class OrderPage {
+  private readonly api = inject(ApiService);
+  private readonly router = inject(Router);
+  readonly vertical = toSignal(inject(BreakpointObserver).observe('(max-width: 840px)').pipe(map((r) => r.matches)), { initialValue: false });
+
+  readonly loading = signal(true);
+  readonly loadError = signal<string | null>(null);
+  readonly locations = signal<LocationView[]>([]);
+  readonly plans = signal<PlanView[]>([]);
+  readonly images = signal<ImageView[]>([]);
+  readonly keys = signal<SshKeyView[]>([]);
+
+  readonly location = signal<LocationView | null>(null);
+  readonly plan = signal<PlanView | null>(null);
+  readonly image = signal<ImageView | null>(null);
+  readonly hostname = signal('');
+  readonly hostnameTouched = signal(false);
+  readonly sshKeyIds = signal<string[]>([]);
+
+  readonly newKeyName = signal('');
+  readonly newKey = signal('');
+  readonly addingKey = signal(false);
+  readonly keyError = signal<string | null>(null);
+
+  readonly submitting = signal(false);
+  readonly submitError = signal<string | null>(null);
+
+  readonly nameMax = NAME_MAX_LENGTH;
+  readonly hostnameError = computed(() => hostnameProblem(this.hostname().trim()));
+  readonly draft = computed<OrderDraft>(() => ({
+    location: this.location(), plan: this.plan(), image: this.image(), hostname: this.hostname(), sshKeyIds: this.sshKeyIds(),
+  }));
+  readonly problems = computed(() => orderProblems(this.draft()));
+  readonly selectedKeys = computed(() => this.keys().filter((k) => this.sshKeyIds().includes(k.id)));
+
+  constructor() {
+    void this.load();
+  }
+
+  formatMiB = formatMiB;
+  formatGiB = formatGiB;
+  money(p: PlanView): string {
+    return formatMoney(p.priceMonthlyCents, p.currency);
+  }
+
+  async load(): Promise<void> {
+    this.loading.set(true);
+    this.loadError.set(null);
+    try {
+      const [locations, plans, images, keys] = await Promise.all([this.api.locations(), this.api.plans(), this.api.images(), this.api.sshKeys()]);
+      this.locations.set(locations.items);
+      this.plans.set(offeredPlans(plans.items));
+      this.images.set(images.items.filter((i) => i.active));
+      this.keys.set(keys.items);
+      if (locations.items.length === 1) this.location.set(locations.items[0] ?? null);
+    } catch (e) {
+      this.loadError.set(errorMessage(e));
+    } finally {
+      this.loading.set(false);
+    }
+  }
+
+  pickLocation(id: string): void {
+    this.location.set(this.locations().find((l) => l.id === id) ?? null);
+  }
+
+  pickPlan(id: string): void {
+    this.plan.set(this.plans().find((p) => p.id === id) ?? null);
+  }
+
+  pickImage(id: string): void {
+    const image = this.images().find((i) => i.id === id) ?? null;
+    this.image.set(image);
+    if (image && !this.hostname()) this.hostname.set(suggestHostname(image));
+  }
+
+  toggleKey(id: string, on: boolean): void {
+    this.sshKeyIds.update((ids) => (on ? [...ids.filter((x) => x !== id), id] : ids.filter((x) => x !== id)));
+  }
+
+  async addKey(): Promise<void> {
+    const name = this.newKeyName().trim();
+    const publicKey = this.newKey().trim();
+    if (!name || !publicKey) {
+      this.keyError.set('Give the key a name and paste its public half (one line starting with ssh-ed25519, ssh-rsa or ecdsa-sha2-…).');
+      return;
+    }
+    this.addingKey.set(true);
+    this.keyError.set(null);
+    try {
+      const key = await this.api.addSshKey(name, publicKey);
+      this.keys.update((k) => [...k, key]);
+      this.toggleKey(key.id, true);
+      this.newKeyName.set('');
+      this.newKey.set('');
+    } catch (e) {
+      this.keyError.set(errorMessage(e));
+    } finally {
+      this.addingKey.set(false);
+    }
+  }
+
+  async submit(): Promise<void> {
+    this.hostnameTouched.set(true);
+    const problems = this.problems();
+    if (problems.length > 0) {
+      this.submitError.set(problems.map((p) => p.problem).join(' '));
+      return;
+    }
+    this.submitting.set(true);
+    this.submitError.set(null);
+    try {
+      const server = await this.api.createServer(toCreateBody(this.draft()));
+      if (server.checkoutUrl) {
+        window.location.assign(server.checkoutUrl);
+        return;
+      }
+      await this.router.navigate(['/servers', server.id]);
+    } catch (e) {
+      this.submitError.set(errorMessage(e));
+    } finally {
+      this.submitting.set(false);
+    }
+  }
+}

@@ -1,3 +1,182 @@
-import { Component } from '@angular/core';
-@Component({ selector: 'ob-serverdetailpage', template: '<div class="ob-page"><h1>ServerDetailPage</h1><p>Coming soon.</p></div>' })
-export class ServerDetailPage {}
+import { ChangeDetectionStrategy, Component, DestroyRef, computed, effect, inject, input, signal, untracked } from '@angular/core';
+import { RouterLink } from '@angular/router';
+import { MatButtonModule } from '@angular/material/button';
+import { MatCardModule } from '@angular/material/card';
+import { MatDialog } from '@angular/material/dialog';
+import { MatProgressBarModule } from '@angular/material/progress-bar';
+import { MatTableModule } from '@angular/material/table';
+import { MatTooltipModule } from '@angular/material/tooltip';
+import { FINISHED_TASK_STATES, Permission, planAction, type ServerAction, type ServerView, type TaskView } from '@oblako/contracts';
+import { firstValueFrom } from 'rxjs';
+import { ApiService } from '../../core/api/api.service';
+import { ApiRequestError, errorMessage } from '../../core/api/api-error';
+import { AuthService } from '../../core/auth/auth.service';
+import { LiveService, type LiveEvent } from '../../core/live/live.service';
+import { ConfirmDialog, type ConfirmData } from '../../shared/confirm-dialog';
+import { ErrorBanner } from '../../shared/error-banner';
+import { LoadState } from '../../shared/load-state';
+import { StateChip } from '../../shared/state-chip';
+import { formatDateTime, formatGiB, formatMiB, formatMoney, humanize } from '../../shared/format';
+
+interface ActionButton {
+  action: ServerAction;
+  label: string;
+  confirm: Omit<ConfirmData, 'typeToConfirm'> & { typed?: boolean };
+}
+
+const ACTIONS: readonly ActionButton[] = [
+  { action: 'start', label: 'Start', confirm: { title: 'Start the server?', message: 'The server boots from its disk.', confirmLabel: 'Start' } },
+  { action: 'stop', label: 'Stop', confirm: { title: 'Stop the server?', message: 'The operating system is asked to shut down; after a timeout the server is powered off.', confirmLabel: 'Stop' } },
+  { action: 'reboot', label: 'Reboot', confirm: { title: 'Reboot the server?', message: 'Running programs are interrupted while it restarts.', confirmLabel: 'Reboot' } },
+  { action: 'rebuild', label: 'Rebuild', confirm: { title: 'Rebuild the server?', message: 'The disk is wiped and the image installed again. All data on it is lost.', confirmLabel: 'Rebuild', danger: true, typed: true } },
+  { action: 'delete', label: 'Delete', confirm: { title: 'Delete the server?', message: 'The server, its disk and its addresses are released. This cannot be undone.', confirmLabel: 'Delete', danger: true, typed: true } },
+];
+
+@Component({
+  selector: 'ob-server-detail',
+  changeDetection: ChangeDetectionStrategy.OnPush,
+  imports: [RouterLink, MatButtonModule, MatCardModule, MatProgressBarModule, MatTableModule, MatTooltipModule, ErrorBanner, LoadState, StateChip],
+  templateUrl: './server-detail.html',
+  styleUrl: './server-detail.scss',
+})
+export class ServerDetailPage {
+  private readonly api = inject(ApiService);
+  private readonly auth = inject(AuthService);
+  private readonly dialog = inject(MatDialog);
+  readonly id = input.required<string>();
+
+  readonly server = signal<ServerView | null>(null);
+  readonly tasks = signal<TaskView[]>([]);
+  readonly loading = signal(true);
+  readonly notFound = signal(false);
+  readonly deleted = signal(false);
+  readonly error = signal<string | null>(null);
+  readonly actionError = signal<string | null>(null);
+  readonly busyAction = signal<ServerAction | null>(null);
+  readonly taskColumns = ['op', 'state', 'progress', 'createdAt', 'finishedAt', 'error'];
+  readonly canWrite = computed(() => this.auth.permissions().has(Permission.ServersWrite));
+
+  readonly activeTask = computed(() => {
+    const t = this.server()?.currentTask ?? null;
+    return t && !FINISHED_TASK_STATES.includes(t.state) ? t : null;
+  });
+
+  readonly actions = computed(() => {
+    const s = this.server();
+    if (!s) return [];
+    return ACTIONS.map((a) => {
+      const plan = planAction(s.state, a.action, this.activeTask() !== null);
+      return { ...a, enabled: plan.ok && this.canWrite() && this.busyAction() === null, reason: plan.ok ? (this.canWrite() ? '' : 'Your role may not change servers.') : plan.reason };
+    });
+  });
+
+  private loadSeq = 0;
+  private refreshing = false;
+
+  constructor() {
+    effect(() => {
+      const id = this.id();
+      untracked(() => void this.load(id));
+    });
+    inject(LiveService).watch(inject(DestroyRef), (e) => void this.onLive(e));
+  }
+
+  humanize = humanize;
+  formatMiB = formatMiB;
+  formatGiB = formatGiB;
+  formatDateTime = formatDateTime;
+  price(s: ServerView): string {
+    return formatMoney(s.plan.priceMonthlyCents, s.plan.currency);
+  }
+
+  async load(id: string): Promise<void> {
+    const seq = ++this.loadSeq;
+    this.loading.set(true);
+    this.error.set(null);
+    this.notFound.set(false);
+    try {
+      const [server, tasks] = await Promise.all([this.api.server(id), this.api.serverTasks(id).catch(() => ({ items: [] as TaskView[], nextCursor: null }))]);
+      if (seq !== this.loadSeq) return;
+      this.server.set(server);
+      this.tasks.set(tasks.items);
+      this.deleted.set(server.state === 'deleted');
+    } catch (e) {
+      if (seq !== this.loadSeq) return;
+      if (e instanceof ApiRequestError && e.status === 404) this.notFound.set(true);
+      else this.error.set(errorMessage(e));
+    } finally {
+      if (seq === this.loadSeq) this.loading.set(false);
+    }
+  }
+
+  private async refresh(): Promise<void> {
+    if (this.refreshing || this.loading() || this.notFound() || this.deleted()) return;
+    const id = this.id();
+    this.refreshing = true;
+    try {
+      const [server, tasks] = await Promise.all([this.api.server(id), this.api.serverTasks(id)]);
+      if (id !== this.id()) return;
+      this.server.set(server);
+      this.tasks.set(tasks.items);
+      if (server.state === 'deleted') this.deleted.set(true);
+    } catch (e) {
+      // A server that disappears while we watch it has been deleted.
+      if (e instanceof ApiRequestError && e.status === 404 && this.server()) this.deleted.set(true);
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  private async onLive(e: LiveEvent): Promise<void> {
+    if (e.kind === 'tick') return this.refresh();
+    if (e.serverId !== this.id()) return;
+    if (e.deleted) {
+      this.deleted.set(true);
+      this.server.update((s) => (s ? { ...s, state: 'deleted', currentTask: null } : s));
+      return;
+    }
+    if (e.server) this.server.set(e.server);
+    if (e.task) {
+      const t = e.task;
+      this.server.update((s) => (s && (!s.currentTask || s.currentTask.id === t.id || !FINISHED_TASK_STATES.includes(t.state)) ? { ...s, currentTask: t } : s));
+      this.tasks.update((list) => {
+        const i = list.findIndex((x) => x.id === t.id);
+        if (i === -1) return [t, ...list];
+        const copy = [...list];
+        copy[i] = t;
+        return copy;
+      });
+    }
+    if (!e.server || !e.task) await this.refresh();
+  }
+
+  async run(a: ActionButton): Promise<void> {
+    const s = this.server();
+    if (!s) return;
+    const data: ConfirmData = { ...a.confirm, message: `${a.confirm.message}`, ...(a.confirm.typed ? { typeToConfirm: s.hostname } : {}) };
+    const ok = await firstValueFrom(this.dialog.open<ConfirmDialog, ConfirmData, boolean>(ConfirmDialog, { data, autoFocus: a.confirm.typed ? 'first-tabbable' : 'dialog', width: '440px', maxWidth: '95vw' }).afterClosed());
+    if (!ok) return;
+    this.busyAction.set(a.action);
+    this.actionError.set(null);
+    try {
+      if (a.action === 'delete') await this.api.deleteServer(s.id);
+      else if (a.action === 'rebuild') await this.api.serverAction(s.id, 'rebuild', { imageId: s.image.id });
+      else await this.api.serverAction(s.id, a.action);
+      await this.refreshAfterAction(s.id);
+    } catch (e) {
+      this.actionError.set(errorMessage(e));
+    } finally {
+      this.busyAction.set(null);
+    }
+  }
+
+  private async refreshAfterAction(id: string): Promise<void> {
+    try {
+      const [server, tasks] = await Promise.all([this.api.server(id), this.api.serverTasks(id)]);
+      this.server.set(server);
+      this.tasks.set(tasks.items);
+    } catch (e) {
+      if (e instanceof ApiRequestError && e.status === 404) this.deleted.set(true);
+    }
+  }
+}
