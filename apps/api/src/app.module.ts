@@ -1,0 +1,129 @@
+import { Global, Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { PassportModule } from '@nestjs/passport';
+import { DataSource } from 'typeorm';
+import { ApiTokensController } from './api-tokens/api-tokens.controller.js';
+import { ApiTokensService } from './api-tokens/api-tokens.service.js';
+import { AuditService } from './audit/audit.service.js';
+import { AuthController } from './auth/auth.controller.js';
+import { AuthService } from './auth/auth.service.js';
+import { ApiTokenStrategy, JwtStrategy } from './auth/strategies.js';
+import { AdminCatalogueController, CatalogueController } from './catalogue/catalogue.controller.js';
+import { CatalogueService } from './catalogue/catalogue.service.js';
+import { APP_CONFIG } from './common/config.provider.js';
+import type { AppConfig } from './config/config.js';
+import { createDataSource } from './database/data-source.js';
+import { AdminFleetController } from './fleet/fleet.controller.js';
+import { FleetService } from './fleet/fleet.service.js';
+import { IpAllocatorService } from './fleet/ip-allocator.service.js';
+import { HealthController } from './health/health.controller.js';
+import { NatsService } from './messaging/nats.service.js';
+import { BillingPort } from './servers/billing.port.js';
+import { NodeEventsConsumer } from './servers/node-events.consumer.js';
+import { NodePlacementService } from './servers/node-placement.service.js';
+import { OutboxRelayService } from './servers/outbox-relay.service.js';
+import { ServerEventsBus } from './servers/server-events.bus.js';
+import { ServersController } from './servers/servers.controller.js';
+import { ComputeLifecycle } from './servers/servers.lifecycle.js';
+import { ServersService } from './servers/servers.service.js';
+import { TaskEventsService } from './servers/task-events.service.js';
+import { SshKeysController } from './ssh-keys/ssh-keys.controller.js';
+import { SshKeysService } from './ssh-keys/ssh-keys.service.js';
+
+export interface AppModuleOptions {
+  config: AppConfig;
+  /** Build the module graph without connecting anywhere (to write the OpenAPI document). */
+  offline?: boolean;
+}
+
+@Injectable()
+class DatabaseLifecycle implements OnApplicationShutdown {
+  constructor(@Inject(DataSource) private readonly ds: DataSource) {}
+  async onApplicationShutdown(): Promise<void> {
+    if (this.ds.isInitialized) await this.ds.destroy();
+  }
+}
+
+@Global()
+@Module({})
+class CoreModule {
+  static register({ config, offline }: AppModuleOptions): DynamicModule {
+    return {
+      module: CoreModule,
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        {
+          provide: DataSource,
+          useFactory: async () => {
+            const ds = createDataSource({ url: config.databaseUrl, poolSize: config.databasePoolSize, logSql: config.logSql });
+            if (!offline) await ds.initialize();
+            return ds;
+          },
+        },
+        DatabaseLifecycle,
+        AuditService,
+        NatsService,
+        ServerEventsBus,
+      ],
+      exports: [APP_CONFIG, DataSource, AuditService, NatsService, ServerEventsBus],
+    };
+  }
+}
+
+@Module({})
+class AuthModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: AuthModule,
+      imports: [PassportModule.register({ session: false }), JwtModule.register({ secret: config.jwtSecret, signOptions: { algorithm: 'HS256' } })],
+      controllers: [AuthController, ApiTokensController],
+      providers: [AuthService, ApiTokensService, JwtStrategy, ApiTokenStrategy],
+      exports: [AuthService, ApiTokensService],
+    };
+  }
+}
+
+@Module({ controllers: [CatalogueController, AdminCatalogueController], providers: [CatalogueService] })
+class CatalogueModule {}
+
+@Module({ controllers: [AdminFleetController], providers: [FleetService, IpAllocatorService], exports: [IpAllocatorService] })
+class FleetModule {}
+
+@Module({ controllers: [SshKeysController], providers: [SshKeysService], exports: [SshKeysService] })
+class SshKeysModule {}
+
+@Module({ controllers: [HealthController] })
+class HealthModule {}
+
+@Module({
+  imports: [FleetModule, SshKeysModule],
+  controllers: [ServersController],
+  providers: [ServersService, NodePlacementService, OutboxRelayService, TaskEventsService, NodeEventsConsumer, BillingPort],
+  exports: [ServersService, OutboxRelayService, NodeEventsConsumer],
+})
+class ServersModule {}
+
+@Module({
+  imports: [FleetModule, SshKeysModule, ServersModule],
+  providers: [ComputeLifecycle],
+})
+class ComputeRuntimeModule {}
+
+@Module({})
+export class AppModule {
+  static register(options: AppModuleOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        CoreModule.register(options),
+        AuthModule.register(options.config),
+        CatalogueModule,
+        FleetModule,
+        SshKeysModule,
+        ServersModule,
+        HealthModule,
+        ...(options.offline ? [] : [ComputeRuntimeModule]),
+      ],
+    };
+  }
+}

@@ -1,0 +1,87 @@
+import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
+import { NAME_MAX_LENGTH, type ImageView, type LocationView, type PlanView } from '@oblako/contracts';
+import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min } from 'class-validator';
+
+export class LocationDto implements LocationView {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ example: 'fra1' }) code: string;
+  @ApiProperty({ example: 'Frankfurt 1' }) name: string;
+  @ApiProperty({ example: 'DE' }) country: string;
+}
+
+export class CreateLocationDto {
+  @ApiProperty({ example: 'fra1' })
+  @Matches(/^[a-z0-9][a-z0-9-]{0,31}$/, { message: 'code must be 1-32 lower-case letters, digits and hyphens, e.g. fra1' })
+  code: string;
+
+  @ApiProperty({ example: 'Frankfurt 1' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(NAME_MAX_LENGTH)
+  name: string;
+
+  @ApiProperty({ example: 'DE', description: 'ISO 3166-1 alpha-2 country code' })
+  @Matches(/^[A-Z]{2}$/, { message: 'country must be a two-letter ISO country code in capitals, e.g. DE' })
+  country: string;
+}
+export class UpdateLocationDto extends PartialType(CreateLocationDto) {}
+
+export class PlanDto implements PlanView {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty() name: string;
+  @ApiProperty() vcpus: number;
+  @ApiProperty() memoryMiB: number;
+  @ApiProperty() diskGiB: number;
+  @ApiProperty() cpuQuotaPercent: number;
+  @ApiProperty({ description: '0 = unlimited' }) diskIops: number;
+  @ApiProperty({ description: '0 = unlimited' }) diskMBps: number;
+  @ApiProperty({ description: '0 = unlimited' }) netMbit: number;
+  @ApiProperty({ description: '0 = unlimited' }) trafficGiB: number;
+  @ApiProperty({ description: 'Cents per month' }) priceMonthlyCents: number;
+  @ApiProperty({ example: 'EUR' }) currency: string;
+  @ApiProperty() active: boolean;
+}
+
+export class CreatePlanDto {
+  @ApiProperty({ example: 'Small' }) @IsString() @IsNotEmpty() @MaxLength(NAME_MAX_LENGTH) name: string;
+  @ApiProperty({ minimum: 1, maximum: 256 }) @IsInt() @Min(1) @Max(256) vcpus: number;
+  @ApiProperty({ minimum: 64 }) @IsInt() @Min(64) @Max(4 * 1024 * 1024) memoryMiB: number;
+  @ApiProperty({ minimum: 1 }) @IsInt() @Min(1) @Max(65536) diskGiB: number;
+  @ApiPropertyOptional({ default: 100 }) @IsOptional() @IsInt() @Min(1) @Max(100) cpuQuotaPercent?: number;
+  @ApiPropertyOptional({ default: 0 }) @IsOptional() @IsInt() @Min(0) @Max(10_000_000) diskIops?: number;
+  @ApiPropertyOptional({ default: 0 }) @IsOptional() @IsInt() @Min(0) @Max(100_000) diskMBps?: number;
+  @ApiPropertyOptional({ default: 0 }) @IsOptional() @IsInt() @Min(0) @Max(1_000_000) netMbit?: number;
+  @ApiPropertyOptional({ default: 0 }) @IsOptional() @IsInt() @Min(0) @Max(10_000_000) trafficGiB?: number;
+  @ApiProperty() @IsInt() @Min(0) @Max(100_000_000) priceMonthlyCents: number;
+  @ApiPropertyOptional({ default: 'EUR' }) @IsOptional() @Matches(/^[A-Z]{3}$/, { message: 'currency must be a three-letter ISO code in capitals, e.g. EUR' }) currency?: string;
+  @ApiPropertyOptional({ default: true }) @IsOptional() @IsBoolean() active?: boolean;
+}
+export class UpdatePlanDto extends PartialType(CreatePlanDto) {}
+
+export class ImageDto implements ImageView {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ example: 'Debian 12' }) name: string;
+  @ApiProperty({ example: 'debian' }) osFamily: string;
+  @ApiProperty({ example: '12' }) version: string;
+  @ApiProperty() active: boolean;
+}
+
+export class AdminImageDto extends ImageDto {
+  @ApiProperty() url: string;
+  @ApiProperty() sha256: string;
+  @ApiProperty({ enum: ['qcow2', 'raw'] }) format: 'qcow2' | 'raw';
+}
+
+export class CreateImageDto {
+  @ApiProperty({ example: 'Debian 12' }) @IsString() @IsNotEmpty() @MaxLength(NAME_MAX_LENGTH) name: string;
+  @ApiProperty({ example: 'debian' }) @Matches(/^[a-z0-9][a-z0-9-]{0,31}$/, { message: 'osFamily must be lower-case letters, digits and hyphens, e.g. debian' }) osFamily: string;
+  @ApiProperty({ example: '12' }) @Matches(/^[A-Za-z0-9._-]{1,32}$/, { message: 'version may contain letters, digits, ".", "_" and "-" (up to 32)' }) version: string;
+  @ApiProperty({ description: 'Where nodes fetch the base image: http(s):// or file://' })
+  @IsUrl({ protocols: ['http', 'https', 'file'], require_tld: false, require_host: false, require_protocol: true }, { message: 'url must be an http(s):// or file:// URL' })
+  @MaxLength(2048)
+  url: string;
+  @ApiProperty({ description: 'Lower-case hex SHA-256 of the file' }) @Matches(/^[a-f0-9]{64}$/, { message: 'sha256 must be 64 lower-case hex digits' }) sha256: string;
+  @ApiProperty({ enum: ['qcow2', 'raw'] }) @IsIn(['qcow2', 'raw']) format: 'qcow2' | 'raw';
+  @ApiPropertyOptional({ default: true }) @IsOptional() @IsBoolean() active?: boolean;
+}
+export class UpdateImageDto extends PartialType(CreateImageDto) {}

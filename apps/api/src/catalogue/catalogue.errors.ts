@@ -1,0 +1,27 @@
+import { DomainError } from '../common/domain-error.js';
+
+export const CatalogueErrorCode = {
+  LocationNotFound: 'location_not_found',
+  PlanNotFound: 'plan_not_found',
+  ImageNotFound: 'image_not_found',
+  Duplicate: 'duplicate',
+  InUse: 'in_use',
+} as const;
+export type CatalogueErrorCode = (typeof CatalogueErrorCode)[keyof typeof CatalogueErrorCode];
+
+const STATUS: Record<CatalogueErrorCode, number> = { location_not_found: 404, plan_not_found: 404, image_not_found: 404, duplicate: 409, in_use: 409 };
+
+export class CatalogueError extends DomainError {
+  readonly httpStatus: number;
+  constructor(code: CatalogueErrorCode, message: string, details?: { field: string; problems: string[] }[]) {
+    super(code, message, details);
+    this.httpStatus = STATUS[code];
+  }
+}
+
+/** PostgreSQL error code of a QueryFailedError, if any. */
+export function pgCode(err: unknown): string | undefined {
+  const e = err as { code?: unknown; driverError?: { code?: unknown } };
+  const code = e?.driverError?.code ?? e?.code;
+  return typeof code === 'string' ? code : undefined;
+}

@@ -1,0 +1,119 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ImageView, LocationView, PlanView } from '@oblako/contracts';
+import { DataSource, type EntityTarget, type ObjectLiteral } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
+import type { Actor } from '../common/request-context.js';
+import { ImageEntity, LocationEntity, PlanEntity } from './catalogue.entities.js';
+import { CatalogueError, pgCode, type CatalogueErrorCode } from './catalogue.errors.js';
+import type { AdminImageDto, CreateImageDto, CreateLocationDto, CreatePlanDto, UpdateImageDto, UpdateLocationDto, UpdatePlanDto } from './catalogue.dto.js';
+
+interface Kind<E> { entity: EntityTarget<E>; label: string; notFound: CatalogueErrorCode; unique: string }
+const LOCATION: Kind<LocationEntity> = { entity: LocationEntity, label: 'location', notFound: 'location_not_found', unique: 'code' };
+const PLAN: Kind<PlanEntity> = { entity: PlanEntity, label: 'plan', notFound: 'plan_not_found', unique: 'name' };
+const IMAGE: Kind<ImageEntity> = { entity: ImageEntity, label: 'image', notFound: 'image_not_found', unique: 'name' };
+
+@Injectable()
+export class CatalogueService {
+  constructor(
+    @Inject(DataSource) private readonly ds: DataSource,
+    @Inject(AuditService) private readonly audit: AuditService,
+  ) {}
+
+  async listLocations(): Promise<LocationView[]> {
+    return (await this.ds.getRepository(LocationEntity).find({ order: { code: 'ASC' } })).map(locationView);
+  }
+
+  async listPlans(includeInactive = false): Promise<PlanView[]> {
+    const rows = await this.ds.getRepository(PlanEntity).find({ where: includeInactive ? {} : { active: true }, order: { priceMonthlyCents: 'ASC', name: 'ASC' } });
+    return rows.map(planView);
+  }
+
+  async listImages(): Promise<ImageView[]> {
+    return (await this.ds.getRepository(ImageEntity).find({ where: { active: true }, order: { name: 'ASC' } })).map(imageView);
+  }
+
+  async listImagesForStaff(): Promise<AdminImageDto[]> {
+    return (await this.ds.getRepository(ImageEntity).find({ order: { name: 'ASC' } })).map(adminImageView);
+  }
+
+  createLocation(actor: Actor, dto: CreateLocationDto) { return this.create(actor, LOCATION, dto).then(locationView); }
+  updateLocation(actor: Actor, id: string, dto: UpdateLocationDto) { return this.update(actor, LOCATION, id, dto).then(locationView); }
+  deleteLocation(actor: Actor, id: string) { return this.remove(actor, LOCATION, id); }
+
+  createPlan(actor: Actor, dto: CreatePlanDto) {
+    return this.create(actor, PLAN, { cpuQuotaPercent: 100, diskIops: 0, diskMBps: 0, netMbit: 0, trafficGiB: 0, currency: 'EUR', active: true, ...dto }).then(planView);
+  }
+  updatePlan(actor: Actor, id: string, dto: UpdatePlanDto) { return this.update(actor, PLAN, id, dto).then(planView); }
+  deletePlan(actor: Actor, id: string) { return this.remove(actor, PLAN, id); }
+
+  createImage(actor: Actor, dto: CreateImageDto) { return this.create(actor, IMAGE, { active: true, ...dto }).then(adminImageView); }
+  updateImage(actor: Actor, id: string, dto: UpdateImageDto) { return this.update(actor, IMAGE, id, dto).then(adminImageView); }
+  deleteImage(actor: Actor, id: string) { return this.remove(actor, IMAGE, id); }
+
+  private async create<E extends ObjectLiteral>(actor: Actor, kind: Kind<E>, values: object): Promise<E> {
+    try {
+      return await this.ds.transaction(async (m) => {
+        const row = await m.save(kind.entity, m.create(kind.entity, values as E));
+        await this.audit.record(m, { tenantId: null, actorUserId: actor.userId, actorKind: 'staff', action: `${kind.label}.create`, targetType: kind.label, targetId: (row as unknown as { id: string }).id, ip: actor.ip, details: { ...values } });
+        return row;
+      });
+    } catch (err) {
+      throw this.translate(err, kind);
+    }
+  }
+
+  private async update<E extends ObjectLiteral>(actor: Actor, kind: Kind<E>, id: string, values: object): Promise<E> {
+    try {
+      return await this.ds.transaction(async (m) => {
+        const row = await m.findOne(kind.entity, { where: { id } as never, lock: { mode: 'pessimistic_write' } });
+        if (!row) throw new CatalogueError(kind.notFound, `No ${kind.label} with id ${id}.`);
+        Object.assign(row, values);
+        const saved = await m.save(kind.entity, row);
+        await this.audit.record(m, { tenantId: null, actorUserId: actor.userId, actorKind: 'staff', action: `${kind.label}.update`, targetType: kind.label, targetId: id, ip: actor.ip, details: { ...values } });
+        return saved;
+      });
+    } catch (err) {
+      throw this.translate(err, kind);
+    }
+  }
+
+  private async remove<E extends ObjectLiteral>(actor: Actor, kind: Kind<E>, id: string): Promise<void> {
+    try {
+      await this.ds.transaction(async (m) => {
+        const res = await m.delete(kind.entity, { id } as never);
+        if (!res.affected) throw new CatalogueError(kind.notFound, `No ${kind.label} with id ${id}.`);
+        await this.audit.record(m, { tenantId: null, actorUserId: actor.userId, actorKind: 'staff', action: `${kind.label}.delete`, targetType: kind.label, targetId: id, ip: actor.ip });
+      });
+    } catch (err) {
+      throw this.translate(err, kind);
+    }
+  }
+
+  private translate(err: unknown, kind: Kind<unknown>): unknown {
+    const code = pgCode(err);
+    if (code === '23505') return new CatalogueError('duplicate', `Another ${kind.label} already has that ${kind.unique}; choose a different one.`);
+    if (code === '23503') {
+      return new CatalogueError('in_use', `The ${kind.label} is still used by servers, nodes or pools; ${kind.label === 'location' ? 'move or delete them first' : 'deactivate it (active: false) instead'}.`);
+    }
+    return err;
+  }
+}
+
+export function locationView(r: LocationEntity): LocationView {
+  return { id: r.id, code: r.code, name: r.name, country: r.country };
+}
+
+export function planView(r: PlanEntity): PlanView {
+  return {
+    id: r.id, name: r.name, vcpus: r.vcpus, memoryMiB: r.memoryMiB, diskGiB: r.diskGiB, cpuQuotaPercent: r.cpuQuotaPercent, diskIops: r.diskIops,
+    diskMBps: r.diskMBps, netMbit: r.netMbit, trafficGiB: r.trafficGiB, priceMonthlyCents: r.priceMonthlyCents, currency: r.currency, active: r.active,
+  };
+}
+
+export function imageView(r: ImageEntity): ImageView {
+  return { id: r.id, name: r.name, osFamily: r.osFamily, version: r.version, active: r.active };
+}
+
+function adminImageView(r: ImageEntity): AdminImageDto {
+  return { ...imageView(r), url: r.url, sha256: r.sha256, format: r.format };
+}

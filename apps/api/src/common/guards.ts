@@ -1,0 +1,101 @@
+import { applyDecorators, CanActivate, ExecutionContext, Inject, Injectable, SetMetadata, UseGuards } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard } from '@nestjs/passport';
+import { ApiBearerAuth, ApiHeader } from '@nestjs/swagger';
+import { staffRoleCan, tenantRoleCan, type Permission, type TenantRole } from '@oblako/contracts';
+import { DataSource } from 'typeorm';
+import { CommonError } from './domain-error.js';
+import type { OblakoRequest, Principal } from './request-context.js';
+
+const PERMISSION_KEY = 'oblako:permission';
+export const TENANT_HEADER = 'x-tenant-id';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** 1. Authentication: a JWT access token or an API token, both as `Authorization: Bearer ...`. */
+@Injectable()
+export class AuthenticationGuard extends AuthGuard(['jwt', 'api-token']) {
+  override handleRequest<T = Principal>(err: unknown, user: T | false): T {
+    if (err) throw err;
+    if (!user) {
+      throw new CommonError('unauthenticated', 'Authentication required: send "Authorization: Bearer <access token or API token>". Access tokens expire; get a new one from POST /api/v1/auth/refresh.');
+    }
+    return user;
+  }
+}
+
+/** 2. Tenant: which tenant the request acts in, and the caller's role there. */
+@Injectable()
+export class TenantGuard implements CanActivate {
+  constructor(@Inject(DataSource) private readonly ds: DataSource) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const req = ctx.switchToHttp().getRequest<OblakoRequest>();
+    const principal = req.user;
+    if (!principal) throw new Error('TenantGuard must run after AuthenticationGuard');
+    const header = req.headers[TENANT_HEADER];
+    const asked = typeof header === 'string' && header !== '' ? header : null;
+    if (asked !== null && !UUID.test(asked)) throw new CommonError('validation_failed', `The ${TENANT_HEADER} header must be a tenant id (a UUID).`);
+    let tenantId = principal.apiTokenTenantId ?? asked;
+    if (principal.apiTokenTenantId && asked && asked !== principal.apiTokenTenantId) {
+      throw new CommonError('forbidden', `This API token belongs to another tenant than the ${TENANT_HEADER} header names; drop the header or use a token of that tenant.`);
+    }
+    const rows: { tenant_id: string; role: TenantRole }[] = await this.ds.query(
+      tenantId
+        ? 'SELECT tenant_id, role FROM memberships WHERE user_id = $1 AND tenant_id = $2'
+        : 'SELECT tenant_id, role FROM memberships WHERE user_id = $1 ORDER BY created_at, id LIMIT 1',
+      tenantId ? [principal.userId, tenantId] : [principal.userId],
+    );
+    const row = rows[0];
+    if (!row) {
+      if (tenantId) throw new CommonError('not_found', 'You are not a member of that tenant.');
+      throw new CommonError('no_tenant', 'Your account belongs to no tenant; register a tenant or ask a tenant owner to invite you.');
+    }
+    tenantId = row.tenant_id;
+    req.tenantContext = { tenantId, role: row.role };
+    return true;
+  }
+}
+
+export const RequirePermission = (permission: Permission) => SetMetadata(PERMISSION_KEY, permission);
+
+/** 3. Permission: tenant permissions from the caller's role in the tenant, staff permissions from the staff role. */
+@Injectable()
+export class PermissionGuard implements CanActivate {
+  constructor(@Inject(Reflector) private readonly reflector: Reflector) {}
+
+  canActivate(ctx: ExecutionContext): boolean {
+    const permission = this.reflector.getAllAndOverride<Permission | undefined>(PERMISSION_KEY, [ctx.getHandler(), ctx.getClass()]);
+    if (!permission) throw new Error(`Route ${ctx.getClass().name}.${ctx.getHandler().name} declares no permission; deny by default`);
+    const req = ctx.switchToHttp().getRequest<OblakoRequest>();
+    const principal = req.user;
+    if (!principal) throw new Error('PermissionGuard must run after AuthenticationGuard');
+    if (permission.startsWith('admin:')) {
+      if (principal.kind === 'user' && principal.staffRole && staffRoleCan(principal.staffRole, permission)) return true;
+      throw new CommonError('forbidden', `This endpoint is for provider staff with the "${permission}" permission.`);
+    }
+    const tenant = req.tenantContext;
+    if (!tenant) throw new Error('Tenant permission checked without TenantGuard');
+    if (tenantRoleCan(tenant.role, permission)) return true;
+    throw new CommonError('forbidden', `Your role "${tenant.role}" in this tenant does not allow "${permission}"; ask a tenant owner or admin.`);
+  }
+}
+
+/** Tenant routes: authentication, tenant, permission, in that order. */
+export function TenantScoped(permission?: Permission) {
+  return applyDecorators(
+    UseGuards(AuthenticationGuard, TenantGuard, PermissionGuard),
+    ...(permission ? [RequirePermission(permission)] : []),
+    ApiBearerAuth(),
+    ApiHeader({ name: TENANT_HEADER, required: false, description: "Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs)." }),
+  );
+}
+
+/** Staff routes: authentication, then a staff permission. */
+export function StaffOnly(permission: Permission) {
+  return applyDecorators(UseGuards(AuthenticationGuard, PermissionGuard), RequirePermission(permission), ApiBearerAuth());
+}
+
+/** Authenticated routes that need no tenant (e.g. /auth/me). */
+export function Authenticated() {
+  return applyDecorators(UseGuards(AuthenticationGuard), ApiBearerAuth());
+}

@@ -1,0 +1,54 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import type { StaffRole, TenantRole } from '@oblako/contracts';
+import type { Request } from 'express';
+
+/** Who is calling: set by the authentication guard. */
+export interface Principal {
+  kind: 'user' | 'api_token';
+  userId: string;
+  email: string;
+  staffRole: StaffRole | null;
+  /** Login session (refresh family) of an access token. */
+  sessionId: string | null;
+  /** For API tokens: the token and the one tenant it belongs to. */
+  apiTokenId: string | null;
+  apiTokenTenantId: string | null;
+}
+
+/** The tenant a request acts in: set by the tenant guard. */
+export interface TenantContext {
+  tenantId: string;
+  role: TenantRole;
+}
+
+export interface OblakoRequest extends Request {
+  user?: Principal;
+  tenantContext?: TenantContext;
+}
+
+/** The authenticated caller. Throws if the authentication guard did not run: a wiring bug, never a fallback. */
+export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => {
+  const req = ctx.switchToHttp().getRequest<OblakoRequest>();
+  if (!req.user) throw new Error('CurrentPrincipal used on a route without the authentication guard');
+  return req.user;
+});
+
+/** The current tenant's id. Throws if the tenant guard did not set it; it never falls back. */
+export const CurrentTenant = createParamDecorator((_: unknown, ctx: ExecutionContext): string => {
+  const req = ctx.switchToHttp().getRequest<OblakoRequest>();
+  if (!req.tenantContext) throw new Error('CurrentTenant used on a route without the tenant guard');
+  return req.tenantContext.tenantId;
+});
+
+/** Who did it and from where, for the audit log. */
+export interface Actor {
+  userId: string;
+  kind: 'user' | 'api_token' | 'staff';
+  ip: string | null;
+}
+
+export const CurrentActor = createParamDecorator((_: unknown, ctx: ExecutionContext): Actor => {
+  const req = ctx.switchToHttp().getRequest<OblakoRequest>();
+  if (!req.user) throw new Error('CurrentActor used on a route without the authentication guard');
+  return { userId: req.user.userId, kind: req.user.kind, ip: req.ip ?? null };
+});

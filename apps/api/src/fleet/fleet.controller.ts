@@ -1,0 +1,42 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Patch, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Permission, type IpPoolView, type NodeRegistrationView, type NodeView } from '@oblako/contracts';
+import { StaffOnly } from '../common/guards.js';
+import { UuidParam } from '../common/params.js';
+import { CurrentActor, type Actor } from '../common/request-context.js';
+import { CreateIpPoolDto, IpPoolDto, NodeDto, NodeRegistrationDto, RegisterNodeDto, UpdateNodeDto } from './fleet.dto.js';
+import { FleetService } from './fleet.service.js';
+
+@ApiTags('admin: fleet')
+@Controller('api/v1/admin')
+@StaffOnly(Permission.FleetManage)
+export class AdminFleetController {
+  constructor(@Inject(FleetService) private readonly fleet: FleetService) {}
+
+  @Post('nodes')
+  @ApiCreatedResponse({ type: NodeRegistrationDto, description: 'The node and what its daemon needs to connect.' })
+  registerNode(@CurrentActor() a: Actor, @Body() dto: RegisterNodeDto): Promise<NodeRegistrationView> {
+    return this.fleet.registerNode(a, dto);
+  }
+
+  @Get('nodes') @ApiOkResponse({ type: [NodeDto] })
+  nodes(): Promise<NodeView[]> { return this.fleet.listNodes(); }
+
+  @Get('nodes/:id') @ApiOkResponse({ type: NodeDto })
+  node(@UuidParam() id: string): Promise<NodeView> { return this.fleet.getNode(id); }
+
+  @Patch('nodes/:id') @ApiOkResponse({ type: NodeDto })
+  updateNode(@CurrentActor() a: Actor, @UuidParam() id: string, @Body() dto: UpdateNodeDto): Promise<NodeView> { return this.fleet.updateNode(a, id, dto); }
+
+  @Delete('nodes/:id') @HttpCode(204)
+  deleteNode(@CurrentActor() a: Actor, @UuidParam() id: string): Promise<void> { return this.fleet.deleteNode(a, id); }
+
+  @Post('ip-pools') @ApiCreatedResponse({ type: IpPoolDto })
+  createPool(@CurrentActor() a: Actor, @Body() dto: CreateIpPoolDto): Promise<IpPoolView> { return this.fleet.createPool(a, dto); }
+
+  @Get('ip-pools') @ApiOkResponse({ type: [IpPoolDto] })
+  pools(): Promise<IpPoolView[]> { return this.fleet.listPools(); }
+
+  @Delete('ip-pools/:id') @HttpCode(204)
+  deletePool(@CurrentActor() a: Actor, @UuidParam() id: string): Promise<void> { return this.fleet.deletePool(a, id); }
+}

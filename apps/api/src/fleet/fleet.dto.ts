@@ -1,0 +1,72 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { NAME_MAX_LENGTH, NODE_STATES, type IpPoolView, type NodeRegistrationView, type NodeState, type NodeView } from '@oblako/contracts';
+import { IsIn, IsInt, IsNotEmpty, IsNumber, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+
+export class NodeDto implements NodeView {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty() name: string;
+  @ApiProperty({ format: 'uuid' }) locationId: string;
+  @ApiProperty({ enum: NODE_STATES }) state: NodeState;
+  @ApiProperty() vcpus: number;
+  @ApiProperty() memoryMiB: number;
+  @ApiProperty() diskGiB: number;
+  @ApiProperty() cpuOvercommit: number;
+  @ApiProperty() memoryOvercommit: number;
+  @ApiProperty() usedVcpus: number;
+  @ApiProperty() usedMemoryMiB: number;
+  @ApiProperty() usedDiskGiB: number;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) lastHeartbeatAt: string | null;
+}
+
+export class DaemonConnectionDto {
+  @ApiProperty({ description: 'Pass to the daemon as its node id.' }) nodeId: string;
+  @ApiProperty() natsUrl: string;
+  @ApiProperty() natsUser: string;
+  @ApiPropertyOptional({ description: 'Not issued yet: per-node NATS credentials come with the NATS account set-up.' }) natsPassword?: string;
+  @ApiPropertyOptional() natsCreds?: string;
+  @ApiProperty() subjectPrefix: string;
+}
+
+export class NodeRegistrationDto implements NodeRegistrationView {
+  @ApiProperty({ type: NodeDto }) node: NodeDto;
+  @ApiProperty({ type: DaemonConnectionDto }) daemon: DaemonConnectionDto;
+}
+
+export class RegisterNodeDto {
+  @ApiProperty({ example: 'hv-fra1-01' })
+  @Matches(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: 'name must be 1-63 lower-case letters, digits and hyphens, e.g. hv-fra1-01' })
+  name: string;
+  @ApiProperty({ format: 'uuid' }) @IsUUID('all', { message: 'locationId must be a location id (UUID)' }) locationId: string;
+  @ApiProperty({ minimum: 1 }) @IsInt() @Min(1) @Max(4096) vcpus: number;
+  @ApiProperty({ minimum: 256 }) @IsInt() @Min(256) @Max(64 * 1024 * 1024) memoryMiB: number;
+  @ApiProperty({ minimum: 1 }) @IsInt() @Min(1) @Max(10 * 1024 * 1024) diskGiB: number;
+  @ApiPropertyOptional({ default: 4 }) @IsOptional() @IsNumber({ maxDecimalPlaces: 2 }) @Min(1) @Max(64) cpuOvercommit?: number;
+  @ApiPropertyOptional({ default: 1 }) @IsOptional() @IsNumber({ maxDecimalPlaces: 2 }) @Min(1) @Max(4) memoryOvercommit?: number;
+  @ApiPropertyOptional({ enum: NODE_STATES, default: 'online' }) @IsOptional() @IsIn(NODE_STATES) state?: NodeState;
+}
+
+export class UpdateNodeDto {
+  @ApiPropertyOptional({ enum: NODE_STATES }) @IsOptional() @IsIn(NODE_STATES) state?: NodeState;
+  @ApiPropertyOptional() @IsOptional() @IsInt() @Min(1) @Max(4096) vcpus?: number;
+  @ApiPropertyOptional() @IsOptional() @IsInt() @Min(256) @Max(64 * 1024 * 1024) memoryMiB?: number;
+  @ApiPropertyOptional() @IsOptional() @IsInt() @Min(1) @Max(10 * 1024 * 1024) diskGiB?: number;
+  @ApiPropertyOptional() @IsOptional() @IsNumber({ maxDecimalPlaces: 2 }) @Min(1) @Max(64) cpuOvercommit?: number;
+  @ApiPropertyOptional() @IsOptional() @IsNumber({ maxDecimalPlaces: 2 }) @Min(1) @Max(4) memoryOvercommit?: number;
+}
+
+export class IpPoolDto implements IpPoolView {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ format: 'uuid' }) locationId: string;
+  @ApiProperty({ enum: [4, 6] }) family: 4 | 6;
+  @ApiProperty({ example: '192.0.2.0/24' }) cidr: string;
+  @ApiProperty({ example: '192.0.2.1' }) gateway: string;
+  @ApiProperty({ description: 'Addresses that can be given to servers (capped at 2^53 for IPv6).' }) total: number;
+  @ApiProperty() used: number;
+}
+
+export class CreateIpPoolDto {
+  @ApiProperty({ format: 'uuid' }) @IsUUID('all', { message: 'locationId must be a location id (UUID)' }) locationId: string;
+  @ApiProperty({ example: '192.0.2.0/24' }) @IsString() @IsNotEmpty() @MaxLength(64) cidr: string;
+  @ApiProperty({ example: '192.0.2.1', description: 'On-link gateway; must lie inside the block.' }) @IsString() @IsNotEmpty() @MaxLength(64) gateway: string;
+}
+

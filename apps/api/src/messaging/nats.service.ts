@@ -1,0 +1,137 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { subjects, type Subjects } from '@oblako/contracts';
+import { APP_CONFIG } from '../common/config.provider.js';
+import type { AppConfig } from '../config/config.js';
+
+/**
+ * The API's one NATS connection and the JetStream layout it owns.
+ *
+ * Durability (deliberate): both streams use file storage with one replica (a single NATS server
+ * here; raise `num_replicas` to 3 on a cluster). Commands are a work queue (a message is gone
+ * once its node acks it) kept at most 7 days, with a 2-minute duplicate window so a relay retry
+ * with the same `Nats-Msg-Id` (= task id) is stored once. Events are kept 7 days under limits
+ * retention; the API reads them with one durable consumer and explicit acks.
+ */
+@Injectable()
+export class NatsService implements OnApplicationShutdown {
+  private readonly logger = new Logger('NatsService');
+  readonly subjects: Subjects;
+  private connection: NatsConnection | null = null;
+  private client: JetStreamClient | null = null;
+  private manager: JetStreamManager | null = null;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    this.subjects = subjects(config.natsSubjectPrefix);
+  }
+
+  get nc(): NatsConnection {
+    if (!this.connection) throw new Error('NATS is not connected yet');
+    return this.connection;
+  }
+  get js(): JetStreamClient {
+    if (!this.client) throw new Error('NATS is not connected yet');
+    return this.client;
+  }
+  get jsm(): JetStreamManager {
+    if (!this.manager) throw new Error('NATS is not connected yet');
+    return this.manager;
+  }
+
+  /** Connect and make sure both streams exist. Called once by the messaging lifecycle at start-up. */
+  async start(): Promise<void> {
+    if (this.connection) return;
+    try {
+      this.connection = await connect({ servers: this.config.natsUrl, name: 'oblako-api', maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+    } catch (err) {
+      throw new Error(`Cannot connect to NATS at ${this.config.natsUrl} (NATS_URL): ${(err as Error).message}`);
+    }
+    this.client = jetstream(this.connection);
+    this.manager = await jetstreamManager(this.connection);
+    await this.ensureStreams();
+    this.logger.log(`Connected to NATS at ${this.config.natsUrl}, subject prefix "${this.subjects.prefix}"`);
+  }
+
+  async ensureStreams(): Promise<void> {
+    const day = 24 * 3600 * 1000;
+    await this.ensureStream({
+      name: this.subjects.commandStream,
+      subjects: [this.subjects.allCommands()],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      num_replicas: 1,
+      max_age: nanos(7 * day),
+      duplicate_window: nanos(2 * 60 * 1000),
+    });
+    await this.ensureStream({
+      name: this.subjects.eventStream,
+      subjects: [this.subjects.allEvents()],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      num_replicas: 1,
+      max_age: nanos(7 * day),
+      duplicate_window: nanos(2 * 60 * 1000),
+    });
+  }
+
+  private async ensureStream(cfg: Partial<StreamConfig> & { name: string }): Promise<void> {
+    try {
+      await this.jsm.streams.info(cfg.name);
+      const { name, ...rest } = cfg;
+      await this.jsm.streams.update(name, rest);
+    } catch (err) {
+      if (!/stream not found/i.test((err as Error).message)) throw err;
+      await this.jsm.streams.add(cfg);
+    }
+  }
+
+  /** The durable consumer a node daemon reads its commands from. Idempotent. */
+  async ensureNodeConsumer(nodeId: string): Promise<void> {
+    await this.jsm.consumers.add(this.subjects.commandStream, {
+      durable_name: this.subjects.nodeConsumer(nodeId),
+      filter_subject: this.subjects.nodeCommands(nodeId),
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(60_000),
+      max_deliver: 20,
+      max_ack_pending: 1000,
+    });
+  }
+
+  /** The API's durable event consumer. Idempotent. */
+  async ensureEventConsumer(): Promise<void> {
+    await this.jsm.consumers.add(this.subjects.eventStream, {
+      durable_name: this.subjects.apiEventConsumer,
+      filter_subject: this.subjects.allEvents(),
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(30_000),
+      max_deliver: 50,
+      max_ack_pending: 2000,
+    });
+  }
+
+  async isUp(timeoutMs = 1000): Promise<boolean> {
+    const nc = this.connection;
+    if (!nc || nc.isClosed()) return false;
+    try {
+      await Promise.race([nc.flush(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs).unref())]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const nc = this.connection;
+    this.connection = null;
+    if (nc && !nc.isClosed()) {
+      try {
+        await nc.drain();
+      } catch {
+        await nc.close();
+      }
+    }
+  }
+}

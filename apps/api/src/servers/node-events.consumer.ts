@@ -1,0 +1,145 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import type { Subscription } from '@nats-io/transport-node';
+import {
+  DomainStateEventSchema, EventKind, HeartbeatSchema, parseWith, TaskProgressEventSchema, TaskResultEventSchema,
+} from '@oblako/contracts';
+import { NatsService } from '../messaging/nats.service.js';
+import { RejectedEvent, TaskEventsService } from './task-events.service.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Reads node events from JetStream (durable consumer, explicit ack) and heartbeats from core NATS.
+ * Every message is checked against the contract schema and against the node named in its subject;
+ * bad messages are terminated (never redelivered) and logged. Events of one server are handled in
+ * order; different servers in parallel.
+ */
+@Injectable()
+export class NodeEventsConsumer {
+  private readonly logger = new Logger('NodeEvents');
+  private messages: ConsumerMessages | null = null;
+  private heartbeats: Subscription | null = null;
+  private loop: Promise<void> = Promise.resolve();
+  private readonly chains = new Map<string, Promise<void>>();
+
+  constructor(
+    @Inject(NatsService) private readonly nats: NatsService,
+    @Inject(TaskEventsService) private readonly events: TaskEventsService,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.nats.ensureEventConsumer();
+    const s = this.nats.subjects;
+    const consumer = await this.nats.js.consumers.get(s.eventStream, s.apiEventConsumer);
+    this.messages = await consumer.consume({ max_messages: 256 });
+    const messages = this.messages;
+    this.loop = (async () => {
+      for await (const msg of messages) this.dispatch(msg);
+    })().catch((err) => this.logger.error(`Event consumer stopped: ${(err as Error).message}`));
+
+    this.heartbeats = this.nats.nc.subscribe(s.allHeartbeats(), { queue: 'oblako-api' });
+    const hbs = this.heartbeats;
+    void (async () => {
+      for await (const msg of hbs) {
+        await this.onHeartbeat(msg.subject, msg.data).catch((err) => this.logger.warn(`Heartbeat on ${msg.subject} failed: ${(err as Error).message}`));
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.heartbeats?.unsubscribe();
+    this.heartbeats = null;
+    if (this.messages) {
+      await this.messages.close().catch(() => undefined);
+      this.messages = null;
+    }
+    await this.loop;
+    await Promise.allSettled([...this.chains.values()]);
+  }
+
+  private dispatch(msg: JsMsg): void {
+    let key = msg.subject;
+    let body: unknown;
+    try {
+      body = msg.json();
+      const sid = (body as { serverId?: unknown })?.serverId;
+      if (typeof sid === 'string') key = sid;
+    } catch {
+      body = undefined;
+    }
+    const prev = this.chains.get(key) ?? Promise.resolve();
+    const next = prev.then(() => this.handle(msg, body));
+    this.chains.set(key, next);
+    void next.finally(() => {
+      if (this.chains.get(key) === next) this.chains.delete(key);
+    });
+  }
+
+  private async handle(msg: JsMsg, body: unknown): Promise<void> {
+    const reject = (why: string) => {
+      this.logger.warn(`Rejected event on ${msg.subject}: ${why}`);
+      msg.term(why.slice(0, 200));
+    };
+    const parsed = this.nats.subjects.parse(msg.subject);
+    if (!parsed || parsed.channel !== 'evt' || !parsed.name) return reject('not an event subject');
+    const nodeId = parsed.nodeId;
+    if (!UUID.test(nodeId)) return reject(`unknown node id "${nodeId}"`);
+    if (body === undefined) return reject('payload is not JSON');
+    try {
+      switch (parsed.name) {
+        case EventKind.TaskProgress: {
+          const r = parseWith(TaskProgressEventSchema, body);
+          if (!r.ok) return reject(r.error);
+          if (r.value.nodeId !== nodeId) return reject(`payload nodeId ${r.value.nodeId} differs from the subject's ${nodeId}`);
+          await this.events.onProgress(nodeId, r.value);
+          break;
+        }
+        case EventKind.TaskResult: {
+          const r = parseWith(TaskResultEventSchema, body);
+          if (!r.ok) return reject(r.error);
+          if (r.value.nodeId !== nodeId) return reject(`payload nodeId ${r.value.nodeId} differs from the subject's ${nodeId}`);
+          await this.events.onResult(nodeId, r.value);
+          break;
+        }
+        case EventKind.DomainState: {
+          const r = parseWith(DomainStateEventSchema, body);
+          if (!r.ok) return reject(r.error);
+          if (r.value.nodeId !== nodeId) return reject(`payload nodeId ${r.value.nodeId} differs from the subject's ${nodeId}`);
+          await this.events.onDomainState(nodeId, r.value);
+          break;
+        }
+        default:
+          // Kinds this API does not know yet (e.g. usage) are acknowledged so they do not pile up.
+          break;
+      }
+      msg.ack();
+    } catch (err) {
+      if (err instanceof RejectedEvent) return reject(err.message);
+      this.logger.error(`Handling ${msg.subject} failed, will retry: ${(err as Error).message}`);
+      msg.nak(1000);
+    }
+  }
+
+  private async onHeartbeat(subject: string, data: Uint8Array): Promise<void> {
+    const parsed = this.nats.subjects.parse(subject);
+    if (!parsed || parsed.channel !== 'hb' || !UUID.test(parsed.nodeId)) return;
+    let body: unknown;
+    try {
+      body = JSON.parse(new TextDecoder().decode(data));
+    } catch {
+      this.logger.warn(`Heartbeat on ${subject} is not JSON; ignored`);
+      return;
+    }
+    const r = parseWith(HeartbeatSchema, body);
+    if (!r.ok) {
+      this.logger.warn(`Heartbeat on ${subject} does not match the contract: ${r.error}`);
+      return;
+    }
+    if (r.value.nodeId !== parsed.nodeId) {
+      this.logger.warn(`Heartbeat on ${subject} names node ${r.value.nodeId}; ignored`);
+      return;
+    }
+    await this.events.onHeartbeat(parsed.nodeId, r.value);
+  }
+}

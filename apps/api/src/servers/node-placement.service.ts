@@ -1,0 +1,66 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { weighNodes, type NodeCapacity, type ResourceRequest } from './placement.js';
+import { ServerError } from './servers.errors.js';
+
+interface NodeRow {
+  id: string; vcpus: number; memory_mib: number; disk_gib: number; cpu_overcommit: string; memory_overcommit: string;
+  used_vcpus: number; used_memory_mib: number; used_disk_gib: number;
+}
+
+const FITS = `state = 'online'
+  AND used_vcpus + $2 <= floor(vcpus * cpu_overcommit)
+  AND used_memory_mib + $3 <= floor(memory_mib * memory_overcommit)
+  AND used_disk_gib + $4 <= disk_gib`;
+const COLUMNS = 'id, vcpus, memory_mib, disk_gib, cpu_overcommit, memory_overcommit, used_vcpus, used_memory_mib, used_disk_gib';
+
+/**
+ * Reserves room for one server on a node inside the caller's transaction.
+ *
+ * 1. Filter and weigh the candidates without locks (placement.ts, spread).
+ * 2. Try them best first with `FOR UPDATE SKIP LOCKED`, so concurrent orders spread over free nodes
+ *    instead of queueing on the same one.
+ * 3. If every candidate is locked by another order, wait on them in order with a plain `FOR UPDATE`.
+ *    PostgreSQL re-checks the capacity condition on the newest row version after the wait, so an
+ *    order that would overfill a node gets no row and moves on (or fails with no_capacity).
+ * The reservation (used_* counters) is written while the row lock is held and commits with the
+ * server, its address, the task and the outbox row, or not at all.
+ */
+@Injectable()
+export class NodePlacementService {
+  async reserve(m: EntityManager, locationId: string, req: ResourceRequest): Promise<string> {
+    const params = [locationId, req.vcpus, req.memoryMiB, req.diskGiB];
+    const rows: NodeRow[] = await m.query(`SELECT ${COLUMNS} FROM nodes WHERE location_id = $1 AND ${FITS}`, params);
+    const ordered = weighNodes(rows.map(toCapacity), req);
+    for (const mode of ['FOR UPDATE SKIP LOCKED', 'FOR UPDATE'] as const) {
+      for (const node of ordered) {
+        const locked: { id: string }[] = await m.query(`SELECT id FROM nodes WHERE id = $5 AND location_id = $1 AND ${FITS} ${mode}`, [...params, node.id]);
+        if (!locked.length) continue;
+        await m.query(
+          `UPDATE nodes SET used_vcpus = used_vcpus + $2, used_memory_mib = used_memory_mib + $3, used_disk_gib = used_disk_gib + $4 WHERE id = $1`,
+          [node.id, req.vcpus, req.memoryMiB, req.diskGiB],
+        );
+        return node.id;
+      }
+    }
+    throw new ServerError(
+      'no_capacity',
+      'No capacity: no node in this location has room for this plan right now. Try a smaller plan or another location, or try again later.',
+    );
+  }
+
+  /** Give a server's reservation back (inside the caller's transaction). */
+  async release(m: EntityManager, nodeId: string, req: ResourceRequest): Promise<void> {
+    await m.query(
+      `UPDATE nodes SET used_vcpus = greatest(used_vcpus - $2, 0), used_memory_mib = greatest(used_memory_mib - $3, 0), used_disk_gib = greatest(used_disk_gib - $4, 0) WHERE id = $1`,
+      [nodeId, req.vcpus, req.memoryMiB, req.diskGiB],
+    );
+  }
+}
+
+function toCapacity(r: NodeRow): NodeCapacity {
+  return {
+    id: r.id, vcpus: r.vcpus, memoryMiB: r.memory_mib, diskGiB: r.disk_gib, cpuOvercommit: Number(r.cpu_overcommit), memoryOvercommit: Number(r.memory_overcommit),
+    usedVcpus: r.used_vcpus, usedMemoryMiB: r.used_memory_mib, usedDiskGiB: r.used_disk_gib,
+  };
+}

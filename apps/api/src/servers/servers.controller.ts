@@ -1,0 +1,73 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Query, Sse, type MessageEvent } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { Permission, type Page, type ServerView, type TaskView } from '@oblako/contracts';
+import { filter, map, type Observable } from 'rxjs';
+import { nowMs } from '../common/clock.js';
+import { RequirePermission, TenantScoped } from '../common/guards.js';
+import { UuidParam } from '../common/params.js';
+import { CurrentActor, CurrentTenant, type Actor } from '../common/request-context.js';
+import { ServerEventsBus } from './server-events.bus.js';
+import { CreateServerDto, ListServersQuery, ServerActionDto, ServerDto, ServerPageDto, TaskDto } from './servers.dto.js';
+import { ServersService } from './servers.service.js';
+
+@ApiTags('servers')
+@Controller('api/v1/servers')
+@TenantScoped(Permission.ServersRead)
+export class ServersController {
+  constructor(
+    @Inject(ServersService) private readonly servers: ServersService,
+    @Inject(ServerEventsBus) private readonly bus: ServerEventsBus,
+  ) {}
+
+  @Post()
+  @RequirePermission(Permission.ServersWrite)
+  @ApiOperation({ summary: 'Order a server; it is placed and provisioned asynchronously (watch state and currentTask)' })
+  @ApiCreatedResponse({ type: ServerDto })
+  create(@CurrentTenant() tenantId: string, @CurrentActor() actor: Actor, @Body() dto: CreateServerDto): Promise<ServerView> {
+    return this.servers.create(tenantId, actor, dto, nowMs());
+  }
+
+  @Get()
+  @ApiOkResponse({ type: ServerPageDto })
+  list(@CurrentTenant() tenantId: string, @Query() q: ListServersQuery): Promise<Page<ServerView>> {
+    return this.servers.list(tenantId, q.cursor, q.limit);
+  }
+
+  @Sse('events')
+  @ApiOperation({ summary: "Server-sent events: one `server` event per change of this tenant's servers" })
+  @ApiProduces('text/event-stream')
+  events(@CurrentTenant() tenantId: string): Observable<MessageEvent> {
+    return this.bus.changes$.pipe(
+      filter((c) => c.tenantId === tenantId),
+      map((c) => ({ type: 'server', id: `${c.serverId}:${c.at}`, data: { serverId: c.serverId, state: c.state, task: c.task, at: c.at } })),
+    );
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ type: ServerDto })
+  get(@CurrentTenant() tenantId: string, @UuidParam() id: string): Promise<ServerView> {
+    return this.servers.get(tenantId, id);
+  }
+
+  @Get(':id/tasks')
+  @ApiOkResponse({ type: [TaskDto] })
+  tasks(@CurrentTenant() tenantId: string, @UuidParam() id: string): Promise<TaskView[]> {
+    return this.servers.tasks(tenantId, id);
+  }
+
+  @Post(':id/actions')
+  @HttpCode(202)
+  @RequirePermission(Permission.ServersWrite)
+  @ApiAcceptedResponse({ type: ServerDto, description: 'Accepted; the server is in the transient state and currentTask tracks the work.' })
+  act(@CurrentTenant() tenantId: string, @CurrentActor() actor: Actor, @UuidParam() id: string, @Body() dto: ServerActionDto): Promise<ServerView> {
+    return this.servers.act(tenantId, actor, id, dto.action, nowMs());
+  }
+
+  @Delete(':id')
+  @HttpCode(202)
+  @RequirePermission(Permission.ServersWrite)
+  @ApiAcceptedResponse({ type: ServerDto, description: 'Accepted; the server is deleting until the node confirms, then deleted.' })
+  remove(@CurrentTenant() tenantId: string, @CurrentActor() actor: Actor, @UuidParam() id: string): Promise<ServerView> {
+    return this.servers.act(tenantId, actor, id, 'delete', nowMs());
+  }
+}

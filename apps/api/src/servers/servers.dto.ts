@@ -1,0 +1,94 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  hostnameProblem, SERVER_STATES, TASK_OPS, TASK_STATES,
+  type Page, type ServerAddressView, type ServerState, type ServerView, type TaskOp, type TaskState, type TaskView,
+} from '@oblako/contracts';
+import {
+  ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, Min, registerDecorator, type ValidationArguments,
+} from 'class-validator';
+import { Type } from 'class-transformer';
+import { ImageDto, LocationDto, PlanDto } from '../catalogue/catalogue.dto.js';
+
+/** RFC 1123 host name, checked with the contract's rule so the panel and the API agree. */
+function IsHostname() {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isHostname',
+      target: object.constructor,
+      propertyName,
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && hostnameProblem(value) === null,
+        defaultMessage: (args: ValidationArguments) =>
+          typeof args.value === 'string' ? `hostname: ${hostnameProblem(args.value)}` : 'hostname must be a string such as web-1.example.com',
+      },
+    });
+}
+
+export class CreateServerDto {
+  @ApiProperty({ format: 'uuid' }) @IsUUID('all', { message: 'planId must be a plan id (UUID) from GET /api/v1/plans' }) planId: string;
+  @ApiProperty({ format: 'uuid' }) @IsUUID('all', { message: 'imageId must be an image id (UUID) from GET /api/v1/images' }) imageId: string;
+  @ApiProperty({ format: 'uuid' }) @IsUUID('all', { message: 'locationId must be a location id (UUID) from GET /api/v1/locations' }) locationId: string;
+  @ApiProperty({ example: 'web-1.example.com', description: 'RFC 1123 host name' }) @IsHostname() hostname: string;
+  @ApiPropertyOptional({ type: [String], format: 'uuid', description: 'SSH keys of this tenant to install', default: [] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(32)
+  @IsUUID('all', { each: true, message: 'each of sshKeyIds must be an SSH key id (UUID) from GET /api/v1/ssh-keys' })
+  sshKeyIds?: string[];
+}
+
+export const CUSTOMER_ACTIONS = ['start', 'stop', 'reboot'] as const;
+export type CustomerAction = (typeof CUSTOMER_ACTIONS)[number];
+
+export class ServerActionDto {
+  @ApiProperty({ enum: CUSTOMER_ACTIONS })
+  @IsIn(CUSTOMER_ACTIONS, { message: `action must be one of ${CUSTOMER_ACTIONS.join(', ')}` })
+  action: CustomerAction;
+}
+
+export class ListServersQuery {
+  @ApiPropertyOptional({ description: 'nextCursor from the previous page' }) @IsOptional() @IsString() cursor?: string;
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 25 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100) limit?: number;
+}
+
+export class TaskDto implements TaskView {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ format: 'uuid' }) serverId: string;
+  @ApiProperty({ enum: TASK_OPS }) op: TaskOp;
+  @ApiProperty({ enum: TASK_STATES }) state: TaskState;
+  @ApiProperty() progress: number;
+  @ApiProperty({ nullable: true, type: String }) stage: string | null;
+  @ApiProperty({ nullable: true, type: String }) error: string | null;
+  @ApiProperty() attempts: number;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt: string;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) finishedAt: string | null;
+}
+
+export class ServerAddressDto implements ServerAddressView {
+  @ApiProperty({ enum: [4, 6] }) family: 4 | 6;
+  @ApiProperty() address: string;
+  @ApiProperty() prefix: number;
+  @ApiProperty() gateway: string;
+}
+
+export class ServerDto implements ServerView {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ format: 'uuid' }) tenantId: string;
+  @ApiProperty() hostname: string;
+  @ApiProperty({ enum: SERVER_STATES }) state: ServerState;
+  @ApiProperty({ type: PlanDto }) plan: PlanDto;
+  @ApiProperty({ type: ImageDto }) image: ImageDto;
+  @ApiProperty({ type: LocationDto }) location: LocationDto;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String }) nodeId: string | null;
+  @ApiProperty({ type: [ServerAddressDto] }) addresses: ServerAddressDto[];
+  @ApiProperty({ type: TaskDto, nullable: true }) currentTask: TaskDto | null;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt: string;
+  @ApiPropertyOptional({ nullable: true, type: String, description: 'Stripe Checkout URL while the server waits for payment (billing on).' }) checkoutUrl?: string | null;
+}
+
+export class ServerPageDto implements Page<ServerView> {
+  @ApiProperty({ type: [ServerDto] }) items: ServerDto[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor: string | null;
+}

@@ -1,0 +1,30 @@
+import { DomainError } from '../common/domain-error.js';
+
+export const ServerErrorCode = {
+  NotFound: 'server_not_found',
+  PlanNotFound: 'plan_not_found',
+  ImageNotFound: 'image_not_found',
+  LocationNotFound: 'location_not_found',
+  NoCapacity: 'no_capacity',
+  InvalidTransition: 'invalid_transition',
+  InvalidCursor: 'invalid_cursor',
+} as const;
+export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
+
+const STATUS: Record<ServerErrorCode, number> = {
+  server_not_found: 404,
+  plan_not_found: 404,
+  image_not_found: 404,
+  location_not_found: 404,
+  no_capacity: 409,
+  invalid_transition: 409,
+  invalid_cursor: 400,
+};
+
+export class ServerError extends DomainError {
+  readonly httpStatus: number;
+  constructor(code: ServerErrorCode, message: string, details?: { field: string; problems: string[] }[]) {
+    super(code, message, details);
+    this.httpStatus = STATUS[code];
+  }
+}

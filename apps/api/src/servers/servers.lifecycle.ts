@@ -1,0 +1,51 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { NatsService } from '../messaging/nats.service.js';
+import { NodeEventsConsumer } from './node-events.consumer.js';
+import { OutboxRelayService } from './outbox-relay.service.js';
+
+/** How long a node may stay silent before it counts as offline (and gets no new servers). */
+export const NODE_OFFLINE_AFTER_SECONDS = 30;
+
+/** Starts the messaging side after the app is built, in order, and stops it before connections close. */
+@Injectable()
+export class ComputeLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('ComputeLifecycle');
+  private sweep: NodeJS.Timeout | null = null;
+
+  constructor(
+    @Inject(DataSource) private readonly ds: DataSource,
+    @Inject(NatsService) private readonly nats: NatsService,
+    @Inject(OutboxRelayService) private readonly relay: OutboxRelayService,
+    @Inject(NodeEventsConsumer) private readonly consumer: NodeEventsConsumer,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.nats.start();
+    const nodes: { id: string }[] = await this.ds.query('SELECT id FROM nodes');
+    for (const n of nodes) await this.nats.ensureNodeConsumer(n.id);
+    await this.consumer.start();
+    this.relay.start();
+    this.sweep = setInterval(() => void this.markSilentNodesOffline(), 5000);
+    this.sweep.unref();
+    this.logger.log(`Messaging started: ${nodes.length} node consumer(s) ensured, relay and event consumer running`);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.sweep) clearInterval(this.sweep);
+    await this.relay.stop();
+    await this.consumer.stop();
+  }
+
+  /** Nodes that have sent heartbeats and then went quiet stop receiving new servers. */
+  private async markSilentNodesOffline(): Promise<void> {
+    try {
+      await this.ds.query(
+        `UPDATE nodes SET state = 'offline' WHERE state = 'online' AND last_heartbeat_at < now() - make_interval(secs => $1)`,
+        [NODE_OFFLINE_AFTER_SECONDS],
+      );
+    } catch (err) {
+      this.logger.warn(`Node sweep failed: ${(err as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,257 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  NodeCommandSchema, planAction, WIRE_VERSION,
+  type Address, type Page, type ServerAction, type ServerState, type ServerView, type TaskOp, type TaskView,
+} from '@oblako/contracts';
+import { DataSource, In, type EntityManager } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
+import { ImageEntity, LocationEntity, PlanEntity } from '../catalogue/catalogue.entities.js';
+import { imageView, locationView, planView } from '../catalogue/catalogue.service.js';
+import type { Actor } from '../common/request-context.js';
+import { IpAllocatorService } from '../fleet/ip-allocator.service.js';
+import { NatsService } from '../messaging/nats.service.js';
+import { SshKeysService } from '../ssh-keys/ssh-keys.service.js';
+import type { SshKeyEntity } from '../ssh-keys/ssh-key.entity.js';
+import { BillingPort } from './billing.port.js';
+import { NodePlacementService } from './node-placement.service.js';
+import { OutboxRelayService } from './outbox-relay.service.js';
+import { OutboxEntity, ServerEntity, TaskEntity } from './server.entities.js';
+import { ServerEventsBus } from './server-events.bus.js';
+import { ServerError } from './servers.errors.js';
+
+export interface CreateServerInput {
+  planId: string;
+  imageId: string;
+  locationId: string;
+  hostname: string;
+  sshKeyIds?: string[];
+}
+
+const DEFAULT_PAGE = 25;
+const ACTIVE_TASK_STATES = ['queued', 'dispatched', 'running'];
+
+@Injectable()
+export class ServersService {
+  constructor(
+    @Inject(DataSource) private readonly ds: DataSource,
+    @Inject(NodePlacementService) private readonly placement: NodePlacementService,
+    @Inject(IpAllocatorService) private readonly ips: IpAllocatorService,
+    @Inject(SshKeysService) private readonly sshKeys: SshKeysService,
+    @Inject(NatsService) private readonly nats: NatsService,
+    @Inject(OutboxRelayService) private readonly relay: OutboxRelayService,
+    @Inject(ServerEventsBus) private readonly bus: ServerEventsBus,
+    @Inject(BillingPort) private readonly billing: BillingPort,
+    @Inject(AuditService) private readonly audit: AuditService,
+  ) {}
+
+  /**
+   * Order a server. With billing off it is placed at once: node capacity, its address, the task and
+   * the outbox row are written in one transaction, so an order either fully happens or not at all.
+   */
+  async create(tenantId: string, actor: Actor, input: CreateServerInput, acceptedAt: number): Promise<ServerView> {
+    const { server, task } = await this.ds.transaction(async (m) => {
+      const plan = await m.findOneBy(PlanEntity, { id: input.planId, active: true });
+      if (!plan) throw new ServerError('plan_not_found', `No plan with id ${input.planId}; choose one from GET /api/v1/plans.`, [{ field: 'planId', problems: ['unknown plan'] }]);
+      const image = await m.findOneBy(ImageEntity, { id: input.imageId, active: true });
+      if (!image) throw new ServerError('image_not_found', `No image with id ${input.imageId}; choose one from GET /api/v1/images.`, [{ field: 'imageId', problems: ['unknown image'] }]);
+      const location = await m.findOneBy(LocationEntity, { id: input.locationId });
+      if (!location) throw new ServerError('location_not_found', `No location with id ${input.locationId}; choose one from GET /api/v1/locations.`, [{ field: 'locationId', problems: ['unknown location'] }]);
+      const keys = await this.sshKeys.requireOwned(m, tenantId, input.sshKeyIds ?? []);
+      const server = await m.save(
+        m.create(ServerEntity, {
+          tenantId, planId: plan.id, imageId: image.id, locationId: location.id, nodeId: null, hostname: input.hostname.toLowerCase(),
+          state: this.billing.enabled ? 'pending_payment' : 'provisioning', vcpus: plan.vcpus, memoryMiB: plan.memoryMiB, diskGiB: plan.diskGiB,
+          sshKeyIds: keys.map((k) => k.id), deletedAt: null,
+        }),
+      );
+      await this.audit.record(m, { tenantId, actorUserId: actor.userId, actorKind: actor.kind, action: 'server.create', targetType: 'server', targetId: server.id, ip: actor.ip, details: { planId: plan.id, imageId: image.id, locationId: location.id, hostname: server.hostname } });
+      if (this.billing.enabled) return { server, task: null };
+      const task = await this.provision(m, server, plan, image, keys, acceptedAt);
+      return { server, task };
+    });
+    this.afterCommit(server, task);
+    const view = await this.get(tenantId, server.id);
+    if (server.state === 'pending_payment') view.checkoutUrl = await this.billing.startCheckout({ tenantId, serverId: server.id, planId: server.planId });
+    return view;
+  }
+
+  /** For the billing module: the order was paid, place it now. */
+  async provisionPaid(serverId: string): Promise<void> {
+    const { server, task } = await this.ds.transaction(async (m) => {
+      const server = await m.findOne(ServerEntity, { where: { id: serverId }, lock: { mode: 'pessimistic_write' } });
+      if (!server || server.state !== 'pending_payment') return { server: null, task: null };
+      const plan = await m.findOneByOrFail(PlanEntity, { id: server.planId });
+      const image = await m.findOneByOrFail(ImageEntity, { id: server.imageId });
+      const keys = await this.sshKeys.requireOwned(m, server.tenantId, server.sshKeyIds);
+      const task = await this.provision(m, server, plan, image, keys, Date.now());
+      return { server, task };
+    });
+    if (server) this.afterCommit(server, task);
+  }
+
+  async list(tenantId: string, cursor: string | undefined, limit = DEFAULT_PAGE): Promise<Page<ServerView>> {
+    const after = cursor ? decodeCursor(cursor) : null;
+    const rows: { id: string; ts: string }[] = await this.ds.query(
+      `SELECT id, created_at::text AS ts FROM servers
+        WHERE tenant_id = $1 AND deleted_at IS NULL ${after ? 'AND (created_at, id) < ($3::timestamptz, $4::uuid)' : ''}
+        ORDER BY created_at DESC, id DESC LIMIT $2`,
+      after ? [tenantId, limit + 1, after.ts, after.id] : [tenantId, limit + 1],
+    );
+    const page = rows.slice(0, limit);
+    const servers = page.length ? await this.ds.getRepository(ServerEntity).findBy({ tenantId, id: In(page.map((r) => r.id)) }) : [];
+    const views = await this.views(this.ds.manager, servers);
+    const byId = new Map(views.map((v) => [v.id, v]));
+    const last = page[page.length - 1];
+    return { items: page.map((r) => byId.get(r.id)!), nextCursor: rows.length > limit && last ? encodeCursor(last.ts, last.id) : null };
+  }
+
+  async get(tenantId: string, id: string): Promise<ServerView> {
+    const server = await this.ds.getRepository(ServerEntity).findOneBy({ tenantId, id });
+    if (!server) throw notFound();
+    const [view] = await this.views(this.ds.manager, [server]);
+    return view!;
+  }
+
+  async tasks(tenantId: string, serverId: string): Promise<TaskView[]> {
+    const exists = await this.ds.getRepository(ServerEntity).existsBy({ tenantId, id: serverId });
+    if (!exists) throw notFound();
+    const rows = await this.ds.getRepository(TaskEntity).find({ where: { tenantId, serverId }, order: { createdAt: 'DESC', id: 'DESC' }, take: 100 });
+    return rows.map(taskView);
+  }
+
+  /** start, stop, reboot, delete...: allowed only as the contract's transition table says; otherwise 409 with its reason. */
+  async act(tenantId: string, actor: Actor, serverId: string, action: ServerAction, acceptedAt: number): Promise<ServerView> {
+    const { server, task } = await this.ds.transaction(async (m) => {
+      const server = await m.findOne(ServerEntity, { where: { tenantId, id: serverId }, lock: { mode: 'pessimistic_write' } });
+      if (!server) throw notFound();
+      const active = await m.query(`SELECT 1 FROM tasks WHERE server_id = $1 AND state = ANY($2::text[]) LIMIT 1`, [server.id, ACTIVE_TASK_STATES]);
+      const plan = planAction(server.state, action, active.length > 0);
+      if (!plan.ok) throw new ServerError('invalid_transition', plan.reason);
+      await this.audit.record(m, { tenantId, actorUserId: actor.userId, actorKind: actor.kind, action: `server.${action}`, targetType: 'server', targetId: server.id, ip: actor.ip, details: { from: server.state } });
+      if (!server.nodeId) {
+        // Never placed (waiting for payment): nothing runs anywhere, so only a delete can apply, and it applies at once.
+        if (action !== 'delete') throw new ServerError('invalid_transition', `The server has not been placed on a node yet; it cannot ${action}.`);
+        server.state = 'deleted';
+        server.deletedAt = new Date();
+        await m.save(server);
+        return { server, task: null };
+      }
+      const previous = server.state;
+      server.state = plan.via;
+      await m.save(server);
+      const extra = plan.op === 'delete' ? { addresses: (await this.ips.addressesOf(m, [server.id])).get(server.id) ?? [] } : {};
+      const task = await this.enqueue(m, server, plan.op, previous, acceptedAt, extra);
+      return { server, task };
+    });
+    this.afterCommit(server, task);
+    return this.get(tenantId, serverId);
+  }
+
+  private async provision(m: EntityManager, server: ServerEntity, plan: PlanEntity, image: ImageEntity, keys: SshKeyEntity[], acceptedAt: number): Promise<TaskEntity> {
+    const nodeId = await this.placement.reserve(m, server.locationId, { vcpus: server.vcpus, memoryMiB: server.memoryMiB, diskGiB: server.diskGiB });
+    const addresses: Address[] = [];
+    const v4 = await this.ips.allocate(m, { locationId: server.locationId, family: 4, serverId: server.id, tenantId: server.tenantId, required: true });
+    if (v4) addresses.push(v4);
+    const v6 = await this.ips.allocate(m, { locationId: server.locationId, family: 6, serverId: server.id, tenantId: server.tenantId, required: false });
+    if (v6) addresses.push(v6);
+    const previous = server.state;
+    server.nodeId = nodeId;
+    server.state = 'provisioning';
+    await m.update(ServerEntity, { id: server.id }, { nodeId, state: 'provisioning' });
+    return this.enqueue(m, server, 'create', previous, acceptedAt, {
+      spec: {
+        serverId: server.id,
+        hostname: server.hostname,
+        vcpus: server.vcpus,
+        memoryMiB: server.memoryMiB,
+        diskGiB: server.diskGiB,
+        cpuQuotaPercent: plan.cpuQuotaPercent,
+        diskIops: plan.diskIops,
+        diskMBps: plan.diskMBps,
+        netMbit: plan.netMbit,
+        image: { id: image.id, name: image.name, url: image.url, sha256: image.sha256, format: image.format, cloudInit: 'nocloud' },
+        addresses,
+        sshKeys: keys.map((k) => k.publicKey),
+      },
+    });
+  }
+
+  /** Write the task and its command (validated against the contract) to the outbox, in the caller's transaction. */
+  private async enqueue(m: EntityManager, server: ServerEntity, op: TaskOp, previous: ServerState, acceptedAt: number, extra: Record<string, unknown>): Promise<TaskEntity> {
+    const nodeId = server.nodeId!;
+    const task = await m.save(
+      m.create(TaskEntity, {
+        tenantId: server.tenantId, serverId: server.id, nodeId, op, state: 'queued', progress: 0, stage: null, error: null, attempts: 1,
+        previousState: previous, timings: { acceptedAt }, finishedAt: null,
+      }),
+    );
+    const command = NodeCommandSchema.parse({ v: WIRE_VERSION, taskId: task.id, serverId: server.id, nodeId, attempt: 1, issuedAt: acceptedAt, op, ...extra });
+    await m.insert(OutboxEntity, { taskId: task.id, subject: this.nats.subjects.nodeCommand(nodeId, op), payload: command as never, publishedAt: null, attempts: 0, lastError: null });
+    return task;
+  }
+
+  private afterCommit(server: ServerEntity, task: TaskEntity | null): void {
+    if (task) this.relay.wake();
+    this.bus.emit({
+      tenantId: server.tenantId,
+      serverId: server.id,
+      state: server.state,
+      task: task ? { id: task.id, op: task.op, state: task.state, progress: task.progress, stage: task.stage, error: task.error } : null,
+    });
+  }
+
+  /** Views for a batch of servers of one tenant: a fixed number of queries, whatever the batch size. */
+  private async views(m: EntityManager, servers: ServerEntity[]): Promise<ServerView[]> {
+    if (!servers.length) return [];
+    const ids = servers.map((s) => s.id);
+    const [plans, images, locations, addresses, current] = await Promise.all([
+      m.findBy(PlanEntity, { id: In([...new Set(servers.map((s) => s.planId))]) }),
+      m.findBy(ImageEntity, { id: In([...new Set(servers.map((s) => s.imageId))]) }),
+      m.findBy(LocationEntity, { id: In([...new Set(servers.map((s) => s.locationId))]) }),
+      this.ips.addressesOf(m, ids),
+      m.query(
+        `SELECT DISTINCT ON (server_id) id FROM tasks WHERE server_id = ANY($1::uuid[])
+          ORDER BY server_id, (state IN ('queued', 'dispatched', 'running')) DESC, created_at DESC, id DESC`,
+        [ids],
+      ) as Promise<{ id: string }[]>,
+    ]);
+    const tasks = current.length ? await m.findBy(TaskEntity, { id: In(current.map((t) => t.id)) }) : [];
+    return servers.map((s) => ({
+      id: s.id,
+      tenantId: s.tenantId,
+      hostname: s.hostname,
+      state: s.state,
+      plan: planView(plans.find((p) => p.id === s.planId)!),
+      image: imageView(images.find((i) => i.id === s.imageId)!),
+      location: locationView(locations.find((l) => l.id === s.locationId)!),
+      nodeId: s.nodeId,
+      addresses: (addresses.get(s.id) ?? []).map((a) => ({ family: a.family, address: a.address, prefix: a.prefix, gateway: a.gateway })),
+      currentTask: ((t) => (t ? taskView(t) : null))(tasks.find((t) => t.serverId === s.id)),
+      createdAt: s.createdAt.toISOString(),
+      updatedAt: s.updatedAt.toISOString(),
+    }));
+  }
+}
+
+const notFound = () => new ServerError('server_not_found', 'No server with that id in this tenant.');
+
+export function taskView(t: TaskEntity): TaskView {
+  return {
+    id: t.id, serverId: t.serverId, op: t.op, state: t.state, progress: t.progress, stage: t.stage, error: t.error, attempts: t.attempts,
+    createdAt: t.createdAt.toISOString(), updatedAt: t.updatedAt.toISOString(), finishedAt: t.finishedAt?.toISOString() ?? null,
+  };
+}
+
+function encodeCursor(ts: string, id: string): string {
+  return Buffer.from(JSON.stringify([ts, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { ts: string; id: string } {
+  try {
+    const [ts, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
+    if (typeof ts === 'string' && typeof id === 'string' && /^\d{4}-\d{2}-\d{2}[ T][\d:.]+([+-]\d{2}(:?\d{2})?|Z)?$/.test(ts) && /^[0-9a-f-]{36}$/i.test(id)) return { ts, id };
+  } catch {
+    // fall through
+  }
+  throw new ServerError('invalid_cursor', 'The cursor is not one this API issued; pass nextCursor from the previous page unchanged, or omit it for the first page.');
+}

@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { subjects } from '@oblako/contracts';
+import { createTestDatabase, TEST_NATS_URL, uniqueSubjectPrefix, type TestDatabase } from '@oblako/testing';
+import type { DataSource } from 'typeorm';
+import { loadConfig, startApi, type AppConfig, type RunningApi } from '../../src/app.js';
+import { createDataSource, runMigrations } from '../../src/database/data-source.js';
+import { seedDemo, type SeedOptions, type SeedResult } from '../../src/database/seed.js';
+
+export interface HttpResult<T = any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface Harness {
+  url: string;
+  config: AppConfig;
+  db: TestDatabase;
+  /** A connection of the test's own, for counting rows and setting up state. */
+  ds: DataSource;
+  seed: SeedResult;
+  api: RunningApi;
+  http<T = any>(method: string, path: string, opts?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<HttpResult<T>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  login(email: string, password: string): Promise<string>;
+  /** Register a new tenant with its owner; returns the access token and ids. */
+  register(label: string): Promise<{ token: string; refreshToken: string; tenantId: string; userId: string; email: string; password: string }>;
+  count(table: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export const ADMIN = { email: 'admin@oblako.test', password: 'admin-password-123' };
+
+export async function startHarness(options: { env?: Record<string, string>; seed?: Partial<SeedOptions> } = {}): Promise<Harness> {
+  const db = await createTestDatabase('oblako_api');
+  await runMigrations(db.url);
+  const prefix = uniqueSubjectPrefix();
+  const config = loadConfig({
+    DATABASE_URL: db.url,
+    NATS_URL: TEST_NATS_URL,
+    NATS_SUBJECT_PREFIX: prefix,
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_POOL_SIZE: '10',
+    OUTBOX_POLL_MS: '200',
+    ...options.env,
+  });
+  const ds = createDataSource({ url: db.url, poolSize: 4 });
+  await ds.initialize();
+  const seed = await seedDemo(ds, { adminEmail: ADMIN.email, adminPassword: ADMIN.password, ...options.seed });
+  const api = await startApi(config, { logger: process.env.OBLAKO_TEST_LOGS ? ['log', 'warn', 'error'] : false });
+  const url = api.url;
+
+  const http: Harness['http'] = async (method, path, opts = {}) => {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    let body: string | undefined;
+    if (opts.raw !== undefined) {
+      body = opts.raw;
+      headers['content-type'] ??= 'application/json';
+    } else if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] = 'application/json';
+    }
+    const res = await fetch(`${url}${path}`, { method, headers, body });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      // keep text
+    }
+    return { status: res.status, body: parsed as never, headers: res.headers };
+  };
+
+  let n = 0;
+  const harness: Harness = {
+    url, config, db, ds, seed, api, http,
+    async login(email, password) {
+      const r = await http('POST', '/api/v1/auth/login', { body: { email, password } });
+      if (r.status !== 200) throw new Error(`login ${email} failed: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body.accessToken as string;
+    },
+    async register(label) {
+      const email = `${label}-${++n}-${randomBytes(3).toString('hex')}@example.test`;
+      const password = 'correct-horse-battery';
+      const r = await http('POST', '/api/v1/auth/register', { body: { email, password, tenantName: `Tenant ${label}` } });
+      if (r.status !== 201) throw new Error(`register failed: ${r.status} ${JSON.stringify(r.body)}`);
+      return { token: r.body.accessToken, refreshToken: r.body.refreshToken, tenantId: r.body.user.memberships[0].tenantId, userId: r.body.user.id, email, password };
+    },
+    async count(table) {
+      const rows = await ds.query(`SELECT count(*)::int AS n FROM ${table}`);
+      return rows[0].n as number;
+    },
+    async close() {
+      await api.close();
+      await ds.destroy();
+      await db.drop();
+      const nc = await connect({ servers: TEST_NATS_URL });
+      try {
+        const jsm = await jetstreamManager(nc);
+        const s = subjects(prefix);
+        for (const name of [s.commandStream, s.eventStream]) await jsm.streams.delete(name).catch(() => undefined);
+      } finally {
+        await nc.close();
+      }
+    },
+  };
+  return harness;
+}
+
+/** An ssh-ed25519 public key line made on the spot. */
+export async function newEd25519Line(comment = 'test@oblako'): Promise<string> {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const { publicKey } = generateKeyPairSync('ed25519');
+  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
+  const field = (b: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(b.length);
+    return Buffer.concat([len, b]);
+  };
+  const blob = Buffer.concat([field(Buffer.from('ssh-ed25519')), field(raw)]);
+  return `ssh-ed25519 ${blob.toString('base64')} ${comment}`;
+}
