@@ -83,7 +83,7 @@ export class TaskEventsService {
       };
       const error = e.ok ? null : `${e.error?.code ?? 'failed'}: ${e.error?.message ?? 'the node reported a failure without details'}`;
       await m.query(
-        `UPDATE tasks SET state = $2, progress = CASE WHEN $3 THEN 100 ELSE progress END, error = $4, finished_at = now(), updated_at = now(),
+        `UPDATE tasks SET state = $2, progress = CASE WHEN $3::boolean THEN 100 ELSE progress END, error = $4, finished_at = now(), updated_at = now(),
                 timings = timings || $5::jsonb
           WHERE id = $1`,
         [task.id, e.ok ? 'succeeded' : 'failed', e.ok, error, JSON.stringify(timings)],
@@ -96,7 +96,7 @@ export class TaskEventsService {
         if (canTransition(server.state, next)) {
           state = next;
           await m.query(
-            `UPDATE servers SET state = $2, updated_at = now(), deleted_at = CASE WHEN $2 = 'deleted' THEN now() ELSE deleted_at END WHERE id = $1`,
+            `UPDATE servers SET state = $2::varchar, updated_at = now(), deleted_at = CASE WHEN $2::varchar = 'deleted' THEN now() ELSE deleted_at END WHERE id = $1`,
             [server.id, next],
           );
           if (next === 'deleted') {

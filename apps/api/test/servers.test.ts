@@ -1,0 +1,159 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { waitFor } from '@oblako/testing';
+import { FakeNode } from './support/fake-node.js';
+import { newEd25519Line, startHarness, type Harness } from './support/harness.js';
+
+let h: Harness;
+let node: FakeNode;
+
+before(async () => {
+  h = await startHarness();
+  node = await FakeNode.start(h.config.natsSubjectPrefix, h.seed.nodeId);
+});
+after(async () => {
+  await node?.stop();
+  await h?.close();
+});
+
+async function order(token: string, extra: Record<string, unknown> = {}) {
+  return h.http('POST', '/api/v1/servers', {
+    token,
+    body: { planId: h.seed.planIds.small, imageId: h.seed.imageIds[0], locationId: h.seed.locationId, hostname: 'web-1.example.com', ...extra },
+  });
+}
+
+async function waitState(token: string, id: string, state: string) {
+  return waitFor(`server ${id} to be ${state}`, async () => {
+    const r = await h.http('GET', `/api/v1/servers/${id}`, { token });
+    return r.body.state === state && r.body.currentTask?.state !== 'queued' ? r.body : undefined;
+  }, { timeoutMs: 5000, intervalMs: 10 });
+}
+
+describe('server lifecycle through the API with a simulated node', () => {
+  test('order -> running -> stop -> start -> reboot -> delete, with 409 for forbidden transitions', async () => {
+    const a = await h.register('life');
+    const key = await h.http('POST', '/api/v1/ssh-keys', { token: a.token, body: { name: 'laptop', publicKey: await newEd25519Line() } });
+    assert.equal(key.status, 201, JSON.stringify(key.body));
+
+    const created = await order(a.token, { sshKeyIds: [key.body.id] });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.state, 'provisioning');
+    assert.equal(created.body.nodeId, h.seed.nodeId);
+    assert.equal(created.body.addresses.length, 1);
+    assert.match(created.body.addresses[0].address, /^192\.0\.2\.\d+$/);
+    assert.notEqual(created.body.addresses[0].address, '192.0.2.1', 'the gateway is never handed out');
+    const id = created.body.id;
+
+    const running = await waitState(a.token, id, 'running');
+    assert.equal(running.currentTask.op, 'create');
+    assert.equal(running.currentTask.state, 'succeeded');
+    const createCmd = node.received.find((c) => c.serverId === id && c.op === 'create');
+    assert.ok(createCmd && createCmd.op === 'create');
+    assert.deepEqual(createCmd.spec.sshKeys, [key.body.publicKey]);
+    assert.equal(createCmd.spec.addresses[0]!.gateway, '192.0.2.1');
+
+    const [timings] = await h.ds.query('SELECT timings FROM tasks WHERE id = $1', [running.currentTask.id]);
+    for (const k of ['acceptedAt', 'dispatchedAt', 'firstProgressAt', 'daemonReceivedAt', 'hypervisorStartedAt', 'hypervisorDoneAt', 'daemonFinishedAt', 'resultSeenAt']) {
+      assert.equal(typeof timings.timings[k], 'number', `timings.${k}`);
+    }
+
+    const startWhileRunning = await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'start' } });
+    assert.equal(startWhileRunning.status, 409);
+    assert.equal(startWhileRunning.body.code, 'invalid_transition');
+    assert.match(startWhileRunning.body.message, /Cannot start a server that is running/);
+
+    const stop = await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'stop' } });
+    assert.equal(stop.status, 202, JSON.stringify(stop.body));
+    assert.equal(stop.body.state, 'stopping');
+    await waitState(a.token, id, 'stopped');
+
+    const reboot = await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'reboot' } });
+    assert.equal(reboot.status, 409);
+    assert.match(reboot.body.message, /reboot is allowed only when it is running/);
+
+    assert.equal((await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'start' } })).status, 202);
+    await waitState(a.token, id, 'running');
+    assert.equal((await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'reboot' } })).status, 202);
+    await waitState(a.token, id, 'running');
+
+    const tasks = await h.http('GET', `/api/v1/servers/${id}/tasks`, { token: a.token });
+    assert.deepEqual(tasks.body.map((t: { op: string }) => t.op), ['reboot', 'start', 'stop', 'create']);
+
+    const del = await h.http('DELETE', `/api/v1/servers/${id}`, { token: a.token });
+    assert.equal(del.status, 202);
+    assert.equal(del.body.state, 'deleting');
+    await waitState(a.token, id, 'deleted');
+    const list = await h.http('GET', '/api/v1/servers', { token: a.token });
+    assert.equal(list.body.items.length, 0);
+    const [n] = await h.ds.query('SELECT used_vcpus, used_memory_mib, used_disk_gib FROM nodes WHERE id = $1', [h.seed.nodeId]);
+    assert.deepEqual(n, { used_vcpus: 0, used_memory_mib: 0, used_disk_gib: 0 });
+    const ips = await h.ds.query('SELECT 1 FROM ip_addresses WHERE server_id = $1', [id]);
+    assert.equal(ips.length, 0);
+    const again = await h.http('DELETE', `/api/v1/servers/${id}`, { token: a.token });
+    assert.equal(again.status, 409);
+  });
+
+  test('a failed create leaves the server in error with the reason on the task', async () => {
+    const a = await h.register('fail');
+    const failing = await FakeNode.start(h.config.natsSubjectPrefix, h.seed.nodeId, () => null);
+    await node.stop();
+    try {
+      const created = await order(a.token, { hostname: 'broken' });
+      await waitFor('command', () => failing.received.find((c) => c.serverId === created.body.id));
+      const cmd = failing.received.find((c) => c.serverId === created.body.id)!;
+      await failing.answer(cmd, { ok: false, error: { code: 'image_checksum', message: 'checksum mismatch' }, domainState: 'missing' });
+      const s = await waitState(a.token, created.body.id, 'error');
+      assert.equal(s.currentTask.state, 'failed');
+      assert.match(s.currentTask.error, /checksum mismatch/);
+    } finally {
+      await failing.stop();
+      node = await FakeNode.start(h.config.natsSubjectPrefix, h.seed.nodeId);
+    }
+  });
+
+  test('events that do not match the contract or the node are refused', async () => {
+    const a = await h.register('evil');
+    const quiet = await FakeNode.start(h.config.natsSubjectPrefix, h.seed.nodeId, () => null);
+    await node.stop();
+    try {
+      const created = await order(a.token, { hostname: 'target' });
+      const cmd = await waitFor('command', () => quiet.received.find((c) => c.serverId === created.body.id));
+      // Another node claims the result: subject and payload name a node the task was not sent to.
+      const other = '00000000-0000-4000-8000-000000000001';
+      await quiet.answer(cmd, { ok: true }, other);
+      // Subject says our node but the payload names another one.
+      await quiet.publish(h.seed.nodeId, 'task.result', { v: 1, taskId: cmd.taskId, serverId: cmd.serverId, nodeId: other, op: 'create', ok: true, domainState: 'running', timings: { receivedAt: 1, finishedAt: 2 }, at: 3 });
+      // Not the contract at all.
+      await quiet.publish(h.seed.nodeId, 'task.result', { hello: 'world' });
+      await new Promise((r) => setTimeout(r, 300));
+      const s = await h.http('GET', `/api/v1/servers/${created.body.id}`, { token: a.token });
+      assert.equal(s.body.state, 'provisioning');
+      // The real node's answer still works afterwards.
+      await quiet.answer(cmd, { ok: true });
+      await waitState(a.token, created.body.id, 'running');
+    } finally {
+      await quiet.stop();
+      node = await FakeNode.start(h.config.natsSubjectPrefix, h.seed.nodeId);
+    }
+  });
+
+  test('the list pages with a cursor, newest first', async () => {
+    const a = await h.register('pages');
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await order(a.token, { hostname: `p${i}` })).body.id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const q: string = cursor ? `?limit=2&cursor=${cursor}` : '?limit=2';
+      const page = await h.http('GET', `/api/v1/servers${q}`, { token: a.token });
+      assert.equal(page.status, 200, JSON.stringify(page.body));
+      seen.push(...page.body.items.map((s: { id: string }) => s.id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    assert.deepEqual(seen, [...ids].reverse());
+    const bad = await h.http('GET', '/api/v1/servers?cursor=nonsense', { token: a.token });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.code, 'invalid_cursor');
+  });
+});

@@ -1,0 +1,77 @@
+import { jetstream, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { parseNodeCommand, subjects, WIRE_VERSION, type NodeCommand, type Subjects } from '@oblako/contracts';
+import { TEST_NATS_URL } from '@oblako/testing';
+
+export interface FakeOutcome {
+  ok: boolean;
+  error?: { code: string; message: string };
+  domainState?: 'running' | 'shutoff' | 'missing';
+}
+
+/**
+ * Stands in for a node daemon: reads the node's commands from its durable consumer, checks them
+ * against the contract, and answers with contract events (progress, then result).
+ */
+export class FakeNode {
+  readonly received: NodeCommand[] = [];
+  private messages: ConsumerMessages | null = null;
+  private loop: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly s: Subjects,
+    readonly nodeId: string,
+    private readonly decide: (cmd: NodeCommand) => FakeOutcome | null,
+  ) {}
+
+  static async start(prefix: string, nodeId: string, decide: (cmd: NodeCommand) => FakeOutcome | null = defaultOutcome): Promise<FakeNode> {
+    const nc = await connect({ servers: TEST_NATS_URL });
+    const node = new FakeNode(nc, jetstream(nc), subjects(prefix), nodeId, decide);
+    const consumer = await node.js.consumers.get(node.s.commandStream, node.s.nodeConsumer(nodeId));
+    node.messages = await consumer.consume({ max_messages: 100 });
+    const messages = node.messages;
+    node.loop = (async () => {
+      for await (const msg of messages) {
+        const parsed = parseNodeCommand(msg.json());
+        if (!parsed.ok) {
+          msg.term();
+          continue;
+        }
+        const cmd = parsed.command;
+        node.received.push(cmd);
+        const outcome = node.decide(cmd);
+        if (outcome) await node.answer(cmd, outcome);
+        msg.ack();
+      }
+    })();
+    return node;
+  }
+
+  async answer(cmd: Pick<NodeCommand, 'taskId' | 'serverId' | 'op'>, outcome: FakeOutcome, asNode = this.nodeId): Promise<void> {
+    const receivedAt = Date.now();
+    await this.publish(asNode, 'task.progress', { v: WIRE_VERSION, taskId: cmd.taskId, serverId: cmd.serverId, nodeId: asNode, stage: 'define', progress: 50, at: Date.now() });
+    const result = {
+      v: WIRE_VERSION, taskId: cmd.taskId, serverId: cmd.serverId, nodeId: asNode, op: cmd.op, ok: outcome.ok, error: outcome.error,
+      domainState: outcome.domainState ?? (cmd.op === 'stop' ? 'shutoff' : cmd.op === 'delete' ? 'missing' : 'running'),
+      timings: { receivedAt, hypervisorStartedAt: receivedAt + 0.1, hypervisorDoneAt: receivedAt + 0.5, finishedAt: Date.now(), steps: { define: 0.2, start: 0.2 } },
+      at: Date.now(),
+    };
+    await this.publish(asNode, 'task.result', result);
+  }
+
+  async publish(subjectNode: string, kind: 'task.progress' | 'task.result' | 'domain.state', payload: unknown): Promise<void> {
+    await this.js.publish(this.s.nodeEvent(subjectNode, kind), JSON.stringify(payload));
+  }
+
+  async stop(): Promise<void> {
+    await this.messages?.close().catch(() => undefined);
+    await this.loop.catch(() => undefined);
+    await this.nc.close();
+  }
+}
+
+function defaultOutcome(): FakeOutcome {
+  return { ok: true };
+}
