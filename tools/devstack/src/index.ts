@@ -1,0 +1,5 @@
+export * from './processes.js';
+export * from './services.js';
+export * from './panel-server.js';
+export * from './stack.js';
+export * from './http.js';

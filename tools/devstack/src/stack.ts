@@ -1,0 +1,246 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL, fileURLToPath } from 'node:url';
+import { connect } from '@nats-io/transport-node';
+import { freePort, waitFor } from '@oblako/testing';
+import { subjects } from '@oblako/contracts';
+import { startProcess, type ManagedProcess } from './processes.js';
+import { startEmbeddedPostgres, startNatsServer, type EmbeddedPostgres, type NatsServer } from './services.js';
+import { startPanelServer } from './panel-server.js';
+import type { Server } from 'node:http';
+
+/** The repository root (tools/devstack/dist/ is three levels down). */
+export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
+
+/** The parts of the compiled API the stack calls (apps/api/src/app.ts). */
+interface ApiModule {
+  runMigrations(url: string): Promise<string[]>;
+  createDataSource(s: { url: string; poolSize?: number }): { initialize(): Promise<unknown>; destroy(): Promise<void> };
+  seedDemo(ds: unknown, opts: SeedOptions): Promise<SeedResult>;
+}
+
+export interface SeedOptions {
+  adminEmail: string;
+  adminPassword: string;
+  customerEmail?: string;
+  customerPassword?: string;
+  customerTenantName?: string;
+  node?: { vcpus: number; memoryMiB: number; diskGiB: number; cpuOvercommit?: number; memoryOvercommit?: number };
+  ipv4Cidr?: string;
+  ipv4Gateway?: string;
+  images?: { name: string; osFamily: string; version: string; url: string; sha256: string; format: 'qcow2' | 'raw' }[];
+}
+
+export interface SeedResult {
+  locationId: string;
+  nodeId: string;
+  ipPoolId: string;
+  planIds: Record<'small' | 'medium' | 'large', string>;
+  imageIds: string[];
+  admin: { userId: string; email: string };
+  customer: { userId: string; tenantId: string; email: string; password: string };
+}
+
+export async function loadApiModule(root = REPO_ROOT): Promise<ApiModule> {
+  const file = join(root, 'apps/api/dist/src/app.js');
+  if (!existsSync(file)) throw new Error(`The API is not built (${file} is missing): run npx nx run api:build`);
+  return (await import(pathToFileURL(file).href)) as ApiModule;
+}
+
+/** Migrate and seed the database at `url`; idempotent. */
+export async function prepareDatabase(url: string, seed: SeedOptions, root = REPO_ROOT): Promise<SeedResult> {
+  const api = await loadApiModule(root);
+  await api.runMigrations(url);
+  const ds = api.createDataSource({ url, poolSize: 2 });
+  await ds.initialize();
+  try {
+    return await api.seedDemo(ds, seed);
+  } finally {
+    await ds.destroy();
+  }
+}
+
+export interface StackOptions {
+  /** Logs and embedded data go here. */
+  dataDir: string;
+  /** Use this PostgreSQL; otherwise PGlite with its data in dataDir/pglite. */
+  databaseUrl?: string;
+  /** Use this NATS; otherwise a nats-server of our own with its store in dataDir/nats. */
+  natsUrl?: string;
+  subjectPrefix?: string;
+  /** 0 or unset: a free port. */
+  apiPort?: number;
+  /** Serve the panel on this port (built files from apps/panel); unset: no panel. */
+  panelPort?: number;
+  panelDir?: string;
+  jwtSecret?: string;
+  seed: SeedOptions;
+  /** Extra environment for the API (e.g. Stripe settings). */
+  apiEnv?: NodeJS.ProcessEnv;
+  /** libvirt URI and extra environment of the node daemon. */
+  libvirtUri?: string;
+  daemonEnv?: NodeJS.ProcessEnv;
+  /** Command prefix to run the daemon under (e.g. ['ip', 'netns', 'exec', 'oblako']). */
+  daemonWrapper?: string[];
+  /** Do not start a node daemon (tests that start their own). */
+  noDaemon?: boolean;
+  /** Echo child output to stderr. */
+  echo?: boolean;
+}
+
+export interface Stack {
+  apiUrl: string;
+  panelUrl: string | null;
+  natsUrl: string;
+  databaseUrl: string;
+  subjectPrefix: string;
+  seed: SeedResult;
+  embeddedPostgres: EmbeddedPostgres | null;
+  nats: NatsServer | null;
+  api: ManagedProcess;
+  daemon: ManagedProcess | null;
+  /** Start (another) node daemon process for `nodeId`. */
+  startDaemon(nodeId: string, env?: NodeJS.ProcessEnv, name?: string): Promise<ManagedProcess>;
+  stop(): Promise<void>;
+}
+
+/** Start the whole product: database, NATS, API, one node daemon, and optionally the panel. */
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const root = REPO_ROOT;
+  mkdirSync(opts.dataDir, { recursive: true });
+  const logs = join(opts.dataDir, 'logs');
+  const cleanups: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+    cleanups.length = 0;
+  };
+  try {
+    let embeddedPostgres: EmbeddedPostgres | null = null;
+    let databaseUrl = opts.databaseUrl;
+    if (!databaseUrl) {
+      embeddedPostgres = await startEmbeddedPostgres(join(opts.dataDir, 'pglite'));
+      cleanups.push(() => embeddedPostgres!.stop());
+      databaseUrl = embeddedPostgres.url;
+    }
+    const seed = await prepareDatabase(databaseUrl, opts.seed, root);
+
+    let nats: NatsServer | null = null;
+    let natsUrl = opts.natsUrl;
+    if (!natsUrl) {
+      nats = await startNatsServer({ dataDir: join(opts.dataDir, 'nats'), logFile: join(logs, 'nats.log') });
+      cleanups.push(() => nats!.stop());
+      natsUrl = nats.url;
+    }
+    const subjectPrefix = opts.subjectPrefix ?? 'oblako';
+    const apiPort = opts.apiPort || (await freePort());
+    const api = startProcess({
+      name: 'api',
+      command: process.execPath,
+      args: [join(root, 'apps/api/dist/src/main.js')],
+      env: {
+        ...process.env,
+        ...opts.apiEnv,
+        DATABASE_URL: databaseUrl,
+        NATS_URL: natsUrl,
+        NATS_SUBJECT_PREFIX: subjectPrefix,
+        PORT: String(apiPort),
+        HOST: '127.0.0.1',
+        JWT_SECRET: opts.jwtSecret ?? randomBytes(48).toString('base64url'),
+      },
+      logFile: join(logs, 'api.log'),
+      echo: opts.echo,
+    });
+    cleanups.push(() => api.stop());
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    await waitFor(
+      `the API to answer on ${apiUrl}/health (log: ${join(logs, 'api.log')})`,
+      async () => {
+        if (api.child.exitCode !== null) throw new Error(`the API exited with code ${api.child.exitCode}`);
+        const r = await fetch(`${apiUrl}/health`);
+        return r.ok;
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
+
+    const startDaemon = async (nodeId: string, env: NodeJS.ProcessEnv = {}, name = `daemon-${nodeId.slice(0, 8)}`) => {
+      const nc = await connect({ servers: natsUrl });
+      try {
+        const sub = nc.subscribe(subjects(subjectPrefix).nodeHeartbeat(nodeId), { max: 1 });
+        const wrapper = opts.daemonWrapper ?? [];
+        const proc = startProcess({
+          name,
+          command: wrapper[0] ?? process.execPath,
+          args: [...(wrapper.length ? [...wrapper.slice(1), process.execPath] : []), join(root, 'apps/node-daemon/dist/src/main.js')],
+          env: {
+            ...process.env,
+            NODE_ID: nodeId,
+            NATS_URL: natsUrl,
+            NATS_SUBJECT_PREFIX: subjectPrefix,
+            LIBVIRT_URI: opts.libvirtUri ?? 'test:///default',
+            OBLAKO_DATA_DIR: join(opts.dataDir, 'node', nodeId),
+            HEARTBEAT_INTERVAL_MS: '2000',
+            ...opts.daemonEnv,
+            ...env,
+          },
+          logFile: join(logs, `${name}.log`),
+          echo: opts.echo,
+        });
+        cleanups.push(() => proc.stop());
+        let timer: NodeJS.Timeout | undefined;
+        const first = (async () => {
+          for await (const _ of sub) return true;
+          return false;
+        })();
+        const exited = proc.exited.then((code) => {
+          throw new Error(`the node daemon exited with code ${code} before its first heartbeat (log: ${join(logs, `${name}.log`)})`);
+        });
+        const timeout = new Promise<never>((_, fail) => {
+          timer = setTimeout(() => fail(new Error(`no heartbeat from node ${nodeId} within 30 s (log: ${join(logs, `${name}.log`)})`)), 30_000);
+        });
+        exited.catch(() => {});
+        timeout.catch(() => {});
+        try {
+          await Promise.race([first, exited, timeout]);
+        } finally {
+          clearTimeout(timer);
+        }
+        return proc;
+      } finally {
+        await nc.close();
+      }
+    };
+
+    const daemon = opts.noDaemon ? null : await startDaemon(seed.nodeId, {}, 'daemon');
+
+    let panelUrl: string | null = null;
+    if (opts.panelPort !== undefined) {
+      const server: Server = await startPanelServer({
+        root: opts.panelDir ?? join(root, 'apps/panel/dist/browser'),
+        port: opts.panelPort,
+        apiUrl,
+      });
+      cleanups.push(() => new Promise<void>((ok) => server.close(() => ok())));
+      const addr = server.address();
+      panelUrl = `http://localhost:${typeof addr === 'object' && addr ? addr.port : opts.panelPort}`;
+    }
+
+    return {
+      apiUrl,
+      panelUrl,
+      natsUrl,
+      databaseUrl,
+      subjectPrefix,
+      seed,
+      embeddedPostgres,
+      nats,
+      api,
+      daemon,
+      startDaemon,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
