@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { NAME_MAX_LENGTH, NODE_STATES, type IpPoolView, type NodeRegistrationView, type NodeState, type NodeView } from '@oblako/contracts';
+import { NODE_STATES, type IpPoolView, type NodeRegistrationView, type NodeState, type NodeView } from '@oblako/contracts';
 import { IsIn, IsInt, IsNotEmpty, IsNumber, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
 
 export class NodeDto implements NodeView {

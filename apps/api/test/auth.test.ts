@@ -1,0 +1,95 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startHarness, type Harness } from './support/harness.js';
+
+let h: Harness;
+before(async () => {
+  h = await startHarness({ env: { ACCESS_TOKEN_TTL_SECONDS: '300' } });
+});
+after(async () => {
+  await h?.close();
+});
+
+test('register, login, me; wrong password and duplicate email are refused', async () => {
+  const a = await h.register('auth');
+  const me = await h.http('GET', '/api/v1/auth/me', { token: a.token });
+  assert.equal(me.status, 200);
+  assert.equal(me.body.email, a.email);
+  assert.equal(me.body.memberships[0].role, 'owner');
+  assert.equal(JSON.stringify(me.body).includes('password'), false);
+  assert.equal((await h.http('POST', '/api/v1/auth/login', { body: { email: a.email, password: 'wrong-password-1' } })).status, 401);
+  assert.equal((await h.http('POST', '/api/v1/auth/login', { body: { email: 'nobody@example.test', password: 'wrong-password-1' } })).status, 401);
+  const dup = await h.http('POST', '/api/v1/auth/register', { body: { email: a.email.toUpperCase(), password: 'another-password', tenantName: 'X' } });
+  assert.equal(dup.status, 409);
+  assert.equal(dup.body.code, 'email_taken');
+  const weak = await h.http('POST', '/api/v1/auth/register', { body: { email: 'weak@example.test', password: 'short', tenantName: 'X' } });
+  assert.equal(weak.status, 400);
+  assert.match(weak.body.message, /password must be 10 to 256 characters/);
+});
+
+test('refresh tokens rotate; a reused one ends the whole login', async () => {
+  const a = await h.register('rot');
+  const first = await h.http('POST', '/api/v1/auth/refresh', { body: { refreshToken: a.refreshToken } });
+  assert.equal(first.status, 200);
+  assert.notEqual(first.body.refreshToken, a.refreshToken);
+  const second = await h.http('POST', '/api/v1/auth/refresh', { body: { refreshToken: first.body.refreshToken } });
+  assert.equal(second.status, 200);
+  assert.equal((await h.http('GET', '/api/v1/auth/me', { token: second.body.accessToken })).status, 200);
+
+  // The first token is replayed (stolen?): refused, and the session it belongs to ends.
+  const replay = await h.http('POST', '/api/v1/auth/refresh', { body: { refreshToken: a.refreshToken } });
+  assert.equal(replay.status, 401);
+  assert.equal(replay.body.code, 'refresh_token_reused');
+  const afterReplay = await h.http('POST', '/api/v1/auth/refresh', { body: { refreshToken: second.body.refreshToken } });
+  assert.equal(afterReplay.status, 401);
+  assert.equal((await h.http('GET', '/api/v1/auth/me', { token: second.body.accessToken })).status, 401);
+  assert.equal((await h.http('POST', '/api/v1/auth/refresh', { body: { refreshToken: 'ort_garbage' } })).body.code, 'invalid_refresh_token');
+});
+
+test('logout ends the refresh token and its access tokens at once', async () => {
+  const a = await h.register('out');
+  assert.equal((await h.http('POST', '/api/v1/auth/logout', { body: { refreshToken: a.refreshToken } })).status, 204);
+  assert.equal((await h.http('GET', '/api/v1/auth/me', { token: a.token })).status, 401);
+  const r = await h.http('POST', '/api/v1/auth/refresh', { body: { refreshToken: a.refreshToken } });
+  assert.equal(r.status, 401);
+  assert.equal(r.body.code, 'session_ended');
+  // Another login of the same user is unaffected.
+  const again = await h.login(a.email, a.password);
+  assert.equal((await h.http('GET', '/api/v1/auth/me', { token: again })).status, 200);
+});
+
+test('API tokens: shown once, stored hashed, usable as Bearer, revocable', async () => {
+  const a = await h.register('tok');
+  const created = await h.http('POST', '/api/v1/api-tokens', { token: a.token, body: { name: 'ci' } });
+  assert.equal(created.status, 201);
+  const secret: string = created.body.token;
+  assert.match(secret, /^oat_/);
+  assert.ok(secret.startsWith(created.body.prefix));
+  const list = await h.http('GET', '/api/v1/api-tokens', { token: a.token });
+  assert.equal(list.body.length, 1);
+  assert.equal(list.body[0].token, undefined);
+  assert.equal(JSON.stringify(list.body).includes(secret), false);
+  const stored = await h.ds.query('SELECT token_hash FROM api_tokens WHERE id = $1', [created.body.id]);
+  assert.notEqual(stored[0].token_hash, secret);
+  assert.equal(JSON.stringify(stored).includes(secret.slice(4)), false);
+
+  assert.equal((await h.http('GET', '/api/v1/servers', { token: secret })).status, 200);
+  const used = await h.http('GET', '/api/v1/api-tokens', { token: secret });
+  assert.notEqual(used.body[0].lastUsedAt, null);
+
+  assert.equal((await h.http('DELETE', `/api/v1/api-tokens/${created.body.id}`, { token: a.token })).status, 204);
+  const after = await h.http('GET', '/api/v1/servers', { token: secret });
+  assert.equal(after.status, 401);
+  assert.equal((await h.http('DELETE', `/api/v1/api-tokens/${created.body.id}`, { token: a.token })).status, 404);
+});
+
+test('a member cannot manage API tokens (permissions from the contract)', async () => {
+  const a = await h.register('perm');
+  const user = await h.register('perm-member');
+  await h.ds.query(`INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, 'member')`, [a.tenantId, user.userId]);
+  const asMember = { 'x-tenant-id': a.tenantId };
+  const denied = await h.http('POST', '/api/v1/api-tokens', { token: user.token, headers: asMember, body: { name: 'x' } });
+  assert.equal(denied.status, 403);
+  assert.match(denied.body.message, /role "member"/);
+  assert.equal((await h.http('GET', '/api/v1/servers', { token: user.token, headers: asMember })).status, 200);
+});

@@ -1,0 +1,109 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MAX_JSON_BODY_BYTES } from '@oblako/contracts';
+import { SSH_KEYS } from './support/ssh-key-fixtures.js';
+import { ADMIN, newEd25519Line, startHarness, type Harness, type HttpResult } from './support/harness.js';
+
+let h: Harness;
+let a: Awaited<ReturnType<Harness['register']>>;
+let b: Awaited<ReturnType<Harness['register']>>;
+
+before(async () => {
+  h = await startHarness();
+  a = await h.register('in-a');
+  b = await h.register('in-b');
+});
+after(async () => {
+  await h?.close();
+});
+
+const TABLES = ['servers', 'tasks', 'outbox', 'ip_addresses', 'ssh_keys', 'audit_log'];
+async function snapshot() {
+  return Object.fromEntries(await Promise.all(TABLES.map(async (t) => [t, await h.count(t)] as const)));
+}
+
+function body(extra: Record<string, unknown> = {}) {
+  return { planId: h.seed.planIds.small, imageId: h.seed.imageIds[0], locationId: h.seed.locationId, hostname: 'ok-host', ...extra };
+}
+
+test('bad orders answer 400/404/413 with a message a person can act on, and change nothing', async () => {
+  const before = await snapshot();
+  const bKey = await h.http('POST', '/api/v1/ssh-keys', { token: b.token, body: { name: 'b', publicKey: await newEd25519Line() } });
+  const afterKey = await snapshot();
+  const cases: { name: string; status: number; code: string; message: RegExp; send: () => Promise<HttpResult> }[] = [
+    { name: 'bad hostname', status: 400, code: 'validation_failed', message: /hostname: The label "-bad" may not start or end with a hyphen/, send: () => h.http('POST', '/api/v1/servers', { token: a.token, body: body({ hostname: '-bad.example.com' }) }) },
+    { name: 'hostname with underscore', status: 400, code: 'validation_failed', message: /may contain only letters, digits and hyphens/, send: () => h.http('POST', '/api/v1/servers', { token: a.token, body: body({ hostname: 'my_host' }) }) },
+    { name: 'unknown plan', status: 404, code: 'plan_not_found', message: /GET \/api\/v1\/plans/, send: () => h.http('POST', '/api/v1/servers', { token: a.token, body: body({ planId: '00000000-0000-4000-8000-000000000000' }) }) },
+    { name: 'plan id not a UUID', status: 400, code: 'validation_failed', message: /planId must be a plan id/, send: () => h.http('POST', '/api/v1/servers', { token: a.token, body: body({ planId: 'small' }) }) },
+    { name: "another tenant's SSH key", status: 404, code: 'ssh_key_not_found', message: /No SSH key with id/, send: () => h.http('POST', '/api/v1/servers', { token: a.token, body: body({ sshKeyIds: [bKey.body.id] }) }) },
+    { name: 'malformed JSON', status: 400, code: 'malformed_json', message: /not valid JSON/, send: () => h.http('POST', '/api/v1/servers', { token: a.token, raw: '{"planId": "x",' }) },
+    { name: 'oversized body', status: 413, code: 'payload_too_large', message: new RegExp(`limit of ${MAX_JSON_BODY_BYTES} bytes`), send: () => h.http('POST', '/api/v1/servers', { token: a.token, body: body({ pad: 'x'.repeat(MAX_JSON_BODY_BYTES + 10) }) }) },
+    { name: 'unknown field', status: 400, code: 'validation_failed', message: /unknown field "isAdmin"/, send: () => h.http('POST', '/api/v1/servers', { token: a.token, body: body({ isAdmin: true }) }) },
+    { name: 'missing fields', status: 400, code: 'validation_failed', message: /imageId must be an image id/, send: () => h.http('POST', '/api/v1/servers', { token: a.token, body: { planId: h.seed.planIds.small } }) },
+    { name: 'unknown action', status: 400, code: 'validation_failed', message: /action must be one of start, stop, reboot/, send: () => h.http('POST', '/api/v1/servers/00000000-0000-4000-8000-000000000000/actions', { token: a.token, body: { action: 'explode' } }) },
+    { name: 'bad id in path', status: 400, code: 'validation_failed', message: /must be a UUID/, send: () => h.http('GET', '/api/v1/servers/not-a-uuid', { token: a.token }) },
+  ];
+  for (const c of cases) {
+    const r = await c.send();
+    assert.equal(r.status, c.status, `${c.name}: ${r.status} ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.code, c.code, c.name);
+    assert.equal(r.body.statusCode, c.status, c.name);
+    assert.match(r.body.message, c.message, `${c.name}: ${r.body.message}`);
+  }
+  assert.equal(bKey.status, 201);
+  assert.deepEqual(await snapshot(), afterKey, 'bad requests changed nothing');
+  assert.equal(afterKey.ssh_keys, before.ssh_keys + 1);
+});
+
+test('SSH keys are checked as real public keys', async () => {
+  const before = await h.count('ssh_keys');
+  const weak = await h.http('POST', '/api/v1/ssh-keys', { token: a.token, body: { name: 'old', publicKey: SSH_KEYS.rsab1024.line } });
+  assert.equal(weak.status, 400);
+  assert.equal(weak.body.code, 'ssh_key_invalid');
+  assert.match(weak.body.message, /1024 bits; at least 2048/);
+  const junk = await h.http('POST', '/api/v1/ssh-keys', { token: a.token, body: { name: 'junk', publicKey: 'ssh-ed25519 AAAAnotakey' } });
+  assert.equal(junk.status, 400);
+  const ok = await h.http('POST', '/api/v1/ssh-keys', { token: a.token, body: { name: 'rsa', publicKey: SSH_KEYS.rsab2048.line } });
+  assert.equal(ok.status, 201);
+  assert.equal(ok.body.fingerprint, SSH_KEYS.rsab2048.fingerprint);
+  const dup = await h.http('POST', '/api/v1/ssh-keys', { token: a.token, body: { name: 'again', publicKey: SSH_KEYS.rsab2048.line } });
+  assert.equal(dup.status, 409);
+  assert.equal(await h.count('ssh_keys'), before + 1);
+});
+
+test('IP pools: overlapping blocks and gateways outside the block are refused', async () => {
+  const staff = await h.login(ADMIN.email, ADMIN.password);
+  const pool = (cidr: string, gateway: string) => h.http('POST', '/api/v1/admin/ip-pools', { token: staff, body: { locationId: h.seed.locationId, cidr, gateway } });
+  const overlap = await pool('192.0.2.128/25', '192.0.2.129');
+  assert.equal(overlap.status, 409);
+  assert.equal(overlap.body.code, 'ip_pool_overlap');
+  assert.match(overlap.body.message, /overlaps the existing pool 192\.0\.2\.0\/24/);
+  const outside = await pool('198.51.100.0/24', '198.51.101.1');
+  assert.equal(outside.status, 400);
+  assert.equal(outside.body.code, 'gateway_outside_block');
+  const hostBits = await pool('198.51.100.7/24', '198.51.100.1');
+  assert.equal(hostBits.status, 400);
+  assert.match(hostBits.body.message, /starts at 198\.51\.100\.0\/24/);
+  const good = await pool('198.51.100.0/24', '198.51.100.1');
+  assert.equal(good.status, 201, JSON.stringify(good.body));
+  assert.equal(good.body.total, 253);
+  const v6 = await pool('2001:db8::/64', '2001:db8::1');
+  assert.equal(v6.status, 201, JSON.stringify(v6.body));
+  const v6overlap = await pool('2001:db8::/48', '2001:db8::1');
+  assert.equal(v6overlap.status, 409);
+});
+
+test('staff register a node and get what the daemon needs', async () => {
+  const staff = await h.login(ADMIN.email, ADMIN.password);
+  const r = await h.http('POST', '/api/v1/admin/nodes', {
+    token: staff,
+    body: { name: 'hv-extra-1', locationId: h.seed.locationId, vcpus: 8, memoryMiB: 16384, diskGiB: 500 },
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.equal(r.body.daemon.nodeId, r.body.node.id);
+  assert.equal(r.body.daemon.subjectPrefix, h.config.natsSubjectPrefix);
+  assert.equal(r.body.daemon.natsUrl, h.config.natsUrl);
+  assert.equal(r.body.node.state, 'online');
+  const dup = await h.http('POST', '/api/v1/admin/nodes', { token: staff, body: { name: 'hv-extra-1', locationId: h.seed.locationId, vcpus: 8, memoryMiB: 16384, diskGiB: 500 } });
+  assert.equal(dup.status, 409);
+});
