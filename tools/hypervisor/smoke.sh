@@ -10,6 +10,7 @@
 # Every address used lives only inside the namespace; nothing leaves the machine.
 # Needs: root, libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
 # qemu-utils busybox-static cpio genisoimage curl iproute2.
+# OBLAKO_LIBVIRT_PRIVATE=1 runs a private libvirtd (see netns-libvirtd.sh) instead of the shared one.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -31,10 +32,10 @@ HOSTNAME_GIVEN="smoke-guest-1"
 SSH_KEY="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOblakoSmokeTestKeyOnlyxxxxxxxxxxxxxxxxxxxx smoke@oblako"
 ROOT_HASH='$6$oblako$8Jr6oRkQ2GZp0zS4wYpM9ZyL0rQ2oYpQe3c1c5kU1Hb6y2m2Jb0bZ8pE2m6oQm7oY0cD3vW1lJ9u8mQ4Yq1tN0'
 DISK_SIZE="1G"
-CPU_PERIOD=100000 CPU_QUOTA=50000
+CPU_PERIOD=100000 CPU_QUOTA="${CPU_QUOTA:-50000}"   # 50% of one CPU
+NIC_ROM="${NIC_ROM:-on}"                  # off: <rom bar='off'/>, no iPXE option ROM
 IOPS=500 BPS=10485760                     # 500 IOPS, 10 MiB/s
 NET_IN_KB=1024 NET_OUT_KB=512             # libvirt <bandwidth> average, KiB/s
-URI="qemu:///system"
 work="${repo}/.data/smoke"
 img="${repo}/.data/guest-image"
 
@@ -67,6 +68,12 @@ for c in virsh qemu-img genisoimage curl ip busybox; do
 done
 "${repo}/tools/guest-image/build.sh" >/dev/null
 "${here}/netns-libvirtd.sh" start "${NS}"
+URI="$("${here}/netns-libvirtd.sh" uri "${NS}")"
+case "${URI}" in
+  *socket=*) LV_RUN="$(dirname "${URI#*socket=}")" ;;   # private libvirtd (OBLAKO_LIBVIRT_PRIVATE=1)
+  *) LV_RUN=/run/libvirt ;;
+esac
+log "libvirt: ${URI}"
 trap cleanup EXIT
 mkdir -p "${work}"
 
@@ -187,6 +194,7 @@ domain_xml() { # overlay seed
       <mac address='${MAC}'/>
       <target dev='${TAP}' managed='no'/>
       <model type='virtio'/>
+      $( [ "${NIC_ROM}" = off ] && echo "<rom bar='off'/>" )
       ${bw}
     </interface>
     <serial type='pty'><target port='0'/></serial>
@@ -234,7 +242,7 @@ checks() {
   log "guest routes: $(guest /routes | tr '\n' ';')"
 
   # --- CPU quota in the vCPU cgroup (kernel)
-  pid="$(cat "/run/libvirt/qemu/${DOM}.pid")"
+  pid="$(cat "${LV_RUN}/qemu/${DOM}.pid")"
   cg="$(awk -F: '$2 ~ /(^|,)cpu(,|$)/ {print $3}' "/proc/${pid}/cgroup")"   # .../emulator
   qfile="/sys/fs/cgroup/cpu${cg%/emulator}/vcpu0/cpu.cfs_quota_us"
   v="$(cat "${qfile}")"
@@ -317,7 +325,7 @@ for run in $(seq 1 "${RUNS}"); do
   wait_ping_fast "${d}/ping.ms" & pp=$!
   wait_http "${d}/http.ms" & hp=$!
   wait "${pp}" "${hp}" || true
-  [ -s "${d}/http.ms" ] || { virsh_ dumpxml "${DOM}" >/dev/null; tail -n 30 "/var/log/libvirt/qemu/${DOM}.log" >&2; die "run ${run}: guest did not answer HTTP within 60 s"; }
+  [ -s "${d}/http.ms" ] || { virsh_ dumpxml "${DOM}" >/dev/null; virsh_ domstate "${DOM}" >&2; die "run ${run}: guest did not answer HTTP within 60 s"; }
   [ -s "${d}/ping.ms" ] || die "run ${run}: no ping reply within 60 s"
   T_PING+=( $(( $(cat "${d}/ping.ms") - ts )) )
   T_HTTP+=( $(( $(cat "${d}/http.ms") - ts )) )
