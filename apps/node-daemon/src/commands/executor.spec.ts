@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { parseNodeCommand, type NodeCommand } from '@oblako/contracts';
+import { FakeHypervisor } from '../hypervisor/fake.js';
+import { HypervisorError, HypervisorErrorCode } from '../hypervisor/port.js';
+import { domainName } from '../naming.js';
+import { CommandExecutor } from './executor.js';
+import { MinimalProvisioner } from './provisioner.js';
+import { StepRecorder } from './recorder.js';
+import { spec } from '../test/harness.js';
+
+function cmd(op: string, serverId: string, extra: Record<string, unknown> = {}): NodeCommand {
+  const r = parseNodeCommand({ v: 1, taskId: randomUUID(), serverId, nodeId: 'n1', attempt: 1, issuedAt: Date.now(), op, ...extra });
+  if (!r.ok) throw new Error(r.error);
+  return r.command;
+}
+
+test('create twice defines once; the second is a no-op that reports running', async () => {
+  const hv = new FakeHypervisor();
+  const ex = new CommandExecutor(hv, new MinimalProvisioner({ domainType: 'test' }), { stopGraceSeconds: 1 });
+  const sp = spec();
+  const c = cmd('create', sp.serverId, { spec: sp });
+  const a = await ex.execute(c, new StepRecorder());
+  const b = await ex.execute(c, new StepRecorder());
+  assert.deepEqual([a.ok, b.ok, a.domainState, b.domainState], [true, true, 'running', 'running']);
+  assert.equal(hv.calls.filter((x) => x === 'define').length, 1);
+  assert.equal(hv.domains.size, 1);
+});
+
+test('a create whose spec names another server is refused', async () => {
+  const ex = new CommandExecutor(new FakeHypervisor(), new MinimalProvisioner({ domainType: 'test' }), { stopGraceSeconds: 1 });
+  const sp = spec();
+  const out = await ex.execute(cmd('create', randomUUID(), { spec: sp }), new StepRecorder());
+  assert.equal(out.ok, false);
+  assert.equal(out.error?.code, 'invalid_command');
+});
+
+test('hypervisor failures become failed outcomes with their code; timings record steps', async () => {
+  const hv = new FakeHypervisor();
+  const ex = new CommandExecutor(hv, new MinimalProvisioner({ domainType: 'test' }), { stopGraceSeconds: 1 });
+  const sp = spec();
+  hv.failNext('start', new HypervisorError(HypervisorErrorCode.Other, 'no room for the guest'));
+  const rec = new StepRecorder();
+  const out = await ex.execute(cmd('create', sp.serverId, { spec: sp }), rec);
+  assert.equal(out.ok, false);
+  assert.equal(out.error?.code, 'hypervisor_error');
+  assert.equal(out.domainState, 'shutoff');
+  const t = rec.timings();
+  assert.ok(t.steps.define! >= 0 && t.hypervisorStartedAt! >= t.receivedAt);
+  // the redelivery converges
+  const again = await ex.execute(cmd('create', sp.serverId, { spec: sp }), new StepRecorder());
+  assert.equal(again.ok, true);
+  assert.equal(await hv.state(domainName(sp.serverId)), 'running');
+});

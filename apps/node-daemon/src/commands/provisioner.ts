@@ -1,0 +1,40 @@
+import type { Address, ServerSpec } from '@oblako/contracts';
+import type { DaemonConfig } from '../config.js';
+import { buildDomainXml } from '../xml/domain-xml.js';
+import type { StepRecorder } from './recorder.js';
+
+/**
+ * Host work around a domain: what exists outside libvirt (disk, seed, tap, routes). Every
+ * method is idempotent: a redelivered command calls it again with the same arguments.
+ */
+export interface ServerProvisioner {
+  /** Make the host resources of a new server and return its domain XML. */
+  prepare(spec: ServerSpec, rec: StepRecorder): Promise<string>;
+  /** Before starting an existing domain: recreate what a host reboot loses (tap, routes). */
+  beforeStart(serverId: string, rec: StepRecorder): Promise<void>;
+  /** The domain is off: replace the disk from spec.image, rewrite the seed, keep the network; returns the new XML. */
+  rebuild(spec: ServerSpec, rec: StepRecorder): Promise<string>;
+  /** The domain is gone: remove disk, seed, tap and routes. Safe to repeat. */
+  cleanup(serverId: string, addresses: readonly Address[], rec: StepRecorder): Promise<void>;
+}
+
+/** libvirt's test driver and simulated fleets: a domain with vCPU and memory, nothing on the host. */
+export class MinimalProvisioner implements ServerProvisioner {
+  constructor(private readonly config: Pick<DaemonConfig, 'domainType'>) {}
+
+  async prepare(spec: ServerSpec): Promise<string> {
+    return buildDomainXml({
+      type: this.config.domainType,
+      serverId: spec.serverId,
+      hostname: spec.hostname,
+      vcpus: spec.vcpus,
+      memoryMiB: spec.memoryMiB,
+      consoles: false,
+    });
+  }
+  async beforeStart(): Promise<void> {}
+  async rebuild(spec: ServerSpec): Promise<string> {
+    return this.prepare(spec);
+  }
+  async cleanup(): Promise<void> {}
+}

@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, defineConfig, loadConfig } from './config.js';
+
+const base = { NODE_ID: 'node-1', NATS_URL: 'nats://127.0.0.1:4222' };
+
+test('defaults: test driver, minimal provisioning, prefix oblako', () => {
+  const c = loadConfig(base);
+  assert.equal(c.libvirtUri, 'test:///default');
+  assert.equal(c.domainType, 'test');
+  assert.equal(c.provisioning, 'minimal');
+  assert.equal(c.subjectPrefix, 'oblako');
+  assert.equal(c.stopGraceSeconds, 60);
+});
+
+test('qemu:///system defaults to kvm and full provisioning; DOMAIN_TYPE=qemu is honoured', () => {
+  const c = loadConfig({ ...base, LIBVIRT_URI: 'qemu:///system', DOMAIN_TYPE: 'qemu', OBLAKO_DATA_DIR: '/srv/oblako' });
+  assert.equal(c.domainType, 'qemu');
+  assert.equal(c.provisioning, 'full');
+  assert.equal(loadConfig({ ...base, LIBVIRT_URI: 'qemu:///system' }).domainType, 'kvm');
+});
+
+test('every bad setting is named in one error', () => {
+  assert.throws(
+    () => loadConfig({ NODE_ID: 'bad id!', NATS_URL: '', STOP_GRACE_SECONDS: 'soon', DOMAIN_TYPE: 'xen', LIBVIRT_URI: 'qemu:///system', OBLAKO_DATA_DIR: 'relative/dir', NATS_USER: 'u' }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      for (const name of ['NODE_ID', 'NATS_URL', 'STOP_GRACE_SECONDS', 'DOMAIN_TYPE', 'OBLAKO_DATA_DIR', 'NATS_PASSWORD']) assert.match(err.message, new RegExp(name));
+      return true;
+    },
+  );
+  assert.throws(() => loadConfig({ ...base, NATS_CREDS: '/x.creds', NATS_USER: 'u', NATS_PASSWORD: 'p' }), /NATS_CREDS or NATS_USER/);
+  assert.throws(() => loadConfig({ ...base, DOMAIN_TYPE: 'kvm' }), /cannot be used with the test driver/);
+  assert.throws(() => loadConfig({ ...base, OBLAKO_NETNS: 'a b' }), /OBLAKO_NETNS/);
+});
+
+test('defineConfig validates a configuration built in code', () => {
+  assert.equal(defineConfig({ nodeId: 'n1', natsUrl: 'nats://h:1' }).provisioning, 'minimal');
+  assert.throws(() => defineConfig({ nodeId: '', natsUrl: 'nats://h:1' }), /NODE_ID is required/);
+});

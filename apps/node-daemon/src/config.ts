@@ -1,0 +1,160 @@
+import { isAbsolute, resolve } from 'node:path';
+
+/** Which hypervisor domain type the XML asks for. `test` only on libvirt's test driver. */
+export type DomainType = 'kvm' | 'qemu' | 'test';
+
+/**
+ * How much of the host work the daemon does for a server:
+ * - `minimal`: define + start a domain with vCPU and memory only (libvirt's test driver, fleets of simulated nodes);
+ * - `full`: qcow2 overlay, cloud-init seed, tap + routes, limits in the domain XML (real hosts).
+ */
+export type ProvisioningMode = 'minimal' | 'full';
+
+/** Everything the daemon needs, validated once at start-up. Nothing else reads process.env. */
+export interface DaemonConfig {
+  nodeId: string;
+  natsUrl: string;
+  /** Subject prefix, default `oblako`. */
+  subjectPrefix: string;
+  natsUser?: string;
+  natsPassword?: string;
+  /** Path of a NATS credentials (.creds) file. */
+  natsCredsFile?: string;
+  libvirtUri: string;
+  domainType: DomainType;
+  provisioning: ProvisioningMode;
+  /** Root of the node's files: `images/` (base cache), `disks/`, `seeds/`. */
+  dataDir: string;
+  /** Seconds an ACPI shutdown may take (reboot, rebuild) before the domain is destroyed. */
+  stopGraceSeconds: number;
+  heartbeatIntervalMs: number;
+  /** Commands executed at the same time (different servers; one server's commands run one by one). */
+  maxConcurrentCommands: number;
+  /** Network namespace the taps and routes live in (libvirtd runs in it too); unset = the daemon's own. */
+  netns?: string;
+  /** Host uplink that answers ARP for the guests' addresses (proxy_arp), optional. */
+  uplink?: string;
+  /** Run the host checks at start-up and refuse to start when something is missing (full mode). */
+  hostChecks: boolean;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid node daemon configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+const NETNS = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export type Env = Record<string, string | undefined>;
+
+/** Build and validate the configuration from environment variables (names in the README). */
+export function loadConfig(env: Env = process.env): DaemonConfig {
+  const problems: string[] = [];
+  const str = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const int = (name: string, def: number, min: number, max: number): number => {
+    const raw = str(name);
+    if (raw === undefined) return def;
+    if (!/^\d+$/.test(raw)) {
+      problems.push(`${name}="${raw}" must be a whole number between ${min} and ${max}`);
+      return def;
+    }
+    const n = Number(raw);
+    if (n < min || n > max) problems.push(`${name}=${n} must be between ${min} and ${max}`);
+    return n;
+  };
+
+  const nodeId = str('NODE_ID') ?? '';
+  const natsUrl = str('NATS_URL') ?? '';
+  const libvirtUri = str('LIBVIRT_URI') ?? 'test:///default';
+  const isTestDriver = libvirtUri.startsWith('test://');
+  const domainType = (str('DOMAIN_TYPE') ?? (isTestDriver ? 'test' : 'kvm')) as DomainType;
+  const provisioning = (str('OBLAKO_PROVISIONING') ?? (isTestDriver ? 'minimal' : 'full')) as ProvisioningMode;
+  const logLevel = (str('LOG_LEVEL') ?? 'info') as DaemonConfig['logLevel'];
+
+  const config: DaemonConfig = {
+    nodeId,
+    natsUrl,
+    subjectPrefix: str('NATS_SUBJECT_PREFIX') ?? 'oblako',
+    natsUser: str('NATS_USER'),
+    natsPassword: env.NATS_PASSWORD,
+    natsCredsFile: str('NATS_CREDS'),
+    libvirtUri,
+    domainType,
+    provisioning,
+    dataDir: str('OBLAKO_DATA_DIR') ?? '/var/lib/oblako',
+    stopGraceSeconds: int('STOP_GRACE_SECONDS', 60, 0, 3600),
+    heartbeatIntervalMs: int('HEARTBEAT_INTERVAL_MS', 5000, 100, 600_000),
+    maxConcurrentCommands: int('MAX_CONCURRENT_COMMANDS', 4, 1, 256),
+    netns: str('OBLAKO_NETNS'),
+    uplink: str('OBLAKO_UPLINK'),
+    hostChecks: (str('OBLAKO_HOST_CHECKS') ?? 'on') !== 'off',
+    logLevel,
+  };
+  problems.push(...validateConfig(config));
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+/** Check a configuration built in code (tests, the demo) the same way as one read from the environment. */
+export function validateConfig(c: DaemonConfig): string[] {
+  const problems: string[] = [];
+  if (!c.nodeId) problems.push('NODE_ID is required (the node id the API gave this node at registration)');
+  else if (!NODE_ID.test(c.nodeId)) problems.push(`NODE_ID="${c.nodeId}" may contain only letters, digits, "-" and "_" (1-64 characters)`);
+  if (!c.natsUrl) problems.push('NATS_URL is required, e.g. nats://127.0.0.1:4222');
+  else {
+    for (const u of c.natsUrl.split(',')) {
+      if (!/^(nats|tls|ws|wss):\/\/[^\s]+$/.test(u.trim()) && !/^[A-Za-z0-9.-]+:\d+$/.test(u.trim()))
+        problems.push(`NATS_URL="${c.natsUrl}" is not a NATS server URL (nats://host:port, comma-separated for several)`);
+    }
+  }
+  if (!PREFIX.test(c.subjectPrefix)) problems.push(`NATS_SUBJECT_PREFIX="${c.subjectPrefix}" must be dot-separated tokens of letters, digits, "-" and "_"`);
+  if (c.natsCredsFile && (c.natsUser || c.natsPassword)) problems.push('Set either NATS_CREDS or NATS_USER/NATS_PASSWORD, not both');
+  if (c.natsUser && c.natsPassword === undefined) problems.push('NATS_USER is set but NATS_PASSWORD is not');
+  if (!c.natsUser && c.natsPassword !== undefined && c.natsPassword !== '') problems.push('NATS_PASSWORD is set but NATS_USER is not');
+  if (!/^[a-z0-9+]+:\/\/[^\s]*$/.test(c.libvirtUri)) problems.push(`LIBVIRT_URI="${c.libvirtUri}" is not a libvirt URI (e.g. test:///default, qemu:///system)`);
+  const isTest = c.libvirtUri.startsWith('test://');
+  if (!['kvm', 'qemu', 'test'].includes(c.domainType)) problems.push(`DOMAIN_TYPE="${c.domainType}" must be kvm or qemu`);
+  else if (isTest && c.domainType !== 'test') problems.push(`DOMAIN_TYPE="${c.domainType}" cannot be used with the test driver (${c.libvirtUri}); leave DOMAIN_TYPE unset`);
+  else if (!isTest && c.domainType === 'test') problems.push(`DOMAIN_TYPE=test only works with LIBVIRT_URI=test:///...; use kvm (real hosts) or qemu (no hardware virtualisation)`);
+  if (!['minimal', 'full'].includes(c.provisioning)) problems.push(`OBLAKO_PROVISIONING="${c.provisioning}" must be minimal or full`);
+  if (!c.dataDir || !isAbsolute(c.dataDir)) problems.push(`OBLAKO_DATA_DIR="${c.dataDir}" must be an absolute path`);
+  else if (resolve(c.dataDir) !== (c.dataDir.length > 1 ? c.dataDir.replace(/\/+$/, '') : c.dataDir)) problems.push(`OBLAKO_DATA_DIR="${c.dataDir}" must be a normalised path (no "..", no "//")`);
+  if (c.netns !== undefined && !NETNS.test(c.netns)) problems.push(`OBLAKO_NETNS="${c.netns}" may contain only letters, digits, ".", "-" and "_"`);
+  if (c.uplink !== undefined && !IFNAME.test(c.uplink)) problems.push(`OBLAKO_UPLINK="${c.uplink}" is not an interface name (at most 15 letters, digits, ".", "-", "_")`);
+  if (!['debug', 'info', 'warn', 'error'].includes(c.logLevel)) problems.push(`LOG_LEVEL="${c.logLevel}" must be debug, info, warn or error`);
+  if (!Number.isInteger(c.stopGraceSeconds) || c.stopGraceSeconds < 0) problems.push('STOP_GRACE_SECONDS must be a whole number >= 0');
+  if (!Number.isInteger(c.heartbeatIntervalMs) || c.heartbeatIntervalMs < 100) problems.push('HEARTBEAT_INTERVAL_MS must be >= 100');
+  if (!Number.isInteger(c.maxConcurrentCommands) || c.maxConcurrentCommands < 1) problems.push('MAX_CONCURRENT_COMMANDS must be >= 1');
+  return problems;
+}
+
+/** Defaults for a configuration built in code; `nodeId` and `natsUrl` are still required. */
+export function defineConfig(partial: Partial<DaemonConfig> & Pick<DaemonConfig, 'nodeId' | 'natsUrl'>): DaemonConfig {
+  const libvirtUri = partial.libvirtUri ?? 'test:///default';
+  const isTest = libvirtUri.startsWith('test://');
+  const config: DaemonConfig = {
+    subjectPrefix: 'oblako',
+    libvirtUri,
+    domainType: isTest ? 'test' : 'kvm',
+    provisioning: isTest ? 'minimal' : 'full',
+    dataDir: '/var/lib/oblako',
+    stopGraceSeconds: 60,
+    heartbeatIntervalMs: 5000,
+    maxConcurrentCommands: 4,
+    hostChecks: true,
+    logLevel: 'info',
+    ...partial,
+  };
+  const problems = validateConfig(config);
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,195 @@
+import { readFile } from 'node:fs/promises';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type Consumer,
+  type JetStreamClient,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
+import {
+  EventKind,
+  type DomainStateEvent,
+  type Heartbeat,
+  type Subjects,
+  type TaskProgressEvent,
+  type TaskResultEvent,
+} from '@oblako/contracts';
+import type { DaemonConfig } from '../config.js';
+import { errorMessage, type Logger } from '../log.js';
+
+const enc = new TextEncoder();
+
+/** Open the NATS connection with the node's identity (user/password or a .creds file). */
+export async function connectNats(config: DaemonConfig, log: Logger): Promise<NatsConnection> {
+  let authenticator;
+  if (config.natsCredsFile) {
+    let creds: Uint8Array;
+    try {
+      creds = await readFile(config.natsCredsFile);
+    } catch (err) {
+      throw new Error(`NATS_CREDS="${config.natsCredsFile}" cannot be read: ${errorMessage(err)}`);
+    }
+    authenticator = credsAuthenticator(creds);
+  }
+  try {
+    const nc = await connect({
+      servers: config.natsUrl.split(',').map((s) => s.trim()),
+      name: `oblako-node-daemon:${config.nodeId}`,
+      user: config.natsUser,
+      pass: config.natsPassword,
+      authenticator,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+    });
+    (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') log.warn(`nats ${s.type}`, { server: 'server' in s ? s.server : undefined });
+      }
+    })().catch(() => undefined);
+    return nc;
+  } catch (err) {
+    throw new Error(`cannot connect to NATS at ${config.natsUrl} as node ${config.nodeId}: ${errorMessage(err)}`);
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { code?: number; api_error?: { code?: number; err_code?: number } } | undefined;
+  return e?.api_error?.code === 404 || e?.code === 404 || /not found/i.test(errorMessage(err));
+}
+
+/**
+ * Make sure the command stream and this node's durable pull consumer exist. The API normally
+ * creates both; the daemon creates them only when missing, so it can also run on its own.
+ * Existing definitions are never changed.
+ */
+export async function ensureCommandConsumer(jsm: JetStreamManager, s: Subjects, nodeId: string, log: Logger): Promise<void> {
+  try {
+    await jsm.streams.info(s.commandStream);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    log.info('command stream missing, creating it', { stream: s.commandStream });
+    try {
+      await jsm.streams.add({
+        name: s.commandStream,
+        subjects: [s.allCommands()],
+        retention: RetentionPolicy.Workqueue,
+        storage: StorageType.File,
+        duplicate_window: 2 * 60 * 1_000_000_000,
+      });
+    } catch (err2) {
+      // another node or the API created it in the meantime
+      if (!/already in use|exists/i.test(errorMessage(err2))) throw err2;
+    }
+  }
+  const durable = s.nodeConsumer(nodeId);
+  try {
+    await jsm.consumers.info(s.commandStream, durable);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    log.info('node consumer missing, creating it', { stream: s.commandStream, consumer: durable });
+    await jsm.consumers.add(s.commandStream, {
+      durable_name: durable,
+      filter_subject: s.nodeCommands(nodeId),
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: 30 * 1_000_000_000,
+      max_deliver: 10,
+    });
+  }
+}
+
+/**
+ * Publishes this node's events. Results and state changes are confirmed by JetStream (stored
+ * before the command is acked) when the event stream exists; the API creates that stream. Without
+ * it (daemon on its own) they are plain NATS messages. Whether it exists is checked at start and
+ * with every heartbeat.
+ */
+export class EventPublisher {
+  private eventStream: 'jetstream' | 'core' = 'core';
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly s: Subjects,
+    private readonly nodeId: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Look up the event stream; a node user without the right to ask is assumed to have one. */
+  async refreshEventStream(): Promise<void> {
+    let next: 'jetstream' | 'core';
+    try {
+      await this.jsm.streams.info(this.s.eventStream);
+      next = 'jetstream';
+    } catch (err) {
+      next = isNotFound(err) ? 'core' : /permission|authoriz/i.test(errorMessage(err)) ? 'jetstream' : this.eventStream;
+    }
+    if (next !== this.eventStream) this.log.info(`events now published ${next === 'jetstream' ? 'to the JetStream event stream' : 'as plain NATS messages (no event stream)'}`, { stream: this.s.eventStream });
+    this.eventStream = next;
+  }
+
+  /** Fire and forget: progress is advisory. */
+  progress(e: TaskProgressEvent): void {
+    this.nc.publish(this.s.nodeEvent(this.nodeId, EventKind.TaskProgress), enc.encode(JSON.stringify(e)));
+  }
+
+  result(e: TaskResultEvent): Promise<void> {
+    return this.durable(this.s.nodeEvent(this.nodeId, EventKind.TaskResult), e);
+  }
+
+  domainState(e: DomainStateEvent): Promise<void> {
+    return this.durable(this.s.nodeEvent(this.nodeId, EventKind.DomainState), e);
+  }
+
+  heartbeat(hb: Heartbeat): void {
+    this.nc.publish(this.s.nodeHeartbeat(this.nodeId), enc.encode(JSON.stringify(hb)));
+  }
+
+  private async durable(subject: string, payload: unknown): Promise<void> {
+    const data = enc.encode(JSON.stringify(payload));
+    if (this.eventStream === 'core') {
+      this.nc.publish(subject, data);
+      return;
+    }
+    try {
+      await this.js.publish(subject, data, { timeout: 5000 });
+    } catch (err) {
+      // No event stream (daemon running on its own): a plain publish still reaches subscribers.
+      if (/no responders|503/i.test(errorMessage(err))) {
+        this.nc.publish(subject, data);
+        return;
+      }
+      this.log.error('publishing an event failed', { subject, error: errorMessage(err) });
+      throw err;
+    }
+  }
+}
+
+export interface Bus {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  consumer: Consumer;
+  events: EventPublisher;
+}
+
+export async function openBus(config: DaemonConfig, s: Subjects, log: Logger): Promise<Bus> {
+  const nc = await connectNats(config, log);
+  try {
+    const jsm = await jetstreamManager(nc);
+    await ensureCommandConsumer(jsm, s, config.nodeId, log);
+    const js = jetstream(nc);
+    const consumer = await js.consumers.get(s.commandStream, s.nodeConsumer(config.nodeId));
+    const events = new EventPublisher(nc, js, jsm, s, config.nodeId, log);
+    await events.refreshEventStream();
+    return { nc, js, consumer, events };
+  } catch (err) {
+    await nc.close().catch(() => undefined);
+    throw err;
+  }
+}

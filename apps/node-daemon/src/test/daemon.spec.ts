@@ -1,0 +1,172 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { DomainStateEventSchema, HeartbeatSchema, TaskProgressEventSchema, TaskResultEventSchema } from '@oblako/contracts';
+import { waitFor } from '@oblako/testing';
+import { domainName } from '../naming.js';
+import { FakeHypervisor } from '../hypervisor/fake.js';
+import { command, Harness, spec } from './harness.js';
+
+describe('node daemon on libvirt test:///default and real NATS', () => {
+  let h: Harness;
+  before(async () => {
+    h = await Harness.start({}, {}, { eventStream: true });
+  });
+  after(async () => {
+    await h.stop();
+  });
+
+  test('create defines and starts a domain with the spec’s vCPU and memory, reporting progress and timings', async () => {
+    const sp = spec({ vcpus: 3, memoryMiB: 384 });
+    const cmd = command(h.nodeId, 'create', sp.serverId, { spec: sp });
+    await h.publish(cmd);
+    const r = await h.result(cmd.taskId);
+    TaskResultEventSchema.parse(r);
+    assert.equal(r.ok, true, JSON.stringify(r.error));
+    assert.equal(r.domainState, 'running');
+    const t = r.timings as Record<string, number> & { steps: Record<string, number> };
+    assert.ok(t.receivedAt <= t.hypervisorStartedAt! && t.hypervisorStartedAt! <= t.hypervisorDoneAt! && t.hypervisorDoneAt! <= t.finishedAt);
+    assert.ok(t.steps.define! >= 0 && t.steps.start! >= 0, JSON.stringify(t.steps));
+    assert.notEqual(Math.floor(t.receivedAt), t.receivedAt, 'timings carry fractional milliseconds');
+    const progress = h.events.filter((e) => e.kind === 'task.progress' && e.data.taskId === cmd.taskId);
+    assert.ok(progress.length >= 2);
+    for (const p of progress) TaskProgressEventSchema.parse(p.data);
+    const xml = await h.daemon.hypervisor.xml(domainName(sp.serverId));
+    assert.match(xml, /<vcpu[^>]*>3<\/vcpu>/);
+    assert.match(xml, /<memory unit='KiB'>393216<\/memory>/);
+    const st = await waitFor('domain.state running', () =>
+      h.events.find((e) => e.kind === 'domain.state' && e.data.serverId === sp.serverId && e.data.state === 'running'),
+    );
+    DomainStateEventSchema.parse(st.data);
+  });
+
+  test('the same create delivered twice creates one domain', async () => {
+    const sp = spec();
+    const cmd = command(h.nodeId, 'create', sp.serverId, { spec: sp });
+    await h.publish(cmd);
+    await h.publish(cmd);
+    await waitFor('two results', () => h.results(cmd.taskId).length === 2);
+    const [a, b] = h.results(cmd.taskId).map((e) => e.data);
+    assert.equal(a!.ok, true);
+    assert.equal(b!.ok, true);
+    const steps = [a, b].map((r) => Object.keys((r!.timings as { steps: object }).steps));
+    assert.equal(steps.filter((s) => s.includes('define')).length, 1, 'exactly one of the two deliveries defined a domain');
+    const named = (await h.daemon.hypervisor.list()).filter((d) => d.name === domainName(sp.serverId));
+    assert.equal(named.length, 1);
+  });
+
+  test('stop, start, reboot, suspend, unsuspend, rebuild and delete (twice) each do their job', async () => {
+    const sp = spec();
+    const name = domainName(sp.serverId);
+    const run = async (op: string, extra: Record<string, unknown> = {}) => {
+      const c = command(h.nodeId, op, sp.serverId, extra);
+      await h.publish(c);
+      const r = await h.result(c.taskId);
+      TaskResultEventSchema.parse(r);
+      return r;
+    };
+    assert.equal((await run('create', { spec: sp })).ok, true);
+    let r = await run('stop', { graceSeconds: 5 });
+    assert.equal(r.ok, true);
+    assert.equal(r.domainState, 'shutoff');
+    assert.equal(await h.daemon.hypervisor.state(name), 'shutoff');
+    r = await run('stop');
+    assert.equal(r.ok, true, 'stopping a stopped server is fine');
+    r = await run('start');
+    assert.equal(r.domainState, 'running');
+    r = await run('reboot');
+    assert.equal(r.ok, true);
+    assert.equal(r.domainState, 'running');
+    assert.ok('stop' in (r.timings as { steps: object }).steps && 'start' in (r.timings as { steps: object }).steps, 'reboot = stop + start');
+    r = await run('suspend');
+    assert.equal(r.domainState, 'shutoff');
+    r = await run('unsuspend');
+    assert.equal(r.domainState, 'running');
+    r = await run('rebuild', { spec: { ...sp, vcpus: 1, memoryMiB: 128 } });
+    assert.equal(r.ok, true, JSON.stringify(r.error));
+    assert.equal(r.domainState, 'running');
+    assert.match(await h.daemon.hypervisor.xml(name), /<vcpu[^>]*>1<\/vcpu>/);
+    r = await run('resize', { spec: sp });
+    assert.equal(r.ok, false);
+    assert.equal((r.error as { code: string }).code, 'not_supported');
+    r = await run('delete');
+    assert.equal(r.ok, true);
+    assert.equal(r.domainState, 'missing');
+    assert.equal(await h.daemon.hypervisor.state(name), 'missing');
+    r = await run('delete');
+    assert.equal(r.ok, true, 'delete is safe to repeat');
+    r = await run('start');
+    assert.equal(r.ok, false);
+    assert.equal((r.error as { code: string }).code, 'domain_missing');
+  });
+
+  test('an invalid command is reported once and never redelivered', async () => {
+    const taskId = randomUUID();
+    const serverId = randomUUID();
+    await h.publish({ v: 1, taskId, serverId, nodeId: h.nodeId, attempt: 1, issuedAt: Date.now(), op: 'create', spec: { hostname: 'bad_host!' } });
+    const r = await h.result(taskId);
+    TaskResultEventSchema.parse(r);
+    assert.equal(r.ok, false);
+    assert.equal((r.error as { code: string }).code, 'invalid_command');
+    assert.match((r.error as { message: string }).message, /spec/);
+    await h.publishRaw('start', '{not json');
+    // a command for another node on our subject
+    const other = command('someone-else', 'start', serverId);
+    await h.publish(other);
+    const wrong = await h.result(other.taskId);
+    assert.equal((wrong.error as { code: string }).code, 'wrong_node');
+    await waitFor('nothing pending on the consumer', async () => {
+      const ci = await h.jsm.consumers.info(h.s.commandStream, h.s.nodeConsumer(h.nodeId));
+      return ci.num_ack_pending === 0 && ci.num_pending === 0 && ci.num_redelivered === 0;
+    });
+    await new Promise((res) => setTimeout(res, 600));
+    assert.equal(h.results(taskId).length, 1, 'reported exactly once');
+    const ci = await h.jsm.consumers.info(h.s.commandStream, h.s.nodeConsumer(h.nodeId));
+    assert.equal(ci.num_redelivered, 0);
+  });
+
+  test('heartbeats carry capacity and the node’s domains with their states', async () => {
+    const sp = spec();
+    const cmd = command(h.nodeId, 'create', sp.serverId, { spec: sp });
+    await h.publish(cmd);
+    await h.result(cmd.taskId);
+    const hb = await waitFor('a heartbeat listing the server', () =>
+      h.events.find((e) => e.kind === 'hb' && (e.data.domains as { serverId: string }[]).some((d) => d.serverId === sp.serverId)),
+    );
+    const parsed = HeartbeatSchema.parse(hb.data);
+    assert.ok(parsed.capacity.vcpus > 0 && parsed.capacity.memoryMiB > 0);
+    assert.equal(parsed.domains.find((d) => d.serverId === sp.serverId)?.state, 'running');
+    assert.ok(parsed.domains.every((d) => d.serverId !== 'test'), 'only our own domains');
+  });
+});
+
+describe('graceful shutdown', () => {
+  test('stop() finishes the in-flight command, publishes its result and acks it', async () => {
+    const fake = new FakeHypervisor();
+    fake.acpi = 'delayed';
+    fake.acpiDelayMs = 400;
+    const h = await Harness.start({}, { hypervisor: fake });
+    try {
+      const sp = spec();
+      const create = command(h.nodeId, 'create', sp.serverId, { spec: sp });
+      await h.publish(create);
+      await h.result(create.taskId);
+      const stop = command(h.nodeId, 'stop', sp.serverId, { graceSeconds: 30 });
+      await h.publish(stop);
+      await waitFor('stop in progress', () => h.events.find((e) => e.kind === 'task.progress' && e.data.taskId === stop.taskId && e.data.stage === 'stop'));
+      const t0 = performance.now();
+      await h.daemon.stop();
+      const stoppedTook = performance.now() - t0;
+      const r = await h.result(stop.taskId, 1000);
+      assert.equal(r.ok, true);
+      assert.equal(r.domainState, 'shutoff');
+      assert.ok(stoppedTook >= 200, `stop() waited for the in-flight command (${stoppedTook.toFixed(0)} ms)`);
+      assert.equal(fake.connected, false, 'libvirt connection closed');
+      const ci = await h.jsm.consumers.info(h.s.commandStream, h.s.nodeConsumer(h.nodeId));
+      assert.equal(ci.num_ack_pending, 0);
+      assert.equal(ci.num_pending, 0);
+    } finally {
+      await h.stop();
+    }
+  });
+});
