@@ -26,6 +26,8 @@ IFB="obi-smoke0"             # ifb for the guest's outbound rate when tc is appl
 DUMMY="obk-smoke-nb"         # a tap with no guest: stands in for a neighbour
 GW="169.254.0.1"             # the node's on-link gateway, the same on every tap
 ADDR="198.51.100.10"         # the guest's address (TEST-NET-2, only inside the namespace)
+ADDR6="2001:db8:51::10"      # the guest's IPv6 address (/128, documentation prefix)
+GW6="fe80::1"                # on-link IPv6 gateway: link-local, the same on every tap
 NEIGHBOUR="198.51.100.11"    # an address routed to another "server"
 MAC="52:54:00:0b:1a:01"
 HOSTNAME_GIVEN="smoke-guest-1"
@@ -85,6 +87,8 @@ net_up() {
   ip -n "${NS}" link set "${TAP}" up
   ip -n "${NS}" addr add "${GW}/32" dev "${TAP}"
   ip -n "${NS}" route add "${ADDR}/32" dev "${TAP}"
+  ip -n "${NS}" -6 addr add "${GW6}/64" dev "${TAP}" nodad
+  ip -n "${NS}" -6 route add "${ADDR6}/128" dev "${TAP}"
 }
 # libvirt's <bandwidth> needs the sfq qdisc (inbound) and the police action (outbound) in the
 # host kernel; without them `virsh start` fails. Probe on a scratch tap and fall back to tc by hand:
@@ -149,9 +153,13 @@ ethernets:
     set-name: eth0
     addresses:
       - ${ADDR}/32
+      - "${ADDR6}/128"
     routes:
       - to: 0.0.0.0/0
         via: ${GW}
+        on-link: true
+      - to: "::/0"
+        via: "${GW6}"
         on-link: true
 EOF
   genisoimage -quiet -output "$1/seed.iso" -volid cidata -joliet -rock \
@@ -240,6 +248,14 @@ checks() {
   v="$(guest /disk)"; [ "${v}" = 1073741824 ] && pass "guest sees a ${v}-byte virtio root disk (overlay of ${DISK_SIZE})" || die "guest /disk = ${v}"
   v="$(guest /disk-marker)"; case "${v}" in OBLAKO-TEST-BASE*) pass "guest reads the base image through the overlay: '${v}'" ;; *) die "disk marker '${v}'" ;; esac
   log "guest routes: $(guest /routes | tr '\n' ';')"
+  local i6=""
+  for _ in $(seq 1 50); do
+    if inns busybox ping6 -c 1 -W 1 "${ADDR6}" >/dev/null 2>&1; then i6=1; break; fi
+    sleep 0.1
+  done
+  [ -n "${i6}" ] && pass "guest answers ping on ${ADDR6}/128 (on-link gateway ${GW6})" || die "no IPv6 ping reply from ${ADDR6}"
+  v="$(inns curl -s --max-time 5 "http://[${ADDR6}]/hostname" || true)"
+  [ "${v}" = "${HOSTNAME_GIVEN}" ] && pass "HTTP over IPv6 answers the hostname" || die "HTTP over IPv6: '${v}'"
 
   # --- CPU quota in the vCPU cgroup (kernel)
   pid="$(cat "${LV_RUN}/qemu/${DOM}.pid")"
@@ -358,6 +374,7 @@ virsh_ list --all --name | grep -qx "${DOM}" && cleanup_ok=""
 ip -n "${NS}" link show "${TAP}" >/dev/null 2>&1 && cleanup_ok=""
 ip -n "${NS}" link show "${IFB}" >/dev/null 2>&1 && cleanup_ok=""
 ip -n "${NS}" route show | grep -q "^${ADDR} " && cleanup_ok=""
+ip -n "${NS}" -6 route show | grep -q "^${ADDR6} " && cleanup_ok=""
 [ -n "${cleanup_ok}" ] && pass "no domain, tap or route left" || die "leftovers after delete"
 
 printf '\nfloors over %s runs (p50, ms; seed on %s):\n' "${RUNS}" "${SEED_BUS}"
