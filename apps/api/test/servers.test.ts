@@ -157,3 +157,41 @@ describe('server lifecycle through the API with a simulated node', () => {
     assert.equal(bad.body.code, 'invalid_cursor');
   });
 });
+
+describe('server-sent events', () => {
+  test("a tenant's stream carries its own server changes and nothing of other tenants", async () => {
+    const a = await h.register('sse-a');
+    const b = await h.register('sse-b');
+    const open = async (token: string) => {
+      const ctrl = new AbortController();
+      const res = await fetch(`${h.url}/api/v1/servers/events`, { headers: { authorization: `Bearer ${token}` }, signal: ctrl.signal });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+      const reader = res.body!.getReader();
+      let text = '';
+      void (async () => {
+        try {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            text += new TextDecoder().decode(value);
+          }
+        } catch {
+          // aborted
+        }
+      })();
+      return { text: () => text, close: () => ctrl.abort() };
+    };
+    const sa = await open(a.token);
+    const sb = await open(b.token);
+    try {
+      const created = await order(a.token, { hostname: 'live' });
+      await waitFor('a running event on A\'s stream', () => sa.text().includes(`"serverId":"${created.body.id}","state":"running"`), { timeoutMs: 5000 });
+      assert.match(sa.text(), /event: server/);
+      assert.equal(sb.text().includes(created.body.id), false);
+    } finally {
+      sa.close();
+      sb.close();
+    }
+  });
+});

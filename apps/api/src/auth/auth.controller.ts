@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Inject, Ip, Post } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiDefaultResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrorDto } from '../common/api-error.dto.js';
 import type { AuthTokensView, MeView } from '@oblako/contracts';
 import { Authenticated } from '../common/guards.js';
 import { CurrentPrincipal, type Principal } from '../common/request-context.js';
@@ -7,6 +8,7 @@ import { AuthTokensDto, LoginDto, LogoutDto, MeDto, RefreshDto, RegisterDto } fr
 import { AuthService } from './auth.service.js';
 
 @ApiTags('auth')
+@ApiDefaultResponse({ type: ApiErrorDto, description: 'Error (ApiError)' })
 @Controller('api/v1/auth')
 export class AuthController {
   constructor(@Inject(AuthService) private readonly auth: AuthService) {}

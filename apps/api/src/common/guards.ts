@@ -1,7 +1,8 @@
 import { applyDecorators, CanActivate, ExecutionContext, Inject, Injectable, SetMetadata, UseGuards } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import { ApiBearerAuth, ApiHeader } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiDefaultResponse, ApiHeader } from '@nestjs/swagger';
+import { ApiErrorDto } from './api-error.dto.js';
 import { staffRoleCan, tenantRoleCan, type Permission, type TenantRole } from '@oblako/contracts';
 import { DataSource } from 'typeorm';
 import { CommonError } from './domain-error.js';
@@ -84,6 +85,7 @@ export class PermissionGuard implements CanActivate {
 export function TenantScoped(permission?: Permission) {
   return applyDecorators(
     UseGuards(AuthenticationGuard, TenantGuard, PermissionGuard),
+    ApiDefaultResponse({ type: ApiErrorDto, description: 'Error (ApiError)' }),
     ...(permission ? [RequirePermission(permission)] : []),
     ApiBearerAuth(),
     ApiHeader({ name: TENANT_HEADER, required: false, description: "Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs)." }),
@@ -92,10 +94,15 @@ export function TenantScoped(permission?: Permission) {
 
 /** Staff routes: authentication, then a staff permission. */
 export function StaffOnly(permission: Permission) {
-  return applyDecorators(UseGuards(AuthenticationGuard, PermissionGuard), RequirePermission(permission), ApiBearerAuth());
+  return applyDecorators(
+    UseGuards(AuthenticationGuard, PermissionGuard),
+    RequirePermission(permission),
+    ApiBearerAuth(),
+    ApiDefaultResponse({ type: ApiErrorDto, description: 'Error (ApiError)' }),
+  );
 }
 
 /** Authenticated routes that need no tenant (e.g. /auth/me). */
 export function Authenticated() {
-  return applyDecorators(UseGuards(AuthenticationGuard), ApiBearerAuth());
+  return applyDecorators(UseGuards(AuthenticationGuard), ApiBearerAuth(), ApiDefaultResponse({ type: ApiErrorDto, description: 'Error (ApiError)' }));
 }

@@ -6,7 +6,7 @@ export interface ServerChange {
   tenantId: string;
   serverId: string;
   state: ServerState;
-  task: Pick<TaskView, 'id' | 'op' | 'state' | 'progress' | 'stage' | 'error'> | null;
+  task: Pick<TaskView, 'id' | 'serverId' | 'op' | 'state' | 'progress' | 'stage' | 'error'> | null;
   at: string;
 }
 

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Query, Sse, type MessageEvent } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Permission, type Page, type ServerView, type TaskView } from '@oblako/contracts';
-import { filter, map, type Observable } from 'rxjs';
+import { filter, interval, map, merge, type Observable } from 'rxjs';
 import { nowMs } from '../common/clock.js';
 import { RequirePermission, TenantScoped } from '../common/guards.js';
 import { UuidParam } from '../common/params.js';
@@ -9,6 +9,8 @@ import { CurrentActor, CurrentTenant, type Actor } from '../common/request-conte
 import { ServerEventsBus } from './server-events.bus.js';
 import { CreateServerDto, ListServersQuery, ServerActionDto, ServerDto, ServerPageDto, TaskDto } from './servers.dto.js';
 import { ServersService } from './servers.service.js';
+
+const SSE_PING_MS = 20_000;
 
 @ApiTags('servers')
 @Controller('api/v1/servers')
@@ -37,10 +39,13 @@ export class ServersController {
   @ApiOperation({ summary: "Server-sent events: one `server` event per change of this tenant's servers" })
   @ApiProduces('text/event-stream')
   events(@CurrentTenant() tenantId: string): Observable<MessageEvent> {
-    return this.bus.changes$.pipe(
+    const changes = this.bus.changes$.pipe(
       filter((c) => c.tenantId === tenantId),
-      map((c) => ({ type: 'server', id: `${c.serverId}:${c.at}`, data: { serverId: c.serverId, state: c.state, task: c.task, at: c.at } })),
+      map((c): MessageEvent => ({ type: 'server', id: `${c.serverId}:${c.at}`, data: { serverId: c.serverId, state: c.state, task: c.task, at: c.at } })),
     );
+    // A ping now and then keeps proxies from closing an idle stream.
+    const pings = interval(SSE_PING_MS).pipe(map((): MessageEvent => ({ type: 'ping', data: { at: new Date().toISOString() } })));
+    return merge(changes, pings);
   }
 
   @Get(':id')

@@ -196,7 +196,7 @@ export class ServersService {
       tenantId: server.tenantId,
       serverId: server.id,
       state: server.state,
-      task: task ? { id: task.id, op: task.op, state: task.state, progress: task.progress, stage: task.stage, error: task.error } : null,
+      task: task ? { id: task.id, serverId: task.serverId, op: task.op, state: task.state, progress: task.progress, stage: task.stage, error: task.error } : null,
     });
   }
 

@@ -56,7 +56,7 @@ export class TaskEventsService {
         [task.id, e.progress, e.stage, e.at],
       );
       const [server]: { state: ServerState }[] = await m.query('SELECT state FROM servers WHERE id = $1', [task.server_id]);
-      return { tenantId: task.tenant_id, serverId: task.server_id, state: server!.state, task: { id: task.id, op: task.op as never, state: 'running' as const, progress: e.progress, stage: e.stage, error: null } };
+      return { tenantId: task.tenant_id, serverId: task.server_id, state: server!.state, task: { id: task.id, serverId: task.server_id, op: task.op as never, state: 'running' as const, progress: e.progress, stage: e.stage, error: null } };
     });
     if (change) this.bus.emit(change);
   }
@@ -110,7 +110,7 @@ export class TaskEventsService {
       if (!e.ok) {
         await this.audit.record(m, { tenantId: server.tenant_id, actorUserId: null, actorKind: 'node', action: `task.failed`, targetType: 'server', targetId: server.id, ip: null, details: { taskId: task.id, op: task.op, error } });
       }
-      return { tenantId: server.tenant_id, serverId: server.id, state, task: { id: task.id, op: task.op as never, state: e.ok ? ('succeeded' as const) : ('failed' as const), progress: e.ok ? 100 : 0, stage: null, error } };
+      return { tenantId: server.tenant_id, serverId: server.id, state, task: { id: task.id, serverId: task.server_id, op: task.op as never, state: e.ok ? ('succeeded' as const) : ('failed' as const), progress: e.ok ? 100 : 0, stage: null, error } };
     });
     if (change) this.bus.emit(change);
   }
