@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+/**
+ * Smoke run of the panel in Debian's Chromium against a running API (the mock or the real one):
+ *   node apps/panel/tools/smoke.mjs [baseUrl] [screenshotDir]
+ * Customer: login → order (with a refused host name) → running without reload → stop → start →
+ * delete (typed) → another server's URL says not found. Staff: nodes, register a node, IP pools.
+ * A developer tool; the product's browser tests belong to the lead's stack (test/e2e).
+ */
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+
+const base = process.argv[2] ?? 'http://127.0.0.1:4300';
+const shots = process.argv[3] ?? '/tmp/panel-shots';
+const customer = { email: process.env.SMOKE_EMAIL ?? 'demo@example.com', password: process.env.SMOKE_PASSWORD ?? 'demo-password' };
+const admin = { email: process.env.SMOKE_ADMIN_EMAIL ?? 'admin@example.com', password: process.env.SMOKE_ADMIN_PASSWORD ?? 'admin-password' };
+mkdirSync(shots, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const errors = [];
+const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+page.on('pageerror', (e) => errors.push(String(e)));
+const t = (id) => page.getByTestId(id);
+const step = (s) => console.log(`· ${s}`);
+const shot = (name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+
+async function login(who) {
+  await page.goto(base + '/login');
+  await t('login-email').fill(who.email);
+  await t('login-password').fill(who.password);
+  await t('login-submit').click();
+}
+
+try {
+  step('login page refuses a wrong password with the API message');
+  await page.goto(base + '/login');
+  await t('login-email').fill(customer.email);
+  await t('login-password').fill('wrong-password');
+  await t('login-submit').click();
+  await t('login-error').waitFor();
+  console.log('  ', await t('login-error').innerText());
+  await shot('login');
+
+  step('customer logs in and sees the servers page');
+  await login(customer);
+  await t('servers-page').waitFor();
+  await page.waitForFunction(() => !document.querySelector('[data-testid=loading]'));
+  await shot('servers-empty');
+
+  step('order: location → plan → image → host name (refused, then good) → keys → create');
+  await t('nav-order').click();
+  await t('order-step-location').waitFor();
+  await t('order-location').first().click();
+  await t('order-next-location').click();
+  await t('order-plan').first().click();
+  await shot('order-plan');
+  await t('order-next-plan').click();
+  await t('order-image').first().click();
+  await t('order-next-image').click();
+  await t('order-hostname').fill('-bad-');
+  await t('order-hostname-error').waitFor();
+  console.log('  ', await t('order-hostname-error').innerText());
+  const hostname = `web-${Date.now().toString(36)}`;
+  await t('order-hostname').fill(hostname);
+  await t('order-next-hostname').click();
+  await t('order-add-key-name').fill('laptop');
+  await t('order-add-key-value').fill('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMP me@laptop');
+  await t('order-add-key-submit').click();
+  await page.locator('[data-testid=order-ssh-key][data-name=laptop]').waitFor({ timeout: 10000 }).catch(async () => {
+    console.log('   key not added:', await t('order-add-key-error').innerText().catch(() => '?'));
+  });
+  await t('order-next-keys').click();
+  await shot('order-review');
+  await t('order-submit').click();
+  await t('server-page').waitFor();
+  await page.waitForURL(/\/servers\/[^/]+$/);
+  const serverUrl = page.url();
+
+  step('the server shows running without a reload');
+  await page.locator('[data-testid=server-state][data-state=running]').waitFor({ timeout: 60000 });
+  await shot('server-running');
+
+  for (const [action, state] of [['stop', 'stopped'], ['start', 'running']]) {
+    step(`${action} with confirmation → ${state}`);
+    await t(`action-${action}`).click();
+    await t('confirm-submit').click();
+    await page.locator(`[data-testid=server-state][data-state=${state}]`).waitFor({ timeout: 60000 });
+  }
+  await shot('server-tasks');
+
+  step('the list shows the server with its state');
+  await t('back-to-servers').click();
+  await page.locator(`[data-testid=server-row][data-hostname="${hostname}"][data-state=running]`).waitFor();
+  await shot('servers-list');
+
+  step('delete needs the host name typed');
+  await page.goto(serverUrl);
+  await t('action-delete').click();
+  await t('confirm-input').waitFor();
+  if (await t('confirm-submit').isEnabled()) throw new Error('delete confirm enabled before typing');
+  await t('confirm-input').fill(hostname);
+  await t('confirm-submit').click();
+  await t('server-deleted').waitFor({ timeout: 60000 });
+
+  step('another tenant\'s (or no) server URL says not found');
+  await page.goto(base + '/servers/00000000-0000-4000-8000-000000000000');
+  await t('server-not-found').waitFor();
+
+  step('logout');
+  await t('user-menu').click();
+  await t('logout').click();
+  await t('logged-out').waitFor();
+
+  step('staff: nodes with capacity, register a node, IP pools with usage');
+  await login(admin);
+  await t('nodes-page').waitFor();
+  await t('node-row').first().waitFor();
+  await t('node-add-toggle').click();
+  await t('node-name').fill(`hv-${Date.now().toString(36)}`);
+  await t('node-submit').click();
+  await t('node-registration').waitFor();
+  await shot('admin-nodes');
+  await t('nav-admin-ip-pools').click();
+  await t('ip-pool-row').first().waitFor();
+  await t('ip-pool-add-toggle').click();
+  await t('ip-pool-cidr').fill('198.51.100.0/24');
+  await t('ip-pool-gateway').fill('198.51.100.1');
+  await t('ip-pool-submit').click();
+  await page.locator('[data-testid=ip-pool-row][data-cidr="198.51.100.0/24"]').first().waitFor();
+  await shot('admin-ip-pools');
+  for (const nav of ['nav-admin-plans', 'nav-admin-images', 'nav-admin-locations', 'nav-admin-tasks', 'nav-admin-audit']) {
+    await t(nav).click();
+    await page.waitForFunction(() => !document.querySelector('[data-testid=loading]'));
+    const err = await t('load-error').innerText().catch(() => '');
+    console.log(`   ${nav}: ${err ? 'error: ' + err.replace(/\s+/g, ' ').replace(/Try again$/, '') : 'ok'}`);
+  }
+  step('mobile layout');
+  await page.setViewportSize({ width: 390, height: 800 });
+  await t('nav-toggle').click();
+  await shot('mobile-nav');
+  console.log(errors.length ? `console errors:\n  ${errors.join('\n  ')}` : 'no console errors');
+  console.log('SMOKE OK');
+} catch (e) {
+  await shot('failure').catch(() => undefined);
+  console.log(errors.length ? `console errors:\n  ${errors.join('\n  ')}` : 'no console errors');
+  console.error('SMOKE FAILED:', e);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
