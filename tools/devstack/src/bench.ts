@@ -1,0 +1,176 @@
+/**
+ * Benchmark: order -> running over many orders on libvirt's test driver, with the API and the
+ * node daemon as separate processes on the real PostgreSQL and NATS, and as the floor the same
+ * libvirt calls (define + create + getInfo of the same domain XML) made directly in the same run.
+ *
+ *   npm run bench                      200 orders at 20 per second
+ *   BENCH_ORDERS=500 BENCH_RATE=50 npm run bench
+ */
+import { performance } from 'node:perf_hooks';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { ServerView } from '@oblako/contracts';
+import { createTestDatabase, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, waitFor } from '@oblako/testing';
+import { ApiClient } from './http.js';
+import { REPO_ROOT, startStack } from './stack.js';
+
+const now = () => performance.timeOrigin + performance.now();
+
+function intEnv(name: string, def: number): number {
+  const raw = process.env[name];
+  if (!raw) return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive whole number (got "${raw}")`);
+  return n;
+}
+
+function pct(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+function summary(values: number[]): { p50: number; p99: number; max: number } {
+  const s = [...values].sort((a, b) => a - b);
+  return { p50: pct(s, 50), p99: pct(s, 99), max: s[s.length - 1] ?? NaN };
+}
+
+const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(2).padStart(8) : '     n/a');
+
+interface DaemonModule {
+  loadLibvirtAddon(): Promise<{
+    Hypervisor: new (o: { uri: string }) => {
+      connectOpen(): Promise<void>;
+      connectClose(): Promise<void>;
+      domainDefineXML(xml: string): Promise<{ create(): Promise<void>; getInfo(): Promise<{ state: number }>; destroy(): Promise<void>; undefine(): Promise<void> }>;
+    };
+  }>;
+  buildDomainXml(input: { type: string; serverId: string; hostname: string; vcpus: number; memoryMiB: number; consoles: boolean }): string;
+}
+
+/** The floor: the libvirt calls the daemon makes for a create, straight through the addon. */
+async function directLibvirt(n: number): Promise<number[]> {
+  const daemon = (await import(pathToFileURL(join(REPO_ROOT, 'apps/node-daemon/dist/src/index.js')).href)) as DaemonModule;
+  const lv = await daemon.loadLibvirtAddon();
+  const h = new lv.Hypervisor({ uri: 'test:///default' });
+  await h.connectOpen();
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const xml = daemon.buildDomainXml({ type: 'test', serverId: randomUUID(), hostname: `floor-${i}`, vcpus: 1, memoryMiB: 512, consoles: false });
+      const t0 = now();
+      const dom = await h.domainDefineXML(xml);
+      await dom.create();
+      await dom.getInfo();
+      times.push(now() - t0);
+    }
+  } finally {
+    await h.connectClose();
+  }
+  return times;
+}
+
+async function main(): Promise<void> {
+  const orders = intEnv('BENCH_ORDERS', 200);
+  const rate = intEnv('BENCH_RATE', 20);
+  console.log(`Oblako benchmark: ${orders} orders at ${rate}/s, libvirt test driver, real PostgreSQL and NATS, API and daemon as processes`);
+
+  const floor = summary(await directLibvirt(orders));
+
+  const db = await createTestDatabase('oblako_bench');
+  const stack = await startStack({
+    dataDir: join(tmpdir(), uniqueName('oblako-bench')),
+    databaseUrl: db.url,
+    natsUrl: TEST_NATS_URL,
+    subjectPrefix: uniqueSubjectPrefix(),
+    seed: {
+      adminEmail: 'admin@bench.test',
+      adminPassword: 'bench-admin-password',
+      node: { vcpus: 4096, memoryMiB: 64 * 1024 * 1024, diskGiB: 1024 * 1024 },
+      ipv4Cidr: '198.18.0.0/20',
+      ipv4Gateway: '198.18.0.1',
+    },
+  });
+  const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  try {
+    const c = new ApiClient(stack.apiUrl);
+    await c.register('bench@bench.test', 'bench-password-123', 'Bench');
+    const [location] = await c.ok<{ id: string }[]>('GET', '/api/v1/locations');
+    const plans = await c.ok<{ id: string; vcpus: number }[]>('GET', '/api/v1/plans');
+    const [image] = await c.ok<{ id: string }[]>('GET', '/api/v1/images');
+    const body = (i: number) => ({ planId: plans[0]!.id, imageId: image!.id, locationId: location!.id, hostname: `bench-${i}` });
+
+    // warm-up: connections, JIT, prepared plans
+    for (let i = 0; i < 5; i++) await c.ok('POST', '/api/v1/servers', body(1_000_000 + i));
+
+    const sent = new Map<string, { t0: number; t201: number }>();
+    const interval = 1000 / rate;
+    const start = now();
+    const inflight: Promise<void>[] = [];
+    for (let i = 0; i < orders; i++) {
+      const due = start + i * interval;
+      const wait = due - now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      inflight.push(
+        (async () => {
+          const t0 = now();
+          const s = await c.ok<ServerView>('POST', '/api/v1/servers', body(i));
+          sent.set(s.id, { t0, t201: now() });
+        })(),
+      );
+    }
+    await Promise.all(inflight);
+    const ids = [...sent.keys()];
+    await waitFor(
+      `all ${orders} servers to be running`,
+      async () => {
+        const r = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM servers WHERE id = ANY($1::uuid[]) AND state = 'running'`, [ids]);
+        return Number(r.rows[0]!.n) === orders;
+      },
+      { timeoutMs: 120_000, intervalMs: 200 },
+    );
+    const rows = await pool.query<{ server_id: string; timings: Record<string, number> }>(
+      `SELECT server_id, timings FROM tasks WHERE server_id = ANY($1::uuid[]) AND op = 'create'`,
+      [ids],
+    );
+    const stages: Record<string, number[]> = {
+      'accepted (HTTP 201)': [], 'dispatched (outbox -> JetStream)': [], 'daemon received': [], 'daemon prepared': [],
+      'libvirt define+start': [], 'running seen by API': [], 'order -> running': [],
+    };
+    for (const { server_id, timings: t } of rows.rows) {
+      const s = sent.get(server_id)!;
+      stages['accepted (HTTP 201)']!.push(s.t201 - s.t0);
+      stages['dispatched (outbox -> JetStream)']!.push(t.dispatchedAt! - t.acceptedAt!);
+      stages['daemon received']!.push(t.daemonReceivedAt! - t.dispatchedAt!);
+      stages['daemon prepared']!.push(t.hypervisorStartedAt! - t.daemonReceivedAt!);
+      stages['libvirt define+start']!.push(t.hypervisorDoneAt! - t.hypervisorStartedAt!);
+      stages['running seen by API']!.push(t.resultSeenAt! - t.hypervisorDoneAt!);
+      stages['order -> running']!.push(t.resultSeenAt! - s.t0);
+    }
+    console.log('\nstage                               p50 ms   p99 ms   max ms');
+    for (const [name, values] of Object.entries(stages)) {
+      const x = summary(values);
+      console.log(`${name.padEnd(34)}${fmt(x.p50)} ${fmt(x.p99)} ${fmt(x.max)}`);
+    }
+    console.log(`${'floor: direct libvirt calls'.padEnd(34)}${fmt(floor.p50)} ${fmt(floor.p99)} ${fmt(floor.max)}`);
+    const total = summary(stages['order -> running']!);
+    const overhead = total.p50 - floor.p50;
+    console.log(
+      `\norder -> running p99 ${total.p99.toFixed(1)} ms (target < 250 ms: ${total.p99 < 250 ? 'met' : 'MISSED'}); ` +
+        `control plane adds ${overhead.toFixed(1)} ms at p50 over the direct calls (target <= 50 ms: ${overhead <= 50 ? 'met' : 'MISSED'}); ` +
+        `ratio p50 order->running / direct = ${(total.p50 / floor.p50).toFixed(1)}x`,
+    );
+  } finally {
+    await pool.end();
+    await stack.stop();
+    await db.drop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.stack ?? err.message : err);
+  process.exit(1);
+});
