@@ -99,7 +99,7 @@ class HealthModule {}
   imports: [FleetModule, SshKeysModule],
   controllers: [ServersController],
   providers: [ServersService, NodePlacementService, OutboxRelayService, TaskEventsService, NodeEventsConsumer, BillingPort],
-  exports: [ServersService, OutboxRelayService, NodeEventsConsumer],
+  exports: [ServersService, OutboxRelayService, NodeEventsConsumer, TaskEventsService],
 })
 class ServersModule {}
 

@@ -19,6 +19,7 @@ async function main(): Promise<void> {
     billing: { enabled: false },
     logSql: false,
     outboxPollMs: 1000,
+    taskTimeoutSeconds: 600,
   };
   const app = await buildApp(config, { offline: true, logger: ['error'] });
   const doc = openApiDocument(app);

@@ -3,6 +3,9 @@ import { DataSource } from 'typeorm';
 import { NatsService } from '../messaging/nats.service.js';
 import { NodeEventsConsumer } from './node-events.consumer.js';
 import { OutboxRelayService } from './outbox-relay.service.js';
+import { TaskEventsService } from './task-events.service.js';
+import { APP_CONFIG } from '../common/config.provider.js';
+import type { AppConfig } from '../config/config.js';
 
 /** How long a node may stay silent before it counts as offline (and gets no new servers). */
 export const NODE_OFFLINE_AFTER_SECONDS = 30;
@@ -18,6 +21,8 @@ export class ComputeLifecycle implements OnApplicationBootstrap, BeforeApplicati
     @Inject(NatsService) private readonly nats: NatsService,
     @Inject(OutboxRelayService) private readonly relay: OutboxRelayService,
     @Inject(NodeEventsConsumer) private readonly consumer: NodeEventsConsumer,
+    @Inject(TaskEventsService) private readonly tasks: TaskEventsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -26,7 +31,8 @@ export class ComputeLifecycle implements OnApplicationBootstrap, BeforeApplicati
     for (const n of nodes) await this.nats.ensureNodeConsumer(n.id);
     await this.consumer.start();
     this.relay.start();
-    this.sweep = setInterval(() => void this.markSilentNodesOffline(), 5000);
+    const every = Math.max(250, Math.min(5000, (this.config.taskTimeoutSeconds * 1000) / 4));
+    this.sweep = setInterval(() => void this.housekeeping(), every);
     this.sweep.unref();
     this.logger.log(`Messaging started: ${nodes.length} node consumer(s) ensured, relay and event consumer running`);
   }
@@ -35,6 +41,16 @@ export class ComputeLifecycle implements OnApplicationBootstrap, BeforeApplicati
     if (this.sweep) clearInterval(this.sweep);
     await this.relay.stop();
     await this.consumer.stop();
+  }
+
+  private async housekeeping(): Promise<void> {
+    try {
+      const expired = await this.tasks.expireStaleTasks(this.config.taskTimeoutSeconds);
+      if (expired) this.logger.warn(`${expired} task(s) timed out without word from their node`);
+    } catch (err) {
+      this.logger.warn(`Task timeout sweep failed: ${(err as Error).message}`);
+    }
+    await this.markSilentNodesOffline();
   }
 
   /** Nodes that have sent heartbeats and then went quiet stop receiving new servers. */

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   ACTION_RULES, canTransition, type DomainStateEvent, type Heartbeat, type ServerAction, type ServerState, type TaskProgressEvent, type TaskResultEvent,
 } from '@oblako/contracts';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { nowMs } from '../common/clock.js';
 import { IpAllocatorService } from '../fleet/ip-allocator.service.js';
@@ -68,11 +68,6 @@ export class TaskEventsService {
       if (!task) return null;
       if (!ACTIVE.includes(task.state)) return null; // duplicate delivery: already applied
       if (task.op !== e.op) throw new RejectedEvent(`result for task ${task.id} says op "${e.op}" but the task is "${task.op}"`);
-      const [server]: ServerRow[] = await m.query(
-        'SELECT id, tenant_id, node_id, state, vcpus, memory_mib, disk_gib FROM servers WHERE id = $1 FOR UPDATE',
-        [task.server_id],
-      );
-      if (!server) return null;
       const timings: TaskStageTimings = {
         daemonReceivedAt: e.timings.receivedAt,
         hypervisorStartedAt: e.timings.hypervisorStartedAt,
@@ -82,37 +77,79 @@ export class TaskEventsService {
         steps: e.timings.steps,
       };
       const error = e.ok ? null : `${e.error?.code ?? 'failed'}: ${e.error?.message ?? 'the node reported a failure without details'}`;
-      await m.query(
-        `UPDATE tasks SET state = $2, progress = CASE WHEN $3::boolean THEN 100 ELSE progress END, error = $4, finished_at = now(), updated_at = now(),
-                timings = timings || $5::jsonb
-          WHERE id = $1`,
-        [task.id, e.ok ? 'succeeded' : 'failed', e.ok, error, JSON.stringify(timings)],
-      );
-      let state = server.state;
-      const outcome = outcomeOf(task.op, task.previous_state);
-      // Only the task that put the server in its transient state may move it on (a delete may have overtaken it).
-      if (outcome && server.state === outcome.via) {
-        const next = e.ok ? outcome.ok : outcome.failed;
-        if (canTransition(server.state, next)) {
-          state = next;
-          await m.query(
-            `UPDATE servers SET state = $2::varchar, updated_at = now(), deleted_at = CASE WHEN $2::varchar = 'deleted' THEN now() ELSE deleted_at END WHERE id = $1`,
-            [server.id, next],
-          );
-          if (next === 'deleted') {
-            if (server.node_id) await this.placement.release(m, server.node_id, { vcpus: server.vcpus, memoryMiB: server.memory_mib, diskGiB: server.disk_gib });
-            await this.ips.releaseForServer(m, server.id);
-          }
-        } else {
-          this.logger.warn(`Server ${server.id}: ${server.state} -> ${next} is not in the transition table; left as is`);
-        }
-      }
-      if (!e.ok) {
-        await this.audit.record(m, { tenantId: server.tenant_id, actorUserId: null, actorKind: 'node', action: `task.failed`, targetType: 'server', targetId: server.id, ip: null, details: { taskId: task.id, op: task.op, error } });
-      }
-      return { tenantId: server.tenant_id, serverId: server.id, state, task: { id: task.id, serverId: task.server_id, op: task.op as never, state: e.ok ? ('succeeded' as const) : ('failed' as const), progress: e.ok ? 100 : 0, stage: null, error } };
+      return this.finish(m, task, e.ok, error, timings, 'node');
     });
     if (change) this.bus.emit(change);
+  }
+
+  /**
+   * A node that disappears mid-task must not leave a server stuck: tasks with no word from the
+   * node for `timeoutSeconds` fail with a reason, and the server goes where a failure takes it
+   * (back to its previous state, or error). A late result is then ignored; a later domain.state
+   * event still brings the server's state in line with the guest.
+   */
+  async expireStaleTasks(timeoutSeconds: number): Promise<number> {
+    const stale: { id: string }[] = await this.ds.query(
+      `SELECT id FROM tasks WHERE state IN ('queued', 'dispatched', 'running') AND updated_at < now() - make_interval(secs => $1) ORDER BY updated_at LIMIT 100`,
+      [timeoutSeconds],
+    );
+    let expired = 0;
+    for (const { id } of stale) {
+      const change = await this.ds.transaction(async (m) => {
+        const [task]: TaskRow[] = await m.query(
+          `SELECT id, tenant_id, server_id, node_id, op, state, previous_state FROM tasks
+            WHERE id = $1 AND state IN ('queued', 'dispatched', 'running') AND updated_at < now() - make_interval(secs => $2) FOR UPDATE SKIP LOCKED`,
+          [id, timeoutSeconds],
+        );
+        if (!task) return null;
+        const error = `timeout: the node did not report on this ${task.op} within ${timeoutSeconds} s; it may be offline. Try again, or contact support if it persists.`;
+        return this.finish(m, task, false, error, {}, 'system');
+      });
+      if (change) {
+        expired++;
+        this.bus.emit(change);
+      }
+    }
+    return expired;
+  }
+
+  /** Finish a locked, active task and move its server on, in the caller's transaction. */
+  private async finish(m: EntityManager, task: TaskRow, ok: boolean, error: string | null, timings: TaskStageTimings, actorKind: 'node' | 'system') {
+    const [server]: ServerRow[] = await m.query(
+      'SELECT id, tenant_id, node_id, state, vcpus, memory_mib, disk_gib FROM servers WHERE id = $1 FOR UPDATE',
+      [task.server_id],
+    );
+    await m.query(
+      `UPDATE tasks SET state = $2, progress = CASE WHEN $3::boolean THEN 100 ELSE progress END, error = $4, finished_at = now(), updated_at = now(),
+              timings = timings || $5::jsonb
+        WHERE id = $1`,
+      [task.id, ok ? 'succeeded' : 'failed', ok, error, JSON.stringify(timings)],
+    );
+    if (!server) return null;
+    let state = server.state;
+    const outcome = outcomeOf(task.op, task.previous_state);
+    // Only the task that put the server in its transient state may move it on (a delete may have overtaken it).
+    if (outcome && server.state === outcome.via) {
+      const next = ok ? outcome.ok : outcome.failed;
+      if (canTransition(server.state, next)) {
+        state = next;
+        await m.query(
+          `UPDATE servers SET state = $2::varchar, updated_at = now(), deleted_at = CASE WHEN $2::varchar = 'deleted' THEN now() ELSE deleted_at END WHERE id = $1`,
+          [server.id, next],
+        );
+        if (next === 'deleted') {
+          if (server.node_id) await this.placement.release(m, server.node_id, { vcpus: server.vcpus, memoryMiB: server.memory_mib, diskGiB: server.disk_gib });
+          await this.ips.releaseForServer(m, server.id);
+        }
+      } else {
+        this.logger.warn(`Server ${server.id}: ${server.state} -> ${next} is not in the transition table; left as is`);
+      }
+    }
+    if (!ok) {
+      await this.audit.record(m, { tenantId: server.tenant_id, actorUserId: null, actorKind, action: 'task.failed', targetType: 'server', targetId: server.id, ip: null, details: { taskId: task.id, op: task.op, error } });
+    }
+    const taskState = ok ? ('succeeded' as const) : ('failed' as const);
+    return { tenantId: server.tenant_id, serverId: server.id, state, task: { id: task.id, serverId: task.server_id, op: task.op as never, state: taskState, progress: ok ? 100 : 0, stage: null, error } };
   }
 
   /** The guest changed state by itself (shut down from inside, crashed): follow it when no task is running. */
@@ -141,7 +178,7 @@ export class TaskEventsService {
     );
   }
 
-  private async lockTask(m: DataSource['manager'], nodeId: string, taskId: string, serverId: string): Promise<TaskRow | null> {
+  private async lockTask(m: EntityManager, nodeId: string, taskId: string, serverId: string): Promise<TaskRow | null> {
     const [task]: TaskRow[] = await m.query(
       'SELECT id, tenant_id, server_id, node_id, op, state, previous_state FROM tasks WHERE id = $1 FOR UPDATE',
       [taskId],
