@@ -1,0 +1,109 @@
+/**
+ * The API's configuration: read once at start-up from the environment into one typed object.
+ * Nothing else in the API reads `process.env`.
+ */
+export interface AppConfig {
+  /** PostgreSQL connection string. */
+  databaseUrl: string;
+  /** Size of the database connection pool. */
+  databasePoolSize: number;
+  natsUrl: string;
+  /** Every NATS subject and JetStream name derives from this prefix. */
+  natsSubjectPrefix: string;
+  port: number;
+  /** Address to listen on. */
+  host: string;
+  jwtSecret: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  billing: { enabled: false } | { enabled: true; stripeSecretKey: string; stripeWebhookSecret: string | null };
+  /** Log every SQL statement (development only). */
+  logSql: boolean;
+  /** How often the outbox relay polls when nothing woke it, in milliseconds. */
+  outboxPollMs: number;
+  /** A task with no word from its node for this long fails with a timeout. */
+  taskTimeoutSeconds: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const JWT_SECRET_MIN_LENGTH = 32;
+
+/** Validate the environment and return the typed configuration, or throw a ConfigError that names every bad or missing setting. */
+export function loadConfig(env: Env): AppConfig {
+  const problems: string[] = [];
+  const str = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const required = (name: string, hint: string): string => {
+    const v = str(name);
+    if (v === undefined) problems.push(`${name} is required: ${hint}`);
+    return v ?? '';
+  };
+  const int = (name: string, def: number, min: number, max: number): number => {
+    const raw = str(name);
+    if (raw === undefined) return def;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+      return def;
+    }
+    return n;
+  };
+  const url = (name: string, value: string, schemes: string[]): void => {
+    if (!value) return;
+    try {
+      const u = new URL(value);
+      if (!schemes.includes(u.protocol)) problems.push(`${name} must start with ${schemes.map((s) => `${s}//`).join(' or ')} (got "${u.protocol}//...")`);
+    } catch {
+      problems.push(`${name} is not a valid URL`);
+    }
+  };
+
+  const databaseUrl = required('DATABASE_URL', 'a PostgreSQL URL such as postgres://user:password@127.0.0.1:5432/oblako');
+  url('DATABASE_URL', databaseUrl, ['postgres:', 'postgresql:']);
+  const natsUrl = required('NATS_URL', 'the NATS server, such as nats://127.0.0.1:4222');
+  url('NATS_URL', natsUrl, ['nats:', 'tls:', 'ws:', 'wss:']);
+  const natsSubjectPrefix = str('NATS_SUBJECT_PREFIX') ?? 'oblako';
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(natsSubjectPrefix)) {
+    problems.push(`NATS_SUBJECT_PREFIX may contain only letters, digits, "-", "_" and single dots between parts (got "${natsSubjectPrefix}")`);
+  }
+  const jwtSecret = required('JWT_SECRET', `a random secret of at least ${JWT_SECRET_MIN_LENGTH} characters, e.g. the output of \`openssl rand -base64 48\``);
+  if (jwtSecret && jwtSecret.length < JWT_SECRET_MIN_LENGTH) {
+    problems.push(`JWT_SECRET must be at least ${JWT_SECRET_MIN_LENGTH} characters long (it has ${jwtSecret.length})`);
+  }
+  const stripeSecretKey = str('STRIPE_SECRET_KEY');
+  if (stripeSecretKey && !/^(sk|rk)_(test|live)_/.test(stripeSecretKey)) {
+    problems.push('STRIPE_SECRET_KEY must be a Stripe secret key starting with sk_test_, sk_live_, rk_test_ or rk_live_');
+  }
+  const logSqlRaw = str('LOG_SQL') ?? 'false';
+  if (!['true', 'false', '1', '0'].includes(logSqlRaw)) problems.push(`LOG_SQL must be true or false (got "${logSqlRaw}")`);
+
+  const config: AppConfig = {
+    databaseUrl,
+    databasePoolSize: int('DATABASE_POOL_SIZE', 10, 1, 200),
+    natsUrl,
+    natsSubjectPrefix,
+    port: int('PORT', 3000, 0, 65535),
+    host: str('HOST') ?? '0.0.0.0',
+    jwtSecret,
+    accessTokenTtlSeconds: int('ACCESS_TOKEN_TTL_SECONDS', 15 * 60, 30, 24 * 3600),
+    refreshTokenTtlSeconds: int('REFRESH_TOKEN_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),
+    billing: stripeSecretKey
+      ? { enabled: true, stripeSecretKey, stripeWebhookSecret: str('STRIPE_WEBHOOK_SECRET') ?? null }
+      : { enabled: false },
+    logSql: logSqlRaw === 'true' || logSqlRaw === '1',
+    outboxPollMs: int('OUTBOX_POLL_MS', 1000, 50, 60_000),
+    taskTimeoutSeconds: int('TASK_TIMEOUT_SECONDS', 600, 1, 7 * 24 * 3600),
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
