@@ -1,3 +1,5 @@
+import { readBillingConfig, type BillingConfig } from '../billing/billing.config.js';
+
 /**
  * The API's configuration: read once at start-up from the environment into one typed object.
  * Nothing else in the API reads `process.env`.
@@ -16,7 +18,7 @@ export interface AppConfig {
   jwtSecret: string;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
-  billing: { enabled: false } | { enabled: true; stripeSecretKey: string; stripeWebhookSecret: string | null };
+  billing: BillingConfig;
   /** Log every SQL statement (development only). */
   logSql: boolean;
   /** How often the outbox relay polls when nothing woke it, in milliseconds. */
@@ -80,10 +82,7 @@ export function loadConfig(env: Env): AppConfig {
   if (jwtSecret && jwtSecret.length < JWT_SECRET_MIN_LENGTH) {
     problems.push(`JWT_SECRET must be at least ${JWT_SECRET_MIN_LENGTH} characters long (it has ${jwtSecret.length})`);
   }
-  const stripeSecretKey = str('STRIPE_SECRET_KEY');
-  if (stripeSecretKey && !/^(sk|rk)_(test|live)_/.test(stripeSecretKey)) {
-    problems.push('STRIPE_SECRET_KEY must be a Stripe secret key starting with sk_test_, sk_live_, rk_test_ or rk_live_');
-  }
+  const billing = readBillingConfig({ str, int, problems });
   const logSqlRaw = str('LOG_SQL') ?? 'false';
   if (!['true', 'false', '1', '0'].includes(logSqlRaw)) problems.push(`LOG_SQL must be true or false (got "${logSqlRaw}")`);
 
@@ -97,9 +96,7 @@ export function loadConfig(env: Env): AppConfig {
     jwtSecret,
     accessTokenTtlSeconds: int('ACCESS_TOKEN_TTL_SECONDS', 15 * 60, 30, 24 * 3600),
     refreshTokenTtlSeconds: int('REFRESH_TOKEN_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),
-    billing: stripeSecretKey
-      ? { enabled: true, stripeSecretKey, stripeWebhookSecret: str('STRIPE_WEBHOOK_SECRET') ?? null }
-      : { enabled: false },
+    billing,
     logSql: logSqlRaw === 'true' || logSqlRaw === '1',
     outboxPollMs: int('OUTBOX_POLL_MS', 1000, 50, 60_000),
     taskTimeoutSeconds: int('TASK_TIMEOUT_SECONDS', 600, 1, 7 * 24 * 3600),
