@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     jwtSecret: 'offline-document-generation-only-000000',
     accessTokenTtlSeconds: 900,
     refreshTokenTtlSeconds: 86400,
-    billing: { enabled: false },
+    billing: { enabled: false, graceHours: 72, retentionDays: 14, returnUrl: 'http://localhost:4200', pollMs: 2000 },
     logSql: false,
     outboxPollMs: 1000,
     taskTimeoutSeconds: 600,
