@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApp
 import { DataSource } from 'typeorm';
 import { NatsService } from '../messaging/nats.service.js';
 import { NodeEventsConsumer } from './node-events.consumer.js';
+import { ServerEventsBus } from './server-events.bus.js';
 import { OutboxRelayService } from './outbox-relay.service.js';
 import { TaskEventsService } from './task-events.service.js';
 import { APP_CONFIG } from '../common/config.provider.js';
@@ -23,12 +24,14 @@ export class ComputeLifecycle implements OnApplicationBootstrap, BeforeApplicati
     @Inject(NodeEventsConsumer) private readonly consumer: NodeEventsConsumer,
     @Inject(TaskEventsService) private readonly tasks: TaskEventsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(ServerEventsBus) private readonly bus: ServerEventsBus,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.nats.start();
     const nodes: { id: string }[] = await this.ds.query('SELECT id FROM nodes');
     for (const n of nodes) await this.nats.ensureNodeConsumer(n.id);
+    this.bus.attach();
     await this.consumer.start();
     this.relay.start();
     const every = Math.max(250, Math.min(5000, (this.config.taskTimeoutSeconds * 1000) / 4));
@@ -41,6 +44,7 @@ export class ComputeLifecycle implements OnApplicationBootstrap, BeforeApplicati
     if (this.sweep) clearInterval(this.sweep);
     await this.relay.stop();
     await this.consumer.stop();
+    this.bus.detach();
   }
 
   private async housekeeping(): Promise<void> {
