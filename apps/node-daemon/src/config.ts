@@ -34,6 +34,11 @@ export interface DaemonConfig {
   netns?: string;
   /** Host uplink that answers ARP for the guests' addresses (proxy_arp), optional. */
   uplink?: string;
+  /**
+   * Boot every guest from this kernel (and initrd, command line) instead of the disk's boot
+   * loader: the test guest (tools/guest-image) is a kernel + initramfs. Unset on real hosts.
+   */
+  directKernel?: { kernel: string; initrd?: string; cmdline?: string };
   /** Run the host checks at start-up and refuse to start when something is missing (full mode). */
   hostChecks: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -97,6 +102,9 @@ export function loadConfig(env: Env = process.env): DaemonConfig {
     netns: str('OBLAKO_NETNS'),
     uplink: str('OBLAKO_UPLINK'),
     hostChecks: (str('OBLAKO_HOST_CHECKS') ?? 'on') !== 'off',
+    directKernel: str('OBLAKO_GUEST_KERNEL')
+      ? { kernel: str('OBLAKO_GUEST_KERNEL')!, initrd: str('OBLAKO_GUEST_INITRD'), cmdline: str('OBLAKO_GUEST_CMDLINE') }
+      : undefined,
     logLevel,
   };
   problems.push(...validateConfig(config));
@@ -130,6 +138,12 @@ export function validateConfig(c: DaemonConfig): string[] {
   else if (resolve(c.dataDir) !== (c.dataDir.length > 1 ? c.dataDir.replace(/\/+$/, '') : c.dataDir)) problems.push(`OBLAKO_DATA_DIR="${c.dataDir}" must be a normalised path (no "..", no "//")`);
   if (c.netns !== undefined && !NETNS.test(c.netns)) problems.push(`OBLAKO_NETNS="${c.netns}" may contain only letters, digits, ".", "-" and "_"`);
   if (c.uplink !== undefined && !IFNAME.test(c.uplink)) problems.push(`OBLAKO_UPLINK="${c.uplink}" is not an interface name (at most 15 letters, digits, ".", "-", "_")`);
+  if (c.directKernel) {
+    for (const [name, v] of [['OBLAKO_GUEST_KERNEL', c.directKernel.kernel], ['OBLAKO_GUEST_INITRD', c.directKernel.initrd]] as const) {
+      if (v !== undefined && (!/^\/[A-Za-z0-9._/+-]*$/.test(v) || v.split('/').includes('..'))) problems.push(`${name}="${v}" must be an absolute path of letters, digits, ".", "_", "+", "-" and "/"`);
+    }
+    if (c.directKernel.cmdline !== undefined && !/^[\x20-\x7e]{0,1024}$/.test(c.directKernel.cmdline)) problems.push('OBLAKO_GUEST_CMDLINE must be printable ASCII, at most 1024 characters');
+  }
   if (!['debug', 'info', 'warn', 'error'].includes(c.logLevel)) problems.push(`LOG_LEVEL="${c.logLevel}" must be debug, info, warn or error`);
   if (!Number.isInteger(c.stopGraceSeconds) || c.stopGraceSeconds < 0) problems.push('STOP_GRACE_SECONDS must be a whole number >= 0');
   if (!Number.isInteger(c.heartbeatIntervalMs) || c.heartbeatIntervalMs < 100) problems.push('HEARTBEAT_INTERVAL_MS must be >= 100');

@@ -1,8 +1,140 @@
-import type { DaemonConfig } from '../config.js';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Address, ServerSpec } from '@oblako/contracts';
+import { buildSeedFiles, SeedWriter } from '../cloud-init/nocloud.js';
 import type { ServerProvisioner } from '../commands/provisioner.js';
+import type { StepRecorder } from '../commands/recorder.js';
+import type { DaemonConfig } from '../config.js';
+import { ImageCache } from '../disks/images.js';
+import { Overlays } from '../disks/overlays.js';
+import { checkHost, HostCheckError } from '../host/checks.js';
+import { execProgram, type Exec } from '../host/exec.js';
 import type { HypervisorPort } from '../hypervisor/port.js';
 import type { Logger } from '../log.js';
+import { assertServerId } from '../naming.js';
+import { RoutedNetwork } from '../network/routed.js';
+import { buildDomainXml, macAddress } from '../xml/domain-xml.js';
 
-export async function createFullProvisioner(_config: DaemonConfig, _log: Logger, _hv: HypervisorPort): Promise<ServerProvisioner> {
-  throw new Error('OBLAKO_PROVISIONING=full is not available yet; use OBLAKO_PROVISIONING=minimal');
+/** What the node remembers about a server between commands: enough to rebuild its network after a host reboot. */
+interface ServerRecord {
+  serverId: string;
+  addresses: Address[];
+}
+
+export interface FullProvisionerParts {
+  images: ImageCache;
+  overlays: Overlays;
+  seeds: SeedWriter;
+  network: RoutedNetwork;
+  /** `<dataDir>/servers`: one JSON record per server. */
+  recordsDir: string;
+}
+
+/** The directories under OBLAKO_DATA_DIR and the parts built on them. */
+export function fullProvisionerParts(config: Pick<DaemonConfig, 'dataDir' | 'netns' | 'uplink'>, exec: Exec = execProgram): FullProvisionerParts {
+  return {
+    images: new ImageCache(join(config.dataDir, 'images')),
+    overlays: new Overlays(join(config.dataDir, 'disks'), exec),
+    seeds: new SeedWriter(join(config.dataDir, 'seeds'), exec),
+    network: new RoutedNetwork(exec, { netns: config.netns, uplink: config.uplink }),
+    recordsDir: join(config.dataDir, 'servers'),
+  };
+}
+
+/**
+ * The real job on a host: qcow2 overlay on the cached base image, NoCloud seed, routed tap, and a
+ * domain XML with the plan's limits. Disk (after the image), seed and network are made in parallel.
+ */
+export class FullProvisioner implements ServerProvisioner {
+  constructor(
+    private readonly config: Pick<DaemonConfig, 'domainType' | 'directKernel'>,
+    readonly parts: FullProvisionerParts,
+  ) {}
+
+  domainXml(spec: ServerSpec, disk: string, seed: string, tap: string): string {
+    return buildDomainXml({
+      type: this.config.domainType,
+      serverId: spec.serverId,
+      hostname: spec.hostname,
+      vcpus: spec.vcpus,
+      memoryMiB: spec.memoryMiB,
+      cpuQuotaPercent: spec.cpuQuotaPercent,
+      cpuShares: spec.cpuShares,
+      disk: { path: disk, format: 'qcow2', totalIopsSec: spec.diskIops, totalBytesSec: spec.diskMBps * 1_000_000 },
+      seedPath: seed,
+      tap,
+      netMbit: spec.netMbit,
+      directKernel: this.config.directKernel,
+      consoles: true,
+    });
+  }
+
+  private async build(spec: ServerSpec, rec: StepRecorder, freshDisk: boolean): Promise<string> {
+    const { images, overlays, seeds, network } = this.parts;
+    // Validate everything that will reach a file, a program or the XML before touching the host.
+    const seedFiles = buildSeedFiles(spec, macAddress(spec.serverId));
+    const [disk, seed, tap] = await Promise.all([
+      rec
+        .step('image', () => images.ensure(spec.image), { progress: 10 })
+        .then((base) =>
+          rec.step('disk', () => (freshDisk ? overlays.create : overlays.ensure).call(overlays, spec.serverId, base, spec.image.format, spec.diskGiB), { progress: 30 }),
+        ),
+      rec.step('seed', () => seeds.write(spec.serverId, seedFiles), { progress: 20 }),
+      rec.step('network', () => network.ensure(spec.serverId, spec.addresses), { progress: 40 }),
+    ]);
+    await this.saveRecord({ serverId: spec.serverId, addresses: spec.addresses });
+    return this.domainXml(spec, disk, seed, tap);
+  }
+
+  prepare(spec: ServerSpec, rec: StepRecorder): Promise<string> {
+    return this.build(spec, rec, false);
+  }
+
+  rebuild(spec: ServerSpec, rec: StepRecorder): Promise<string> {
+    return this.build(spec, rec, true);
+  }
+
+  async beforeStart(serverId: string, rec: StepRecorder): Promise<void> {
+    const { network } = this.parts;
+    const record = await this.loadRecord(serverId);
+    if (!record) return; // nothing recorded: a domain this node did not provision (or already cleaned)
+    await rec.step('network', () => network.ensure(serverId, record.addresses));
+  }
+
+  async cleanup(serverId: string, _addresses: readonly Address[], rec: StepRecorder): Promise<void> {
+    const { overlays, seeds, network } = this.parts;
+    await rec.step('cleanup', async () => {
+      await Promise.all([network.remove(serverId), overlays.remove(serverId), seeds.remove(serverId)]);
+      await rm(this.recordPath(serverId), { force: true });
+    });
+  }
+
+  private recordPath(serverId: string): string {
+    return join(this.parts.recordsDir, `${assertServerId(serverId)}.json`);
+  }
+
+  private async saveRecord(r: ServerRecord): Promise<void> {
+    await mkdir(this.parts.recordsDir, { recursive: true });
+    const path = this.recordPath(r.serverId);
+    const tmp = `${path}.tmp`;
+    await writeFile(tmp, JSON.stringify(r));
+    await rename(tmp, path);
+  }
+
+  async loadRecord(serverId: string): Promise<ServerRecord | null> {
+    try {
+      return JSON.parse(await readFile(this.recordPath(serverId), 'utf8')) as ServerRecord;
+    } catch {
+      return null;
+    }
+  }
+}
+
+export async function createFullProvisioner(config: DaemonConfig, log: Logger, hv: HypervisorPort, exec: Exec = execProgram): Promise<ServerProvisioner> {
+  if (config.hostChecks) {
+    const problems = await checkHost(config, hv, exec);
+    if (problems.length) throw new HostCheckError(problems);
+    log.info('host checks passed', { netns: config.netns, dataDir: config.dataDir });
+  }
+  return new FullProvisioner(config, fullProvisionerParts(config, exec));
 }

@@ -1,0 +1,88 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync, existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { execProgram } from '../host/exec.js';
+import { ImageCache } from './images.js';
+import { Overlays } from './overlays.js';
+
+let dir: string;
+let base: string;
+let sha: string;
+let http: Server;
+let port: number;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'disks-'));
+  base = join(dir, 'base.qcow2');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', base, '64M']);
+  sha = createHash('sha256').update(readFileSync(base)).digest('hex');
+  http = createServer((req, res) => {
+    if (req.url === '/base.qcow2') res.end(readFileSync(base));
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  port = (http.address() as { port: number }).port;
+});
+after(async () => {
+  http.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('a file:// image is fetched once, checked and named by its checksum', async () => {
+  const cache = new ImageCache(join(dir, 'cache1'));
+  const img = { url: pathToFileURL(base).href, sha256: sha, format: 'qcow2' as const };
+  const [a, b] = await Promise.all([cache.ensure(img), cache.ensure(img)]);
+  assert.equal(a, join(dir, 'cache1', `${sha}.qcow2`));
+  assert.equal(a, b);
+  assert.equal(createHash('sha256').update(readFileSync(a)).digest('hex'), sha);
+});
+
+test('an http image from 127.0.0.1 is fetched; a wrong checksum is never stored', async () => {
+  const cache = new ImageCache(join(dir, 'cache2'));
+  const url = `http://127.0.0.1:${port}/base.qcow2`;
+  assert.equal(await cache.ensure({ url, sha256: sha, format: 'qcow2' }), join(dir, 'cache2', `${sha}.qcow2`));
+  const wrong = 'b'.repeat(64);
+  await assert.rejects(cache.ensure({ url, sha256: wrong, format: 'qcow2' }), /expected b{64}: not stored/);
+  assert.equal(existsSync(join(dir, 'cache2', `${wrong}.qcow2`)), false);
+  await assert.rejects(cache.ensure({ url: `http://127.0.0.1:${port}/missing`, sha256: wrong, format: 'qcow2' }), /HTTP 404/);
+  await assert.rejects(cache.ensure({ url: 'ftp://example.org/x', sha256: sha, format: 'qcow2' }), /not supported/);
+  await assert.rejects(cache.ensure({ url: 'file://otherhost/x', sha256: sha, format: 'qcow2' }), /local path/);
+  await assert.rejects(cache.ensure({ url: pathToFileURL(base).href, sha256: '../../x', format: 'qcow2' }), /hex/);
+});
+
+test('overlay: qcow2 on the base, plan size, kept on redelivery, replaced on rebuild, removed twice', async () => {
+  const ov = new Overlays(join(dir, 'disks'), execProgram);
+  const id = randomUUID();
+  const t0 = performance.now();
+  const path = await ov.ensure(id, base, 'qcow2', 2);
+  const ms = performance.now() - t0;
+  const info = JSON.parse(execFileSync('qemu-img', ['info', '--output=json', path], { encoding: 'utf8' })) as Record<string, unknown>;
+  assert.equal(info['format'], 'qcow2');
+  assert.equal(info['virtual-size'], 2 * 1024 ** 3);
+  assert.equal(info['backing-filename'], base);
+  assert.equal(info['backing-filename-format'], 'qcow2');
+  const ino = execFileSync('stat', ['-c', '%i', path], { encoding: 'utf8' });
+  await ov.ensure(id, base, 'qcow2', 2);
+  assert.equal(execFileSync('stat', ['-c', '%i', path], { encoding: 'utf8' }), ino, 'a redelivered create keeps the disk');
+  await ov.create(id, base, 'qcow2', 3);
+  assert.equal((JSON.parse(execFileSync('qemu-img', ['info', '--output=json', path], { encoding: 'utf8' })) as Record<string, number>)['virtual-size'], 3 * 1024 ** 3);
+  await ov.remove(id);
+  await ov.remove(id);
+  assert.equal(existsSync(path), false);
+  assert.ok(ms < 3000, `overlay made in ${ms.toFixed(1)} ms`);
+});
+
+test('a plan disk smaller than the image is refused with both sizes', async () => {
+  const big = join(dir, 'big.qcow2');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', big, '3G']);
+  const ov = new Overlays(join(dir, 'disks'), execProgram);
+  await assert.rejects(ov.ensure(randomUUID(), big, 'qcow2', 1), /1 GiB\) is smaller than the image \(3\.00 GiB\)/);
+  await assert.rejects(ov.ensure('../../etc', big, 'qcow2', 1), /UUID/);
+});

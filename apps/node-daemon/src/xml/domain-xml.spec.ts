@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { el, renderXml, XmlError } from './builder.js';
+import { buildDomainXml, cpuQuotaUs, macAddress, mbitToKBps } from './domain-xml.js';
+
+const id = randomUUID();
+
+test('the builder escapes text and attributes and refuses what XML cannot carry', () => {
+  const x = renderXml(el('a', { t: `"'<&>` }, `</a><b>&`));
+  assert.equal(x, `<a t="&quot;&apos;&lt;&amp;&gt;">&lt;/a&gt;&lt;b&gt;&amp;</a>`);
+  assert.throws(() => renderXml(el('a', {}, 'x\u0000')), XmlError);
+  assert.throws(() => el('bad name'), XmlError);
+  assert.throws(() => renderXml(el('a', { n: Number.NaN })), XmlError);
+});
+
+test('full domain XML carries type, limits, disk iotune, seed, tap with bandwidth, VNC on localhost, serial console', () => {
+  const xml = buildDomainXml({
+    type: 'qemu',
+    serverId: id,
+    hostname: 'web-1.example.com',
+    vcpus: 2,
+    memoryMiB: 512,
+    cpuQuotaPercent: 50,
+    cpuShares: 512,
+    disk: { path: '/var/lib/oblako/disks/x.qcow2', format: 'qcow2', totalIopsSec: 500, totalBytesSec: 50_000_000 },
+    seedPath: '/var/lib/oblako/seeds/x.iso',
+    tap: 'ob0123456789abc',
+    netMbit: 100,
+    directKernel: { kernel: '/k/vmlinuz', initrd: '/k/initrd.img', cmdline: 'console=ttyS0 quiet' },
+  });
+  assert.match(xml, /^<domain type="qemu">/);
+  assert.match(xml, new RegExp(`<name>oblako-${id}</name>`));
+  assert.match(xml, new RegExp(`<uuid>${id}</uuid>`));
+  assert.match(xml, /<memory unit="MiB">512<\/memory>/);
+  assert.match(xml, /<vcpu placement="static">2<\/vcpu>/);
+  assert.match(xml, /<cputune>\s*<shares>512<\/shares>\s*<period>100000<\/period>\s*<quota>50000<\/quota>\s*<\/cputune>/);
+  assert.match(xml, /<total_iops_sec>500<\/total_iops_sec>\s*<total_bytes_sec>50000000<\/total_bytes_sec>/);
+  assert.match(xml, /<source file="\/var\/lib\/oblako\/seeds\/x.iso"\/>\s*<target dev="vdb" bus="virtio"\/>\s*<readonly\/>/);
+  assert.match(xml, /<interface type="ethernet">\s*<mac address="52:54:00:[0-9a-f:]{8}"\/>\s*<target dev="ob0123456789abc" managed="no"\/>\s*<model type="virtio"\/>\s*<bandwidth>\s*<inbound average="12500"\/>\s*<outbound average="12500"\/>/);
+  assert.match(xml, /<graphics type="vnc" port="-1" autoport="yes" listen="127.0.0.1">\s*<listen type="address" address="127.0.0.1"\/>/);
+  assert.match(xml, /<serial type="pty">/);
+  assert.match(xml, /<console type="pty">/);
+  assert.match(xml, /<kernel>\/k\/vmlinuz<\/kernel>\s*<initrd>\/k\/initrd.img<\/initrd>\s*<cmdline>console=ttyS0 quiet<\/cmdline>/);
+  assert.match(xml, /<acpi\/>/);
+});
+
+test('unlimited means no element; hostile values are refused, titles escaped', () => {
+  const xml = buildDomainXml({ type: 'kvm', serverId: id, hostname: 'a<b>&"c', vcpus: 1, memoryMiB: 128, disk: { path: '/d/x.qcow2', format: 'qcow2', totalIopsSec: 0, totalBytesSec: 0 }, tap: 'obx', netMbit: 0 });
+  assert.doesNotMatch(xml, /iotune|bandwidth|cputune/);
+  assert.match(xml, /<title>a&lt;b&gt;&amp;"c<\/title>/);
+  assert.throws(() => buildDomainXml({ type: 'kvm', serverId: id, hostname: 'h', vcpus: 1, memoryMiB: 128, disk: { path: '/d/../etc/shadow', format: 'qcow2', totalIopsSec: 0, totalBytesSec: 0 } }), /without "\.\."/);
+  assert.throws(() => buildDomainXml({ type: 'kvm', serverId: id, hostname: 'h', vcpus: 1, memoryMiB: 128, tap: 'tap0\'/><x' }), /tap name/);
+  assert.throws(() => buildDomainXml({ type: 'kvm', serverId: '../x', hostname: 'h', vcpus: 1, memoryMiB: 128 }), /UUID/);
+  assert.throws(() => buildDomainXml({ type: 'kvm', serverId: id, hostname: 'h', vcpus: 0, memoryMiB: 128 }), /vcpus/);
+  assert.throws(() => buildDomainXml({ type: 'xen' as 'kvm', serverId: id, hostname: 'h', vcpus: 1, memoryMiB: 128 }), /domain type/);
+});
+
+test('unit conversions', () => {
+  assert.equal(mbitToKBps(100), 12500);
+  assert.equal(cpuQuotaUs(100), 100000);
+  assert.equal(cpuQuotaUs(1), 1000);
+  assert.equal(macAddress(id), macAddress(id));
+  assert.notEqual(macAddress(id), macAddress(randomUUID()));
+});
