@@ -1,0 +1,272 @@
+/**
+ * Helpers for tests that boot the real test guest (tools/guest-image) on qemu:///system with
+ * libvirtd inside a network namespace of their own (tools/hypervisor/netns-libvirtd.sh, private
+ * mode, so several runs and a demo can coexist). Every program runs with an argument array; every
+ * packet stays inside the namespace.
+ */
+import { execFile as execFileCb } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFile = promisify(execFileCb);
+
+/** Repository root (this file is compiled to test/dist/real-guest/support.js). */
+export const REPO = (() => {
+  let d = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(d, 'nx.json'))) return d;
+    d = resolve(d, '..');
+  }
+  throw new Error('repository root (nx.json) not found above ' + fileURLToPath(import.meta.url));
+})();
+
+export const NETNS_LIBVIRTD = join(REPO, 'tools/hypervisor/netns-libvirtd.sh');
+export const BUILD_GUEST = join(REPO, 'tools/guest-image/build.sh');
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+/** Run a program (no shell). Rejects with stdout/stderr in the message when it fails. */
+export async function run(file: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  try {
+    const { stdout, stderr } = await execFile(file, args, {
+      timeout: opts.timeoutMs ?? 120_000,
+      maxBuffer: 16 * 1024 * 1024,
+      env: opts.env ?? process.env,
+    });
+    return { stdout: String(stdout), stderr: String(stderr) };
+  } catch (err) {
+    const e = err as { stdout?: unknown; stderr?: unknown; message?: string };
+    throw new Error(`${file} ${args.join(' ')} failed: ${e.message ?? String(err)}\n${String(e.stderr ?? '')}${String(e.stdout ?? '')}`.trim());
+  }
+}
+
+/** Same, but never rejects: exit status 0 → ok. */
+export async function tryRun(file: string, args: string[], timeoutMs = 30_000): Promise<RunResult & { ok: boolean }> {
+  try {
+    return { ...(await run(file, args, { timeoutMs })), ok: true };
+  } catch (err) {
+    return { stdout: '', stderr: String((err as Error).message), ok: false };
+  }
+}
+
+function which(cmd: string): boolean {
+  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((d) => d && existsSync(join(d, cmd)));
+}
+
+/**
+ * Why real-guest tests cannot run here, or null when they can. They are opt-in
+ * (OBLAKO_REAL_GUEST=1): they need root, libvirtd, QEMU and about a minute per guest.
+ */
+export function realGuestSkipReason(): string | null {
+  if (process.env.OBLAKO_REAL_GUEST !== '1') return 'set OBLAKO_REAL_GUEST=1 to boot real guests (root, libvirt, QEMU; slow)';
+  if (process.platform !== 'linux') return 'Linux only';
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'needs root (network namespaces, taps, libvirtd)';
+  if (!existsSync('/dev/net/tun')) return '/dev/net/tun is missing';
+  for (const c of ['libvirtd', 'virtlogd', 'virsh', 'qemu-system-x86_64', 'qemu-img', 'ip', 'tc', 'curl', 'busybox', 'genisoimage']) {
+    if (!which(c)) return `${c} is not installed (see tools/hypervisor/README.md for the apt packages)`;
+  }
+  return null;
+}
+
+// ---- guest image ----------------------------------------------------------------------------
+
+export interface GuestImage {
+  kernelVersion: string;
+  kernel: string;
+  initrd: string;
+  cmdline: string;
+  image: string;
+  imageFormat: 'qcow2';
+  imageSha256: string;
+  imageMarker: string;
+}
+
+/** Build (or reuse) the test guest and return its manifest. */
+export async function ensureGuestImage(): Promise<GuestImage> {
+  await run(BUILD_GUEST, [], { timeoutMs: 300_000 });
+  const dir = process.env.OBLAKO_GUEST_IMAGE_DIR ?? join(REPO, '.data/guest-image');
+  return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as GuestImage;
+}
+
+// ---- libvirtd in a namespace -------------------------------------------------------------------
+
+export interface Hypervisor {
+  netns: string;
+  /** qemu:///system?socket=… of the private libvirtd */
+  uri: string;
+  /** Directory bind-mounted on /run/libvirt inside the namespace (QEMU pid files: qemu/<domain>.pid). */
+  runDir: string;
+  /** Stop libvirtd and delete the namespace (refused while guests still run). */
+  close(): Promise<void>;
+}
+
+export function uniqueNetns(prefix = 'oblako-rg'): string {
+  return `${prefix}-${randomBytes(3).toString('hex')}`;
+}
+
+export async function startHypervisor(netns = uniqueNetns()): Promise<Hypervisor> {
+  await run(NETNS_LIBVIRTD, ['start', netns], { env: { ...process.env, OBLAKO_LIBVIRT_PRIVATE: '1' }, timeoutMs: 60_000 });
+  const uri = (await run(NETNS_LIBVIRTD, ['uri', netns])).stdout.trim();
+  const sock = uri.split('socket=')[1] ?? '/run/libvirt/libvirt-sock';
+  return {
+    netns,
+    uri,
+    runDir: dirname(sock),
+    async close() {
+      await run(NETNS_LIBVIRTD, ['delete', netns], { timeoutMs: 60_000 });
+    },
+  };
+}
+
+export async function virsh(uri: string, args: string[], timeoutMs = 60_000): Promise<string> {
+  return (await run('virsh', ['-q', '-c', uri, ...args], { timeoutMs })).stdout;
+}
+
+/** Destroy and undefine every domain of this libvirtd whose name starts with `prefix`. */
+export async function destroyDomains(uri: string, prefix: string): Promise<void> {
+  const names = (await tryRun('virsh', ['-q', '-c', uri, 'list', '--all', '--name'])).stdout.split('\n').map((s) => s.trim()).filter((s) => s.startsWith(prefix));
+  for (const n of names) {
+    await tryRun('virsh', ['-q', '-c', uri, 'destroy', n]);
+    await tryRun('virsh', ['-q', '-c', uri, 'undefine', n]);
+  }
+}
+
+// ---- inside the namespace -------------------------------------------------------------------------
+
+export function inNetns(netns: string, file: string, args: string[], timeoutMs = 30_000): Promise<RunResult> {
+  return run('ip', ['netns', 'exec', netns, file, ...args], { timeoutMs });
+}
+
+/** One ping (busybox: iputils-ping is not installed on these machines). */
+export async function pingOnce(netns: string, address: string, waitSeconds = 1): Promise<boolean> {
+  const ping = address.includes(':') ? 'ping6' : 'ping';
+  return (await tryRun('ip', ['netns', 'exec', netns, 'busybox', ping, '-c', '1', '-W', String(waitSeconds), address], (waitSeconds + 5) * 1000)).ok;
+}
+
+/** GET http://address/path from inside the namespace; null when nothing answers. */
+export async function guestGet(netns: string, address: string, path: string, timeoutSeconds = 2): Promise<string | null> {
+  const host = address.includes(':') ? `[${address}]` : address;
+  const r = await tryRun('ip', ['netns', 'exec', netns, 'curl', '-s', '-f', '--max-time', String(timeoutSeconds), `http://${host}${path}`], (timeoutSeconds + 5) * 1000);
+  return r.ok ? r.stdout : null;
+}
+
+/** Poll until the guest answers GET /hostname; returns the (trimmed) hostname. */
+export async function waitForGuestHttp(netns: string, address: string, timeoutMs = 120_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await guestGet(netns, address, '/hostname', 1);
+    if (v !== null && v.trim() !== '') return v.trim();
+    await sleep(50);
+  }
+  throw new Error(`guest ${address} did not answer HTTP within ${timeoutMs} ms`);
+}
+
+export async function waitForPing(netns: string, address: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await pingOnce(netns, address, 1)) return;
+    await sleep(50);
+  }
+  throw new Error(`guest ${address} did not answer ping within ${timeoutMs} ms`);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+// ---- where the kernel enforces the limits ----------------------------------------------------
+
+/** cpu.cfs_quota_us of the domain's vcpu0 cgroup, read from the host's cgroup v1 hierarchy. */
+export function vcpuQuota(hv: Hypervisor, domain: string, vcpu = 0): { quota: number; period: number; path: string } {
+  const pid = readFileSync(join(hv.runDir, 'qemu', `${domain}.pid`), 'utf8').trim();
+  const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => /^\d+:([^:]*,)?cpu(,[^:]*)?:/.test(l));
+  if (!line) throw new Error(`QEMU ${pid} is in no cpu cgroup (are the cgroup v1 hierarchies mounted?)`);
+  const cg = line.split(':').slice(2).join(':').replace(/\/emulator$/, '');
+  const dir = `/sys/fs/cgroup/cpu${cg}/vcpu${vcpu}`;
+  return {
+    quota: Number(readFileSync(join(dir, 'cpu.cfs_quota_us'), 'utf8').trim()),
+    period: Number(readFileSync(join(dir, 'cpu.cfs_period_us'), 'utf8').trim()),
+    path: dir,
+  };
+}
+
+/** Rates (bit/s) of the htb classes on a device, e.g. { '1:1': 8192000 }. */
+export async function htbRates(netns: string, dev: string): Promise<Record<string, number>> {
+  const out = (await inNetns(netns, 'tc', ['class', 'show', 'dev', dev])).stdout;
+  const rates: Record<string, number> = {};
+  for (const m of out.matchAll(/class htb (\S+) .*?rate (\d+(?:\.\d+)?)([KMG]?)bit/g)) {
+    const mult = { '': 1, K: 1e3, M: 1e6, G: 1e9 }[m[3] ?? ''] ?? 1;
+    rates[m[1]!] = Math.round(Number(m[2]) * mult);
+  }
+  return rates;
+}
+
+/** Rates (bit/s) of `police` actions on the ingress of a device (libvirt's <bandwidth><outbound>). */
+export async function ingressPoliceRates(netns: string, dev: string): Promise<number[]> {
+  const out = (await tryRun('ip', ['netns', 'exec', netns, 'tc', 'filter', 'show', 'dev', dev, 'parent', 'ffff:'])).stdout;
+  return [...out.matchAll(/rate (\d+(?:\.\d+)?)([KMG]?)bit/g)].map((m) => Math.round(Number(m[1]) * ({ '': 1, K: 1e3, M: 1e6, G: 1e9 }[m[2] ?? ''] ?? 1)));
+}
+
+/** Device an ingress mirred filter redirects a device's traffic to (the ifb that shapes it), if any. */
+export async function ingressRedirect(netns: string, dev: string): Promise<string | null> {
+  const out = (await tryRun('ip', ['netns', 'exec', netns, 'tc', 'filter', 'show', 'dev', dev, 'parent', 'ffff:'])).stdout;
+  return /Redirect to device (\S+?)\)/.exec(out)?.[1] ?? null;
+}
+
+/** The <iotune> of a disk in the live domain XML, as numbers. */
+export async function liveIotune(uri: string, domain: string, target = 'vda'): Promise<Record<string, number>> {
+  const xml = await virsh(uri, ['dumpxml', domain]);
+  for (const disk of xml.split('<disk ').slice(1)) {
+    if (!disk.includes(`dev='${target}'`)) continue;
+    const io = /<iotune>([\s\S]*?)<\/iotune>/.exec(disk)?.[1] ?? '';
+    const r: Record<string, number> = {};
+    for (const m of io.matchAll(/<(\w+)>(\d+)<\/\1>/g)) r[m[1]!] = Number(m[2]);
+    return r;
+  }
+  return {};
+}
+
+// ---- spoofing -------------------------------------------------------------------------------------
+
+function netCounter(text: string, proto: string, field: string): number {
+  const lines = text.split('\n').filter((l) => l.startsWith(proto + ':'));
+  const head = lines[0]?.split(/\s+/) ?? [];
+  const vals = lines[1]?.split(/\s+/) ?? [];
+  const i = head.indexOf(field);
+  return i < 0 ? NaN : Number(vals[i]);
+}
+
+export async function netnsCounters(netns: string): Promise<{ inEchos: number; rpFilterDrops: number }> {
+  const text = (await inNetns(netns, 'cat', ['/proc/net/snmp', '/proc/net/netstat'])).stdout;
+  return { inEchos: netCounter(text, 'Icmp', 'InEchos'), rpFilterDrops: netCounter(text, 'TcpExt', 'IPReversePathFilter') };
+}
+
+/**
+ * Ask the guest (its /cgi-bin/ping) to ping `dst` from `src` — an address it may not own — and
+ * count what reached the namespace. The host must see the echo requests from the guest's own
+ * address and none from anybody else's.
+ */
+export async function pingFromGuest(netns: string, guest: string, src: string, dst: string, count = 3): Promise<{ arrived: number; rpFilterDrops: number; output: string }> {
+  const before = await netnsCounters(netns);
+  const output = (await guestGet(netns, guest, `/cgi-bin/ping?src=${encodeURIComponent(src)}&dst=${encodeURIComponent(dst)}&count=${count}`, count + 10)) ?? '';
+  const after = await netnsCounters(netns);
+  return { arrived: after.inEchos - before.inEchos, rpFilterDrops: after.rpFilterDrops - before.rpFilterDrops, output };
+}
+
+// ---- names the daemon derives (mirrors apps/node-daemon/src/naming.ts; checked against it in the test) ----
+
+export function expectedTapName(serverId: string): string {
+  return 'ob' + createHash('sha256').update(serverId).digest('hex').slice(0, 13);
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
