@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type ConsumerConfig, type JetStreamClient, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { subjects, type Subjects } from '@oblako/contracts';
 import { APP_CONFIG } from '../common/config.provider.js';
@@ -76,19 +76,48 @@ export class NatsService implements OnApplicationShutdown {
   }
 
   private async ensureStream(cfg: Partial<StreamConfig> & { name: string }): Promise<void> {
+    let exists = true;
     try {
       await this.jsm.streams.info(cfg.name);
-      const { name, ...rest } = cfg;
+    } catch (err) {
+      if (!/not found/i.test((err as Error).message)) throw err;
+      exists = false;
+    }
+    if (!exists) {
+      try {
+        await this.jsm.streams.add(cfg);
+        return;
+      } catch (err) {
+        // Another replica (or a node daemon running on its own) created it meanwhile.
+        if (!/already in use|exists/i.test((err as Error).message)) throw err;
+      }
+    }
+    const { name, ...rest } = cfg;
+    try {
       await this.jsm.streams.update(name, rest);
     } catch (err) {
-      if (!/stream not found/i.test((err as Error).message)) throw err;
-      await this.jsm.streams.add(cfg);
+      this.logger.warn(`Stream ${name} exists with settings that cannot be changed to ours (${(err as Error).message}); using it as it is`);
+    }
+  }
+
+  /** Create a durable consumer, or bring an existing one (e.g. made by a daemon on its own) to our settings. */
+  private async ensureConsumer(stream: string, cfg: Partial<ConsumerConfig> & { durable_name: string }): Promise<void> {
+    try {
+      await this.jsm.consumers.add(stream, cfg);
+    } catch (err) {
+      if (!/already exists|exists/i.test((err as Error).message)) throw err;
+      const { durable_name, filter_subject: _f, deliver_policy: _d, ack_policy: _a, ...changeable } = cfg;
+      try {
+        await this.jsm.consumers.update(stream, durable_name, changeable);
+      } catch (err2) {
+        this.logger.warn(`Consumer ${durable_name} on ${stream} exists with other settings (${(err2 as Error).message}); using it as it is`);
+      }
     }
   }
 
   /** The durable consumer a node daemon reads its commands from. Idempotent. */
   async ensureNodeConsumer(nodeId: string): Promise<void> {
-    await this.jsm.consumers.add(this.subjects.commandStream, {
+    await this.ensureConsumer(this.subjects.commandStream, {
       durable_name: this.subjects.nodeConsumer(nodeId),
       filter_subject: this.subjects.nodeCommands(nodeId),
       ack_policy: AckPolicy.Explicit,
@@ -101,7 +130,7 @@ export class NatsService implements OnApplicationShutdown {
 
   /** The API's durable event consumer. Idempotent. */
   async ensureEventConsumer(): Promise<void> {
-    await this.jsm.consumers.add(this.subjects.eventStream, {
+    await this.ensureConsumer(this.subjects.eventStream, {
       durable_name: this.subjects.apiEventConsumer,
       filter_subject: this.subjects.allEvents(),
       ack_policy: AckPolicy.Explicit,
