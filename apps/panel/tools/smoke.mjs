@@ -131,8 +131,10 @@ try {
   await t('ip-pool-submit').click();
   await page.locator('[data-testid=ip-pool-row][data-cidr="198.51.100.0/24"]').first().waitFor();
   await shot('admin-ip-pools');
-  for (const nav of ['nav-admin-plans', 'nav-admin-images', 'nav-admin-locations', 'nav-admin-tasks', 'nav-admin-audit']) {
+  const staffPages = { 'nav-admin-plans': 'admin-plans-page', 'nav-admin-images': 'admin-images-page', 'nav-admin-locations': 'admin-locations-page', 'nav-admin-tasks': 'failed-tasks-page', 'nav-admin-audit': 'audit-page' };
+  for (const [nav, pageId] of Object.entries(staffPages)) {
     await t(nav).click();
+    await t(pageId).waitFor();
     await page.waitForFunction(() => !document.querySelector('[data-testid=loading]'));
     const err = await t('load-error').innerText().catch(() => '');
     console.log(`   ${nav}: ${err ? 'error: ' + err.replace(/\s+/g, ' ').replace(/Try again$/, '') : 'ok'}`);

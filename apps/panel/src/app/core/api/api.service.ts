@@ -1,26 +1,30 @@
 import { Injectable, inject } from '@angular/core';
-import {
-  API_PREFIX,
-  type ApiTokenCreatedView,
-  type ApiTokenView,
-  type ImageView,
-  type IpPoolView,
-  type LocationView,
-  type MeView,
-  type NodeRegistrationView,
-  type NodeView,
-  type Page,
-  type PlanView,
-  type ServerAction,
-  type ServerView,
-  type SshKeyView,
-  type TaskView,
+import type {
+  ApiTokenCreatedView,
+  ApiTokenView,
+  ImageView,
+  IpPoolView,
+  LocationView,
+  MeView,
+  NodeRegistrationView,
+  NodeView,
+  Page,
+  PlanView,
+  ServerView,
+  SshKeyView,
+  TaskView,
 } from '@oblako/contracts';
+import createClient from 'openapi-fetch';
 import { AuthService } from '../auth/auth.service';
-import { ApiRequestError, apiErrorFromResponse } from './api-error';
-import type { CreateServerBody } from '../../features/order/order-draft';
+import { ApiRequestError, apiErrorFrom, apiErrorFromResponse } from './api-error';
+import type { components, paths } from './openapi';
 
-export type Query = Record<string, string | number | boolean | null | undefined>;
+type Schemas = components['schemas'];
+export type CreateServerBody = Schemas['CreateServerDto'];
+export type CreateNodeBody = Schemas['RegisterNodeDto'];
+export type CreateIpPoolBody = Schemas['CreateIpPoolDto'];
+/** The power actions the API accepts (from its OpenAPI document). */
+export type PowerAction = Schemas['ServerActionDto']['action'];
 
 export interface AuditEntryView {
   id: string;
@@ -41,151 +45,135 @@ export interface AdminTaskView extends TaskView {
   nodeId?: string | null;
 }
 
-export interface CreateNodeBody {
-  name: string;
-  locationId: string;
-  vcpus: number;
-  memoryMiB: number;
-  diskGiB: number;
-  cpuOvercommit: number;
-  memoryOvercommit: number;
-}
+type Query = Record<string, string | number | boolean | null | undefined>;
 
-export interface CreateIpPoolBody {
-  locationId: string;
-  cidr: string;
-  gateway: string;
+function page<T>(r: Page<T> | T[]): Page<T> {
+  return Array.isArray(r) ? { items: r, nextCursor: null } : { items: r.items ?? [], nextCursor: r.nextCursor ?? null };
 }
 
 /**
- * The panel's one way to the API: typed calls over the session's fetch (access token,
- * refresh on 401), errors as {@link ApiRequestError} carrying the API's message.
+ * The panel's one way to the API. Calls go through the client generated from the API's OpenAPI
+ * document (`nx run panel:api-client` → openapi.d.ts, openapi-fetch), over the session's fetch
+ * (access token, refresh on 401). The return types are the contract's view types: if the API's
+ * document and `@oblako/contracts` disagree, this file stops compiling.
+ * Errors are thrown as {@link ApiRequestError} with the API's own message.
  */
 @Injectable({ providedIn: 'root' })
 export class ApiService {
   private readonly auth = inject(AuthService);
+  private readonly client = createClient<paths>({ baseUrl: '', fetch: (req) => this.auth.session.fetch(req) });
 
-  async request<T>(method: string, path: string, opts: { query?: Query; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
-    const url = new URL(API_PREFIX + path, 'http://panel.invalid');
-    for (const [k, v] of Object.entries(opts.query ?? {})) {
-      if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, String(v));
-    }
+  constructor() {
+    this.client.use({
+      onRequest: ({ request }) => {
+        const tenantId = this.auth.tenantId();
+        if (tenantId && !request.headers.has('X-Tenant-Id')) request.headers.set('X-Tenant-Id', tenantId);
+        return request;
+      },
+    });
+  }
+
+  private async ok<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
+    const { data, error, response } = await call;
+    if (!response.ok) throw apiErrorFrom(response.status, error ?? null);
+    return data as T;
+  }
+
+  /** For endpoints the OpenAPI document does not describe yet (staff tasks and audit). */
+  private async untyped<T>(path: string, query: Query = {}): Promise<T> {
+    const url = new URL('/api/v1' + path, 'http://panel.invalid');
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { Accept: 'application/json' };
-    if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
     const tenantId = this.auth.tenantId();
     if (tenantId) headers['X-Tenant-Id'] = tenantId;
-    const init: RequestInit = { method, headers };
-    if (opts.body !== undefined) init.body = JSON.stringify(opts.body);
-    if (opts.signal) init.signal = opts.signal;
-    const res = await this.auth.session.fetch(url.pathname + url.search, init);
+    const res = await this.auth.session.fetch(url.pathname + url.search, { headers });
     if (!res.ok) throw await apiErrorFromResponse(res);
-    if (res.status === 204) return undefined as T;
-    const text = await res.text();
-    return (text ? JSON.parse(text) : undefined) as T;
-  }
-
-  get<T>(path: string, query?: Query, signal?: AbortSignal): Promise<T> {
-    return this.request<T>('GET', path, { query, signal });
-  }
-  post<T>(path: string, body: unknown = {}): Promise<T> {
-    return this.request<T>('POST', path, { body });
-  }
-  patch<T>(path: string, body: unknown): Promise<T> {
-    return this.request<T>('PATCH', path, { body });
-  }
-  delete<T = void>(path: string): Promise<T> {
-    return this.request<T>('DELETE', path);
-  }
-
-  /** A list endpoint that may answer a Page or a plain array. */
-  async list<T>(path: string, query?: Query): Promise<Page<T>> {
-    const r = await this.get<Page<T> | T[]>(path, query);
-    return Array.isArray(r) ? { items: r, nextCursor: null } : { items: r.items ?? [], nextCursor: r.nextCursor ?? null };
+    return (await res.json()) as T;
   }
 
   // ---- account
   me(): Promise<MeView> {
-    return this.get<MeView>('/auth/me');
+    return this.ok(this.client.GET('/api/v1/auth/me'));
   }
 
   // ---- catalogue (customers)
-  locations(): Promise<Page<LocationView>> {
-    return this.list<LocationView>('/locations');
+  async locations(): Promise<Page<LocationView>> {
+    return page<LocationView>(await this.ok(this.client.GET('/api/v1/locations')));
   }
-  plans(): Promise<Page<PlanView>> {
-    return this.list<PlanView>('/plans');
+  async plans(): Promise<Page<PlanView>> {
+    return page<PlanView>(await this.ok(this.client.GET('/api/v1/plans')));
   }
-  images(): Promise<Page<ImageView>> {
-    return this.list<ImageView>('/images');
+  async images(): Promise<Page<ImageView>> {
+    return page<ImageView>(await this.ok(this.client.GET('/api/v1/images')));
   }
 
   // ---- servers
   servers(cursor: string | null, limit = 25): Promise<Page<ServerView>> {
-    return this.list<ServerView>('/servers', { cursor, limit });
+    return this.ok(this.client.GET('/api/v1/servers', { params: { query: { ...(cursor ? { cursor } : {}), limit } } }));
   }
   server(id: string): Promise<ServerView> {
-    return this.get<ServerView>(`/servers/${encodeURIComponent(id)}`);
+    return this.ok(this.client.GET('/api/v1/servers/{id}', { params: { path: { id } } }));
   }
-  serverTasks(id: string): Promise<Page<TaskView>> {
-    return this.list<TaskView>(`/servers/${encodeURIComponent(id)}/tasks`);
+  async serverTasks(id: string): Promise<Page<TaskView>> {
+    return page<TaskView>(await this.ok(this.client.GET('/api/v1/servers/{id}/tasks', { params: { path: { id } } })));
   }
   createServer(body: CreateServerBody): Promise<ServerView> {
-    return this.post<ServerView>('/servers', body);
+    return this.ok(this.client.POST('/api/v1/servers', { body }));
   }
-  serverAction(id: string, action: ServerAction, extra: Record<string, unknown> = {}): Promise<ServerView | TaskView | undefined> {
-    return this.post(`/servers/${encodeURIComponent(id)}/actions`, { action, ...extra });
+  serverAction(id: string, action: PowerAction): Promise<ServerView> {
+    return this.ok(this.client.POST('/api/v1/servers/{id}/actions', { params: { path: { id } }, body: { action } }));
   }
-  deleteServer(id: string): Promise<unknown> {
-    return this.delete(`/servers/${encodeURIComponent(id)}`);
+  deleteServer(id: string): Promise<ServerView> {
+    return this.ok(this.client.DELETE('/api/v1/servers/{id}', { params: { path: { id } } }));
   }
 
   // ---- SSH keys and API tokens
-  sshKeys(): Promise<Page<SshKeyView>> {
-    return this.list<SshKeyView>('/ssh-keys');
+  async sshKeys(): Promise<Page<SshKeyView>> {
+    return page<SshKeyView>(await this.ok(this.client.GET('/api/v1/ssh-keys')));
   }
   addSshKey(name: string, publicKey: string): Promise<SshKeyView> {
-    return this.post<SshKeyView>('/ssh-keys', { name, publicKey });
+    return this.ok(this.client.POST('/api/v1/ssh-keys', { body: { name, publicKey } }));
   }
-  deleteSshKey(id: string): Promise<void> {
-    return this.delete(`/ssh-keys/${encodeURIComponent(id)}`);
+  async deleteSshKey(id: string): Promise<void> {
+    await this.ok(this.client.DELETE('/api/v1/ssh-keys/{id}', { params: { path: { id } } }));
   }
-  apiTokens(): Promise<Page<ApiTokenView>> {
-    return this.list<ApiTokenView>('/api-tokens');
+  async apiTokens(): Promise<Page<ApiTokenView>> {
+    return page<ApiTokenView>(await this.ok(this.client.GET('/api/v1/api-tokens')));
   }
   createApiToken(name: string): Promise<ApiTokenCreatedView> {
-    return this.post<ApiTokenCreatedView>('/api-tokens', { name });
+    return this.ok(this.client.POST('/api/v1/api-tokens', { body: { name } }));
   }
-  revokeApiToken(id: string): Promise<void> {
-    return this.delete(`/api-tokens/${encodeURIComponent(id)}`);
+  async revokeApiToken(id: string): Promise<void> {
+    await this.ok(this.client.DELETE('/api/v1/api-tokens/{id}', { params: { path: { id } } }));
   }
 
   // ---- staff
-  adminNodes(): Promise<Page<NodeView>> {
-    return this.list<NodeView>('/admin/nodes');
+  async adminNodes(): Promise<Page<NodeView>> {
+    return page<NodeView>(await this.ok(this.client.GET('/api/v1/admin/nodes')));
   }
   createNode(body: CreateNodeBody): Promise<NodeRegistrationView> {
-    return this.post<NodeRegistrationView>('/admin/nodes', body);
+    return this.ok(this.client.POST('/api/v1/admin/nodes', { body }));
   }
-  adminIpPools(): Promise<Page<IpPoolView>> {
-    return this.list<IpPoolView>('/admin/ip-pools');
+  async adminIpPools(): Promise<Page<IpPoolView>> {
+    return page<IpPoolView>(await this.ok(this.client.GET('/api/v1/admin/ip-pools')));
   }
   createIpPool(body: CreateIpPoolBody): Promise<IpPoolView> {
-    return this.post<IpPoolView>('/admin/ip-pools', body);
+    return this.ok(this.client.POST('/api/v1/admin/ip-pools', { body }));
   }
-  adminLocations(): Promise<Page<LocationView>> {
-    return this.list<LocationView>('/admin/locations');
+  async adminLocations(): Promise<Page<LocationView>> {
+    return page<LocationView>(await this.ok(this.client.GET('/api/v1/admin/locations')));
   }
-  adminPlans(): Promise<Page<PlanView>> {
-    return this.list<PlanView>('/admin/plans');
+  async adminPlans(): Promise<Page<PlanView>> {
+    return page<PlanView>(await this.ok(this.client.GET('/api/v1/admin/plans')));
   }
-  adminImages(): Promise<Page<ImageView>> {
-    return this.list<ImageView>('/admin/images');
+  async adminImages(): Promise<Page<ImageView>> {
+    return page<ImageView>(await this.ok(this.client.GET('/api/v1/admin/images')));
   }
-  failedTasks(cursor: string | null): Promise<Page<AdminTaskView>> {
-    return this.list<AdminTaskView>('/admin/tasks', { state: 'failed', cursor });
+  async failedTasks(cursor: string | null): Promise<Page<AdminTaskView>> {
+    return page(await this.untyped<Page<AdminTaskView> | AdminTaskView[]>('/admin/tasks', { state: 'failed', cursor }));
   }
-  audit(cursor: string | null): Promise<Page<AuditEntryView>> {
-    return this.list<AuditEntryView>('/admin/audit', { cursor });
+  async audit(cursor: string | null): Promise<Page<AuditEntryView>> {
+    return page(await this.untyped<Page<AuditEntryView> | AuditEntryView[]>('/admin/audit', { cursor }));
   }
 }
 

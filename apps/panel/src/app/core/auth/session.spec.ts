@@ -17,11 +17,13 @@ function fakeApi(handler: (call: Call) => Response | Promise<Response>): { fetch
   const calls: Call[] = [];
   return {
     calls,
-    fetch: async (url, init = {}) => {
+    fetch: async (input, init = {}) => {
+      const isReq = typeof input !== 'string';
+      const text = isReq ? await input.text() : typeof init.body === 'string' ? init.body : '';
       const call = {
-        url,
-        auth: new Headers(init.headers).get('Authorization'),
-        body: typeof init.body === 'string' ? JSON.parse(init.body) : null,
+        url: isReq ? new URL(input.url).pathname : input,
+        auth: (isReq ? input.headers : new Headers(init.headers)).get('Authorization'),
+        body: text ? JSON.parse(text) : null,
       };
       calls.push(call);
       return handler(call);
@@ -105,4 +107,23 @@ test('refreshes ahead of expiry and logout revokes and forgets', async () => {
   assert.equal(api.calls.at(-1)?.url, '/api/v1/auth/logout');
   assert.equal(store.get(), null);
   assert.equal(s.user, null);
+});
+
+test('Request inputs (the generated client) get the token and a retry with their body intact', async () => {
+  const store = memoryTokenStore();
+  let accepted = '';
+  const api = fakeApi((c) => {
+    if (c.url.endsWith('/auth/login') || c.url.endsWith('/auth/refresh')) {
+      const t = tokens();
+      accepted = c.url.endsWith('/auth/refresh') ? `Bearer ${t.accessToken}` : 'nothing yet';
+      return json(200, t);
+    }
+    return c.auth === accepted ? json(201, { echoed: c.body }) : json(401, { message: 'expired' });
+  });
+  const s = new Session(api.fetch, store);
+  await s.login('a@example.com', 'pw');
+  const req = new Request('http://panel.test/api/v1/servers', { method: 'POST', body: JSON.stringify({ hostname: 'web-1' }), headers: { 'Content-Type': 'application/json' } });
+  const res = await s.fetch(req);
+  assert.equal(res.status, 201);
+  assert.deepEqual(await res.json(), { echoed: { hostname: 'web-1' } });
 });

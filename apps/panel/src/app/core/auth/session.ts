@@ -7,7 +7,7 @@
 import { API_PREFIX, type AuthTokensView, type MeView } from '@oblako/contracts';
 import { apiErrorFromResponse } from '../api/api-error.js';
 
-export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+export type FetchLike = (input: string | Request, init?: RequestInit) => Promise<Response>;
 
 export interface RefreshTokenStore {
   get(): string | null;
@@ -162,11 +162,20 @@ export class Session {
       await this.refresh().catch(() => false);
     }
     const hadToken = this.accessToken !== null;
-    const res = await this.fetchFn(input, this.withAuth(init));
+    // A Request's body can be read once: keep a copy for the retry.
+    const copy = typeof input === 'string' ? input : input.clone();
+    const res = await this.send(input, init);
     if (res.status !== 401 || (!hadToken && !this.store.get())) return res;
     if (!(await this.refresh().catch(() => false))) return res;
-    return this.fetchFn(input, this.withAuth(init));
+    return this.send(copy, init);
   };
+
+  private send(input: string | Request, init: RequestInit): Promise<Response> {
+    if (typeof input === 'string') return this.fetchFn(input, this.withAuth(init));
+    const headers = new Headers(input.headers);
+    if (this.accessToken) headers.set('Authorization', `Bearer ${this.accessToken}`);
+    return this.fetchFn(new Request(input, { headers }));
+  }
 
   private authHeader(): Record<string, string> {
     return this.accessToken ? { Authorization: `Bearer ${this.accessToken}` } : {};

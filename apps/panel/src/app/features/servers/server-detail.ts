@@ -6,9 +6,9 @@ import { MatDialog } from '@angular/material/dialog';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { MatTableModule } from '@angular/material/table';
 import { MatTooltipModule } from '@angular/material/tooltip';
-import { FINISHED_TASK_STATES, Permission, planAction, type ServerAction, type ServerView, type TaskView } from '@oblako/contracts';
+import { FINISHED_TASK_STATES, Permission, planAction, type ServerView, type TaskView } from '@oblako/contracts';
 import { firstValueFrom } from 'rxjs';
-import { ApiService } from '../../core/api/api.service';
+import { ApiService, type PowerAction } from '../../core/api/api.service';
 import { ApiRequestError, errorMessage } from '../../core/api/api-error';
 import { AuthService } from '../../core/auth/auth.service';
 import { LiveService, type LiveEvent } from '../../core/live/live.service';
@@ -18,8 +18,11 @@ import { LoadState } from '../../shared/load-state';
 import { StateChip } from '../../shared/state-chip';
 import { formatDateTime, formatGiB, formatMiB, formatMoney, humanize } from '../../shared/format';
 
+/** What the API accepts: the power actions of its OpenAPI document, and DELETE. */
+type PanelAction = PowerAction | 'delete';
+
 interface ActionButton {
-  action: ServerAction;
+  action: PanelAction;
   label: string;
   confirm: Omit<ConfirmData, 'typeToConfirm'> & { typed?: boolean };
 }
@@ -28,7 +31,6 @@ const ACTIONS: readonly ActionButton[] = [
   { action: 'start', label: 'Start', confirm: { title: 'Start the server?', message: 'The server boots from its disk.', confirmLabel: 'Start' } },
   { action: 'stop', label: 'Stop', confirm: { title: 'Stop the server?', message: 'The operating system is asked to shut down; after a timeout the server is powered off.', confirmLabel: 'Stop' } },
   { action: 'reboot', label: 'Reboot', confirm: { title: 'Reboot the server?', message: 'Running programs are interrupted while it restarts.', confirmLabel: 'Reboot' } },
-  { action: 'rebuild', label: 'Rebuild', confirm: { title: 'Rebuild the server?', message: 'The disk is wiped and the image installed again. All data on it is lost.', confirmLabel: 'Rebuild', danger: true, typed: true } },
   { action: 'delete', label: 'Delete', confirm: { title: 'Delete the server?', message: 'The server, its disk and its addresses are released. This cannot be undone.', confirmLabel: 'Delete', danger: true, typed: true } },
 ];
 
@@ -52,7 +54,7 @@ export class ServerDetailPage {
   readonly deleted = signal(false);
   readonly error = signal<string | null>(null);
   readonly actionError = signal<string | null>(null);
-  readonly busyAction = signal<ServerAction | null>(null);
+  readonly busyAction = signal<PanelAction | null>(null);
   readonly taskColumns = ['op', 'state', 'progress', 'createdAt', 'finishedAt', 'error'];
   readonly canWrite = computed(() => this.auth.permissions().has(Permission.ServersWrite));
 
@@ -159,9 +161,8 @@ export class ServerDetailPage {
     this.busyAction.set(a.action);
     this.actionError.set(null);
     try {
-      if (a.action === 'delete') await this.api.deleteServer(s.id);
-      else if (a.action === 'rebuild') await this.api.serverAction(s.id, 'rebuild', { imageId: s.image.id });
-      else await this.api.serverAction(s.id, a.action);
+      const accepted = a.action === 'delete' ? await this.api.deleteServer(s.id) : await this.api.serverAction(s.id, a.action);
+      if (accepted) this.server.set(accepted);
       await this.refreshAfterAction(s.id);
     } catch (e) {
       this.actionError.set(errorMessage(e));
