@@ -4,6 +4,7 @@ import { PassportModule } from '@nestjs/passport';
 import { DataSource } from 'typeorm';
 import { ApiTokensController } from './api-tokens/api-tokens.controller.js';
 import { ApiTokensService } from './api-tokens/api-tokens.service.js';
+import { AdminAuditController } from './audit/audit.controller.js';
 import { AuditService } from './audit/audit.service.js';
 import { AuthController } from './auth/auth.controller.js';
 import { AuthService } from './auth/auth.service.js';
@@ -95,6 +96,9 @@ class SshKeysModule {}
 @Module({ controllers: [HealthController] })
 class HealthModule {}
 
+@Module({ controllers: [AdminAuditController] })
+class AuditModule {}
+
 @Module({
   imports: [FleetModule, SshKeysModule],
   controllers: [ServersController],
@@ -122,6 +126,7 @@ export class AppModule {
         SshKeysModule,
         ServersModule,
         HealthModule,
+        AuditModule,
         ...(options.offline ? [] : [ComputeRuntimeModule]),
       ],
     };

@@ -77,3 +77,14 @@ test('customers cannot reach staff endpoints; staff can', async () => {
   assert.equal(anonymous.status, 401);
   assert.equal(anonymous.body.code, 'unauthenticated');
 });
+
+test('staff read the audit log, customers cannot', async () => {
+  const a = await h.register('audit');
+  await h.http('POST', '/api/v1/api-tokens', { token: a.token, body: { name: 'audited' } });
+  const { ADMIN } = await import('./support/harness.js');
+  const staff = await h.login(ADMIN.email, ADMIN.password);
+  const log = await h.http('GET', `/api/v1/admin/audit?tenantId=${a.tenantId}`, { token: staff });
+  assert.equal(log.status, 200, JSON.stringify(log.body));
+  assert.deepEqual(log.body.map((e: { action: string }) => e.action), ['api_token.create', 'tenant.register']);
+  assert.equal((await h.http('GET', '/api/v1/admin/audit', { token: a.token })).status, 403);
+});
