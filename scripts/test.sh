@@ -15,7 +15,7 @@ ensure_test_postgres
 ensure_test_nats
 
 log "building"
-npx nx run-many -t build --outputStyle=static
+npx nx run-many -t build build-tests --outputStyle=static
 log "linting (module boundaries included)"
 npx nx run-many -t lint --outputStyle=static
 

@@ -64,7 +64,14 @@ ensure_npm_deps() {
   want=$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     log "installing npm dependencies (npm ci)"
-    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+    # npm ci refuses a lock file without the other platforms' optional packages (esbuild, rollup,
+    # ...); a registry mirror that serves only this platform's leaves them out. npm install with
+    # --no-save then installs exactly the locked versions it has, without rewriting the lock.
+    if ! (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error 2>"$ROOT/.data/npm-ci.log"); then
+      grep -q 'EUSAGE' "$ROOT/.data/npm-ci.log" || { cat "$ROOT/.data/npm-ci.log" >&2; die "npm ci failed"; }
+      log "npm ci: lock file lacks other platforms' optional packages; installing the locked versions with npm install --no-save"
+      (cd "$ROOT" && npm install --no-save --no-audit --no-fund --loglevel=error)
+    fi
     echo "$want" > "$stamp"
   fi
   if ! (cd "$ROOT" && node -e "import('@unraid/libvirt').then(()=>process.exit(0),()=>process.exit(1))") 2>/dev/null; then
