@@ -93,3 +93,14 @@ test('a member cannot manage API tokens (permissions from the contract)', async 
   assert.match(denied.body.message, /role "member"/);
   assert.equal((await h.http('GET', '/api/v1/servers', { token: user.token, headers: asMember })).status, 200);
 });
+
+test('password guessing is slowed down after ten failures', async () => {
+  const a = await h.register('guess');
+  for (let i = 0; i < 10; i++) {
+    assert.equal((await h.http('POST', '/api/v1/auth/login', { body: { email: a.email, password: `wrong-password-${i}` } })).status, 401);
+  }
+  const blocked = await h.http('POST', '/api/v1/auth/login', { body: { email: a.email, password: a.password } });
+  assert.equal(blocked.status, 429);
+  assert.equal(blocked.body.code, 'too_many_attempts');
+  assert.match(blocked.body.message, /try again in 15 minute/);
+});

@@ -23,8 +23,8 @@ export class AuthController {
   @Post('login')
   @HttpCode(200)
   @ApiOkResponse({ type: AuthTokensDto })
-  login(@Body() dto: LoginDto): Promise<AuthTokensView> {
-    return this.auth.login(dto.email, dto.password);
+  login(@Body() dto: LoginDto, @Ip() ip: string): Promise<AuthTokensView> {
+    return this.auth.login(dto.email, dto.password, ip);
   }
 
   @Post('refresh')

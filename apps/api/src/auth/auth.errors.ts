@@ -6,6 +6,7 @@ export const AuthErrorCode = {
   InvalidRefreshToken: 'invalid_refresh_token',
   RefreshTokenReused: 'refresh_token_reused',
   SessionEnded: 'session_ended',
+  TooManyAttempts: 'too_many_attempts',
 } as const;
 export type AuthErrorCode = (typeof AuthErrorCode)[keyof typeof AuthErrorCode];
 
@@ -15,6 +16,7 @@ const STATUS: Record<AuthErrorCode, number> = {
   invalid_refresh_token: 401,
   refresh_token_reused: 401,
   session_ended: 401,
+  too_many_attempts: 429,
 };
 
 export class AuthError extends DomainError {

@@ -8,6 +8,7 @@ import type { Principal } from '../common/request-context.js';
 import type { AppConfig } from '../config/config.js';
 import { MembershipEntity, TenantEntity, UserEntity } from '../tenants/tenant.entities.js';
 import { AuthError } from './auth.errors.js';
+import { LoginThrottle } from './login-throttle.js';
 import { dummyPasswordHash, hashPassword, newSecret, sha256Hex, verifyPassword } from './secrets.js';
 import { RefreshSessionEntity, RefreshTokenEntity } from './session.entities.js';
 
@@ -20,6 +21,8 @@ export interface AccessClaims {
 
 @Injectable()
 export class AuthService {
+  private readonly throttle = new LoginThrottle();
+
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
     @Inject(JwtService) private readonly jwt: JwtService,
@@ -41,8 +44,13 @@ export class AuthService {
     });
   }
 
-  async login(emailRaw: string, password: string): Promise<AuthTokensView> {
+  async login(emailRaw: string, password: string, ip: string | null = null): Promise<AuthTokensView> {
     const email = emailRaw.trim().toLowerCase();
+    const key = `${email}|${ip ?? '-'}`;
+    const wait = this.throttle.retryAfterMs(key);
+    if (wait > 0) {
+      throw new AuthError('too_many_attempts', `Too many failed logins; try again in ${Math.ceil(wait / 60_000)} minute(s), or reset the password.`);
+    }
     const user = await this.ds
       .getRepository(UserEntity)
       .createQueryBuilder('u')
@@ -50,7 +58,11 @@ export class AuthService {
       .where('lower(u.email) = :email', { email })
       .getOne();
     const ok = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), password);
-    if (!user || !ok) throw new AuthError('invalid_credentials', 'The email or password is wrong.');
+    if (!user || !ok) {
+      this.throttle.fail(key);
+      throw new AuthError('invalid_credentials', 'The email or password is wrong.');
+    }
+    this.throttle.succeed(key);
     return this.ds.transaction((m) => this.openSession(m, user.id));
   }
 
