@@ -47,3 +47,17 @@ test('host names follow RFC 1123', () => {
     assert.ok(hostnameProblem(bad), bad);
   }
 });
+
+test('a node may touch only its own subjects, consumer and inbox', async () => {
+  const { natsNodePermissions, nodeInboxPrefix } = await import('./subjects.js');
+  const s = subjects('oblako');
+  const p = natsNodePermissions(s, 'node-a');
+  assert.ok(p.publish.includes('oblako.node.node-a.evt.>'));
+  assert.ok(p.publish.includes('$JS.API.CONSUMER.MSG.NEXT.OBLAKO_COMMANDS.node-node-a'));
+  assert.deepEqual(p.subscribe, ['_INBOX_node-a.>']);
+  assert.equal(nodeInboxPrefix('node-a'), '_INBOX_node-a');
+  for (const subject of [...p.publish, ...p.subscribe]) {
+    assert.ok(!subject.includes('node-b'), subject);
+    assert.ok(!/^oblako\.node\.\*/.test(subject) && subject !== '>' && !subject.startsWith('$JS.API.>'), `too broad: ${subject}`);
+  }
+});

@@ -67,3 +67,35 @@ export function subjects(prefix = 'oblako'): Subjects {
     },
   };
 }
+
+/** Inbox prefix a node uses for replies, so that its NATS user may subscribe to its own inboxes only. */
+export function nodeInboxPrefix(nodeId: string): string {
+  return `_INBOX_${token('node id', nodeId)}`;
+}
+
+export interface NatsPermissions {
+  publish: string[];
+  subscribe: string[];
+}
+
+/**
+ * What a node's NATS user may do: pull and ack its own commands, read the definitions it
+ * checks at start-up, publish its own events and heartbeat, and receive replies on its own
+ * inbox. Nothing of any other node, nor of the API.
+ */
+export function natsNodePermissions(s: Subjects, nodeId: string): NatsPermissions {
+  const consumer = s.nodeConsumer(nodeId);
+  return {
+    publish: [
+      '$JS.API.INFO',
+      `$JS.API.STREAM.INFO.${s.commandStream}`,
+      `$JS.API.STREAM.INFO.${s.eventStream}`,
+      `$JS.API.CONSUMER.INFO.${s.commandStream}.${consumer}`,
+      `$JS.API.CONSUMER.MSG.NEXT.${s.commandStream}.${consumer}`,
+      `$JS.ACK.${s.commandStream}.${consumer}.>`,
+      `${s.prefix}.node.${nodeId}.evt.>`,
+      s.nodeHeartbeat(nodeId),
+    ],
+    subscribe: [`${nodeInboxPrefix(nodeId)}.>`],
+  };
+}
