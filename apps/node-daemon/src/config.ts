@@ -39,6 +39,12 @@ export interface DaemonConfig {
    * loader: the test guest (tools/guest-image) is a kernel + initramfs. Unset on real hosts.
    */
   directKernel?: { kernel: string; initrd?: string; cmdline?: string };
+  /**
+   * How the plan's network rate is enforced: `libvirt` (`<bandwidth>` in the domain XML; needs
+   * sch_sfq and act_police in the kernel), `tc` (htb on the tap + ifb, applied after start), or
+   * `auto` (libvirt when /proc/config.gz shows both, else tc).
+   */
+  bandwidth: 'libvirt' | 'tc' | 'auto';
   /** Run the host checks at start-up and refuse to start when something is missing (full mode). */
   hostChecks: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -102,6 +108,7 @@ export function loadConfig(env: Env = process.env): DaemonConfig {
     netns: str('OBLAKO_NETNS'),
     uplink: str('OBLAKO_UPLINK'),
     hostChecks: (str('OBLAKO_HOST_CHECKS') ?? 'on') !== 'off',
+    bandwidth: (str('OBLAKO_BANDWIDTH') ?? 'auto') as DaemonConfig['bandwidth'],
     directKernel: str('OBLAKO_GUEST_KERNEL')
       ? { kernel: str('OBLAKO_GUEST_KERNEL')!, initrd: str('OBLAKO_GUEST_INITRD'), cmdline: str('OBLAKO_GUEST_CMDLINE') }
       : undefined,
@@ -138,6 +145,7 @@ export function validateConfig(c: DaemonConfig): string[] {
   else if (resolve(c.dataDir) !== (c.dataDir.length > 1 ? c.dataDir.replace(/\/+$/, '') : c.dataDir)) problems.push(`OBLAKO_DATA_DIR="${c.dataDir}" must be a normalised path (no "..", no "//")`);
   if (c.netns !== undefined && !NETNS.test(c.netns)) problems.push(`OBLAKO_NETNS="${c.netns}" may contain only letters, digits, ".", "-" and "_"`);
   if (c.uplink !== undefined && !IFNAME.test(c.uplink)) problems.push(`OBLAKO_UPLINK="${c.uplink}" is not an interface name (at most 15 letters, digits, ".", "-", "_")`);
+  if (!['libvirt', 'tc', 'auto'].includes(c.bandwidth)) problems.push(`OBLAKO_BANDWIDTH="${c.bandwidth}" must be libvirt, tc or auto`);
   if (c.directKernel) {
     for (const [name, v] of [['OBLAKO_GUEST_KERNEL', c.directKernel.kernel], ['OBLAKO_GUEST_INITRD', c.directKernel.initrd]] as const) {
       if (v !== undefined && (!/^\/[A-Za-z0-9._/+-]*$/.test(v) || v.split('/').includes('..'))) problems.push(`${name}="${v}" must be an absolute path of letters, digits, ".", "_", "+", "-" and "/"`);
@@ -165,6 +173,7 @@ export function defineConfig(partial: Partial<DaemonConfig> & Pick<DaemonConfig,
     heartbeatIntervalMs: 5000,
     maxConcurrentCommands: 4,
     hostChecks: true,
+    bandwidth: 'auto',
     logLevel: 'info',
     ...partial,
   };

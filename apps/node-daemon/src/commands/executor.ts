@@ -110,7 +110,10 @@ export class CommandExecutor {
     } else {
       await this.provisioner.beforeStart(cmd.serverId, rec);
     }
-    if (state !== DomainState.Running) await rec.step('start', () => this.lifecycle.ensureRunning(name), { hypervisor: true, progress: 90 });
+    if (state !== DomainState.Running) {
+      await rec.step('start', () => this.lifecycle.ensureRunning(name), { hypervisor: true, progress: 90 });
+      await this.provisioner.afterStart(cmd.serverId, rec);
+    }
   }
 
   private async start(cmd: { serverId: string }, rec: StepRecorder): Promise<void> {
@@ -118,6 +121,7 @@ export class CommandExecutor {
     if (state === DomainState.Running) return;
     await this.provisioner.beforeStart(cmd.serverId, rec);
     await rec.step('start', () => this.lifecycle.ensureRunning(domainName(cmd.serverId)), { hypervisor: true, progress: 50 });
+    await this.provisioner.afterStart(cmd.serverId, rec);
   }
 
   private async stop(serverId: string, graceSeconds: number, rec: StepRecorder): Promise<void> {
@@ -133,6 +137,7 @@ export class CommandExecutor {
     }
     await this.provisioner.beforeStart(cmd.serverId, rec);
     await rec.step('start', () => this.lifecycle.ensureRunning(name), { hypervisor: true, progress: 70 });
+    await this.provisioner.afterStart(cmd.serverId, rec);
   }
 
   /** Rebuild from spec.image keeping the server's addresses; the server runs afterwards. */
@@ -150,6 +155,7 @@ export class CommandExecutor {
     await rec.step('define', () => this.hv.define(xml), { hypervisor: true, progress: 80 });
     await this.provisioner.beforeStart(cmd.serverId, rec);
     await rec.step('start', () => this.lifecycle.ensureRunning(name), { hypervisor: true, progress: 90 });
+    await this.provisioner.afterStart(cmd.serverId, rec);
   }
 
   private async delete(cmd: CommandOf<'delete'>, rec: StepRecorder): Promise<void> {

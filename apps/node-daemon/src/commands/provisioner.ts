@@ -12,6 +12,8 @@ export interface ServerProvisioner {
   prepare(spec: ServerSpec, rec: StepRecorder): Promise<string>;
   /** Before starting an existing domain: recreate what a host reboot loses (tap, routes). */
   beforeStart(serverId: string, rec: StepRecorder): Promise<void>;
+  /** Right after the domain started: what libvirt resets at start (tc rate limits). */
+  afterStart(serverId: string, rec: StepRecorder): Promise<void>;
   /** The domain is off: replace the disk from spec.image, rewrite the seed, keep the network; returns the new XML. */
   rebuild(spec: ServerSpec, rec: StepRecorder): Promise<string>;
   /** The domain is gone: remove disk, seed, tap and routes. Safe to repeat. */
@@ -33,6 +35,7 @@ export class MinimalProvisioner implements ServerProvisioner {
     });
   }
   async beforeStart(): Promise<void> {}
+  async afterStart(): Promise<void> {}
   async rebuild(spec: ServerSpec): Promise<string> {
     return this.prepare(spec);
   }

@@ -13,12 +13,14 @@ import type { HypervisorPort } from '../hypervisor/port.js';
 import type { Logger } from '../log.js';
 import { assertServerId } from '../naming.js';
 import { RoutedNetwork } from '../network/routed.js';
+import { kernelSupportsLibvirtBandwidth, TcShaper } from '../network/shaping.js';
 import { buildDomainXml, macAddress } from '../xml/domain-xml.js';
 
 /** What the node remembers about a server between commands: enough to rebuild its network after a host reboot. */
 interface ServerRecord {
   serverId: string;
   addresses: Address[];
+  netMbit: number;
 }
 
 export interface FullProvisionerParts {
@@ -26,13 +28,20 @@ export interface FullProvisionerParts {
   overlays: Overlays;
   seeds: SeedWriter;
   network: RoutedNetwork;
+  /** Set when rates are applied with tc (OBLAKO_BANDWIDTH=tc, or auto on a kernel without sfq/police). */
+  shaper?: TcShaper;
   /** `<dataDir>/servers`: one JSON record per server. */
   recordsDir: string;
 }
 
 /** The directories under OBLAKO_DATA_DIR and the parts built on them. */
-export function fullProvisionerParts(config: Pick<DaemonConfig, 'dataDir' | 'netns' | 'uplink'>, exec: Exec = execProgram): FullProvisionerParts {
+export function fullProvisionerParts(
+  config: Pick<DaemonConfig, 'dataDir' | 'netns' | 'uplink'>,
+  exec: Exec = execProgram,
+  bandwidth: 'libvirt' | 'tc' = 'libvirt',
+): FullProvisionerParts {
   return {
+    shaper: bandwidth === 'tc' ? new TcShaper(exec, config.netns) : undefined,
     images: new ImageCache(join(config.dataDir, 'images')),
     overlays: new Overlays(join(config.dataDir, 'disks'), exec),
     seeds: new SeedWriter(join(config.dataDir, 'seeds'), exec),
@@ -63,7 +72,7 @@ export class FullProvisioner implements ServerProvisioner {
       disk: { path: disk, format: 'qcow2', totalIopsSec: spec.diskIops, totalBytesSec: spec.diskMBps * 1_000_000 },
       seedPath: seed,
       tap,
-      netMbit: spec.netMbit,
+      netMbit: this.parts.shaper ? 0 : spec.netMbit,
       directKernel: this.config.directKernel,
       consoles: true,
     });
@@ -82,7 +91,7 @@ export class FullProvisioner implements ServerProvisioner {
       rec.step('seed', () => seeds.write(spec.serverId, seedFiles), { progress: 20 }),
       rec.step('network', () => network.ensure(spec.serverId, spec.addresses), { progress: 40 }),
     ]);
-    await this.saveRecord({ serverId: spec.serverId, addresses: spec.addresses });
+    await this.saveRecord({ serverId: spec.serverId, addresses: spec.addresses, netMbit: spec.netMbit });
     return this.domainXml(spec, disk, seed, tap);
   }
 
@@ -101,10 +110,23 @@ export class FullProvisioner implements ServerProvisioner {
     await rec.step('network', () => network.ensure(serverId, record.addresses));
   }
 
+  async afterStart(serverId: string, rec: StepRecorder): Promise<void> {
+    const shaper = this.parts.shaper;
+    if (!shaper) return;
+    const record = await this.loadRecord(serverId);
+    if (!record) return;
+    await rec.step('shaping', () => shaper.apply(serverId, record.netMbit ?? 0));
+  }
+
   async cleanup(serverId: string, _addresses: readonly Address[], rec: StepRecorder): Promise<void> {
     const { overlays, seeds, network } = this.parts;
     await rec.step('cleanup', async () => {
-      await Promise.all([network.remove(serverId), overlays.remove(serverId), seeds.remove(serverId)]);
+      await Promise.all([
+        network.remove(serverId),
+        overlays.remove(serverId),
+        seeds.remove(serverId),
+        this.parts.shaper?.clear(serverId) ?? Promise.resolve(),
+      ]);
       await rm(this.recordPath(serverId), { force: true });
     });
   }
@@ -136,5 +158,7 @@ export async function createFullProvisioner(config: DaemonConfig, log: Logger, h
     if (problems.length) throw new HostCheckError(problems);
     log.info('host checks passed', { netns: config.netns, dataDir: config.dataDir });
   }
-  return new FullProvisioner(config, fullProvisionerParts(config, exec));
+  const bandwidth = config.bandwidth === 'auto' ? ((await kernelSupportsLibvirtBandwidth()) ? 'libvirt' : 'tc') : config.bandwidth;
+  log.info(`network rates enforced by ${bandwidth === 'tc' ? 'tc (htb on tap + ifb, after start)' : "libvirt's <bandwidth>"}`);
+  return new FullProvisioner(config, fullProvisionerParts(config, exec, bandwidth));
 }
