@@ -30,6 +30,7 @@ for (let i = 0; i < N; i++) {
   const t0 = performance.now();
   const r = await h.http('POST', '/api/v1/servers', { token: a.token, body: { planId: h.seed.planIds.small, imageId: h.seed.imageIds[0], locationId: h.seed.locationId, hostname: `b${i}` } });
   if (r.status !== 201) throw new Error(JSON.stringify(r.body));
+  (stages['POST round trip (client)'] ??= []).push(performance.now() - t0);
   pending.set(r.body.id, t0);
   await waitFor('running', () => done.has(r.body.id), { timeoutMs: 5000, intervalMs: 1 });
   totals.push(done.get(r.body.id)! - t0);
