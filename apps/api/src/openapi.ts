@@ -11,6 +11,8 @@ async function main(): Promise<void> {
     databasePoolSize: 1,
     natsUrl: 'nats://127.0.0.1:1',
     natsSubjectPrefix: 'oblako',
+    natsCredsFile: null,
+    natsAccountSeed: null,
     port: 0,
     host: '127.0.0.1',
     jwtSecret: 'offline-document-generation-only-000000',

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { isAccountSeed } from '../messaging/nats-credentials.js';
 import { readBillingConfig, type BillingConfig } from '../billing/billing.config.js';
 
 /**
@@ -12,6 +14,10 @@ export interface AppConfig {
   natsUrl: string;
   /** Every NATS subject and JetStream name derives from this prefix. */
   natsSubjectPrefix: string;
+  /** The API's own NATS credentials (.creds file), when the server requires them. */
+  natsCredsFile: string | null;
+  /** Account nkey seed (SA...) that signs each node's NATS user at registration; null = NATS without per-node users (development). */
+  natsAccountSeed: string | null;
   port: number;
   /** Address to listen on. */
   host: string;
@@ -82,6 +88,12 @@ export function loadConfig(env: Env): AppConfig {
   if (jwtSecret && jwtSecret.length < JWT_SECRET_MIN_LENGTH) {
     problems.push(`JWT_SECRET must be at least ${JWT_SECRET_MIN_LENGTH} characters long (it has ${jwtSecret.length})`);
   }
+  const natsCredsFile = str('NATS_CREDS') ?? null;
+  if (natsCredsFile && !existsSync(natsCredsFile)) problems.push(`NATS_CREDS names a file that does not exist: ${natsCredsFile}`);
+  const natsAccountSeed = str('NATS_ACCOUNT_SEED') ?? null;
+  if (natsAccountSeed && !isAccountSeed(natsAccountSeed)) {
+    problems.push('NATS_ACCOUNT_SEED must be an account nkey seed (it starts with "SA"; `nsc` or the demo launcher makes one)');
+  }
   const billing = readBillingConfig({ str, int, problems });
   const logSqlRaw = str('LOG_SQL') ?? 'false';
   if (!['true', 'false', '1', '0'].includes(logSqlRaw)) problems.push(`LOG_SQL must be true or false (got "${logSqlRaw}")`);
@@ -91,6 +103,8 @@ export function loadConfig(env: Env): AppConfig {
     databasePoolSize: int('DATABASE_POOL_SIZE', 10, 1, 200),
     natsUrl,
     natsSubjectPrefix,
+    natsCredsFile,
+    natsAccountSeed,
     port: int('PORT', 3000, 0, 65535),
     host: str('HOST') ?? '0.0.0.0',
     jwtSecret,

@@ -19,6 +19,12 @@ export class AdminFleetController {
     return this.fleet.registerNode(a, dto);
   }
 
+  @Post('nodes/:id/credentials')
+  @ApiCreatedResponse({ type: NodeRegistrationDto, description: 'New NATS credentials for the node daemon (shown once).' })
+  nodeCredentials(@CurrentActor() a: Actor, @UuidParam() id: string): Promise<NodeRegistrationView> {
+    return this.fleet.issueNodeCredentials(a, id);
+  }
+
   @Get('nodes') @ApiOkResponse({ type: [NodeDto] })
   nodes(): Promise<NodeView[]> { return this.fleet.listNodes(); }
 

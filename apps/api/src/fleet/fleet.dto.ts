@@ -22,8 +22,8 @@ export class DaemonConnectionDto {
   @ApiProperty({ description: 'Pass to the daemon as its node id.' }) nodeId: string;
   @ApiProperty() natsUrl: string;
   @ApiProperty() natsUser: string;
-  @ApiPropertyOptional({ description: 'Not issued yet: per-node NATS credentials come with the NATS account set-up.' }) natsPassword?: string;
-  @ApiPropertyOptional() natsCreds?: string;
+  @ApiPropertyOptional({ description: 'Unused: nodes authenticate with a .creds file (natsCreds).' }) natsPassword?: string;
+  @ApiPropertyOptional({ description: 'NATS .creds file for the daemon (NATS_CREDS), limited to this node; present when the API has NATS_ACCOUNT_SEED. Shown once.' }) natsCreds?: string;
   @ApiProperty() subjectPrefix: string;
 }
 

@@ -7,6 +7,7 @@ import { APP_CONFIG } from '../common/config.provider.js';
 import type { Actor } from '../common/request-context.js';
 import type { AppConfig } from '../config/config.js';
 import { NatsService } from '../messaging/nats.service.js';
+import { mintNodeCredentials } from '../messaging/nats-credentials.js';
 import { assignableRange, CidrError, contains, formatCidr, offsetOf, parseCidr, parseIp } from './cidr.js';
 import { NodeEntity } from './fleet.entities.js';
 import { FleetError } from './fleet.errors.js';
@@ -38,10 +39,33 @@ export class FleetService {
       return row;
     });
     await this.nats.ensureNodeConsumer(node.id);
-    return {
-      node: nodeView(node),
-      daemon: { nodeId: node.id, natsUrl: this.config.natsUrl, natsUser: node.natsUser, subjectPrefix: this.config.natsSubjectPrefix },
-    };
+    return { node: nodeView(node), daemon: await this.daemonCredentials(node) };
+  }
+
+  /**
+   * New NATS credentials for a node (a lost .creds file, a reinstalled host). With
+   * NATS_ACCOUNT_SEED set they are a user of its own limited to the node's subjects; shown once.
+   */
+  async issueNodeCredentials(actor: Actor, id: string): Promise<NodeRegistrationView> {
+    const node = await this.ds.getRepository(NodeEntity).findOneBy({ id });
+    if (!node) throw new FleetError('node_not_found', `No node with id ${id}.`);
+    const daemon = await this.daemonCredentials(node);
+    await this.ds.transaction(async (m) => {
+      await m.update(NodeEntity, { id }, { natsUser: daemon.natsUser });
+      await this.audit.record(m, { tenantId: null, actorUserId: actor.userId, actorKind: 'staff', action: 'node.credentials', targetType: 'node', targetId: id, ip: actor.ip, details: { natsUser: daemon.natsUser } });
+    });
+    await this.nats.ensureNodeConsumer(node.id);
+    return { node: nodeView({ ...node, natsUser: daemon.natsUser }), daemon };
+  }
+
+  private async daemonCredentials(node: NodeEntity): Promise<NodeRegistrationView['daemon']> {
+    const base = { nodeId: node.id, natsUrl: this.config.natsUrl, subjectPrefix: this.config.natsSubjectPrefix };
+    if (!this.config.natsAccountSeed) return { ...base, natsUser: node.natsUser };
+    const minted = await mintNodeCredentials(this.config.natsAccountSeed, this.nats.subjects, node.id);
+    if (node.natsUser !== minted.userPublicKey) {
+      await this.ds.getRepository(NodeEntity).update({ id: node.id }, { natsUser: minted.userPublicKey });
+    }
+    return { ...base, natsUser: minted.userPublicKey, natsCreds: minted.creds };
   }
 
   async listNodes(): Promise<NodeView[]> {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type ConsumerConfig, type JetStreamClient, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
-import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { connect, credsAuthenticator, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { readFileSync } from 'node:fs';
 import { subjects, type Subjects } from '@oblako/contracts';
 import { APP_CONFIG } from '../common/config.provider.js';
 import type { AppConfig } from '../config/config.js';
@@ -43,7 +44,8 @@ export class NatsService implements OnApplicationShutdown {
   async start(): Promise<void> {
     if (this.connection) return;
     try {
-      this.connection = await connect({ servers: this.config.natsUrl, name: 'oblako-api', maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+      const authenticator = this.config.natsCredsFile ? credsAuthenticator(readFileSync(this.config.natsCredsFile)) : undefined;
+      this.connection = await connect({ servers: this.config.natsUrl, name: 'oblako-api', authenticator, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
     } catch (err) {
       throw new Error(`Cannot connect to NATS at ${this.config.natsUrl} (NATS_URL): ${(err as Error).message}`);
     }

@@ -13,6 +13,7 @@ import {
 } from '@nats-io/jetstream';
 import {
   EventKind,
+  nodeInboxPrefix,
   type DomainStateEvent,
   type Heartbeat,
   type Subjects,
@@ -40,6 +41,8 @@ export async function connectNats(config: DaemonConfig, log: Logger): Promise<Na
     const nc = await connect({
       servers: config.natsUrl.split(',').map((s) => s.trim()),
       name: `oblako-node-daemon:${config.nodeId}`,
+      // replies come to an inbox only this node's NATS user may read
+      inboxPrefix: nodeInboxPrefix(config.nodeId),
       user: config.natsUser,
       pass: config.natsPassword,
       authenticator,
