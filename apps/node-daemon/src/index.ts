@@ -7,3 +7,13 @@ export { LibvirtHypervisor, loadLibvirtAddon, LIBVIRT_ADDON_HELP } from './hyper
 export { DomainLifecycle } from './hypervisor/lifecycle.js';
 export { FakeHypervisor } from './hypervisor/fake.js';
 export { buildDomainXml, type DomainXmlInput } from './xml/domain-xml.js';
+export { RoutedNetwork, planNetwork, checkAddress } from './network/routed.js';
+export { TcShaper, planShaping, ifbName, kernelSupportsLibvirtBandwidth } from './network/shaping.js';
+export { ImageCache, checkImageUrl } from './disks/images.js';
+export { Overlays } from './disks/overlays.js';
+export { SeedWriter, buildSeedFiles, type SeedFiles } from './cloud-init/nocloud.js';
+export { checkHost, HostCheckError, type HostProblem } from './host/checks.js';
+export { execProgram, ExecError, type Exec } from './host/exec.js';
+export { FullProvisioner, fullProvisionerParts, createFullProvisioner } from './provision/full.js';
+export { MinimalProvisioner, type ServerProvisioner } from './commands/provisioner.js';
+export { macAddress } from './xml/domain-xml.js';
