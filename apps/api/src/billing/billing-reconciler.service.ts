@@ -1,0 +1,208 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { canTransition, type ServerState } from '@oblako/contracts';
+import type Stripe from 'stripe';
+import { DataSource } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
+import { APP_CONFIG } from '../common/config.provider.js';
+import { nowMs } from '../common/clock.js';
+import { DomainError } from '../common/domain-error.js';
+import type { Actor } from '../common/request-context.js';
+import type { AppConfig } from '../config/config.js';
+import { ServerEventsBus } from '../servers/server-events.bus.js';
+import { ServersService } from '../servers/servers.service.js';
+import { BillingClock } from './billing.clock.js';
+import { STRIPE } from './stripe.client.js';
+
+/** Billing acts on servers as the system (audited with actor kind "system"). */
+const SYSTEM_ACTOR = { userId: null, kind: 'system', ip: null } as unknown as Actor;
+const CAPACITY_CODES = ['no_capacity', 'no_ip_available'];
+
+interface Row {
+  server_id: string; tenant_id: string; state: ServerState; fulfilment: string; paid_at: Date | null; subscription_status: string | null;
+  stripe_subscription_id: string | null; past_due_since: Date | null; subscription_ended_at: Date | null; staff_hold: boolean; suspended_from: ServerState | null;
+}
+
+/**
+ * Makes each server follow the mirrored billing state. Idempotent and driven by state only, so it
+ * can run after every event, on a timer (grace and retention expire with time), and again after a
+ * crash:
+ * - paid and still `pending_payment` → placed through ServersService.provisionPaid (exactly once:
+ *   that call only acts on a `pending_payment` server under its row lock). No capacity → the server
+ *   goes to `error` with the reason in a failed create task, the subscription is cancelled at once and
+ *   staff see `fulfilment = failed` (refund by hand; see the billing README).
+ * - hold = staff hold, or past due for longer than the grace period, or subscription ended → suspend
+ *   (the node stops it; the customer cannot start it). No hold any more → unsuspend, starting it only
+ *   if it was running before.
+ * - subscription ended longer than the retention period ago → delete through the normal delete task.
+ */
+@Injectable()
+export class BillingReconciler {
+  private readonly logger = new Logger('BillingReconciler');
+
+  constructor(
+    @Inject(DataSource) private readonly ds: DataSource,
+    @Inject(STRIPE) private readonly stripe: Stripe | null,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(BillingClock) private readonly clock: BillingClock,
+    @Inject(ServersService) private readonly servers: ServersService,
+    @Inject(AuditService) private readonly audit: AuditService,
+    @Inject(ServerEventsBus) private readonly bus: ServerEventsBus,
+  ) {}
+
+  /** Every server whose billing state may ask for an action now. */
+  async sweep(): Promise<void> {
+    const now = this.clock.now();
+    const graceStart = new Date(now.getTime() - this.config.billing.graceHours * 3600_000);
+    const rows: { server_id: string }[] = await this.ds.query(
+      `SELECT sb.server_id FROM server_billing sb JOIN servers s ON s.id = sb.server_id
+        WHERE (sb.fulfilment = 'pending' AND (sb.paid_at IS NOT NULL OR sb.subscription_status IN ('active', 'trialing')))
+           OR (s.state NOT IN ('deleted', 'deleting') AND (
+                 sb.staff_hold OR s.state = 'suspended' OR sb.subscription_ended_at IS NOT NULL
+                 OR (sb.subscription_status IN ('past_due', 'unpaid') AND sb.past_due_since <= $1)))
+        ORDER BY sb.updated_at LIMIT 500`,
+      [graceStart],
+    );
+    for (const r of rows) await this.reconcile(r.server_id);
+  }
+
+  async reconcile(serverId: string): Promise<void> {
+    try {
+      await this.reconcileOnce(serverId);
+    } catch (err) {
+      // A transient state (a task is running) or a Stripe hiccup: the next sweep tries again.
+      const msg = err instanceof DomainError ? `${err.code}: ${err.message}` : (err as Error).message;
+      this.logger.debug?.(`Server ${serverId} not reconciled yet: ${msg}`);
+    }
+  }
+
+  private async load(serverId: string): Promise<Row | undefined> {
+    const [row]: Row[] = await this.ds.query(
+      `SELECT sb.server_id, sb.tenant_id, s.state, sb.fulfilment, sb.paid_at, sb.subscription_status, sb.stripe_subscription_id, sb.past_due_since,
+              sb.subscription_ended_at, sb.staff_hold, sb.suspended_from
+         FROM server_billing sb JOIN servers s ON s.id = sb.server_id AND s.tenant_id = sb.tenant_id
+        WHERE sb.server_id = $1`,
+      [serverId],
+    );
+    return row;
+  }
+
+  private async reconcileOnce(serverId: string): Promise<void> {
+    let row = await this.load(serverId);
+    if (!row) return;
+    const now = this.clock.now();
+
+    if (row.fulfilment === 'pending') {
+      const paid = row.paid_at !== null || ['active', 'trialing'].includes(row.subscription_status ?? '');
+      if (!paid) return;
+      await this.fulfil(row);
+      row = await this.load(serverId);
+      if (!row || row.fulfilment !== 'provisioned') return;
+    }
+    if (row.state === 'deleted' || row.state === 'deleting') return;
+
+    const retentionMs = this.config.billing.retentionDays * 86_400_000;
+    if (row.subscription_ended_at && row.subscription_ended_at.getTime() + retentionMs <= now.getTime()) {
+      await this.servers.act(row.tenant_id, SYSTEM_ACTOR, serverId, 'delete', nowMs());
+      await this.note(row, 'billing.terminate', { reason: 'subscription ended and the retention period passed', endedAt: row.subscription_ended_at.toISOString() });
+      return;
+    }
+
+    const graceMs = this.config.billing.graceHours * 3600_000;
+    const pastDue = ['past_due', 'unpaid'].includes(row.subscription_status ?? '') && row.past_due_since !== null && row.past_due_since.getTime() + graceMs <= now.getTime();
+    const hold = row.staff_hold || pastDue || row.subscription_ended_at !== null;
+    if (hold && (row.state === 'running' || row.state === 'stopped')) {
+      const from = row.state;
+      await this.servers.act(row.tenant_id, SYSTEM_ACTOR, serverId, 'suspend', nowMs());
+      await this.ds.query('UPDATE server_billing SET suspended_from = $2, updated_at = now() WHERE server_id = $1', [serverId, from]);
+      await this.note(row, 'billing.suspend', { reason: row.staff_hold ? 'staff hold' : pastDue ? 'payment overdue past the grace period' : 'subscription ended', from });
+    } else if (!hold && row.state === 'suspended') {
+      const from = row.suspended_from ?? 'running';
+      if (from === 'running') {
+        await this.servers.act(row.tenant_id, SYSTEM_ACTOR, serverId, 'unsuspend', nowMs());
+      } else {
+        await this.releaseStopped(row);
+      }
+      await this.ds.query('UPDATE server_billing SET suspended_from = NULL, updated_at = now() WHERE server_id = $1', [serverId]);
+      await this.note(row, 'billing.unsuspend', { to: from });
+    }
+  }
+
+  /** Place a paid order; on no capacity, fail it visibly and stop charging. */
+  private async fulfil(row: Row): Promise<void> {
+    if (row.state === 'pending_payment') {
+      try {
+        await this.servers.provisionPaid(row.server_id);
+      } catch (err) {
+        if (err instanceof DomainError && CAPACITY_CODES.includes(err.code)) {
+          await this.failOrder(row, err.message);
+          return;
+        }
+        throw err;
+      }
+      const after = await this.load(row.server_id);
+      if (after && after.state !== 'pending_payment') {
+        await this.ds.query(`UPDATE server_billing SET fulfilment = 'provisioned', updated_at = now() WHERE server_id = $1 AND fulfilment = 'pending'`, [row.server_id]);
+      }
+      return;
+    }
+    if (row.state === 'deleted' || row.state === 'deleting') {
+      // Paid after the customer deleted the order: nothing to provision; stop the subscription.
+      await this.cancelSubscriptionNow(row);
+      await this.ds.query(`UPDATE server_billing SET fulfilment = 'void', fulfilment_error = $2, updated_at = now() WHERE server_id = $1`, [row.server_id, 'paid after the order was deleted']);
+      await this.note(row, 'billing.refund_required', { reason: 'paid after the order was deleted; subscription cancelled' });
+      return;
+    }
+    await this.ds.query(`UPDATE server_billing SET fulfilment = 'provisioned', updated_at = now() WHERE server_id = $1 AND fulfilment = 'pending'`, [row.server_id]);
+  }
+
+  private async failOrder(row: Row, reason: string): Promise<void> {
+    const changed = await this.ds.transaction(async (m) => {
+      const [s]: { state: ServerState }[] = await m.query('SELECT state FROM servers WHERE id = $1 FOR UPDATE', [row.server_id]);
+      if (!s || s.state !== 'pending_payment') return false;
+      // pending_payment → provisioning → error, recorded as a failed create task so the customer sees the reason.
+      await m.query(`UPDATE servers SET state = 'error', updated_at = now() WHERE id = $1`, [row.server_id]);
+      await m.query(
+        `INSERT INTO tasks (tenant_id, server_id, node_id, op, state, progress, error, attempts, previous_state, timings, finished_at)
+         VALUES ($1, $2, NULL, 'create', 'failed', 0, $3, 1, 'pending_payment', '{}', now())`,
+        [row.tenant_id, row.server_id, `no_capacity: ${reason}`],
+      );
+      await m.query(`UPDATE server_billing SET fulfilment = 'failed', fulfilment_error = $2, updated_at = now() WHERE server_id = $1`, [row.server_id, reason]);
+      await this.audit.record(m, {
+        tenantId: row.tenant_id, actorUserId: null, actorKind: 'system', action: 'billing.fulfilment_failed', targetType: 'server', targetId: row.server_id, ip: null,
+        details: { reason, subscriptionId: row.stripe_subscription_id, refund: 'required (staff)' },
+      });
+      return true;
+    });
+    if (changed) {
+      this.bus.emit({ tenantId: row.tenant_id, serverId: row.server_id, state: 'error', task: null });
+      await this.cancelSubscriptionNow(row);
+    }
+  }
+
+  private async cancelSubscriptionNow(row: Row): Promise<void> {
+    if (!this.stripe || !row.stripe_subscription_id) return;
+    try {
+      await this.stripe.subscriptions.cancel(row.stripe_subscription_id);
+    } catch (err) {
+      this.logger.warn(`Cancelling subscription of server ${row.server_id} failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Unsuspend a server that was stopped when it was suspended: nothing runs on the node, so it simply becomes stopped again. */
+  private async releaseStopped(row: Row): Promise<void> {
+    const changed = await this.ds.transaction(async (m) => {
+      const [s]: { state: ServerState }[] = await m.query('SELECT state FROM servers WHERE id = $1 FOR UPDATE', [row.server_id]);
+      if (!s || s.state !== 'suspended' || !canTransition('suspended', 'stopped')) return false;
+      const active = await m.query(`SELECT 1 FROM tasks WHERE server_id = $1 AND state IN ('queued', 'dispatched', 'running') LIMIT 1`, [row.server_id]);
+      if (active.length) return false;
+      await m.query(`UPDATE servers SET state = 'stopped', updated_at = now() WHERE id = $1`, [row.server_id]);
+      await this.audit.record(m, { tenantId: row.tenant_id, actorUserId: null, actorKind: 'system', action: 'server.unsuspend', targetType: 'server', targetId: row.server_id, ip: null, details: { from: 'suspended', to: 'stopped' } });
+      return true;
+    });
+    if (changed) this.bus.emit({ tenantId: row.tenant_id, serverId: row.server_id, state: 'stopped', task: null });
+  }
+
+  private async note(row: Row, action: string, details: Record<string, unknown>): Promise<void> {
+    await this.audit.record(this.ds.manager, { tenantId: row.tenant_id, actorUserId: null, actorKind: 'system', action, targetType: 'server', targetId: row.server_id, ip: null, details });
+  }
+}

@@ -1,0 +1,178 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type Stripe from 'stripe';
+import { DataSource } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
+import { APP_CONFIG } from '../common/config.provider.js';
+import type { Actor } from '../common/request-context.js';
+import type { AppConfig } from '../config/config.js';
+import { BillingClock } from './billing.clock.js';
+import { BillingError } from './billing.errors.js';
+import { BillingReconciler } from './billing-reconciler.service.js';
+import type { AdminOrderView, BillingStatusView, InvoiceView, SubscriptionView } from './billing.views.js';
+import { STRIPE } from './stripe.client.js';
+
+interface SubRow {
+  server_id: string; tenant_id: string; hostname: string; server_state: string; plan_id: string | null; fulfilment: string; fulfilment_error: string | null;
+  checkout_url: string | null; stripe_subscription_id: string | null; subscription_status: string | null; cancel_at_period_end: boolean;
+  current_period_end: Date | null; subscription_ended_at: Date | null; past_due_since: Date | null; staff_hold: boolean; staff_hold_reason: string | null;
+  created_at: Date;
+}
+
+const SUB_SELECT = `SELECT sb.server_id, sb.tenant_id, s.hostname, s.state AS server_state, sb.plan_id, sb.fulfilment, sb.fulfilment_error, sb.checkout_url,
+       sb.stripe_subscription_id, sb.subscription_status, sb.cancel_at_period_end, sb.current_period_end, sb.subscription_ended_at,
+       sb.past_due_since, sb.staff_hold, sb.staff_hold_reason, sb.created_at
+  FROM server_billing sb JOIN servers s ON s.id = sb.server_id AND s.tenant_id = sb.tenant_id`;
+
+/** Tenant-facing billing (mirrored subscriptions and invoices, cancellation, portal) and staff holds. */
+@Injectable()
+export class BillingService {
+  private readonly logger = new Logger('Billing');
+
+  constructor(
+    @Inject(DataSource) private readonly ds: DataSource,
+    @Inject(STRIPE) private readonly stripe: Stripe | null,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(BillingClock) private readonly clock: BillingClock,
+    @Inject(AuditService) private readonly audit: AuditService,
+    @Inject(BillingReconciler) private readonly reconciler: BillingReconciler,
+  ) {}
+
+  status(): BillingStatusView {
+    const b = this.config.billing;
+    return { billing: b.enabled ? 'on' : 'off', graceHours: b.graceHours, retentionDays: b.retentionDays };
+  }
+
+  async subscriptions(tenantId: string): Promise<SubscriptionView[]> {
+    const rows: SubRow[] = await this.ds.query(`${SUB_SELECT} WHERE sb.tenant_id = $1 AND sb.fulfilment <> 'none' ORDER BY sb.created_at DESC LIMIT 500`, [tenantId]);
+    return rows.map(subscriptionView);
+  }
+
+  async subscription(tenantId: string, serverId: string): Promise<SubscriptionView> {
+    return subscriptionView(await this.requireRow(tenantId, serverId));
+  }
+
+  async invoices(tenantId: string): Promise<InvoiceView[]> {
+    const rows: Record<string, unknown>[] = await this.ds.query(
+      `SELECT id, server_id, status, amount_due, amount_paid, currency, hosted_invoice_url, number, period_start, period_end, stripe_created
+         FROM billing_invoices WHERE tenant_id = $1 ORDER BY stripe_created DESC, id DESC LIMIT 500`,
+      [tenantId],
+    );
+    return rows.map((r) => ({
+      id: r.id as string,
+      serverId: (r.server_id as string | null) ?? null,
+      status: r.status as string,
+      amountDue: r.amount_due as number,
+      amountPaid: r.amount_paid as number,
+      currency: (r.currency as string).trim(),
+      hostedInvoiceUrl: (r.hosted_invoice_url as string | null) ?? null,
+      number: (r.number as string | null) ?? null,
+      periodStart: iso(r.period_start as Date | null),
+      periodEnd: iso(r.period_end as Date | null),
+      createdAt: (r.stripe_created as Date).toISOString(),
+    }));
+  }
+
+  /** Cancel at the end of the paid period (Stripe keeps charging nothing more; customer.subscription.deleted follows then). */
+  async cancel(tenantId: string, actor: Actor, serverId: string): Promise<SubscriptionView> {
+    const stripe = this.requireStripe();
+    const row = await this.requireRow(tenantId, serverId);
+    if (!row.stripe_subscription_id) throw new BillingError('subscription_not_found', 'This server has no subscription yet (the order is not paid); delete the server instead.');
+    if (row.subscription_ended_at) throw new BillingError('not_payable', 'The subscription has already ended.');
+    let sub: Stripe.Subscription;
+    try {
+      sub = await stripe.subscriptions.update(row.stripe_subscription_id, { cancel_at_period_end: true }, { idempotencyKey: `oblako-cancel-${row.stripe_subscription_id}` });
+    } catch (err) {
+      this.logger.warn(`Cancelling subscription of server ${serverId} failed: ${(err as Error).message}`);
+      throw new BillingError('payment_provider_unavailable', 'The payment provider could not be reached; try again in a minute.');
+    }
+    await this.ds.transaction(async (m) => {
+      await m.query(
+        `UPDATE server_billing SET cancel_at_period_end = $3, subscription_status = $4, subscription_synced_at = $5, updated_at = now()
+          WHERE server_id = $1 AND tenant_id = $2`,
+        [serverId, tenantId, sub.cancel_at_period_end, sub.status, this.clock.now()],
+      );
+      await this.audit.record(m, { tenantId, actorUserId: actor.userId, actorKind: actor.kind, action: 'billing.cancel', targetType: 'server', targetId: serverId, ip: actor.ip, details: { subscriptionId: row.stripe_subscription_id, atPeriodEnd: true } });
+    });
+    return this.subscription(tenantId, serverId);
+  }
+
+  /** A Stripe billing-portal session for the tenant's customer (cards, invoices). */
+  async portal(tenantId: string): Promise<{ url: string }> {
+    const stripe = this.requireStripe();
+    const [tenant]: { stripe_customer_id: string | null }[] = await this.ds.query('SELECT stripe_customer_id FROM tenants WHERE id = $1', [tenantId]);
+    if (!tenant?.stripe_customer_id) throw new BillingError('no_customer', 'This tenant has not ordered anything through Stripe yet, so there is no billing account to manage.');
+    try {
+      const session = await stripe.billingPortal.sessions.create({ customer: tenant.stripe_customer_id, return_url: `${this.config.billing.returnUrl}/billing` });
+      return { url: session.url };
+    } catch (err) {
+      this.logger.warn(`Billing portal for tenant ${tenantId} failed: ${(err as Error).message}`);
+      throw new BillingError('payment_provider_unavailable', 'The payment provider could not be reached; try again in a minute.');
+    }
+  }
+
+  /** Staff hold: the server is suspended (stopped, the customer cannot start it) until staff lift it; independent of payment. */
+  async setStaffHold(actor: Actor, serverId: string, hold: boolean, reason: string): Promise<AdminOrderView> {
+    await this.ds.transaction(async (m) => {
+      const [server]: { id: string; tenant_id: string; state: string }[] = await m.query(
+        `SELECT id, tenant_id, state FROM servers WHERE id = $1 AND state <> 'deleted' FOR UPDATE`,
+        [serverId],
+      );
+      if (!server) throw new BillingError('server_not_found', 'No server with that id.');
+      await m.query(
+        `INSERT INTO server_billing (server_id, tenant_id, fulfilment) VALUES ($1, $2, CASE WHEN $3 = 'pending_payment' THEN 'pending' ELSE 'none' END)
+         ON CONFLICT (server_id) DO NOTHING`,
+        [serverId, server.tenant_id, server.state],
+      );
+      await m.query(`UPDATE server_billing SET staff_hold = $2, staff_hold_reason = $3, updated_at = now() WHERE server_id = $1`, [serverId, hold, hold ? reason : null]);
+      await this.audit.record(m, {
+        tenantId: server.tenant_id, actorUserId: actor.userId, actorKind: 'staff', action: hold ? 'server.staff_suspend' : 'server.staff_unsuspend',
+        targetType: 'server', targetId: serverId, ip: actor.ip, details: { reason, state: server.state },
+      });
+    });
+    await this.reconciler.reconcile(serverId);
+    return (await this.adminOrders({ serverId }))[0]!;
+  }
+
+  /** Staff view of orders, e.g. fulfilment=failed (paid but not placed: refund by hand). */
+  async adminOrders(filter: { fulfilment?: string; serverId?: string }): Promise<AdminOrderView[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.fulfilment) where.push(`sb.fulfilment = $${params.push(filter.fulfilment)}`);
+    if (filter.serverId) where.push(`sb.server_id = $${params.push(filter.serverId)}`);
+    const rows: SubRow[] = await this.ds.query(`${SUB_SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY sb.created_at DESC LIMIT 500`, params);
+    return rows.map((r) => ({ ...subscriptionView(r), tenantId: r.tenant_id, fulfilmentError: r.fulfilment_error, staffHoldReason: r.staff_hold_reason }));
+  }
+
+  private async requireRow(tenantId: string, serverId: string): Promise<SubRow> {
+    const [row]: SubRow[] = await this.ds.query(`${SUB_SELECT} WHERE sb.tenant_id = $1 AND sb.server_id = $2`, [tenantId, serverId]);
+    if (!row) throw new BillingError('subscription_not_found', 'No subscription for that server in this tenant.');
+    return row;
+  }
+
+  private requireStripe(): Stripe {
+    if (!this.stripe) throw new BillingError('billing_off', 'Billing is off on this installation (no Stripe key configured).');
+    return this.stripe;
+  }
+}
+
+function iso(d: Date | null): string | null {
+  return d ? d.toISOString() : null;
+}
+
+function subscriptionView(r: SubRow): SubscriptionView {
+  return {
+    serverId: r.server_id,
+    hostname: r.hostname,
+    serverState: r.server_state,
+    planId: r.plan_id,
+    order: r.fulfilment as SubscriptionView['order'],
+    checkoutUrl: r.fulfilment === 'pending' && r.server_state === 'pending_payment' ? r.checkout_url : null,
+    status: r.subscription_status,
+    cancelAtPeriodEnd: r.cancel_at_period_end,
+    currentPeriodEnd: iso(r.current_period_end),
+    endedAt: iso(r.subscription_ended_at),
+    pastDueSince: iso(r.past_due_since),
+    staffHold: r.staff_hold,
+    createdAt: r.created_at.toISOString(),
+  };
+}

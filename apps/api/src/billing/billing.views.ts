@@ -1,0 +1,68 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+
+export class BillingStatusView {
+  @ApiProperty({ enum: ['on', 'off'], description: 'off: no Stripe key; orders are provisioned at once' }) billing: 'on' | 'off';
+  @ApiProperty({ description: 'Hours a subscription may be past due before its server is suspended' }) graceHours: number;
+  @ApiProperty({ description: 'Days a server is kept (suspended) after its subscription ended' }) retentionDays: number;
+}
+
+export class SubscriptionView {
+  @ApiProperty({ format: 'uuid' }) serverId: string;
+  @ApiProperty() hostname: string;
+  @ApiProperty() serverState: string;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String }) planId: string | null;
+  @ApiProperty({ enum: ['pending', 'provisioned', 'failed', 'void', 'none'], description: 'pending: waiting for payment; failed: paid but could not be placed (refunded by staff)' })
+  order: 'pending' | 'provisioned' | 'failed' | 'void' | 'none';
+  @ApiProperty({ nullable: true, type: String, description: 'Stripe Checkout URL while the order waits for payment' }) checkoutUrl: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'Stripe subscription status (active, past_due, unpaid, canceled, ...)' }) status: string | null;
+  @ApiProperty() cancelAtPeriodEnd: boolean;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) currentPeriodEnd: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) endedAt: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) pastDueSince: string | null;
+  @ApiProperty({ description: 'Suspended by staff' }) staffHold: boolean;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
+}
+
+export class AdminOrderView extends SubscriptionView {
+  @ApiProperty({ format: 'uuid' }) tenantId: string;
+  @ApiProperty({ nullable: true, type: String }) fulfilmentError: string | null;
+  @ApiProperty({ nullable: true, type: String }) staffHoldReason: string | null;
+}
+
+export class InvoiceView {
+  @ApiProperty() id: string;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String }) serverId: string | null;
+  @ApiProperty({ description: 'draft, open, paid, uncollectible, void' }) status: string;
+  @ApiProperty({ description: 'smallest currency unit' }) amountDue: number;
+  @ApiProperty() amountPaid: number;
+  @ApiProperty() currency: string;
+  @ApiProperty({ nullable: true, type: String }) hostedInvoiceUrl: string | null;
+  @ApiProperty({ nullable: true, type: String }) number: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) periodStart: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) periodEnd: string | null;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
+}
+
+export class UrlView {
+  @ApiProperty() url: string;
+}
+
+export class CheckoutView {
+  @ApiProperty() checkoutUrl: string;
+}
+
+export class StaffHoldDto {
+  @ApiProperty({ description: 'Why (kept in the audit log)', example: 'abuse report #123' })
+  @IsString()
+  @MinLength(3, { message: 'reason must say why, in at least 3 characters' })
+  @MaxLength(500)
+  reason: string;
+}
+
+export class AdminOrdersQuery {
+  @ApiPropertyOptional({ enum: ['pending', 'provisioned', 'failed', 'void', 'none'] })
+  @IsOptional()
+  @IsIn(['pending', 'provisioned', 'failed', 'void', 'none'])
+  fulfilment?: string;
+}

@@ -1,0 +1,85 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type Stripe from 'stripe';
+import { DataSource } from 'typeorm';
+import { STRIPE } from './stripe.client.js';
+
+interface PlanRow { id: string; name: string; price_monthly_cents: number; currency: string; active: boolean; vcpus: number; memory_mib: number; disk_gib: number }
+interface PriceRow { stripe_product_id: string; stripe_price_id: string; unit_amount: number; currency: string }
+
+/**
+ * Plans as Stripe products with one active monthly price each. Called when staff create or change a
+ * plan, and again (lazily) before each checkout, so a plan whose sync failed is fixed on first use.
+ * A price change creates a new Stripe price and archives the old one (Stripe prices are immutable);
+ * existing subscriptions keep the price they were sold at.
+ */
+@Injectable()
+export class PlanPricesService {
+  private readonly logger = new Logger('PlanPrices');
+
+  constructor(
+    @Inject(DataSource) private readonly ds: DataSource,
+    @Inject(STRIPE) private readonly stripe: Stripe | null,
+  ) {}
+
+  /** Hook for the catalogue: a plan was created or changed. Never fails the staff request; a failure is retried at the next checkout. */
+  async planChanged(planId: string): Promise<void> {
+    if (!this.stripe) return;
+    try {
+      await this.ensurePrice(planId);
+    } catch (err) {
+      this.logger.warn(`Stripe sync of plan ${planId} failed (retried at the next checkout): ${(err as Error).message}`);
+    }
+  }
+
+  /** The plan's current Stripe price id, creating or replacing product/price as needed. */
+  async ensurePrice(planId: string): Promise<string> {
+    const stripe = this.stripe;
+    if (!stripe) throw new Error('billing is off');
+    // The plan row lock serialises syncs of one plan across replicas; idempotency keys make a retried call return the same object.
+    return this.ds.transaction(async (m) => {
+      const [plan]: PlanRow[] = await m.query(
+        'SELECT id, name, price_monthly_cents, currency, active, vcpus, memory_mib, disk_gib FROM plans WHERE id = $1 FOR UPDATE',
+        [planId],
+      );
+      if (!plan) throw new Error(`plan ${planId} does not exist`);
+      const currency = plan.currency.trim().toLowerCase();
+      const [current]: PriceRow[] = await m.query(
+        'SELECT stripe_product_id, stripe_price_id, unit_amount, currency FROM billing_plan_prices WHERE plan_id = $1',
+        [planId],
+      );
+      const description = `${plan.vcpus} vCPU, ${plan.memory_mib} MiB RAM, ${plan.disk_gib} GiB disk`;
+      let productId = current?.stripe_product_id;
+      if (!productId) {
+        const product = await stripe.products.create(
+          { name: plan.name, description, active: plan.active, metadata: { planId: plan.id } },
+          { idempotencyKey: `oblako-plan-product-${plan.id}` },
+        );
+        productId = product.id;
+      } else {
+        await stripe.products.update(productId, { name: plan.name, description, active: plan.active });
+      }
+      if (current && current.unit_amount === plan.price_monthly_cents && current.currency.trim() === currency) {
+        await m.query('UPDATE billing_plan_prices SET updated_at = now() WHERE plan_id = $1', [planId]);
+        return current.stripe_price_id;
+      }
+      const price = await stripe.prices.create(
+        {
+          product: productId,
+          unit_amount: plan.price_monthly_cents,
+          currency,
+          recurring: { interval: 'month' },
+          metadata: { planId: plan.id },
+        },
+        { idempotencyKey: `oblako-plan-price-${plan.id}-${plan.price_monthly_cents}-${currency}-${current?.stripe_price_id ?? 'first'}` },
+      );
+      if (current && current.stripe_price_id !== price.id) await stripe.prices.update(current.stripe_price_id, { active: false });
+      await m.query(
+        `INSERT INTO billing_plan_prices (plan_id, stripe_product_id, stripe_price_id, unit_amount, currency, updated_at)
+         VALUES ($1, $2, $3, $4, $5, now())
+         ON CONFLICT (plan_id) DO UPDATE SET stripe_product_id = $2, stripe_price_id = $3, unit_amount = $4, currency = $5, updated_at = now()`,
+        [planId, productId, price.id, plan.price_monthly_cents, currency],
+      );
+      return price.id;
+    });
+  }
+}
