@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { ImageView, LocationView, PlanView } from '@oblako/contracts';
 import { DataSource, type EntityTarget, type ObjectLiteral } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
@@ -12,11 +12,18 @@ const LOCATION: Kind<LocationEntity> = { entity: LocationEntity, label: 'locatio
 const PLAN: Kind<PlanEntity> = { entity: PlanEntity, label: 'plan', notFound: 'plan_not_found', unique: 'name' };
 const IMAGE: Kind<ImageEntity> = { entity: ImageEntity, label: 'image', notFound: 'image_not_found', unique: 'name' };
 
+/** Token under which billing syncs a plan to its Stripe product and price after staff create or change it. */
+export const PLAN_CHANGE_HOOK = Symbol('PLAN_CHANGE_HOOK');
+export interface PlanChangeHook {
+  planChanged(planId: string): Promise<void>;
+}
+
 @Injectable()
 export class CatalogueService {
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
     @Inject(AuditService) private readonly audit: AuditService,
+    @Optional() @Inject(PLAN_CHANGE_HOOK) private readonly planHook: PlanChangeHook | null = null,
   ) {}
 
   async listLocations(): Promise<LocationView[]> {
@@ -41,9 +48,13 @@ export class CatalogueService {
   deleteLocation(actor: Actor, id: string) { return this.remove(actor, LOCATION, id); }
 
   createPlan(actor: Actor, dto: CreatePlanDto) {
-    return this.create(actor, PLAN, { cpuQuotaPercent: 100, diskIops: 0, diskMBps: 0, netMbit: 0, trafficGiB: 0, currency: 'EUR', active: true, ...dto }).then(planView);
+    return this.create(actor, PLAN, { cpuQuotaPercent: 100, diskIops: 0, diskMBps: 0, netMbit: 0, trafficGiB: 0, currency: 'EUR', active: true, ...dto }).then((p) => this.planChanged(p));
   }
-  updatePlan(actor: Actor, id: string, dto: UpdatePlanDto) { return this.update(actor, PLAN, id, dto).then(planView); }
+  updatePlan(actor: Actor, id: string, dto: UpdatePlanDto) { return this.update(actor, PLAN, id, dto).then((p) => this.planChanged(p)); }
+  private async planChanged(p: PlanEntity): Promise<PlanView> {
+    await this.planHook?.planChanged(p.id);
+    return planView(p);
+  }
   deletePlan(actor: Actor, id: string) { return this.remove(actor, PLAN, id); }
 
   createImage(actor: Actor, dto: CreateImageDto) { return this.create(actor, IMAGE, { active: true, ...dto }).then(adminImageView); }
