@@ -1,8 +1,9 @@
 import { DataSource } from 'typeorm';
 import { ENTITIES } from './entities.js';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema.js';
+import { Billing1764100000000 } from './migrations/1764100000000-billing.js';
 
-export const MIGRATIONS = [InitialSchema1764000000000];
+export const MIGRATIONS = [InitialSchema1764000000000, Billing1764100000000];
 
 export interface DataSourceSettings {
   url: string;
