@@ -8,6 +8,7 @@ import { AdminAuditController } from './audit/audit.controller.js';
 import { AuditService } from './audit/audit.service.js';
 import { AuthController } from './auth/auth.controller.js';
 import { AuthService } from './auth/auth.service.js';
+import { BillingCoreModule, BillingModule } from './billing/billing.module.js';
 import { ApiTokenStrategy, JwtStrategy } from './auth/strategies.js';
 import { AdminCatalogueController, CatalogueController } from './catalogue/catalogue.controller.js';
 import { CatalogueService } from './catalogue/catalogue.service.js';
@@ -125,6 +126,8 @@ export class AppModule {
         FleetModule,
         SshKeysModule,
         ServersModule,
+        BillingCoreModule,
+        BillingModule.register(ServersModule, !options.offline),
         HealthModule,
         AuditModule,
         ...(options.offline ? [] : [ComputeRuntimeModule]),
