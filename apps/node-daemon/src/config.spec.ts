@@ -38,3 +38,11 @@ test('defineConfig validates a configuration built in code', () => {
   assert.equal(defineConfig({ nodeId: 'n1', natsUrl: 'nats://h:1' }).provisioning, 'minimal');
   assert.throws(() => defineConfig({ nodeId: '', natsUrl: 'nats://h:1' }), /NODE_ID is required/);
 });
+
+test('direct kernel boot from OBLAKO_DIRECT_* (or OBLAKO_GUEST_*), paths checked', () => {
+  const c = loadConfig({ ...base, LIBVIRT_URI: 'qemu:///system', OBLAKO_DIRECT_KERNEL: '/g/vmlinuz', OBLAKO_DIRECT_INITRD: '/g/initrd.img', OBLAKO_DIRECT_CMDLINE: 'console=ttyS0 quiet' });
+  assert.deepEqual(c.directKernel, { kernel: '/g/vmlinuz', initrd: '/g/initrd.img', cmdline: 'console=ttyS0 quiet' });
+  assert.equal(loadConfig({ ...base, OBLAKO_GUEST_KERNEL: '/k' }).directKernel?.kernel, '/k');
+  assert.throws(() => loadConfig({ ...base, OBLAKO_DIRECT_KERNEL: '/g/../etc/x' }), /OBLAKO_DIRECT_KERNEL/);
+  assert.throws(() => loadConfig({ ...base, OBLAKO_BANDWIDTH: 'fast' }), /OBLAKO_BANDWIDTH/);
+});

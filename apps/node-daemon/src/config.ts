@@ -109,9 +109,15 @@ export function loadConfig(env: Env = process.env): DaemonConfig {
     uplink: str('OBLAKO_UPLINK'),
     hostChecks: (str('OBLAKO_HOST_CHECKS') ?? 'on') !== 'off',
     bandwidth: (str('OBLAKO_BANDWIDTH') ?? 'auto') as DaemonConfig['bandwidth'],
-    directKernel: str('OBLAKO_GUEST_KERNEL')
-      ? { kernel: str('OBLAKO_GUEST_KERNEL')!, initrd: str('OBLAKO_GUEST_INITRD'), cmdline: str('OBLAKO_GUEST_CMDLINE') }
-      : undefined,
+    // OBLAKO_DIRECT_* (test/real-guest uses these); OBLAKO_GUEST_* accepted as aliases
+    directKernel:
+      (str('OBLAKO_DIRECT_KERNEL') ?? str('OBLAKO_GUEST_KERNEL'))
+        ? {
+            kernel: (str('OBLAKO_DIRECT_KERNEL') ?? str('OBLAKO_GUEST_KERNEL'))!,
+            initrd: str('OBLAKO_DIRECT_INITRD') ?? str('OBLAKO_GUEST_INITRD'),
+            cmdline: str('OBLAKO_DIRECT_CMDLINE') ?? str('OBLAKO_GUEST_CMDLINE'),
+          }
+        : undefined,
     logLevel,
   };
   problems.push(...validateConfig(config));
@@ -147,10 +153,10 @@ export function validateConfig(c: DaemonConfig): string[] {
   if (c.uplink !== undefined && !IFNAME.test(c.uplink)) problems.push(`OBLAKO_UPLINK="${c.uplink}" is not an interface name (at most 15 letters, digits, ".", "-", "_")`);
   if (!['libvirt', 'tc', 'auto'].includes(c.bandwidth)) problems.push(`OBLAKO_BANDWIDTH="${c.bandwidth}" must be libvirt, tc or auto`);
   if (c.directKernel) {
-    for (const [name, v] of [['OBLAKO_GUEST_KERNEL', c.directKernel.kernel], ['OBLAKO_GUEST_INITRD', c.directKernel.initrd]] as const) {
+    for (const [name, v] of [['OBLAKO_DIRECT_KERNEL', c.directKernel.kernel], ['OBLAKO_DIRECT_INITRD', c.directKernel.initrd]] as const) {
       if (v !== undefined && (!/^\/[A-Za-z0-9._/+-]*$/.test(v) || v.split('/').includes('..'))) problems.push(`${name}="${v}" must be an absolute path of letters, digits, ".", "_", "+", "-" and "/"`);
     }
-    if (c.directKernel.cmdline !== undefined && !/^[\x20-\x7e]{0,1024}$/.test(c.directKernel.cmdline)) problems.push('OBLAKO_GUEST_CMDLINE must be printable ASCII, at most 1024 characters');
+    if (c.directKernel.cmdline !== undefined && !/^[\x20-\x7e]{0,1024}$/.test(c.directKernel.cmdline)) problems.push('OBLAKO_DIRECT_CMDLINE must be printable ASCII, at most 1024 characters');
   }
   if (!['debug', 'info', 'warn', 'error'].includes(c.logLevel)) problems.push(`LOG_LEVEL="${c.logLevel}" must be debug, info, warn or error`);
   if (!Number.isInteger(c.stopGraceSeconds) || c.stopGraceSeconds < 0) problems.push('STOP_GRACE_SECONDS must be a whole number >= 0');
