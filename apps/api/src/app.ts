@@ -8,6 +8,7 @@ import { ApiExceptionFilter } from './common/api-exception.filter.js';
 import { ApiErrorDto } from './common/api-error.dto.js';
 import { CommonError } from './common/domain-error.js';
 import { installJsonBody } from './common/json-body.js';
+import { installStripeWebhookRawBody } from './billing/raw-body.js';
 import type { AppConfig } from './config/config.js';
 
 export { loadConfig, ConfigError, type AppConfig } from './config/config.js';
@@ -30,6 +31,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   });
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  installStripeWebhookRawBody(app.getHttpAdapter().getInstance());
   installJsonBody(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new ApiExceptionFilter());
   app.useGlobalPipes(
