@@ -107,3 +107,26 @@ test('staff register a node and get what the daemon needs', async () => {
   const dup = await h.http('POST', '/api/v1/admin/nodes', { token: staff, body: { name: 'hv-extra-1', locationId: h.seed.locationId, vcpus: 8, memoryMiB: 16384, diskGiB: 500 } });
   assert.equal(dup.status, 409);
 });
+
+test('a retried order with the same Idempotency-Key makes one server, even when the retries race', async () => {
+  const c = await h.register('idem');
+  const before = await h.count('servers');
+  const send = (key: string, hostname = 'idem-1') =>
+    h.http('POST', '/api/v1/servers', { token: c.token, headers: { 'idempotency-key': key }, body: body({ hostname }) });
+  const results = await Promise.all([send('order-42'), send('order-42'), send('order-42'), send('order-42')]);
+  for (const r of results) assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.equal(new Set(results.map((r) => r.body.id)).size, 1);
+  assert.equal(await h.count('servers'), before + 1);
+  const later = await send('order-42');
+  assert.equal(later.body.id, results[0]!.body.id);
+  const different = await send('order-42', 'other-host');
+  assert.equal(different.status, 409);
+  assert.equal(different.body.code, 'idempotency_key_reused');
+  const bad = await h.http('POST', '/api/v1/servers', { token: c.token, headers: { 'idempotency-key': 'has space' }, body: body() });
+  assert.equal(bad.status, 400);
+  // Keys are per tenant: another tenant may use the same one.
+  const other = await h.http('POST', '/api/v1/servers', { token: b.token, headers: { 'idempotency-key': 'order-42' }, body: body({ hostname: 'idem-1' }) });
+  assert.equal(other.status, 201);
+  assert.notEqual(other.body.id, results[0]!.body.id);
+  assert.equal(await h.count('servers'), before + 2);
+});

@@ -2,8 +2,9 @@ import { DataSource } from 'typeorm';
 import { ENTITIES } from './entities.js';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema.js';
 import { Billing1764100000000 } from './migrations/1764100000000-billing.js';
+import { OrderIdempotency1764200000000 } from './migrations/1764200000000-order-idempotency.js';
 
-export const MIGRATIONS = [InitialSchema1764000000000, Billing1764100000000];
+export const MIGRATIONS = [InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000];
 
 export interface DataSourceSettings {
   url: string;
@@ -23,7 +24,8 @@ export function createDataSource({ url, poolSize = 10, logSql = false }: DataSou
     synchronize: false,
     uuidExtension: 'pgcrypto',
     installExtensions: false,
-    logging: logSql ? 'all' : ['error'],
+    // Failed queries surface as errors: expected ones (unique violations) are handled, the rest logged by the exception filter.
+    logging: logSql ? 'all' : false,
     extra: { max: poolSize, connectionTimeoutMillis: 10_000 },
   });
 }

@@ -16,6 +16,8 @@ export class ServerEntity {
   @Column({ name: 'memory_mib', type: 'integer' }) memoryMiB: number;
   @Column({ name: 'disk_gib', type: 'integer' }) diskGiB: number;
   @Column({ name: 'ssh_key_ids', type: 'uuid', array: true }) sshKeyIds: string[];
+  /** The client's Idempotency-Key of the order, unique per tenant. */
+  @Column({ name: 'idempotency_key', type: 'varchar', nullable: true, select: false }) idempotencyKey: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
   @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true }) deletedAt: Date | null;

@@ -1,5 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Post, Query, Sse, type MessageEvent } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Post, Query, Sse, type MessageEvent } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { CommonError } from '../common/domain-error.js';
 import { Permission, type Page, type ServerView, type TaskView } from '@oblako/contracts';
 import { filter, interval, map, merge, type Observable } from 'rxjs';
 import { nowMs } from '../common/clock.js';
@@ -25,8 +26,18 @@ export class ServersController {
   @RequirePermission(Permission.ServersWrite)
   @ApiOperation({ summary: 'Order a server; it is placed and provisioned asynchronously (watch state and currentTask)' })
   @ApiCreatedResponse({ type: ServerDto })
-  create(@CurrentTenant() tenantId: string, @CurrentActor() actor: Actor, @Body() dto: CreateServerDto): Promise<ServerView> {
-    return this.servers.create(tenantId, actor, dto, nowMs());
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Up to 128 printable characters. Retrying with the same key returns the first order instead of making a second server.' })
+  create(
+    @CurrentTenant() tenantId: string,
+    @CurrentActor() actor: Actor,
+    @Body() dto: CreateServerDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+  ): Promise<ServerView> {
+    const acceptedAt = nowMs();
+    if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,128}$/.test(idempotencyKey)) {
+      throw new CommonError('validation_failed', 'The Idempotency-Key header must be 1 to 128 printable ASCII characters without spaces, e.g. a UUID.');
+    }
+    return this.servers.create(tenantId, actor, dto, acceptedAt, idempotencyKey ?? null);
   }
 
   @Get()

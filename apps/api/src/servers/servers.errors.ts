@@ -8,6 +8,7 @@ export const ServerErrorCode = {
   NoCapacity: 'no_capacity',
   InvalidTransition: 'invalid_transition',
   InvalidCursor: 'invalid_cursor',
+  IdempotencyKeyReused: 'idempotency_key_reused',
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 
@@ -19,6 +20,7 @@ const STATUS: Record<ServerErrorCode, number> = {
   no_capacity: 409,
   invalid_transition: 409,
   invalid_cursor: 400,
+  idempotency_key_reused: 409,
 };
 
 export class ServerError extends DomainError {

@@ -5,6 +5,7 @@ import {
 } from '@oblako/contracts';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
+import { pgCode } from '../catalogue/catalogue.errors.js';
 import { ImageEntity, LocationEntity, PlanEntity } from '../catalogue/catalogue.entities.js';
 import { imageView, locationView, planView } from '../catalogue/catalogue.service.js';
 import type { Actor } from '../common/request-context.js';
@@ -48,31 +49,62 @@ export class ServersService {
    * Order a server. With billing off it is placed at once: node capacity, its address, the task and
    * the outbox row are written in one transaction, so an order either fully happens or not at all.
    */
-  async create(tenantId: string, actor: Actor, input: CreateServerInput, acceptedAt: number): Promise<ServerView> {
-    const { server, task } = await this.ds.transaction(async (m) => {
-      const plan = await m.findOneBy(PlanEntity, { id: input.planId, active: true });
-      if (!plan) throw new ServerError('plan_not_found', `No plan with id ${input.planId}; choose one from GET /api/v1/plans.`, [{ field: 'planId', problems: ['unknown plan'] }]);
-      const image = await m.findOneBy(ImageEntity, { id: input.imageId, active: true });
-      if (!image) throw new ServerError('image_not_found', `No image with id ${input.imageId}; choose one from GET /api/v1/images.`, [{ field: 'imageId', problems: ['unknown image'] }]);
-      const location = await m.findOneBy(LocationEntity, { id: input.locationId });
-      if (!location) throw new ServerError('location_not_found', `No location with id ${input.locationId}; choose one from GET /api/v1/locations.`, [{ field: 'locationId', problems: ['unknown location'] }]);
-      const keys = await this.sshKeys.requireOwned(m, tenantId, input.sshKeyIds ?? []);
-      const server = await m.save(
-        m.create(ServerEntity, {
-          tenantId, planId: plan.id, imageId: image.id, locationId: location.id, nodeId: null, hostname: input.hostname.toLowerCase(),
-          state: this.billing.enabled ? 'pending_payment' : 'provisioning', vcpus: plan.vcpus, memoryMiB: plan.memoryMiB, diskGiB: plan.diskGiB,
-          sshKeyIds: keys.map((k) => k.id), deletedAt: null,
-        }),
-      );
-      await this.audit.record(m, { tenantId, actorUserId: actor.userId, actorKind: actor.kind, action: 'server.create', targetType: 'server', targetId: server.id, ip: actor.ip, details: { planId: plan.id, imageId: image.id, locationId: location.id, hostname: server.hostname } });
-      if (this.billing.enabled) return { server, task: null };
-      const task = await this.provision(m, server, plan, image, keys, acceptedAt);
-      return { server, task };
-    });
+  async create(tenantId: string, actor: Actor, input: CreateServerInput, acceptedAt: number, idempotencyKey: string | null = null): Promise<ServerView> {
+    if (idempotencyKey) {
+      const earlier = await this.findByIdempotencyKey(tenantId, idempotencyKey);
+      if (earlier) return this.replay(tenantId, earlier, input);
+    }
+    let placed: { server: ServerEntity; task: TaskEntity | null };
+    try {
+      placed = await this.ds.transaction(async (m) => {
+        const plan = await m.findOneBy(PlanEntity, { id: input.planId, active: true });
+        if (!plan) throw new ServerError('plan_not_found', `No plan with id ${input.planId}; choose one from GET /api/v1/plans.`, [{ field: 'planId', problems: ['unknown plan'] }]);
+        const image = await m.findOneBy(ImageEntity, { id: input.imageId, active: true });
+        if (!image) throw new ServerError('image_not_found', `No image with id ${input.imageId}; choose one from GET /api/v1/images.`, [{ field: 'imageId', problems: ['unknown image'] }]);
+        const location = await m.findOneBy(LocationEntity, { id: input.locationId });
+        if (!location) throw new ServerError('location_not_found', `No location with id ${input.locationId}; choose one from GET /api/v1/locations.`, [{ field: 'locationId', problems: ['unknown location'] }]);
+        const keys = await this.sshKeys.requireOwned(m, tenantId, input.sshKeyIds ?? []);
+        const server = await m.save(
+          m.create(ServerEntity, {
+            tenantId, planId: plan.id, imageId: image.id, locationId: location.id, nodeId: null, hostname: input.hostname.toLowerCase(),
+            state: this.billing.enabled ? 'pending_payment' : 'provisioning', vcpus: plan.vcpus, memoryMiB: plan.memoryMiB, diskGiB: plan.diskGiB,
+            sshKeyIds: keys.map((k) => k.id), idempotencyKey, deletedAt: null,
+          }),
+        );
+        await this.audit.record(m, { tenantId, actorUserId: actor.userId, actorKind: actor.kind, action: 'server.create', targetType: 'server', targetId: server.id, ip: actor.ip, details: { planId: plan.id, imageId: image.id, locationId: location.id, hostname: server.hostname } });
+        if (this.billing.enabled) return { server, task: null };
+        const task = await this.provision(m, server, plan, image, keys, acceptedAt);
+        return { server, task };
+      });
+    } catch (err) {
+      // A concurrent request with the same key won the race: answer with its order.
+      if (idempotencyKey && pgCode(err) === '23505') {
+        const earlier = await this.findByIdempotencyKey(tenantId, idempotencyKey);
+        if (earlier) return this.replay(tenantId, earlier, input);
+      }
+      throw err;
+    }
+    const { server, task } = placed;
     this.afterCommit(server, task);
     const view = await this.get(tenantId, server.id);
     if (server.state === 'pending_payment') view.checkoutUrl = await this.billing.startCheckout({ tenantId, serverId: server.id, planId: server.planId });
     return view;
+  }
+
+  private async findByIdempotencyKey(tenantId: string, key: string): Promise<ServerEntity | null> {
+    return this.ds.getRepository(ServerEntity).findOneBy({ tenantId, idempotencyKey: key });
+  }
+
+  /** The same key again: the same order, if it asked for the same thing. */
+  private async replay(tenantId: string, earlier: ServerEntity, input: CreateServerInput): Promise<ServerView> {
+    const same =
+      earlier.planId === input.planId && earlier.imageId === input.imageId && earlier.locationId === input.locationId &&
+      earlier.hostname === input.hostname.toLowerCase() &&
+      [...earlier.sshKeyIds].sort().join(',') === [...new Set(input.sshKeyIds ?? [])].sort().join(',');
+    if (!same) {
+      throw new ServerError('idempotency_key_reused', `This Idempotency-Key was already used for a different order (server ${earlier.id}); send a new key for a new order.`);
+    }
+    return this.get(tenantId, earlier.id);
   }
 
   /** For the billing module: the order was paid, place it now. */
