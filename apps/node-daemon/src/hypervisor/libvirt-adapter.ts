@@ -6,7 +6,7 @@ import { HypervisorError, HypervisorErrorCode, type DomainSummary, type Hypervis
  * The shapes of @unraid/libvirt we use, declared here so that the daemon compiles (and the API
  * and panel install) on machines where the optional native addon is absent.
  */
-interface LvDomain {
+export interface LvDomain {
   create(): Promise<void>;
   shutdown(): Promise<void>;
   destroy(): Promise<void>;
@@ -17,7 +17,7 @@ interface LvDomain {
   getName(): Promise<string>;
   getXMLDesc(flags?: number): Promise<string>;
 }
-interface LvHypervisor {
+export interface LvHypervisor {
   connectOpen(): Promise<void>;
   connectClose(): Promise<void>;
   connectListAllDomains(flags?: number): Promise<LvDomain[]>;
@@ -25,7 +25,7 @@ interface LvHypervisor {
   domainLookupByName(name: string): Promise<LvDomain>;
   nodeGetInfo(): Promise<{ memory: number; cpus: number }>;
 }
-interface LvModule {
+export interface LvModule {
   Hypervisor: new (opts: { uri: string }) => LvHypervisor;
 }
 
@@ -102,6 +102,8 @@ export class LibvirtHypervisor implements HypervisorPort {
   constructor(
     readonly uri: string,
     private readonly log: Logger = silentLogger,
+    /** The addon; replaced in tests of the connection handling. */
+    private readonly loadAddon: () => Promise<LvModule> = loadLibvirtAddon,
   ) {}
 
   describe(): string {
@@ -117,7 +119,7 @@ export class LibvirtHypervisor implements HypervisorPort {
     if (this.conn) return Promise.resolve(this.conn);
     this.connecting ??= (async () => {
       try {
-        const lv = await loadLibvirtAddon();
+        const lv = await this.loadAddon();
         const h = new lv.Hypervisor({ uri: this.uri });
         try {
           await h.connectOpen();
