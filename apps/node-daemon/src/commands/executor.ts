@@ -86,7 +86,7 @@ export class CommandExecutor {
       case TaskOp.Unsuspend:
         return cmd.start ? this.start(cmd, rec) : this.requireDomain(cmd.serverId, rec).then(() => undefined);
       case TaskOp.Resize:
-        throw new CommandFailure(FailureCode.NotSupported, 'resize is not supported by this node daemon yet');
+        return this.resize(cmd, rec);
     }
   }
 
@@ -156,6 +156,32 @@ export class CommandExecutor {
     await this.provisioner.beforeStart(cmd.serverId, rec);
     await rec.step('start', () => this.lifecycle.ensureRunning(name), { hypervisor: true, progress: 90 });
     await this.provisioner.afterStart(cmd.serverId, rec);
+  }
+
+  /** Cold resize: stop (graceful), grow the disk, redefine with the new vCPU/memory/limits, start again if it was running. */
+  private async resize(cmd: CommandOf<'resize'>, rec: StepRecorder): Promise<void> {
+    if (cmd.spec.serverId !== cmd.serverId) {
+      throw new CommandFailure(FailureCode.InvalidCommand, `spec.serverId ${cmd.spec.serverId} differs from the command's serverId ${cmd.serverId}`);
+    }
+    const name = domainName(cmd.serverId);
+    const state = await this.requireDomain(cmd.serverId, rec);
+    const wasRunning = state === DomainState.Running || state === DomainState.Paused;
+    if (wasRunning) {
+      await rec.step('stop', () => this.lifecycle.stop(name, this.opts.stopGraceSeconds, () => rec.keepAlive()), { hypervisor: true, progress: 20 });
+    }
+    try {
+      const xml = await this.provisioner.resize(cmd.spec, rec);
+      await rec.step('define', () => this.hv.define(xml), { hypervisor: true, progress: 70 });
+    } catch (err) {
+      // leave the server as it was: running with its old definition
+      if (wasRunning) await this.lifecycle.ensureRunning(name).catch(() => undefined);
+      throw err;
+    }
+    if (wasRunning) {
+      await this.provisioner.beforeStart(cmd.serverId, rec);
+      await rec.step('start', () => this.lifecycle.ensureRunning(name), { hypervisor: true, progress: 90 });
+      await this.provisioner.afterStart(cmd.serverId, rec);
+    }
   }
 
   private async delete(cmd: CommandOf<'delete'>, rec: StepRecorder): Promise<void> {

@@ -16,6 +16,8 @@ export interface ServerProvisioner {
   afterStart(serverId: string, rec: StepRecorder): Promise<void>;
   /** The domain is off: replace the disk from spec.image, rewrite the seed, keep the network; returns the new XML. */
   rebuild(spec: ServerSpec, rec: StepRecorder): Promise<string>;
+  /** The domain is off: grow the disk to spec.diskGiB (never shrink), keep seed and network; returns the new XML. */
+  resize(spec: ServerSpec, rec: StepRecorder): Promise<string>;
   /** The domain is gone: remove disk, seed, tap and routes. Safe to repeat. */
   cleanup(serverId: string, addresses: readonly Address[], rec: StepRecorder): Promise<void>;
 }
@@ -37,6 +39,9 @@ export class MinimalProvisioner implements ServerProvisioner {
   async beforeStart(): Promise<void> {}
   async afterStart(): Promise<void> {}
   async rebuild(spec: ServerSpec): Promise<string> {
+    return this.prepare(spec);
+  }
+  async resize(spec: ServerSpec): Promise<string> {
     return this.prepare(spec);
   }
   async cleanup(): Promise<void> {}

@@ -64,6 +64,18 @@ export class Overlays {
     return path;
   }
 
+  /** Grow the server's disk to sizeGiB (the guest grows its filesystem); shrinking is refused. */
+  async grow(serverId: string, sizeGiB: number): Promise<string> {
+    if (!Number.isInteger(sizeGiB) || sizeGiB < 1 || sizeGiB > 65536) throw new DiskError(`disk size ${sizeGiB} GiB must be a whole number from 1 to 65536`);
+    const path = this.pathOf(serverId);
+    const { stdout } = await this.exec('qemu-img', ['info', '--output=json', '-f', 'qcow2', path]);
+    const current = (JSON.parse(stdout) as { 'virtual-size'?: number })['virtual-size'] ?? 0;
+    const size = sizeGiB * GiB;
+    if (size < current) throw new DiskError(`the disk is ${(current / GiB).toFixed(2)} GiB; shrinking it to ${sizeGiB} GiB is not supported`);
+    if (size > current) await this.exec('qemu-img', ['resize', '-q', '-f', 'qcow2', path, String(size)]);
+    return path;
+  }
+
   async remove(serverId: string): Promise<void> {
     await rm(this.pathOf(serverId), { force: true });
   }

@@ -103,6 +103,15 @@ export class FullProvisioner implements ServerProvisioner {
     return this.build(spec, rec, true);
   }
 
+  /** Domain is off: grow the disk, keep seed and tap, new limits in the XML and the record. */
+  async resize(spec: ServerSpec, rec: StepRecorder): Promise<string> {
+    const { overlays, seeds, network } = this.parts;
+    const disk = await rec.step('disk', () => overlays.grow(spec.serverId, spec.diskGiB), { progress: 40 });
+    await this.saveRecord({ serverId: spec.serverId, addresses: spec.addresses, netMbit: spec.netMbit });
+    const tap = await rec.step('network', () => network.ensure(spec.serverId, spec.addresses), { progress: 50 });
+    return this.domainXml(spec, disk, seeds.pathOf(spec.serverId), tap);
+  }
+
   async beforeStart(serverId: string, rec: StepRecorder): Promise<void> {
     const { network } = this.parts;
     const record = await this.loadRecord(serverId);

@@ -86,9 +86,10 @@ describe('node daemon on libvirt test:///default and real NATS', () => {
     assert.equal(r.ok, true, JSON.stringify(r.error));
     assert.equal(r.domainState, 'running');
     assert.match(await h.daemon.hypervisor.xml(name), /<vcpu[^>]*>1<\/vcpu>/);
-    r = await run('resize', { spec: sp });
-    assert.equal(r.ok, false);
-    assert.equal((r.error as { code: string }).code, 'not_supported');
+    r = await run('resize', { spec: { ...sp, vcpus: 4, memoryMiB: 512 } });
+    assert.equal(r.ok, true, JSON.stringify(r.error));
+    assert.equal(r.domainState, 'running', 'a running server runs again after a resize');
+    assert.match(await h.daemon.hypervisor.xml(name), /<vcpu[^>]*>4<\/vcpu>/);
     r = await run('delete');
     assert.equal(r.ok, true);
     assert.equal(r.domainState, 'missing');

@@ -90,6 +90,15 @@ describe('full provisioning through the daemon (test:///default, own netns)', { 
     assert.notEqual(execFileSync('stat', ['-c', '%i', disk], { encoding: 'utf8' }), before, 'a fresh disk');
     assert.match(inNs('ip', 'route', 'show', 'dev', tap), /198\.51\.100\.20/, 'same address');
 
+    r = await run('resize', sp.serverId, { spec: { ...sp, diskGiB: 3, vcpus: 2, cpuQuotaPercent: 60 } });
+    assert.equal(r.ok, true, JSON.stringify(r.error));
+    assert.equal((JSON.parse(execFileSync('qemu-img', ['info', '--output=json', disk], { encoding: 'utf8' })) as Record<string, number>)['virtual-size'], 3 * 1024 ** 3);
+    assert.match(await h.daemon.hypervisor.xml(domainName(sp.serverId)), /<quota>60000<\/quota>/);
+    r = await run('resize', sp.serverId, { spec: { ...sp, diskGiB: 1 } });
+    assert.equal(r.ok, false);
+    assert.match(r.error!.message, /shrinking/);
+    assert.equal(r.domainState, 'running', 'a refused resize leaves the server running');
+
     r = await run('delete', sp.serverId, { addresses: sp.addresses });
     assert.equal(r.ok, true, JSON.stringify(r.error));
     assert.equal(await h.daemon.hypervisor.state(domainName(sp.serverId)), 'missing');
