@@ -283,6 +283,28 @@ checks() {
     [ "${v}" = "rate $(( NET_OUT_KB * 8 ))Kbit" ] && pass "tap ingress -> ${IFB} (guest outbound) htb class ${v} = ${NET_OUT_KB} KiB/s" || die "ifb htb class '${v}'"
   fi
 
+  # --- the rates are enforced: download from / upload to the guest and compare with the limits
+  local bytes=$(( 3 * NET_OUT_KB * 1024 )) sp lim
+  sp="$(inns curl -s -o /dev/null --max-time 60 -w '%{speed_download}' "http://${ADDR}/cgi-bin/zero?bytes=${bytes}")"
+  sp="${sp%.*}"; lim=$(( NET_OUT_KB * 1024 ))
+  log "guest -> host: ${bytes} bytes at $(( sp / 1024 )) KiB/s (limit ${NET_OUT_KB} KiB/s)"
+  [ "${sp}" -le $(( lim * 125 / 100 )) ] && pass "guest outbound rate enforced ($(( sp / 1024 )) <= ${NET_OUT_KB} KiB/s + burst)" || die "guest outbound ${sp} B/s exceeds ${lim} B/s"
+  bytes=$(( 3 * NET_IN_KB * 1024 ))
+  head -c "${bytes}" /dev/zero > "${work}/upload.bin"
+  sp="$(inns curl -s -o /dev/null --max-time 60 -H 'Expect:' --data-binary "@${work}/upload.bin" -w '%{speed_upload}' "http://${ADDR}/cgi-bin/sink")"
+  sp="${sp%.*}"; lim=$(( NET_IN_KB * 1024 ))
+  log "host -> guest: ${bytes} bytes at $(( sp / 1024 )) KiB/s (limit ${NET_IN_KB} KiB/s)"
+  [ "${sp}" -le $(( lim * 125 / 100 )) ] && pass "guest inbound rate enforced ($(( sp / 1024 )) <= ${NET_IN_KB} KiB/s + burst)" || die "guest inbound ${sp} B/s exceeds ${lim} B/s"
+
+  if [ "${BANDWIDTH}" = tc ]; then   # control: the same transfers without the qdiscs
+    inns tc qdisc del dev "${TAP}" root; inns tc qdisc del dev "${TAP}" ingress
+    sp="$(inns curl -s -o /dev/null --max-time 60 -w '%{speed_download}' "http://${ADDR}/cgi-bin/zero?bytes=$(( 3 * NET_OUT_KB * 1024 ))")"
+    log "control without tc: guest -> host at $(( ${sp%.*} / 1024 )) KiB/s"
+    sp="$(inns curl -s -o /dev/null --max-time 60 -H 'Expect:' --data-binary "@${work}/upload.bin" -w '%{speed_upload}' "http://${ADDR}/cgi-bin/sink")"
+    log "control without tc: host -> guest at $(( ${sp%.*} / 1024 )) KiB/s"
+    ip -n "${NS}" link del "${IFB}"; tc_limits
+  fi
+
   # --- iotune in the live domain XML and in QEMU
   v="$(virsh_ dumpxml "${DOM}" | tr -d '\n ' | grep -o '<iotune>.*</iotune>')"
   log "live iotune: ${v}"
