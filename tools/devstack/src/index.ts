@@ -3,3 +3,4 @@ export * from './services.js';
 export * from './panel-server.js';
 export * from './stack.js';
 export * from './http.js';
+export * from './nats-auth.js';

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, waitFor } from '@oblako/testing';
 import { startProcess, type ManagedProcess } from './processes.js';
-import { connect } from '@nats-io/transport-node';
+import { connect, credsAuthenticator } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 
 export interface EmbeddedPostgres {
@@ -53,7 +53,7 @@ export function findNatsServer(): string {
 }
 
 /** Start a nats-server with JetStream (file storage in `dataDir`) on a free port, or the one given. */
-export async function startNatsServer(opts: { dataDir: string; port?: number; configFile?: string; logFile: string }): Promise<NatsServer> {
+export async function startNatsServer(opts: { dataDir: string; port?: number; configFile?: string; credsFile?: string; logFile: string }): Promise<NatsServer> {
   mkdirSync(opts.dataDir, { recursive: true });
   const port = opts.port ?? (await freePort());
   const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(opts.dataDir, 'jetstream')];
@@ -64,7 +64,8 @@ export async function startNatsServer(opts: { dataDir: string; port?: number; co
     `nats-server on ${url} (log: ${opts.logFile})`,
     async () => {
       if (proc.child.exitCode !== null) throw new Error(`nats-server exited with code ${proc.child.exitCode}`);
-      const nc = await connect({ servers: url, timeout: 1000 });
+      const authenticator = opts.credsFile ? credsAuthenticator(readFileSync(opts.credsFile)) : undefined;
+      const nc = await connect({ servers: url, timeout: 1000, authenticator });
       try {
         await (await jetstreamManager(nc)).getAccountInfo();
         return true;

@@ -8,6 +8,10 @@ import { subjects } from '@oblako/contracts';
 import { startProcess, type ManagedProcess } from './processes.js';
 import { startEmbeddedPostgres, startNatsServer, type EmbeddedPostgres, type NatsServer } from './services.js';
 import { startPanelServer } from './panel-server.js';
+import { prepareNatsAuth, type NatsAuth } from './nats-auth.js';
+import { ApiClient } from './http.js';
+import { credsAuthenticator } from '@nats-io/transport-node';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 
 /** The repository root (tools/devstack/dist/ is three levels down). */
@@ -68,6 +72,11 @@ export interface StackOptions {
   databaseUrl?: string;
   /** Use this NATS; otherwise a nats-server of our own with its store in dataDir/nats. */
   natsUrl?: string;
+  /**
+   * Run our own nats-server in operator mode (default when we start it): the API gets an account
+   * user and signs one restricted user per node; each daemon connects with its own .creds file.
+   */
+  natsAuth?: boolean;
   subjectPrefix?: string;
   /** 0 or unset: a free port. */
   apiPort?: number;
@@ -93,6 +102,8 @@ export interface Stack {
   apiUrl: string;
   panelUrl: string | null;
   natsUrl: string;
+  /** Set when NATS runs in operator mode: the keys and the API's credentials. */
+  natsAuth: NatsAuth | null;
   databaseUrl: string;
   subjectPrefix: string;
   seed: SeedResult;
@@ -100,6 +111,8 @@ export interface Stack {
   nats: NatsServer | null;
   api: ManagedProcess;
   daemon: ManagedProcess | null;
+  /** Where a node daemon started by the stack keeps its files (and its nats.creds). */
+  dataDirOf(nodeId: string): string;
   /** Start (another) node daemon process for `nodeId`. */
   startDaemon(nodeId: string, env?: NodeJS.ProcessEnv, name?: string): Promise<ManagedProcess>;
   stop(): Promise<void>;
@@ -127,8 +140,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     let nats: NatsServer | null = null;
     let natsUrl = opts.natsUrl;
+    let auth: NatsAuth | null = null;
     if (!natsUrl) {
-      nats = await startNatsServer({ dataDir: join(opts.dataDir, 'nats'), logFile: join(logs, 'nats.log') });
+      if (opts.natsAuth !== false) auth = await prepareNatsAuth(join(opts.dataDir, 'nats-auth'));
+      nats = await startNatsServer({ dataDir: join(opts.dataDir, 'nats'), logFile: join(logs, 'nats.log'), configFile: auth?.configFile, credsFile: auth?.apiCredsFile });
       cleanups.push(() => nats!.stop());
       natsUrl = nats.url;
     }
@@ -144,6 +159,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         DATABASE_URL: databaseUrl,
         NATS_URL: natsUrl,
         NATS_SUBJECT_PREFIX: subjectPrefix,
+        ...(auth ? { NATS_CREDS: auth.apiCredsFile, NATS_ACCOUNT_SEED: auth.accountSeed } : {}),
         PORT: String(apiPort),
         HOST: '127.0.0.1',
         JWT_SECRET: opts.jwtSecret ?? randomBytes(48).toString('base64url'),
@@ -163,8 +179,23 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       { timeoutMs: 60_000, intervalMs: 100 },
     );
 
+    // The stack's own NATS connection (to watch heartbeats) uses the API's identity.
+    const watchAuth = auth ? { authenticator: credsAuthenticator(readFileSync(auth.apiCredsFile)) } : {};
     const startDaemon = async (nodeId: string, env: NodeJS.ProcessEnv = {}, name = `daemon-${nodeId.slice(0, 8)}`) => {
-      const nc = await connect({ servers: natsUrl });
+      const credsEnv: NodeJS.ProcessEnv = {};
+      if (auth) {
+        // as an operator would: ask the API for the node's credentials and hand them to the daemon
+        const admin = new ApiClient(apiUrl);
+        await admin.login(opts.seed.adminEmail, opts.seed.adminPassword);
+        const reg = await admin.ok<{ daemon: { natsCreds?: string } }>('POST', `/api/v1/admin/nodes/${nodeId}/credentials`);
+        if (!reg.daemon.natsCreds) throw new Error('the API issued no NATS credentials although NATS_ACCOUNT_SEED is set');
+        const dir = join(opts.dataDir, 'node', nodeId);
+        mkdirSync(dir, { recursive: true });
+        const credsFile = join(dir, 'nats.creds');
+        writeFileSync(credsFile, reg.daemon.natsCreds, { mode: 0o600 });
+        credsEnv.NATS_CREDS = credsFile;
+      }
+      const nc = await connect({ servers: natsUrl, ...watchAuth });
       try {
         const sub = nc.subscribe(subjects(subjectPrefix).nodeHeartbeat(nodeId), { max: 1 });
         const wrapper = opts.daemonWrapper ?? [];
@@ -180,6 +211,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
             LIBVIRT_URI: opts.libvirtUri ?? 'test:///default',
             OBLAKO_DATA_DIR: join(opts.dataDir, 'node', nodeId),
             HEARTBEAT_INTERVAL_MS: '2000',
+            ...credsEnv,
             ...opts.daemonEnv,
             ...env,
           },
@@ -229,6 +261,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       apiUrl,
       panelUrl,
       natsUrl,
+      natsAuth: auth,
       databaseUrl,
       subjectPrefix,
       seed,
@@ -237,6 +270,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       api,
       daemon,
       startDaemon,
+      dataDirOf: (nodeId: string) => join(opts.dataDir, 'node', nodeId),
       stop: stopAll,
     };
   } catch (err) {
