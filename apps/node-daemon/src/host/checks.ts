@@ -42,6 +42,7 @@ export async function checkHost(config: DaemonConfig, hv: HypervisorPort, exec: 
     program(exec, 'ip', ['-V'], 'ip is missing', 'apt-get install iproute2'),
     program(exec, 'genisoimage', ['-version'], 'genisoimage (cloud-init seed images) is missing', 'apt-get install genisoimage'),
     program(exec, 'sysctl', ['-n', 'kernel.ostype'], 'sysctl is missing', 'apt-get install procps'),
+    program(exec, 'tc', ['-V'], 'tc (rate limits) is missing', 'apt-get install iproute2'),
     access('/dev/net/tun', constants.R_OK | constants.W_OK).then(
       () => null,
       () => ({ what: '/dev/net/tun is missing or not writable (tap devices)', fix: 'modprobe tun, and run the daemon as root' }),
@@ -58,6 +59,7 @@ export async function checkHost(config: DaemonConfig, hv: HypervisorPort, exec: 
   ];
   if (ns) {
     checks.push(program(exec, 'ip', ['netns', 'exec', ns, 'true'], `network namespace ${ns} does not exist`, `ip netns add ${ns} (and run libvirtd inside it), or unset OBLAKO_NETNS`));
+    checks.push(program(exec, 'nsenter', ['--version'], 'nsenter is missing', 'apt-get install util-linux'));
   }
   const problems = (await Promise.all(checks)).filter((p): p is HostProblem => p !== null);
   if (problems.length) return problems;

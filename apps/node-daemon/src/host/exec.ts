@@ -41,3 +41,18 @@ export const execProgram: Exec = (file, args, opts = {}) =>
     child.on('close', (code) => (code === 0 ? resolve({ stdout, stderr }) : reject(new ExecError(file, args, code, stderr))));
     child.stdin.end(opts.input);
   });
+
+/**
+ * Run `ip`/`tc` with `-force -batch -` (one process for many commands) where the commands at the
+ * given 1-based line numbers may fail (deletions of what may not exist); any other failing line
+ * throws with the program's own messages.
+ */
+export async function batchAllowingFailures(exec: Exec, file: 'ip' | 'tc', pre: readonly string[], lines: readonly string[], mayFail: ReadonlySet<number>): Promise<void> {
+  try {
+    await exec(file, [...pre, '-force', '-batch', '-'], { input: lines.join('\n') + '\n' });
+  } catch (err) {
+    if (!(err instanceof ExecError)) throw err;
+    const failed = [...err.stderr.matchAll(/Command failed -:(\d+)/g)].map((m) => Number(m[1]));
+    if (failed.length === 0 || failed.some((n) => !mayFail.has(n))) throw err;
+  }
+}

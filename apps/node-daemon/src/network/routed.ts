@@ -84,9 +84,10 @@ export class RoutedNetwork {
     return this.exec('ip', [...ns, ...args], input === undefined ? {} : { input });
   }
 
+  /** sysctl in the namespace via nsenter (lighter than `ip netns exec`, which remounts /sys). */
   private sysctl(settings: string[]) {
     const args = ['-q', '-w', ...settings];
-    return this.opts.netns ? this.exec('ip', ['netns', 'exec', this.opts.netns, 'sysctl', ...args]) : this.exec('sysctl', args);
+    return this.opts.netns ? this.exec('nsenter', [`--net=/run/netns/${this.opts.netns}`, 'sysctl', ...args]) : this.exec('sysctl', args);
   }
 
   async tapExists(tap: string): Promise<boolean> {
@@ -108,16 +109,13 @@ export class RoutedNetwork {
   /** Create (or complete) the server's tap, gateway, routes and sysctls. Returns the tap name. */
   async ensure(serverId: string, addresses: readonly Address[]): Promise<string> {
     const plan = planNetwork(serverId, addresses, { uplink: this.opts.uplink });
-    if (!(await this.tapExists(plan.tap))) {
-      try {
-        await this.ip(['tuntap', 'add', 'dev', plan.tap, 'mode', 'tap']);
-      } catch (err) {
-        // created concurrently by a redelivery: fine
-        if (!(err instanceof ExecError && /busy|exists/i.test(err.stderr))) throw err;
-      }
+    try {
+      await this.ip(['tuntap', 'add', 'dev', plan.tap, 'mode', 'tap']);
+    } catch (err) {
+      // it exists already (a redelivery, a start after stop): fine
+      if (!(err instanceof ExecError && /busy|exists/i.test(err.stderr))) throw err;
     }
-    await this.ip(['-batch', '-'], plan.batch.join('\n') + '\n');
-    await this.sysctl(plan.sysctls);
+    await Promise.all([this.ip(['-batch', '-'], plan.batch.join('\n') + '\n'), this.sysctl(plan.sysctls)]);
     return plan.tap;
   }
 

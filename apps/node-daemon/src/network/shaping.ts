@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-import { ExecError, type Exec } from '../host/exec.js';
+import { batchAllowingFailures, type Exec } from '../host/exec.js';
 import { assertServerId, tapName } from '../naming.js';
 
 /**
@@ -45,36 +45,22 @@ export class TcShaper {
     return this.netns ? ['-n', this.netns] : [];
   }
 
-  /** (Re)apply the limits of a running server. 0 Mbit/s = unlimited: only removes old limits. */
+  /**
+   * (Re)apply the limits of a running server in two processes: `ip -batch` (fresh ifb) and
+   * `tc -batch` (old qdiscs removed, htb added). 0 Mbit/s = unlimited: only removes old limits.
+   */
   async apply(serverId: string, mbit: number): Promise<void> {
-    await this.clear(serverId, true, true);
-    if (mbit === 0) return;
+    if (mbit === 0) return this.clear(serverId);
     const plan = planShaping(serverId, mbit);
-    try {
-      await this.exec('ip', [...this.ns(), 'link', 'add', plan.ifb, 'type', 'ifb']);
-    } catch (err) {
-      if (!(err instanceof ExecError && /exists/i.test(err.stderr))) throw err;
-    }
-    await this.exec('ip', [...this.ns(), 'link', 'set', 'dev', plan.ifb, 'up']);
-    await this.exec('tc', [...this.ns(), '-batch', '-'], { input: plan.tc.join('\n') + '\n' });
+    await batchAllowingFailures(this.exec, 'ip', this.ns(), [`link del dev ${plan.ifb}`, `link add ${plan.ifb} type ifb`, `link set dev ${plan.ifb} up`], new Set([1]));
+    await batchAllowingFailures(this.exec, 'tc', this.ns(), [`qdisc del dev ${plan.tap} ingress`, `qdisc del dev ${plan.tap} root`, ...plan.tc], new Set([1, 2]));
   }
 
-  /** Remove the tap's shaping (ingress redirect, with `root` its htb too) and the ifb device. Missing pieces are fine. */
-  async clear(serverId: string, ifb = true, root = false): Promise<void> {
+  /** Remove the tap's qdiscs and the ifb device. Missing pieces are fine. */
+  async clear(serverId: string): Promise<void> {
     const tap = tapName(serverId);
-    for (const which of root ? ['ingress', 'root'] : ['ingress']) {
-      try {
-        await this.exec('tc', [...this.ns(), 'qdisc', 'del', 'dev', tap, which]);
-      } catch (err) {
-        if (!(err instanceof ExecError && /cannot find|no such|invalid handle|not exist|cannot delete|invalid argument/i.test(err.stderr))) throw err;
-      }
-    }
-    if (!ifb) return;
-    try {
-      await this.exec('ip', [...this.ns(), 'link', 'del', 'dev', ifbName(serverId)]);
-    } catch (err) {
-      if (!(err instanceof ExecError && /does not exist|cannot find device/i.test(err.stderr))) throw err;
-    }
+    await batchAllowingFailures(this.exec, 'tc', this.ns(), [`qdisc del dev ${tap} ingress`, `qdisc del dev ${tap} root`], new Set([1, 2]));
+    await batchAllowingFailures(this.exec, 'ip', this.ns(), [`link del dev ${ifbName(serverId)}`], new Set([1]));
   }
 }
 
