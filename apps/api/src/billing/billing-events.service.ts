@@ -159,9 +159,9 @@ export class BillingEventsService {
     }
     const endedAt = ENDED.includes(status) ? new Date((sub.ended_at ?? event.created) * 1000) : null;
     await m.query(
-      `UPDATE server_billing SET subscription_status = $2, cancel_at_period_end = $3, current_period_end = $4, subscription_ended_at = $5,
-              past_due_since = $6, subscription_synced_at = $7,
-              paid_at = CASE WHEN $2 IN ('active', 'trialing') THEN coalesce(paid_at, $7) ELSE paid_at END,
+      `UPDATE server_billing SET subscription_status = $2::varchar, cancel_at_period_end = $3, current_period_end = $4, subscription_ended_at = $5,
+              past_due_since = $6, subscription_synced_at = $7::timestamptz,
+              paid_at = CASE WHEN $2::varchar IN ('active', 'trialing') THEN coalesce(paid_at, $7::timestamptz) ELSE paid_at END,
               updated_at = now()
         WHERE server_id = $1`,
       [order.server_id, status, sub.cancel_at_period_end, periodEnd ? new Date(periodEnd * 1000) : null, endedAt, pastDueSince, now],

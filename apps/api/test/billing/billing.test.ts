@@ -1,0 +1,332 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { waitFor } from '@oblako/testing';
+import { BillingClock } from '../../src/billing/billing.clock.js';
+import { BillingWorker } from '../../src/billing/billing-worker.service.js';
+import { FakeNode } from '../support/fake-node.js';
+import { ADMIN, startHarness, type Harness } from '../support/harness.js';
+import { FakeStripe, type FakeEvent } from '../support/stripe-server.js';
+
+const GRACE_HOURS = 48;
+const RETENTION_DAYS = 7;
+const HOUR = 3600_000;
+
+let h: Harness;
+let node: FakeNode;
+let stripe: FakeStripe;
+let clock: BillingClock;
+let worker: BillingWorker;
+let admin: string;
+
+before(async () => {
+  stripe = await FakeStripe.start();
+  h = await startHarness({
+    env: { ...stripe.env(), BILLING_GRACE_HOURS: String(GRACE_HOURS), BILLING_RETENTION_DAYS: String(RETENTION_DAYS), BILLING_POLL_MS: '200', BILLING_RETURN_URL: 'https://panel.test' },
+  });
+  node = await FakeNode.start(h.config.natsSubjectPrefix, h.seed.nodeId);
+  clock = h.api.app.get(BillingClock);
+  worker = h.api.app.get(BillingWorker);
+  stripe.setTimeSource(() => clock.now().getTime());
+  admin = await h.login(ADMIN.email, ADMIN.password);
+});
+after(async () => {
+  await node?.stop();
+  await h?.close();
+  await stripe?.stop();
+});
+
+async function order(token: string, hostname: string) {
+  const r = await h.http('POST', '/api/v1/servers', {
+    token,
+    body: { planId: h.seed.planIds.small, imageId: h.seed.imageIds[0], locationId: h.seed.locationId, hostname },
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body;
+}
+
+async function deliverAll(events: FakeEvent[]) {
+  for (const e of events) {
+    const r = await stripe.deliver(h.url, e);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  }
+}
+
+/** Run the worker until the inbox is empty and the reconciler has swept once. */
+async function settle() {
+  await worker.drain(true);
+  await worker.drain(true);
+}
+
+async function state(token: string, id: string): Promise<string> {
+  return (await h.http('GET', `/api/v1/servers/${id}`, { token })).body.state;
+}
+
+async function waitState(token: string, id: string, want: string) {
+  return waitFor(`server ${id} to be ${want}`, async () => {
+    await worker.drain(true);
+    const r = await h.http('GET', `/api/v1/servers/${id}`, { token });
+    return r.body.state === want && !['queued', 'dispatched', 'running'].includes(r.body.currentTask?.state) ? r.body : undefined;
+  }, { timeoutMs: 8000, intervalMs: 25 });
+}
+
+async function createTasks(serverId: string): Promise<number> {
+  const [r] = await h.ds.query(`SELECT count(*)::int AS n FROM tasks WHERE server_id = $1 AND op = 'create'`, [serverId]);
+  return r.n;
+}
+
+function shuffle<T>(xs: T[], seed: number): T[] {
+  const out = [...xs];
+  let s = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    const j = s % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** Order and pay one server; returns it running with its subscription id. */
+async function paidServer(token: string, hostname: string) {
+  const s = await order(token, hostname);
+  const session = stripe.sessionFor(s.id)!;
+  await deliverAll(stripe.completeCheckout(session.id));
+  await waitState(token, s.id, 'running');
+  return { id: s.id as string, subId: stripe.subscriptionFor(s.id)!.id as string };
+}
+
+describe('billing with Stripe (Stripe-compatible test server, real SDK, real PostgreSQL and NATS)', () => {
+  test('billing is on: status and health say so', async () => {
+    const s = await h.http('GET', '/api/v1/billing/status');
+    assert.deepEqual(s.body, { billing: 'on', graceHours: GRACE_HOURS, retentionDays: RETENTION_DAYS });
+    assert.equal((await h.http('GET', '/health')).body.billing, 'on');
+  });
+
+  test('staff plan changes create a Stripe product and price; a new price archives the old one', async () => {
+    const created = await h.http('POST', '/api/v1/admin/plans', { token: admin, body: { name: 'Billing Plan', vcpus: 1, memoryMiB: 512, diskGiB: 10, priceMonthlyCents: 500 } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const [row] = await h.ds.query('SELECT * FROM billing_plan_prices WHERE plan_id = $1', [created.body.id]);
+    assert.ok(row, 'price mirrored');
+    assert.equal(stripe.products.get(row.stripe_product_id)!.name, 'Billing Plan');
+    assert.equal(stripe.prices.get(row.stripe_price_id)!.unit_amount, 500);
+    const changed = await h.http('PATCH', `/api/v1/admin/plans/${created.body.id}`, { token: admin, body: { priceMonthlyCents: 700, name: 'Billing Plan 2' } });
+    assert.equal(changed.status, 200, JSON.stringify(changed.body));
+    const [row2] = await h.ds.query('SELECT * FROM billing_plan_prices WHERE plan_id = $1', [created.body.id]);
+    assert.notEqual(row2.stripe_price_id, row.stripe_price_id);
+    assert.equal(stripe.prices.get(row2.stripe_price_id)!.unit_amount, 700);
+    assert.equal(stripe.prices.get(row.stripe_price_id)!.active, false, 'old price archived');
+    assert.equal(stripe.products.get(row.stripe_product_id)!.name, 'Billing Plan 2');
+  });
+
+  test('happy path: order → Checkout URL, pending_payment → paid → provisioned once → running; invoice and subscription mirrored', async () => {
+    const a = await h.register('pay');
+    const s = await order(a.token, 'paid-1.example.com');
+    assert.equal(s.state, 'pending_payment');
+    assert.match(s.checkoutUrl, new RegExp(`^${stripe.url}/pay/cs_test_`));
+    const session = stripe.sessionFor(s.id)!;
+    assert.deepEqual(Object.keys(session.metadata).sort(), ['orderKey', 'serverId', 'tenantId']);
+    assert.equal(session.metadata.tenantId, a.tenantId);
+    assert.equal(session.success_url, `https://panel.test/servers/${s.id}?checkout=success`);
+    assert.equal(await createTasks(s.id), 0, 'nothing placed before payment');
+
+    // A second order of the same tenant reuses its one Stripe customer.
+    const s2 = await order(a.token, 'paid-2.example.com');
+    assert.equal(stripe.sessionFor(s2.id)!.customer, session.customer);
+    const [t] = await h.ds.query('SELECT stripe_customer_id FROM tenants WHERE id = $1', [a.tenantId]);
+    assert.equal(t.stripe_customer_id, session.customer);
+    assert.equal([...stripe.customers.values()].filter((c) => c.metadata.tenantId === a.tenantId).length, 1);
+    // Asking again for the checkout link gives the same session.
+    const again = await h.http('POST', `/api/v1/billing/servers/${s.id}/checkout`, { token: a.token });
+    assert.equal(again.body.checkoutUrl, s.checkoutUrl);
+
+    await deliverAll(stripe.completeCheckout(session.id));
+    const running = await waitState(a.token, s.id, 'running');
+    assert.equal(running.addresses.length, 1);
+    assert.equal(await createTasks(s.id), 1);
+    assert.equal(await state(a.token, s2.id), 'pending_payment', 'the other order is untouched');
+
+    const subs = await h.http('GET', '/api/v1/billing/subscriptions', { token: a.token });
+    const sub = subs.body.find((x: { serverId: string }) => x.serverId === s.id);
+    assert.equal(sub.status, 'active');
+    assert.equal(sub.order, 'provisioned');
+    const pending = subs.body.find((x: { serverId: string }) => x.serverId === s2.id);
+    assert.equal(pending.order, 'pending');
+    assert.equal(pending.checkoutUrl, s2.checkoutUrl);
+    const invoices = await h.http('GET', '/api/v1/billing/invoices', { token: a.token });
+    assert.equal(invoices.body.length, 1);
+    assert.equal(invoices.body[0].status, 'paid');
+    assert.equal(invoices.body[0].serverId, s.id);
+
+    const portal = await h.http('POST', '/api/v1/billing/portal', { token: a.token });
+    assert.equal(portal.status, 200, JSON.stringify(portal.body));
+    assert.match(portal.body.url, new RegExp(`^${stripe.url}/portal/`));
+    assert.equal(stripe.portalSessions.at(-1)!.customer, session.customer);
+  });
+
+  test('every event of a scenario delivered three times, shuffled (invoice before checkout, failure after recovery) → same end state, one server', async () => {
+    const b = await h.register('shuffle');
+    const s = await order(b.token, 'shuffle.example.com');
+    const session = stripe.sessionFor(s.id)!;
+    const events = [...stripe.completeCheckout(session.id)];
+    const subId = stripe.subscriptionFor(s.id)!.id;
+    events.push(...stripe.failPayment(subId), ...stripe.payOpenInvoice(subId));
+    const deliveries = [...[...events].reverse(), ...shuffle(events, 7), ...shuffle(events, 99)];
+    const answers = await Promise.all(deliveries.map((e) => stripe.deliver(h.url, e)));
+    assert.ok(answers.every((r) => r.status === 200), JSON.stringify(answers.filter((r) => r.status !== 200)));
+    assert.equal(answers.filter((r) => !r.body.duplicate).length, events.length, 'each event id stored once');
+    await settle();
+    await waitState(b.token, s.id, 'running');
+    await settle();
+    assert.equal(await createTasks(s.id), 1, 'exactly one create task');
+    const [counts] = await h.ds.query(`SELECT count(*)::int AS n, count(processed_at)::int AS done FROM billing_events WHERE (payload->'data'->'object')::text LIKE '%' || $1 || '%'`, [s.id]);
+    assert.equal(counts.n, events.length);
+    assert.equal(counts.done, events.length);
+    const sub = (await h.http('GET', `/api/v1/billing/subscriptions/${s.id}`, { token: b.token })).body;
+    assert.equal(sub.status, 'active');
+    assert.equal(sub.pastDueSince, null);
+    const invoices = (await h.http('GET', '/api/v1/billing/invoices', { token: b.token })).body;
+    assert.deepEqual(invoices.map((i: { status: string }) => i.status), ['paid', 'paid']);
+    assert.equal(await state(b.token, s.id), 'running');
+  });
+
+  test('forged, tampered and stale signatures answer 400 and change nothing', async () => {
+    const c = await h.register('forge');
+    const s = await order(c.token, 'forge.example.com');
+    const session = stripe.sessionFor(s.id)!;
+    const events = stripe.completeCheckout(session.id);
+    const before = await h.count('billing_events');
+    const forged = await stripe.deliver(h.url, events[0]!, { secret: 'whsec_not_the_real_one' });
+    assert.equal(forged.status, 400);
+    assert.equal(forged.body.code, 'invalid_signature');
+    assert.equal((await stripe.deliver(h.url, events[0]!, { tamper: true })).status, 400);
+    const stale = await stripe.deliver(h.url, events[0]!, { timestamp: Math.floor(Date.now() / 1000) - 600 });
+    assert.equal(stale.status, 400);
+    const noSig = await fetch(`${h.url}/api/v1/billing/stripe/webhook`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events[0]) });
+    assert.equal(noSig.status, 400);
+    assert.equal(await h.count('billing_events'), before);
+    await settle();
+    assert.equal(await state(c.token, s.id), 'pending_payment');
+  });
+
+  test('payment failure → still running within grace → suspended after grace (cannot start) → paid → running again', async () => {
+    const d = await h.register('dunning');
+    const { id, subId } = await paidServer(d.token, 'dunning.example.com');
+    await deliverAll(stripe.failPayment(subId));
+    await settle();
+    assert.equal(await state(d.token, id), 'running', 'grace period');
+    assert.equal((await h.http('GET', `/api/v1/billing/subscriptions/${id}`, { token: d.token })).body.status, 'past_due');
+
+    clock.advance((GRACE_HOURS - 1) * HOUR);
+    await settle();
+    assert.equal(await state(d.token, id), 'running', 'still within grace');
+    clock.advance(2 * HOUR);
+    await waitState(d.token, id, 'suspended');
+    assert.ok(node.received.some((cmd) => cmd.serverId === id && cmd.op === 'suspend'), 'the node was told to stop it');
+    const start = await h.http('POST', `/api/v1/servers/${id}/actions`, { token: d.token, body: { action: 'start' } });
+    assert.equal(start.status, 409);
+
+    await deliverAll(stripe.payOpenInvoice(subId));
+    await waitState(d.token, id, 'running');
+    assert.ok(node.received.some((cmd) => cmd.serverId === id && cmd.op === 'unsuspend'));
+    const audit = await h.ds.query(`SELECT action FROM audit_log WHERE target_id = $1 AND action LIKE 'billing.%' ORDER BY id`, [id]);
+    assert.deepEqual(audit.map((r: { action: string }) => r.action), ['billing.suspend', 'billing.unsuspend']);
+  });
+
+  test('a server that was stopped when suspended comes back stopped', async () => {
+    const e = await h.register('stopped');
+    const { id, subId } = await paidServer(e.token, 'stopped.example.com');
+    assert.equal((await h.http('POST', `/api/v1/servers/${id}/actions`, { token: e.token, body: { action: 'stop' } })).status, 202);
+    await waitState(e.token, id, 'stopped');
+    await deliverAll(stripe.failPayment(subId));
+    clock.advance((GRACE_HOURS + 1) * HOUR);
+    await waitState(e.token, id, 'suspended');
+    await deliverAll(stripe.payOpenInvoice(subId));
+    await waitState(e.token, id, 'stopped');
+  });
+
+  test('cancellation at period end → subscription deleted → suspended → terminated after retention, resources released', async () => {
+    const f = await h.register('cancel');
+    const { id, subId } = await paidServer(f.token, 'cancel.example.com');
+    const cancel = await h.http('POST', `/api/v1/billing/subscriptions/${id}/cancel`, { token: f.token });
+    assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
+    assert.equal(cancel.body.cancelAtPeriodEnd, true);
+    assert.equal(stripe.subscriptions.get(subId)!.cancel_at_period_end, true);
+    assert.equal(await state(f.token, id), 'running', 'runs until the period ends');
+
+    await deliverAll([...stripe.outbox.splice(0), ...stripe.endSubscription(subId)]);
+    await waitState(f.token, id, 'suspended');
+    clock.advance((RETENTION_DAYS * 24 - 1) * HOUR);
+    await settle();
+    assert.equal(await state(f.token, id), 'suspended', 'kept during retention');
+    clock.advance(2 * HOUR);
+    await waitState(f.token, id, 'deleted');
+    assert.ok(node.received.some((cmd) => cmd.serverId === id && cmd.op === 'delete'), 'deleted through the normal delete task');
+    const [ips] = await h.ds.query('SELECT count(*)::int AS n FROM ip_addresses WHERE server_id = $1', [id]);
+    assert.equal(ips.n, 0, 'address released');
+  });
+
+  test('staff suspend and unsuspend by hand, with a reason, audited; customers cannot', async () => {
+    const g = await h.register('staff');
+    const { id } = await paidServer(g.token, 'staff.example.com');
+    const asCustomer = await h.http('POST', `/api/v1/admin/servers/${id}/suspend`, { token: g.token, body: { reason: 'abuse' } });
+    assert.equal(asCustomer.status, 403);
+    const noReason = await h.http('POST', `/api/v1/admin/servers/${id}/suspend`, { token: admin, body: {} });
+    assert.equal(noReason.status, 400);
+    const sus = await h.http('POST', `/api/v1/admin/servers/${id}/suspend`, { token: admin, body: { reason: 'abuse report 42' } });
+    assert.equal(sus.status, 200, JSON.stringify(sus.body));
+    await waitState(g.token, id, 'suspended');
+    assert.equal((await h.http('POST', `/api/v1/servers/${id}/actions`, { token: g.token, body: { action: 'start' } })).status, 409);
+    assert.equal((await h.http('POST', `/api/v1/admin/servers/${id}/unsuspend`, { token: admin, body: { reason: 'resolved' } })).status, 200);
+    await waitState(g.token, id, 'running');
+    const audit = await h.ds.query(`SELECT action, actor_kind, details FROM audit_log WHERE target_id = $1 AND action LIKE 'server.staff_%' ORDER BY id`, [id]);
+    assert.deepEqual(audit.map((r: { action: string }) => r.action), ['server.staff_suspend', 'server.staff_unsuspend']);
+    assert.equal(audit[0].details.reason, 'abuse report 42');
+  });
+
+  test('no capacity after payment: the server goes to error with the reason, the subscription is cancelled, staff see it', async () => {
+    const k = await h.register('nocap');
+    const s = await order(k.token, 'nocap.example.com');
+    await h.ds.query(`UPDATE nodes SET state = 'maintenance' WHERE id = $1`, [h.seed.nodeId]);
+    try {
+      await deliverAll(stripe.completeCheckout(stripe.sessionFor(s.id)!.id));
+      await waitState(k.token, s.id, 'error');
+    } finally {
+      await h.ds.query(`UPDATE nodes SET state = 'online' WHERE id = $1`, [h.seed.nodeId]);
+    }
+    const view = (await h.http('GET', `/api/v1/servers/${s.id}`, { token: k.token })).body;
+    assert.match(view.currentTask.error, /capacity/i);
+    assert.equal(stripe.subscriptionFor(s.id)!.status, 'canceled');
+    const failed = await h.http('GET', '/api/v1/admin/billing/orders?fulfilment=failed', { token: admin });
+    assert.ok(failed.body.some((o: { serverId: string }) => o.serverId === s.id));
+    await deliverAll(stripe.outbox.splice(0));
+    await settle();
+    assert.equal(await createTasks(s.id), 1, 'only the failed create record; nothing placed');
+  });
+
+  test("another tenant's checkout or server is never affected; reads are tenant-scoped (404)", async () => {
+    const a = await h.register('iso-a');
+    const b = await h.register('iso-b');
+    const sa = await order(a.token, 'iso-a.example.com');
+    const sb = await order(b.token, 'iso-b.example.com');
+    // A validly signed event naming B's server but A's order key (or another tenant) is rejected.
+    const sessionA = stripe.sessionFor(sa.id)!;
+    const sessionB = stripe.sessionFor(sb.id)!;
+    const forgedSession = { ...sessionA, metadata: { ...sessionA.metadata, serverId: sb.id } };
+    const forged = stripe.event('checkout.session.completed', { ...forgedSession, status: 'complete', payment_status: 'paid' });
+    assert.equal((await stripe.deliver(h.url, forged)).status, 200);
+    await deliverAll(stripe.completeCheckout(sessionA.id));
+    await waitState(a.token, sa.id, 'running');
+    await settle();
+    assert.equal(await state(b.token, sb.id), 'pending_payment');
+    assert.equal(sessionB.status, 'open');
+    const [rejected] = await h.ds.query(`SELECT outcome FROM billing_events WHERE stripe_event_id = $1`, [forged.id]);
+    assert.match(rejected.outcome, /rejected/);
+
+    assert.equal((await h.http('GET', `/api/v1/billing/subscriptions/${sa.id}`, { token: b.token })).status, 404);
+    assert.equal((await h.http('POST', `/api/v1/billing/subscriptions/${sa.id}/cancel`, { token: b.token })).status, 404);
+    assert.equal((await h.http('POST', `/api/v1/billing/servers/${sa.id}/checkout`, { token: b.token })).status, 404);
+    const bInvoices = (await h.http('GET', '/api/v1/billing/invoices', { token: b.token })).body;
+    assert.deepEqual(bInvoices, []);
+    const bSubs = (await h.http('GET', '/api/v1/billing/subscriptions', { token: b.token })).body;
+    assert.deepEqual(bSubs.map((x: { serverId: string }) => x.serverId), [sb.id]);
+  });
+});

@@ -1,0 +1,313 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Stripe from 'stripe';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Obj = Record<string, any>;
+
+/** A webhook event as Stripe sends it (the fields the API reads). */
+export interface FakeEvent {
+  id: string;
+  object: 'event';
+  type: string;
+  created: number;
+  api_version: string;
+  livemode: false;
+  pending_webhooks: number;
+  request: { id: null; idempotency_key: null };
+  data: { object: Obj };
+}
+
+/**
+ * A Stripe-compatible HTTP server for tests, implementing only the endpoints the product calls
+ * (customers, products, prices, checkout sessions, billing-portal sessions, subscriptions
+ * retrieve/update/cancel), with Stripe's form encoding, Bearer auth, idempotency keys and error
+ * shape. The real `stripe` SDK talks to it through STRIPE_API_URL. Scenario helpers move the
+ * objects the way Stripe would (checkout paid, payment failed, invoice paid, subscription ended)
+ * and return the webhook events Stripe would send; `deliver` signs them with the SDK's
+ * test-header helper and posts them to the API.
+ */
+export class FakeStripe {
+  readonly customers = new Map<string, Obj>();
+  readonly products = new Map<string, Obj>();
+  readonly prices = new Map<string, Obj>();
+  readonly sessions = new Map<string, Obj>();
+  readonly subscriptions = new Map<string, Obj>();
+  readonly invoices = new Map<string, Obj>();
+  readonly portalSessions: Obj[] = [];
+  /** Every API request: method and path (never the key). */
+  readonly requests: { method: string; path: string }[] = [];
+  /** Events caused by API calls (e.g. cancelling a subscription), for the test to deliver. */
+  readonly outbox: FakeEvent[] = [];
+  private readonly idempotent = new Map<string, { status: number; body: Obj }>();
+  private seq = 0;
+  /** Stripe's clock (unix seconds); every event moves it on by one second. */
+  private clock = Math.floor(Date.now() / 1000);
+
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+    readonly secretKey: string,
+    readonly webhookSecret: string,
+  ) {}
+
+  static async start(): Promise<FakeStripe> {
+    const secretKey = `sk_test_${randomBytes(12).toString('hex')}`;
+    const webhookSecret = `whsec_${randomBytes(16).toString('hex')}`;
+    let fake: FakeStripe | null = null;
+    const server = createServer((req, res) => void fake!.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    fake = new FakeStripe(server, `http://127.0.0.1:${port}`, secretKey, webhookSecret);
+    return fake;
+  }
+
+  /** Environment for the API under test. */
+  env(): Record<string, string> {
+    return { STRIPE_SECRET_KEY: this.secretKey, STRIPE_WEBHOOK_SECRET: this.webhookSecret, STRIPE_API_URL: this.url };
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private id(prefix: string): string {
+    return `${prefix}_${(++this.seq).toString().padStart(6, '0')}${randomBytes(4).toString('hex')}`;
+  }
+
+  private timeSource: () => number = Date.now;
+
+  /** Let Stripe's clock follow the test's (e.g. the API's billing clock moved forward by days). */
+  setTimeSource(now: () => number): void {
+    this.timeSource = now;
+  }
+
+  private tick(): number {
+    this.clock = Math.max(this.clock + 1, Math.floor(this.timeSource() / 1000));
+    return this.clock;
+  }
+
+  // ---------------------------------------------------------------- scenario helpers (what Stripe would do)
+
+  sessionFor(serverId: string): Obj | undefined {
+    return [...this.sessions.values()].find((s) => s.metadata?.serverId === serverId);
+  }
+
+  subscriptionFor(serverId: string): Obj | undefined {
+    return [...this.subscriptions.values()].find((s) => s.metadata?.serverId === serverId);
+  }
+
+  /** The customer pays the Checkout Session: an active subscription with a paid first invoice. */
+  completeCheckout(sessionId: string): FakeEvent[] {
+    const session = this.sessions.get(sessionId);
+    if (!session) throw new Error(`no session ${sessionId}`);
+    const now = this.tick();
+    const price = this.prices.get(session.line_items[0].price)!;
+    const sub: Obj = {
+      id: this.id('sub'), object: 'subscription', customer: session.customer, status: 'active', cancel_at_period_end: false, canceled_at: null,
+      ended_at: null, created: now, metadata: { ...session.subscription_data?.metadata },
+      items: { object: 'list', data: [{ id: this.id('si'), object: 'subscription_item', price, quantity: 1, current_period_start: now, current_period_end: now + 30 * 86400 }] },
+    };
+    this.subscriptions.set(sub.id, sub);
+    const invoice = this.newInvoice(sub, 'paid', now);
+    Object.assign(session, { status: 'complete', payment_status: 'paid', subscription: sub.id });
+    return [
+      this.event('checkout.session.completed', session),
+      this.event('customer.subscription.created', sub),
+      this.event('invoice.paid', invoice),
+    ];
+  }
+
+  /** A renewal charge fails: the new invoice stays open and the subscription goes past due. */
+  failPayment(subId: string): FakeEvent[] {
+    const sub = this.subscriptions.get(subId)!;
+    const invoice = this.newInvoice(sub, 'open', this.tick());
+    sub.status = 'past_due';
+    return [this.event('invoice.payment_failed', invoice), this.event('customer.subscription.updated', sub)];
+  }
+
+  /** The open invoice is paid (card updated): the subscription is active again. */
+  payOpenInvoice(subId: string): FakeEvent[] {
+    const sub = this.subscriptions.get(subId)!;
+    const invoice = [...this.invoices.values()].reverse().find((i) => i.parent.subscription_details.subscription === subId && i.status === 'open');
+    if (!invoice) throw new Error('no open invoice');
+    this.tick();
+    Object.assign(invoice, { status: 'paid', amount_paid: invoice.amount_due });
+    sub.status = 'active';
+    return [this.event('invoice.paid', invoice), this.event('customer.subscription.updated', sub)];
+  }
+
+  /** The period ends on a subscription set to cancel at period end (or it is cancelled now). */
+  endSubscription(subId: string): FakeEvent[] {
+    const sub = this.subscriptions.get(subId)!;
+    const now = this.tick();
+    Object.assign(sub, { status: 'canceled', ended_at: now, canceled_at: sub.canceled_at ?? now });
+    return [this.event('customer.subscription.deleted', sub)];
+  }
+
+  private newInvoice(sub: Obj, status: 'paid' | 'open', now: number): Obj {
+    const price = sub.items.data[0].price;
+    const inv: Obj = {
+      id: this.id('in'), object: 'invoice', customer: sub.customer, status, currency: price.currency, amount_due: price.unit_amount,
+      amount_paid: status === 'paid' ? price.unit_amount : 0, created: now, number: `OBL-${this.seq}`, hosted_invoice_url: `${this.url}/i/${this.seq}`,
+      period_start: now, period_end: now + 30 * 86400,
+      parent: { type: 'subscription_details', quote_details: null, subscription_details: { subscription: sub.id, metadata: { ...sub.metadata } } },
+    };
+    this.invoices.set(inv.id, inv);
+    return inv;
+  }
+
+  /** An event carrying a snapshot of `object` as it is now. */
+  event(type: string, object: Obj): FakeEvent {
+    return {
+      id: this.id('evt'), object: 'event', type, created: this.clock, api_version: '2026-10-28.endive', livemode: false, pending_webhooks: 1,
+      request: { id: null, idempotency_key: null }, data: { object: structuredClone(object) },
+    };
+  }
+
+  /** Sign and POST an event to the API's webhook; `timestamp` (unix seconds) and `secret` let tests forge or age it. */
+  async deliver(apiUrl: string, event: FakeEvent | Obj, opts: { secret?: string; timestamp?: number; tamper?: boolean } = {}): Promise<{ status: number; body: any }> {
+    const payload = JSON.stringify(event);
+    const header = Stripe.webhooks.generateTestHeaderString({ payload, secret: opts.secret ?? this.webhookSecret, timestamp: opts.timestamp });
+    const body = opts.tamper ? payload.replace('"livemode":false', '"livemode":true') : payload;
+    const res = await fetch(`${apiUrl}/api/v1/billing/stripe/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': header }, body });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  }
+
+  // ---------------------------------------------------------------- the HTTP API
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const url = new URL(req.url ?? '/', this.url);
+    const method = req.method ?? 'GET';
+    this.requests.push({ method, path: url.pathname });
+    const send = (status: number, body: Obj) => {
+      res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_${this.seq}` });
+      res.end(JSON.stringify(body));
+    };
+    if (req.headers.authorization !== `Bearer ${this.secretKey}`) {
+      return send(401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided.' } });
+    }
+    const params = parseForm(Buffer.concat(chunks).toString('utf8'));
+    const key = req.headers['idempotency-key'];
+    const idemKey = typeof key === 'string' && method === 'POST' ? `${url.pathname} ${key}` : null;
+    if (idemKey && this.idempotent.has(idemKey)) {
+      const prev = this.idempotent.get(idemKey)!;
+      return send(prev.status, prev.body);
+    }
+    let status = 200;
+    let body: Obj;
+    try {
+      body = this.route(method, url.pathname.split('/').filter(Boolean), params);
+    } catch (err) {
+      status = (err as { status?: number }).status ?? 400;
+      body = { error: { type: 'invalid_request_error', message: (err as Error).message } };
+    }
+    if (idemKey) this.idempotent.set(idemKey, { status, body });
+    send(status, body);
+  }
+
+  private route(method: string, p: string[], params: Obj): Obj {
+    const notFound = (what: string, id: string) => Object.assign(new Error(`No such ${what}: '${id}'`), { status: 404 });
+    const [v, a, b, c] = p;
+    if (v !== 'v1') throw notFound('path', p.join('/'));
+    if (a === 'customers' && method === 'POST' && !b) {
+      const cus = { id: this.id('cus'), object: 'customer', name: params.name ?? null, metadata: params.metadata ?? {}, created: this.clock };
+      this.customers.set(cus.id, cus);
+      return cus;
+    }
+    if (a === 'products' && method === 'POST') {
+      if (!b) {
+        const prod = { id: this.id('prod'), object: 'product', name: params.name, description: params.description ?? null, active: params.active !== 'false', metadata: params.metadata ?? {} };
+        this.products.set(prod.id, prod);
+        return prod;
+      }
+      const prod = this.products.get(b);
+      if (!prod) throw notFound('product', b);
+      if (params.name !== undefined) prod.name = params.name;
+      if (params.description !== undefined) prod.description = params.description;
+      if (params.active !== undefined) prod.active = params.active === 'true';
+      return prod;
+    }
+    if (a === 'prices' && method === 'POST') {
+      if (!b) {
+        if (!this.products.has(params.product)) throw notFound('product', params.product);
+        const price = {
+          id: this.id('price'), object: 'price', product: params.product, unit_amount: Number(params.unit_amount), currency: params.currency, active: true,
+          recurring: { interval: params.recurring?.interval, interval_count: 1 }, type: 'recurring', metadata: params.metadata ?? {},
+        };
+        this.prices.set(price.id, price);
+        return price;
+      }
+      const price = this.prices.get(b);
+      if (!price) throw notFound('price', b);
+      if (params.active !== undefined) price.active = params.active === 'true';
+      return price;
+    }
+    if (a === 'checkout' && b === 'sessions' && method === 'POST' && !c) {
+      if (params.mode !== 'subscription') throw new Error('only mode=subscription is implemented');
+      if (!this.customers.has(params.customer)) throw notFound('customer', params.customer);
+      const items = toArray(params.line_items);
+      const price = this.prices.get(items[0]?.price);
+      if (!price || !price.active) throw new Error(`price ${items[0]?.price} is not active`);
+      const id = this.id('cs_test');
+      const session = {
+        id, object: 'checkout.session', mode: 'subscription', status: 'open', payment_status: 'unpaid', customer: params.customer,
+        client_reference_id: params.client_reference_id ?? null, metadata: params.metadata ?? {}, subscription: null,
+        subscription_data: params.subscription_data ?? {}, line_items: items, success_url: params.success_url, cancel_url: params.cancel_url,
+        url: `${this.url}/pay/${id}`, created: this.clock,
+      };
+      this.sessions.set(id, session);
+      const { subscription_data: _sd, line_items: _li, ...visible } = session;
+      return { ...visible };
+    }
+    if (a === 'billing_portal' && b === 'sessions' && method === 'POST') {
+      if (!this.customers.has(params.customer)) throw notFound('customer', params.customer);
+      const s = { id: this.id('bps'), object: 'billing_portal.session', customer: params.customer, return_url: params.return_url, url: `${this.url}/portal/${this.seq}` };
+      this.portalSessions.push(s);
+      return s;
+    }
+    if (a === 'subscriptions' && b) {
+      const sub = this.subscriptions.get(b);
+      if (!sub) throw notFound('subscription', b);
+      if (method === 'GET') return sub;
+      if (method === 'POST') {
+        if (params.cancel_at_period_end !== undefined) {
+          sub.cancel_at_period_end = params.cancel_at_period_end === 'true';
+          sub.canceled_at = sub.cancel_at_period_end ? this.tick() : null;
+          this.outbox.push(this.event('customer.subscription.updated', sub));
+        }
+        return sub;
+      }
+      if (method === 'DELETE') {
+        if (sub.status !== 'canceled') this.outbox.push(...this.endSubscription(b));
+        return sub;
+      }
+    }
+    throw notFound('endpoint', `${method} /${p.join('/')}`);
+  }
+}
+
+/** Stripe's form encoding: a[b][c]=v and a[0][b]=v into nested objects (arrays stay index-keyed; see toArray). */
+function parseForm(body: string): Obj {
+  const out: Obj = {};
+  for (const [rawKey, value] of new URLSearchParams(body)) {
+    const parts = rawKey.replace(/\]/g, '').split('[');
+    let cur = out;
+    parts.forEach((part, i) => {
+      if (i === parts.length - 1) cur[part] = value;
+      else cur = cur[part] ??= {};
+    });
+  }
+  return out;
+}
+
+function toArray(v: unknown): Obj[] {
+  if (!v) return [];
+  if (Array.isArray(v)) return v;
+  return Object.keys(v as Obj).sort((x, y) => Number(x) - Number(y)).map((k) => (v as Obj)[k]);
+}
