@@ -56,6 +56,7 @@ export class BillingReconciler {
     const rows: { server_id: string }[] = await this.ds.query(
       `SELECT sb.server_id FROM server_billing sb JOIN servers s ON s.id = sb.server_id
         WHERE (sb.fulfilment = 'pending' AND (sb.paid_at IS NOT NULL OR sb.subscription_status IN ('active', 'trialing')))
+           OR (s.state IN ('deleted', 'deleting') AND sb.stripe_subscription_id IS NOT NULL AND sb.subscription_ended_at IS NULL)
            OR (s.state NOT IN ('deleted', 'deleting') AND (
                  sb.staff_hold OR s.state = 'suspended' OR sb.subscription_ended_at IS NOT NULL
                  OR (sb.subscription_status IN ('past_due', 'unpaid') AND sb.past_due_since <= $1)))
@@ -98,7 +99,14 @@ export class BillingReconciler {
       row = await this.load(serverId);
       if (!row || row.fulfilment !== 'provisioned') return;
     }
-    if (row.state === 'deleted' || row.state === 'deleting') return;
+    if (row.state === 'deleted' || row.state === 'deleting') {
+      // The customer deleted a paid server: stop charging for it (at once; no proration refund).
+      if (row.stripe_subscription_id && !row.subscription_ended_at) {
+        await this.cancelSubscriptionNow(row);
+        await this.note(row, 'billing.cancel', { reason: 'server deleted', subscriptionId: row.stripe_subscription_id, atPeriodEnd: false });
+      }
+      return;
+    }
 
     const retentionMs = this.config.billing.retentionDays * 86_400_000;
     if (row.subscription_ended_at && row.subscription_ended_at.getTime() + retentionMs <= now.getTime()) {
@@ -179,10 +187,17 @@ export class BillingReconciler {
     }
   }
 
+  /** Cancel at once and mirror the result (customer.subscription.deleted follows and changes nothing more). */
   private async cancelSubscriptionNow(row: Row): Promise<void> {
     if (!this.stripe || !row.stripe_subscription_id) return;
     try {
-      await this.stripe.subscriptions.cancel(row.stripe_subscription_id);
+      const sub = await this.stripe.subscriptions.cancel(row.stripe_subscription_id);
+      if (sub.status === 'canceled' || sub.status === 'incomplete_expired') {
+        await this.ds.query(
+          `UPDATE server_billing SET subscription_status = $2, subscription_ended_at = coalesce(subscription_ended_at, $3), updated_at = now() WHERE server_id = $1`,
+          [row.server_id, sub.status, new Date((sub.ended_at ?? Math.floor(this.clock.now().getTime() / 1000)) * 1000)],
+        );
+      }
     } catch (err) {
       this.logger.warn(`Cancelling subscription of server ${row.server_id} failed: ${(err as Error).message}`);
     }

@@ -74,8 +74,15 @@ export class BillingWorker {
 /** Starts the worker after the app is built (not in offline builds) and stops it before connections close. */
 @Injectable()
 export class BillingLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  constructor(@Inject(BillingWorker) private readonly worker: BillingWorker) {}
+  private readonly logger = new Logger('Billing');
+  constructor(
+    @Inject(BillingWorker) private readonly worker: BillingWorker,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
   onApplicationBootstrap(): void {
+    const b = this.config.billing;
+    if (b.enabled && !b.stripeWebhookSecret) this.logger.warn('Billing is on but STRIPE_WEBHOOK_SECRET is not set: Stripe events are refused (503), so no order is ever paid.');
+    this.logger.log(b.enabled ? `Billing on (Stripe${b.stripeApi ? ` at ${b.stripeApi.protocol}://${b.stripeApi.host}:${b.stripeApi.port}` : ''}; grace ${b.graceHours} h, retention ${b.retentionDays} d)` : 'Billing off: orders are provisioned at once');
     this.worker.start();
   }
   async beforeApplicationShutdown(): Promise<void> {

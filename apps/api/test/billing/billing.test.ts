@@ -188,6 +188,37 @@ describe('billing with Stripe (Stripe-compatible test server, real SDK, real Pos
     assert.equal(await state(b.token, s.id), 'running');
   });
 
+  test('a crash after the 200 loses nothing: stored events are processed when a worker runs again', async () => {
+    const w = await h.register('crash');
+    const s = await order(w.token, 'crash.example.com');
+    await worker.stop();
+    try {
+      await deliverAll(stripe.completeCheckout(stripe.sessionFor(s.id)!.id));
+      const [pending] = await h.ds.query(`SELECT count(*)::int AS n FROM billing_events WHERE processed_at IS NULL`);
+      assert.equal(pending.n, 3, 'answered 200 and stored, not yet applied');
+      assert.equal(await state(w.token, s.id), 'pending_payment');
+    } finally {
+      worker.start();
+    }
+    await waitState(w.token, s.id, 'running');
+    assert.equal(await createTasks(s.id), 1);
+  });
+
+  test('deleting a paid server cancels its subscription', async () => {
+    const x = await h.register('delpaid');
+    const { id, subId } = await paidServer(x.token, 'delpaid.example.com');
+    assert.equal((await h.http('DELETE', `/api/v1/servers/${id}`, { token: x.token })).status, 202);
+    await waitState(x.token, id, 'deleted');
+    await waitFor('subscription cancelled', async () => {
+      await worker.drain(true);
+      return stripe.subscriptions.get(subId)!.status === 'canceled' ? true : undefined;
+    }, { timeoutMs: 5000, intervalMs: 25 });
+    await deliverAll(stripe.outbox.splice(0));
+    await settle();
+    const sub = (await h.http('GET', `/api/v1/billing/subscriptions/${id}`, { token: x.token })).body;
+    assert.equal(sub.status, 'canceled');
+  });
+
   test('forged, tampered and stale signatures answer 400 and change nothing', async () => {
     const c = await h.register('forge');
     const s = await order(c.token, 'forge.example.com');
