@@ -20,7 +20,7 @@ import { LibvirtHypervisor } from './hypervisor/libvirt-adapter.js';
 import { HypervisorErrorCode, type HypervisorPort } from './hypervisor/port.js';
 import { createLogger, errorMessage, type Logger } from './log.js';
 import { serverIdOfDomain } from './naming.js';
-import { openBus, type Bus } from './nats/bus.js';
+import { ensureCommandConsumer, openBus, type Bus } from './nats/bus.js';
 
 export const DAEMON_VERSION = '0.1.0';
 
@@ -205,7 +205,14 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
   };
 
   const heartbeat = async (): Promise<void> => {
-    const [cap, domains, diskGiB] = await Promise.all([hv.capacity(), hv.list(), diskCapacityGiB(config.dataDir), bus.events.refreshEventStream()]);
+    const [cap, domains, diskGiB] = await Promise.all([
+      hv.capacity(),
+      hv.list(),
+      diskCapacityGiB(config.dataDir),
+      bus.events.refreshEventStream(),
+      // a consumer (or stream) deleted under us is recreated: pulls on it resume by themselves
+      ensureCommandConsumer(bus.jsm, s, config.nodeId, log).catch((err: unknown) => log.warn('cannot check the command consumer', { error: errorMessage(err) })),
+    ]);
     const ours: { serverId: string; state: DomainState }[] = [];
     const seen = new Set<string>();
     for (const d of domains) {

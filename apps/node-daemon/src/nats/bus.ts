@@ -177,6 +177,7 @@ export class EventPublisher {
 export interface Bus {
   nc: NatsConnection;
   js: JetStreamClient;
+  jsm: JetStreamManager;
   consumer: Consumer;
   events: EventPublisher;
 }
@@ -190,7 +191,7 @@ export async function openBus(config: DaemonConfig, s: Subjects, log: Logger): P
     const consumer = await js.consumers.get(s.commandStream, s.nodeConsumer(config.nodeId));
     const events = new EventPublisher(nc, js, jsm, s, config.nodeId, log);
     await events.refreshEventStream();
-    return { nc, js, consumer, events };
+    return { nc, js, jsm, consumer, events };
   } catch (err) {
     await nc.close().catch(() => undefined);
     throw err;

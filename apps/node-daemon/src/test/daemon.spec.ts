@@ -141,6 +141,22 @@ describe('node daemon on libvirt test:///default and real NATS', () => {
   });
 });
 
+describe('resilience', () => {
+  test('a command consumer deleted under the daemon is recreated and commands flow again', async () => {
+    const h = await Harness.start({}, {}, { eventStream: true });
+    try {
+      await h.jsm.consumers.delete(h.s.commandStream, h.s.nodeConsumer(h.nodeId));
+      await waitFor('the consumer to be recreated', () => h.jsm.consumers.info(h.s.commandStream, h.s.nodeConsumer(h.nodeId)).then(() => true, () => false));
+      const sp = spec();
+      const cmd = command(h.nodeId, 'create', sp.serverId, { spec: sp });
+      await h.publish(cmd);
+      assert.equal((await h.result(cmd.taskId, 15_000)).ok, true);
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
 describe('graceful shutdown', () => {
   test('stop() finishes the in-flight command, publishes its result and acks it', async () => {
     const fake = new FakeHypervisor();
