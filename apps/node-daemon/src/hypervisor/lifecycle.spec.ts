@@ -54,3 +54,14 @@ test('ensureRunning resumes a paused domain and leaves a running one alone', asy
   await lc.ensureRunning('d1');
   assert.ok(!hv.calls.slice(before).some((c) => c.startsWith('start')));
 });
+
+test('the transition table covers every action from every state', async () => {
+  const { DOMAIN_STATES } = await import('@oblako/contracts');
+  const { POWER_TRANSITIONS } = await import('./transitions.js');
+  for (const action of Object.keys(POWER_TRANSITIONS) as (keyof typeof POWER_TRANSITIONS)[]) {
+    for (const st of DOMAIN_STATES) assert.ok(['act', 'noop', 'refuse'].includes(POWER_TRANSITIONS[action][st]), `${action} from ${st}`);
+  }
+  assert.equal(POWER_TRANSITIONS.start.missing, 'refuse');
+  assert.equal(POWER_TRANSITIONS.remove.missing, 'noop');
+  assert.equal(POWER_TRANSITIONS.stop.shutoff, 'noop');
+});

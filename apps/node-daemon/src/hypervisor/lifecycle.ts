@@ -1,6 +1,7 @@
 import { DomainState } from '@oblako/contracts';
 import { sleep } from '../clock.js';
 import { HypervisorError, HypervisorErrorCode, type HypervisorPort } from './port.js';
+import { decide } from './transitions.js';
 
 export type StopOutcome = 'already-off' | 'acpi' | 'destroyed';
 
@@ -24,8 +25,9 @@ export class DomainLifecycle {
   /** Start unless running; resume when paused. Returns the state after. */
   async ensureRunning(name: string): Promise<DomainState> {
     const state = await this.hv.state(name);
-    if (state === DomainState.Missing) throw this.notFound(name);
-    if (state === DomainState.Running) return state;
+    const d = decide('start', state);
+    if (d === 'refuse') throw this.notFound(name);
+    if (d === 'noop') return state;
     if (state === DomainState.Paused) {
       await this.hv.resume(name);
       return DomainState.Running;
@@ -41,8 +43,9 @@ export class DomainLifecycle {
   /** ACPI shutdown, wait up to graceSeconds for the guest to power off, then destroy. */
   async stop(name: string, graceSeconds: number, onWait?: () => void): Promise<StopOutcome> {
     const state = await this.hv.state(name);
-    if (state === DomainState.Missing) throw this.notFound(name);
-    if (!ACTIVE.includes(state)) return 'already-off';
+    const d = decide('stop', state);
+    if (d === 'refuse') throw this.notFound(name);
+    if (d === 'noop') return 'already-off';
     if (state === DomainState.Paused || graceSeconds === 0) return this.destroy(name);
     try {
       await this.hv.shutdown(name);
@@ -85,7 +88,7 @@ export class DomainLifecycle {
   /** Destroy if active and undefine; a missing domain is fine. Returns whether one existed. */
   async remove(name: string): Promise<boolean> {
     const state = await this.hv.state(name);
-    if (state === DomainState.Missing) return false;
+    if (decide('remove', state) === 'noop') return false;
     if (ACTIVE.includes(state)) await this.destroy(name);
     try {
       await this.hv.undefine(name);
