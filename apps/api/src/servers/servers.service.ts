@@ -104,7 +104,9 @@ export class ServersService {
     if (!same) {
       throw new ServerError('idempotency_key_reused', `This Idempotency-Key was already used for a different order (server ${earlier.id}); send a new key for a new order.`);
     }
-    return this.get(tenantId, earlier.id);
+    const view = await this.get(tenantId, earlier.id);
+    if (view.state === 'pending_payment') view.checkoutUrl = await this.billing.startCheckout({ tenantId, serverId: earlier.id, planId: earlier.planId });
+    return view;
   }
 
   /** For the billing module: the order was paid, place it now. */
