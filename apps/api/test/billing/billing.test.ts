@@ -134,6 +134,13 @@ describe('billing with Stripe (Stripe-compatible test server, real SDK, real Pos
     const [t] = await h.ds.query('SELECT stripe_customer_id FROM tenants WHERE id = $1', [a.tenantId]);
     assert.equal(t.stripe_customer_id, session.customer);
     assert.equal([...stripe.customers.values()].filter((c) => c.metadata.tenantId === a.tenantId).length, 1);
+    // A retried order (same Idempotency-Key) answers with the same server and the same Checkout URL.
+    const body = { planId: h.seed.planIds.small, imageId: h.seed.imageIds[0], locationId: h.seed.locationId, hostname: 'paid-3.example.com' };
+    const first = await h.http('POST', '/api/v1/servers', { token: a.token, body, headers: { 'idempotency-key': `order-${a.tenantId}` } });
+    const retry = await h.http('POST', '/api/v1/servers', { token: a.token, body, headers: { 'idempotency-key': `order-${a.tenantId}` } });
+    assert.equal(retry.body.id, first.body.id);
+    assert.ok(first.body.checkoutUrl);
+    assert.equal(retry.body.checkoutUrl, first.body.checkoutUrl);
     // Asking again for the checkout link gives the same session.
     const again = await h.http('POST', `/api/v1/billing/servers/${s.id}/checkout`, { token: a.token });
     assert.equal(again.body.checkoutUrl, s.checkoutUrl);
