@@ -195,3 +195,26 @@ describe('server-sent events', () => {
     }
   });
 });
+
+describe('resilience', () => {
+  test('the API recreates its event consumer when it is deleted under it', async () => {
+    const { jetstreamManager } = await import('@nats-io/jetstream');
+    const { connect } = await import('@nats-io/transport-node');
+    const { TEST_NATS_URL } = await import('@oblako/testing');
+    const { subjects } = await import('@oblako/contracts');
+    const s = subjects(h.config.natsSubjectPrefix);
+    const nc = await connect({ servers: TEST_NATS_URL });
+    try {
+      const jsm = await jetstreamManager(nc);
+      await jsm.consumers.delete(s.eventStream, s.apiEventConsumer);
+      const a = await h.register('phoenix');
+      const created = await order(a.token, { hostname: 'phoenix' });
+      await waitFor('the server to run after the consumer came back', async () => {
+        const r = await h.http('GET', `/api/v1/servers/${created.body.id}`, { token: a.token });
+        return r.body.state === 'running';
+      }, { timeoutMs: 15000, intervalMs: 100 });
+    } finally {
+      await nc.close();
+    }
+  });
+});

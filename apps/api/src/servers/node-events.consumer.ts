@@ -28,16 +28,15 @@ export class NodeEventsConsumer {
     @Inject(TaskEventsService) private readonly events: TaskEventsService,
   ) {}
 
-  async start(): Promise<void> {
-    await this.nats.ensureEventConsumer();
-    const s = this.nats.subjects;
-    const consumer = await this.nats.js.consumers.get(s.eventStream, s.apiEventConsumer);
-    this.messages = await consumer.consume({ max_messages: 256 });
-    const messages = this.messages;
-    this.loop = (async () => {
-      for await (const msg of messages) this.dispatch(msg);
-    })().catch((err) => this.logger.error(`Event consumer stopped: ${(err as Error).message}`));
+  private stopping = false;
 
+  async start(): Promise<void> {
+    this.stopping = false;
+    await this.nats.ensureEventConsumer();
+    await this.openMessages();
+    this.loop = this.readLoop();
+
+    const s = this.nats.subjects;
     this.heartbeats = this.nats.nc.subscribe(s.allHeartbeats(), { queue: 'oblako-api' });
     const hbs = this.heartbeats;
     void (async () => {
@@ -47,7 +46,49 @@ export class NodeEventsConsumer {
     })();
   }
 
+  private async openMessages(): Promise<ConsumerMessages> {
+    const s = this.nats.subjects;
+    const consumer = await this.nats.js.consumers.get(s.eventStream, s.apiEventConsumer);
+    const messages = await consumer.consume({ max_messages: 256 });
+    this.messages = messages;
+    // If the consumer or its stream disappears, end this subscription so the read loop recreates them.
+    void (async () => {
+      for await (const n of messages.status()) {
+        if (n.type === 'consumer_deleted' || n.type === 'consumer_not_found' || n.type === 'stream_not_found') {
+          this.logger.warn(`Event consumer: ${n.type}; recreating it`);
+          await messages.close().catch(() => undefined);
+          break;
+        }
+      }
+    })().catch(() => undefined);
+    return messages;
+  }
+
+  /** Read events until stopped; if the subscription ends on its own (consumer deleted, stream recreated...), reopen it. */
+  private async readLoop(): Promise<void> {
+    let delay = 250;
+    while (!this.stopping) {
+      try {
+        const messages = this.messages ?? (await this.openMessages());
+        for await (const msg of messages) {
+          delay = 250;
+          this.dispatch(msg);
+        }
+        if (this.stopping) break;
+        this.logger.warn('Event subscription ended; reopening it');
+      } catch (err) {
+        if (this.stopping) break;
+        this.logger.error(`Event consumer failed (${(err as Error).message}); retrying in ${delay} ms`);
+      }
+      this.messages = null;
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 10_000);
+      if (!this.stopping) await this.nats.ensureEventConsumer().catch(() => undefined);
+    }
+  }
+
   async stop(): Promise<void> {
+    this.stopping = true;
     this.heartbeats?.unsubscribe();
     this.heartbeats = null;
     if (this.messages) {
