@@ -24,6 +24,8 @@ interface Refs {
   subscriptionId: string | null;
   checkoutPaid: boolean;
   invoice: Stripe.Invoice | null;
+  /** checkout.session.expired: this session can no longer be paid. */
+  expiredSessionId?: string;
 }
 
 /**
@@ -58,6 +60,15 @@ export class BillingEventsService {
       [event.id, event.type, event.created, JSON.stringify(event)],
     );
     return rows.length > 0;
+  }
+
+  /**
+   * Forget processed events after 30 days (Stripe retries a delivery for at most 3 days, so the
+   * unique event id still guards every retry). Unprocessed events are never deleted.
+   */
+  async prune(): Promise<number> {
+    const rows: unknown[] = await this.ds.query(`DELETE FROM billing_events WHERE processed_at < now() - interval '30 days' RETURNING id`);
+    return rows.length;
   }
 
   /**
@@ -141,6 +152,10 @@ export class BillingEventsService {
     if (refs.checkoutPaid) {
       await m.query('UPDATE server_billing SET paid_at = coalesce(paid_at, $2), updated_at = now() WHERE server_id = $1', [order.server_id, eventAt]);
     }
+    if (refs.expiredSessionId) {
+      // The next checkout link request makes a new session (the expired one stays recorded for its idempotency key).
+      await m.query('UPDATE server_billing SET checkout_url = NULL, updated_at = now() WHERE server_id = $1 AND checkout_session_id = $2', [order.server_id, refs.expiredSessionId]);
+    }
     if (refs.invoice) await this.mirrorInvoice(m, order, refs.invoice, eventAt);
     if (order.stripe_subscription_id) await this.mirrorSubscription(m, order, event, eventAt);
     return { serverId: order.server_id, outcome: 'applied' };
@@ -212,6 +227,11 @@ function refsOf(event: Stripe.Event): Refs | null {
     if (s.mode !== 'subscription') return null;
     const sub = typeof s.subscription === 'string' ? s.subscription : (s.subscription?.id ?? null);
     return { metadata: metadataOf(s.metadata), subscriptionId: sub, checkoutPaid: s.payment_status === 'paid' || s.payment_status === 'no_payment_required', invoice: null };
+  }
+  if (type === 'checkout.session.expired') {
+    const s = obj as unknown as Stripe.Checkout.Session;
+    if (s.mode !== 'subscription') return null;
+    return { metadata: metadataOf(s.metadata), subscriptionId: null, checkoutPaid: false, invoice: null, expiredSessionId: s.id };
   }
   if (type.startsWith('customer.subscription.')) {
     const s = obj as unknown as Stripe.Subscription;

@@ -17,6 +17,7 @@ export class BillingWorker {
   private again = false;
   private stopped = true;
   private current: Promise<void> = Promise.resolve();
+  private lastPrune = 0;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -65,6 +66,10 @@ export class BillingWorker {
         if (serverId) await this.reconciler.reconcile(serverId);
       }
       if (sweep) await this.reconciler.sweep();
+      if (sweep && Date.now() - this.lastPrune > 3600_000) {
+        this.lastPrune = Date.now();
+        await this.events.prune();
+      }
     } catch (err) {
       this.logger.error(`Billing drain failed (retried on the next poll): ${(err as Error).message}`);
     }

@@ -65,7 +65,8 @@ export class CheckoutService {
       const price = await this.prices.ensurePrice(server.plan_id);
       const metadata = { tenantId, serverId, orderKey: order.order_key };
       const base = this.config.billing.returnUrl;
-      // One session per order: the idempotency key makes a retried create return the same session.
+      // One open session per order: the idempotency key makes a retried create return the same session;
+      // after checkout.session.expired (24 h) the next request makes a new one.
       const session = await stripe.checkout.sessions.create(
         {
           mode: 'subscription',
@@ -77,12 +78,13 @@ export class CheckoutService {
           success_url: `${base}/servers/${serverId}?checkout=success`,
           cancel_url: `${base}/servers/${serverId}?checkout=cancelled`,
         },
-        { idempotencyKey: `oblako-checkout-${order.order_key}` },
+        { idempotencyKey: `oblako-checkout-${order.order_key}-${order.checkout_session_id ?? 'first'}` },
       );
       if (!session.url) throw new Error('Stripe returned a Checkout Session without a URL');
       await this.ds.query(
-        `UPDATE server_billing SET checkout_session_id = $2, checkout_url = $3, updated_at = now() WHERE server_id = $1 AND checkout_session_id IS NULL`,
-        [serverId, session.id, session.url],
+        `UPDATE server_billing SET checkout_session_id = $2, checkout_url = $3, updated_at = now()
+          WHERE server_id = $1 AND checkout_url IS NULL AND checkout_session_id IS NOT DISTINCT FROM $4`,
+        [serverId, session.id, session.url, order.checkout_session_id],
       );
       return session.url;
     } catch (err) {

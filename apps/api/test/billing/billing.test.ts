@@ -145,7 +145,17 @@ describe('billing with Stripe (Stripe-compatible test server, real SDK, real Pos
     const again = await h.http('POST', `/api/v1/billing/servers/${s.id}/checkout`, { token: a.token });
     assert.equal(again.body.checkoutUrl, s.checkoutUrl);
 
-    await deliverAll(stripe.completeCheckout(session.id));
+    // The session expires unpaid: the next link is a new session, which the customer pays.
+    await deliverAll(stripe.expireSession(session.id));
+    await settle();
+    const fresh = await h.http('POST', `/api/v1/billing/servers/${s.id}/checkout`, { token: a.token });
+    assert.equal(fresh.status, 200, JSON.stringify(fresh.body));
+    assert.notEqual(fresh.body.checkoutUrl, s.checkoutUrl);
+    const session2 = [...stripe.sessions.values()].find((x) => x.url === fresh.body.checkoutUrl)!;
+    assert.equal(session2.metadata.orderKey, session.metadata.orderKey, 'same order, new session');
+    assert.equal(await state(a.token, s.id), 'pending_payment');
+
+    await deliverAll(stripe.completeCheckout(session2.id));
     const running = await waitState(a.token, s.id, 'running');
     assert.equal(running.addresses.length, 1);
     assert.equal(await createTasks(s.id), 1);

@@ -120,6 +120,14 @@ export class FakeStripe {
     ];
   }
 
+  /** The customer never paid: the session expires (after 24 h at Stripe). */
+  expireSession(sessionId: string): FakeEvent[] {
+    const session = this.sessions.get(sessionId)!;
+    this.tick();
+    Object.assign(session, { status: 'expired', url: null });
+    return [this.event('checkout.session.expired', session)];
+  }
+
   /** A renewal charge fails: the new invoice stays open and the subscription goes past due. */
   failPayment(subId: string): FakeEvent[] {
     const sub = this.subscriptions.get(subId)!;
