@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { ApiTokensController } from './api-tokens/api-tokens.controller.js';
 import { ApiTokensService } from './api-tokens/api-tokens.service.js';
 import { AdminAuditController } from './audit/audit.controller.js';
+import { AdminTenantsController } from './tenants/admin-tenants.controller.js';
 import { AuditService } from './audit/audit.service.js';
 import { AuthController } from './auth/auth.controller.js';
 import { AuthService } from './auth/auth.service.js';
@@ -97,8 +98,8 @@ class SshKeysModule {}
 @Module({ controllers: [HealthController] })
 class HealthModule {}
 
-@Module({ controllers: [AdminAuditController] })
-class AuditModule {}
+@Module({ controllers: [AdminAuditController, AdminTenantsController] })
+class StaffModule {}
 
 @Module({
   imports: [FleetModule, SshKeysModule],
@@ -129,7 +130,7 @@ export class AppModule {
         BillingCoreModule,
         BillingModule.register(ServersModule, !options.offline),
         HealthModule,
-        AuditModule,
+        StaffModule,
         ...(options.offline ? [] : [ComputeRuntimeModule]),
       ],
     };

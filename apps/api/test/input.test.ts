@@ -130,3 +130,22 @@ test('a retried order with the same Idempotency-Key makes one server, even when 
   assert.notEqual(other.body.id, results[0]!.body.id);
   assert.equal(await h.count('servers'), before + 2);
 });
+
+test('staff cap a tenant at N live servers; parallel orders cannot overshoot it', async () => {
+  const q = await h.register('quota');
+  const staff = await h.login(ADMIN.email, ADMIN.password);
+  const set = await h.http('PATCH', `/api/v1/admin/tenants/${q.tenantId}`, { token: staff, body: { serverLimit: 2 } });
+  assert.equal(set.status, 200, JSON.stringify(set.body));
+  assert.equal(set.body.serverLimit, 2);
+  const results = await Promise.all(Array.from({ length: 5 }, (_, i) => h.http('POST', '/api/v1/servers', { token: q.token, body: body({ hostname: `q${i}` }) })));
+  assert.equal(results.filter((r) => r.status === 201).length, 2);
+  for (const r of results.filter((x) => x.status !== 201)) {
+    assert.equal(r.status, 409);
+    assert.equal(r.body.code, 'quota_exceeded');
+    assert.match(r.body.message, /at most 2 server\(s\)/);
+  }
+  const lift = await h.http('PATCH', `/api/v1/admin/tenants/${q.tenantId}`, { token: staff, body: { serverLimit: null } });
+  assert.equal(lift.body.serverLimit, null);
+  assert.equal((await h.http('POST', '/api/v1/servers', { token: q.token, body: body({ hostname: 'q-more' }) })).status, 201);
+  assert.equal((await h.http('PATCH', `/api/v1/admin/tenants/${q.tenantId}`, { token: q.token, body: { serverLimit: 100 } })).status, 403);
+});

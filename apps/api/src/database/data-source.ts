@@ -3,8 +3,9 @@ import { ENTITIES } from './entities.js';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema.js';
 import { Billing1764100000000 } from './migrations/1764100000000-billing.js';
 import { OrderIdempotency1764200000000 } from './migrations/1764200000000-order-idempotency.js';
+import { TenantServerLimit1764300000000 } from './migrations/1764300000000-tenant-server-limit.js';
 
-export const MIGRATIONS = [InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000];
+export const MIGRATIONS = [InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000, TenantServerLimit1764300000000];
 
 export interface DataSourceSettings {
   url: string;

@@ -9,6 +9,7 @@ export const ServerErrorCode = {
   InvalidTransition: 'invalid_transition',
   InvalidCursor: 'invalid_cursor',
   IdempotencyKeyReused: 'idempotency_key_reused',
+  QuotaExceeded: 'quota_exceeded',
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 
@@ -21,6 +22,7 @@ const STATUS: Record<ServerErrorCode, number> = {
   invalid_transition: 409,
   invalid_cursor: 400,
   idempotency_key_reused: 409,
+  quota_exceeded: 409,
 };
 
 export class ServerError extends DomainError {

@@ -64,6 +64,7 @@ export class ServersService {
         const location = await m.findOneBy(LocationEntity, { id: input.locationId });
         if (!location) throw new ServerError('location_not_found', `No location with id ${input.locationId}; choose one from GET /api/v1/locations.`, [{ field: 'locationId', problems: ['unknown location'] }]);
         const keys = await this.sshKeys.requireOwned(m, tenantId, input.sshKeyIds ?? []);
+        await this.checkServerLimit(m, tenantId);
         const server = await m.save(
           m.create(ServerEntity, {
             tenantId, planId: plan.id, imageId: image.id, locationId: location.id, nodeId: null, hostname: input.hostname.toLowerCase(),
@@ -89,6 +90,17 @@ export class ServersService {
     const view = await this.get(tenantId, server.id);
     if (server.state === 'pending_payment') view.checkoutUrl = await this.billing.startCheckout({ tenantId, serverId: server.id, planId: server.planId });
     return view;
+  }
+
+  /** The tenant's cap on live servers, checked under a lock on the tenant row so parallel orders cannot overshoot it. */
+  private async checkServerLimit(m: EntityManager, tenantId: string): Promise<void> {
+    const [tenant]: { server_limit: number | null }[] = await m.query('SELECT server_limit FROM tenants WHERE id = $1', [tenantId]);
+    if (!tenant || tenant.server_limit === null) return;
+    await m.query('SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE', [tenantId]);
+    const [{ n }]: { n: number }[] = await m.query(`SELECT count(*)::int AS n FROM servers WHERE tenant_id = $1 AND deleted_at IS NULL AND state <> 'deleted'`, [tenantId]);
+    if (n >= tenant.server_limit) {
+      throw new ServerError('quota_exceeded', `Your tenant may have at most ${tenant.server_limit} server(s) and has ${n}; delete one, or ask support to raise the limit.`);
+    }
   }
 
   private async findByIdempotencyKey(tenantId: string, key: string): Promise<ServerEntity | null> {

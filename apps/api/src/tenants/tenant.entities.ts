@@ -6,6 +6,8 @@ export class TenantEntity {
   @PrimaryGeneratedColumn('uuid') id: string;
   @Column({ type: 'varchar', length: 120 }) name: string;
   @Column({ name: 'stripe_customer_id', type: 'varchar', nullable: true }) stripeCustomerId: string | null;
+  /** Most live servers the tenant may have; null = no cap. */
+  @Column({ name: 'server_limit', type: 'integer', nullable: true }) serverLimit: number | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
 }
 
