@@ -16,7 +16,7 @@ import { ACTION_RULES, hostnameProblem, planAction } from '@oblako/contracts';
 const args = process.argv.slice(2);
 const port = Number(args[args.indexOf('--port') + 1] || process.env.PORT || 4300);
 const noSse = args.includes('--no-sse');
-const root = fileURLToPath(new URL('../dist/app/', import.meta.url));
+const root = fileURLToPath(new URL('../dist/browser/', import.meta.url));
 const now = () => new Date().toISOString();
 
 const location = { id: randomUUID(), code: 'fra1', name: 'Frankfurt 1', country: 'DE' };

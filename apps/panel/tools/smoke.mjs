@@ -67,7 +67,7 @@ try {
   await t('order-hostname').fill(hostname);
   await t('order-next-hostname').click();
   await t('order-add-key-name').fill('laptop');
-  await t('order-add-key-value').fill('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMP me@laptop');
+  await t('order-add-key-value').fill('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKIvcI3pbhDcTw7dl1Q/ATV9DVBkk8tfxbp4qYTgiCm3 smoke@panel');
   await t('order-add-key-submit').click();
   await page.locator('[data-testid=order-ssh-key][data-name=laptop]').waitFor({ timeout: 10000 }).catch(async () => {
     console.log('   key not added:', await t('order-add-key-error').innerText().catch(() => '?'));

@@ -14,3 +14,10 @@ test('money, sizes and shares read well', () => {
   assert.equal(plural(1, 'server'), '1 server');
   assert.equal(humanize('pending_payment'), 'pending payment');
 });
+
+test('random ids are 32 hex characters and differ', async () => {
+  const { randomId } = await import('./format.js');
+  const a = randomId();
+  assert.match(a, /^[0-9a-f]{32}$/);
+  assert.notEqual(a, randomId());
+});

@@ -39,3 +39,9 @@ export function formatDateTime(iso: string | null | undefined, locale = 'en'): s
   if (Number.isNaN(d.getTime())) return iso;
   return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(d);
 }
+
+/** A random id; works outside secure contexts too (crypto.randomUUID needs HTTPS or localhost). */
+export function randomId(): string {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}

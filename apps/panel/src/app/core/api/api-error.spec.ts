@@ -33,3 +33,12 @@ test('network failures read as unreachable API', () => {
   assert.match(errorMessage(new TypeError('fetch failed')), /could not be reached/);
   assert.ok(new ApiRequestError(500, 'x', 'y') instanceof Error);
 });
+
+test('does not repeat a detail the message already says', () => {
+  const e = apiErrorFrom(400, {
+    code: 'invalid_ssh_key',
+    message: 'The key data is not valid base64; copy the key again without line breaks.',
+    details: [{ field: 'publicKey', problems: ['The key data is not valid base64; copy the key again without line breaks.'] }],
+  });
+  assert.equal(errorMessage(e), 'The key data is not valid base64; copy the key again without line breaks.');
+});

@@ -88,9 +88,11 @@ export async function apiErrorFromResponse(res: Response): Promise<ApiRequestErr
 export function errorMessage(err: unknown): string {
   if (err instanceof ApiRequestError) {
     if (err.details.length > 0) {
-      const extra = err.details
-        .flatMap((d) => d.problems.map((p) => (d.field && !p.toLowerCase().includes(d.field.toLowerCase()) ? `${d.field}: ${p}` : p)))
-        .filter((p) => !err.message.includes(p));
+      const extra = err.details.flatMap((d) =>
+        d.problems
+          .filter((p) => p && !err.message.includes(p))
+          .map((p) => (d.field && !p.toLowerCase().includes(d.field.toLowerCase()) ? `${d.field}: ${p}` : p)),
+      );
       return extra.length ? `${err.message} ${extra.join(' ')}` : err.message;
     }
     return err.message;

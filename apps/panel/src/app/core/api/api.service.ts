@@ -26,18 +26,7 @@ export type CreateIpPoolBody = Schemas['CreateIpPoolDto'];
 /** The power actions the API accepts (from its OpenAPI document). */
 export type PowerAction = Schemas['ServerActionDto']['action'];
 
-export interface AuditEntryView {
-  id: string;
-  at?: string;
-  createdAt?: string;
-  actorEmail?: string | null;
-  actorId?: string | null;
-  action: string;
-  targetType?: string | null;
-  targetId?: string | null;
-  tenantId?: string | null;
-  ip?: string | null;
-}
+export type AuditEntryView = Schemas['AuditEntryDto'];
 
 export interface AdminTaskView extends TaskView {
   hostname?: string;
@@ -117,8 +106,9 @@ export class ApiService {
   async serverTasks(id: string): Promise<Page<TaskView>> {
     return page<TaskView>(await this.ok(this.client.GET('/api/v1/servers/{id}/tasks', { params: { path: { id } } })));
   }
-  createServer(body: CreateServerBody): Promise<ServerView> {
-    return this.ok(this.client.POST('/api/v1/servers', { body }));
+  /** `idempotencyKey`: the same key for retries of one order, so it makes one server at most. */
+  createServer(body: CreateServerBody, idempotencyKey: string): Promise<ServerView> {
+    return this.ok(this.client.POST('/api/v1/servers', { body, params: { header: { 'Idempotency-Key': idempotencyKey } } }));
   }
   serverAction(id: string, action: PowerAction): Promise<ServerView> {
     return this.ok(this.client.POST('/api/v1/servers/{id}/actions', { params: { path: { id } }, body: { action } }));
@@ -172,8 +162,11 @@ export class ApiService {
   async failedTasks(cursor: string | null): Promise<Page<AdminTaskView>> {
     return page(await this.untyped<Page<AdminTaskView> | AdminTaskView[]>('/admin/tasks', { state: 'failed', cursor }));
   }
-  async audit(cursor: string | null): Promise<Page<AuditEntryView>> {
-    return page(await this.untyped<Page<AuditEntryView> | AuditEntryView[]>('/admin/audit', { cursor }));
+  /** Newest first; pass the last id of a page as `before` for the next one. */
+  async audit(before: number | null, limit = 50): Promise<{ items: AuditEntryView[]; before: number | null }> {
+    const items = await this.ok(this.client.GET('/api/v1/admin/audit', { params: { query: { limit, ...(before !== null ? { before } : {}) } } }));
+    const last = items.at(-1);
+    return { items, before: items.length === limit && last ? last.id : null };
   }
 }
 

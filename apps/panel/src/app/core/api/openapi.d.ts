@@ -279,6 +279,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/nodes/{id}/credentials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["AdminFleet_nodeCredentials"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/nodes/{id}": {
         parameters: {
             query?: never;
@@ -441,6 +457,191 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/billing/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether billing is on (Stripe) or off (orders are provisioned at once); public */
+        get: operations["BillingStatus_status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's orders and subscriptions, one per server (mirrored from Stripe) */
+        get: operations["Billing_subscriptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/subscriptions/{serverId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["Billing_subscription"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/subscriptions/{serverId}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel the server's subscription at the end of the paid period; the server is deleted after the retention period */
+        post: operations["Billing_cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/invoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["Billing_invoices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/portal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A Stripe billing-portal link for cards and invoices */
+        post: operations["Billing_portal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/servers/{serverId}/checkout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The Checkout URL of a server waiting for payment (the same session again, or a new one if none could be made at order time) */
+        post: operations["Billing_checkoutUrl"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/stripe/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stripe webhook endpoint (signature-verified; for Stripe only) */
+        post: operations["StripeWebhook_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/servers/{id}/suspend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Suspend a server by hand (stopped; the customer cannot start it) until staff unsuspend it; audited */
+        post: operations["AdminBilling_suspend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/servers/{id}/unsuspend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Lift a staff suspension (a billing suspension stays until the account is paid); audited */
+        post: operations["AdminBilling_unsuspend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/billing/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Orders across tenants; fulfilment=failed lists paid orders that could not be placed (refund by hand) */
+        get: operations["AdminBilling_orders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -449,6 +650,22 @@ export interface paths {
             cookie?: never;
         };
         get: operations["Health_health"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["AdminAudit_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -742,8 +959,9 @@ export interface components {
             nodeId: string;
             natsUrl: string;
             natsUser: string;
-            /** @description Not issued yet: per-node NATS credentials come with the NATS account set-up. */
+            /** @description Unused: nodes authenticate with a .creds file (natsCreds). */
             natsPassword?: string;
+            /** @description NATS .creds file for the daemon (NATS_CREDS), limited to this node; present when the API has NATS_ACCOUNT_SEED. Shown once. */
             natsCreds?: string;
             subjectPrefix: string;
         };
@@ -880,6 +1098,109 @@ export interface components {
             /** @enum {string} */
             action: "start" | "stop" | "reboot";
         };
+        BillingStatusView: {
+            /**
+             * @description off: no Stripe key; orders are provisioned at once
+             * @enum {string}
+             */
+            billing: "on" | "off";
+            /** @description Hours a subscription may be past due before its server is suspended */
+            graceHours: number;
+            /** @description Days a server is kept (suspended) after its subscription ended */
+            retentionDays: number;
+        };
+        SubscriptionView: {
+            /** Format: uuid */
+            serverId: string;
+            hostname: string;
+            serverState: string;
+            /** Format: uuid */
+            planId: string | null;
+            /**
+             * @description pending: waiting for payment; failed: paid but could not be placed (refunded by staff)
+             * @enum {string}
+             */
+            order: "pending" | "provisioned" | "failed" | "void" | "none";
+            /** @description Stripe Checkout URL while the order waits for payment */
+            checkoutUrl: string | null;
+            /** @description Stripe subscription status (active, past_due, unpaid, canceled, ...) */
+            status: string | null;
+            cancelAtPeriodEnd: boolean;
+            /** Format: date-time */
+            currentPeriodEnd: string | null;
+            /** Format: date-time */
+            endedAt: string | null;
+            /** Format: date-time */
+            pastDueSince: string | null;
+            /** @description Suspended by staff */
+            staffHold: boolean;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        InvoiceView: {
+            id: string;
+            /** Format: uuid */
+            serverId: string | null;
+            /** @description draft, open, paid, uncollectible, void */
+            status: string;
+            /** @description smallest currency unit */
+            amountDue: number;
+            amountPaid: number;
+            currency: string;
+            hostedInvoiceUrl: string | null;
+            number: string | null;
+            /** Format: date-time */
+            periodStart: string | null;
+            /** Format: date-time */
+            periodEnd: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        UrlView: {
+            url: string;
+        };
+        CheckoutView: {
+            checkoutUrl: string;
+        };
+        StaffHoldDto: {
+            /**
+             * @description Why (kept in the audit log)
+             * @example abuse report #123
+             */
+            reason: string;
+        };
+        AdminOrderView: {
+            /** Format: uuid */
+            serverId: string;
+            hostname: string;
+            serverState: string;
+            /** Format: uuid */
+            planId: string | null;
+            /**
+             * @description pending: waiting for payment; failed: paid but could not be placed (refunded by staff)
+             * @enum {string}
+             */
+            order: "pending" | "provisioned" | "failed" | "void" | "none";
+            /** @description Stripe Checkout URL while the order waits for payment */
+            checkoutUrl: string | null;
+            /** @description Stripe subscription status (active, past_due, unpaid, canceled, ...) */
+            status: string | null;
+            cancelAtPeriodEnd: boolean;
+            /** Format: date-time */
+            currentPeriodEnd: string | null;
+            /** Format: date-time */
+            endedAt: string | null;
+            /** Format: date-time */
+            pastDueSince: string | null;
+            /** @description Suspended by staff */
+            staffHold: boolean;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: uuid */
+            tenantId: string;
+            fulfilmentError: string | null;
+            staffHoldReason: string | null;
+        };
         HealthDto: {
             /** @enum {string} */
             status: "ok" | "degraded";
@@ -889,6 +1210,25 @@ export interface components {
             nats: "up" | "down";
             /** @enum {string} */
             billing: "on" | "off";
+        };
+        AuditEntryDto: {
+            id: number;
+            /** Format: uuid */
+            tenantId: string | null;
+            /** Format: uuid */
+            actorUserId: string | null;
+            /** @enum {string} */
+            actorKind: "user" | "api_token" | "staff" | "system" | "node";
+            /** @example server.create */
+            action: string;
+            targetType: string;
+            targetId: string | null;
+            ip: string | null;
+            details: {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            createdAt: string;
         };
     };
     responses: never;
@@ -1661,6 +2001,37 @@ export interface operations {
             };
         };
     };
+    AdminFleet_nodeCredentials: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description New NATS credentials for the node daemon (shown once). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeRegistrationDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
     AdminFleet_node: {
         parameters: {
             query?: never;
@@ -2012,6 +2383,8 @@ export interface operations {
             header?: {
                 /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
                 "x-tenant-id"?: string;
+                /** @description Up to 128 printable characters. Retrying with the same key returns the first order instead of making a second server. */
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -2208,6 +2581,335 @@ export interface operations {
             };
         };
     };
+    BillingStatus_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingStatusView"];
+                };
+            };
+        };
+    };
+    Billing_subscriptions: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionView"][];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    Billing_subscription: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                serverId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionView"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    Billing_cancel: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                serverId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionView"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    Billing_invoices: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceView"][];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    Billing_portal: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UrlView"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    Billing_checkoutUrl: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                serverId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckoutView"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    StripeWebhook_webhook: {
+        parameters: {
+            query?: never;
+            header: {
+                "stripe-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Bad or stale signature; nothing changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    AdminBilling_suspend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StaffHoldDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminOrderView"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminBilling_unsuspend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StaffHoldDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminOrderView"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminBilling_orders: {
+        parameters: {
+            query?: {
+                fulfilment?: "pending" | "provisioned" | "failed" | "void" | "none";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminOrderView"][];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
     Health_health: {
         parameters: {
             query?: never;
@@ -2232,6 +2934,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HealthDto"];
+                };
+            };
+        };
+    };
+    AdminAudit_list: {
+        parameters: {
+            query?: {
+                tenantId?: string;
+                /** @description Entries with a smaller id (the last id of the previous page) */
+                before?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEntryDto"][];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
                 };
             };
         };

@@ -73,8 +73,9 @@ export class LiveService {
     this.abort = ctrl;
     this.mode.set('connecting');
     try {
+      const tenantId = this.auth.tenantId();
       const res = await this.auth.session.fetch(API_PREFIX + '/servers/events', {
-        headers: { Accept: 'text/event-stream' },
+        headers: { Accept: 'text/event-stream', ...(tenantId ? { 'X-Tenant-Id': tenantId } : {}) },
         signal: ctrl.signal,
         cache: 'no-store',
       });

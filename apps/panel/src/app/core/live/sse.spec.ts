@@ -20,3 +20,13 @@ test('reads a full server view, a task event and a bare server id', () => {
   assert.equal(readServerChange({ event: 'message', data: '{"hello":true}' }), null);
   assert.equal(readServerChange({ event: 'message', data: 'not json' }), null);
 });
+
+test('reads the API\'s event shape: serverId, state and task', () => {
+  const data = JSON.stringify({ serverId: 's9', state: 'running', task: { id: 't9', serverId: 's9', op: 'create', state: 'succeeded', progress: 100 }, at: '2026-01-01T00:00:00Z' });
+  const c = readServerChange({ event: 'server', data });
+  assert.equal(c?.serverId, 's9');
+  assert.equal(c?.state, 'running');
+  assert.equal(c?.task?.state, 'succeeded');
+  assert.equal(c?.server, null);
+  assert.equal(readServerChange({ event: 'server', data: '{"serverId":"s1","state":"bogus"}' })?.state, null);
+});

@@ -2,7 +2,7 @@
  * Server-sent events over fetch (EventSource cannot send the Authorization header),
  * and the reading of the API's server events. Pure: unit-tested with node:test.
  */
-import type { ServerView, TaskView } from '@oblako/contracts';
+import { SERVER_STATES, type ServerState, type ServerView, type TaskView } from '@oblako/contracts';
 
 export interface SseMessage {
   event: string;
@@ -63,6 +63,8 @@ export interface ServerChange {
   serverId: string;
   server: ServerView | null;
   task: TaskView | null;
+  /** The server's state after the change, when the event says it. */
+  state: ServerState | null;
   deleted: boolean;
 }
 
@@ -95,6 +97,8 @@ export function readServerChange(msg: SseMessage): ServerChange | null {
   const serverId =
     server?.id ?? task?.serverId ?? (typeof body['serverId'] === 'string' ? body['serverId'] : null);
   if (!serverId) return null;
-  const deleted = server?.state === 'deleted' || body['state'] === 'deleted' || msg.event.includes('deleted');
-  return { serverId, server, task, deleted };
+  const rawState = server?.state ?? body['state'];
+  const state = SERVER_STATES.includes(rawState as ServerState) ? (rawState as ServerState) : null;
+  const deleted = state === 'deleted' || msg.event.includes('deleted');
+  return { serverId, server, task, state, deleted };
 }

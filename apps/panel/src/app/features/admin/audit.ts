@@ -17,10 +17,11 @@ import { adminLoadError } from './admin-load';
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()"><p>Nothing recorded yet.</p></ob-load-state>
       @if (!loading() && items().length) {
         <div class="ob-table-wrap"><table mat-table [dataSource]="items()" data-testid="audit-table">
-          <ng-container matColumnDef="at"><th mat-header-cell *matHeaderCellDef scope="col">When</th><td mat-cell *matCellDef="let a">{{ fmt(a.at ?? a.createdAt) }}</td></ng-container>
-          <ng-container matColumnDef="actor"><th mat-header-cell *matHeaderCellDef scope="col">Who</th><td mat-cell *matCellDef="let a">{{ a.actorEmail ?? a.actorId ?? 'system' }}</td></ng-container>
+          <ng-container matColumnDef="at"><th mat-header-cell *matHeaderCellDef scope="col">When</th><td mat-cell *matCellDef="let a">{{ fmt(a.createdAt) }}</td></ng-container>
+          <ng-container matColumnDef="actor"><th mat-header-cell *matHeaderCellDef scope="col">Who</th><td mat-cell *matCellDef="let a">{{ a.actorKind }}<br /><span class="ob-mono ob-muted small">{{ a.actorUserId ?? '' }}</span></td></ng-container>
+          <ng-container matColumnDef="tenant"><th mat-header-cell *matHeaderCellDef scope="col">Tenant</th><td mat-cell *matCellDef="let a" class="ob-mono small">{{ a.tenantId ?? '—' }}</td></ng-container>
           <ng-container matColumnDef="action"><th mat-header-cell *matHeaderCellDef scope="col">Did</th><td mat-cell *matCellDef="let a" class="ob-mono">{{ a.action }}</td></ng-container>
-          <ng-container matColumnDef="target"><th mat-header-cell *matHeaderCellDef scope="col">To</th><td mat-cell *matCellDef="let a" class="ob-mono">{{ a.targetType ?? '' }} {{ a.targetId ?? '' }}</td></ng-container>
+          <ng-container matColumnDef="target"><th mat-header-cell *matHeaderCellDef scope="col">To</th><td mat-cell *matCellDef="let a" class="ob-mono small">{{ a.targetType }} {{ a.targetId ?? '' }}</td></ng-container>
           <ng-container matColumnDef="ip"><th mat-header-cell *matHeaderCellDef scope="col">From</th><td mat-cell *matCellDef="let a" class="ob-mono">{{ a.ip ?? '' }}</td></ng-container>
           <tr mat-header-row *matHeaderRowDef="columns"></tr>
           <tr mat-row *matRowDef="let a; columns: columns" data-testid="audit-row" [attr.data-action]="a.action"></tr>
@@ -29,13 +30,13 @@ import { adminLoadError } from './admin-load';
         @if (moreError()) {<p class="ob-error" role="alert">{{ moreError() }}</p>}
       }
     </div>`,
-  styles: `.more { display: flex; justify-content: center; padding: 16px; }`,
+  styles: `.more { display: flex; justify-content: center; padding: 16px; } .small { font: var(--mat-sys-body-small); }`,
 })
 export class AuditPage {
   private readonly api = inject(ApiService);
-  readonly columns = ['at', 'actor', 'action', 'target', 'ip'];
+  readonly columns = ['at', 'actor', 'action', 'target', 'tenant', 'ip'];
   readonly items = signal<AuditEntryView[]>([]);
-  readonly next = signal<string | null>(null);
+  readonly next = signal<number | null>(null);
   readonly loading = signal(true);
   readonly error = signal<string | null>(null);
   readonly moreError = signal<string | null>(null);
@@ -49,7 +50,7 @@ export class AuditPage {
     try {
       const page = await this.api.audit(null);
       this.items.set(page.items);
-      this.next.set(page.nextCursor);
+      this.next.set(page.before);
     } catch (e) {
       this.error.set(adminLoadError(e, '/admin/audit'));
     } finally {
@@ -60,7 +61,7 @@ export class AuditPage {
     try {
       const page = await this.api.audit(this.next());
       this.items.update((l) => [...l, ...page.items]);
-      this.next.set(page.nextCursor);
+      this.next.set(page.before);
     } catch (e) {
       this.moreError.set(errorMessage(e));
     }

@@ -16,7 +16,7 @@ import { ApiService } from '../../core/api/api.service';
 import { errorMessage } from '../../core/api/api-error';
 import { ErrorBanner } from '../../shared/error-banner';
 import { LoadState } from '../../shared/load-state';
-import { formatGiB, formatMiB, formatMoney } from '../../shared/format';
+import { formatGiB, formatMiB, formatMoney, randomId } from '../../shared/format';
 import { offeredPlans, orderProblems, suggestHostname, toCreateBody, type OrderDraft } from './order-draft';
 
 @Component({
@@ -53,6 +53,8 @@ export class OrderPage {
   readonly addingKey = signal(false);
   readonly keyError = signal<string | null>(null);
 
+  /** One key per order: retries of the same order (double click, network error) make one server. */
+  private idempotency: { key: string; body: string } | null = null;
   readonly submitting = signal(false);
   readonly submitError = signal<string | null>(null);
 
@@ -141,7 +143,10 @@ export class OrderPage {
     this.submitting.set(true);
     this.submitError.set(null);
     try {
-      const server = await this.api.createServer(toCreateBody(this.draft()));
+      const body = toCreateBody(this.draft());
+      const text = JSON.stringify(body);
+      if (!this.idempotency || this.idempotency.body !== text) this.idempotency = { key: randomId(), body: text };
+      const server = await this.api.createServer(body, this.idempotency.key);
       if (server.checkoutUrl) {
         window.location.assign(server.checkoutUrl);
         return;

@@ -16,6 +16,7 @@ import { ConfirmDialog, type ConfirmData } from '../../shared/confirm-dialog';
 import { ErrorBanner } from '../../shared/error-banner';
 import { LoadState } from '../../shared/load-state';
 import { StateChip } from '../../shared/state-chip';
+import { coalesce } from '../../shared/coalesce';
 import { formatDateTime, formatGiB, formatMiB, formatMoney, humanize } from '../../shared/format';
 
 /** What the API accepts: the power actions of its OpenAPI document, and DELETE. */
@@ -73,7 +74,8 @@ export class ServerDetailPage {
   });
 
   private loadSeq = 0;
-  private refreshing = false;
+  /** Reload server and tasks; bursts of live events cause one more reload, never a lost one. */
+  private readonly refresh = coalesce(() => this.reloadQuietly());
 
   constructor() {
     effect(() => {
@@ -111,10 +113,9 @@ export class ServerDetailPage {
     }
   }
 
-  private async refresh(): Promise<void> {
-    if (this.refreshing || this.loading() || this.notFound() || this.deleted()) return;
+  private async reloadQuietly(): Promise<void> {
+    if (this.loading() || this.notFound() || this.deleted()) return;
     const id = this.id();
-    this.refreshing = true;
     try {
       const [server, tasks] = await Promise.all([this.api.server(id), this.api.serverTasks(id)]);
       if (id !== this.id()) return;
@@ -124,8 +125,6 @@ export class ServerDetailPage {
     } catch (e) {
       // A server that disappears while we watch it has been deleted.
       if (e instanceof ApiRequestError && e.status === 404 && this.server()) this.deleted.set(true);
-    } finally {
-      this.refreshing = false;
     }
   }
 
@@ -137,10 +136,14 @@ export class ServerDetailPage {
       this.server.update((s) => (s ? { ...s, state: 'deleted', currentTask: null } : s));
       return;
     }
+    // Show what the event says at once; the reload below brings the rest (addresses, node).
     if (e.server) this.server.set(e.server);
+    else if (e.state || e.task) {
+      const { state, task } = e;
+      this.server.update((s) => (s ? { ...s, state: state ?? s.state, currentTask: task ?? s.currentTask } : s));
+    }
     if (e.task) {
       const t = e.task;
-      this.server.update((s) => (s && (!s.currentTask || s.currentTask.id === t.id || !FINISHED_TASK_STATES.includes(t.state)) ? { ...s, currentTask: t } : s));
       this.tasks.update((list) => {
         const i = list.findIndex((x) => x.id === t.id);
         if (i === -1) return [t, ...list];
@@ -149,7 +152,7 @@ export class ServerDetailPage {
         return copy;
       });
     }
-    if (!e.server || !e.task) await this.refresh();
+    if (!e.server) await this.refresh();
   }
 
   async run(a: ActionButton): Promise<void> {

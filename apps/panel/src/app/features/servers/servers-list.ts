@@ -9,6 +9,7 @@ import { AuthService } from '../../core/auth/auth.service';
 import { LiveService, type LiveEvent } from '../../core/live/live.service';
 import { LoadState } from '../../shared/load-state';
 import { StateChip } from '../../shared/state-chip';
+import { coalesce } from '../../shared/coalesce';
 import { formatMoney } from '../../shared/format';
 
 const PAGE_SIZE = 25;
@@ -85,7 +86,8 @@ export class ServersListPage {
   readonly error = signal<string | null>(null);
   readonly moreError = signal<string | null>(null);
   readonly canOrder = computed(() => this.auth.permissions().has(Permission.ServersWrite));
-  private refreshing = false;
+  /** Reload what is shown; bursts of live events cause one more reload, never a lost one. */
+  private readonly refreshSoon = coalesce(() => this.refreshShown());
 
   constructor() {
     void this.reload();
@@ -131,43 +133,31 @@ export class ServersListPage {
     }
   }
 
-  /** Quietly reload what is shown (polling, or after reconnecting). */
+  /** Quietly reload what is shown (polling, after reconnecting, after events). */
   private async refreshShown(): Promise<void> {
-    if (this.refreshing || this.loading()) return;
-    this.refreshing = true;
-    try {
-      const page = await this.api.servers(null, Math.max(PAGE_SIZE, this.servers().length));
-      this.servers.set(page.items.filter((s) => s.state !== 'deleted'));
-      this.nextCursor.set(page.nextCursor);
-      this.error.set(null);
-    } catch {
-      /* keep what we show; the next tick tries again */
-    } finally {
-      this.refreshing = false;
-    }
+    if (this.loading()) return;
+    const page = await this.api.servers(null, Math.max(PAGE_SIZE, this.servers().length));
+    this.servers.set(page.items.filter((s) => s.state !== 'deleted'));
+    this.nextCursor.set(page.nextCursor);
+    this.error.set(null);
   }
 
   private async onLive(e: LiveEvent): Promise<void> {
-    if (e.kind === 'tick') return this.refreshShown();
+    if (e.kind === 'tick') return this.refreshSoon();
     if (e.deleted) {
       this.servers.update((list) => list.filter((s) => s.id !== e.serverId));
       return;
     }
-    let server = e.server;
-    if (!server) {
-      try {
-        server = await this.api.server(e.serverId);
-      } catch {
-        return;
-      }
-    }
-    const fresh = server;
+    const { server, state, task } = e;
     this.servers.update((list) => {
-      const i = list.findIndex((s) => s.id === fresh.id);
-      if (i === -1) return [fresh, ...list];
+      const i = list.findIndex((s) => s.id === e.serverId);
+      if (i === -1) return server ? [server, ...list] : list;
+      const current = list[i] as ServerView;
       const copy = [...list];
-      copy[i] = fresh;
+      copy[i] = server ?? { ...current, state: state ?? current.state, currentTask: task ?? current.currentTask };
       return copy;
     });
+    // New servers, addresses and anything the event did not carry.
+    if (!server) await this.refreshSoon();
   }
 }
