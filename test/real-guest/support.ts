@@ -232,6 +232,18 @@ export async function liveIotune(uri: string, domain: string, target = 'vda'): P
   return {};
 }
 
+/** Bytes/s the guest sends to the namespace (GET /cgi-bin/zero): bounded by its outbound limit. */
+export async function guestOutboundRate(netns: string, address: string, bytes: number): Promise<number> {
+  const r = await inNetns(netns, 'curl', ['-s', '-o', '/dev/null', '--max-time', '120', '-w', '%{speed_download}', `http://${address}/cgi-bin/zero?bytes=${bytes}`], 130_000);
+  return Number(r.stdout.trim());
+}
+
+/** Bytes/s the namespace sends to the guest (POST /cgi-bin/sink): bounded by its inbound limit. */
+export async function guestInboundRate(netns: string, address: string, file: string): Promise<number> {
+  const r = await inNetns(netns, 'curl', ['-s', '-o', '/dev/null', '--max-time', '120', '-H', 'Expect:', '--data-binary', `@${file}`, '-w', '%{speed_upload}', `http://${address}/cgi-bin/sink`], 130_000);
+  return Number(r.stdout.trim());
+}
+
 // ---- spoofing -------------------------------------------------------------------------------------
 
 function netCounter(text: string, proto: string, field: string): number {
