@@ -1,4 +1,4 @@
-import { Global, Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { DataSource } from 'typeorm';
@@ -15,7 +15,7 @@ import { AdminCatalogueController, CatalogueController } from './catalogue/catal
 import { CatalogueService } from './catalogue/catalogue.service.js';
 import { APP_CONFIG } from './common/config.provider.js';
 import type { AppConfig } from './config/config.js';
-import { createDataSource } from './database/data-source.js';
+import { createDataSource, openDataSource } from './database/data-source.js';
 import { AdminFleetController } from './fleet/fleet.controller.js';
 import { FleetService } from './fleet/fleet.service.js';
 import { IpAllocatorService } from './fleet/ip-allocator.service.js';
@@ -58,9 +58,9 @@ class CoreModule {
         {
           provide: DataSource,
           useFactory: async () => {
-            const ds = createDataSource({ url: config.databaseUrl, poolSize: config.databasePoolSize, logSql: config.logSql });
-            if (!offline) await ds.initialize();
-            return ds;
+            const settings = { url: config.databaseUrl, poolSize: config.databasePoolSize, logSql: config.logSql };
+            if (offline) return createDataSource(settings);
+            return openDataSource(settings, (message) => new Logger('Database').warn(message));
           },
         },
         DatabaseLifecycle,

@@ -42,3 +42,21 @@ export async function runMigrations(url: string): Promise<string[]> {
     await ds.destroy();
   }
 }
+
+/**
+ * Build and connect the API's data source. PGlite (the demo's embedded PostgreSQL behind
+ * pglite-socket) mixes up concurrent extended-protocol sessions ("portal does not exist"), so on
+ * PGlite the pool is reduced to one connection, whatever DATABASE_POOL_SIZE says.
+ */
+export async function openDataSource(settings: DataSourceSettings, warn: (message: string) => void = () => undefined): Promise<DataSource> {
+  const ds = createDataSource(settings);
+  await ds.initialize();
+  if ((settings.poolSize ?? 10) <= 1) return ds;
+  const [{ version }]: { version: string }[] = await ds.query('SELECT version()');
+  if (!/PGlite/i.test(version)) return ds;
+  await ds.destroy();
+  warn(`The database is PGlite (${version.split(' on ')[0]}); using one connection instead of ${settings.poolSize}. Use PostgreSQL for anything but a demo.`);
+  const single = createDataSource({ ...settings, poolSize: 1 });
+  await single.initialize();
+  return single;
+}
