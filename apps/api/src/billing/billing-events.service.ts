@@ -3,6 +3,7 @@ import type Stripe from 'stripe';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { BillingClock } from './billing.clock.js';
+import { mergePastDueSince } from './billing-policy.js';
 import { STRIPE } from './stripe.client.js';
 
 /** A verified webhook event waiting in (or taken from) the inbox. */
@@ -14,7 +15,6 @@ interface OrderRow {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ENDED = ['canceled', 'incomplete_expired'];
-const PAST_DUE = ['past_due', 'unpaid'];
 
 /** Invoice statuses only move forward; within one status the newest event wins. */
 const INVOICE_RANK_SQL = (col: string) => `(CASE ${col} WHEN 'draft' THEN 0 WHEN 'open' THEN 1 WHEN 'uncollectible' THEN 2 ELSE 3 END)`;
@@ -167,11 +167,7 @@ export class BillingEventsService {
     const now = this.clock.now();
     const status = sub.status;
     const periodEnd = sub.items?.data?.[0]?.current_period_end ?? null;
-    let pastDueSince: Date | null = null;
-    if (PAST_DUE.includes(status)) {
-      const candidate = event.type === 'invoice.payment_failed' ? eventAt : now;
-      pastDueSince = order.past_due_since && order.past_due_since < candidate ? order.past_due_since : candidate;
-    }
+    const pastDueSince = mergePastDueSince(status, order.past_due_since, event.type === 'invoice.payment_failed' ? eventAt : now);
     const endedAt = ENDED.includes(status) ? new Date((sub.ended_at ?? event.created) * 1000) : null;
     await m.query(
       `UPDATE server_billing SET subscription_status = $2::varchar, cancel_at_period_end = $3, current_period_end = $4, subscription_ended_at = $5,

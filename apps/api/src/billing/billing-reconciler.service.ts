@@ -11,6 +11,7 @@ import type { AppConfig } from '../config/config.js';
 import { ServerEventsBus } from '../servers/server-events.bus.js';
 import { ServersService } from '../servers/servers.service.js';
 import { BillingClock } from './billing.clock.js';
+import { decideBillingAction, type BillingFacts } from './billing-policy.js';
 import { STRIPE } from './stripe.client.js';
 
 /** Billing acts on servers as the system (audited with actor kind "system"). */
@@ -87,51 +88,44 @@ export class BillingReconciler {
     return row;
   }
 
-  private async reconcileOnce(serverId: string): Promise<void> {
-    let row = await this.load(serverId);
+  private facts(row: Row): BillingFacts {
+    return {
+      serverState: row.state, fulfilment: row.fulfilment, paidAt: row.paid_at, subscriptionId: row.stripe_subscription_id, subscriptionStatus: row.subscription_status,
+      pastDueSince: row.past_due_since, subscriptionEndedAt: row.subscription_ended_at, staffHold: row.staff_hold, suspendedFrom: row.suspended_from,
+    };
+  }
+
+  private async reconcileOnce(serverId: string, depth = 0): Promise<void> {
+    const row = await this.load(serverId);
     if (!row) return;
-    const now = this.clock.now();
-
-    if (row.fulfilment === 'pending') {
-      const paid = row.paid_at !== null || ['active', 'trialing'].includes(row.subscription_status ?? '');
-      if (!paid) return;
-      await this.fulfil(row);
-      row = await this.load(serverId);
-      if (!row || row.fulfilment !== 'provisioned') return;
-    }
-    if (row.state === 'deleted' || row.state === 'deleting') {
-      // The customer deleted a paid server: stop charging for it (at once; no proration refund).
-      if (row.stripe_subscription_id && !row.subscription_ended_at) {
+    const decision = decideBillingAction(this.facts(row), this.clock.now(), this.config.billing);
+    switch (decision.kind) {
+      case 'none':
+        return;
+      case 'fulfil':
+        await this.fulfil(row);
+        // Placed: the same facts may now ask for more (e.g. a payment failure that arrived meanwhile).
+        if (depth === 0) await this.reconcileOnce(serverId, 1);
+        return;
+      case 'cancel_subscription':
         await this.cancelSubscriptionNow(row);
-        await this.note(row, 'billing.cancel', { reason: 'server deleted', subscriptionId: row.stripe_subscription_id, atPeriodEnd: false });
-      }
-      return;
-    }
-
-    const retentionMs = this.config.billing.retentionDays * 86_400_000;
-    if (row.subscription_ended_at && row.subscription_ended_at.getTime() + retentionMs <= now.getTime()) {
-      await this.servers.act(row.tenant_id, SYSTEM_ACTOR, serverId, 'delete', nowMs());
-      await this.note(row, 'billing.terminate', { reason: 'subscription ended and the retention period passed', endedAt: row.subscription_ended_at.toISOString() });
-      return;
-    }
-
-    const graceMs = this.config.billing.graceHours * 3600_000;
-    const pastDue = ['past_due', 'unpaid'].includes(row.subscription_status ?? '') && row.past_due_since !== null && row.past_due_since.getTime() + graceMs <= now.getTime();
-    const hold = row.staff_hold || pastDue || row.subscription_ended_at !== null;
-    if (hold && (row.state === 'running' || row.state === 'stopped')) {
-      const from = row.state;
-      await this.servers.act(row.tenant_id, SYSTEM_ACTOR, serverId, 'suspend', nowMs());
-      await this.ds.query('UPDATE server_billing SET suspended_from = $2, updated_at = now() WHERE server_id = $1', [serverId, from]);
-      await this.note(row, 'billing.suspend', { reason: row.staff_hold ? 'staff hold' : pastDue ? 'payment overdue past the grace period' : 'subscription ended', from });
-    } else if (!hold && row.state === 'suspended') {
-      const from = row.suspended_from ?? 'running';
-      if (from === 'running') {
-        await this.servers.act(row.tenant_id, SYSTEM_ACTOR, serverId, 'unsuspend', nowMs());
-      } else {
-        await this.releaseStopped(row);
-      }
-      await this.ds.query('UPDATE server_billing SET suspended_from = NULL, updated_at = now() WHERE server_id = $1', [serverId]);
-      await this.note(row, 'billing.unsuspend', { to: from });
+        await this.note(row, 'billing.cancel', { reason: decision.reason, subscriptionId: row.stripe_subscription_id, atPeriodEnd: false });
+        return;
+      case 'terminate':
+        await this.servers.act(row.tenant_id, SYSTEM_ACTOR, serverId, 'delete', nowMs());
+        await this.note(row, 'billing.terminate', { reason: 'subscription ended and the retention period passed', endedAt: row.subscription_ended_at?.toISOString() });
+        return;
+      case 'suspend':
+        await this.servers.act(row.tenant_id, SYSTEM_ACTOR, serverId, 'suspend', nowMs());
+        await this.ds.query('UPDATE server_billing SET suspended_from = $2, updated_at = now() WHERE server_id = $1', [serverId, decision.from]);
+        await this.note(row, 'billing.suspend', { reason: decision.reason, from: decision.from });
+        return;
+      case 'unsuspend':
+        if (decision.to === 'running') await this.servers.act(row.tenant_id, SYSTEM_ACTOR, serverId, 'unsuspend', nowMs());
+        else await this.releaseStopped(row);
+        await this.ds.query('UPDATE server_billing SET suspended_from = NULL, updated_at = now() WHERE server_id = $1', [serverId]);
+        await this.note(row, 'billing.unsuspend', { to: decision.to });
+        return;
     }
   }
 
