@@ -115,6 +115,7 @@ if [ "$(cat "${out}/.initrd-inputs" 2>/dev/null || true)" != "${inputs_hash}" ] 
   printf 'root:x:0:\n' > "${stage}/etc/group"
   printf 'root:*:19000:0:99999:7:::\n' > "${stage}/etc/shadow"
   : > "${stage}/etc/resolv.conf"
+  find "${stage}" -exec touch -h -d @0 {} +   # fixed mtimes: the same inputs give the same initrd
   (cd "${stage}" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --reproducible --quiet -R 0:0) | gzip -n -9 > "${out}/initrd.img.tmp"
   mv "${out}/initrd.img.tmp" "${out}/initrd.img"
   rm -rf "${stage}"; trap - EXIT

@@ -203,9 +203,9 @@ start() {
 }
 
 stop_pid() { # pid name
-  local p="$1" i
+  local p="$1"
   kill -TERM "${p}" 2>/dev/null || return 0
-  for i in $(seq 1 100); do pid_alive "${p}" || return 0; sleep 0.1; done
+  for _ in $(seq 1 100); do pid_alive "${p}" || return 0; sleep 0.1; done
   log "$2 (pid ${p}) did not stop on SIGTERM within 10 s: SIGKILL"
   kill -KILL "${p}" 2>/dev/null || true
 }
