@@ -21,7 +21,7 @@ interface ServerRow { id: string; tenant_id: string; node_id: string | null; sta
 const ACTIVE = ['queued', 'dispatched', 'running'];
 
 /** What each op leaves the server in while it runs, on success and on failure. */
-function outcomeOf(op: string, previous: ServerState | null): { via: ServerState; ok: ServerState; failed: ServerState } | null {
+export function outcomeOf(op: string, previous: ServerState | null): { via: ServerState; ok: ServerState; failed: ServerState } | null {
   if (op === 'create') return { via: 'provisioning', ok: 'running', failed: 'error' };
   const rule = ACTION_RULES[op as ServerAction];
   if (!rule) return null;
