@@ -191,8 +191,7 @@ start() {
     libvirtd -d -p "${LIBVIRTD_PIDFILE}"
   '
 
-  local i
-  for i in $(seq 1 150); do
+  for _ in $(seq 1 150); do
     if answers; then
       log "libvirtd (pid $(libvirtd_pid)) runs in netns ${ns}; reach it as ${URI}"
       return 0
