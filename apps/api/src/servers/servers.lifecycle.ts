@@ -16,6 +16,7 @@ export const NODE_OFFLINE_AFTER_SECONDS = 30;
 export class ComputeLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('ComputeLifecycle');
   private sweep: NodeJS.Timeout | null = null;
+  private lastPrune = 0;
 
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
@@ -55,6 +56,18 @@ export class ComputeLifecycle implements OnApplicationBootstrap, BeforeApplicati
       this.logger.warn(`Task timeout sweep failed: ${(err as Error).message}`);
     }
     await this.markSilentNodesOffline();
+    await this.pruneOutbox();
+  }
+
+  /** Published outbox rows are history after a day (JetStream's duplicate window is minutes). */
+  private async pruneOutbox(): Promise<void> {
+    if (Date.now() - this.lastPrune < 10 * 60 * 1000) return;
+    this.lastPrune = Date.now();
+    try {
+      await this.ds.query(`DELETE FROM outbox WHERE published_at < now() - interval '1 day'`);
+    } catch (err) {
+      this.logger.warn(`Outbox pruning failed: ${(err as Error).message}`);
+    }
   }
 
   /** Nodes that have sent heartbeats and then went quiet stop receiving new servers. */
