@@ -8,6 +8,7 @@ export interface E2E {
   stack: Stack;
   db: TestDatabase;
   admin: ApiClient;
+  adminPassword: string;
   close(): Promise<void>;
 }
 
@@ -36,6 +37,7 @@ export async function startE2E(overrides: Partial<StackOptions> = {}): Promise<E
     stack,
     db,
     admin,
+    adminPassword,
     async close() {
       await stack.stop();
       await db.drop();
