@@ -3,7 +3,7 @@ import type Stripe from 'stripe';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { BillingClock } from './billing.clock.js';
-import { mergePastDueSince } from './billing-policy.js';
+import { affectedRows, mergePastDueSince } from './billing-policy.js';
 import { STRIPE } from './stripe.client.js';
 
 /** A verified webhook event waiting in (or taken from) the inbox. */
@@ -67,8 +67,7 @@ export class BillingEventsService {
    * unique event id still guards every retry). Unprocessed events are never deleted.
    */
   async prune(): Promise<number> {
-    const rows: unknown[] = await this.ds.query(`DELETE FROM billing_events WHERE processed_at < now() - interval '30 days' RETURNING id`);
-    return rows.length;
+    return affectedRows(await this.ds.query(`DELETE FROM billing_events WHERE processed_at < now() - interval '30 days'`));
   }
 
   /**

@@ -70,3 +70,8 @@ export function mergePastDueSince(status: string, existing: Date | null, candida
   if (!PAST_DUE_STATUSES.includes(status)) return null;
   return existing && existing < candidate ? existing : candidate;
 }
+
+/** TypeORM's query() answers an UPDATE or DELETE with [rows, affected count]. */
+export function affectedRows(result: unknown): number {
+  return Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number' ? result[1] : 0;
+}

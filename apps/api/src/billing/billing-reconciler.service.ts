@@ -11,7 +11,7 @@ import type { AppConfig } from '../config/config.js';
 import { ServerEventsBus } from '../servers/server-events.bus.js';
 import { ServersService } from '../servers/servers.service.js';
 import { BillingClock } from './billing.clock.js';
-import { decideBillingAction, type BillingFacts } from './billing-policy.js';
+import { affectedRows, decideBillingAction, type BillingFacts } from './billing-policy.js';
 import { STRIPE } from './stripe.client.js';
 
 /** Billing acts on servers as the system (audited with actor kind "system"). */
@@ -108,8 +108,9 @@ export class BillingReconciler {
         if (depth === 0) await this.reconcileOnce(serverId, 1);
         return;
       case 'cancel_subscription':
-        await this.cancelSubscriptionNow(row);
-        await this.note(row, 'billing.cancel', { reason: decision.reason, subscriptionId: row.stripe_subscription_id, atPeriodEnd: false });
+        if (await this.cancelSubscriptionNow(row)) {
+          await this.note(row, 'billing.cancel', { reason: decision.reason, subscriptionId: row.stripe_subscription_id, atPeriodEnd: false });
+        }
         return;
       case 'terminate':
         await this.servers.act(row.tenant_id, SYSTEM_ACTOR, serverId, 'delete', nowMs());
@@ -122,7 +123,7 @@ export class BillingReconciler {
         return;
       case 'unsuspend':
         if (decision.to === 'running') await this.servers.act(row.tenant_id, SYSTEM_ACTOR, serverId, 'unsuspend', nowMs());
-        else await this.releaseStopped(row);
+        else if (!(await this.releaseStopped(row))) return;
         await this.ds.query('UPDATE server_billing SET suspended_from = NULL, updated_at = now() WHERE server_id = $1', [serverId]);
         await this.note(row, 'billing.unsuspend', { to: decision.to });
         return;
@@ -148,9 +149,13 @@ export class BillingReconciler {
       return;
     }
     if (row.state === 'deleted' || row.state === 'deleting') {
-      // Paid after the customer deleted the order: nothing to provision; stop the subscription.
+      // Paid after the customer deleted the order: nothing to provision; stop the subscription (once, whoever gets here first).
+      const claimed = await this.ds.query(
+        `UPDATE server_billing SET fulfilment = 'void', fulfilment_error = $2, updated_at = now() WHERE server_id = $1 AND fulfilment = 'pending' RETURNING server_id`,
+        [row.server_id, 'paid after the order was deleted'],
+      );
+      if (!affectedRows(claimed)) return;
       await this.cancelSubscriptionNow(row);
-      await this.ds.query(`UPDATE server_billing SET fulfilment = 'void', fulfilment_error = $2, updated_at = now() WHERE server_id = $1`, [row.server_id, 'paid after the order was deleted']);
       await this.note(row, 'billing.refund_required', { reason: 'paid after the order was deleted; subscription cancelled' });
       return;
     }
@@ -182,23 +187,27 @@ export class BillingReconciler {
   }
 
   /** Cancel at once and mirror the result (customer.subscription.deleted follows and changes nothing more). */
-  private async cancelSubscriptionNow(row: Row): Promise<void> {
-    if (!this.stripe || !row.stripe_subscription_id) return;
+  /** Returns true when this call recorded the end (so concurrent reconcilers audit it once). */
+  private async cancelSubscriptionNow(row: Row): Promise<boolean> {
+    if (!this.stripe || !row.stripe_subscription_id) return false;
     try {
-      const sub = await this.stripe.subscriptions.cancel(row.stripe_subscription_id);
-      if (sub.status === 'canceled' || sub.status === 'incomplete_expired') {
-        await this.ds.query(
-          `UPDATE server_billing SET subscription_status = $2, subscription_ended_at = coalesce(subscription_ended_at, $3), updated_at = now() WHERE server_id = $1`,
-          [row.server_id, sub.status, new Date((sub.ended_at ?? Math.floor(this.clock.now().getTime() / 1000)) * 1000)],
-        );
-      }
+      // Cancelling an already cancelled subscription is an error at Stripe: then read its state instead.
+      const sub = await this.stripe.subscriptions.cancel(row.stripe_subscription_id).catch(() => this.stripe!.subscriptions.retrieve(row.stripe_subscription_id!));
+      if (sub.status !== 'canceled' && sub.status !== 'incomplete_expired') return false;
+      const ended = await this.ds.query(
+        `UPDATE server_billing SET subscription_status = $2, subscription_ended_at = $3, updated_at = now()
+          WHERE server_id = $1 AND subscription_ended_at IS NULL RETURNING server_id`,
+        [row.server_id, sub.status, new Date((sub.ended_at ?? Math.floor(this.clock.now().getTime() / 1000)) * 1000)],
+      );
+      return affectedRows(ended) > 0;
     } catch (err) {
       this.logger.warn(`Cancelling subscription of server ${row.server_id} failed: ${(err as Error).message}`);
+      return false;
     }
   }
 
   /** Unsuspend a server that was stopped when it was suspended: nothing runs on the node, so it simply becomes stopped again. */
-  private async releaseStopped(row: Row): Promise<void> {
+  private async releaseStopped(row: Row): Promise<boolean> {
     const changed = await this.ds.transaction(async (m) => {
       const [s]: { state: ServerState }[] = await m.query('SELECT state FROM servers WHERE id = $1 FOR UPDATE', [row.server_id]);
       if (!s || s.state !== 'suspended' || !canTransition('suspended', 'stopped')) return false;
@@ -209,6 +218,7 @@ export class BillingReconciler {
       return true;
     });
     if (changed) this.bus.emit({ tenantId: row.tenant_id, serverId: row.server_id, state: 'stopped', task: null });
+    return changed;
   }
 
   private async note(row: Row, action: string, details: Record<string, unknown>): Promise<void> {

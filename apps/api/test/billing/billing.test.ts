@@ -236,6 +236,22 @@ describe('billing with Stripe (Stripe-compatible test server, real SDK, real Pos
     assert.equal(sub.status, 'canceled');
   });
 
+  test('an order deleted before its payment arrives is never placed; the subscription is cancelled and flagged for refund', async () => {
+    const y = await h.register('lateprice');
+    const s = await order(y.token, 'late.example.com');
+    assert.equal((await h.http('DELETE', `/api/v1/servers/${s.id}`, { token: y.token })).status, 202);
+    assert.equal(await state(y.token, s.id), 'deleted');
+    await deliverAll(stripe.completeCheckout(stripe.sessionFor(s.id)!.id));
+    await settle();
+    assert.equal(await state(y.token, s.id), 'deleted');
+    assert.equal(await createTasks(s.id), 0);
+    assert.equal(stripe.subscriptionFor(s.id)!.status, 'canceled');
+    const [row] = await h.ds.query('SELECT fulfilment FROM server_billing WHERE server_id = $1', [s.id]);
+    assert.equal(row.fulfilment, 'void');
+    const [audit] = await h.ds.query(`SELECT count(*)::int AS n FROM audit_log WHERE target_id = $1 AND action = 'billing.refund_required'`, [s.id]);
+    assert.equal(audit.n, 1);
+  });
+
   test('forged, tampered and stale signatures answer 400 and change nothing', async () => {
     const c = await h.register('forge');
     const s = await order(c.token, 'forge.example.com');
