@@ -114,7 +114,7 @@ describe('real guest', { skip: skip ?? false }, () => {
     for (let i = 0; i < runs; i++) hand.push(await bootByHand(hv, img, work, i));
   });
 
-  test('through the node daemon: create, limits, spoofing, stop/start, delete', { skip: daemonSkipReason() ?? false }, async () => {
+  test('through the node daemon: create, limits, spoofing, stop/start, reboot, rebuild, delete', { skip: daemonSkipReason() ?? false }, async () => {
     await throughDaemon(hv, img, work);
   });
 });
@@ -367,6 +367,14 @@ async function throughDaemon(hv: Hypervisor, img: GuestImage, work: string): Pro
     assert.equal(await pingOnce(ns, addr, 1), false, 'a stopped server does not answer');
     assert.equal((await command({ op: 'start', serverId: sp.serverId })).ok, true);
     assert.equal(await waitForGuestHttp(ns, addr, 120_000), 'rg-0');
+
+    // -- reboot, and rebuild from the image keeping the address
+    assert.equal((await command({ op: 'reboot', serverId: sp.serverId })).ok, true, 'reboot');
+    assert.equal(await waitForGuestHttp(ns, addr, 120_000), 'rg-0', 'answers again after reboot');
+    assert.equal((await command({ op: 'rebuild', serverId: sp.serverId, spec: sp })).ok, true, 'rebuild');
+    assert.equal(await waitForGuestHttp(ns, addr, 120_000), 'rg-0', 'answers on the same address after rebuild');
+    assert.equal(vcpuQuota(hv, domain).quota, 50_000, 'limits still applied after rebuild');
+    assert.ok(Object.values(await htbRates(ns, tap)).includes(want), 'tap rate still applied after rebuild');
 
     // -- delete: nothing left
     assert.equal((await command({ op: 'delete', serverId: sp.serverId, addresses: sp.addresses })).ok, true);
