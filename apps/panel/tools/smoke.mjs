@@ -122,6 +122,12 @@ try {
   await t('node-name').fill(`hv-${Date.now().toString(36)}`);
   await t('node-submit').click();
   await t('node-registration').waitFor();
+  await t('node-maintenance').first().click();
+  await t('confirm-submit').click();
+  await page.locator('[data-testid=node-row][data-state=maintenance]').first().waitFor();
+  await t('node-end-maintenance').first().click();
+  await t('confirm-submit').click();
+  await page.locator('[data-testid=node-row][data-state=maintenance]').waitFor({ state: 'detached' });
   await shot('admin-nodes');
   await t('nav-admin-ip-pools').click();
   await t('ip-pool-row').first().waitFor();
@@ -131,6 +137,15 @@ try {
   await t('ip-pool-submit').click();
   await page.locator('[data-testid=ip-pool-row][data-cidr="198.51.100.0/24"]').first().waitFor();
   await shot('admin-ip-pools');
+  step('staff: tenants with a server limit');
+  await t('nav-admin-tenants').click();
+  await t('tenant-row').first().waitFor();
+  await t('tenant-limit-input').first().fill('5');
+  await t('tenant-limit-save').first().click();
+  await page.waitForFunction(() => !document.querySelector('[data-testid=tenant-limit-save][disabled]'));
+  const tenantErr = await t('tenant-error').innerText().catch(() => '');
+  if (tenantErr) throw new Error('tenant limit: ' + tenantErr);
+  await shot('admin-tenants');
   const staffPages = { 'nav-admin-plans': 'admin-plans-page', 'nav-admin-images': 'admin-images-page', 'nav-admin-locations': 'admin-locations-page', 'nav-admin-tasks': 'failed-tasks-page', 'nav-admin-audit': 'audit-page' };
   for (const [nav, pageId] of Object.entries(staffPages)) {
     await t(nav).click();

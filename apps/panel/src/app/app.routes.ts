@@ -31,6 +31,8 @@ export const routes: Routes = [
         loadComponent: () => import('./features/admin/catalogue').then((m) => m.ImagesPage) },
       { path: 'admin/locations', canActivate: [permissionGuard(Permission.CatalogueManage)], title: 'Locations · Oblako',
         loadComponent: () => import('./features/admin/catalogue').then((m) => m.LocationsPage) },
+      { path: 'admin/tenants', canActivate: [permissionGuard(Permission.TenantsManage)], title: 'Tenants · Oblako',
+        loadComponent: () => import('./features/admin/tenants').then((m) => m.TenantsPage) },
       { path: 'admin/tasks', canActivate: [permissionGuard(Permission.TasksRead)], title: 'Failed tasks · Oblako',
         loadComponent: () => import('./features/admin/failed-tasks').then((m) => m.FailedTasksPage) },
       { path: 'admin/audit', canActivate: [permissionGuard(Permission.AuditRead)], title: 'Audit log · Oblako',

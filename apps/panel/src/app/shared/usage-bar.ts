@@ -10,7 +10,7 @@ import { percent } from './format';
   imports: [MatProgressBarModule],
   template: `
     <div class="usage" [attr.data-testid]="testId()" [attr.data-used]="used()" [attr.data-total]="total()">
-      <div class="label"><span>{{ label() }}</span><span class="ob-muted">{{ usedText() }} / {{ totalText() }} ({{ pct() }}%)</span></div>
+      <div class="label"><span>{{ label() }}</span><span class="ob-muted">{{ usedText() }} / {{ totalText() }} ({{ pctText() }}%)</span></div>
       <mat-progress-bar mode="determinate" [value]="pct()" [class]="'level-' + level()"
         [attr.aria-label]="label() + ' used ' + pct() + ' percent'" />
     </div>`,
@@ -28,6 +28,7 @@ export class UsageBar {
   readonly format = input<(n: number) => string>((n) => String(n));
   readonly testId = input('usage-bar');
   readonly pct = computed(() => percent(this.used(), this.total()));
+  readonly pctText = computed(() => (this.used() > 0 && this.pct() === 0 ? '<1' : String(this.pct())));
   readonly level = computed(() => gaugeLevel(this.pct()));
   readonly usedText = computed(() => this.format()(this.used()));
   readonly totalText = computed(() => this.format()(this.total()));

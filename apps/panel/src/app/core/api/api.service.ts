@@ -23,6 +23,8 @@ type Schemas = components['schemas'];
 export type CreateServerBody = Schemas['CreateServerDto'];
 export type CreateNodeBody = Schemas['RegisterNodeDto'];
 export type CreateIpPoolBody = Schemas['CreateIpPoolDto'];
+export type UpdateNodeBody = Schemas['UpdateNodeDto'];
+export type AdminTenantView = Schemas['AdminTenantDto'];
 /** The power actions the API accepts (from its OpenAPI document). */
 export type PowerAction = Schemas['ServerActionDto']['action'];
 
@@ -143,6 +145,15 @@ export class ApiService {
   }
   createNode(body: CreateNodeBody): Promise<NodeRegistrationView> {
     return this.ok(this.client.POST('/api/v1/admin/nodes', { body }));
+  }
+  updateNode(id: string, body: UpdateNodeBody): Promise<NodeView> {
+    return this.ok(this.client.PATCH('/api/v1/admin/nodes/{id}', { params: { path: { id } }, body }));
+  }
+  adminTenants(): Promise<AdminTenantView[]> {
+    return this.ok(this.client.GET('/api/v1/admin/tenants'));
+  }
+  setTenantServerLimit(id: string, serverLimit: number | null): Promise<AdminTenantView> {
+    return this.ok(this.client.PATCH('/api/v1/admin/tenants/{id}', { params: { path: { id } }, body: { serverLimit } }));
   }
   async adminIpPools(): Promise<Page<IpPoolView>> {
     return page<IpPoolView>(await this.ok(this.client.GET('/api/v1/admin/ip-pools')));

@@ -29,6 +29,7 @@ export const STAFF_NAV: readonly NavItem[] = [
   { label: 'Plans', path: '/admin/plans', permission: Permission.CatalogueManage, testId: 'nav-admin-plans' },
   { label: 'Images', path: '/admin/images', permission: Permission.CatalogueManage, testId: 'nav-admin-images' },
   { label: 'Locations', path: '/admin/locations', permission: Permission.CatalogueManage, testId: 'nav-admin-locations' },
+  { label: 'Tenants', path: '/admin/tenants', permission: Permission.TenantsManage, testId: 'nav-admin-tenants' },
   { label: 'Failed tasks', path: '/admin/tasks', permission: Permission.TasksRead, testId: 'nav-admin-tasks' },
   { label: 'Audit log', path: '/admin/audit', permission: Permission.AuditRead, testId: 'nav-admin-audit' },
 ];

@@ -6,6 +6,9 @@ import { MatInputModule } from '@angular/material/input';
 import { MatSelectModule } from '@angular/material/select';
 import { MatTableModule } from '@angular/material/table';
 import type { LocationView, NodeRegistrationView, NodeView } from '@oblako/contracts';
+import { MatDialog } from '@angular/material/dialog';
+import { firstValueFrom } from 'rxjs';
+import { ConfirmDialog, type ConfirmData } from '../../shared/confirm-dialog';
 import { ApiService } from '../../core/api/api.service';
 import { errorMessage } from '../../core/api/api-error';
 import { ErrorBanner } from '../../shared/error-banner';
@@ -50,6 +53,7 @@ import { nodeCapacity } from './capacity';
           <button mat-button type="button" (click)="registration.set(null)">Done</button>
         </div>
       }
+      <ob-error-banner [message]="rowError()" testId="node-row-error" />
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && nodes().length === 0" (retry)="load()">
         <p>No nodes yet. Register a hypervisor host to place servers on it.</p>
       </ob-load-state>
@@ -66,6 +70,14 @@ import { nodeCapacity } from './capacity';
               <td mat-cell *matCellDef="let n"><ob-usage-bar label="RAM" [used]="cap(n).memoryMiB.used" [total]="cap(n).memoryMiB.total" [format]="mib" testId="node-memory" /></td></ng-container>
             <ng-container matColumnDef="disk"><th mat-header-cell *matHeaderCellDef scope="col">Disk</th>
               <td mat-cell *matCellDef="let n"><ob-usage-bar label="Disk" [used]="cap(n).diskGiB.used" [total]="cap(n).diskGiB.total" [format]="gib" testId="node-disk" /></td></ng-container>
+            <ng-container matColumnDef="actions"><th mat-header-cell *matHeaderCellDef scope="col"><span class="ob-visually-hidden">Actions</span></th>
+              <td mat-cell *matCellDef="let n">
+                @if (n.state === 'maintenance') {
+                  <button mat-stroked-button type="button" (click)="setState(n, 'online')" [disabled]="busy() === n.id" data-testid="node-end-maintenance">End maintenance</button>
+                } @else {
+                  <button mat-stroked-button type="button" (click)="setState(n, 'maintenance')" [disabled]="busy() === n.id" data-testid="node-maintenance">Maintenance</button>
+                }
+              </td></ng-container>
             <tr mat-header-row *matHeaderRowDef="columns"></tr>
             <tr mat-row *matRowDef="let n; columns: columns" data-testid="node-row" [attr.data-name]="n.name" [attr.data-state]="n.state"></tr>
           </table>
@@ -82,7 +94,10 @@ import { nodeCapacity } from './capacity';
 })
 export class NodesPage {
   private readonly api = inject(ApiService);
-  readonly columns = ['name', 'state', 'cpu', 'memory', 'disk'];
+  readonly columns = ['name', 'state', 'cpu', 'memory', 'disk', 'actions'];
+  readonly busy = signal<string | null>(null);
+  readonly rowError = signal<string | null>(null);
+  private readonly dialog = inject(MatDialog);
   readonly nodes = signal<NodeView[]>([]);
   readonly locations = signal<LocationView[]>([]);
   readonly loading = signal(true);
@@ -137,6 +152,24 @@ export class NodesPage {
       this.error.set(adminLoadError(e, '/admin/nodes'));
     } finally {
       this.loading.set(false);
+    }
+  }
+
+  async setState(n: NodeView, state: 'online' | 'maintenance'): Promise<void> {
+    const data: ConfirmData =
+      state === 'maintenance'
+        ? { title: `Put ${n.name} into maintenance?`, message: 'No new servers are placed on it; servers already there keep running.', confirmLabel: 'Maintenance' }
+        : { title: `End maintenance on ${n.name}?`, message: 'New servers may be placed on it again.', confirmLabel: 'End maintenance' };
+    if (!(await firstValueFrom(this.dialog.open<ConfirmDialog, ConfirmData, boolean>(ConfirmDialog, { data }).afterClosed()))) return;
+    this.busy.set(n.id);
+    this.rowError.set(null);
+    try {
+      const updated = await this.api.updateNode(n.id, { state });
+      this.nodes.update((list) => list.map((x) => (x.id === updated.id ? updated : x)));
+    } catch (e) {
+      this.rowError.set(errorMessage(e));
+    } finally {
+      this.busy.set(null);
     }
   }
 
