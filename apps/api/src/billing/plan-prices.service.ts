@@ -25,14 +25,24 @@ export class PlanPricesService {
   async planChanged(planId: string): Promise<void> {
     if (!this.stripe) return;
     try {
-      await this.ensurePrice(planId);
+      await this.syncPlan(planId);
     } catch (err) {
       this.logger.warn(`Stripe sync of plan ${planId} failed (retried at the next checkout): ${(err as Error).message}`);
     }
   }
 
-  /** The plan's current Stripe price id, creating or replacing product/price as needed. */
+  /** The plan's current Stripe price id for a checkout: from the mirror when it matches the plan's price, else synced now. */
   async ensurePrice(planId: string): Promise<string> {
+    const [row]: { stripe_price_id: string }[] = await this.ds.query(
+      `SELECT bp.stripe_price_id FROM billing_plan_prices bp JOIN plans p ON p.id = bp.plan_id
+        WHERE bp.plan_id = $1 AND bp.unit_amount = p.price_monthly_cents AND bp.currency = lower(p.currency)`,
+      [planId],
+    );
+    return row ? row.stripe_price_id : this.syncPlan(planId);
+  }
+
+  /** Create or update the plan's product, and replace its price if the plan's price changed. */
+  async syncPlan(planId: string): Promise<string> {
     const stripe = this.stripe;
     if (!stripe) throw new Error('billing is off');
     // The plan row lock serialises syncs of one plan across replicas; idempotency keys make a retried call return the same object.

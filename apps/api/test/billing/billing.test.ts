@@ -128,8 +128,11 @@ describe('billing with Stripe (Stripe-compatible test server, real SDK, real Pos
     assert.equal(session.success_url, `https://panel.test/servers/${s.id}?checkout=success`);
     assert.equal(await createTasks(s.id), 0, 'nothing placed before payment');
 
-    // A second order of the same tenant reuses its one Stripe customer.
+    // A second order of the same tenant reuses its one Stripe customer (and the plan's mirrored price, without calling Stripe for it).
+    const catalogueCalls = () => stripe.requests.filter((r) => /^\/v1\/(products|prices)/.test(r.path)).length;
+    const before = catalogueCalls();
     const s2 = await order(a.token, 'paid-2.example.com');
+    assert.equal(catalogueCalls(), before);
     assert.equal(stripe.sessionFor(s2.id)!.customer, session.customer);
     const [t] = await h.ds.query('SELECT stripe_customer_id FROM tenants WHERE id = $1', [a.tenantId]);
     assert.equal(t.stripe_customer_id, session.customer);
