@@ -91,6 +91,13 @@ test('IP pools: overlapping blocks and gateways outside the block are refused', 
   assert.equal(v6.status, 201, JSON.stringify(v6.body));
   const v6overlap = await pool('2001:db8::/48', '2001:db8::1');
   assert.equal(v6overlap.status, 409);
+  // With an IPv6 pool in the location, a new server gets one address of each family.
+  const dual = await h.http('POST', '/api/v1/servers', { token: a.token, body: body({ hostname: 'dual-stack' }) });
+  assert.equal(dual.status, 201, JSON.stringify(dual.body));
+  assert.deepEqual(dual.body.addresses.map((x: { family: number }) => x.family), [4, 6]);
+  assert.equal(dual.body.addresses[1].address, '2001:db8::2');
+  assert.equal(dual.body.addresses[1].prefix, 128);
+  assert.equal(dual.body.addresses[1].gateway, '2001:db8::1');
 });
 
 test('staff register a node and get what the daemon needs', async () => {

@@ -16,42 +16,53 @@ interface PoolRow { id: string; family: 4 | 6; cidr: string; gateway: string; fi
  */
 @Injectable()
 export class IpAllocatorService {
-  /** Allocate one address of `family` in the location for the server, inside the caller's transaction. */
-  async allocate(m: EntityManager, input: { locationId: string; family: 4 | 6; serverId: string; tenantId: string; required: boolean }): Promise<Address | null> {
+  /**
+   * Give a new server one IPv4 address (required) and, where the location has IPv6 pools, one IPv6
+   * address, inside the caller's transaction. All pools of the location are locked in one
+   * statement, in a fixed order, so concurrent orders cannot deadlock on them.
+   */
+  async allocateForServer(m: EntityManager, input: { locationId: string; serverId: string; tenantId: string }): Promise<Address[]> {
     const pools: PoolRow[] = await m.query(
       `SELECT id, family, cidr::text AS cidr, host(gateway) AS gateway, first_offset::text, last_offset::text
-         FROM ip_pools WHERE location_id = $1 AND family = $2 ORDER BY created_at, id`,
-      [input.locationId, input.family],
+         FROM ip_pools WHERE location_id = $1 ORDER BY family, created_at, id FOR UPDATE`,
+      [input.locationId],
     );
-    for (const pool of pools) {
-      const locked: { id: string }[] = await m.query('SELECT id FROM ip_pools WHERE id = $1 FOR UPDATE', [pool.id]);
-      if (!locked.length) continue;
-      const free: { o: string }[] = await m.query(
-        `SELECT c.o::text AS o FROM (
-            SELECT $2::numeric AS o
-            UNION ALL
-            SELECT a."offset" + 1 FROM ip_addresses a WHERE a.pool_id = $1
-         ) c
-         WHERE c.o BETWEEN $2::numeric AND $3::numeric
-           AND NOT EXISTS (SELECT 1 FROM ip_addresses b WHERE b.pool_id = $1 AND b."offset" = c.o)
-         ORDER BY c.o LIMIT 1`,
-        [pool.id, pool.first_offset, pool.last_offset],
-      );
-      const offset = free[0]?.o;
-      if (offset === undefined) continue;
-      const cidr = parseCidr(pool.cidr);
-      const address = addressAt(cidr, BigInt(offset));
-      await m.query(
-        `INSERT INTO ip_addresses (pool_id, "offset", address, server_id, tenant_id) VALUES ($1, $2::numeric, $3::inet, $4, $5)`,
-        [pool.id, offset, address, input.serverId, input.tenantId],
-      );
-      return { family: input.family, address, prefix: input.family === 4 ? 32 : 128, gateway: pool.gateway };
+    const out: Address[] = [];
+    for (const family of [4, 6] as const) {
+      let got: Address | null = null;
+      for (const pool of pools.filter((p) => p.family === family)) {
+        got = await this.takeLowestFree(m, pool, input.serverId, input.tenantId);
+        if (got) break;
+      }
+      if (got) out.push(got);
+      else if (family === 4) {
+        throw new FleetError('no_ip_available', 'No free IPv4 address is left in this location; try another location, or ask the provider to add an IP pool.');
+      }
     }
-    if (!input.required) return null;
-    throw new FleetError(
-      'no_ip_available',
-      `No free IPv${input.family} address is left in this location; try another location, or ask the provider to add an IP pool.`,
+    return out;
+  }
+
+  /** The lowest free offset of a pool the caller has locked, recorded for the server; null when the pool is full. */
+  private async takeLowestFree(m: EntityManager, pool: PoolRow, serverId: string, tenantId: string): Promise<Address | null> {
+    const free: { o: string }[] = await m.query(
+      `SELECT c.o::text AS o FROM (
+          SELECT $2::numeric AS o
+          UNION ALL
+          SELECT a."offset" + 1 FROM ip_addresses a WHERE a.pool_id = $1
+       ) c
+       WHERE c.o BETWEEN $2::numeric AND $3::numeric
+         AND NOT EXISTS (SELECT 1 FROM ip_addresses b WHERE b.pool_id = $1 AND b."offset" = c.o)
+       ORDER BY c.o LIMIT 1`,
+      [pool.id, pool.first_offset, pool.last_offset],
     );
+    const offset = free[0]?.o;
+    if (offset === undefined) return null;
+    const address = addressAt(parseCidr(pool.cidr), BigInt(offset));
+    await m.query(
+      `INSERT INTO ip_addresses (pool_id, "offset", address, server_id, tenant_id) VALUES ($1, $2::numeric, $3::inet, $4, $5)`,
+      [pool.id, offset, address, serverId, tenantId],
+    );
+    return { family: pool.family, address, prefix: pool.family === 4 ? 32 : 128, gateway: pool.gateway };
   }
 
   /** Give a server's addresses back to their pools (inside the caller's transaction). */

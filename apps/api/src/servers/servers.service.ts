@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import {
   NodeCommandSchema, planAction, WIRE_VERSION,
@@ -16,7 +17,7 @@ import type { SshKeyEntity } from '../ssh-keys/ssh-key.entity.js';
 import { BillingPort } from './billing.port.js';
 import { NodePlacementService } from './node-placement.service.js';
 import { OutboxRelayService } from './outbox-relay.service.js';
-import { OutboxEntity, ServerEntity, TaskEntity } from './server.entities.js';
+import { ServerEntity, TaskEntity } from './server.entities.js';
 import { ServerEventsBus } from './server-events.bus.js';
 import { ServerError } from './servers.errors.js';
 
@@ -195,11 +196,7 @@ export class ServersService {
 
   private async provision(m: EntityManager, server: ServerEntity, plan: PlanEntity, image: ImageEntity, keys: SshKeyEntity[], acceptedAt: number): Promise<TaskEntity> {
     const nodeId = await this.placement.reserve(m, server.locationId, { vcpus: server.vcpus, memoryMiB: server.memoryMiB, diskGiB: server.diskGiB });
-    const addresses: Address[] = [];
-    const v4 = await this.ips.allocate(m, { locationId: server.locationId, family: 4, serverId: server.id, tenantId: server.tenantId, required: true });
-    if (v4) addresses.push(v4);
-    const v6 = await this.ips.allocate(m, { locationId: server.locationId, family: 6, serverId: server.id, tenantId: server.tenantId, required: false });
-    if (v6) addresses.push(v6);
+    const addresses: Address[] = await this.ips.allocateForServer(m, { locationId: server.locationId, serverId: server.id, tenantId: server.tenantId });
     const previous = server.state;
     server.nodeId = nodeId;
     server.state = 'provisioning';
@@ -222,18 +219,23 @@ export class ServersService {
     });
   }
 
-  /** Write the task and its command (validated against the contract) to the outbox, in the caller's transaction. */
+  /** Write the task and its command (validated against the contract) to the outbox in one statement, in the caller's transaction. */
   private async enqueue(m: EntityManager, server: ServerEntity, op: TaskOp, previous: ServerState, acceptedAt: number, extra: Record<string, unknown>): Promise<TaskEntity> {
     const nodeId = server.nodeId!;
-    const task = await m.save(
-      m.create(TaskEntity, {
-        tenantId: server.tenantId, serverId: server.id, nodeId, op, state: 'queued', progress: 0, stage: null, error: null, attempts: 1,
-        previousState: previous, timings: { acceptedAt }, finishedAt: null,
-      }),
+    const taskId = randomUUID();
+    const command = NodeCommandSchema.parse({ v: WIRE_VERSION, taskId, serverId: server.id, nodeId, attempt: 1, issuedAt: acceptedAt, op, ...extra });
+    await m.query(
+      `WITH t AS (
+         INSERT INTO tasks (id, tenant_id, server_id, node_id, op, state, progress, attempts, previous_state, timings)
+         VALUES ($1, $2, $3, $4, $5, 'queued', 0, 1, $6, $7::jsonb) RETURNING id
+       )
+       INSERT INTO outbox (task_id, subject, payload) SELECT id, $8, $9::jsonb FROM t`,
+      [taskId, server.tenantId, server.id, nodeId, op, previous, JSON.stringify({ acceptedAt }), this.nats.subjects.nodeCommand(nodeId, op), JSON.stringify(command)],
     );
-    const command = NodeCommandSchema.parse({ v: WIRE_VERSION, taskId: task.id, serverId: server.id, nodeId, attempt: 1, issuedAt: acceptedAt, op, ...extra });
-    await m.insert(OutboxEntity, { taskId: task.id, subject: this.nats.subjects.nodeCommand(nodeId, op), payload: command as never, publishedAt: null, attempts: 0, lastError: null });
-    return task;
+    return Object.assign(new TaskEntity(), {
+      id: taskId, tenantId: server.tenantId, serverId: server.id, nodeId, op, state: 'queued', progress: 0, stage: null, error: null, attempts: 1,
+      previousState: previous, timings: { acceptedAt }, finishedAt: null,
+    });
   }
 
   private afterCommit(server: ServerEntity, task: TaskEntity | null): void {
