@@ -113,6 +113,24 @@ test('staff register a node and get what the daemon needs', async () => {
   assert.equal(r.body.node.state, 'online');
   const dup = await h.http('POST', '/api/v1/admin/nodes', { token: staff, body: { name: 'hv-extra-1', locationId: h.seed.locationId, vcpus: 8, memoryMiB: 16384, diskGiB: 500 } });
   assert.equal(dup.status, 409);
+  // An unused node can be removed; its command consumer goes with it.
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  const { connect } = await import('@nats-io/transport-node');
+  const { subjects } = await import('@oblako/contracts');
+  const { TEST_NATS_URL } = await import('@oblako/testing');
+  const s = subjects(h.config.natsSubjectPrefix);
+  const nc = await connect({ servers: TEST_NATS_URL });
+  try {
+    const jsm = await jetstreamManager(nc);
+    assert.equal((await jsm.consumers.info(s.commandStream, s.nodeConsumer(r.body.node.id))).name, s.nodeConsumer(r.body.node.id));
+    assert.equal((await h.http('DELETE', `/api/v1/admin/nodes/${r.body.node.id}`, { token: staff })).status, 204);
+    await assert.rejects(jsm.consumers.info(s.commandStream, s.nodeConsumer(r.body.node.id)), /not found/i);
+  } finally {
+    await nc.close();
+  }
+  const busy = await h.http('DELETE', `/api/v1/admin/nodes/${h.seed.nodeId}`, { token: staff });
+  assert.equal(busy.status, 409);
+  assert.equal(busy.body.code, 'in_use');
 });
 
 test('a retried order with the same Idempotency-Key makes one server, even when the retries race', async () => {

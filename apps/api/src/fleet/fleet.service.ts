@@ -102,6 +102,7 @@ export class FleetService {
       }
       await this.audit.record(m, { tenantId: null, actorUserId: actor.userId, actorKind: 'staff', action: 'node.delete', targetType: 'node', targetId: id, ip: actor.ip });
     });
+    await this.nats.removeNodeConsumer(id);
   }
 
   async createPool(actor: Actor, dto: CreateIpPoolDto): Promise<IpPoolView> {

@@ -130,6 +130,15 @@ export class NatsService implements OnApplicationShutdown {
     });
   }
 
+  /** Drop a deleted node's command consumer (and with it any commands it never took). */
+  async removeNodeConsumer(nodeId: string): Promise<void> {
+    try {
+      await this.jsm.consumers.delete(this.subjects.commandStream, this.subjects.nodeConsumer(nodeId));
+    } catch (err) {
+      if (!/not found/i.test((err as Error).message)) this.logger.warn(`Removing the consumer of node ${nodeId} failed: ${(err as Error).message}`);
+    }
+  }
+
   /** The API's durable event consumer. Idempotent. */
   async ensureEventConsumer(): Promise<void> {
     await this.ensureConsumer(this.subjects.eventStream, {
