@@ -11,7 +11,10 @@ ensure_node
 ensure_npm_deps
 
 if [ "${LIBVIRT_URI:-test:///default}" = "qemu:///system" ]; then
-  ensure_apt_packages busybox-static cpio ${GUEST_IMAGE_PACKAGES:-}
+  [ "$(id -u)" = 0 ] || die "LIBVIRT_URI=qemu:///system needs root (libvirtd in a network namespace, taps and routes): run it with sudo"
+  # busybox-static, cpio: the test guest; genisoimage: the daemon's cloud-init seeds;
+  # iputils-ping, curl: reaching a guest as the demo's output says
+  ensure_apt_packages busybox-static cpio genisoimage iputils-ping curl ${GUEST_IMAGE_PACKAGES:-}
   log "building the test guest image (cached)"
   bash tools/guest-image/build.sh >/dev/null
   log "starting libvirtd in network namespace ${OBLAKO_NETNS:-oblako}"

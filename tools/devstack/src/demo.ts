@@ -2,9 +2,12 @@
  * The demo launcher behind scripts/demo.sh: embedded defaults, demo data, the panel's URL and
  * the logins printed, everything stopped cleanly on Ctrl-C.
  */
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, createReadStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
 import { REPO_ROOT, startStack, type SeedOptions, type Stack } from './stack.js';
 
 interface DemoSecrets {
@@ -35,6 +38,66 @@ function sha256File(path: string): Promise<string> {
   });
 }
 
+/** What tools/guest-image/build.sh writes to .data/guest-image/manifest.json (the parts the demo uses). */
+interface GuestImageManifest {
+  kernel: string;
+  initrd: string;
+  cmdline: string;
+  image: string;
+  imageFormat: 'qcow2' | 'raw';
+  imageSha256: string;
+}
+
+function loadGuestImage(dir: string): GuestImageManifest {
+  const file = join(dir, 'manifest.json');
+  if (!existsSync(file)) throw new Error(`The test guest image is missing (${file}): run bash tools/guest-image/build.sh`);
+  const m = JSON.parse(readFileSync(file, 'utf8')) as Partial<GuestImageManifest>;
+  for (const key of ['kernel', 'initrd', 'image', 'imageSha256'] as const) {
+    if (typeof m[key] !== 'string' || !m[key]) throw new Error(`${file} has no "${key}": run bash tools/guest-image/build.sh again`);
+  }
+  for (const path of [m.kernel!, m.initrd!, m.image!]) {
+    if (!existsSync(path)) throw new Error(`${path} (named in ${file}) is missing: run bash tools/guest-image/build.sh again`);
+  }
+  return { kernel: m.kernel!, initrd: m.initrd!, cmdline: m.cmdline ?? 'console=ttyS0 quiet', image: m.image!, imageFormat: m.imageFormat ?? 'qcow2', imageSha256: m.imageSha256! };
+}
+
+/** The demo node's capacity on real guests: this machine's CPUs, its memory less 2 GiB for the host, the free disk. */
+function hostCapacity(dir: string): NonNullable<SeedOptions['node']> {
+  const st = statfsSync(dir);
+  return {
+    vcpus: Math.max(1, cpus().length),
+    memoryMiB: Math.max(1024, Math.floor(totalmem() / 1048576) - 2048),
+    diskGiB: Math.max(1, Math.floor((st.bavail * st.bsize) / 1073741824)),
+    cpuOvercommit: 4,
+    memoryOvercommit: 1,
+  };
+}
+
+const execFileP = promisify(execFile);
+
+/**
+ * Power off the guests this demo's node daemon started (the domains of the servers it keeps a
+ * record of in <node data>/servers/), while the daemon still runs, so that it reports them as
+ * shut off. Their definitions, disks and addresses stay: the next demo starts them again on request.
+ */
+async function destroyDemoGuests(libvirtUri: string, nodeDataDir: string): Promise<string[]> {
+  const dir = join(nodeDataDir, 'servers');
+  const ids = existsSync(dir) ? readdirSync(dir).filter((f) => /^[0-9a-f-]{36}\.json$/.test(f)).map((f) => f.slice(0, -5)) : [];
+  const destroyed: string[] = [];
+  for (const id of ids) {
+    const name = `oblako-${id}`;
+    const state = await execFileP('virsh', ['-c', libvirtUri, 'domstate', name], { timeout: 10_000 }).then((r) => r.stdout.trim(), () => 'missing');
+    if (state !== 'running' && state !== 'paused' && state !== 'in shutdown') continue;
+    try {
+      await execFileP('virsh', ['-c', libvirtUri, 'destroy', name], { timeout: 30_000 });
+      destroyed.push(name);
+    } catch (err) {
+      console.error(`  could not power off ${name}: ${err instanceof Error ? err.message.trim() : String(err)}`);
+    }
+  }
+  return destroyed;
+}
+
 function port(name: string, def: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return def;
@@ -47,11 +110,16 @@ function port(name: string, def: number): number {
 }
 
 async function main(): Promise<void> {
-  const dataDir = join(REPO_ROOT, '.data/demo');
-  mkdirSync(dataDir, { recursive: true });
-  const secrets = loadSecrets(join(dataDir, 'secrets.json'));
   const libvirtUri = process.env.LIBVIRT_URI || 'test:///default';
   const realGuests = libvirtUri.startsWith('qemu');
+  const secretsDir = join(REPO_ROOT, '.data/demo');
+  mkdirSync(secretsDir, { recursive: true });
+  const secrets = loadSecrets(join(secretsDir, 'secrets.json'));
+  // Real guests get a database and node of their own: the test driver's servers never existed on
+  // this host, and the seed sets the node's capacity only when it creates the node.
+  const dataDir = realGuests ? join(REPO_ROOT, '.data/demo-qemu') : secretsDir;
+  mkdirSync(dataDir, { recursive: true });
+  const shown = relative(REPO_ROOT, dataDir);
   const netns = process.env.OBLAKO_NETNS || 'oblako';
   const adminEmail = process.env.OBLAKO_ADMIN_EMAIL || 'admin@oblako.local';
   const adminPassword = process.env.OBLAKO_ADMIN_PASSWORD || secrets.adminPassword;
@@ -63,12 +131,23 @@ async function main(): Promise<void> {
     customerPassword: secrets.customerPassword,
     customerTenantName: 'Demo Hosting Customer',
   };
+  let daemonEnv: NodeJS.ProcessEnv = {};
   if (realGuests) {
-    const base = join(REPO_ROOT, '.data/guest-image/base.qcow2');
-    if (!existsSync(base)) throw new Error(`The test guest image is missing (${base}): run bash tools/guest-image/build.sh`);
+    const guest = loadGuestImage(join(REPO_ROOT, '.data/guest-image'));
+    const sha256 = await sha256File(guest.image);
+    if (sha256 !== guest.imageSha256) throw new Error(`${guest.image} does not match its manifest (sha256 ${sha256}): run bash tools/guest-image/build.sh again`);
     seed.images = [
-      { name: 'Oblako test guest', osFamily: 'busybox', version: '1', url: `file://${base}`, sha256: await sha256File(base), format: 'qcow2' },
+      { name: 'Oblako test guest', osFamily: 'busybox', version: '1', url: `file://${guest.image}`, sha256, format: guest.imageFormat },
     ];
+    seed.node = hostCapacity(dataDir);
+    daemonEnv = {
+      OBLAKO_NETNS: netns,
+      DOMAIN_TYPE: process.env.DOMAIN_TYPE || 'qemu',
+      // the test guest is a kernel + initramfs; its base disk has no boot loader
+      OBLAKO_DIRECT_KERNEL: guest.kernel,
+      OBLAKO_DIRECT_INITRD: guest.initrd,
+      OBLAKO_DIRECT_CMDLINE: guest.cmdline,
+    };
   }
 
   const apiPort = port('PORT', 3000);
@@ -86,7 +165,7 @@ async function main(): Promise<void> {
       jwtSecret: secrets.jwtSecret,
       seed,
       libvirtUri,
-      daemonEnv: realGuests ? { OBLAKO_NETNS: netns, DOMAIN_TYPE: process.env.DOMAIN_TYPE || 'qemu' } : {},
+      daemonEnv,
       apiEnv: {},
     });
   } catch (err) {
@@ -96,9 +175,9 @@ async function main(): Promise<void> {
   }
 
   const db = stack.embeddedPostgres
-    ? `embedded PostgreSQL (PGlite) on 127.0.0.1:${stack.embeddedPostgres.port}, data in .data/demo/pglite`
+    ? `embedded PostgreSQL (PGlite) on 127.0.0.1:${stack.embeddedPostgres.port}, data in ${shown}/pglite`
     : 'PostgreSQL from DATABASE_URL';
-  const nats = stack.nats ? `nats-server on 127.0.0.1:${stack.nats.port} (JetStream, store in .data/demo/nats)` : 'NATS from NATS_URL';
+  const nats = stack.nats ? `nats-server on 127.0.0.1:${stack.nats.port} (JetStream, store in ${shown}/nats)` : 'NATS from NATS_URL';
   const lines = [
     '',
     '  Oblako is running.',
@@ -112,9 +191,13 @@ async function main(): Promise<void> {
     `  Staff admin:    ${adminEmail} / ${adminPassword}`,
     `  Demo customer:  ${stack.seed.customer.email} / ${stack.seed.customer.password}`,
     '',
-    realGuests
-      ? `  Servers you order boot real guests; reach one with: ip netns exec ${netns} ping <address>`
-      : '  Servers run on libvirt\'s test driver (no real guests); LIBVIRT_URI=qemu:///system boots real ones.',
+    ...(realGuests
+      ? [
+          `  Servers you order boot real guests (the "Oblako test guest" image). Reach one with:`,
+          `    ip netns exec ${netns} ping <address>`,
+          `    ip netns exec ${netns} curl http://<address>/hostname`,
+        ]
+      : ['  Servers run on libvirt\'s test driver (no real guests); LIBVIRT_URI=qemu:///system boots real ones.']),
     `  Logs: ${join(dataDir, 'logs')}.  Press Ctrl-C to stop.`,
     '',
   ];
@@ -125,8 +208,16 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping the daemon, the API, NATS and the database...`);
+    if (realGuests) {
+      const off = await destroyDemoGuests(libvirtUri, stack.dataDirOf(stack.seed.nodeId));
+      if (off.length) console.log(`  powered off ${off.length} guest(s): ${off.join(', ')} (disks and addresses kept; start them again from the panel)`);
+    }
     await stack.stop();
     console.log('Stopped.');
+    if (realGuests) {
+      console.log(`libvirtd keeps running in network namespace "${netns}" (a second demo start reuses it).`);
+      console.log(`To remove it: bash tools/hypervisor/netns-libvirtd.sh delete ${netns}`);
+    }
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
