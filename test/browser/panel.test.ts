@@ -23,8 +23,15 @@ async function signUp(page: Page, label: string): Promise<string> {
   return email;
 }
 
-async function stateOf(page: Page, state: string, timeout = 20_000): Promise<void> {
-  await page.locator(`[data-testid="server-state"][data-state="${state}"]`).waitFor({ timeout });
+async function stateOf(page: Page, state: string, timeout = 30_000): Promise<void> {
+  try {
+    await page.locator(`[data-testid="server-state"][data-state="${state}"]`).waitFor({ timeout });
+  } catch (err) {
+    await shot(page, `failed-waiting-for-${state}`).catch(() => {});
+    const shown = await page.locator('[data-testid="server-state"]').getAttribute('data-state').catch(() => 'none');
+    const task = await page.locator('[data-testid="task-progress"]').innerText().catch(() => 'no task shown');
+    throw new Error(`the page never showed "${state}" (it shows "${shown}"; task: ${task}): ${(err as Error).message}`);
+  }
 }
 
 async function confirm(page: Page, typed?: string): Promise<void> {
