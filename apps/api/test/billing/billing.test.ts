@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '@oblako/testing';
+import { startApi, type RunningApi } from '../../src/app.js';
 import { BillingClock } from '../../src/billing/billing.clock.js';
 import { BillingWorker } from '../../src/billing/billing-worker.service.js';
 import { FakeNode } from '../support/fake-node.js';
@@ -17,6 +18,7 @@ let stripe: FakeStripe;
 let clock: BillingClock;
 let worker: BillingWorker;
 let admin: string;
+let replica: RunningApi | null = null;
 
 before(async () => {
   stripe = await FakeStripe.start();
@@ -31,6 +33,7 @@ before(async () => {
 });
 after(async () => {
   await node?.stop();
+  await replica?.close();
   await h?.close();
   await stripe?.stop();
 });
@@ -182,7 +185,10 @@ describe('billing with Stripe (Stripe-compatible test server, real SDK, real Pos
     assert.equal(stripe.portalSessions.at(-1)!.customer, session.customer);
   });
 
-  test('every event of a scenario delivered three times, shuffled (invoice before checkout, failure after recovery) → same end state, one server', async () => {
+  test('every event of a scenario delivered three times, shuffled (invoice before checkout, failure after recovery), to two API replicas → same end state, one server', async () => {
+    // A second API process on the same database and NATS (closed in after(): closing one of two apps in one process disturbs the other).
+    replica = await startApi(h.config, { logger: false });
+    const replicaWorker = replica.app.get(BillingWorker);
     const b = await h.register('shuffle');
     const s = await order(b.token, 'shuffle.example.com');
     const session = stripe.sessionFor(s.id)!;
@@ -190,12 +196,13 @@ describe('billing with Stripe (Stripe-compatible test server, real SDK, real Pos
     const subId = stripe.subscriptionFor(s.id)!.id;
     events.push(...stripe.failPayment(subId), ...stripe.payOpenInvoice(subId));
     const deliveries = [...[...events].reverse(), ...shuffle(events, 7), ...shuffle(events, 99)];
-    const answers = await Promise.all(deliveries.map((e) => stripe.deliver(h.url, e)));
+    const answers = await Promise.all(deliveries.map((e, i) => stripe.deliver(i % 2 ? replica!.url : h.url, e)));
     assert.ok(answers.every((r) => r.status === 200), JSON.stringify(answers.filter((r) => r.status !== 200)));
     assert.equal(answers.filter((r) => !r.body.duplicate).length, events.length, 'each event id stored once');
-    await settle();
+    await Promise.all([settle(), replicaWorker.drain(true)]);
     await waitState(b.token, s.id, 'running');
-    await settle();
+    await Promise.all([settle(), replicaWorker.drain(true)]);
+    await replicaWorker.stop(); // its clock is not the one the later tests move
     assert.equal(await createTasks(s.id), 1, 'exactly one create task');
     const [counts] = await h.ds.query(`SELECT count(*)::int AS n, count(processed_at)::int AS done FROM billing_events WHERE (payload->'data'->'object')::text LIKE '%' || $1 || '%'`, [s.id]);
     assert.equal(counts.n, events.length);
