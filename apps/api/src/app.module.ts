@@ -27,6 +27,7 @@ import { NodePlacementService } from './servers/node-placement.service.js';
 import { OutboxRelayService } from './servers/outbox-relay.service.js';
 import { ServerEventsBus } from './servers/server-events.bus.js';
 import { ServersController } from './servers/servers.controller.js';
+import { AdminServersController } from './servers/admin-servers.controller.js';
 import { ComputeLifecycle } from './servers/servers.lifecycle.js';
 import { ServersService } from './servers/servers.service.js';
 import { TaskEventsService } from './servers/task-events.service.js';
@@ -103,7 +104,7 @@ class StaffModule {}
 
 @Module({
   imports: [FleetModule, SshKeysModule],
-  controllers: [ServersController],
+  controllers: [ServersController, AdminServersController],
   providers: [ServersService, NodePlacementService, OutboxRelayService, TaskEventsService, NodeEventsConsumer, BillingPort],
   exports: [ServersService, OutboxRelayService, NodeEventsConsumer, TaskEventsService],
 })

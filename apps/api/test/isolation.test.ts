@@ -88,3 +88,23 @@ test('staff read the audit log, customers cannot', async () => {
   assert.deepEqual(log.body.map((e: { action: string }) => e.action), ['api_token.create', 'tenant.register']);
   assert.equal((await h.http('GET', '/api/v1/admin/audit', { token: a.token })).status, 403);
 });
+
+test('staff list servers across tenants and filter them; customers cannot', async () => {
+  const { ADMIN } = await import('./support/harness.js');
+  const x = await h.register('staff-x');
+  const y = await h.register('staff-y');
+  const mk = (token: string, hostname: string) =>
+    h.http('POST', '/api/v1/servers', { token, body: { planId: h.seed.planIds.small, imageId: h.seed.imageIds[0], locationId: h.seed.locationId, hostname } });
+  const sx = (await mk(x.token, 'x1')).body.id;
+  const sy = (await mk(y.token, 'y1')).body.id;
+  const staff = await h.login(ADMIN.email, ADMIN.password);
+  const all = await h.http('GET', `/api/v1/admin/servers?nodeId=${h.seed.nodeId}&limit=100`, { token: staff });
+  assert.equal(all.status, 200, JSON.stringify(all.body));
+  const ids = all.body.items.map((s: { id: string }) => s.id);
+  assert.ok(ids.includes(sx) && ids.includes(sy));
+  const onlyX = await h.http('GET', `/api/v1/admin/servers?tenantId=${x.tenantId}`, { token: staff });
+  assert.deepEqual(onlyX.body.items.map((s: { id: string }) => s.id), [sx]);
+  const bad = await h.http('GET', '/api/v1/admin/servers?state=flying', { token: staff });
+  assert.equal(bad.status, 400);
+  assert.equal((await h.http('GET', '/api/v1/admin/servers', { token: x.token })).status, 403);
+});

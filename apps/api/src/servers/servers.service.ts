@@ -152,6 +152,35 @@ export class ServersService {
     return { items: page.map((r) => byId.get(r.id)!), nextCursor: rows.length > limit && last ? encodeCursor(last.ts, last.id) : null };
   }
 
+  /** Staff: servers of every tenant, newest first, optionally by tenant, node or state. Not for customer routes. */
+  async listForStaff(filter: { tenantId?: string; nodeId?: string; state?: string }, cursor: string | undefined, limit = DEFAULT_PAGE): Promise<Page<ServerView>> {
+    const after = cursor ? decodeCursor(cursor) : null;
+    const where: string[] = [];
+    const params: unknown[] = [limit + 1];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (filter.tenantId) add('tenant_id = ?', filter.tenantId);
+    if (filter.nodeId) add('node_id = ?', filter.nodeId);
+    if (filter.state) add('state = ?', filter.state);
+    else where.push('deleted_at IS NULL');
+    if (after) {
+      params.push(after.ts, after.id);
+      where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+    }
+    const rows: { id: string; ts: string }[] = await this.ds.query(
+      `SELECT id, created_at::text AS ts FROM servers ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT $1`,
+      params,
+    );
+    const page = rows.slice(0, limit);
+    const servers = page.length ? await this.ds.getRepository(ServerEntity).findBy({ id: In(page.map((r) => r.id)) }) : [];
+    const views = await this.views(this.ds.manager, servers);
+    const byId = new Map(views.map((v) => [v.id, v]));
+    const last = page[page.length - 1];
+    return { items: page.map((r) => byId.get(r.id)!), nextCursor: rows.length > limit && last ? encodeCursor(last.ts, last.id) : null };
+  }
+
   async get(tenantId: string, id: string): Promise<ServerView> {
     const server = await this.ds.getRepository(ServerEntity).findOneBy({ tenantId, id });
     if (!server) throw notFound();
