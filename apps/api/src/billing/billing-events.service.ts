@@ -13,6 +13,7 @@ interface OrderRow {
   server_id: string; tenant_id: string; order_key: string; stripe_subscription_id: string | null; paid_at: Date | null; past_due_since: Date | null;
 }
 
+const MAX_ATTEMPTS = 300;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ENDED = ['canceled', 'incomplete_expired'];
 
@@ -95,10 +96,15 @@ export class BillingEventsService {
       if (!row) throw err;
       const message = (err as Error).message.slice(0, 500);
       this.logger.warn(`Stripe event ${row.stripe_event_id} (${row.type}) failed, will retry: ${message}`);
+      // Backoff up to 5 minutes; after MAX_ATTEMPTS (about a day) the event is parked as processed with outcome "gave up"
+      // (staff see it in billing_events; the reconciler still acts on whatever state later events mirror).
       await this.ds.query(
         `UPDATE billing_events SET attempts = attempts + 1, last_error = $2,
-                next_attempt_at = now() + make_interval(secs => least(300, power(2, least(attempts, 8)))) WHERE id = $1`,
-        [row.id, message],
+                next_attempt_at = now() + make_interval(secs => least(300, power(2, least(attempts, 8)))),
+                processed_at = CASE WHEN attempts + 1 >= $3 THEN now() END,
+                outcome = CASE WHEN attempts + 1 >= $3 THEN 'gave up after repeated failures' END
+          WHERE id = $1`,
+        [row.id, message, MAX_ATTEMPTS],
       );
       return null;
     }

@@ -231,6 +231,19 @@ describe('billing with Stripe (Stripe-compatible test server, real SDK, real Pos
     assert.equal(await createTasks(s.id), 1);
   });
 
+  test('a Stripe outage while applying an event: it is retried with backoff and applied once Stripe answers', async () => {
+    const o = await h.register('outage');
+    const s = await order(o.token, 'outage.example.com');
+    const events = stripe.completeCheckout(stripe.sessionFor(s.id)!.id);
+    stripe.outage = 3; // the SDK's own retries (2) are not enough
+    await deliverAll(events);
+    await settle();
+    const [failed] = await h.ds.query(`SELECT count(*)::int AS n FROM billing_events WHERE processed_at IS NULL AND attempts > 0 AND last_error IS NOT NULL`);
+    assert.ok(failed.n >= 1, 'an event is waiting for its retry');
+    await waitState(o.token, s.id, 'running');
+    assert.equal(await createTasks(s.id), 1);
+  });
+
   test('deleting a paid server cancels its subscription', async () => {
     const x = await h.register('delpaid');
     const { id, subId } = await paidServer(x.token, 'delpaid.example.com');

@@ -40,6 +40,8 @@ export class FakeStripe {
   readonly requests: { method: string; path: string }[] = [];
   /** Events caused by API calls (e.g. cancelling a subscription), for the test to deliver. */
   readonly outbox: FakeEvent[] = [];
+  /** The next this-many API requests answer 500 (a Stripe outage). */
+  outage = 0;
   private readonly idempotent = new Map<string, { status: number; body: Obj }>();
   private seq = 0;
   /** Stripe's clock (unix seconds); every event moves it on by one second. */
@@ -199,6 +201,10 @@ export class FakeStripe {
     };
     if (req.headers.authorization !== `Bearer ${this.secretKey}`) {
       return send(401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided.' } });
+    }
+    if (this.outage > 0) {
+      this.outage--;
+      return send(500, { error: { type: 'api_error', message: 'An unknown error occurred (simulated outage).' } });
     }
     const params = parseForm(Buffer.concat(chunks).toString('utf8'));
     const key = req.headers['idempotency-key'];
