@@ -6,6 +6,8 @@ import { ApiTokensController } from './api-tokens/api-tokens.controller.js';
 import { ApiTokensService } from './api-tokens/api-tokens.service.js';
 import { AdminAuditController } from './audit/audit.controller.js';
 import { AdminTenantsController } from './tenants/admin-tenants.controller.js';
+import { MembersController } from './tenants/members.controller.js';
+import { MembersService } from './tenants/members.service.js';
 import { AuditService } from './audit/audit.service.js';
 import { AuthController } from './auth/auth.controller.js';
 import { AuthService } from './auth/auth.service.js';
@@ -102,6 +104,9 @@ class HealthModule {}
 @Module({ controllers: [AdminAuditController, AdminTenantsController] })
 class StaffModule {}
 
+@Module({ controllers: [MembersController], providers: [MembersService] })
+class MembersModule {}
+
 @Module({
   imports: [FleetModule, SshKeysModule],
   controllers: [ServersController, AdminServersController],
@@ -132,6 +137,7 @@ export class AppModule {
         BillingModule.register(ServersModule, !options.offline),
         HealthModule,
         StaffModule,
+        MembersModule,
         ...(options.offline ? [] : [ComputeRuntimeModule]),
       ],
     };

@@ -104,3 +104,43 @@ test('password guessing is slowed down after ten failures', async () => {
   assert.equal(blocked.body.code, 'too_many_attempts');
   assert.match(blocked.body.message, /try again in 15 minute/);
 });
+
+test('members: owners and admins manage roles; the last owner stays; other tenants see nothing', async () => {
+  const owner = await h.register('team-owner');
+  const alice = await h.register('team-alice');
+  const bob = await h.register('team-bob');
+  const stranger = await h.register('team-stranger');
+  const inTeam = { 'x-tenant-id': owner.tenantId };
+
+  const add = await h.http('POST', '/api/v1/members', { token: owner.token, body: { email: alice.email, role: 'admin' } });
+  assert.equal(add.status, 201, JSON.stringify(add.body));
+  assert.equal(add.body.role, 'admin');
+  assert.equal((await h.http('POST', '/api/v1/members', { token: owner.token, body: { email: alice.email, role: 'member' } })).body.code, 'already_member');
+  assert.equal((await h.http('POST', '/api/v1/members', { token: owner.token, body: { email: 'ghost@example.test', role: 'member' } })).status, 404);
+
+  // An admin may add members but not owners.
+  assert.equal((await h.http('POST', '/api/v1/members', { token: alice.token, headers: inTeam, body: { email: bob.email, role: 'owner' } })).body.code, 'owner_only');
+  assert.equal((await h.http('POST', '/api/v1/members', { token: alice.token, headers: inTeam, body: { email: bob.email, role: 'member' } })).status, 201);
+  // A member may not manage members, but sees the list and the tenant's servers.
+  assert.equal((await h.http('PATCH', `/api/v1/members/${alice.userId}`, { token: bob.token, headers: inTeam, body: { role: 'member' } })).status, 403);
+  const list = await h.http('GET', '/api/v1/members', { token: bob.token, headers: inTeam });
+  assert.deepEqual(list.body.map((x: { email: string; role: string }) => [x.email, x.role]), [[owner.email, 'owner'], [alice.email, 'admin'], [bob.email, 'member']]);
+  assert.equal((await h.http('GET', '/api/v1/servers', { token: bob.token, headers: inTeam })).status, 200);
+
+  // The last owner can neither be demoted nor removed.
+  const demote = await h.http('PATCH', `/api/v1/members/${owner.userId}`, { token: owner.token, body: { role: 'admin' } });
+  assert.equal(demote.status, 409);
+  assert.equal(demote.body.code, 'last_owner');
+  assert.equal((await h.http('DELETE', `/api/v1/members/${owner.userId}`, { token: owner.token })).body.code, 'last_owner');
+
+  // Another tenant cannot see or touch these memberships.
+  assert.deepEqual((await h.http('GET', '/api/v1/members', { token: stranger.token })).body.map((x: { email: string }) => x.email), [stranger.email]);
+  assert.equal((await h.http('DELETE', `/api/v1/members/${bob.userId}`, { token: stranger.token })).status, 404);
+
+  // Removing a member ends their access and their API tokens in this tenant.
+  const tok = await h.http('POST', '/api/v1/api-tokens', { token: alice.token, headers: inTeam, body: { name: 'alice-ci' } });
+  assert.equal(tok.status, 201);
+  assert.equal((await h.http('DELETE', `/api/v1/members/${alice.userId}`, { token: owner.token })).status, 204);
+  assert.equal((await h.http('GET', '/api/v1/servers', { token: alice.token, headers: inTeam })).status, 404);
+  assert.equal((await h.http('GET', '/api/v1/servers', { token: tok.body.token })).status, 401);
+});

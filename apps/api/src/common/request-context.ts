@@ -40,6 +40,13 @@ export const CurrentTenant = createParamDecorator((_: unknown, ctx: ExecutionCon
   return req.tenantContext.tenantId;
 });
 
+/** The caller's role in the current tenant. Throws if the tenant guard did not set it. */
+export const CurrentTenantRole = createParamDecorator((_: unknown, ctx: ExecutionContext): TenantRole => {
+  const req = ctx.switchToHttp().getRequest<OblakoRequest>();
+  if (!req.tenantContext) throw new Error('CurrentTenantRole used on a route without the tenant guard');
+  return req.tenantContext.role;
+});
+
 /** Who did it and from where, for the audit log. */
 export interface Actor {
   userId: string;

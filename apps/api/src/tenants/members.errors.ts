@@ -1,0 +1,20 @@
+import { DomainError } from '../common/domain-error.js';
+
+export const MemberErrorCode = {
+  NotFound: 'member_not_found',
+  UserNotFound: 'user_not_found',
+  AlreadyMember: 'already_member',
+  LastOwner: 'last_owner',
+  OwnerOnly: 'owner_only',
+} as const;
+export type MemberErrorCode = (typeof MemberErrorCode)[keyof typeof MemberErrorCode];
+
+const STATUS: Record<MemberErrorCode, number> = { member_not_found: 404, user_not_found: 404, already_member: 409, last_owner: 409, owner_only: 403 };
+
+export class MemberError extends DomainError {
+  readonly httpStatus: number;
+  constructor(code: MemberErrorCode, message: string) {
+    super(code, message);
+    this.httpStatus = STATUS[code];
+  }
+}
