@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { BadRequestException, ValidationPipe, type INestApplication, type LogLevel, type ValidationError } from '@nestjs/common';
+import { ValidationPipe, type INestApplication, type LogLevel, type ValidationError } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
@@ -80,7 +80,7 @@ function setupOpenApi(app: INestApplication): void {
   SwaggerModule.setup('api/docs', app, () => openApiDocument(app), { jsonDocumentUrl: 'api/docs-json', useGlobalPrefix: false });
 }
 
-function validationError(errors: ValidationError[]): BadRequestException | CommonError {
+function validationError(errors: ValidationError[]): CommonError {
   const details: { field: string; problems: string[] }[] = [];
   const walk = (errs: ValidationError[], path: string) => {
     for (const e of errs) {
