@@ -7,7 +7,7 @@ import { UuidParam } from '../common/params.js';
 import { CurrentActor, CurrentTenant, type Actor } from '../common/request-context.js';
 import { BillingService } from './billing.service.js';
 import {
-  AdminOrdersQuery, AdminOrderView, BillingStatusView, CheckoutView, InvoiceView, StaffHoldDto, SubscriptionView, UrlView,
+  AdminEventsQuery, AdminOrdersQuery, AdminOrderView, BillingEventView, BillingStatusView, CheckoutView, InvoiceView, StaffHoldDto, SubscriptionView, UrlView,
 } from './billing.views.js';
 import { CheckoutService } from './checkout.service.js';
 import { StripeWebhookService } from './stripe-webhook.service.js';
@@ -115,6 +115,13 @@ export class AdminBillingController {
   @ApiOkResponse({ type: AdminOrderView })
   unsuspend(@CurrentActor() actor: Actor, @UuidParam() id: string, @Body() dto: StaffHoldDto): Promise<AdminOrderView> {
     return this.billing.setStaffHold(actor, id, false, dto.reason);
+  }
+
+  @Get('billing/events')
+  @ApiOperation({ summary: 'The Stripe webhook inbox: events waiting or retrying (state=pending, default) or the latest 200' })
+  @ApiOkResponse({ type: [BillingEventView] })
+  events(@Query() q: AdminEventsQuery): Promise<BillingEventView[]> {
+    return this.billing.adminEvents(q.state ?? 'pending');
   }
 
   @Get('billing/orders')

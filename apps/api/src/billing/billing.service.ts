@@ -8,7 +8,7 @@ import type { AppConfig } from '../config/config.js';
 import { BillingClock } from './billing.clock.js';
 import { BillingError } from './billing.errors.js';
 import { BillingReconciler } from './billing-reconciler.service.js';
-import type { AdminOrderView, BillingStatusView, InvoiceView, SubscriptionView } from './billing.views.js';
+import type { AdminOrderView, BillingEventView, BillingStatusView, InvoiceView, SubscriptionView } from './billing.views.js';
 import { STRIPE } from './stripe.client.js';
 
 interface SubRow {
@@ -143,6 +143,18 @@ export class BillingService {
     return rows.map((r) => ({ ...subscriptionView(r), tenantId: r.tenant_id, fulfilmentError: r.fulfilment_error, staffHoldReason: r.staff_hold_reason }));
   }
 
+  /** Staff view of the webhook inbox: events not yet applied (or all, newest first). */
+  async adminEvents(state: 'pending' | 'all'): Promise<BillingEventView[]> {
+    const rows: Record<string, unknown>[] = await this.ds.query(
+      `SELECT stripe_event_id, type, received_at, processed_at, outcome, attempts, last_error FROM billing_events
+        ${state === 'pending' ? 'WHERE processed_at IS NULL' : ''} ORDER BY received_at DESC, id DESC LIMIT 200`,
+    );
+    return rows.map((r) => ({
+      id: r.stripe_event_id as string, type: r.type as string, receivedAt: (r.received_at as Date).toISOString(), processedAt: iso(r.processed_at as Date | null),
+      outcome: (r.outcome as string | null) ?? null, attempts: r.attempts as number, lastError: (r.last_error as string | null) ?? null,
+    }));
+  }
+
   private async requireRow(tenantId: string, serverId: string): Promise<SubRow> {
     const [row]: SubRow[] = await this.ds.query(`${SUB_SELECT} WHERE sb.tenant_id = $1 AND sb.server_id = $2`, [tenantId, serverId]);
     if (!row) throw new BillingError('subscription_not_found', 'No subscription for that server in this tenant.');
@@ -173,6 +185,7 @@ function subscriptionView(r: SubRow): SubscriptionView {
     endedAt: iso(r.subscription_ended_at),
     pastDueSince: iso(r.past_due_since),
     staffHold: r.staff_hold,
+    suspension: r.server_state !== 'suspended' ? null : r.staff_hold ? 'staff' : r.subscription_ended_at ? 'ended' : 'payment',
     createdAt: r.created_at.toISOString(),
   };
 }

@@ -21,6 +21,8 @@ export class SubscriptionView {
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) endedAt: string | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) pastDueSince: string | null;
   @ApiProperty({ description: 'Suspended by staff' }) staffHold: boolean;
+  @ApiProperty({ enum: ['staff', 'payment', 'ended'], nullable: true, type: String, description: 'Why the server is suspended, when it is' })
+  suspension: 'staff' | 'payment' | 'ended' | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
 }
 
@@ -42,6 +44,23 @@ export class InvoiceView {
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) periodStart: string | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) periodEnd: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
+}
+
+export class BillingEventView {
+  @ApiProperty() id: string;
+  @ApiProperty() type: string;
+  @ApiProperty({ format: 'date-time' }) receivedAt: string;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) processedAt: string | null;
+  @ApiProperty({ nullable: true, type: String }) outcome: string | null;
+  @ApiProperty() attempts: number;
+  @ApiProperty({ nullable: true, type: String }) lastError: string | null;
+}
+
+export class AdminEventsQuery {
+  @ApiPropertyOptional({ enum: ['pending', 'all'], default: 'pending', description: 'pending: not yet applied (waiting or retrying)' })
+  @IsOptional()
+  @IsIn(['pending', 'all'])
+  state?: 'pending' | 'all';
 }
 
 export class UrlView {

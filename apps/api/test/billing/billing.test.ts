@@ -240,6 +240,9 @@ describe('billing with Stripe (Stripe-compatible test server, real SDK, real Pos
     await settle();
     const [failed] = await h.ds.query(`SELECT count(*)::int AS n FROM billing_events WHERE processed_at IS NULL AND attempts > 0 AND last_error IS NOT NULL`);
     assert.ok(failed.n >= 1, 'an event is waiting for its retry');
+    const inbox = await h.http('GET', '/api/v1/admin/billing/events', { token: admin });
+    assert.ok(inbox.body.some((e: { lastError: string | null }) => e.lastError), JSON.stringify(inbox.body));
+    assert.equal((await h.http('GET', '/api/v1/admin/billing/events', { token: o.token })).status, 403);
     await waitState(o.token, s.id, 'running');
     assert.equal(await createTasks(s.id), 1);
   });
@@ -307,6 +310,7 @@ describe('billing with Stripe (Stripe-compatible test server, real SDK, real Pos
     assert.equal(await state(d.token, id), 'running', 'still within grace');
     clock.advance(2 * HOUR);
     await waitState(d.token, id, 'suspended');
+    assert.equal((await h.http('GET', `/api/v1/billing/subscriptions/${id}`, { token: d.token })).body.suspension, 'payment');
     assert.ok(node.received.some((cmd) => cmd.serverId === id && cmd.op === 'suspend'), 'the node was told to stop it');
     const start = await h.http('POST', `/api/v1/servers/${id}/actions`, { token: d.token, body: { action: 'start' } });
     assert.equal(start.status, 409);
