@@ -70,6 +70,15 @@ describe('a server through its whole life, API and node daemon as separate proce
     await customer.ok('POST', `/api/v1/servers/${created.id}/actions`, { action: 'reboot' });
     await waitForState(customer, created.id, 'running');
 
+    const images = await customer.ok<{ id: string }[]>('GET', '/api/v1/images');
+    const other = images.find((i) => i.id !== image!.id) ?? image!;
+    await customer.ok('POST', `/api/v1/servers/${created.id}/actions`, { action: 'rebuild', imageId: other.id });
+    const rebuilt = await waitForState(customer, created.id, 'running');
+    assert.equal(rebuilt.image.id, other.id, 'the server now runs the chosen image');
+    assert.deepEqual(rebuilt.addresses, running.addresses, 'rebuild keeps the addresses');
+    const wrong = await customer.call<{ message: string }>('POST', `/api/v1/servers/${created.id}/actions`, { action: 'start', imageId: other.id });
+    assert.equal(wrong.status, 400);
+
     const del = await customer.call('DELETE', `/api/v1/servers/${created.id}`);
     assert.ok(del.status === 202 || del.status === 204, `delete answered ${del.status}`);
     await waitForDeleted(customer, created.id);
@@ -78,7 +87,7 @@ describe('a server through its whole life, API and node daemon as separate proce
     const tasks = await customer.call<TaskView[] | Page<TaskView>>('GET', `/api/v1/servers/${created.id}/tasks`);
     if (tasks.status === 200) {
       const list = Array.isArray(tasks.body) ? tasks.body : tasks.body.items;
-      assert.deepEqual(new Set(list.map((t) => t.op)), new Set(['create', 'stop', 'start', 'reboot', 'delete']));
+      assert.deepEqual(new Set(list.map((t) => t.op)), new Set(['create', 'stop', 'start', 'reboot', 'rebuild', 'delete']));
       assert.ok(list.every((t) => t.state === 'succeeded'), JSON.stringify(list.map((t) => [t.op, t.state, t.error])));
     } else {
       assert.equal(tasks.status, 404, 'a deleted server answers 404 for its tasks, or lists them');

@@ -37,13 +37,18 @@ export class CreateServerDto {
   sshKeyIds?: string[];
 }
 
-export const CUSTOMER_ACTIONS = ['start', 'stop', 'reboot'] as const;
+export const CUSTOMER_ACTIONS = ['start', 'stop', 'reboot', 'rebuild'] as const;
 export type CustomerAction = (typeof CUSTOMER_ACTIONS)[number];
 
 export class ServerActionDto {
   @ApiProperty({ enum: CUSTOMER_ACTIONS })
   @IsIn(CUSTOMER_ACTIONS, { message: `action must be one of ${CUSTOMER_ACTIONS.join(', ')}` })
   action: CustomerAction;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'rebuild only: the image to reinstall from (default: the current one). The disk is wiped; addresses and SSH keys stay.' })
+  @IsOptional()
+  @IsUUID('all', { message: 'imageId must be an image id (UUID) from GET /api/v1/images' })
+  imageId?: string;
 }
 
 export class ListServersQuery {

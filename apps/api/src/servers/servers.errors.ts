@@ -10,6 +10,7 @@ export const ServerErrorCode = {
   InvalidCursor: 'invalid_cursor',
   IdempotencyKeyReused: 'idempotency_key_reused',
   QuotaExceeded: 'quota_exceeded',
+  InvalidInput: 'invalid_input',
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 
@@ -23,6 +24,7 @@ const STATUS: Record<ServerErrorCode, number> = {
   invalid_cursor: 400,
   idempotency_key_reused: 409,
   quota_exceeded: 409,
+  invalid_input: 400,
 };
 
 export class ServerError extends DomainError {

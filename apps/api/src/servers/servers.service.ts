@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import {
   NodeCommandSchema, planAction, WIRE_VERSION,
-  type Address, type Page, type ServerAction, type ServerState, type ServerView, type TaskOp, type TaskView,
+  type Address, type Page, type ServerSpec, type ServerAction, type ServerState, type ServerView, type TaskOp, type TaskView,
 } from '@oblako/contracts';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
@@ -196,7 +196,8 @@ export class ServersService {
   }
 
   /** start, stop, reboot, delete...: allowed only as the contract's transition table says; otherwise 409 with its reason. */
-  async act(tenantId: string, actor: Actor, serverId: string, action: ServerAction, acceptedAt: number): Promise<ServerView> {
+  async act(tenantId: string, actor: Actor, serverId: string, action: ServerAction, acceptedAt: number, opts: { imageId?: string } = {}): Promise<ServerView> {
+    if (action !== 'rebuild' && opts.imageId) throw new ServerError('invalid_input', 'imageId goes only with the rebuild action.');
     const { server, task } = await this.ds.transaction(async (m) => {
       const server = await m.findOne(ServerEntity, { where: { tenantId, id: serverId }, lock: { mode: 'pessimistic_write' } });
       if (!server) throw notFound();
@@ -213,9 +214,19 @@ export class ServersService {
         return { server, task: null };
       }
       const previous = server.state;
+      let extra: Record<string, unknown> = {};
+      if (plan.op === 'delete') extra = { addresses: (await this.ips.addressesOf(m, [server.id])).get(server.id) ?? [] };
+      if (plan.op === 'rebuild') {
+        const image = await m.findOneBy(ImageEntity, { id: opts.imageId ?? server.imageId, active: true });
+        if (!image) throw new ServerError('image_not_found', `No active image with id ${opts.imageId}; pick one from GET /api/v1/images.`);
+        server.imageId = image.id;
+        const planRow = await m.findOneByOrFail(PlanEntity, { id: server.planId });
+        const keys = await this.sshKeys.requireOwned(m, server.tenantId, server.sshKeyIds);
+        const addresses = (await this.ips.addressesOf(m, [server.id])).get(server.id) ?? [];
+        extra = { spec: this.specFor(server, planRow, image, keys, addresses) };
+      }
       server.state = plan.via;
       await m.save(server);
-      const extra = plan.op === 'delete' ? { addresses: (await this.ips.addressesOf(m, [server.id])).get(server.id) ?? [] } : {};
       const task = await this.enqueue(m, server, plan.op, previous, acceptedAt, extra);
       return { server, task };
     });
@@ -230,22 +241,26 @@ export class ServersService {
     server.nodeId = nodeId;
     server.state = 'provisioning';
     await m.update(ServerEntity, { id: server.id }, { nodeId, state: 'provisioning' });
-    return this.enqueue(m, server, 'create', previous, acceptedAt, {
-      spec: {
-        serverId: server.id,
-        hostname: server.hostname,
-        vcpus: server.vcpus,
-        memoryMiB: server.memoryMiB,
-        diskGiB: server.diskGiB,
-        cpuQuotaPercent: plan.cpuQuotaPercent,
-        diskIops: plan.diskIops,
-        diskMBps: plan.diskMBps,
-        netMbit: plan.netMbit,
-        image: { id: image.id, name: image.name, url: image.url, sha256: image.sha256, format: image.format, cloudInit: 'nocloud' },
-        addresses,
-        sshKeys: keys.map((k) => k.publicKey),
-      },
-    });
+    return this.enqueue(m, server, 'create', previous, acceptedAt, { spec: this.specFor(server, plan, image, keys, addresses) });
+  }
+
+  /** What the node needs to build (or rebuild) the server: the contract's ServerSpec. */
+  private specFor(server: ServerEntity, plan: PlanEntity, image: ImageEntity, keys: SshKeyEntity[], addresses: Address[]): ServerSpec {
+    return {
+      serverId: server.id,
+      hostname: server.hostname,
+      vcpus: server.vcpus,
+      memoryMiB: server.memoryMiB,
+      diskGiB: server.diskGiB,
+      cpuQuotaPercent: plan.cpuQuotaPercent,
+      cpuShares: 1024,
+      diskIops: plan.diskIops,
+      diskMBps: plan.diskMBps,
+      netMbit: plan.netMbit,
+      image: { id: image.id, name: image.name, url: image.url, sha256: image.sha256, format: image.format, cloudInit: 'nocloud' },
+      addresses,
+      sshKeys: keys.map((k) => k.publicKey),
+    };
   }
 
   /** Write the task and its command (validated against the contract) to the outbox in one statement, in the caller's transaction. */

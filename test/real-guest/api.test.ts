@@ -1,0 +1,213 @@
+/**
+ * Issue 3's end-to-end proof, through the HTTP API: in a network namespace of its own with a
+ * private libvirtd inside it, the real API, node daemon (full provisioning, QEMU), NATS and
+ * PostgreSQL. A customer orders servers; the guests boot, answer on their addresses with the host
+ * names they were given, are held by the plan's limits where the kernel enforces them, cannot
+ * send as anybody else, and follow stop/start/reboot/rebuild/delete, leaving nothing behind.
+ * Opt-in like the other real-guest test (OBLAKO_REAL_GUEST=1; scripts/test.sh sets it).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { IpPoolView, NodeView, PlanView, ServerView } from '@oblako/contracts';
+import { ApiClient, startStack, type Stack } from '@oblako/devstack';
+import { createTestDatabase, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, waitFor, type TestDatabase } from '@oblako/testing';
+import { waitForState } from '../e2e/support.js';
+import {
+  destroyDomains,
+  ensureGuestImage,
+  expectedTapName,
+  guestGet,
+  htbRates,
+  ingressRedirect,
+  liveIotune,
+  percentile,
+  pingFromGuest,
+  pingOnce,
+  realGuestSkipReason,
+  run,
+  startHypervisor,
+  tryRun,
+  vcpuQuota,
+  virsh,
+  waitForGuestHttp,
+  type GuestImage,
+  type Hypervisor,
+} from './support.js';
+
+const skip = realGuestSkipReason();
+const GATEWAY = '198.51.100.1';
+const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG9ibGFrby1hcGktcmVhbC1ndWVzdC10ZXN0LWtleQ api@oblako';
+
+describe('real guests ordered through the API', { skip: skip ?? false }, () => {
+  let hv: Hypervisor;
+  let img: GuestImage;
+  let db: TestDatabase;
+  let stack: Stack;
+  let customer: ApiClient;
+  let admin: ApiClient;
+  let plan: PlanView;
+  let imageId: string;
+  let locationId: string;
+  const timings: { runningMs: number; answeringMs: number }[] = [];
+
+  before(async () => {
+    img = await ensureGuestImage();
+    hv = await startHypervisor();
+    db = await createTestDatabase('oblako_rg_api');
+    const adminPassword = uniqueName('pw');
+    stack = await startStack({
+      dataDir: join(tmpdir(), uniqueName('oblako-rg-api')),
+      databaseUrl: db.url,
+      natsUrl: TEST_NATS_URL,
+      subjectPrefix: uniqueSubjectPrefix(),
+      seed: {
+        adminEmail: 'admin@rg.test',
+        adminPassword,
+        node: { vcpus: 2, memoryMiB: 4096, diskGiB: 100 },
+        ipv4Cidr: '198.51.100.0/24',
+        ipv4Gateway: GATEWAY,
+        images: [{ name: 'Oblako test guest', osFamily: 'busybox', version: '1', url: `file://${img.image}`, sha256: img.imageSha256, format: 'qcow2' }],
+      },
+      libvirtUri: hv.uri,
+      daemonEnv: {
+        DOMAIN_TYPE: 'qemu',
+        OBLAKO_PROVISIONING: 'full',
+        OBLAKO_NETNS: hv.netns,
+        STOP_GRACE_SECONDS: '20',
+        OBLAKO_DIRECT_KERNEL: img.kernel,
+        OBLAKO_DIRECT_INITRD: img.initrd,
+        OBLAKO_DIRECT_CMDLINE: img.cmdline,
+      },
+    });
+    admin = new ApiClient(stack.apiUrl);
+    await admin.login('admin@rg.test', adminPassword);
+    plan = await admin.ok<PlanView>('POST', '/api/v1/admin/plans', {
+      name: 'Guest test', vcpus: 1, memoryMiB: 256, diskGiB: 2, cpuQuotaPercent: 50, diskIops: 500, diskMBps: 10, netMbit: 8, priceMonthlyCents: 100,
+    });
+    customer = new ApiClient(stack.apiUrl);
+    await customer.register(`${uniqueName('rg')}@rg.test`, 'correct horse battery staple', 'Guest Test Ltd');
+    imageId = (await customer.ok<{ id: string; name: string }[]>('GET', '/api/v1/images')).find((i) => i.name === 'Oblako test guest')!.id;
+    locationId = (await customer.ok<{ id: string }[]>('GET', '/api/v1/locations'))[0]!.id;
+  });
+
+  after(async () => {
+    if (timings.length) {
+      console.log(
+        `[real-guest api] order→running p50 ${percentile(timings.map((t) => t.runningMs), 50)} ms, ` +
+          `order→guest answering p50 ${percentile(timings.map((t) => t.answeringMs), 50)} ms over ${timings.length} server(s)`,
+      );
+    }
+    await stack?.stop().catch(() => undefined);
+    if (hv) {
+      await destroyDomains(hv.uri, 'oblako-').catch(() => undefined);
+      await hv.close().catch((err) => console.error(`could not clean up ${hv.netns}: ${(err as Error).message}`));
+    }
+    await db?.drop().catch(() => undefined);
+  });
+
+  async function order(hostname: string, sshKeyIds: string[] = []): Promise<{ server: ServerView; address: string }> {
+    const t0 = Date.now();
+    const created = await customer.ok<ServerView>('POST', '/api/v1/servers', { planId: plan.id, imageId, locationId, hostname, sshKeyIds });
+    const server = await waitForState(customer, created.id, 'running', 180_000);
+    const runningMs = Date.now() - t0;
+    const address = server.addresses[0]!.address;
+    assert.equal(await waitForGuestHttp(hv.netns, address, 180_000), hostname.split('.')[0], 'the guest reports the host name it was given');
+    timings.push({ runningMs, answeringMs: Date.now() - t0 });
+    return { server, address };
+  }
+
+  async function act(id: string, body: Record<string, unknown>): Promise<void> {
+    const r = await customer.call('POST', `/api/v1/servers/${id}/actions`, body);
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+  }
+
+  test('a server ordered through the API runs, answers, is held by its limits and cannot spoof', async () => {
+    const key = await customer.ok<{ id: string }>('POST', '/api/v1/ssh-keys', { name: 'laptop', publicKey: SSH_KEY });
+    const { server, address } = await order('alpha.example.test', [key.id]);
+    const domain = `oblako-${server.id}`;
+    const tap = expectedTapName(server.id);
+
+    assert.ok(await pingOnce(hv.netns, address, 2), 'the guest answers ping on its address');
+    assert.equal((await guestGet(hv.netns, address, '/authorized_keys'))?.trim(), SSH_KEY, 'the SSH key chosen in the order is installed');
+    assert.equal((await guestGet(hv.netns, address, '/disk'))?.trim(), String(plan.diskGiB * 1024 ** 3), "the disk has the plan's size");
+
+    // the plan's limits, read back from the kernel and the live domain
+    assert.equal(vcpuQuota(hv, domain).quota, 50_000, "vcpu0's cpu.cfs_quota_us is the plan's 50 % of a 100 ms period");
+    const io = await liveIotune(hv.uri, domain);
+    assert.equal(io.total_iops_sec, 500);
+    assert.ok([10 * 1000 * 1000, 10 * 1024 * 1024].includes(io.total_bytes_sec ?? -1), `total_bytes_sec for 10 MB/s (found ${io.total_bytes_sec})`);
+    const want = 8 * 1_000_000;
+    assert.ok(Object.values(await htbRates(hv.netns, tap)).includes(want), 'the tap (host → guest) is shaped to 8 Mbit/s');
+    const ifb = await ingressRedirect(hv.netns, tap);
+    assert.ok(ifb && Object.values(await htbRates(hv.netns, ifb)).includes(want), 'the guest → host direction is shaped to 8 Mbit/s');
+
+    // sending from an address it was not given reaches nobody
+    assert.ok((await pingFromGuest(hv.netns, address, address, GATEWAY, 2)).arrived >= 2, 'its own address works');
+    assert.equal((await pingFromGuest(hv.netns, address, '198.51.100.250', GATEWAY, 3)).arrived, 0, 'a made-up source address is dropped');
+  });
+
+  test("a second server gets its own address and cannot take the first one's traffic", async () => {
+    const servers = (await customer.ok<{ items: ServerView[] }>('GET', '/api/v1/servers')).items.filter((s) => s.state === 'running');
+    const first = servers[0]!;
+    const firstAddress = first.addresses[0]!.address;
+    const { server: second, address } = await order('beta.example.test');
+    assert.notEqual(address, firstAddress);
+    assert.notEqual(expectedTapName(second.id), expectedTapName(first.id));
+    // the second guest claims the first one's address: its packets are dropped...
+    assert.equal((await pingFromGuest(hv.netns, address, firstAddress, GATEWAY, 3)).arrived, 0, "packets sent as the neighbour's address are dropped");
+    // ...and traffic for that address still goes to the first guest only
+    assert.equal((await guestGet(hv.netns, firstAddress, '/hostname'))?.trim(), 'alpha');
+    assert.equal((await guestGet(hv.netns, address, '/hostname'))?.trim(), 'beta');
+  });
+
+  test('stop, start, reboot, rebuild keeping the address, delete leaving nothing', async () => {
+    const all = (await customer.ok<{ items: ServerView[] }>('GET', '/api/v1/servers')).items;
+    const s = all.find((x) => x.hostname === 'alpha.example.test')!;
+    const address = s.addresses[0]!.address;
+    const domain = `oblako-${s.id}`;
+    const tap = expectedTapName(s.id);
+
+    await act(s.id, { action: 'stop' });
+    await waitForState(customer, s.id, 'stopped', 120_000);
+    assert.equal((await virsh(hv.uri, ['domstate', domain])).trim(), 'shut off');
+    assert.equal(await pingOnce(hv.netns, address, 1), false, 'a stopped server does not answer');
+
+    await act(s.id, { action: 'start' });
+    await waitForState(customer, s.id, 'running', 120_000);
+    assert.equal(await waitForGuestHttp(hv.netns, address, 180_000), 'alpha');
+
+    await act(s.id, { action: 'reboot' });
+    await waitForState(customer, s.id, 'running', 120_000);
+    assert.equal(await waitForGuestHttp(hv.netns, address, 180_000), 'alpha', 'answers again after the reboot');
+
+    await act(s.id, { action: 'rebuild', imageId });
+    const rebuilt = await waitForState(customer, s.id, 'running', 180_000);
+    assert.equal(rebuilt.addresses[0]!.address, address, 'rebuild keeps the address');
+    assert.equal(await waitForGuestHttp(hv.netns, address, 180_000), 'alpha', 'answers on the same address after the rebuild');
+    assert.equal(vcpuQuota(hv, domain).quota, 50_000, 'limits hold after the rebuild');
+
+    const nodeBefore = await capacityUsed();
+    const del = await customer.call('DELETE', `/api/v1/servers/${s.id}`);
+    assert.ok(del.status === 202 || del.status === 204, `delete answered ${del.status}`);
+    await waitFor(`server ${s.id} deleted`, async () => {
+      const r = await customer.call<ServerView>('GET', `/api/v1/servers/${s.id}`);
+      return r.status === 404 || r.body.state === 'deleted';
+    }, { timeoutMs: 120_000, intervalMs: 200 });
+    assert.ok(!(await virsh(hv.uri, ['list', '--all', '--name'])).includes(domain), 'no domain left');
+    assert.equal((await tryRun('ip', ['-n', hv.netns, 'link', 'show', tap])).ok, false, 'no tap left');
+    assert.ok(!(await run('ip', ['-n', hv.netns, 'route', 'show'])).stdout.includes(`${address} `), 'no route left');
+    const files = (await run('find', [join(stack.dataDirOf(stack.seed.nodeId)), '-name', `*${s.id}*`])).stdout.trim();
+    assert.equal(files, '', 'no disk or seed left');
+    const nodeAfter = await capacityUsed();
+    assert.equal(nodeAfter.usedVcpus, nodeBefore.usedVcpus - plan.vcpus, 'capacity is free again');
+    assert.equal(nodeAfter.usedAddresses, nodeBefore.usedAddresses - 1, 'the address is free again');
+  });
+
+  async function capacityUsed(): Promise<{ usedVcpus: number; usedAddresses: number }> {
+    const node = (await admin.ok<NodeView[]>('GET', '/api/v1/admin/nodes')).find((n) => n.id === stack.seed.nodeId)!;
+    const pool = (await admin.ok<IpPoolView[]>('GET', '/api/v1/admin/ip-pools')).find((p) => p.id === stack.seed.ipPoolId)!;
+    return { usedVcpus: node.usedVcpus, usedAddresses: pool.used };
+  }
+});
