@@ -56,6 +56,15 @@ export class BillingController {
     return this.billing.cancel(tenantId, actor, serverId);
   }
 
+  @Post('subscriptions/:serverId/resume')
+  @HttpCode(200)
+  @RequirePermission(Permission.BillingManage)
+  @ApiOperation({ summary: 'Undo a cancellation before the period ends' })
+  @ApiOkResponse({ type: SubscriptionView })
+  resume(@CurrentTenant() tenantId: string, @CurrentActor() actor: Actor, @UuidParam('serverId') serverId: string): Promise<SubscriptionView> {
+    return this.billing.resume(tenantId, actor, serverId);
+  }
+
   @Get('invoices')
   @ApiOkResponse({ type: [InvoiceView] })
   invoices(@CurrentTenant() tenantId: string): Promise<InvoiceView[]> {

@@ -74,15 +74,25 @@ export class BillingService {
 
   /** Cancel at the end of the paid period (Stripe keeps charging nothing more; customer.subscription.deleted follows then). */
   async cancel(tenantId: string, actor: Actor, serverId: string): Promise<SubscriptionView> {
+    return this.setCancelAtPeriodEnd(tenantId, actor, serverId, true);
+  }
+
+  /** Undo a cancellation before the period ends. */
+  async resume(tenantId: string, actor: Actor, serverId: string): Promise<SubscriptionView> {
+    return this.setCancelAtPeriodEnd(tenantId, actor, serverId, false);
+  }
+
+  private async setCancelAtPeriodEnd(tenantId: string, actor: Actor, serverId: string, cancel: boolean): Promise<SubscriptionView> {
     const stripe = this.requireStripe();
     const row = await this.requireRow(tenantId, serverId);
     if (!row.stripe_subscription_id) throw new BillingError('subscription_not_found', 'This server has no subscription yet (the order is not paid); delete the server instead.');
     if (row.subscription_ended_at) throw new BillingError('not_payable', 'The subscription has already ended.');
     let sub: Stripe.Subscription;
     try {
-      sub = await stripe.subscriptions.update(row.stripe_subscription_id, { cancel_at_period_end: true }, { idempotencyKey: `oblako-cancel-${row.stripe_subscription_id}` });
+      // Setting the flag is idempotent by itself (no idempotency key: a later resume/cancel must not replay an earlier answer).
+      sub = await stripe.subscriptions.update(row.stripe_subscription_id, { cancel_at_period_end: cancel });
     } catch (err) {
-      this.logger.warn(`Cancelling subscription of server ${serverId} failed: ${(err as Error).message}`);
+      this.logger.warn(`Updating the subscription of server ${serverId} failed: ${(err as Error).message}`);
       throw new BillingError('payment_provider_unavailable', 'The payment provider could not be reached; try again in a minute.');
     }
     await this.ds.transaction(async (m) => {
@@ -91,7 +101,7 @@ export class BillingService {
           WHERE server_id = $1 AND tenant_id = $2`,
         [serverId, tenantId, sub.cancel_at_period_end, sub.status, this.clock.now()],
       );
-      await this.audit.record(m, { tenantId, actorUserId: actor.userId, actorKind: actor.kind, action: 'billing.cancel', targetType: 'server', targetId: serverId, ip: actor.ip, details: { subscriptionId: row.stripe_subscription_id, atPeriodEnd: true } });
+      await this.audit.record(m, { tenantId, actorUserId: actor.userId, actorKind: actor.kind, action: cancel ? 'billing.cancel' : 'billing.resume', targetType: 'server', targetId: serverId, ip: actor.ip, details: { subscriptionId: row.stripe_subscription_id, atPeriodEnd: true } });
     });
     return this.subscription(tenantId, serverId);
   }

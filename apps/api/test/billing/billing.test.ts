@@ -337,6 +337,12 @@ describe('billing with Stripe (Stripe-compatible test server, real SDK, real Pos
   test('cancellation at period end → subscription deleted → suspended → terminated after retention, resources released', async () => {
     const f = await h.register('cancel');
     const { id, subId } = await paidServer(f.token, 'cancel.example.com');
+    const first = await h.http('POST', `/api/v1/billing/subscriptions/${id}/cancel`, { token: f.token });
+    assert.equal(first.body.cancelAtPeriodEnd, true);
+    const resumed = await h.http('POST', `/api/v1/billing/subscriptions/${id}/resume`, { token: f.token });
+    assert.equal(resumed.status, 200, JSON.stringify(resumed.body));
+    assert.equal(resumed.body.cancelAtPeriodEnd, false);
+    assert.equal(stripe.subscriptions.get(subId)!.cancel_at_period_end, false);
     const cancel = await h.http('POST', `/api/v1/billing/subscriptions/${id}/cancel`, { token: f.token });
     assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
     assert.equal(cancel.body.cancelAtPeriodEnd, true);
