@@ -55,17 +55,12 @@ export class ServersService {
       const earlier = await this.findByIdempotencyKey(tenantId, idempotencyKey);
       if (earlier) return this.replay(tenantId, earlier, input);
     }
-    let placed: { server: ServerEntity; task: TaskEntity | null };
+    let placed: Placed;
     try {
       placed = await this.ds.transaction(async (m) => {
-        const plan = await m.findOneBy(PlanEntity, { id: input.planId, active: true });
-        if (!plan) throw new ServerError('plan_not_found', `No plan with id ${input.planId}; choose one from GET /api/v1/plans.`, [{ field: 'planId', problems: ['unknown plan'] }]);
-        const image = await m.findOneBy(ImageEntity, { id: input.imageId, active: true });
-        if (!image) throw new ServerError('image_not_found', `No image with id ${input.imageId}; choose one from GET /api/v1/images.`, [{ field: 'imageId', problems: ['unknown image'] }]);
-        const location = await m.findOneBy(LocationEntity, { id: input.locationId });
-        if (!location) throw new ServerError('location_not_found', `No location with id ${input.locationId}; choose one from GET /api/v1/locations.`, [{ field: 'locationId', problems: ['unknown location'] }]);
+        const { plan, image, location, serverLimit } = await this.orderCatalogue(m, tenantId, input);
         const keys = await this.sshKeys.requireOwned(m, tenantId, input.sshKeyIds ?? []);
-        await this.checkServerLimit(m, tenantId);
+        await this.checkServerLimit(m, tenantId, serverLimit);
         const server = await m.save(
           m.create(ServerEntity, {
             tenantId, planId: plan.id, imageId: image.id, locationId: location.id, nodeId: null, hostname: input.hostname.toLowerCase(),
@@ -74,9 +69,9 @@ export class ServersService {
           }),
         );
         await this.audit.record(m, { tenantId, actorUserId: actor.userId, actorKind: actor.kind, action: 'server.create', targetType: 'server', targetId: server.id, ip: actor.ip, details: { planId: plan.id, imageId: image.id, locationId: location.id, hostname: server.hostname } });
-        if (this.billing.enabled) return { server, task: null };
-        const task = await this.provision(m, server, plan, image, keys, acceptedAt);
-        return { server, task };
+        if (this.billing.enabled) return { server, plan, image, location, addresses: [], task: null };
+        const { task, addresses } = await this.provision(m, server, plan, image, keys, acceptedAt);
+        return { server, plan, image, location, addresses, task };
       });
     } catch (err) {
       // A concurrent request with the same key won the race: answer with its order.
@@ -86,18 +81,38 @@ export class ServersService {
       }
       throw err;
     }
-    const { server, task } = placed;
-    this.afterCommit(server, task);
-    const view = await this.get(tenantId, server.id);
-    if (server.state === 'pending_payment') view.checkoutUrl = await this.billing.startCheckout({ tenantId, serverId: server.id, planId: server.planId });
+    this.afterCommit(placed.server, placed.task);
+    // Everything the answer needs is in hand: no queries after the commit.
+    const view = viewOf(placed);
+    if (placed.server.state === 'pending_payment') view.checkoutUrl = await this.billing.startCheckout({ tenantId, serverId: placed.server.id, planId: placed.server.planId });
     return view;
   }
 
+  /** Plan, image and location of an order (each must exist and be active) and the tenant's server limit, in one query. */
+  private async orderCatalogue(m: EntityManager, tenantId: string, input: CreateServerInput) {
+    const [row]: { plan: Record<string, unknown> | null; image: Record<string, unknown> | null; location: Record<string, unknown> | null; server_limit: number | null }[] = await m.query(
+      `SELECT (SELECT to_jsonb(p) FROM plans p WHERE p.id = $1 AND p.active) AS plan,
+              (SELECT to_jsonb(i) FROM images i WHERE i.id = $2 AND i.active) AS image,
+              (SELECT to_jsonb(l) FROM locations l WHERE l.id = $3) AS location,
+              (SELECT server_limit FROM tenants WHERE id = $4) AS server_limit`,
+      [input.planId, input.imageId, input.locationId, tenantId],
+    );
+    if (!row?.plan) throw new ServerError('plan_not_found', `No plan with id ${input.planId}; choose one from GET /api/v1/plans.`, [{ field: 'planId', problems: ['unknown plan'] }]);
+    if (!row.image) throw new ServerError('image_not_found', `No image with id ${input.imageId}; choose one from GET /api/v1/images.`, [{ field: 'imageId', problems: ['unknown image'] }]);
+    if (!row.location) throw new ServerError('location_not_found', `No location with id ${input.locationId}; choose one from GET /api/v1/locations.`, [{ field: 'locationId', problems: ['unknown location'] }]);
+    return {
+      plan: entityFromJson(m, PlanEntity, row.plan),
+      image: entityFromJson(m, ImageEntity, row.image),
+      location: entityFromJson(m, LocationEntity, row.location),
+      serverLimit: row.server_limit,
+    };
+  }
+
   /** The tenant's cap on live servers, checked under a lock on the tenant row so parallel orders cannot overshoot it. */
-  private async checkServerLimit(m: EntityManager, tenantId: string): Promise<void> {
-    const [tenant]: { server_limit: number | null }[] = await m.query('SELECT server_limit FROM tenants WHERE id = $1', [tenantId]);
+  private async checkServerLimit(m: EntityManager, tenantId: string, limit: number | null): Promise<void> {
+    if (limit === null) return;
+    const [tenant]: { server_limit: number | null }[] = await m.query('SELECT server_limit FROM tenants WHERE id = $1 FOR UPDATE', [tenantId]);
     if (!tenant || tenant.server_limit === null) return;
-    await m.query('SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE', [tenantId]);
     const [{ n }]: { n: number }[] = await m.query(`SELECT count(*)::int AS n FROM servers WHERE tenant_id = $1 AND deleted_at IS NULL AND state <> 'deleted'`, [tenantId]);
     if (n >= tenant.server_limit) {
       throw new ServerError('quota_exceeded', `Your tenant may have at most ${tenant.server_limit} server(s) and has ${n}; delete one, or ask support to raise the limit.`);
@@ -130,7 +145,7 @@ export class ServersService {
       const plan = await m.findOneByOrFail(PlanEntity, { id: server.planId });
       const image = await m.findOneByOrFail(ImageEntity, { id: server.imageId });
       const keys = await this.sshKeys.requireOwned(m, server.tenantId, server.sshKeyIds);
-      const task = await this.provision(m, server, plan, image, keys, Date.now());
+      const { task } = await this.provision(m, server, plan, image, keys, Date.now());
       return { server, task };
     });
     if (server) this.afterCommit(server, task);
@@ -234,14 +249,15 @@ export class ServersService {
     return this.get(tenantId, serverId);
   }
 
-  private async provision(m: EntityManager, server: ServerEntity, plan: PlanEntity, image: ImageEntity, keys: SshKeyEntity[], acceptedAt: number): Promise<TaskEntity> {
+  private async provision(m: EntityManager, server: ServerEntity, plan: PlanEntity, image: ImageEntity, keys: SshKeyEntity[], acceptedAt: number): Promise<{ task: TaskEntity; addresses: Address[] }> {
     const nodeId = await this.placement.reserve(m, server.locationId, { vcpus: server.vcpus, memoryMiB: server.memoryMiB, diskGiB: server.diskGiB });
     const addresses: Address[] = await this.ips.allocateForServer(m, { locationId: server.locationId, serverId: server.id, tenantId: server.tenantId });
     const previous = server.state;
     server.nodeId = nodeId;
     server.state = 'provisioning';
     await m.update(ServerEntity, { id: server.id }, { nodeId, state: 'provisioning' });
-    return this.enqueue(m, server, 'create', previous, acceptedAt, { spec: this.specFor(server, plan, image, keys, addresses) });
+    const task = await this.enqueue(m, server, 'create', previous, acceptedAt, { spec: this.specFor(server, plan, image, keys, addresses) });
+    return { task, addresses };
   }
 
   /** What the node needs to build (or rebuild) the server: the contract's ServerSpec. */
@@ -278,7 +294,7 @@ export class ServersService {
     );
     return Object.assign(new TaskEntity(), {
       id: taskId, tenantId: server.tenantId, serverId: server.id, nodeId, op, state: 'queued', progress: 0, stage: null, error: null, attempts: 1,
-      previousState: previous, timings: { acceptedAt }, finishedAt: null,
+      previousState: previous, timings: { acceptedAt }, finishedAt: null, createdAt: new Date(), updatedAt: new Date(),
     });
   }
 
@@ -346,4 +362,41 @@ function decodeCursor(cursor: string): { ts: string; id: string } {
     // fall through
   }
   throw new ServerError('invalid_cursor', 'The cursor is not one this API issued; pass nextCursor from the previous page unchanged, or omit it for the first page.');
+}
+
+interface Placed {
+  server: ServerEntity;
+  plan: PlanEntity;
+  image: ImageEntity;
+  location: LocationEntity;
+  addresses: Address[];
+  task: TaskEntity | null;
+}
+
+function viewOf(p: Placed): ServerView {
+  return {
+    id: p.server.id,
+    tenantId: p.server.tenantId,
+    hostname: p.server.hostname,
+    state: p.server.state,
+    plan: planView(p.plan),
+    image: imageView(p.image),
+    location: locationView(p.location),
+    nodeId: p.server.nodeId,
+    addresses: p.addresses.map((a) => ({ family: a.family, address: a.address, prefix: a.prefix, gateway: a.gateway })),
+    currentTask: p.task ? taskView(p.task) : null,
+    createdAt: p.server.createdAt.toISOString(),
+    updatedAt: p.server.updatedAt.toISOString(),
+  };
+}
+
+/** An entity from `to_jsonb(row)`: column names mapped to properties through TypeORM's metadata. */
+function entityFromJson<T extends object>(m: EntityManager, entity: new () => T, json: Record<string, unknown>): T {
+  const out = new entity() as Record<string, unknown>;
+  for (const col of m.connection.getMetadata(entity).columns) {
+    let v = json[col.databaseName];
+    if (v !== null && v !== undefined && (col.type === 'timestamptz' || col.type === Date)) v = new Date(v as string);
+    out[col.propertyName] = col.transformer && !Array.isArray(col.transformer) ? col.transformer.from(v) : v;
+  }
+  return out as T;
 }
