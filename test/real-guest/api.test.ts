@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IpPoolView, NodeView, PlanView, ServerView } from '@oblako/contracts';
 import { ApiClient, startStack, type Stack } from '@oblako/devstack';
-import { createTestDatabase, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, waitFor, type TestDatabase } from '@oblako/testing';
+import { createTestDatabase, newSshPublicKey, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, waitFor, type TestDatabase } from '@oblako/testing';
 import { waitForState } from '../e2e/support.js';
 import {
   destroyDomains,
@@ -38,7 +38,7 @@ import {
 
 const skip = realGuestSkipReason();
 const GATEWAY = '198.51.100.1';
-const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG9ibGFrby1hcGktcmVhbC1ndWVzdC10ZXN0LWtleQ api@oblako';
+const SSH_KEY = newSshPublicKey('api@oblako');
 
 describe('real guests ordered through the API', { skip: skip ?? false }, () => {
   let hv: Hypervisor;
