@@ -6,19 +6,26 @@ import type { AppConfig } from '../config/config.js';
 import { NatsService } from '../messaging/nats.service.js';
 
 const BATCH = 100;
+/** How long the poll leaves a fresh row to the request that wrote it. */
+const FAST_PATH_GRACE_SECONDS = 2;
 
 interface OutboxRow { id: string; task_id: string; subject: string; payload: unknown }
 
+/** A command whose outbox row has just been committed. */
+export interface CommittedCommand { outboxId: string; taskId: string; subject: string; payload: string }
+
 /**
  * Publishes committed outbox rows to JetStream with `Nats-Msg-Id` = task id, so a retry after a
- * crash between publish and mark is stored once. Woken right after every commit that wrote an
- * outbox row (no polling latency on the hot path), and polls as a safety net for rows written by
- * other replicas or left behind by a crash. `FOR UPDATE SKIP LOCKED` lets replicas share the work.
+ * crash between publish and mark is stored once. The request that committed a row hands it over
+ * at once (`publishCommitted`: one publish and one statement, no polling latency on the hot
+ * path); the batch drain polls as a safety net for rows whose fast path failed, rows of other
+ * replicas and rows left behind by a crash. `FOR UPDATE SKIP LOCKED` lets replicas share it.
  */
 @Injectable()
 export class OutboxRelayService {
   private readonly logger = new Logger('OutboxRelay');
   private running = false;
+  private urgent = true;
   private again = false;
   private stopped = true;
   private timer: NodeJS.Timeout | null = null;
@@ -32,7 +39,7 @@ export class OutboxRelayService {
 
   start(): void {
     this.stopped = false;
-    this.timer = setInterval(() => this.wake(), this.config.outboxPollMs);
+    this.timer = setInterval(() => this.wake(false), this.config.outboxPollMs);
     this.timer.unref();
     this.wake();
   }
@@ -44,9 +51,13 @@ export class OutboxRelayService {
     await this.current;
   }
 
-  /** Ask for a drain now; coalesces with a drain already running. */
-  wake(): void {
+  /**
+   * Ask for a drain now; coalesces with a drain already running. A poll (`urgent` false) leaves
+   * alone rows younger than a few seconds, which their request's fast path is still publishing.
+   */
+  wake(urgent = true): void {
     if (this.stopped) return;
+    if (urgent) this.urgent = true;
     if (this.running) {
       this.again = true;
       return;
@@ -57,22 +68,56 @@ export class OutboxRelayService {
     });
   }
 
+  /**
+   * Fast path, right after the commit that wrote the row: publish the command we already hold and
+   * mark it in one statement, without a batch transaction. If anything fails, the batch drain
+   * (woken here, and the poll) takes the row; a double publish is dropped by JetStream's
+   * duplicate window (same Nats-Msg-Id).
+   */
+  publishCommitted(c: CommittedCommand): void {
+    if (this.stopped) return;
+    void (async () => {
+      try {
+        await this.nats.js.publish(c.subject, c.payload, { msgID: c.taskId, timeout: 5000 });
+        // The outbox row is locked before the task row (the main update joins on the CTE's output),
+        // the same order as the batch drain, so the two can never deadlock.
+        await this.ds.query(
+          `WITH o AS (UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = $1 AND published_at IS NULL RETURNING task_id)
+           UPDATE tasks t
+              SET state = CASE WHEN t.state = 'queued' THEN 'dispatched' ELSE t.state END,
+                  timings = CASE WHEN t.timings ? 'dispatchedAt' THEN t.timings ELSE t.timings || jsonb_build_object('dispatchedAt', $2::float8) END,
+                  updated_at = now()
+             FROM o WHERE t.id = o.task_id`,
+          [c.outboxId, nowMs()],
+        );
+      } catch (err) {
+        this.logger.warn(`Publishing task ${c.taskId} right after commit failed (the drain retries): ${(err as Error).message}`);
+        this.wake();
+      }
+    })();
+  }
+
   private async drain(): Promise<void> {
     try {
       let more = true;
       while (!this.stopped && (more || this.again)) {
         this.again = false;
-        more = (await this.publishBatch()) === BATCH;
+        const minAgeSeconds = this.urgent ? 0 : FAST_PATH_GRACE_SECONDS;
+        this.urgent = false;
+        more = (await this.publishBatch(minAgeSeconds)) === BATCH;
       }
     } catch (err) {
       this.logger.error(`Outbox drain failed (will retry on the next poll): ${(err as Error).message}`);
     }
   }
 
-  private async publishBatch(): Promise<number> {
+  private async publishBatch(minAgeSeconds: number): Promise<number> {
     return this.ds.transaction(async (m) => {
       const rows: OutboxRow[] = await m.query(
-        `SELECT id, task_id, subject, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
+        `SELECT id, task_id, subject, payload FROM outbox
+          WHERE published_at IS NULL AND created_at <= now() - make_interval(secs => $1)
+          ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
+        [minAgeSeconds],
       );
       if (!rows.length) return 0;
       const results = await Promise.allSettled(
@@ -101,7 +146,7 @@ export class OutboxRelayService {
         await m.query(
           `UPDATE tasks t
               SET state = CASE WHEN t.state = 'queued' THEN 'dispatched' ELSE t.state END,
-                  timings = t.timings || jsonb_build_object('dispatchedAt', u.at),
+                  timings = CASE WHEN t.timings ? 'dispatchedAt' THEN t.timings ELSE t.timings || jsonb_build_object('dispatchedAt', u.at) END,
                   updated_at = now()
              FROM unnest($1::uuid[], $2::float8[]) AS u(id, at)
             WHERE t.id = u.id`,

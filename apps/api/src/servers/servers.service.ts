@@ -16,7 +16,7 @@ import { SshKeysService } from '../ssh-keys/ssh-keys.service.js';
 import type { SshKeyEntity } from '../ssh-keys/ssh-key.entity.js';
 import { BillingPort } from './billing.port.js';
 import { NodePlacementService } from './node-placement.service.js';
-import { OutboxRelayService } from './outbox-relay.service.js';
+import { OutboxRelayService, type CommittedCommand } from './outbox-relay.service.js';
 import { ServerEntity, TaskEntity } from './server.entities.js';
 import { ServerEventsBus } from './server-events.bus.js';
 import { ServerError } from './servers.errors.js';
@@ -34,6 +34,9 @@ const ACTIVE_TASK_STATES = ['queued', 'dispatched', 'running'];
 
 @Injectable()
 export class ServersService {
+  /** Commands written in a transaction, handed to the relay once it commits. */
+  private readonly unpublished = new WeakMap<TaskEntity, CommittedCommand>();
+
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
     @Inject(NodePlacementService) private readonly placement: NodePlacementService,
@@ -284,22 +287,27 @@ export class ServersService {
     const nodeId = server.nodeId!;
     const taskId = randomUUID();
     const command = NodeCommandSchema.parse({ v: WIRE_VERSION, taskId, serverId: server.id, nodeId, attempt: 1, issuedAt: acceptedAt, op, ...extra });
-    await m.query(
+    const subject = this.nats.subjects.nodeCommand(nodeId, op);
+    const payload = JSON.stringify(command);
+    const [outbox]: { id: string }[] = await m.query(
       `WITH t AS (
          INSERT INTO tasks (id, tenant_id, server_id, node_id, op, state, progress, attempts, previous_state, timings)
          VALUES ($1, $2, $3, $4, $5, 'queued', 0, 1, $6, $7::jsonb) RETURNING id
        )
-       INSERT INTO outbox (task_id, subject, payload) SELECT id, $8, $9::jsonb FROM t`,
-      [taskId, server.tenantId, server.id, nodeId, op, previous, JSON.stringify({ acceptedAt }), this.nats.subjects.nodeCommand(nodeId, op), JSON.stringify(command)],
+       INSERT INTO outbox (task_id, subject, payload) SELECT id, $8, $9::jsonb FROM t RETURNING id`,
+      [taskId, server.tenantId, server.id, nodeId, op, previous, JSON.stringify({ acceptedAt }), subject, payload],
     );
-    return Object.assign(new TaskEntity(), {
+    const task = Object.assign(new TaskEntity(), {
       id: taskId, tenantId: server.tenantId, serverId: server.id, nodeId, op, state: 'queued', progress: 0, stage: null, error: null, attempts: 1,
       previousState: previous, timings: { acceptedAt }, finishedAt: null, createdAt: new Date(), updatedAt: new Date(),
     });
+    this.unpublished.set(task, { outboxId: outbox!.id, taskId, subject, payload });
+    return task;
   }
 
   private afterCommit(server: ServerEntity, task: TaskEntity | null): void {
-    if (task) this.relay.wake();
+    const publication = task ? this.unpublished.get(task) : undefined;
+    if (publication) this.relay.publishCommitted(publication);
     this.bus.emit({
       tenantId: server.tenantId,
       serverId: server.id,

@@ -45,20 +45,23 @@ export class TaskEventsService {
     @Inject(AuditService) private readonly audit: AuditService,
   ) {}
 
+  /** One statement on the hot path; the rare miss is explained by a second look (unknown, finished, or not this node's). */
   async onProgress(nodeId: string, e: TaskProgressEvent): Promise<void> {
-    const change = await this.ds.transaction(async (m) => {
-      const task = await this.lockTask(m, nodeId, e.taskId, e.serverId);
-      if (!task || !ACTIVE.includes(task.state)) return null;
-      await m.query(
-        `UPDATE tasks SET state = 'running', progress = greatest(progress, $2), stage = $3,
-                timings = jsonb_build_object('firstProgressAt', $4::float8) || timings, updated_at = now()
-          WHERE id = $1`,
-        [task.id, e.progress, e.stage, e.at],
-      );
-      const [server]: { state: ServerState }[] = await m.query('SELECT state FROM servers WHERE id = $1', [task.server_id]);
-      return { tenantId: task.tenant_id, serverId: task.server_id, state: server!.state, task: { id: task.id, serverId: task.server_id, op: task.op as never, state: 'running' as const, progress: e.progress, stage: e.stage, error: null } };
+    const [row]: { tenant_id: string; op: string; server_state: ServerState }[] = await this.ds.query(
+      `UPDATE tasks t SET state = 'running', progress = greatest(t.progress, $2), stage = $3,
+              timings = jsonb_build_object('firstProgressAt', $4::float8) || t.timings, updated_at = now()
+        WHERE t.id = $1 AND t.server_id = $5 AND t.node_id = $6 AND t.state IN ('queued', 'dispatched', 'running')
+        RETURNING t.tenant_id, t.op, (SELECT s.state FROM servers s WHERE s.id = t.server_id) AS server_state`,
+      [e.taskId, e.progress, e.stage, e.at, e.serverId, nodeId],
+    );
+    if (!row) {
+      await this.lockTask(this.ds.manager, nodeId, e.taskId, e.serverId, false);
+      return;
+    }
+    this.bus.emit({
+      tenantId: row.tenant_id, serverId: e.serverId, state: row.server_state,
+      task: { id: e.taskId, serverId: e.serverId, op: row.op as never, state: 'running', progress: e.progress, stage: e.stage, error: null },
     });
-    if (change) this.bus.emit(change);
   }
 
   async onResult(nodeId: string, e: TaskResultEvent): Promise<void> {
@@ -178,9 +181,9 @@ export class TaskEventsService {
     );
   }
 
-  private async lockTask(m: EntityManager, nodeId: string, taskId: string, serverId: string): Promise<TaskRow | null> {
+  private async lockTask(m: EntityManager, nodeId: string, taskId: string, serverId: string, lock = true): Promise<TaskRow | null> {
     const [task]: TaskRow[] = await m.query(
-      'SELECT id, tenant_id, server_id, node_id, op, state, previous_state FROM tasks WHERE id = $1 FOR UPDATE',
+      `SELECT id, tenant_id, server_id, node_id, op, state, previous_state FROM tasks WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
       [taskId],
     );
     if (!task) {
