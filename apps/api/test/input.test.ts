@@ -176,3 +176,44 @@ test('staff cap a tenant at N live servers; parallel orders cannot overshoot it'
   assert.equal((await h.http('POST', '/api/v1/servers', { token: q.token, body: body({ hostname: 'q-more' }) })).status, 201);
   assert.equal((await h.http('PATCH', `/api/v1/admin/tenants/${q.tenantId}`, { token: q.token, body: { serverLimit: 100 } })).status, 403);
 });
+
+test('staff manage the catalogue; customers see only active entries', async () => {
+  const staff = await h.login(ADMIN.email, ADMIN.password);
+  const plan = await h.http('POST', '/api/v1/admin/plans', { token: staff, body: { name: 'Tiny', vcpus: 1, memoryMiB: 512, diskGiB: 10, priceMonthlyCents: 300 } });
+  assert.equal(plan.status, 201, JSON.stringify(plan.body));
+  assert.equal(plan.body.cpuQuotaPercent, 100);
+  assert.equal(plan.body.currency, 'EUR');
+  assert.equal((await h.http('POST', '/api/v1/admin/plans', { token: staff, body: { name: 'Tiny', vcpus: 1, memoryMiB: 512, diskGiB: 10, priceMonthlyCents: 300 } })).body.code, 'duplicate');
+  const badPlan = await h.http('POST', '/api/v1/admin/plans', { token: staff, body: { name: 'Bad', vcpus: 0, memoryMiB: 512, diskGiB: 10, priceMonthlyCents: 300 } });
+  assert.equal(badPlan.status, 400);
+  assert.match(badPlan.body.message, /vcpus must not be less than 1/);
+  const customerPlans = async () => (await h.http('GET', '/api/v1/plans', { token: a.token })).body.map((p: { name: string }) => p.name);
+  assert.ok((await customerPlans()).includes('Tiny'));
+  const off = await h.http('PATCH', `/api/v1/admin/plans/${plan.body.id}`, { token: staff, body: { active: false } });
+  assert.equal(off.status, 200);
+  assert.equal((await customerPlans()).includes('Tiny'), false);
+  assert.equal((await h.http('POST', '/api/v1/servers', { token: a.token, body: body({ planId: plan.body.id }) })).body.code, 'plan_not_found');
+  assert.equal((await h.http('DELETE', `/api/v1/admin/plans/${plan.body.id}`, { token: staff })).status, 204);
+  // A plan with servers cannot be deleted, only deactivated.
+  const used = await h.http('DELETE', `/api/v1/admin/plans/${h.seed.planIds.small}`, { token: staff });
+  assert.equal(used.status, 409);
+  assert.equal(used.body.code, 'in_use');
+
+  const image = await h.http('POST', '/api/v1/admin/images', {
+    token: staff,
+    body: { name: 'Rocky 9', osFamily: 'rocky', version: '9', url: 'https://images.example/rocky-9.qcow2', sha256: 'a'.repeat(64), format: 'qcow2' },
+  });
+  assert.equal(image.status, 201, JSON.stringify(image.body));
+  const customerImage = (await h.http('GET', '/api/v1/images', { token: a.token })).body.find((i: { name: string }) => i.name === 'Rocky 9');
+  assert.equal(customerImage.url, undefined, 'customers do not see where images come from');
+  const badImage = await h.http('POST', '/api/v1/admin/images', { token: staff, body: { name: 'X', osFamily: 'x', version: '1', url: 'ftp://x/y', sha256: 'nothex', format: 'vmdk' } });
+  assert.equal(badImage.status, 400);
+  assert.deepEqual(badImage.body.details.map((d: { field: string }) => d.field).sort(), ['format', 'sha256', 'url']);
+
+  const loc = await h.http('POST', '/api/v1/admin/locations', { token: staff, body: { code: 'ams1', name: 'Amsterdam 1', country: 'NL' } });
+  assert.equal(loc.status, 201);
+  const noNode = await h.http('POST', '/api/v1/servers', { token: a.token, body: body({ locationId: loc.body.id, hostname: 'nowhere' }) });
+  assert.equal(noNode.status, 409);
+  assert.equal(noNode.body.code, 'no_capacity');
+  assert.equal((await h.http('POST', '/api/v1/admin/locations', { token: staff, body: { code: 'AMS 1', name: 'x', country: 'nl' } })).status, 400);
+});
