@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, networkInterfaces, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT, startStack, type SeedOptions, type Stack } from './stack.js';
@@ -61,16 +61,35 @@ function loadGuestImage(dir: string): GuestImageManifest {
   return { kernel: m.kernel!, initrd: m.initrd!, cmdline: m.cmdline ?? 'console=ttyS0 quiet', image: m.image!, imageFormat: m.imageFormat ?? 'qcow2', imageSha256: m.imageSha256! };
 }
 
-/** The demo node's capacity on real guests: this machine's CPUs, its memory less 2 GiB for the host, the free disk. */
+/**
+ * The demo node's capacity on real guests: this machine's CPUs (overcommitted 4×, as on the
+ * default node), its memory less 2 GiB for the host, and four times the free disk: a server's disk
+ * is a thin qcow2 overlay that the test guest never writes to, so counting the plan's full size
+ * against the free space would stop the demo at three small servers on a 80 GB disk.
+ */
 function hostCapacity(dir: string): NonNullable<SeedOptions['node']> {
   const st = statfsSync(dir);
   return {
     vcpus: Math.max(1, cpus().length),
     memoryMiB: Math.max(1024, Math.floor(totalmem() / 1048576) - 2048),
-    diskGiB: Math.max(1, Math.floor((st.bavail * st.bsize) / 1073741824)),
+    diskGiB: Math.max(1, Math.floor((4 * st.bavail * st.bsize) / 1073741824)),
     cpuOvercommit: 4,
     memoryOvercommit: 1,
   };
+}
+
+/**
+ * The demo's IPv4 pool on real guests: a documentation block (never routed) that none of this
+ * host's interfaces uses, so that an address in the namespace is never also one of the host's
+ * (these machines' own uplink sits in 192.0.2.0/24, the test driver demo's pool).
+ */
+function guestPool(): { ipv4Cidr: string; ipv4Gateway: string } {
+  const used = Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a?.family === 'IPv4')
+    .map((a) => a!.address.split('.').slice(0, 3).join('.'));
+  const prefix = ['198.51.100', '203.0.113', '192.0.2'].find((p) => !used.includes(p)) ?? '198.51.100';
+  return { ipv4Cidr: `${prefix}.0/24`, ipv4Gateway: `${prefix}.1` };
 }
 
 const execFileP = promisify(execFile);
@@ -84,17 +103,19 @@ async function destroyDemoGuests(libvirtUri: string, nodeDataDir: string): Promi
   const dir = join(nodeDataDir, 'servers');
   const ids = existsSync(dir) ? readdirSync(dir).filter((f) => /^[0-9a-f-]{36}\.json$/.test(f)).map((f) => f.slice(0, -5)) : [];
   const destroyed: string[] = [];
-  for (const id of ids) {
-    const name = `oblako-${id}`;
-    const state = await execFileP('virsh', ['-c', libvirtUri, 'domstate', name], { timeout: 10_000 }).then((r) => r.stdout.trim(), () => 'missing');
-    if (state !== 'running' && state !== 'paused' && state !== 'in shutdown') continue;
-    try {
-      await execFileP('virsh', ['-c', libvirtUri, 'destroy', name], { timeout: 30_000 });
-      destroyed.push(name);
-    } catch (err) {
-      console.error(`  could not power off ${name}: ${err instanceof Error ? err.message.trim() : String(err)}`);
-    }
-  }
+  await Promise.all(
+    ids.map(async (id) => {
+      const name = `oblako-${id}`;
+      const state = await execFileP('virsh', ['-c', libvirtUri, 'domstate', name], { timeout: 10_000 }).then((r) => r.stdout.trim(), () => 'missing');
+      if (state !== 'running' && state !== 'paused' && state !== 'in shutdown') return;
+      try {
+        await execFileP('virsh', ['-c', libvirtUri, 'destroy', name], { timeout: 30_000 });
+        destroyed.push(name);
+      } catch (err) {
+        console.error(`  could not power off ${name}: ${err instanceof Error ? err.message.trim() : String(err)}`);
+      }
+    }),
+  );
   return destroyed;
 }
 
@@ -140,6 +161,7 @@ async function main(): Promise<void> {
       { name: 'Oblako test guest', osFamily: 'busybox', version: '1', url: `file://${guest.image}`, sha256, format: guest.imageFormat },
     ];
     seed.node = hostCapacity(dataDir);
+    Object.assign(seed, guestPool());
     daemonEnv = {
       OBLAKO_NETNS: netns,
       DOMAIN_TYPE: process.env.DOMAIN_TYPE || 'qemu',
@@ -193,7 +215,8 @@ async function main(): Promise<void> {
     '',
     ...(realGuests
       ? [
-          `  Servers you order boot real guests (the "Oblako test guest" image). Reach one with:`,
+          `  Servers you order boot real guests (the "Oblako test guest" image) with addresses from`,
+          `  ${seed.ipv4Cidr}, routed only inside the network namespace "${netns}". Reach one with:`,
           `    ip netns exec ${netns} ping <address>`,
           `    ip netns exec ${netns} curl http://<address>/hostname`,
         ]
