@@ -44,9 +44,17 @@ try {
   console.log('  ', await t('login-error').innerText());
   await shot('login');
 
-  step('customer logs in and sees the servers page');
-  await login(customer);
+  step('a new customer signs up (a refused password first) and lands on the empty servers page');
+  await t('go-signup').click();
+  await t('signup-tenant').fill('Smoke Test Ltd');
+  await t('signup-email').fill(`smoke-${Date.now().toString(36)}@example.com`);
+  await t('signup-password').fill('short');
+  await t('signup-submit').click();
+  if (!(await page.getByText(/Use 10 to 256 characters/).isVisible())) throw new Error('short password not refused');
+  await t('signup-password').fill('a-long-enough-password');
+  await t('signup-submit').click();
   await t('servers-page').waitFor();
+  await t('empty-state').waitFor();
   await page.waitForFunction(() => !document.querySelector('[data-testid=loading]'));
   await shot('servers-empty');
 
@@ -137,6 +145,29 @@ try {
   await t('ip-pool-submit').click();
   await page.locator('[data-testid=ip-pool-row][data-cidr="198.51.100.0/24"]').first().waitFor();
   await shot('admin-ip-pools');
+  step('staff: catalogue (add a location and a plan, retire and offer the plan again)');
+  await t('nav-admin-locations').click();
+  await t('location-add-toggle').click();
+  const code = `s${Date.now().toString(36).slice(-5)}`;
+  await t('location-code').fill(code);
+  await t('location-name').fill('Smoke City ' + code);
+  await t('location-country').fill('NL');
+  await t('location-submit').click();
+  await page.locator(`[data-testid=admin-location-row][data-code=${code}]`).waitFor();
+  await t('nav-admin-plans').click();
+  await t('plan-add-toggle').click();
+  const planName = 'Smoke ' + code;
+  await t('plan-name').fill(planName);
+  await t('plan-price').fill('7.5');
+  await t('plan-submit').click();
+  const planRow = page.locator(`[data-testid=admin-plan-row][data-name="${planName}"]`);
+  await planRow.waitFor();
+  await planRow.getByTestId('plan-toggle').click();
+  await planRow.getByText('Offer').waitFor();
+  await planRow.getByTestId('plan-toggle').click();
+  await planRow.getByText('Retire').waitFor();
+  await shot('admin-plans');
+
   step('staff: tenants with a server limit');
   await t('nav-admin-tenants').click();
   await t('tenant-row').first().waitFor();

@@ -6,6 +6,7 @@ const TONE: Record<string, string> = {
   stopped: 'off', deleted: 'off', offline: 'bad',
   error: 'bad', failed: 'bad', suspended: 'bad',
   maintenance: 'warn', pending_payment: 'warn',
+  offered: 'ok', retired: 'off',
 };
 
 /** A server, task or node state as a coloured chip; busy states pulse. */

@@ -25,6 +25,10 @@ export type CreateNodeBody = Schemas['RegisterNodeDto'];
 export type CreateIpPoolBody = Schemas['CreateIpPoolDto'];
 export type UpdateNodeBody = Schemas['UpdateNodeDto'];
 export type AdminTenantView = Schemas['AdminTenantDto'];
+export type CreateLocationBody = Schemas['CreateLocationDto'];
+export type CreatePlanBody = Schemas['CreatePlanDto'];
+export type CreateImageBody = Schemas['CreateImageDto'];
+export type AdminImageView = Schemas['AdminImageDto'];
 /** The power actions the API accepts (from its OpenAPI document). */
 export type PowerAction = Schemas['ServerActionDto']['action'];
 
@@ -167,8 +171,23 @@ export class ApiService {
   async adminPlans(): Promise<Page<PlanView>> {
     return page<PlanView>(await this.ok(this.client.GET('/api/v1/admin/plans')));
   }
-  async adminImages(): Promise<Page<ImageView>> {
-    return page<ImageView>(await this.ok(this.client.GET('/api/v1/admin/images')));
+  async adminImages(): Promise<Page<AdminImageView>> {
+    return page<AdminImageView>(await this.ok(this.client.GET('/api/v1/admin/images')));
+  }
+  createLocation(body: CreateLocationBody): Promise<LocationView> {
+    return this.ok(this.client.POST('/api/v1/admin/locations', { body }));
+  }
+  createPlan(body: CreatePlanBody): Promise<PlanView> {
+    return this.ok(this.client.POST('/api/v1/admin/plans', { body }));
+  }
+  setPlanActive(id: string, active: boolean): Promise<PlanView> {
+    return this.ok(this.client.PATCH('/api/v1/admin/plans/{id}', { params: { path: { id } }, body: { active } }));
+  }
+  createImage(body: CreateImageBody): Promise<AdminImageView> {
+    return this.ok(this.client.POST('/api/v1/admin/images', { body }));
+  }
+  setImageActive(id: string, active: boolean): Promise<AdminImageView> {
+    return this.ok(this.client.PATCH('/api/v1/admin/images/{id}', { params: { path: { id } }, body: { active } }));
   }
   async failedTasks(cursor: string | null): Promise<Page<AdminTaskView>> {
     return page(await this.untyped<Page<AdminTaskView> | AdminTaskView[]>('/admin/tasks', { state: 'failed', cursor }));

@@ -1,18 +1,30 @@
 import { ChangeDetectionStrategy, Component, inject, signal } from '@angular/core';
+import { FormBuilder, ReactiveFormsModule, Validators } from '@angular/forms';
+import { MatButtonModule } from '@angular/material/button';
+import { MatFormFieldModule } from '@angular/material/form-field';
+import { MatInputModule } from '@angular/material/input';
+import { MatSelectModule } from '@angular/material/select';
 import { MatTableModule } from '@angular/material/table';
-import type { ImageView, LocationView, PlanView } from '@oblako/contracts';
-import { ApiService } from '../../core/api/api.service';
+import type { LocationView, PlanView } from '@oblako/contracts';
+import { type AdminImageView, ApiService } from '../../core/api/api.service';
+import { errorMessage } from '../../core/api/api-error';
+import { ErrorBanner } from '../../shared/error-banner';
 import { LoadState } from '../../shared/load-state';
 import { StateChip } from '../../shared/state-chip';
 import { formatGiB, formatMiB, formatMoney } from '../../shared/format';
 import { adminLoadError } from './admin-load';
 
-/** Loads one staff list and keeps its loading and error state. */
-abstract class AdminList<T> {
+/** Loads one staff list and keeps its loading, error and form state. */
+abstract class AdminList<T extends { id: string }> {
   readonly items = signal<T[]>([]);
   readonly loading = signal(true);
   readonly error = signal<string | null>(null);
+  readonly showForm = signal(false);
+  readonly saving = signal(false);
+  readonly formError = signal<string | null>(null);
+  readonly busy = signal<string | null>(null);
   protected readonly api = inject(ApiService);
+  protected readonly fb = inject(FormBuilder);
   protected abstract readonly path: string;
   protected abstract fetch(): Promise<{ items: T[] }>;
 
@@ -27,15 +39,63 @@ abstract class AdminList<T> {
       this.loading.set(false);
     }
   }
+
+  /** Run a create call; on success add the row and close the form. */
+  protected async saveNew(call: () => Promise<T>, after: () => void): Promise<void> {
+    this.saving.set(true);
+    this.formError.set(null);
+    try {
+      const created = await call();
+      this.items.update((l) => [...l, created]);
+      this.showForm.set(false);
+      after();
+    } catch (e) {
+      this.formError.set(errorMessage(e));
+    } finally {
+      this.saving.set(false);
+    }
+  }
+
+  protected async updateRow(id: string, call: () => Promise<T>): Promise<void> {
+    this.busy.set(id);
+    this.formError.set(null);
+    try {
+      const updated = await call();
+      this.items.update((l) => l.map((x) => (x.id === updated.id ? updated : x)));
+    } catch (e) {
+      this.formError.set(errorMessage(e));
+    } finally {
+      this.busy.set(null);
+    }
+  }
 }
 
 @Component({
   selector: 'ob-admin-plans',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [MatTableModule, LoadState, StateChip],
+  imports: [ReactiveFormsModule, MatButtonModule, MatFormFieldModule, MatInputModule, MatTableModule, ErrorBanner, LoadState, StateChip],
+  styleUrl: './admin-form.scss',
   template: `
     <div class="ob-page" data-testid="admin-plans-page">
-      <div class="ob-page-header"><h1>Plans</h1></div>
+      <div class="ob-page-header"><h1>Plans</h1>
+        <button mat-flat-button type="button" (click)="showForm.set(!showForm())" [attr.aria-expanded]="showForm()" data-testid="plan-add-toggle">Add a plan</button></div>
+      @if (showForm()) {
+        <form class="form" [formGroup]="form" (ngSubmit)="create()" data-testid="plan-form">
+          <mat-form-field><mat-label>Name</mat-label><input matInput formControlName="name" required data-testid="plan-name" /></mat-form-field>
+          <mat-form-field><mat-label>vCPUs</mat-label><input matInput type="number" min="1" max="256" formControlName="vcpus" data-testid="plan-vcpus" /></mat-form-field>
+          <mat-form-field><mat-label>Memory (MiB)</mat-label><input matInput type="number" min="64" formControlName="memoryMiB" data-testid="plan-memory" /></mat-form-field>
+          <mat-form-field><mat-label>Disk (GiB)</mat-label><input matInput type="number" min="1" formControlName="diskGiB" data-testid="plan-disk" /></mat-form-field>
+          <mat-form-field><mat-label>CPU quota (%)</mat-label><input matInput type="number" min="1" formControlName="cpuQuotaPercent" /></mat-form-field>
+          <mat-form-field><mat-label>Disk IOPS</mat-label><input matInput type="number" min="1" formControlName="diskIops" /></mat-form-field>
+          <mat-form-field><mat-label>Disk MB/s</mat-label><input matInput type="number" min="1" formControlName="diskMBps" /></mat-form-field>
+          <mat-form-field><mat-label>Network Mbit/s</mat-label><input matInput type="number" min="1" formControlName="netMbit" /></mat-form-field>
+          <mat-form-field><mat-label>Traffic GiB/month</mat-label><input matInput type="number" min="0" formControlName="trafficGiB" /></mat-form-field>
+          <mat-form-field><mat-label>Price per month</mat-label><input matInput type="number" min="0" step="0.01" formControlName="price" data-testid="plan-price" /></mat-form-field>
+          <mat-form-field><mat-label>Currency</mat-label><input matInput formControlName="currency" maxlength="3" /></mat-form-field>
+          <div class="ob-row"><button mat-flat-button type="submit" [disabled]="saving()" data-testid="plan-submit">Add plan</button></div>
+        </form>
+      }
+      <ob-error-banner [message]="formError()" testId="plan-error" />
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()"><p>No plans yet.</p></ob-load-state>
       @if (!loading() && items().length) {
         <div class="ob-table-wrap"><table mat-table [dataSource]="items()" data-testid="admin-plans-table">
@@ -45,7 +105,9 @@ abstract class AdminList<T> {
           <ng-container matColumnDef="disk"><th mat-header-cell *matHeaderCellDef scope="col">Disk</th><td mat-cell *matCellDef="let p">{{ gib(p.diskGiB) }} · {{ p.diskIops }} IOPS · {{ p.diskMBps }} MB/s</td></ng-container>
           <ng-container matColumnDef="net"><th mat-header-cell *matHeaderCellDef scope="col">Network</th><td mat-cell *matCellDef="let p">{{ p.netMbit }} Mbit/s · {{ gib(p.trafficGiB) }}/mo</td></ng-container>
           <ng-container matColumnDef="price"><th mat-header-cell *matHeaderCellDef scope="col">Price</th><td mat-cell *matCellDef="let p">{{ money(p) }}/mo</td></ng-container>
-          <ng-container matColumnDef="active"><th mat-header-cell *matHeaderCellDef scope="col">Offered</th><td mat-cell *matCellDef="let p"><ob-state-chip [state]="p.active ? 'active' : 'retired'" /></td></ng-container>
+          <ng-container matColumnDef="active"><th mat-header-cell *matHeaderCellDef scope="col">Offered</th>
+            <td mat-cell *matCellDef="let p"><ob-state-chip [state]="p.active ? 'offered' : 'retired'" />
+              <button mat-button type="button" [disabled]="busy() === p.id" (click)="toggle(p)" data-testid="plan-toggle">{{ p.active ? 'Retire' : 'Offer' }}</button></td></ng-container>
           <tr mat-header-row *matHeaderRowDef="columns"></tr>
           <tr mat-row *matRowDef="let p; columns: columns" data-testid="admin-plan-row" [attr.data-name]="p.name"></tr>
         </table></div>
@@ -55,6 +117,19 @@ abstract class AdminList<T> {
 export class PlansPage extends AdminList<PlanView> {
   protected readonly path = '/admin/plans';
   readonly columns = ['name', 'cpu', 'memory', 'disk', 'net', 'price', 'active'];
+  readonly form = this.fb.nonNullable.group({
+    name: ['', [Validators.required, Validators.maxLength(120)]],
+    vcpus: [1, [Validators.required, Validators.min(1), Validators.max(256)]],
+    memoryMiB: [1024, [Validators.required, Validators.min(64)]],
+    diskGiB: [20, [Validators.required, Validators.min(1)]],
+    cpuQuotaPercent: [100, [Validators.required, Validators.min(1)]],
+    diskIops: [2000, [Validators.required, Validators.min(1)]],
+    diskMBps: [100, [Validators.required, Validators.min(1)]],
+    netMbit: [100, [Validators.required, Validators.min(1)]],
+    trafficGiB: [1000, [Validators.required, Validators.min(0)]],
+    price: [5, [Validators.required, Validators.min(0)]],
+    currency: ['EUR', [Validators.required, Validators.pattern(/^[A-Za-z]{3}$/)]],
+  });
   mib = formatMiB;
   gib = formatGiB;
   money = (p: PlanView) => formatMoney(p.priceMonthlyCents, p.currency);
@@ -65,30 +140,76 @@ export class PlansPage extends AdminList<PlanView> {
   protected fetch() {
     return this.api.adminPlans();
   }
+  create(): Promise<void> {
+    this.form.markAllAsTouched();
+    if (this.form.invalid) {
+      this.formError.set('Fill in every field: a name, positive sizes, a price and a three-letter currency (EUR).');
+      return Promise.resolve();
+    }
+    const { price, ...v } = this.form.getRawValue();
+    const n = (x: number) => Number(x);
+    return this.saveNew(
+      () => this.api.createPlan({
+        name: v.name.trim(), vcpus: n(v.vcpus), memoryMiB: n(v.memoryMiB), diskGiB: n(v.diskGiB), cpuQuotaPercent: n(v.cpuQuotaPercent),
+        diskIops: n(v.diskIops), diskMBps: n(v.diskMBps), netMbit: n(v.netMbit), trafficGiB: n(v.trafficGiB),
+        priceMonthlyCents: Math.round(n(price) * 100), currency: v.currency.toUpperCase(), active: true,
+      }),
+      () => this.form.controls.name.reset(''),
+    );
+  }
+  toggle(p: PlanView): Promise<void> {
+    return this.updateRow(p.id, () => this.api.setPlanActive(p.id, !p.active));
+  }
 }
 
 @Component({
   selector: 'ob-admin-images',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [MatTableModule, LoadState, StateChip],
+  imports: [ReactiveFormsModule, MatButtonModule, MatFormFieldModule, MatInputModule, MatSelectModule, MatTableModule, ErrorBanner, LoadState, StateChip],
+  styleUrl: './admin-form.scss',
   template: `
     <div class="ob-page" data-testid="admin-images-page">
-      <div class="ob-page-header"><h1>Images</h1></div>
+      <div class="ob-page-header"><h1>Images</h1>
+        <button mat-flat-button type="button" (click)="showForm.set(!showForm())" [attr.aria-expanded]="showForm()" data-testid="image-add-toggle">Add an image</button></div>
+      @if (showForm()) {
+        <form class="form" [formGroup]="form" (ngSubmit)="create()" data-testid="image-form">
+          <mat-form-field><mat-label>Name</mat-label><input matInput formControlName="name" required placeholder="Debian 12" data-testid="image-name" /></mat-form-field>
+          <mat-form-field><mat-label>OS family</mat-label><input matInput formControlName="osFamily" required placeholder="debian" data-testid="image-os" /></mat-form-field>
+          <mat-form-field><mat-label>Version</mat-label><input matInput formControlName="version" required placeholder="12" data-testid="image-version" /></mat-form-field>
+          <mat-form-field><mat-label>Format</mat-label>
+            <mat-select formControlName="format" data-testid="image-format"><mat-option value="qcow2">qcow2</mat-option><mat-option value="raw">raw</mat-option></mat-select></mat-form-field>
+          <mat-form-field class="wide"><mat-label>Download URL</mat-label><input matInput formControlName="url" required spellcheck="false" placeholder="https://…/debian-12.qcow2" data-testid="image-url" /></mat-form-field>
+          <mat-form-field class="wide"><mat-label>SHA-256</mat-label><input matInput formControlName="sha256" required spellcheck="false" maxlength="64" data-testid="image-sha256" /></mat-form-field>
+          <div class="ob-row"><button mat-flat-button type="submit" [disabled]="saving()" data-testid="image-submit">Add image</button></div>
+        </form>
+      }
+      <ob-error-banner [message]="formError()" testId="image-error" />
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()"><p>No images yet.</p></ob-load-state>
       @if (!loading() && items().length) {
         <div class="ob-table-wrap"><table mat-table [dataSource]="items()" data-testid="admin-images-table">
           <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Image</th><td mat-cell *matCellDef="let i">{{ i.name }}</td></ng-container>
           <ng-container matColumnDef="os"><th mat-header-cell *matHeaderCellDef scope="col">OS</th><td mat-cell *matCellDef="let i">{{ i.osFamily }} {{ i.version }}</td></ng-container>
-          <ng-container matColumnDef="active"><th mat-header-cell *matHeaderCellDef scope="col">Offered</th><td mat-cell *matCellDef="let i"><ob-state-chip [state]="i.active ? 'active' : 'retired'" /></td></ng-container>
+          <ng-container matColumnDef="source"><th mat-header-cell *matHeaderCellDef scope="col">Source</th><td mat-cell *matCellDef="let i" class="url ob-mono">{{ i.format }} · {{ i.url }}</td></ng-container>
+          <ng-container matColumnDef="active"><th mat-header-cell *matHeaderCellDef scope="col">Offered</th>
+            <td mat-cell *matCellDef="let i"><ob-state-chip [state]="i.active ? 'offered' : 'retired'" />
+              <button mat-button type="button" [disabled]="busy() === i.id" (click)="toggle(i)" data-testid="image-toggle">{{ i.active ? 'Retire' : 'Offer' }}</button></td></ng-container>
           <tr mat-header-row *matHeaderRowDef="columns"></tr>
           <tr mat-row *matRowDef="let i; columns: columns" data-testid="admin-image-row" [attr.data-name]="i.name"></tr>
         </table></div>
       }
     </div>`,
 })
-export class ImagesPage extends AdminList<ImageView> {
+export class ImagesPage extends AdminList<AdminImageView> {
   protected readonly path = '/admin/images';
-  readonly columns = ['name', 'os', 'active'];
+  readonly columns = ['name', 'os', 'source', 'active'];
+  readonly form = this.fb.nonNullable.group({
+    name: ['', [Validators.required, Validators.maxLength(120)]],
+    osFamily: ['', [Validators.required, Validators.maxLength(40)]],
+    version: ['', [Validators.required, Validators.maxLength(40)]],
+    format: ['qcow2' as 'qcow2' | 'raw', Validators.required],
+    url: ['', [Validators.required, Validators.maxLength(2000)]],
+    sha256: ['', [Validators.required, Validators.pattern(/^[0-9a-fA-F]{64}$/)]],
+  });
   constructor() {
     super();
     void this.load();
@@ -96,15 +217,41 @@ export class ImagesPage extends AdminList<ImageView> {
   protected fetch() {
     return this.api.adminImages();
   }
+  create(): Promise<void> {
+    this.form.markAllAsTouched();
+    if (this.form.invalid) {
+      this.formError.set('Fill in every field; the SHA-256 is 64 hexadecimal characters.');
+      return Promise.resolve();
+    }
+    const v = this.form.getRawValue();
+    return this.saveNew(
+      () => this.api.createImage({ ...v, name: v.name.trim(), osFamily: v.osFamily.trim(), version: v.version.trim(), url: v.url.trim(), sha256: v.sha256.toLowerCase(), active: true }),
+      () => this.form.reset(),
+    );
+  }
+  toggle(i: AdminImageView): Promise<void> {
+    return this.updateRow(i.id, () => this.api.setImageActive(i.id, !i.active));
+  }
 }
 
 @Component({
   selector: 'ob-admin-locations',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [MatTableModule, LoadState],
+  imports: [ReactiveFormsModule, MatButtonModule, MatFormFieldModule, MatInputModule, MatTableModule, ErrorBanner, LoadState],
+  styleUrl: './admin-form.scss',
   template: `
     <div class="ob-page" data-testid="admin-locations-page">
-      <div class="ob-page-header"><h1>Locations</h1></div>
+      <div class="ob-page-header"><h1>Locations</h1>
+        <button mat-flat-button type="button" (click)="showForm.set(!showForm())" [attr.aria-expanded]="showForm()" data-testid="location-add-toggle">Add a location</button></div>
+      @if (showForm()) {
+        <form class="form" [formGroup]="form" (ngSubmit)="create()" data-testid="location-form">
+          <mat-form-field><mat-label>Code</mat-label><input matInput formControlName="code" required placeholder="fra1" spellcheck="false" data-testid="location-code" /></mat-form-field>
+          <mat-form-field><mat-label>Name</mat-label><input matInput formControlName="name" required placeholder="Frankfurt 1" data-testid="location-name" /></mat-form-field>
+          <mat-form-field><mat-label>Country (ISO code)</mat-label><input matInput formControlName="country" required maxlength="2" placeholder="DE" data-testid="location-country" /></mat-form-field>
+          <div class="ob-row"><button mat-flat-button type="submit" [disabled]="saving()" data-testid="location-submit">Add location</button></div>
+        </form>
+      }
+      <ob-error-banner [message]="formError()" testId="location-error" />
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()"><p>No locations yet.</p></ob-load-state>
       @if (!loading() && items().length) {
         <div class="ob-table-wrap"><table mat-table [dataSource]="items()" data-testid="admin-locations-table">
@@ -120,11 +267,28 @@ export class ImagesPage extends AdminList<ImageView> {
 export class LocationsPage extends AdminList<LocationView> {
   protected readonly path = '/admin/locations';
   readonly columns = ['name', 'code', 'country'];
+  readonly form = this.fb.nonNullable.group({
+    code: ['', [Validators.required, Validators.maxLength(32)]],
+    name: ['', [Validators.required, Validators.maxLength(120)]],
+    country: ['', [Validators.required, Validators.pattern(/^[A-Za-z]{2}$/)]],
+  });
   constructor() {
     super();
     void this.load();
   }
   protected fetch() {
     return this.api.adminLocations();
+  }
+  create(): Promise<void> {
+    this.form.markAllAsTouched();
+    if (this.form.invalid) {
+      this.formError.set('Enter a short code (fra1), a name and a two-letter country code (DE).');
+      return Promise.resolve();
+    }
+    const v = this.form.getRawValue();
+    return this.saveNew(
+      () => this.api.createLocation({ code: v.code.trim().toLowerCase(), name: v.name.trim(), country: v.country.toUpperCase() }),
+      () => this.form.reset(),
+    );
   }
 }
