@@ -154,7 +154,8 @@ async function main(): Promise<void> {
   };
   let daemonEnv: NodeJS.ProcessEnv = {};
   if (realGuests) {
-    const guest = loadGuestImage(join(REPO_ROOT, '.data/guest-image'));
+    // where tools/guest-image/build.sh (run by scripts/demo.sh) put it
+    const guest = loadGuestImage(process.env.OBLAKO_GUEST_IMAGE_DIR || join(REPO_ROOT, '.data/guest-image'));
     const sha256 = await sha256File(guest.image);
     if (sha256 !== guest.imageSha256) throw new Error(`${guest.image} does not match its manifest (sha256 ${sha256}): run bash tools/guest-image/build.sh again`);
     seed.images = [
@@ -231,12 +232,14 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping the daemon, the API, NATS and the database...`);
+    const t0 = performance.now();
+    const secs = () => ((performance.now() - t0) / 1000).toFixed(1);
     if (realGuests) {
       const off = await destroyDemoGuests(libvirtUri, stack.dataDirOf(stack.seed.nodeId));
-      if (off.length) console.log(`  powered off ${off.length} guest(s): ${off.join(', ')} (disks and addresses kept; start them again from the panel)`);
+      if (off.length) console.log(`  powered off ${off.length} guest(s) in ${secs()} s: ${off.join(', ')} (disks and addresses kept; start them again from the panel)`);
     }
     await stack.stop();
-    console.log('Stopped.');
+    console.log(`Stopped (${secs()} s).`);
     if (realGuests) {
       console.log(`libvirtd keeps running in network namespace "${netns}" (a second demo start reuses it).`);
       console.log(`To remove it: bash tools/hypervisor/netns-libvirtd.sh delete ${netns}`);
