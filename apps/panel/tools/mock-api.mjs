@@ -20,6 +20,7 @@ const root = fileURLToPath(new URL('../dist/browser/', import.meta.url));
 const now = () => new Date().toISOString();
 
 const location = { id: randomUUID(), code: 'fra1', name: 'Frankfurt 1', country: 'DE' };
+const locations = [location];
 const plans = [
   { id: randomUUID(), name: 'Small', vcpus: 1, memoryMiB: 1024, diskGiB: 25, cpuQuotaPercent: 100, diskIops: 1000, diskMBps: 100, netMbit: 100, trafficGiB: 1024, priceMonthlyCents: 500, currency: 'EUR', active: true },
   { id: randomUUID(), name: 'Medium', vcpus: 2, memoryMiB: 4096, diskGiB: 80, cpuQuotaPercent: 100, diskIops: 3000, diskMBps: 200, netMbit: 500, trafficGiB: 4096, priceMonthlyCents: 1500, currency: 'EUR', active: true },
@@ -123,7 +124,7 @@ async function api(req, res, url) {
   if (m === 'POST' && p === '/auth/logout') { const b = await body(req); refresh.delete(b.refreshToken); res.statusCode = 204; return undefined; }
   const u = auth(req);
   if (m === 'GET' && p === '/auth/me') return me(u);
-  if (m === 'GET' && p === '/locations') return [location];
+  if (m === 'GET' && p === '/locations') return locations;
   if (m === 'GET' && p === '/plans') return plans;
   if (m === 'GET' && p === '/images') return images;
   if (p.startsWith('/admin/')) {
@@ -143,9 +144,32 @@ async function api(req, res, url) {
       const pool = { id: randomUUID(), locationId: b.locationId, family: 4, cidr: b.cidr, gateway: b.gateway, total: Math.max(0, 2 ** (32 - bits) - 3), used: 0 };
       pools.push(pool); return pool;
     }
+    if (m === 'PATCH' && (seg = p.match(/^\/admin\/nodes\/([^/]+)$/))) {
+      const n = nodes.find((x) => x.id === seg[1]); if (!n) throw notFound('Node');
+      Object.assign(n, await body(req)); return n;
+    }
+    if (m === 'GET' && p === '/admin/tenants') {
+      return [...tenants.values()].map((t) => ({ id: t.id, name: t.name, serverLimit: t.serverLimit ?? null, servers: servers.filter((x) => x.tenantId === t.id).length,
+        members: users.filter((u) => u.memberships.some((mm) => mm.tenantId === t.id)).length, createdAt: now() }));
+    }
+    if (m === 'PATCH' && (seg = p.match(/^\/admin\/tenants\/([^/]+)$/))) {
+      const t = tenants.get(seg[1]); if (!t) throw notFound('Tenant');
+      t.serverLimit = (await body(req)).serverLimit;
+      return { id: t.id, name: t.name, serverLimit: t.serverLimit, servers: 0, members: 1, createdAt: now() };
+    }
     if (m === 'GET' && p === '/admin/plans') return plans;
+    if (m === 'POST' && p === '/admin/plans') { const pl = { id: randomUUID(), currency: 'EUR', active: true, ...(await body(req)) }; plans.push(pl); return pl; }
+    if (m === 'PATCH' && (seg = p.match(/^\/admin\/plans\/([^/]+)$/))) {
+      const pl = plans.find((x) => x.id === seg[1]); if (!pl) throw notFound('Plan'); Object.assign(pl, await body(req)); return pl;
+    }
     if (m === 'GET' && p === '/admin/images') return images;
-    if (m === 'GET' && p === '/admin/locations') return [location];
+    if (m === 'POST' && p === '/admin/images') { const im = { id: randomUUID(), active: true, ...(await body(req)) }; images.push(im); return im; }
+    if (m === 'PATCH' && (seg = p.match(/^\/admin\/images\/([^/]+)$/))) {
+      const im = images.find((x) => x.id === seg[1]); if (!im) throw notFound('Image'); Object.assign(im, await body(req)); return im;
+    }
+    if (m === 'GET' && p === '/admin/locations') return locations;
+    if (m === 'POST' && p === '/admin/locations') { const l = { id: randomUUID(), ...(await body(req)) }; locations.push(l); return l; }
+    if (m === 'GET' && p === '/admin/audit') return [];
     throw notFound('That endpoint');
   }
   const tenantId = tenantOf(req, u);
