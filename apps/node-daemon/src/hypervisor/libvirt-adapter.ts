@@ -98,6 +98,8 @@ export class LibvirtHypervisor implements HypervisorPort {
   private conn: LvHypervisor | undefined;
   private connecting: Promise<LvHypervisor> | undefined;
   private closed = false;
+  /** Domain objects with a call in flight (see onDomain). */
+  private readonly inUse = new Set<LvDomain>();
 
   constructor(
     readonly uri: string,
@@ -174,7 +176,7 @@ export class LibvirtHypervisor implements HypervisorPort {
 
   async state(name: string): Promise<DomainState> {
     try {
-      return await this.call('state', async (h) => toDomainState((await (await this.lookup(h, name)).getInfo()).state));
+      return await this.onDomain('state', name, async (d) => toDomainState((await d.getInfo()).state));
     } catch (err) {
       if (err instanceof HypervisorError && err.code === HypervisorErrorCode.NotFound) return DomainState.Missing;
       throw err;
@@ -202,24 +204,42 @@ export class LibvirtHypervisor implements HypervisorPort {
   }
 
   start(name: string): Promise<void> {
-    return this.call('start', async (h) => (await this.lookup(h, name)).create());
+    return this.onDomain('start', name, (d) => d.create());
   }
   shutdown(name: string): Promise<void> {
-    return this.call('shutdown', async (h) => (await this.lookup(h, name)).shutdown());
+    return this.onDomain('shutdown', name, (d) => d.shutdown());
   }
   destroy(name: string): Promise<void> {
-    return this.call('destroy', async (h) => (await this.lookup(h, name)).destroy());
+    return this.onDomain('destroy', name, (d) => d.destroy());
   }
   undefine(name: string): Promise<void> {
-    return this.call('undefine', async (h) => (await this.lookup(h, name)).undefine());
+    return this.onDomain('undefine', name, (d) => d.undefine());
   }
   pause(name: string): Promise<void> {
-    return this.call('pause', async (h) => (await this.lookup(h, name)).suspend());
+    return this.onDomain('pause', name, (d) => d.suspend());
   }
   resume(name: string): Promise<void> {
-    return this.call('resume', async (h) => (await this.lookup(h, name)).resume());
+    return this.onDomain('resume', name, (d) => d.resume());
   }
   xml(name: string): Promise<string> {
-    return this.call('xml', async (h) => (await this.lookup(h, name)).getXMLDesc());
+    return this.onDomain('xml', name, (d) => d.getXMLDesc());
+  }
+
+  /**
+   * Look a domain up and run one call on it, keeping the domain object reachable until the call
+   * returns. The addon frees the native virDomainPtr when its JS object is garbage-collected, even
+   * while a call on it is still running in a worker thread: without this, a GC at the wrong moment
+   * gave "invalid domain pointer in virDomainGetInfo" or a segmentation fault under load.
+   */
+  private onDomain<T>(what: string, name: string, fn: (d: LvDomain) => Promise<T>): Promise<T> {
+    return this.call(what, async (h) => {
+      const d = await this.lookup(h, name);
+      this.inUse.add(d);
+      try {
+        return await fn(d);
+      } finally {
+        this.inUse.delete(d);
+      }
+    });
   }
 }
