@@ -58,11 +58,13 @@ async function directLibvirt(n: number): Promise<number[]> {
   const h = new lv.Hypervisor({ uri: 'test:///default' });
   await h.connectOpen();
   const times: number[] = [];
+  const held: unknown[] = []; // the addon frees a domain when its JS object is collected, even mid-call
   try {
     for (let i = 0; i < n; i++) {
       const xml = daemon.buildDomainXml({ type: 'test', serverId: randomUUID(), hostname: `floor-${i}`, vcpus: 1, memoryMiB: 512, consoles: false });
       const t0 = now();
       const dom = await h.domainDefineXML(xml);
+      held.push(dom);
       await dom.create();
       await dom.getInfo();
       times.push(now() - t0);
@@ -124,14 +126,20 @@ async function main(): Promise<void> {
     }
     await Promise.all(inflight);
     const ids = [...sent.keys()];
-    await waitFor(
+    const outcome = await waitFor(
       `all ${orders} servers to be running`,
       async () => {
+        const failed = await pool.query<{ error: string }>(
+          `SELECT t.error FROM tasks t JOIN servers s ON s.id = t.server_id WHERE s.id = ANY($1::uuid[]) AND s.state = 'error' LIMIT 3`,
+          [ids],
+        );
+        if (failed.rows.length) return { failed: failed.rows.map((r) => r.error) };
         const r = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM servers WHERE id = ANY($1::uuid[]) AND state = 'running'`, [ids]);
-        return Number(r.rows[0]!.n) === orders;
+        return Number(r.rows[0]!.n) === orders ? { failed: [] as string[] } : undefined;
       },
       { timeoutMs: 120_000, intervalMs: 200 },
     );
+    if (outcome.failed.length) throw new Error(`some orders ended in error: ${outcome.failed.join('; ')}`);
     const rows = await pool.query<{ server_id: string; timings: Record<string, number> }>(
       `SELECT server_id, timings FROM tasks WHERE server_id = ANY($1::uuid[]) AND op = 'create'`,
       [ids],
