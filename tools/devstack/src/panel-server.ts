@@ -42,7 +42,13 @@ function proxy(req: IncomingMessage, res: ServerResponse, api: URL): void {
       up.pipe(res);
     },
   );
+  // A browser that goes away (a closed tab, a live-update stream) ends the upstream request too,
+  // or the API would keep the stream open and could not shut down promptly.
+  res.on('close', () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
   upstream.on('error', () => {
+    if (res.destroyed) return;
     if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ statusCode: 502, code: 'api_unreachable', message: 'The API is not answering; is it running?' }));
   });
