@@ -97,7 +97,26 @@ try {
     await t('confirm-submit').click();
     await page.locator(`[data-testid=server-state][data-state=${state}]`).waitFor({ timeout: 60000 });
   }
+  step('rebuild: choose the image, type the host name → running again');
+  await t('action-rebuild').click();
+  await t('confirm-input').waitFor();
+  await t('confirm-input').fill(hostname);
+  await t('confirm-submit').click();
+  await page.locator('[data-testid=task-row][data-op=rebuild]').first().waitFor({ timeout: 60000 });
+  await page.locator('[data-testid=server-state][data-state=running]').waitFor({ timeout: 60000 });
   await shot('server-tasks');
+
+  step('team: add an existing account as a member, then make it billing');
+  await t('nav-team').click();
+  await t('member-email').fill(customer.email);
+  await t('member-add').click();
+  const memberRow = page.locator(`[data-testid=member-row][data-email="${customer.email}"]`);
+  await memberRow.waitFor();
+  await memberRow.getByTestId('member-role-select').click();
+  await page.getByRole('option', { name: 'billing' }).click();
+  await page.locator(`[data-testid=member-row][data-email="${customer.email}"][data-role=billing]`).waitFor();
+  await shot('team');
+  await page.goto(serverUrl);
 
   step('the list shows the server with its state');
   await t('back-to-servers').click();

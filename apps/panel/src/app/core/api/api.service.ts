@@ -13,6 +13,7 @@ import type {
   ServerView,
   SshKeyView,
   TaskView,
+  TenantRole,
 } from '@oblako/contracts';
 import createClient from 'openapi-fetch';
 import { AuthService } from '../auth/auth.service';
@@ -29,6 +30,7 @@ export type CreateLocationBody = Schemas['CreateLocationDto'];
 export type CreatePlanBody = Schemas['CreatePlanDto'];
 export type CreateImageBody = Schemas['CreateImageDto'];
 export type AdminImageView = Schemas['AdminImageDto'];
+export type MemberView = Schemas['MemberDto'];
 /** The power actions the API accepts (from its OpenAPI document). */
 export type PowerAction = Schemas['ServerActionDto']['action'];
 
@@ -116,8 +118,9 @@ export class ApiService {
   createServer(body: CreateServerBody, idempotencyKey: string): Promise<ServerView> {
     return this.ok(this.client.POST('/api/v1/servers', { body, params: { header: { 'Idempotency-Key': idempotencyKey } } }));
   }
-  serverAction(id: string, action: PowerAction): Promise<ServerView> {
-    return this.ok(this.client.POST('/api/v1/servers/{id}/actions', { params: { path: { id } }, body: { action } }));
+  /** `imageId`: rebuild only (default: the server's current image). */
+  serverAction(id: string, action: PowerAction, imageId?: string): Promise<ServerView> {
+    return this.ok(this.client.POST('/api/v1/servers/{id}/actions', { params: { path: { id } }, body: { action, ...(imageId ? { imageId } : {}) } }));
   }
   deleteServer(id: string): Promise<ServerView> {
     return this.ok(this.client.DELETE('/api/v1/servers/{id}', { params: { path: { id } } }));
@@ -141,6 +144,20 @@ export class ApiService {
   }
   async revokeApiToken(id: string): Promise<void> {
     await this.ok(this.client.DELETE('/api/v1/api-tokens/{id}', { params: { path: { id } } }));
+  }
+
+  // ---- team
+  members(): Promise<MemberView[]> {
+    return this.ok(this.client.GET('/api/v1/members'));
+  }
+  addMember(email: string, role: TenantRole): Promise<MemberView> {
+    return this.ok(this.client.POST('/api/v1/members', { body: { email, role } }));
+  }
+  changeMemberRole(userId: string, role: TenantRole): Promise<MemberView> {
+    return this.ok(this.client.PATCH('/api/v1/members/{userId}', { params: { path: { userId } }, body: { role } }));
+  }
+  async removeMember(userId: string): Promise<void> {
+    await this.ok(this.client.DELETE('/api/v1/members/{userId}', { params: { path: { userId } } }));
   }
 
   // ---- staff

@@ -457,6 +457,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/servers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["AdminServers_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/billing/status": {
         parameters: {
             query?: never;
@@ -625,6 +641,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/billing/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The Stripe webhook inbox: events waiting or retrying (state=pending, default) or the latest 200 */
+        get: operations["AdminBilling_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/billing/orders": {
         parameters: {
             query?: never;
@@ -704,6 +737,38 @@ export interface paths {
         options?: never;
         head?: never;
         patch: operations["AdminTenants_update"];
+        trace?: never;
+    };
+    "/api/v1/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["Members_list"];
+        put?: never;
+        post: operations["Members_add"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/members/{userId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: operations["Members_remove"];
+        options?: never;
+        head?: never;
+        patch: operations["Members_change"];
         trace?: never;
     };
 }
@@ -1128,7 +1193,12 @@ export interface components {
         };
         ServerActionDto: {
             /** @enum {string} */
-            action: "start" | "stop" | "reboot";
+            action: "start" | "stop" | "reboot" | "rebuild";
+            /**
+             * Format: uuid
+             * @description rebuild only: the image to reinstall from (default: the current one). The disk is wiped; addresses and SSH keys stay.
+             */
+            imageId?: string;
         };
         BillingStatusView: {
             /**
@@ -1166,6 +1236,11 @@ export interface components {
             pastDueSince: string | null;
             /** @description Suspended by staff */
             staffHold: boolean;
+            /**
+             * @description Why the server is suspended, when it is
+             * @enum {string|null}
+             */
+            suspension: "staff" | "payment" | "ended" | null;
             /** Format: date-time */
             createdAt: string;
         };
@@ -1226,12 +1301,28 @@ export interface components {
             pastDueSince: string | null;
             /** @description Suspended by staff */
             staffHold: boolean;
+            /**
+             * @description Why the server is suspended, when it is
+             * @enum {string|null}
+             */
+            suspension: "staff" | "payment" | "ended" | null;
             /** Format: date-time */
             createdAt: string;
             /** Format: uuid */
             tenantId: string;
             fulfilmentError: string | null;
             staffHoldReason: string | null;
+        };
+        BillingEventView: {
+            id: string;
+            type: string;
+            /** Format: date-time */
+            receivedAt: string;
+            /** Format: date-time */
+            processedAt: string | null;
+            outcome: string | null;
+            attempts: number;
+            lastError: string | null;
         };
         HealthDto: {
             /** @enum {string} */
@@ -1276,6 +1367,25 @@ export interface components {
         UpdateTenantDto: {
             /** @description Most live servers; null removes the cap */
             serverLimit: number | null;
+        };
+        MemberDto: {
+            /** Format: uuid */
+            userId: string;
+            email: string;
+            /** @enum {string} */
+            role: "owner" | "admin" | "member" | "billing";
+            /** Format: date-time */
+            createdAt: string;
+        };
+        AddMemberDto: {
+            /** @description Email of an existing account */
+            email: string;
+            /** @enum {string} */
+            role: "owner" | "admin" | "member" | "billing";
+        };
+        ChangeRoleDto: {
+            /** @enum {string} */
+            role: "owner" | "admin" | "member" | "billing";
         };
     };
     responses: never;
@@ -2628,6 +2738,42 @@ export interface operations {
             };
         };
     };
+    AdminServers_list: {
+        parameters: {
+            query?: {
+                /** @description nextCursor from the previous page */
+                cursor?: string;
+                limit?: number;
+                tenantId?: string;
+                nodeId?: string;
+                /** @description Without it, deleted servers are left out */
+                state?: "pending_payment" | "provisioning" | "running" | "stopped" | "starting" | "stopping" | "rebooting" | "rebuilding" | "resizing" | "suspended" | "error" | "deleting" | "deleted";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServerPageDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
     BillingStatus_status: {
         parameters: {
             query?: never;
@@ -2927,6 +3073,37 @@ export interface operations {
             };
         };
     };
+    AdminBilling_events: {
+        parameters: {
+            query?: {
+                /** @description pending: not yet applied (waiting or retrying) */
+                state?: "pending" | "all";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingEventView"][];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
     AdminBilling_orders: {
         parameters: {
             query?: {
@@ -3067,6 +3244,140 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AdminTenantDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    Members_list: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberDto"][];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    Members_add: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddMemberDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    Members_remove: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    Members_change: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                userId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeRoleDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberDto"];
                 };
             };
             /** @description Error (ApiError) */

@@ -21,6 +21,7 @@ export const CUSTOMER_NAV: readonly NavItem[] = [
   { label: 'Order a server', path: '/order', permission: Permission.ServersWrite, testId: 'nav-order' },
   { label: 'SSH keys', path: '/ssh-keys', permission: Permission.SshKeysRead, testId: 'nav-ssh-keys' },
   { label: 'API tokens', path: '/api-tokens', permission: Permission.ApiTokensManage, testId: 'nav-api-tokens' },
+  { label: 'Team', path: '/team', permission: Permission.MembersManage, testId: 'nav-team' },
 ];
 
 export const STAFF_NAV: readonly NavItem[] = [

@@ -13,6 +13,7 @@ import { ApiRequestError, errorMessage } from '../../core/api/api-error';
 import { AuthService } from '../../core/auth/auth.service';
 import { LiveService, type LiveEvent } from '../../core/live/live.service';
 import { ConfirmDialog, type ConfirmData } from '../../shared/confirm-dialog';
+import { RebuildDialog, type RebuildData } from './rebuild-dialog';
 import { ErrorBanner } from '../../shared/error-banner';
 import { LoadState } from '../../shared/load-state';
 import { StateChip } from '../../shared/state-chip';
@@ -32,6 +33,7 @@ const ACTIONS: readonly ActionButton[] = [
   { action: 'start', label: 'Start', confirm: { title: 'Start the server?', message: 'The server boots from its disk.', confirmLabel: 'Start' } },
   { action: 'stop', label: 'Stop', confirm: { title: 'Stop the server?', message: 'The operating system is asked to shut down; after a timeout the server is powered off.', confirmLabel: 'Stop' } },
   { action: 'reboot', label: 'Reboot', confirm: { title: 'Reboot the server?', message: 'Running programs are interrupted while it restarts.', confirmLabel: 'Reboot' } },
+  { action: 'rebuild', label: 'Rebuild', confirm: { title: 'Rebuild', message: '', confirmLabel: 'Rebuild', danger: true, typed: true } },
   { action: 'delete', label: 'Delete', confirm: { title: 'Delete the server?', message: 'The server, its disk and its addresses are released. This cannot be undone.', confirmLabel: 'Delete', danger: true, typed: true } },
 ];
 
@@ -158,13 +160,26 @@ export class ServerDetailPage {
   async run(a: ActionButton): Promise<void> {
     const s = this.server();
     if (!s) return;
-    const data: ConfirmData = { ...a.confirm, message: `${a.confirm.message}`, ...(a.confirm.typed ? { typeToConfirm: s.hostname } : {}) };
-    const ok = await firstValueFrom(this.dialog.open<ConfirmDialog, ConfirmData, boolean>(ConfirmDialog, { data, autoFocus: a.confirm.typed ? 'first-tabbable' : 'dialog', width: '440px', maxWidth: '95vw' }).afterClosed());
-    if (!ok) return;
+    let imageId: string | undefined;
+    if (a.action === 'rebuild') {
+      const images = await this.api.images().then((p) => p.items.filter((i) => i.active || i.id === s.image.id)).catch(() => [s.image]);
+      const data: RebuildData = { hostname: s.hostname, currentImageId: s.image.id, images };
+      imageId = await firstValueFrom(this.dialog.open<RebuildDialog, RebuildData, string>(RebuildDialog, { data, width: '480px', maxWidth: '95vw' }).afterClosed());
+      if (!imageId) return;
+    } else {
+      const data: ConfirmData = { ...a.confirm, ...(a.confirm.typed ? { typeToConfirm: s.hostname } : {}) };
+      const ok = await firstValueFrom(this.dialog.open<ConfirmDialog, ConfirmData, boolean>(ConfirmDialog, { data, autoFocus: a.confirm.typed ? 'first-tabbable' : 'dialog', width: '440px', maxWidth: '95vw' }).afterClosed());
+      if (!ok) return;
+    }
     this.busyAction.set(a.action);
     this.actionError.set(null);
     try {
-      const accepted = a.action === 'delete' ? await this.api.deleteServer(s.id) : await this.api.serverAction(s.id, a.action);
+      const accepted =
+        a.action === 'delete'
+          ? await this.api.deleteServer(s.id)
+          : a.action === 'rebuild'
+            ? await this.api.serverAction(s.id, 'rebuild', imageId)
+            : await this.api.serverAction(s.id, a.action);
       if (accepted) this.server.set(accepted);
       await this.refreshAfterAction(s.id);
     } catch (e) {
