@@ -34,6 +34,38 @@ async function login(who) {
   await t('login-submit').click();
 }
 
+async function order(hostname, { withKey = false, badHostname = false } = {}) {
+  await t('nav-order').click();
+  await t('order-step-location').waitFor();
+  await t('order-location').first().click();
+  await t('order-next-location').click();
+  await t('order-plan').first().click();
+  await shot('order-plan');
+  await t('order-next-plan').click();
+  await t('order-image').first().click();
+  await t('order-next-image').click();
+  if (badHostname) {
+    await t('order-hostname').fill('-bad-');
+    await t('order-hostname-error').waitFor();
+    console.log('  ', await t('order-hostname-error').innerText());
+  }
+  await t('order-hostname').fill(hostname);
+  await t('order-next-hostname').click();
+  if (withKey) {
+    await t('order-add-key-name').fill('laptop');
+    await t('order-add-key-value').fill('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKIvcI3pbhDcTw7dl1Q/ATV9DVBkk8tfxbp4qYTgiCm3 smoke@panel');
+    await t('order-add-key-submit').click();
+    await page.locator('[data-testid=order-ssh-key][data-name=laptop]').waitFor({ timeout: 10000 }).catch(async () => {
+      console.log('   key not added:', await t('order-add-key-error').innerText().catch(() => '?'));
+    });
+  }
+  await t('order-next-keys').click();
+  await shot('order-review');
+  await t('order-submit').click();
+  await t('server-page').waitFor();
+  await page.waitForURL(/\/servers\/[^/]+$/);
+}
+
 try {
   step('login page refuses a wrong password with the API message');
   await page.goto(base + '/login');
@@ -59,32 +91,8 @@ try {
   await shot('servers-empty');
 
   step('order: location → plan → image → host name (refused, then good) → keys → create');
-  await t('nav-order').click();
-  await t('order-step-location').waitFor();
-  await t('order-location').first().click();
-  await t('order-next-location').click();
-  await t('order-plan').first().click();
-  await shot('order-plan');
-  await t('order-next-plan').click();
-  await t('order-image').first().click();
-  await t('order-next-image').click();
-  await t('order-hostname').fill('-bad-');
-  await t('order-hostname-error').waitFor();
-  console.log('  ', await t('order-hostname-error').innerText());
   const hostname = `web-${Date.now().toString(36)}`;
-  await t('order-hostname').fill(hostname);
-  await t('order-next-hostname').click();
-  await t('order-add-key-name').fill('laptop');
-  await t('order-add-key-value').fill('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKIvcI3pbhDcTw7dl1Q/ATV9DVBkk8tfxbp4qYTgiCm3 smoke@panel');
-  await t('order-add-key-submit').click();
-  await page.locator('[data-testid=order-ssh-key][data-name=laptop]').waitFor({ timeout: 10000 }).catch(async () => {
-    console.log('   key not added:', await t('order-add-key-error').innerText().catch(() => '?'));
-  });
-  await t('order-next-keys').click();
-  await shot('order-review');
-  await t('order-submit').click();
-  await t('server-page').waitFor();
-  await page.waitForURL(/\/servers\/[^/]+$/);
+  await order(hostname, { withKey: true, badHostname: true });
   const serverUrl = page.url();
 
   step('the server shows running without a reload');
@@ -136,13 +144,32 @@ try {
   await page.goto(base + '/servers/00000000-0000-4000-8000-000000000000');
   await t('server-not-found').waitFor();
 
+  step('a second server to keep (staff suspend it below)');
+  const kept = `keep-${Date.now().toString(36)}`;
+  await order(kept);
+  await page.locator('[data-testid=server-state][data-state=running]').waitFor({ timeout: 60000 });
+
   step('logout');
   await t('user-menu').click();
   await t('logout').click();
   await t('logged-out').waitFor();
 
-  step('staff: nodes with capacity, register a node, IP pools with usage');
+  step('staff logs in and lands on all servers');
   await login(admin);
+  await t('admin-servers-page').waitFor();
+  step('staff: suspend and unsuspend a customer server (with a reason)');
+  const keptRow = page.locator(`[data-testid=admin-server-row][data-hostname="${kept}"]`);
+  await keptRow.getByTestId('admin-server-suspend').click();
+  await t('confirm-reason').fill('smoke test');
+  await t('confirm-submit').click();
+  await page.locator(`[data-testid=admin-server-row][data-hostname="${kept}"][data-state=suspended]`).waitFor({ timeout: 60000 });
+  await shot('admin-servers');
+  await keptRow.getByTestId('admin-server-unsuspend').click();
+  await t('confirm-reason').fill('smoke test done');
+  await t('confirm-submit').click();
+  await page.locator(`[data-testid=admin-server-row][data-hostname="${kept}"]:not([data-state=suspended])`).waitFor({ timeout: 60000 });
+  step('staff: nodes with capacity, maintenance, register a node; IP pools with usage');
+  await t('nav-admin-nodes').click();
   await t('nodes-page').waitFor();
   await t('node-row').first().waitFor();
   await t('node-add-toggle').click();
@@ -196,7 +223,7 @@ try {
   const tenantErr = await t('tenant-error').innerText().catch(() => '');
   if (tenantErr) throw new Error('tenant limit: ' + tenantErr);
   await shot('admin-tenants');
-  const staffPages = { 'nav-admin-plans': 'admin-plans-page', 'nav-admin-images': 'admin-images-page', 'nav-admin-locations': 'admin-locations-page', 'nav-admin-tasks': 'failed-tasks-page', 'nav-admin-audit': 'audit-page' };
+  const staffPages = { 'nav-admin-plans': 'admin-plans-page', 'nav-admin-images': 'admin-images-page', 'nav-admin-locations': 'admin-locations-page', 'nav-admin-audit': 'audit-page' };
   for (const [nav, pageId] of Object.entries(staffPages)) {
     await t(nav).click();
     await t(pageId).waitFor();

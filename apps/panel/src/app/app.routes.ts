@@ -23,6 +23,8 @@ export const routes: Routes = [
         loadComponent: () => import('./features/api-tokens/api-tokens').then((m) => m.ApiTokensPage) },
       { path: 'team', canActivate: [permissionGuard(Permission.MembersManage)], title: 'Team · Oblako',
         loadComponent: () => import('./features/members/members').then((m) => m.MembersPage) },
+      { path: 'admin/servers', canActivate: [permissionGuard(Permission.TasksRead)], title: 'All servers · Oblako',
+        loadComponent: () => import('./features/admin/servers').then((m) => m.AdminServersPage) },
       { path: 'admin/nodes', canActivate: [permissionGuard(Permission.FleetManage)], title: 'Nodes · Oblako',
         loadComponent: () => import('./features/admin/nodes').then((m) => m.NodesPage) },
       { path: 'admin/ip-pools', canActivate: [permissionGuard(Permission.FleetManage)], title: 'IP pools · Oblako',

@@ -11,6 +11,8 @@ export interface ConfirmData {
   confirmLabel: string;
   /** When set, the person must type exactly this to confirm (delete). */
   typeToConfirm?: string;
+  /** When set, a reason must be given; the dialog then closes with it (a string). */
+  reasonLabel?: string;
   danger?: boolean;
 }
 
@@ -32,6 +34,12 @@ export interface ConfirmData {
               spellcheck="false" cdkFocusInitial data-testid="confirm-input" />
           </mat-form-field>
         }
+        @if (data.reasonLabel) {
+          <mat-form-field class="ob-full">
+            <mat-label>{{ data.reasonLabel }}</mat-label>
+            <input matInput name="reason" [ngModel]="reason()" (ngModelChange)="reason.set($event)" maxlength="500" required data-testid="confirm-reason" />
+          </mat-form-field>
+        }
       </mat-dialog-content>
       <mat-dialog-actions align="end">
         <button mat-button type="button" mat-dialog-close data-testid="confirm-cancel">Cancel</button>
@@ -44,11 +52,14 @@ export interface ConfirmData {
 })
 export class ConfirmDialog {
   readonly data = inject<ConfirmData>(MAT_DIALOG_DATA);
-  private readonly ref = inject<MatDialogRef<ConfirmDialog, boolean>>(MatDialogRef);
+  private readonly ref = inject<MatDialogRef<ConfirmDialog, boolean | string>>(MatDialogRef);
   readonly typed = signal('');
-  readonly ok = computed(() => !this.data.typeToConfirm || this.typed().trim() === this.data.typeToConfirm);
+  readonly reason = signal('');
+  readonly ok = computed(
+    () => (!this.data.typeToConfirm || this.typed().trim() === this.data.typeToConfirm) && (!this.data.reasonLabel || this.reason().trim() !== ''),
+  );
 
   confirm(): void {
-    if (this.ok()) this.ref.close(true);
+    if (this.ok()) this.ref.close(this.data.reasonLabel ? this.reason().trim() : true);
   }
 }

@@ -10,6 +10,7 @@ import type {
   NodeView,
   Page,
   PlanView,
+  ServerState,
   ServerView,
   SshKeyView,
   TaskView,
@@ -144,6 +145,17 @@ export class ApiService {
   }
   async revokeApiToken(id: string): Promise<void> {
     await this.ok(this.client.DELETE('/api/v1/api-tokens/{id}', { params: { path: { id } } }));
+  }
+
+  // ---- staff: servers of every tenant
+  adminServers(cursor: string | null, state: ServerState | null, limit = 25): Promise<Page<ServerView>> {
+    return this.ok(this.client.GET('/api/v1/admin/servers', { params: { query: { limit, ...(cursor ? { cursor } : {}), ...(state ? { state } : {}) } } }));
+  }
+  async suspendServer(id: string, reason: string): Promise<void> {
+    await this.ok(this.client.POST('/api/v1/admin/servers/{id}/suspend', { params: { path: { id } }, body: { reason } }));
+  }
+  async unsuspendServer(id: string, reason: string): Promise<void> {
+    await this.ok(this.client.POST('/api/v1/admin/servers/{id}/unsuspend', { params: { path: { id } }, body: { reason } }));
   }
 
   // ---- team

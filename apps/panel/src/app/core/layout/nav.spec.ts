@@ -19,8 +19,8 @@ test('billing members cannot order; staff admins see the whole staff section', (
   assert.ok(!visibleNav(CUSTOMER_NAV, permissionsOf(billingOnly)).some((i) => i.path === '/order'));
   const p = permissionsOf(staff);
   assert.equal(visibleNav(STAFF_NAV, p).length, STAFF_NAV.length);
-  assert.equal(homePath(p), '/admin/nodes');
-  assert.deepEqual(visibleNav(STAFF_NAV, permissionsOf(support)).map((i) => i.path), ['/admin/tenants', '/admin/tasks', '/admin/audit']);
+  assert.equal(homePath(p), '/admin/servers');
+  assert.deepEqual(visibleNav(STAFF_NAV, permissionsOf(support)).map((i) => i.path), ['/admin/servers', '/admin/tenants', '/admin/audit']);
 });
 
 test('nobody logged in has no permissions', () => {

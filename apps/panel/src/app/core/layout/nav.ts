@@ -25,13 +25,13 @@ export const CUSTOMER_NAV: readonly NavItem[] = [
 ];
 
 export const STAFF_NAV: readonly NavItem[] = [
+  { label: 'All servers', path: '/admin/servers', permission: Permission.TasksRead, testId: 'nav-admin-servers' },
   { label: 'Nodes', path: '/admin/nodes', permission: Permission.FleetManage, testId: 'nav-admin-nodes' },
   { label: 'IP pools', path: '/admin/ip-pools', permission: Permission.FleetManage, testId: 'nav-admin-ip-pools' },
   { label: 'Plans', path: '/admin/plans', permission: Permission.CatalogueManage, testId: 'nav-admin-plans' },
   { label: 'Images', path: '/admin/images', permission: Permission.CatalogueManage, testId: 'nav-admin-images' },
   { label: 'Locations', path: '/admin/locations', permission: Permission.CatalogueManage, testId: 'nav-admin-locations' },
   { label: 'Tenants', path: '/admin/tenants', permission: Permission.TenantsManage, testId: 'nav-admin-tenants' },
-  { label: 'Failed tasks', path: '/admin/tasks', permission: Permission.TasksRead, testId: 'nav-admin-tasks' },
   { label: 'Audit log', path: '/admin/audit', permission: Permission.AuditRead, testId: 'nav-admin-audit' },
 ];
 
