@@ -8,6 +8,9 @@ export class TenantEntity {
   @Column({ name: 'stripe_customer_id', type: 'varchar', nullable: true }) stripeCustomerId: string | null;
   /** Most live servers the tenant may have; null = no cap. */
   @Column({ name: 'server_limit', type: 'integer', nullable: true }) serverLimit: number | null;
+  /** Set while staff have suspended the tenant (no new orders; its servers held). */
+  @Column({ name: 'suspended_at', type: 'timestamptz', nullable: true }) suspendedAt: Date | null;
+  @Column({ name: 'suspended_reason', type: 'text', nullable: true }) suspendedReason: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
 }
 
