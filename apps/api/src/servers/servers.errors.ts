@@ -11,6 +11,7 @@ export const ServerErrorCode = {
   IdempotencyKeyReused: 'idempotency_key_reused',
   QuotaExceeded: 'quota_exceeded',
   InvalidInput: 'invalid_input',
+  TenantSuspended: 'tenant_suspended',
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 
@@ -25,6 +26,7 @@ const STATUS: Record<ServerErrorCode, number> = {
   idempotency_key_reused: 409,
   quota_exceeded: 409,
   invalid_input: 400,
+  tenant_suspended: 403,
 };
 
 export class ServerError extends DomainError {

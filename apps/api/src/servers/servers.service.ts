@@ -61,9 +61,9 @@ export class ServersService {
     let placed: Placed;
     try {
       placed = await this.ds.transaction(async (m) => {
-        const { plan, image, location, serverLimit } = await this.orderCatalogue(m, tenantId, input);
+        const { plan, image, location, tenantLocked } = await this.orderCatalogue(m, tenantId, input);
         const keys = await this.sshKeys.requireOwned(m, tenantId, input.sshKeyIds ?? []);
-        await this.checkServerLimit(m, tenantId, serverLimit);
+        await this.checkTenant(m, tenantId, tenantLocked);
         const server = await m.save(
           m.create(ServerEntity, {
             tenantId, planId: plan.id, imageId: image.id, locationId: location.id, nodeId: null, hostname: input.hostname.toLowerCase(),
@@ -91,15 +91,24 @@ export class ServersService {
     return view;
   }
 
-  /** Plan, image and location of an order (each must exist and be active) and the tenant's server limit, in one query. */
+  /**
+   * Plan, image and location of an order (each must exist and be active) and the tenant's state, in one query.
+   * A tenant without a server cap is read FOR SHARE, so a staff suspension (which updates the row) waits for
+   * this order to commit and then holds its server, or commits first and this order is refused. A capped
+   * tenant is left unlocked here: checkTenant locks it FOR UPDATE (taking SHARE first would deadlock
+   * parallel orders upgrading their locks).
+   */
   private async orderCatalogue(m: EntityManager, tenantId: string, input: CreateServerInput) {
-    const [row]: { plan: Record<string, unknown> | null; image: Record<string, unknown> | null; location: Record<string, unknown> | null; server_limit: number | null }[] = await m.query(
+    type TenantRow = { suspended: boolean } | null;
+    const [row]: { plan: Record<string, unknown> | null; image: Record<string, unknown> | null; location: Record<string, unknown> | null; uncapped: TenantRow; tenant: TenantRow }[] = await m.query(
       `SELECT (SELECT to_jsonb(p) FROM plans p WHERE p.id = $1 AND p.active) AS plan,
               (SELECT to_jsonb(i) FROM images i WHERE i.id = $2 AND i.active) AS image,
               (SELECT to_jsonb(l) FROM locations l WHERE l.id = $3) AS location,
-              (SELECT server_limit FROM tenants WHERE id = $4) AS server_limit`,
+              (SELECT jsonb_build_object('suspended', suspended_at IS NOT NULL) FROM tenants WHERE id = $4 AND server_limit IS NULL FOR SHARE) AS uncapped,
+              (SELECT jsonb_build_object('suspended', suspended_at IS NOT NULL) FROM tenants WHERE id = $4) AS tenant`,
       [input.planId, input.imageId, input.locationId, tenantId],
     );
+    if (row?.uncapped?.suspended || row?.tenant?.suspended) throw tenantSuspended();
     if (!row?.plan) throw new ServerError('plan_not_found', `No plan with id ${input.planId}; choose one from GET /api/v1/plans.`, [{ field: 'planId', problems: ['unknown plan'] }]);
     if (!row.image) throw new ServerError('image_not_found', `No image with id ${input.imageId}; choose one from GET /api/v1/images.`, [{ field: 'imageId', problems: ['unknown image'] }]);
     if (!row.location) throw new ServerError('location_not_found', `No location with id ${input.locationId}; choose one from GET /api/v1/locations.`, [{ field: 'locationId', problems: ['unknown location'] }]);
@@ -107,15 +116,23 @@ export class ServersService {
       plan: entityFromJson(m, PlanEntity, row.plan),
       image: entityFromJson(m, ImageEntity, row.image),
       location: entityFromJson(m, LocationEntity, row.location),
-      serverLimit: row.server_limit,
+      tenantLocked: row.uncapped !== null,
     };
   }
 
-  /** The tenant's cap on live servers, checked under a lock on the tenant row so parallel orders cannot overshoot it. */
-  private async checkServerLimit(m: EntityManager, tenantId: string, limit: number | null): Promise<void> {
-    if (limit === null) return;
-    const [tenant]: { server_limit: number | null }[] = await m.query('SELECT server_limit FROM tenants WHERE id = $1 FOR UPDATE', [tenantId]);
-    if (!tenant || tenant.server_limit === null) return;
+  /**
+   * A tenant with a cap on live servers: locked FOR UPDATE so parallel orders cannot overshoot it (nor slip
+   * past a suspension); checked again under the lock.
+   */
+  private async checkTenant(m: EntityManager, tenantId: string, alreadyLocked: boolean): Promise<void> {
+    if (alreadyLocked) return;
+    const [tenant]: { server_limit: number | null; suspended: boolean }[] = await m.query(
+      'SELECT server_limit, suspended_at IS NOT NULL AS suspended FROM tenants WHERE id = $1 FOR UPDATE',
+      [tenantId],
+    );
+    if (!tenant) return;
+    if (tenant.suspended) throw tenantSuspended();
+    if (tenant.server_limit === null) return;
     const [{ n }]: { n: number }[] = await m.query(`SELECT count(*)::int AS n FROM servers WHERE tenant_id = $1 AND deleted_at IS NULL AND state <> 'deleted'`, [tenantId]);
     if (n >= tenant.server_limit) {
       throw new ServerError('quota_exceeded', `Your tenant may have at most ${tenant.server_limit} server(s) and has ${n}; delete one, or ask support to raise the limit.`);
@@ -221,7 +238,7 @@ export class ServersService {
       if (!server) throw notFound();
       const active = await m.query(`SELECT 1 FROM tasks WHERE server_id = $1 AND state = ANY($2::text[]) LIMIT 1`, [server.id, ACTIVE_TASK_STATES]);
       const plan = planAction(server.state, action, active.length > 0);
-      if (!plan.ok) throw new ServerError('invalid_transition', plan.reason);
+      if (!plan.ok) throw new ServerError('invalid_transition', server.state === 'suspended' ? await this.whySuspended(m, server) : plan.reason);
       await this.audit.record(m, { tenantId, actorUserId: actor.userId, actorKind: actor.kind, action: `server.${action}`, targetType: 'server', targetId: server.id, ip: actor.ip, details: { from: server.state } });
       if (!server.nodeId) {
         // Never placed (waiting for payment): nothing runs anywhere, so only a delete can apply, and it applies at once.
@@ -250,6 +267,19 @@ export class ServersService {
     });
     this.afterCommit(server, task);
     return this.get(tenantId, serverId);
+  }
+
+  /** Why a suspended server refuses an action, in words the customer can act on (staff reasons stay in the audit log). */
+  private async whySuspended(m: EntityManager, server: ServerEntity): Promise<string> {
+    const [r]: { tenant_suspended: boolean; staff_hold: boolean | null; ended: boolean | null }[] = await m.query(
+      `SELECT t.suspended_at IS NOT NULL AS tenant_suspended, sb.staff_hold, sb.subscription_ended_at IS NOT NULL AS ended
+         FROM tenants t LEFT JOIN server_billing sb ON sb.server_id = $2 WHERE t.id = $1`,
+      [server.tenantId, server.id],
+    );
+    if (r?.staff_hold && r.tenant_suspended) return 'The server is suspended because your account is suspended; please contact support to have it lifted.';
+    if (r?.staff_hold) return 'The server is suspended by our staff; please contact support to have it unsuspended.';
+    if (r?.ended) return 'The server is suspended because its subscription has ended; it will be deleted after the retention period unless you contact support.';
+    return 'The server is suspended because a payment is overdue; settle the invoice (Billing) to have it started again, or contact support.';
   }
 
   private async provision(m: EntityManager, server: ServerEntity, plan: PlanEntity, image: ImageEntity, keys: SshKeyEntity[], acceptedAt: number): Promise<{ task: TaskEntity; addresses: Address[] }> {
@@ -350,6 +380,7 @@ export class ServersService {
 }
 
 const notFound = () => new ServerError('server_not_found', 'No server with that id in this tenant.');
+const tenantSuspended = () => new ServerError('tenant_suspended', 'Your account is suspended, so no new servers can be ordered; please contact support.');
 
 export function taskView(t: TaskEntity): TaskView {
   return {
@@ -358,11 +389,11 @@ export function taskView(t: TaskEntity): TaskView {
   };
 }
 
-function encodeCursor(ts: string, id: string): string {
+export function encodeCursor(ts: string, id: string): string {
   return Buffer.from(JSON.stringify([ts, id])).toString('base64url');
 }
 
-function decodeCursor(cursor: string): { ts: string; id: string } {
+export function decodeCursor(cursor: string): { ts: string; id: string } {
   try {
     const [ts, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
     if (typeof ts === 'string' && typeof id === 'string' && /^\d{4}-\d{2}-\d{2}[ T][\d:.]+([+-]\d{2}(:?\d{2})?|Z)?$/.test(ts) && /^[0-9a-f-]{36}$/i.test(id)) return { ts, id };
