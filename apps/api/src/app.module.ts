@@ -7,6 +7,7 @@ import { ApiTokensService } from './api-tokens/api-tokens.service.js';
 import { AdminAuditController } from './audit/audit.controller.js';
 import { AdminTenantsController } from './tenants/admin-tenants.controller.js';
 import { MembersController } from './tenants/members.controller.js';
+import { TenantSuspensionService } from './tenants/tenant-suspension.service.js';
 import { MembersService } from './tenants/members.service.js';
 import { AuditService } from './audit/audit.service.js';
 import { AuthController } from './auth/auth.controller.js';
@@ -101,8 +102,13 @@ class SshKeysModule {}
 @Module({ controllers: [HealthController] })
 class HealthModule {}
 
-@Module({ controllers: [AdminAuditController, AdminTenantsController] })
-class StaffModule {}
+@Module({})
+class StaffModule {
+  /** @param billing the registered billing module (tenant suspension holds servers through it). */
+  static register(billing: DynamicModule): DynamicModule {
+    return { module: StaffModule, imports: [billing], controllers: [AdminAuditController, AdminTenantsController], providers: [TenantSuspensionService] };
+  }
+}
 
 @Module({ controllers: [MembersController], providers: [MembersService] })
 class MembersModule {}
@@ -124,6 +130,7 @@ class ComputeRuntimeModule {}
 @Module({})
 export class AppModule {
   static register(options: AppModuleOptions): DynamicModule {
+    const billing = BillingModule.register(ServersModule, !options.offline);
     return {
       module: AppModule,
       imports: [
@@ -134,9 +141,9 @@ export class AppModule {
         SshKeysModule,
         ServersModule,
         BillingCoreModule,
-        BillingModule.register(ServersModule, !options.offline),
+        billing,
         HealthModule,
-        StaffModule,
+        StaffModule.register(billing),
         MembersModule,
         ...(options.offline ? [] : [ComputeRuntimeModule]),
       ],

@@ -43,7 +43,7 @@ export class BillingModule {
       imports: [servers],
       controllers: [BillingStatusController, BillingController, StripeWebhookController, AdminBillingController],
       providers: [BillingEventsService, BillingReconciler, BillingWorker, BillingService, StripeWebhookService, ...(runtime ? [BillingLifecycle] : [])],
-      exports: [BillingWorker, BillingReconciler],
+      exports: [BillingWorker, BillingReconciler, BillingService],
     };
   }
 }

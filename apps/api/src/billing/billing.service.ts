@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Stripe from 'stripe';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { APP_CONFIG } from '../common/config.provider.js';
 import type { Actor } from '../common/request-context.js';
@@ -122,25 +122,31 @@ export class BillingService {
 
   /** Staff hold: the server is suspended (stopped, the customer cannot start it) until staff lift it; independent of payment. */
   async setStaffHold(actor: Actor, serverId: string, hold: boolean, reason: string): Promise<AdminOrderView> {
-    await this.ds.transaction(async (m) => {
-      const [server]: { id: string; tenant_id: string; state: string }[] = await m.query(
-        `SELECT id, tenant_id, state FROM servers WHERE id = $1 AND state <> 'deleted' FOR UPDATE`,
-        [serverId],
-      );
-      if (!server) throw new BillingError('server_not_found', 'No server with that id.');
-      await m.query(
-        `INSERT INTO server_billing (server_id, tenant_id, fulfilment) VALUES ($1, $2, CASE WHEN $3 = 'pending_payment' THEN 'pending' ELSE 'none' END)
-         ON CONFLICT (server_id) DO NOTHING`,
-        [serverId, server.tenant_id, server.state],
-      );
-      await m.query(`UPDATE server_billing SET staff_hold = $2, staff_hold_reason = $3, updated_at = now() WHERE server_id = $1`, [serverId, hold, hold ? reason : null]);
-      await this.audit.record(m, {
-        tenantId: server.tenant_id, actorUserId: actor.userId, actorKind: 'staff', action: hold ? 'server.staff_suspend' : 'server.staff_unsuspend',
-        targetType: 'server', targetId: serverId, ip: actor.ip, details: { reason, state: server.state },
-      });
-    });
+    await this.ds.transaction((m) => this.applyStaffHold(m, actor, serverId, hold, reason));
     await this.reconciler.reconcile(serverId);
     return (await this.adminOrders({ serverId }))[0]!;
+  }
+
+  /**
+   * The hold itself, in the caller's transaction (a tenant suspension holds all its servers in one);
+   * the caller runs the reconciler on the server after the commit (the sweep would, too).
+   */
+  async applyStaffHold(m: EntityManager, actor: Actor, serverId: string, hold: boolean, reason: string): Promise<void> {
+    const [server]: { id: string; tenant_id: string; state: string }[] = await m.query(
+      `SELECT id, tenant_id, state FROM servers WHERE id = $1 AND state <> 'deleted' FOR UPDATE`,
+      [serverId],
+    );
+    if (!server) throw new BillingError('server_not_found', 'No server with that id.');
+    await m.query(
+      `INSERT INTO server_billing (server_id, tenant_id, fulfilment) VALUES ($1, $2, CASE WHEN $3 = 'pending_payment' THEN 'pending' ELSE 'none' END)
+       ON CONFLICT (server_id) DO NOTHING`,
+      [serverId, server.tenant_id, server.state],
+    );
+    await m.query(`UPDATE server_billing SET staff_hold = $2, staff_hold_reason = $3, updated_at = now() WHERE server_id = $1`, [serverId, hold, hold ? reason : null]);
+    await this.audit.record(m, {
+      tenantId: server.tenant_id, actorUserId: actor.userId, actorKind: 'staff', action: hold ? 'server.staff_suspend' : 'server.staff_unsuspend',
+      targetType: 'server', targetId: serverId, ip: actor.ip, details: { reason, state: server.state },
+    });
   }
 
   /** Staff view of orders, e.g. fulfilment=failed (paid but not placed: refund by hand). */
