@@ -31,6 +31,8 @@ import { OutboxRelayService } from './servers/outbox-relay.service.js';
 import { ServerEventsBus } from './servers/server-events.bus.js';
 import { ServersController } from './servers/servers.controller.js';
 import { AdminServersController } from './servers/admin-servers.controller.js';
+import { AdminTasksController } from './servers/admin-tasks.controller.js';
+import { AdminTasksService } from './servers/admin-tasks.service.js';
 import { ComputeLifecycle } from './servers/servers.lifecycle.js';
 import { ServersService } from './servers/servers.service.js';
 import { TaskEventsService } from './servers/task-events.service.js';
@@ -115,8 +117,8 @@ class MembersModule {}
 
 @Module({
   imports: [FleetModule, SshKeysModule],
-  controllers: [ServersController, AdminServersController],
-  providers: [ServersService, NodePlacementService, OutboxRelayService, TaskEventsService, NodeEventsConsumer, BillingPort],
+  controllers: [ServersController, AdminServersController, AdminTasksController],
+  providers: [ServersService, AdminTasksService, NodePlacementService, OutboxRelayService, TaskEventsService, NodeEventsConsumer, BillingPort],
   exports: [ServersService, OutboxRelayService, NodeEventsConsumer, TaskEventsService],
 })
 class ServersModule {}
