@@ -2,7 +2,7 @@
 /**
  * A small in-memory stand-in for the Oblako API (shapes from libs/contracts), serving the built
  * panel too, for developing and smoke-testing the panel without the real stack.
- *   node apps/panel/tools/mock-api.mjs [--port 4300] [--no-sse]
+ *   node apps/panel/tools/mock-api.mjs [--port 4300] [--no-sse] [--billing]
  * Logins: admin@example.com / admin-password (staff admin), demo@example.com / demo-password.
  * Not used by the product or its tests; the real API is apps/api.
  */
@@ -16,6 +16,7 @@ import { ACTION_RULES, hostnameProblem, planAction } from '@oblako/contracts';
 const args = process.argv.slice(2);
 const port = Number(args[args.indexOf('--port') + 1] || process.env.PORT || 4300);
 const noSse = args.includes('--no-sse');
+const billingOn = args.includes('--billing');
 const root = fileURLToPath(new URL('../dist/browser/', import.meta.url));
 const now = () => new Date().toISOString();
 
@@ -121,6 +122,7 @@ async function api(req, res, url) {
     if (!uid) throw new HttpError(401, 'invalid_refresh', 'The refresh token is not valid; log in again.');
     refresh.delete(b.refreshToken); return issue(users.find((x) => x.id === uid));
   }
+  if (m === 'GET' && p === '/billing/status') return { billing: billingOn ? 'on' : 'off', graceHours: 72, retentionDays: 14 };
   if (m === 'POST' && p === '/auth/logout') { const b = await body(req); refresh.delete(b.refreshToken); res.statusCode = 204; return undefined; }
   const u = auth(req);
   if (m === 'GET' && p === '/auth/me') return me(u);
@@ -170,9 +172,46 @@ async function api(req, res, url) {
     if (m === 'GET' && p === '/admin/locations') return locations;
     if (m === 'POST' && p === '/admin/locations') { const l = { id: randomUUID(), ...(await body(req)) }; locations.push(l); return l; }
     if (m === 'GET' && p === '/admin/audit') return [];
+    if (m === 'GET' && p === '/admin/servers') {
+      const st = url.searchParams.get('state');
+      return page(servers.filter((x) => (st ? x.state === st : x.state !== 'deleted')).map(view));
+    }
+    if (m === 'POST' && (seg = p.match(/^\/admin\/servers\/([^/]+)\/(suspend|unsuspend)$/))) {
+      const sv = servers.find((x) => x.id === seg[1]); if (!sv) throw notFound('Server');
+      await body(req); sv.state = seg[2] === 'suspend' ? 'suspended' : 'stopped'; emit(sv, null);
+      return { serverId: sv.id, hostname: sv.hostname, serverState: sv.state, order: 'none' };
+    }
+    if (m === 'GET' && p === '/admin/billing/orders') return [];
+    if (m === 'GET' && p === '/admin/billing/events') return [];
     throw notFound('That endpoint');
   }
   const tenantId = tenantOf(req, u);
+  if (m === 'GET' && p === '/billing/subscriptions') {
+    return servers.filter((x) => x.tenantId === tenantId).map((x) => ({ serverId: x.id, hostname: x.hostname, serverState: x.state, planId: x.plan.id, order: 'provisioned',
+      checkoutUrl: null, status: 'active', cancelAtPeriodEnd: false, currentPeriodEnd: new Date(Date.now() + 2592e6).toISOString(), endedAt: null, pastDueSince: null,
+      staffHold: false, suspension: null, createdAt: x.createdAt }));
+  }
+  if (m === 'GET' && p === '/billing/invoices') {
+    return servers.filter((x) => x.tenantId === tenantId).map((x, i) => ({ id: 'in_' + i, serverId: x.id, status: 'paid', amountDue: x.plan.priceMonthlyCents,
+      amountPaid: x.plan.priceMonthlyCents, currency: 'eur', hostedInvoiceUrl: null, number: `OBL-${1000 + i}`, periodStart: x.createdAt, periodEnd: null, createdAt: x.createdAt }));
+  }
+  if (m === 'POST' && p === '/billing/portal') throw new HttpError(409, 'billing_off', 'The mock has no Stripe portal.');
+  if (m === 'GET' && p === '/members') {
+    return users.filter((x) => x.memberships.some((mm) => mm.tenantId === tenantId))
+      .map((x) => ({ userId: x.id, email: x.email, role: x.memberships.find((mm) => mm.tenantId === tenantId).role, createdAt: now() }));
+  }
+  if (m === 'POST' && p === '/members') {
+    const b = await body(req); const other = users.find((x) => x.email === b.email);
+    if (!other) throw new HttpError(404, 'not_found', `No account uses ${b.email}; ask them to sign up first.`);
+    other.memberships.push({ tenantId, tenantName: tenants.get(tenantId).name, role: b.role });
+    return { userId: other.id, email: other.email, role: b.role, createdAt: now() };
+  }
+  if ((seg = p.match(/^\/members\/([^/]+)$/))) {
+    const other = users.find((x) => x.id === seg[1]); const mm = other?.memberships.find((x) => x.tenantId === tenantId);
+    if (!mm) throw notFound('Member');
+    if (m === 'PATCH') { mm.role = (await body(req)).role; return { userId: other.id, email: other.email, role: mm.role, createdAt: now() }; }
+    if (m === 'DELETE') { other.memberships = other.memberships.filter((x) => x !== mm); res.statusCode = 204; return undefined; }
+  }
   if (m === 'GET' && p === '/ssh-keys') return page(keys.filter((k) => k.tenantId === tenantId));
   if (m === 'POST' && p === '/ssh-keys') {
     const b = await body(req);
@@ -227,6 +266,7 @@ async function api(req, res, url) {
     if (m === 'GET' && !seg[2]) return view(s);
     if (m === 'GET' && seg[2] === '/tasks') return page(tasks.filter((t) => t.serverId === s.id));
     const action = m === 'DELETE' && !seg[2] ? 'delete' : m === 'POST' && seg[2] === '/actions' ? (await body(req)).action : null;
+    if (!['start', 'stop', 'reboot', 'rebuild', 'delete'].includes(action)) throw new HttpError(400, 'validation_failed', 'action must be one of start, stop, reboot, rebuild.');
     if (!action || !ACTION_RULES[action]) throw new HttpError(400, 'validation_failed', 'action must be one of start, stop, reboot, rebuild.');
     const plan = planAction(s.state, action, !!s.currentTaskId);
     if (!plan.ok) throw new HttpError(409, 'invalid_transition', plan.reason);

@@ -6,7 +6,9 @@ const TONE: Record<string, string> = {
   stopped: 'off', deleted: 'off', offline: 'bad',
   error: 'bad', failed: 'bad', suspended: 'bad',
   maintenance: 'warn', pending_payment: 'warn',
-  offered: 'ok', retired: 'off',
+  offered: 'ok', retired: 'off', active: 'ok', paid: 'ok', provisioned: 'ok', trialing: 'ok',
+  pending: 'warn', open: 'warn', past_due: 'warn', draft: 'off', void: 'off', none: 'off', canceled: 'off',
+  unpaid: 'bad', uncollectible: 'bad',
 };
 
 /** A server, task or node state as a coloured chip; busy states pulse. */

@@ -32,6 +32,11 @@ export type CreatePlanBody = Schemas['CreatePlanDto'];
 export type CreateImageBody = Schemas['CreateImageDto'];
 export type AdminImageView = Schemas['AdminImageDto'];
 export type MemberView = Schemas['MemberDto'];
+export type BillingStatusView = Schemas['BillingStatusView'];
+export type SubscriptionView = Schemas['SubscriptionView'];
+export type InvoiceView = Schemas['InvoiceView'];
+export type AdminOrderView = Schemas['AdminOrderView'];
+export type BillingEventView = Schemas['BillingEventView'];
 /** The power actions the API accepts (from its OpenAPI document). */
 export type PowerAction = Schemas['ServerActionDto']['action'];
 
@@ -156,6 +161,32 @@ export class ApiService {
   }
   async unsuspendServer(id: string, reason: string): Promise<void> {
     await this.ok(this.client.POST('/api/v1/admin/servers/{id}/unsuspend', { params: { path: { id } }, body: { reason } }));
+  }
+
+  // ---- billing
+  billingStatus(): Promise<BillingStatusView> {
+    return this.ok(this.client.GET('/api/v1/billing/status'));
+  }
+  subscriptions(): Promise<SubscriptionView[]> {
+    return this.ok(this.client.GET('/api/v1/billing/subscriptions'));
+  }
+  cancelSubscription(serverId: string): Promise<SubscriptionView> {
+    return this.ok(this.client.POST('/api/v1/billing/subscriptions/{serverId}/cancel', { params: { path: { serverId } } }));
+  }
+  invoices(): Promise<InvoiceView[]> {
+    return this.ok(this.client.GET('/api/v1/billing/invoices'));
+  }
+  async portalUrl(): Promise<string> {
+    return (await this.ok(this.client.POST('/api/v1/billing/portal'))).url;
+  }
+  async checkoutUrl(serverId: string): Promise<string> {
+    return (await this.ok(this.client.POST('/api/v1/billing/servers/{serverId}/checkout', { params: { path: { serverId } } }))).checkoutUrl;
+  }
+  adminOrders(failedOnly: boolean): Promise<AdminOrderView[]> {
+    return this.ok(this.client.GET('/api/v1/admin/billing/orders', { params: { query: failedOnly ? { fulfilment: 'failed' } : {} } }));
+  }
+  billingEvents(all: boolean): Promise<BillingEventView[]> {
+    return this.ok(this.client.GET('/api/v1/admin/billing/events', { params: { query: { state: all ? 'all' : 'pending' } } }));
   }
 
   // ---- team

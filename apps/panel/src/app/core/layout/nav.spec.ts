@@ -18,11 +18,18 @@ test('a member sees servers, order and keys but no tokens or staff pages', () =>
 test('billing members cannot order; staff admins see the whole staff section', () => {
   assert.ok(!visibleNav(CUSTOMER_NAV, permissionsOf(billingOnly)).some((i) => i.path === '/order'));
   const p = permissionsOf(staff);
-  assert.equal(visibleNav(STAFF_NAV, p).length, STAFF_NAV.length);
+  assert.equal(visibleNav(STAFF_NAV, p, true).length, STAFF_NAV.length);
   assert.equal(homePath(p), '/admin/servers');
   assert.deepEqual(visibleNav(STAFF_NAV, permissionsOf(support)).map((i) => i.path), ['/admin/servers', '/admin/tenants', '/admin/audit']);
 });
 
 test('nobody logged in has no permissions', () => {
   assert.equal(permissionsOf(null).size, 0);
+});
+
+test('billing pages appear only while billing is on', () => {
+  const owner: MeView = { ...customer, memberships: [{ tenantId: 't1', tenantName: 'Acme', role: 'owner' }] };
+  assert.ok(!visibleNav(CUSTOMER_NAV, permissionsOf(owner)).some((i) => i.path === '/billing'));
+  assert.ok(visibleNav(CUSTOMER_NAV, permissionsOf(owner), true).some((i) => i.path === '/billing'));
+  assert.ok(visibleNav(STAFF_NAV, permissionsOf(staff), true).some((i) => i.path === '/admin/billing'));
 });

@@ -14,6 +14,8 @@ export interface NavItem {
   path: string;
   permission: Permission;
   testId: string;
+  /** Shown only while billing is on. */
+  billingOnly?: boolean;
 }
 
 export const CUSTOMER_NAV: readonly NavItem[] = [
@@ -22,6 +24,7 @@ export const CUSTOMER_NAV: readonly NavItem[] = [
   { label: 'SSH keys', path: '/ssh-keys', permission: Permission.SshKeysRead, testId: 'nav-ssh-keys' },
   { label: 'API tokens', path: '/api-tokens', permission: Permission.ApiTokensManage, testId: 'nav-api-tokens' },
   { label: 'Team', path: '/team', permission: Permission.MembersManage, testId: 'nav-team' },
+  { label: 'Billing', path: '/billing', permission: Permission.BillingRead, testId: 'nav-billing', billingOnly: true },
 ];
 
 export const STAFF_NAV: readonly NavItem[] = [
@@ -31,6 +34,7 @@ export const STAFF_NAV: readonly NavItem[] = [
   { label: 'Plans', path: '/admin/plans', permission: Permission.CatalogueManage, testId: 'nav-admin-plans' },
   { label: 'Images', path: '/admin/images', permission: Permission.CatalogueManage, testId: 'nav-admin-images' },
   { label: 'Locations', path: '/admin/locations', permission: Permission.CatalogueManage, testId: 'nav-admin-locations' },
+  { label: 'Billing orders', path: '/admin/billing', permission: Permission.TenantsManage, testId: 'nav-admin-billing', billingOnly: true },
   { label: 'Tenants', path: '/admin/tenants', permission: Permission.TenantsManage, testId: 'nav-admin-tenants' },
   { label: 'Audit log', path: '/admin/audit', permission: Permission.AuditRead, testId: 'nav-admin-audit' },
 ];
@@ -50,8 +54,8 @@ export function permissionsOf(me: MeView | null, tenantId: string | null = null)
   return out;
 }
 
-export function visibleNav(items: readonly NavItem[], permissions: ReadonlySet<Permission>): NavItem[] {
-  return items.filter((i) => permissions.has(i.permission));
+export function visibleNav(items: readonly NavItem[], permissions: ReadonlySet<Permission>, billingOn = false): NavItem[] {
+  return items.filter((i) => permissions.has(i.permission) && (!i.billingOnly || billingOn));
 }
 
 /** Where to go after login: customers to their servers, staff without a tenant to the fleet. */

@@ -8,6 +8,7 @@ import { MatMenuModule } from '@angular/material/menu';
 import { MatSidenav, MatSidenavModule } from '@angular/material/sidenav';
 import { MatToolbarModule } from '@angular/material/toolbar';
 import { filter, map } from 'rxjs';
+import { BillingStatusService } from '../api/billing-status.service';
 import { AuthService } from '../auth/auth.service';
 import { LiveService } from '../live/live.service';
 import { CUSTOMER_NAV, STAFF_NAV, visibleNav } from './nav';
@@ -94,11 +95,13 @@ export class Shell {
     inject(BreakpointObserver).observe('(max-width: 840px)').pipe(map((r) => r.matches)),
     { initialValue: false },
   );
-  readonly customerNav = computed(() => visibleNav(CUSTOMER_NAV, this.auth.permissions()));
-  readonly staffNav = computed(() => visibleNav(STAFF_NAV, this.auth.permissions()));
+  private readonly billing = inject(BillingStatusService);
+  readonly customerNav = computed(() => visibleNav(CUSTOMER_NAV, this.auth.permissions(), this.billing.on()));
+  readonly staffNav = computed(() => visibleNav(STAFF_NAV, this.auth.permissions(), this.billing.on()));
   readonly loggingOut = signal(false);
 
   constructor() {
+    this.billing.ensureLoaded();
     // On small screens the navigation overlays the page: close it after each navigation.
     this.router.events.pipe(filter((e) => e instanceof NavigationEnd)).subscribe(() => {
       if (this.handset()) void this.nav().close();

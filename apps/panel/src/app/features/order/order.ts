@@ -13,6 +13,7 @@ import { MatStepperModule } from '@angular/material/stepper';
 import { hostnameProblem, NAME_MAX_LENGTH, type ImageView, type LocationView, type PlanView, type SshKeyView } from '@oblako/contracts';
 import { map } from 'rxjs';
 import { ApiService } from '../../core/api/api.service';
+import { BillingStatusService } from '../../core/api/billing-status.service';
 import { errorMessage } from '../../core/api/api-error';
 import { ErrorBanner } from '../../shared/error-banner';
 import { LoadState } from '../../shared/load-state';
@@ -59,6 +60,7 @@ export class OrderPage {
   readonly submitError = signal<string | null>(null);
 
   readonly nameMax = NAME_MAX_LENGTH;
+  readonly billingOn = inject(BillingStatusService).on;
   readonly hostnameError = computed(() => hostnameProblem(this.hostname().trim()));
   readonly draft = computed<OrderDraft>(() => ({
     location: this.location(), plan: this.plan(), image: this.image(), hostname: this.hostname(), sshKeyIds: this.sshKeyIds(),

@@ -189,6 +189,15 @@ export class ServerDetailPage {
     }
   }
 
+  async pay(s: ServerView): Promise<void> {
+    this.actionError.set(null);
+    try {
+      window.location.assign(s.checkoutUrl ?? (await this.api.checkoutUrl(s.id)));
+    } catch (e) {
+      this.actionError.set(errorMessage(e));
+    }
+  }
+
   private async refreshAfterAction(id: string): Promise<void> {
     try {
       const [server, tasks] = await Promise.all([this.api.server(id), this.api.serverTasks(id)]);

@@ -1,0 +1,145 @@
+import { ChangeDetectionStrategy, Component, computed, inject, signal } from '@angular/core';
+import { RouterLink } from '@angular/router';
+import { MatButtonModule } from '@angular/material/button';
+import { MatDialog } from '@angular/material/dialog';
+import { MatTableModule } from '@angular/material/table';
+import { Permission } from '@oblako/contracts';
+import { firstValueFrom } from 'rxjs';
+import { ApiService, type InvoiceView, type SubscriptionView } from '../../core/api/api.service';
+import { errorMessage } from '../../core/api/api-error';
+import { AuthService } from '../../core/auth/auth.service';
+import { ConfirmDialog, type ConfirmData } from '../../shared/confirm-dialog';
+import { ErrorBanner } from '../../shared/error-banner';
+import { LoadState } from '../../shared/load-state';
+import { StateChip } from '../../shared/state-chip';
+import { formatDateTime, formatMoney } from '../../shared/format';
+
+/** Customer billing: one subscription per server, invoices, and the Stripe portal for cards. */
+@Component({
+  selector: 'ob-billing',
+  changeDetection: ChangeDetectionStrategy.OnPush,
+  imports: [RouterLink, MatButtonModule, MatTableModule, ErrorBanner, LoadState, StateChip],
+  template: `
+    <div class="ob-page" data-testid="billing-page">
+      <div class="ob-page-header">
+        <h1>Billing</h1>
+        @if (canManage()) {<button mat-flat-button type="button" (click)="portal()" [disabled]="busy() === 'portal'" data-testid="billing-portal">Cards and invoices (Stripe)</button>}
+      </div>
+      <ob-error-banner [message]="actionError()" testId="billing-error" />
+      <h2>Subscriptions</h2>
+      <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && subs().length === 0" (retry)="load()"><p>No subscriptions yet: each server you order gets one.</p></ob-load-state>
+      @if (!loading() && subs().length) {
+        <div class="ob-table-wrap"><table mat-table [dataSource]="subs()" data-testid="subscriptions-table">
+          <ng-container matColumnDef="server"><th mat-header-cell *matHeaderCellDef scope="col">Server</th>
+            <td mat-cell *matCellDef="let s"><a [routerLink]="['/servers', s.serverId]">{{ s.hostname }}</a></td></ng-container>
+          <ng-container matColumnDef="status"><th mat-header-cell *matHeaderCellDef scope="col">Status</th>
+            <td mat-cell *matCellDef="let s"><ob-state-chip [state]="s.status ?? s.order" />
+              @if (s.suspension) {<div class="ob-error small">suspended ({{ s.suspension }})</div>}
+              @if (s.cancelAtPeriodEnd) {<div class="ob-muted small">ends at period end</div>}</td></ng-container>
+          <ng-container matColumnDef="period"><th mat-header-cell *matHeaderCellDef scope="col">Paid until</th><td mat-cell *matCellDef="let s">{{ fmt(s.currentPeriodEnd) }}</td></ng-container>
+          <ng-container matColumnDef="actions"><th mat-header-cell *matHeaderCellDef scope="col"><span class="ob-visually-hidden">Actions</span></th>
+            <td mat-cell *matCellDef="let s">
+              @if (s.order === 'pending' && canManage()) {
+                <button mat-flat-button type="button" (click)="pay(s)" [disabled]="busy() === s.serverId" data-testid="billing-pay">Pay now</button>
+              } @else if (s.status === 'active' && !s.cancelAtPeriodEnd && canManage()) {
+                <button mat-button type="button" (click)="cancel(s)" [disabled]="busy() === s.serverId" data-testid="billing-cancel">Cancel at period end</button>
+              }
+            </td></ng-container>
+          <tr mat-header-row *matHeaderRowDef="subColumns"></tr>
+          <tr mat-row *matRowDef="let s; columns: subColumns" data-testid="subscription-row" [attr.data-hostname]="s.hostname"></tr>
+        </table></div>
+      }
+      <h2>Invoices</h2>
+      @if (!loading() && !error()) {
+        @if (invoices().length === 0) {<p class="ob-muted">No invoices yet.</p>}
+        @else {
+          <div class="ob-table-wrap"><table mat-table [dataSource]="invoices()" data-testid="invoices-table">
+            <ng-container matColumnDef="number"><th mat-header-cell *matHeaderCellDef scope="col">Invoice</th><td mat-cell *matCellDef="let i">{{ i.number ?? i.id }}</td></ng-container>
+            <ng-container matColumnDef="date"><th mat-header-cell *matHeaderCellDef scope="col">Date</th><td mat-cell *matCellDef="let i">{{ fmt(i.createdAt) }}</td></ng-container>
+            <ng-container matColumnDef="amount"><th mat-header-cell *matHeaderCellDef scope="col">Amount</th><td mat-cell *matCellDef="let i">{{ money(i.amountDue, i.currency) }}</td></ng-container>
+            <ng-container matColumnDef="status"><th mat-header-cell *matHeaderCellDef scope="col">Status</th><td mat-cell *matCellDef="let i"><ob-state-chip [state]="i.status" /></td></ng-container>
+            <ng-container matColumnDef="link"><th mat-header-cell *matHeaderCellDef scope="col"><span class="ob-visually-hidden">Link</span></th>
+              <td mat-cell *matCellDef="let i">@if (i.hostedInvoiceUrl) {<a [href]="i.hostedInvoiceUrl" target="_blank" rel="noopener">View</a>}</td></ng-container>
+            <tr mat-header-row *matHeaderRowDef="invColumns"></tr>
+            <tr mat-row *matRowDef="let i; columns: invColumns" data-testid="invoice-row"></tr>
+          </table></div>
+        }
+      }
+    </div>`,
+  styles: `h2 { font: var(--mat-sys-title-medium); margin: 24px 0 8px; } .small { font: var(--mat-sys-body-small); }`,
+})
+export class BillingPage {
+  private readonly api = inject(ApiService);
+  private readonly auth = inject(AuthService);
+  private readonly dialog = inject(MatDialog);
+  readonly subColumns = ['server', 'status', 'period', 'actions'];
+  readonly invColumns = ['number', 'date', 'amount', 'status', 'link'];
+  readonly subs = signal<SubscriptionView[]>([]);
+  readonly invoices = signal<InvoiceView[]>([]);
+  readonly loading = signal(true);
+  readonly error = signal<string | null>(null);
+  readonly actionError = signal<string | null>(null);
+  readonly busy = signal<string | null>(null);
+  readonly canManage = computed(() => this.auth.permissions().has(Permission.BillingManage));
+  fmt = formatDateTime;
+  money = formatMoney;
+
+  constructor() {
+    void this.load();
+  }
+
+  async load(): Promise<void> {
+    this.loading.set(true);
+    this.error.set(null);
+    try {
+      const [subs, invoices] = await Promise.all([this.api.subscriptions(), this.api.invoices()]);
+      this.subs.set(subs);
+      this.invoices.set(invoices);
+    } catch (e) {
+      this.error.set(errorMessage(e));
+    } finally {
+      this.loading.set(false);
+    }
+  }
+
+  private async go(key: string, url: () => Promise<string>): Promise<void> {
+    this.busy.set(key);
+    this.actionError.set(null);
+    try {
+      window.location.assign(await url());
+    } catch (e) {
+      this.actionError.set(errorMessage(e));
+    } finally {
+      this.busy.set(null);
+    }
+  }
+
+  portal(): Promise<void> {
+    return this.go('portal', () => this.api.portalUrl());
+  }
+
+  pay(s: SubscriptionView): Promise<void> {
+    return this.go(s.serverId, async () => s.checkoutUrl ?? (await this.api.checkoutUrl(s.serverId)));
+  }
+
+  async cancel(s: SubscriptionView): Promise<void> {
+    const data: ConfirmData = {
+      title: `Cancel the subscription of ${s.hostname}?`,
+      message: 'It runs until the end of the paid period; after that the server is suspended and later deleted.',
+      confirmLabel: 'Cancel subscription',
+      danger: true,
+      typeToConfirm: s.hostname,
+    };
+    if (!(await firstValueFrom(this.dialog.open<ConfirmDialog, ConfirmData, boolean | string>(ConfirmDialog, { data }).afterClosed()))) return;
+    this.busy.set(s.serverId);
+    this.actionError.set(null);
+    try {
+      const updated = await this.api.cancelSubscription(s.serverId);
+      this.subs.update((l) => l.map((x) => (x.serverId === updated.serverId ? updated : x)));
+    } catch (e) {
+      this.actionError.set(errorMessage(e));
+    } finally {
+      this.busy.set(null);
+    }
+  }
+}
