@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { subjects } from '@oblako/contracts';
-import { createTestDatabase, TEST_NATS_URL, uniqueSubjectPrefix, type TestDatabase } from '@oblako/testing';
+import { createTestDatabase, newSshPublicKey, TEST_NATS_URL, uniqueSubjectPrefix, type TestDatabase } from '@oblako/testing';
 import type { DataSource } from 'typeorm';
 import { loadConfig, startApi, type AppConfig, type RunningApi } from '../../src/app.js';
 import { createDataSource, runMigrations } from '../../src/database/data-source.js';
@@ -112,15 +112,7 @@ export async function startHarness(options: { env?: Record<string, string>; seed
 }
 
 /** An ssh-ed25519 public key line made on the spot. */
+/** A fresh, valid OpenSSH ed25519 public key line (the shared helper of every test project). */
 export async function newEd25519Line(comment = 'test@oblako'): Promise<string> {
-  const { generateKeyPairSync } = await import('node:crypto');
-  const { publicKey } = generateKeyPairSync('ed25519');
-  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
-  const field = (b: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(b.length);
-    return Buffer.concat([len, b]);
-  };
-  const blob = Buffer.concat([field(Buffer.from('ssh-ed25519')), field(raw)]);
-  return `ssh-ed25519 ${blob.toString('base64')} ${comment}`;
+  return newSshPublicKey(comment);
 }
