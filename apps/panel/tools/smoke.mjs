@@ -82,7 +82,7 @@ try {
   await t('signup-email').fill(`smoke-${Date.now().toString(36)}@example.com`);
   await t('signup-password').fill('short');
   await t('signup-submit').click();
-  if (!(await page.getByText(/Use 10 to 256 characters/).isVisible())) throw new Error('short password not refused');
+  await page.getByText(/Use 10 to 256 characters/).waitFor({ timeout: 5000 });
   await t('signup-password').fill('a-long-enough-password');
   await t('signup-submit').click();
   await t('servers-page').waitFor();
@@ -223,7 +223,7 @@ try {
   const tenantErr = await t('tenant-error').innerText().catch(() => '');
   if (tenantErr) throw new Error('tenant limit: ' + tenantErr);
   await shot('admin-tenants');
-  const staffPages = { 'nav-admin-plans': 'admin-plans-page', 'nav-admin-images': 'admin-images-page', 'nav-admin-locations': 'admin-locations-page', 'nav-admin-audit': 'audit-page' };
+  const staffPages = { 'nav-admin-plans': 'admin-plans-page', 'nav-admin-images': 'admin-images-page', 'nav-admin-locations': 'admin-locations-page', 'nav-admin-tasks': 'failed-tasks-page', 'nav-admin-audit': 'audit-page' };
   for (const [nav, pageId] of Object.entries(staffPages)) {
     await t(nav).click();
     await t(pageId).waitFor();

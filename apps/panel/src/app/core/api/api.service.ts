@@ -82,7 +82,7 @@ export class ApiService {
     return data as T;
   }
 
-  /** For endpoints the OpenAPI document does not describe yet (staff tasks and audit). */
+  /** For endpoints the committed OpenAPI document does not describe yet (staff tasks). */
   private async untyped<T>(path: string, query: Query = {}): Promise<T> {
     const url = new URL('/api/v1' + path, 'http://panel.invalid');
     for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, String(v));

@@ -540,6 +540,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/billing/subscriptions/{serverId}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Undo a cancellation before the period ends */
+        post: operations["Billing_resume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/billing/invoices": {
         parameters: {
             query?: never;
@@ -737,6 +754,40 @@ export interface paths {
         options?: never;
         head?: never;
         patch: operations["AdminTenants_update"];
+        trace?: never;
+    };
+    "/api/v1/admin/tenants/{id}/suspend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Suspend a tenant: no new orders (403 tenant_suspended), and a staff hold on each of its live servers (stopped; the customer cannot start them). Members can still log in and read. Audited */
+        post: operations["AdminTenants_suspend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/tenants/{id}/unsuspend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Lift a tenant suspension and the server holds it placed (servers that were running start again); holds staff put on single servers stay. Audited */
+        post: operations["AdminTenants_unsuspend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/members": {
@@ -1361,12 +1412,33 @@ export interface components {
             serverLimit: number | null;
             servers: number;
             members: number;
+            /**
+             * Format: date-time
+             * @description Set while staff have suspended the tenant; null = not suspended
+             */
+            suspendedAt: string | null;
+            /** @description Why staff suspended the tenant */
+            suspendedReason: string | null;
             /** Format: date-time */
             createdAt: string;
         };
         UpdateTenantDto: {
             /** @description Most live servers; null removes the cap */
             serverLimit: number | null;
+        };
+        TenantSuspensionDto: {
+            /**
+             * @description Why (kept in the audit log), 3 to 500 characters
+             * @example abuse report #123
+             */
+            reason: string;
+        };
+        TenantSuspensionView: {
+            tenant: components["schemas"]["AdminTenantDto"];
+            /** @description Servers whose staff hold this call placed (suspend) or lifted (unsuspend) */
+            serverIds: string[];
+            /** @description Suspend: servers already held by staff for another reason; their hold stays as it is */
+            alreadyHeld: string[];
         };
         MemberDto: {
             /** Format: uuid */
@@ -2890,6 +2962,39 @@ export interface operations {
             };
         };
     };
+    Billing_resume: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                serverId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionView"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
     Billing_invoices: {
         parameters: {
             query?: never;
@@ -3244,6 +3349,74 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AdminTenantDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminTenants_suspend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TenantSuspensionDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantSuspensionView"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminTenants_unsuspend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TenantSuspensionDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantSuspensionView"];
                 };
             };
             /** @description Error (ApiError) */

@@ -20,7 +20,7 @@ test('billing members cannot order; staff admins see the whole staff section', (
   const p = permissionsOf(staff);
   assert.equal(visibleNav(STAFF_NAV, p, true).length, STAFF_NAV.length);
   assert.equal(homePath(p), '/admin/servers');
-  assert.deepEqual(visibleNav(STAFF_NAV, permissionsOf(support)).map((i) => i.path), ['/admin/servers', '/admin/tenants', '/admin/audit']);
+  assert.deepEqual(visibleNav(STAFF_NAV, permissionsOf(support)).map((i) => i.path), ['/admin/servers', '/admin/tenants', '/admin/tasks', '/admin/audit']);
 });
 
 test('nobody logged in has no permissions', () => {

@@ -36,6 +36,7 @@ export const STAFF_NAV: readonly NavItem[] = [
   { label: 'Locations', path: '/admin/locations', permission: Permission.CatalogueManage, testId: 'nav-admin-locations' },
   { label: 'Billing orders', path: '/admin/billing', permission: Permission.TenantsManage, testId: 'nav-admin-billing', billingOnly: true },
   { label: 'Tenants', path: '/admin/tenants', permission: Permission.TenantsManage, testId: 'nav-admin-tenants' },
+  { label: 'Failed tasks', path: '/admin/tasks', permission: Permission.TasksRead, testId: 'nav-admin-tasks' },
   { label: 'Audit log', path: '/admin/audit', permission: Permission.AuditRead, testId: 'nav-admin-audit' },
 ];
 

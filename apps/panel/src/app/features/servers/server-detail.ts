@@ -76,6 +76,8 @@ export class ServerDetailPage {
   });
 
   private loadSeq = 0;
+  /** A live event or tick came while the first load was in flight: reload once it is done. */
+  private missedWhileLoading = false;
   /** Reload server and tasks; bursts of live events cause one more reload, never a lost one. */
   private readonly refresh = coalesce(() => this.reloadQuietly());
 
@@ -113,10 +115,18 @@ export class ServerDetailPage {
     } finally {
       if (seq === this.loadSeq) this.loading.set(false);
     }
+    if (seq === this.loadSeq && this.missedWhileLoading) {
+      this.missedWhileLoading = false;
+      await this.refresh();
+    }
   }
 
   private async reloadQuietly(): Promise<void> {
-    if (this.loading() || this.notFound() || this.deleted()) return;
+    if (this.loading()) {
+      this.missedWhileLoading = true;
+      return;
+    }
+    if (this.notFound() || this.deleted()) return;
     const id = this.id();
     try {
       const [server, tasks] = await Promise.all([this.api.server(id), this.api.serverTasks(id)]);
@@ -131,6 +141,7 @@ export class ServerDetailPage {
   }
 
   private async onLive(e: LiveEvent): Promise<void> {
+    if (this.loading()) this.missedWhileLoading = true;
     if (e.kind === 'tick') return this.refresh();
     if (e.serverId !== this.id()) return;
     if (e.deleted) {

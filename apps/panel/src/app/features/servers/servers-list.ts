@@ -88,6 +88,8 @@ export class ServersListPage {
   readonly canOrder = computed(() => this.auth.permissions().has(Permission.ServersWrite));
   /** Reload what is shown; bursts of live events cause one more reload, never a lost one. */
   private readonly refreshSoon = coalesce(() => this.refreshShown());
+  /** A live event or tick came while a full load was in flight: reload once it is done. */
+  private missedWhileLoading = false;
 
   constructor() {
     void this.reload();
@@ -114,6 +116,10 @@ export class ServersListPage {
     } finally {
       this.loading.set(false);
     }
+    if (this.missedWhileLoading) {
+      this.missedWhileLoading = false;
+      await this.refreshSoon();
+    }
   }
 
   async loadMore(): Promise<void> {
@@ -135,7 +141,10 @@ export class ServersListPage {
 
   /** Quietly reload what is shown (polling, after reconnecting, after events). */
   private async refreshShown(): Promise<void> {
-    if (this.loading()) return;
+    if (this.loading()) {
+      this.missedWhileLoading = true;
+      return;
+    }
     const page = await this.api.servers(null, Math.max(PAGE_SIZE, this.servers().length));
     this.servers.set(page.items.filter((s) => s.state !== 'deleted'));
     this.nextCursor.set(page.nextCursor);
@@ -143,6 +152,7 @@ export class ServersListPage {
   }
 
   private async onLive(e: LiveEvent): Promise<void> {
+    if (this.loading()) this.missedWhileLoading = true;
     if (e.kind === 'tick') return this.refreshSoon();
     if (e.deleted) {
       this.servers.update((list) => list.filter((s) => s.id !== e.serverId));
