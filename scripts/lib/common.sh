@@ -57,7 +57,7 @@ ensure_node() {
 BUILD_PACKAGES=(build-essential python3 pkg-config libvirt-dev git)
 # Packages the product runs on: libvirt + QEMU on the node (genisoimage writes the cloud-init
 # seed, iproute2 the taps, routes and tc), and nats-server.
-RUNTIME_PACKAGES=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils iproute2 genisoimage procps util-linux nats-server)
+RUNTIME_PACKAGES=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils iproute2 nftables genisoimage procps util-linux nats-server)
 # What the tests add: Chromium for the browser tests; busybox, cpio and curl for the test guest.
 TEST_PACKAGES=(chromium busybox-static cpio curl ca-certificates)
 

@@ -27,6 +27,7 @@ import {
   pingOnce,
   realGuestSkipReason,
   run,
+  sourceGuardDrops,
   startHypervisor,
   tryRun,
   vcpuQuota,
@@ -38,6 +39,9 @@ import {
 
 const skip = realGuestSkipReason();
 const GATEWAY = '198.51.100.1';
+/** An IPv6 pool staff add next to the seed's IPv4 one: every server gets one address of each. */
+const POOL6 = '2001:db8:100::/64';
+const GATEWAY6 = '2001:db8:100::1';
 const SSH_KEY = newSshPublicKey('api@oblako');
 
 describe('real guests ordered through the API', { skip: skip ?? false }, () => {
@@ -86,6 +90,7 @@ describe('real guests ordered through the API', { skip: skip ?? false }, () => {
     plan = await admin.ok<PlanView>('POST', '/api/v1/admin/plans', {
       name: 'Guest test', vcpus: 1, memoryMiB: 256, diskGiB: 2, cpuQuotaPercent: 50, diskIops: 500, diskMBps: 10, netMbit: 8, priceMonthlyCents: 100,
     });
+    await admin.ok<IpPoolView>('POST', '/api/v1/admin/ip-pools', { locationId: stack.seed.locationId, cidr: POOL6, gateway: GATEWAY6 });
     customer = new ApiClient(stack.apiUrl);
     await customer.register(`${uniqueName('rg')}@rg.test`, 'correct horse battery staple', 'Guest Test Ltd');
     imageId = (await customer.ok<{ id: string; name: string }[]>('GET', '/api/v1/images')).find((i) => i.name === 'Oblako test guest')!.id;
@@ -146,6 +151,17 @@ describe('real guests ordered through the API', { skip: skip ?? false }, () => {
     // sending from an address it was not given reaches nobody
     assert.ok((await pingFromGuest(hv.netns, address, address, GATEWAY, 2)).arrived >= 2, 'its own address works');
     assert.equal((await pingFromGuest(hv.netns, address, '198.51.100.250', GATEWAY, 3)).arrived, 0, 'a made-up source address is dropped');
+
+    // IPv6 has no rp_filter: the daemon's nftables source guard on the tap is what drops it
+    const address6 = server.addresses.find((a) => a.family === 6)?.address;
+    assert.ok(address6, `the server got an IPv6 address from the staff's IPv6 pool (${JSON.stringify(server.addresses)})`);
+    assert.ok(await pingOnce(hv.netns, address6, 2), 'the guest answers ping on its IPv6 address');
+    const own6 = await pingFromGuest(hv.netns, address, address6, GATEWAY6, 2);
+    assert.ok(own6.arrived >= 2, `its own IPv6 address works: ${own6.output}`);
+    const drops = await sourceGuardDrops(hv.netns, tap);
+    const spoof6 = await pingFromGuest(hv.netns, address, '2001:db8:100::fa', GATEWAY6, 3);
+    assert.equal(spoof6.arrived, 0, `a made-up IPv6 source address is dropped: ${spoof6.output}`);
+    assert.ok((await sourceGuardDrops(hv.netns, tap)) - drops >= 3, "the guest did send them: the tap's source guard counted the drops");
   });
 
   test("a second server gets its own address and cannot take the first one's traffic", async () => {

@@ -254,21 +254,31 @@ function netCounter(text: string, proto: string, field: string): number {
   return i < 0 ? NaN : Number(vals[i]);
 }
 
-export async function netnsCounters(netns: string): Promise<{ inEchos: number; rpFilterDrops: number }> {
-  const text = (await inNetns(netns, 'cat', ['/proc/net/snmp', '/proc/net/netstat'])).stdout;
-  return { inEchos: netCounter(text, 'Icmp', 'InEchos'), rpFilterDrops: netCounter(text, 'TcpExt', 'IPReversePathFilter') };
+export async function netnsCounters(netns: string): Promise<{ inEchos: number; inEchos6: number; rpFilterDrops: number }> {
+  const text = (await inNetns(netns, 'cat', ['/proc/net/snmp', '/proc/net/netstat', '/proc/net/snmp6'])).stdout;
+  const inEchos6 = Number(/^Icmp6InEchos\s+(\d+)/m.exec(text)?.[1] ?? NaN);
+  return { inEchos: netCounter(text, 'Icmp', 'InEchos'), inEchos6, rpFilterDrops: netCounter(text, 'TcpExt', 'IPReversePathFilter') };
+}
+
+/** Packets the daemon's nftables source guard dropped on a tap so far (chain src_<tap> of table inet oblako); 0 when it has none. */
+export async function sourceGuardDrops(netns: string, tap: string): Promise<number> {
+  const r = await tryRun('ip', ['netns', 'exec', netns, 'nft', 'list', 'chain', 'inet', 'oblako', `src_${tap}`]);
+  return Number(/counter packets (\d+)/.exec(r.stdout)?.[1] ?? 0);
 }
 
 /**
  * Ask the guest (its /cgi-bin/ping) to ping `dst` from `src` — an address it may not own — and
  * count what reached the namespace. The host must see the echo requests from the guest's own
- * address and none from anybody else's.
+ * address and none from anybody else's. IPv6 (`dst` with a colon) counts Icmp6InEchos.
  */
 export async function pingFromGuest(netns: string, guest: string, src: string, dst: string, count = 3): Promise<{ arrived: number; rpFilterDrops: number; output: string }> {
   const before = await netnsCounters(netns);
-  const output = (await guestGet(netns, guest, `/cgi-bin/ping?src=${encodeURIComponent(src)}&dst=${encodeURIComponent(dst)}&count=${count}`, count + 10)) ?? '';
+  // the guest's CGI takes only [0-9a-fA-F.:] (no %-escapes): IPv6 colons go in as they are
+  const q = (v: string) => (/^[0-9a-fA-F.:]+$/.test(v) ? v : encodeURIComponent(v));
+  const output = (await guestGet(netns, guest, `/cgi-bin/ping?src=${q(src)}&dst=${q(dst)}&count=${count}`, count + 10)) ?? '';
   const after = await netnsCounters(netns);
-  return { arrived: after.inEchos - before.inEchos, rpFilterDrops: after.rpFilterDrops - before.rpFilterDrops, output };
+  const arrived = dst.includes(':') ? after.inEchos6 - before.inEchos6 : after.inEchos - before.inEchos;
+  return { arrived, rpFilterDrops: after.rpFilterDrops - before.rpFilterDrops, output };
 }
 
 // ---- names the daemon derives (mirrors apps/node-daemon/src/naming.ts; checked against it in the test) ----

@@ -8,6 +8,7 @@ export { DomainLifecycle } from './hypervisor/lifecycle.js';
 export { FakeHypervisor } from './hypervisor/fake.js';
 export { buildDomainXml, type DomainXmlInput } from './xml/domain-xml.js';
 export { RoutedNetwork, planNetwork, checkAddress } from './network/routed.js';
+export { planSourceGuard, planSourceGuardRemoval, allowedSources, guardChain } from './network/guard.js';
 export { TcShaper, planShaping, ifbName, kernelSupportsLibvirtBandwidth } from './network/shaping.js';
 export { ImageCache, checkImageUrl } from './disks/images.js';
 export { Overlays } from './disks/overlays.js';

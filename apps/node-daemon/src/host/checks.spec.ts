@@ -13,7 +13,7 @@ test('host checks name exactly what is missing and how to get it', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hc-'));
   try {
     const config = defineConfig({ nodeId: 'n1', natsUrl: 'nats://127.0.0.1:4222', libvirtUri: 'qemu:///system', domainType: 'qemu', dataDir: dir, netns: 'nope' });
-    const missing = new Set(['genisoimage', 'qemu-img']);
+    const missing = new Set(['genisoimage', 'qemu-img', 'nft']);
     const exec: Exec = async (file, args) => {
       if (missing.has(file)) throw new ExecError(file, args, 'ENOENT', `spawn ${file} ENOENT`);
       if (file === 'ip' && args[0] === 'netns') throw new ExecError(file, args, 1, 'Cannot open network namespace "nope"');
@@ -26,6 +26,7 @@ test('host checks name exactly what is missing and how to get it', async () => {
     assert.match(text, /libvirt at qemu:\/\/\/system is not reachable.*→ start libvirtd/);
     assert.match(text, /qemu-img is missing.*→ apt-get install qemu-utils/);
     assert.match(text, /genisoimage.*→ apt-get install genisoimage/);
+    assert.match(text, /nft \(nftables.*→ apt-get install nftables/);
     assert.match(text, /network namespace nope does not exist.*→ ip netns add nope/);
     assert.doesNotMatch(text, /sysctl is missing|ip is missing/);
   } finally {

@@ -27,7 +27,7 @@ async function program(exec: Exec, file: string, args: string[], what: string, f
 
 /**
  * What full provisioning needs, each missing piece named with the command that fixes it:
- * libvirt reachable, qemu-img, ip, genisoimage, sysctl, /dev/net/tun, the CPU cgroup controller,
+ * libvirt reachable, qemu-img, ip, genisoimage, sysctl, tc, nft, /dev/net/tun, the CPU cgroup controller,
  * IPv4 forwarding (enabled here if it is off), rp_filter not loose, a writable data directory,
  * and the network namespace when one is configured.
  */
@@ -43,6 +43,7 @@ export async function checkHost(config: DaemonConfig, hv: HypervisorPort, exec: 
     program(exec, 'genisoimage', ['-version'], 'genisoimage (cloud-init seed images) is missing', 'apt-get install genisoimage'),
     program(exec, 'sysctl', ['-n', 'kernel.ostype'], 'sysctl is missing', 'apt-get install procps'),
     program(exec, 'tc', ['-V'], 'tc (rate limits) is missing', 'apt-get install iproute2'),
+    program(exec, 'nft', ['--version'], 'nft (nftables: the per-server source address guard) is missing', 'apt-get install nftables'),
     access('/dev/net/tun', constants.R_OK | constants.W_OK).then(
       () => null,
       () => ({ what: '/dev/net/tun is missing or not writable (tap devices)', fix: 'modprobe tun, and run the daemon as root' }),

@@ -62,10 +62,17 @@ test('in a network namespace of its own: ensure twice, then remove twice', { ski
   for (const [k, v] of [[`net.ipv4.conf.${tap}.rp_filter`, '1'], [`net.ipv4.conf.${tap}.proxy_arp`, '1'], ['net.ipv4.ip_forward', '1']]) {
     assert.equal(inNs('sysctl', '-n', k!).trim(), v, k);
   }
+  const guard = (await net.sourceGuard(id)) ?? '';
+  assert.match(guard, /ip saddr 198\.51\.100\.10 return/, guard);
+  assert.match(guard, /ip6 saddr \{[^}]*2001:db8::10[^}]*\} return/, guard);
+  assert.match(guard, /counter packets \d+ bytes \d+ drop/, guard);
+  assert.match(inNs('nft', 'list', 'map', 'inet', 'oblako', 'taps'), new RegExp(`"${tap}" : jump src_${tap}`));
   assert.equal(execFileSync('sysctl', ['-n', 'net.ipv4.ip_forward'], { encoding: 'utf8' }).trim() === '1' || true, true, 'host namespace untouched (not asserted)');
   await net.remove(id);
   await net.remove(id);
   assert.equal(await net.tapExists(tap), false);
   assert.deepEqual(await net.routes(id), []);
+  assert.equal(await net.sourceGuard(id), null, 'the source guard is gone');
+  assert.doesNotMatch(inNs('nft', 'list', 'map', 'inet', 'oblako', 'taps'), new RegExp(tap));
   assert.ok(ms < 2000, `ensure took ${ms.toFixed(1)} ms`);
 });

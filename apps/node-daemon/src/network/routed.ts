@@ -3,6 +3,7 @@ import { access } from 'node:fs/promises';
 import type { Address } from '@oblako/contracts';
 import { ExecError, type Exec } from '../host/exec.js';
 import { tapName } from '../naming.js';
+import { guardChain, GUARD_FAMILY, GUARD_TABLE, planSourceGuard, planSourceGuardRemoval } from './guard.js';
 
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 const NETNS = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -68,8 +69,10 @@ export function planNetwork(serverId: string, addresses: readonly Address[], opt
 
 /**
  * Routed networking of the seed design: one tap per server, the gateway address on it, a /32
- * (/128) route per address, forwarding, proxy ARP and strict rp_filter. Everything runs with
- * argument arrays, in `netns` when set (where libvirtd and QEMU run). Idempotent both ways.
+ * (/128) route per address, forwarding, proxy ARP and strict rp_filter, and the nftables source
+ * guard (guard.ts: packets from the tap whose source is not the server's are dropped, IPv4 and
+ * IPv6). Everything runs with argument arrays (the guard as an `nft -f -` script built from
+ * validated values), in `netns` when set (where libvirtd and QEMU run). Idempotent both ways.
  */
 export class RoutedNetwork {
   constructor(
@@ -88,6 +91,12 @@ export class RoutedNetwork {
   private sysctl(settings: string[]) {
     const args = ['-q', '-w', ...settings];
     return this.opts.netns ? this.exec('nsenter', [`--net=/run/netns/${this.opts.netns}`, 'sysctl', ...args]) : this.exec('sysctl', args);
+  }
+
+  /** nft in the namespace, the same way as sysctl. */
+  private nft(args: string[], input?: string) {
+    const opts = input === undefined ? {} : { input };
+    return this.opts.netns ? this.exec('nsenter', [`--net=/run/netns/${this.opts.netns}`, 'nft', ...args], opts) : this.exec('nft', args, opts);
   }
 
   async tapExists(tap: string): Promise<boolean> {
@@ -109,23 +118,44 @@ export class RoutedNetwork {
   /** Create (or complete) the server's tap, gateway, routes and sysctls. Returns the tap name. */
   async ensure(serverId: string, addresses: readonly Address[]): Promise<string> {
     const plan = planNetwork(serverId, addresses, { uplink: this.opts.uplink });
+    const guard = planSourceGuard(serverId, addresses); // validated before anything runs
     try {
       await this.ip(['tuntap', 'add', 'dev', plan.tap, 'mode', 'tap']);
     } catch (err) {
       // it exists already (a redelivery, a start after stop): fine
       if (!(err instanceof ExecError && /busy|exists/i.test(err.stderr))) throw err;
     }
-    await Promise.all([this.ip(['-batch', '-'], plan.batch.join('\n') + '\n'), this.sysctl(plan.sysctls)]);
+    await Promise.all([this.ip(['-batch', '-'], plan.batch.join('\n') + '\n'), this.sysctl(plan.sysctls), this.nft(['-f', '-'], guard.script)]);
     return plan.tap;
   }
 
-  /** Remove the tap; its address and routes go with it. A missing tap is fine. */
+  /** (Re)create only the server's source guard (ensure does this too). */
+  async ensureSourceGuard(serverId: string, addresses: readonly Address[]): Promise<void> {
+    await this.nft(['-f', '-'], planSourceGuard(serverId, addresses).script);
+  }
+
+  /** Remove the tap (its address and routes go with it) and the server's source guard. Missing pieces are fine. */
   async remove(serverId: string): Promise<void> {
     const tap = tapName(serverId);
+    const guard = planSourceGuardRemoval(serverId);
+    await Promise.all([
+      this.ip(['link', 'del', 'dev', tap]).catch((err: unknown) => {
+        if (!(err instanceof ExecError && /does not exist|cannot find device/i.test(err.stderr))) throw err;
+      }),
+      this.nft(['-f', '-'], guard),
+    ]);
+  }
+
+  /**
+   * The server's guard chain as `nft list chain` prints it, or null when it has none (for checks
+   * and tests).
+   */
+  async sourceGuard(serverId: string): Promise<string | null> {
     try {
-      await this.ip(['link', 'del', 'dev', tap]);
+      return (await this.nft(['list', 'chain', GUARD_FAMILY, GUARD_TABLE, guardChain(serverId)])).stdout;
     } catch (err) {
-      if (!(err instanceof ExecError && /does not exist|cannot find device/i.test(err.stderr))) throw err;
+      if (err instanceof ExecError && /no such file or directory|does not exist/i.test(err.stderr)) return null;
+      throw err;
     }
   }
 

@@ -46,7 +46,7 @@ describe('full provisioning through the daemon (test:///default, own netns)', { 
     return r;
   };
 
-  test('create makes overlay, seed, tap and routes and defines the domain with the plan’s limits; rebuild keeps the address; delete removes everything, twice', async () => {
+  test('create makes overlay, seed, tap, routes and source guard and defines the domain with the plan’s limits; rebuild keeps the address; delete removes everything, twice', async () => {
     const sp = spec({ image, diskGiB: 2, cpuQuotaPercent: 40, diskIops: 300, diskMBps: 20, netMbit: 50, addresses: [{ family: 4, address: '198.51.100.20', prefix: 32, gateway: '169.254.0.1' }] });
     const tap = tapName(sp.serverId);
     const disk = join(dir, 'data', 'disks', `${sp.serverId}.qcow2`);
@@ -58,6 +58,12 @@ describe('full provisioning through the daemon (test:///default, own netns)', { 
     for (const step of ['image', 'disk', 'seed', 'network', 'define', 'start']) assert.ok(step in r.timings.steps, `step ${step} timed`);
     assert.ok(existsSync(disk) && existsSync(seed));
     assert.match(inNs('ip', 'route', 'show', 'dev', tap), /198\.51\.100\.20/);
+    // the source guard: from this tap only the server's own address (IPv4) / link-local and :: (IPv6)
+    const guard = () => inNs('nft', 'list', 'chain', 'inet', 'oblako', `src_${tap}`);
+    assert.match(guard(), /ip saddr 198\.51\.100\.20 return/);
+    assert.match(guard(), /ip6 saddr \{ ::, fe80::\/10 \} return/);
+    assert.match(guard(), /counter packets \d+ bytes \d+ drop/);
+    assert.match(inNs('nft', 'list', 'chain', 'inet', 'oblako', 'prerouting'), /priority raw;[\s\S]*iifname vmap @taps/);
     const xml = await h.daemon.hypervisor.xml(domainName(sp.serverId));
     assert.match(xml, /<quota>40000<\/quota>/);
     assert.match(xml, /<total_iops_sec>300<\/total_iops_sec>/);
@@ -80,9 +86,11 @@ describe('full provisioning through the daemon (test:///default, own netns)', { 
     // the tap vanishes (host reboot): start recreates it from the node's record
     await run('stop', sp.serverId, { graceSeconds: 1 });
     execFileSync('ip', ['-n', ns, 'link', 'del', 'dev', tap]);
+    execFileSync('ip', ['netns', 'exec', ns, 'nft', 'delete', 'table', 'inet', 'oblako']);
     r = await run('start', sp.serverId);
     assert.equal(r.ok, true, JSON.stringify(r.error));
     assert.match(inNs('ip', 'route', 'show', 'dev', tap), /198\.51\.100\.20/);
+    assert.match(guard(), /ip saddr 198\.51\.100\.20 return/, 'start recreates the source guard too');
 
     const before = execFileSync('stat', ['-c', '%i', disk], { encoding: 'utf8' });
     r = await run('rebuild', sp.serverId, { spec: sp });
@@ -106,6 +114,7 @@ describe('full provisioning through the daemon (test:///default, own netns)', { 
     assert.doesNotMatch(inNs('ip', '-o', 'link'), new RegExp(tap));
     assert.doesNotMatch(inNs('ip', '-o', 'link'), new RegExp(`oi${tap.slice(2)}`));
     assert.doesNotMatch(inNs('ip', 'route'), /198\.51\.100\.20/);
+    assert.doesNotMatch(inNs('nft', 'list', 'table', 'inet', 'oblako'), new RegExp(tap), 'no source guard left');
     r = await run('delete', sp.serverId, { addresses: sp.addresses });
     assert.equal(r.ok, true);
   });
