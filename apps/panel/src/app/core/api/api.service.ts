@@ -18,7 +18,7 @@ import type {
 } from '@oblako/contracts';
 import createClient from 'openapi-fetch';
 import { AuthService } from '../auth/auth.service';
-import { ApiRequestError, apiErrorFrom, apiErrorFromResponse } from './api-error';
+import { ApiRequestError, apiErrorFrom } from './api-error';
 import type { components, paths } from './openapi';
 
 type Schemas = components['schemas'];
@@ -42,13 +42,7 @@ export type PowerAction = Schemas['ServerActionDto']['action'];
 
 export type AuditEntryView = Schemas['AuditEntryDto'];
 
-export interface AdminTaskView extends TaskView {
-  hostname?: string;
-  tenantId?: string;
-  nodeId?: string | null;
-}
-
-type Query = Record<string, string | number | boolean | null | undefined>;
+export type AdminTaskView = Schemas['AdminTaskDto'];
 
 function page<T>(r: Page<T> | T[]): Page<T> {
   return Array.isArray(r) ? { items: r, nextCursor: null } : { items: r.items ?? [], nextCursor: r.nextCursor ?? null };
@@ -80,18 +74,6 @@ export class ApiService {
     const { data, error, response } = await call;
     if (!response.ok) throw apiErrorFrom(response.status, error ?? null);
     return data as T;
-  }
-
-  /** For endpoints the committed OpenAPI document does not describe yet (staff tasks). */
-  private async untyped<T>(path: string, query: Query = {}): Promise<T> {
-    const url = new URL('/api/v1' + path, 'http://panel.invalid');
-    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, String(v));
-    const headers: Record<string, string> = { Accept: 'application/json' };
-    const tenantId = this.auth.tenantId();
-    if (tenantId) headers['X-Tenant-Id'] = tenantId;
-    const res = await this.auth.session.fetch(url.pathname + url.search, { headers });
-    if (!res.ok) throw await apiErrorFromResponse(res);
-    return (await res.json()) as T;
   }
 
   // ---- account
@@ -249,8 +231,8 @@ export class ApiService {
   setImageActive(id: string, active: boolean): Promise<AdminImageView> {
     return this.ok(this.client.PATCH('/api/v1/admin/images/{id}', { params: { path: { id } }, body: { active } }));
   }
-  async failedTasks(cursor: string | null): Promise<Page<AdminTaskView>> {
-    return page(await this.untyped<Page<AdminTaskView> | AdminTaskView[]>('/admin/tasks', { state: 'failed', cursor }));
+  failedTasks(cursor: string | null): Promise<Page<AdminTaskView>> {
+    return this.ok(this.client.GET('/api/v1/admin/tasks', { params: { query: { state: 'failed', ...(cursor ? { cursor } : {}) } } }));
   }
   /** Newest first; pass the last id of a page as `before` for the next one. */
   async audit(before: number | null, limit = 50): Promise<{ items: AuditEntryView[]; before: number | null }> {

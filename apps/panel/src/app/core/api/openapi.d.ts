@@ -473,6 +473,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["AdminTasks_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/billing/status": {
         parameters: {
             query?: never;
@@ -1250,6 +1266,35 @@ export interface components {
              * @description rebuild only: the image to reinstall from (default: the current one). The disk is wiped; addresses and SSH keys stay.
              */
             imageId?: string;
+        };
+        AdminTaskDto: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            serverId: string;
+            /** @enum {string} */
+            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "delete";
+            /** @enum {string} */
+            state: "queued" | "dispatched" | "running" | "succeeded" | "failed";
+            progress: number;
+            stage: string | null;
+            error: string | null;
+            attempts: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: date-time */
+            finishedAt: string | null;
+            hostname: string;
+            /** Format: uuid */
+            tenantId: string;
+            /** Format: uuid */
+            nodeId: string | null;
+        };
+        AdminTaskPageDto: {
+            items: components["schemas"]["AdminTaskDto"][];
+            nextCursor: string | null;
         };
         BillingStatusView: {
             /**
@@ -2833,6 +2878,40 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ServerPageDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminTasks_list: {
+        parameters: {
+            query?: {
+                /** @description nextCursor from the previous page */
+                cursor?: string;
+                limit?: number;
+                /** @description e.g. failed; without it, tasks in every state */
+                state?: "queued" | "dispatched" | "running" | "succeeded" | "failed";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminTaskPageDto"];
                 };
             };
             /** @description Error (ApiError) */
