@@ -135,7 +135,11 @@ describe('the panel in a real browser against the real stack', () => {
     await page.locator('input[data-testid="node-disk"]').fill('2000');
     await byTestId(page, 'node-submit').click();
     await byTestId(page, 'node-registration').waitFor();
-    assert.match(await byTestId(page, 'node-daemon-config').innerText(), /NODE_ID=/);
+    // the settings under the names the node daemon reads
+    const settings = await byTestId(page, 'node-daemon-config').innerText();
+    assert.match(settings, /^NODE_ID=[0-9a-f-]{36}$/m);
+    assert.match(settings, /^NATS_URL=nats:\/\//m);
+    assert.match(settings, /^NATS_SUBJECT_PREFIX=\S+$/m);
     const row = page.locator('[data-testid="node-row"][data-name="hv-browser-2"]');
     await row.waitFor();
     const capacity = await row.innerText();

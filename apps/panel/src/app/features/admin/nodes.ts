@@ -128,16 +128,16 @@ export class NodesPage {
     return this.locations().find((l) => l.id === id)?.name ?? id;
   }
 
+  /** The node daemon's environment (names as apps/node-daemon reads them), and its .creds file when NATS has per-node users. */
   daemonConfig(r: NodeRegistrationView): string {
     const d = r.daemon;
-    return [
-      `OBLAKO_NODE_ID=${d.nodeId}`,
-      `NATS_URL=${d.natsUrl}`,
-      `NATS_USER=${d.natsUser}`,
-      d.natsPassword ? `NATS_PASSWORD=${d.natsPassword}` : null,
-      d.natsCreds ? `NATS_CREDS=${d.natsCreds}` : null,
-      `OBLAKO_SUBJECT_PREFIX=${d.subjectPrefix}`,
-    ].filter((x) => x !== null).join('\n');
+    const lines = [`NODE_ID=${d.nodeId}`, `NATS_URL=${d.natsUrl}`, `NATS_SUBJECT_PREFIX=${d.subjectPrefix}`];
+    if (d.natsCreds) {
+      lines.push('NATS_CREDS=/etc/oblako/nats.creds', '', '# /etc/oblako/nats.creds (mode 0600): this node\'s own NATS user', d.natsCreds.trim());
+    } else if (d.natsPassword) {
+      lines.push(`NATS_USER=${d.natsUser}`, `NATS_PASSWORD=${d.natsPassword}`);
+    }
+    return lines.join('\n');
   }
 
   async load(): Promise<void> {
