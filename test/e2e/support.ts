@@ -2,7 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerView } from '@oblako/contracts';
 import { ApiClient, startStack, type Stack, type StackOptions } from '@oblako/devstack';
-import { createTestDatabase, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, waitFor, type TestDatabase } from '@oblako/testing';
+import { createTestDatabase, dropStreams, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, waitFor, type TestDatabase } from '@oblako/testing';
 
 export interface E2E {
   stack: Stack;
@@ -41,6 +41,7 @@ export async function startE2E(overrides: Partial<StackOptions> = {}): Promise<E
     async close() {
       await stack.stop();
       await db.drop();
+      if (!stack.nats) await dropStreams(stack.subjectPrefix, stack.natsUrl);
     },
   };
 }

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IpPoolView, NodeView, PlanView, ServerView } from '@oblako/contracts';
 import { ApiClient, startStack, type Stack } from '@oblako/devstack';
-import { createTestDatabase, newSshPublicKey, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, waitFor, type TestDatabase } from '@oblako/testing';
+import { createTestDatabase, dropStreams, newSshPublicKey, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, waitFor, type TestDatabase } from '@oblako/testing';
 import { waitForState } from '../e2e/support.js';
 import {
   destroyDomains,
@@ -110,6 +110,7 @@ describe('real guests ordered through the API', { skip: skip ?? false }, () => {
       await hv.close().catch((err) => console.error(`could not clean up ${hv.netns}: ${(err as Error).message}`));
     }
     await db?.drop().catch(() => undefined);
+    if (stack) await dropStreams(stack.subjectPrefix).catch(() => undefined);
   });
 
   async function order(hostname: string, sshKeyIds: string[] = []): Promise<{ server: ServerView; address: string }> {

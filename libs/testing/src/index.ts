@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import pg from 'pg';
+import { subjects } from '@oblako/contracts';
 
 /**
  * Where the tests find PostgreSQL and NATS. scripts/test.sh makes sure both are up and exports
@@ -98,4 +99,18 @@ export function newSshPublicKey(comment = 'test@oblako'): string {
     return Buffer.concat([len, b]);
   };
   return `ssh-ed25519 ${Buffer.concat([field(Buffer.from('ssh-ed25519')), field(raw)]).toString('base64')} ${comment}`;
+}
+
+/** Delete the JetStream streams of one subject prefix, so test runs leave nothing on a shared NATS. */
+export async function dropStreams(prefix: string, natsUrl = TEST_NATS_URL): Promise<void> {
+  const { connect } = await import('@nats-io/transport-node');
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const s = subjects(prefix);
+    for (const name of [s.commandStream, s.eventStream]) await jsm.streams.delete(name).catch(() => undefined);
+  } finally {
+    await nc.close();
+  }
 }

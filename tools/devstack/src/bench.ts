@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { ServerView } from '@oblako/contracts';
-import { createTestDatabase, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, waitFor } from '@oblako/testing';
+import { createTestDatabase, dropStreams, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, waitFor } from '@oblako/testing';
 import { ApiClient } from './http.js';
 import { REPO_ROOT, startStack } from './stack.js';
 
@@ -175,6 +175,7 @@ async function main(): Promise<void> {
     await pool.end();
     await stack.stop();
     await db.drop();
+    await dropStreams(stack.subjectPrefix);
   }
 }
 

@@ -1,8 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
-import { subjects } from '@oblako/contracts';
-import { createTestDatabase, newSshPublicKey, TEST_NATS_URL, uniqueSubjectPrefix, type TestDatabase } from '@oblako/testing';
+import { createTestDatabase, dropStreams, newSshPublicKey, TEST_NATS_URL, uniqueSubjectPrefix, type TestDatabase } from '@oblako/testing';
 import type { DataSource } from 'typeorm';
 import { loadConfig, startApi, type AppConfig, type RunningApi } from '../../src/app.js';
 import { createDataSource, runMigrations } from '../../src/database/data-source.js';
@@ -98,20 +95,12 @@ export async function startHarness(options: { env?: Record<string, string>; seed
       await api.close();
       await ds.destroy();
       await db.drop();
-      const nc = await connect({ servers: TEST_NATS_URL });
-      try {
-        const jsm = await jetstreamManager(nc);
-        const s = subjects(prefix);
-        for (const name of [s.commandStream, s.eventStream]) await jsm.streams.delete(name).catch(() => undefined);
-      } finally {
-        await nc.close();
-      }
+      await dropStreams(prefix);
     },
   };
   return harness;
 }
 
-/** An ssh-ed25519 public key line made on the spot. */
 /** A fresh, valid OpenSSH ed25519 public key line (the shared helper of every test project). */
 export async function newEd25519Line(comment = 'test@oblako'): Promise<string> {
   return newSshPublicKey(comment);
