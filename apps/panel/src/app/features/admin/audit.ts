@@ -1,11 +1,10 @@
-import { ChangeDetectionStrategy, Component, inject, signal } from '@angular/core';
+import { ChangeDetectionStrategy, Component, inject } from '@angular/core';
 import { MatButtonModule } from '@angular/material/button';
 import { MatTableModule } from '@angular/material/table';
-import { type AuditEntryView, ApiService } from '../../core/api/api.service';
-import { errorMessage } from '../../core/api/api-error';
+import { ApiService } from '../../core/api/api.service';
 import { LoadState } from '../../shared/load-state';
 import { formatDateTime } from '../../shared/format';
-import { adminLoadError } from './admin-load';
+import { PagedList } from './paged-list';
 
 @Component({
   selector: 'ob-audit',
@@ -35,35 +34,20 @@ import { adminLoadError } from './admin-load';
 export class AuditPage {
   private readonly api = inject(ApiService);
   readonly columns = ['at', 'actor', 'action', 'target', 'tenant', 'ip'];
-  readonly items = signal<AuditEntryView[]>([]);
-  readonly next = signal<number | null>(null);
-  readonly loading = signal(true);
-  readonly error = signal<string | null>(null);
-  readonly moreError = signal<string | null>(null);
+  private readonly list = new PagedList(async (before: number | null) => { const p = await this.api.audit(before); return { items: p.items, next: p.before }; }, '/admin/audit');
+  readonly items = this.list.items;
+  readonly next = this.list.next;
+  readonly loading = this.list.loading;
+  readonly error = this.list.error;
+  readonly moreError = this.list.moreError;
   fmt = formatDateTime;
   constructor() {
     void this.load();
   }
-  async load(): Promise<void> {
-    this.loading.set(true);
-    this.error.set(null);
-    try {
-      const page = await this.api.audit(null);
-      this.items.set(page.items);
-      this.next.set(page.before);
-    } catch (e) {
-      this.error.set(adminLoadError(e, '/admin/audit'));
-    } finally {
-      this.loading.set(false);
-    }
+  load(): Promise<void> {
+    return this.list.load();
   }
-  async more(): Promise<void> {
-    try {
-      const page = await this.api.audit(this.next());
-      this.items.update((l) => [...l, ...page.items]);
-      this.next.set(page.before);
-    } catch (e) {
-      this.moreError.set(errorMessage(e));
-    }
+  more(): Promise<void> {
+    return this.list.more();
   }
 }

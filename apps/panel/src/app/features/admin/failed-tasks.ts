@@ -1,11 +1,10 @@
-import { ChangeDetectionStrategy, Component, inject, signal } from '@angular/core';
+import { ChangeDetectionStrategy, Component, inject } from '@angular/core';
 import { MatButtonModule } from '@angular/material/button';
 import { MatTableModule } from '@angular/material/table';
-import { type AdminTaskView, ApiService } from '../../core/api/api.service';
-import { errorMessage } from '../../core/api/api-error';
+import { ApiService } from '../../core/api/api.service';
 import { LoadState } from '../../shared/load-state';
 import { formatDateTime, humanize } from '../../shared/format';
-import { adminLoadError } from './admin-load';
+import { PagedList } from './paged-list';
 
 @Component({
   selector: 'ob-failed-tasks',
@@ -36,36 +35,21 @@ import { adminLoadError } from './admin-load';
 export class FailedTasksPage {
   private readonly api = inject(ApiService);
   readonly columns = ['when', 'op', 'server', 'node', 'error'];
-  readonly items = signal<AdminTaskView[]>([]);
-  readonly next = signal<string | null>(null);
-  readonly loading = signal(true);
-  readonly error = signal<string | null>(null);
-  readonly moreError = signal<string | null>(null);
+  private readonly list = new PagedList(async (cursor: string | null) => { const p = await this.api.failedTasks(cursor); return { items: p.items, next: p.nextCursor }; }, '/admin/tasks?state=failed');
+  readonly items = this.list.items;
+  readonly next = this.list.next;
+  readonly loading = this.list.loading;
+  readonly error = this.list.error;
+  readonly moreError = this.list.moreError;
   fmt = formatDateTime;
   humanize = humanize;
   constructor() {
     void this.load();
   }
-  async load(): Promise<void> {
-    this.loading.set(true);
-    this.error.set(null);
-    try {
-      const page = await this.api.failedTasks(null);
-      this.items.set(page.items);
-      this.next.set(page.nextCursor);
-    } catch (e) {
-      this.error.set(adminLoadError(e, '/admin/tasks?state=failed'));
-    } finally {
-      this.loading.set(false);
-    }
+  load(): Promise<void> {
+    return this.list.load();
   }
-  async more(): Promise<void> {
-    try {
-      const page = await this.api.failedTasks(this.next());
-      this.items.update((l) => [...l, ...page.items]);
-      this.next.set(page.nextCursor);
-    } catch (e) {
-      this.moreError.set(errorMessage(e));
-    }
+  more(): Promise<void> {
+    return this.list.more();
   }
 }
