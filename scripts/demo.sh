@@ -21,6 +21,5 @@ if [ "${LIBVIRT_URI:-test:///default}" = "qemu:///system" ]; then
   bash tools/hypervisor/netns-libvirtd.sh start "${OBLAKO_NETNS:-oblako}"
 fi
 
-log "building"
-npx nx run-many -t build --outputStyle=static >/dev/null || npx nx run-many -t build --outputStyle=static
+build_all quiet
 exec node tools/devstack/dist/demo.js "$@"

@@ -14,9 +14,9 @@ ensure_npm_deps
 ensure_test_postgres
 ensure_test_nats
 
-log "building"
-npx nx run-many -t build build-tests --outputStyle=static
-log "linting (module boundaries included)"
+build_all
+log "linting (module boundaries and the build graph included)"
+node tools/build/build.mjs check-graph
 npx nx run-many -t lint --outputStyle=static
 
 # Every compiled test, in two node:test runs: the fast and medium ones two at a time, then the

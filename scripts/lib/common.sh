@@ -143,3 +143,29 @@ ensure_test_nats() {
   for _ in $(seq 1 40); do nats_ok "$url" && { export OBLAKO_TEST_NATS_URL="$url"; return 0; }; sleep 0.25; done
   die "nats-server did not come up on $url: see .data/nats-test/server.log"
 }
+
+# build_all [QUIET]: build every project through Nx, then check every output folder against the
+# manifest its build sealed it with (tools/build/build.mjs). Nx's local cache is shared by every
+# clone on the machine and does not check what it restores; when it hands out damaged outputs, the
+# cache is cleared (`nx reset`: clearing only the cache folder leaves Nx's database claiming hits
+# it can no longer restore) and the damaged projects are built again. One build at a time per clone.
+build_all() {
+  local quiet="${1:-}" damaged out
+  exec 9>"$ROOT/.data/build.lock"
+  flock -w 900 9 || die "another build in this clone has held .data/build.lock for 15 minutes"
+  log "building"
+  if ! out=$(cd "$ROOT" && npx nx run-many -t build --outputStyle=static 2>&1); then
+    printf '%s\n' "$out" >&2; die "the build failed (output above)"
+  fi
+  [ -n "$quiet" ] || printf '%s\n' "$out" | grep -E '^> nx run|Successfully|Cache:' >&2 || true
+  if ! damaged=$(cd "$ROOT" && node tools/build/build.mjs verify 2>&1 >/dev/null); then
+    printf '%s\n' "$damaged" >&2
+    log "the build cache handed out damaged outputs: clearing Nx's cache and building them again"
+    (cd "$ROOT" && npx nx reset >/dev/null 2>&1) || die "nx reset failed"
+    if ! out=$(cd "$ROOT" && npx nx run-many -t build --outputStyle=static 2>&1); then
+      printf '%s\n' "$out" >&2; die "the build failed (output above)"
+    fi
+    (cd "$ROOT" && node tools/build/build.mjs verify) || die "outputs are still damaged after a clean build: see the lines above"
+  fi
+  exec 9>&-
+}
