@@ -13,6 +13,7 @@ async function main(): Promise<void> {
     natsSubjectPrefix: 'oblako',
     natsCredsFile: null,
     natsAccountSeed: null,
+    natsStreamReplicas: 1,
     port: 0,
     host: '127.0.0.1',
     jwtSecret: 'offline-document-generation-only-000000',

@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
+import { STREAM_REPLICAS_DEFAULT, STREAM_REPLICAS_MAX, streamReplicasProblem } from '@oblako/contracts';
 
 /** Which hypervisor domain type the XML asks for. `test` only on libvirt's test driver. */
 export type DomainType = 'kvm' | 'qemu' | 'test';
@@ -20,6 +21,8 @@ export interface DaemonConfig {
   natsPassword?: string;
   /** Path of a NATS credentials (.creds) file. */
   natsCredsFile?: string;
+  /** Replicas of the command stream when the daemon has to create it (the API normally does, with its own NATS_STREAM_REPLICAS). */
+  streamReplicas: number;
   libvirtUri: string;
   domainType: DomainType;
   provisioning: ProvisioningMode;
@@ -98,6 +101,7 @@ export function loadConfig(env: Env = process.env): DaemonConfig {
     natsUser: str('NATS_USER'),
     natsPassword: env.NATS_PASSWORD,
     natsCredsFile: str('NATS_CREDS'),
+    streamReplicas: int('NATS_STREAM_REPLICAS', STREAM_REPLICAS_DEFAULT, 1, STREAM_REPLICAS_MAX),
     libvirtUri,
     domainType,
     provisioning,
@@ -138,6 +142,8 @@ export function validateConfig(c: DaemonConfig): string[] {
     }
   }
   if (!PREFIX.test(c.subjectPrefix)) problems.push(`NATS_SUBJECT_PREFIX="${c.subjectPrefix}" must be dot-separated tokens of letters, digits, "-" and "_"`);
+  const replicasProblem = streamReplicasProblem(c.streamReplicas);
+  if (replicasProblem) problems.push(`NATS_STREAM_REPLICAS: ${replicasProblem}`);
   if (c.natsCredsFile && (c.natsUser || c.natsPassword)) problems.push('Set either NATS_CREDS or NATS_USER/NATS_PASSWORD, not both');
   if (c.natsUser && c.natsPassword === undefined) problems.push('NATS_USER is set but NATS_PASSWORD is not');
   if (!c.natsUser && c.natsPassword !== undefined && c.natsPassword !== '') problems.push('NATS_PASSWORD is set but NATS_USER is not');
@@ -171,6 +177,7 @@ export function defineConfig(partial: Partial<DaemonConfig> & Pick<DaemonConfig,
   const isTest = libvirtUri.startsWith('test://');
   const config: DaemonConfig = {
     subjectPrefix: 'oblako',
+    streamReplicas: STREAM_REPLICAS_DEFAULT,
     libvirtUri,
     domainType: isTest ? 'test' : 'kvm',
     provisioning: isTest ? 'minimal' : 'full',

@@ -211,7 +211,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
       diskCapacityGiB(config.dataDir),
       bus.events.refreshEventStream(),
       // a consumer (or stream) deleted under us is recreated: pulls on it resume by themselves
-      ensureCommandConsumer(bus.jsm, s, config.nodeId, log).catch((err: unknown) => log.warn('cannot check the command consumer', { error: errorMessage(err) })),
+      ensureCommandConsumer(bus.jsm, s, config.nodeId, log, config.streamReplicas).catch((err: unknown) => log.warn('cannot check the command consumer', { error: errorMessage(err) })),
     ]);
     const ours: { serverId: string; state: DomainState }[] = [];
     const seen = new Set<string>();

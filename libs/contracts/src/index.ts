@@ -1,6 +1,7 @@
 export * from './enums.js';
 export * from './server-state.js';
 export * from './subjects.js';
+export * from './streams.js';
 export * from './validation.js';
 export * from './commands.js';
 export * from './events.js';

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { STREAM_REPLICAS_DEFAULT, STREAM_REPLICAS_MAX } from '@oblako/contracts';
 import { isAccountSeed } from '../messaging/nats-credentials.js';
 import { readBillingConfig, type BillingConfig } from '../billing/billing.config.js';
 
@@ -18,6 +19,8 @@ export interface AppConfig {
   natsCredsFile: string | null;
   /** Account nkey seed (SA...) that signs each node's NATS user at registration; null = NATS without per-node users (development). */
   natsAccountSeed: string | null;
+  /** Replicas of each JetStream stream the API creates (1 on one nats-server, 3 on a three-server cluster). */
+  natsStreamReplicas: number;
   port: number;
   /** Address to listen on. */
   host: string;
@@ -105,6 +108,7 @@ export function loadConfig(env: Env): AppConfig {
     natsSubjectPrefix,
     natsCredsFile,
     natsAccountSeed,
+    natsStreamReplicas: int('NATS_STREAM_REPLICAS', STREAM_REPLICAS_DEFAULT, 1, STREAM_REPLICAS_MAX),
     port: int('PORT', 3000, 0, 65535),
     host: str('HOST') ?? '0.0.0.0',
     jwtSecret,

@@ -1,19 +1,27 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type ConsumerConfig, type JetStreamClient, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
-import { connect, credsAuthenticator, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { readFileSync } from 'node:fs';
-import { subjects, type Subjects } from '@oblako/contracts';
+import {
+  apiEventConsumerDefinition,
+  changeableConsumerFields,
+  commandStreamDefinition,
+  eventStreamDefinition,
+  nodeConsumerDefinition,
+  subjects,
+  type ConsumerDefinition,
+  type StreamDefinition,
+  type Subjects,
+} from '@oblako/contracts';
 import { APP_CONFIG } from '../common/config.provider.js';
 import type { AppConfig } from '../config/config.js';
 
 /**
  * The API's one NATS connection and the JetStream layout it owns.
  *
- * Durability (deliberate): both streams use file storage with one replica (a single NATS server
- * here; raise `num_replicas` to 3 on a cluster). Commands are a work queue (a message is gone
- * once its node acks it) kept at most 7 days, with a 2-minute duplicate window so a relay retry
- * with the same `Nats-Msg-Id` (= task id) is stored once. Events are kept 7 days under limits
- * retention; the API reads them with one durable consumer and explicit acks.
+ * The definitions (names, retention, storage, age limits, duplicate window, consumer ack wait and
+ * delivery limits) are shared with the node daemons: `libs/contracts/src/streams.ts`, which also
+ * says why each is what it is. Replicas come from NATS_STREAM_REPLICAS.
  */
 @Injectable()
 export class NatsService implements OnApplicationShutdown {
@@ -56,28 +64,12 @@ export class NatsService implements OnApplicationShutdown {
   }
 
   async ensureStreams(): Promise<void> {
-    const day = 24 * 3600 * 1000;
-    await this.ensureStream({
-      name: this.subjects.commandStream,
-      subjects: [this.subjects.allCommands()],
-      retention: RetentionPolicy.Workqueue,
-      storage: StorageType.File,
-      num_replicas: 1,
-      max_age: nanos(7 * day),
-      duplicate_window: nanos(2 * 60 * 1000),
-    });
-    await this.ensureStream({
-      name: this.subjects.eventStream,
-      subjects: [this.subjects.allEvents()],
-      retention: RetentionPolicy.Limits,
-      storage: StorageType.File,
-      num_replicas: 1,
-      max_age: nanos(7 * day),
-      duplicate_window: nanos(2 * 60 * 1000),
-    });
+    const opts = { replicas: this.config.natsStreamReplicas };
+    await this.ensureStream(commandStreamDefinition(this.subjects, opts));
+    await this.ensureStream(eventStreamDefinition(this.subjects, opts));
   }
 
-  private async ensureStream(cfg: Partial<StreamConfig> & { name: string }): Promise<void> {
+  private async ensureStream(cfg: StreamDefinition): Promise<void> {
     let exists = true;
     try {
       await this.jsm.streams.info(cfg.name);
@@ -103,14 +95,14 @@ export class NatsService implements OnApplicationShutdown {
   }
 
   /** Create a durable consumer, or bring an existing one (e.g. made by a daemon on its own) to our settings. */
-  private async ensureConsumer(stream: string, cfg: Partial<ConsumerConfig> & { durable_name: string }): Promise<void> {
+  private async ensureConsumer(stream: string, cfg: ConsumerDefinition): Promise<void> {
     try {
       await this.jsm.consumers.add(stream, cfg);
     } catch (err) {
       if (!/already exists|exists/i.test((err as Error).message)) throw err;
-      const { durable_name, filter_subject: _f, deliver_policy: _d, ack_policy: _a, ...changeable } = cfg;
+      const { durable_name } = cfg;
       try {
-        await this.jsm.consumers.update(stream, durable_name, changeable);
+        await this.jsm.consumers.update(stream, durable_name, changeableConsumerFields(cfg));
       } catch (err2) {
         this.logger.warn(`Consumer ${durable_name} on ${stream} exists with other settings (${(err2 as Error).message}); using it as it is`);
       }
@@ -119,15 +111,7 @@ export class NatsService implements OnApplicationShutdown {
 
   /** The durable consumer a node daemon reads its commands from. Idempotent. */
   async ensureNodeConsumer(nodeId: string): Promise<void> {
-    await this.ensureConsumer(this.subjects.commandStream, {
-      durable_name: this.subjects.nodeConsumer(nodeId),
-      filter_subject: this.subjects.nodeCommands(nodeId),
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      ack_wait: nanos(60_000),
-      max_deliver: 20,
-      max_ack_pending: 1000,
-    });
+    await this.ensureConsumer(this.subjects.commandStream, nodeConsumerDefinition(this.subjects, nodeId));
   }
 
   /** Drop a deleted node's command consumer (and with it any commands it never took). */
@@ -141,15 +125,7 @@ export class NatsService implements OnApplicationShutdown {
 
   /** The API's durable event consumer. Idempotent. */
   async ensureEventConsumer(): Promise<void> {
-    await this.ensureConsumer(this.subjects.eventStream, {
-      durable_name: this.subjects.apiEventConsumer,
-      filter_subject: this.subjects.allEvents(),
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      ack_wait: nanos(30_000),
-      max_deliver: 50,
-      max_ack_pending: 2000,
-    });
+    await this.ensureConsumer(this.subjects.eventStream, apiEventConsumerDefinition(this.subjects));
   }
 
   async isUp(timeoutMs = 1000): Promise<boolean> {

@@ -1,18 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import {
-  AckPolicy,
-  DeliverPolicy,
   jetstream,
   jetstreamManager,
-  RetentionPolicy,
-  StorageType,
   type Consumer,
   type JetStreamClient,
   type JetStreamManager,
 } from '@nats-io/jetstream';
 import {
+  commandStreamDefinition,
   EventKind,
+  nodeConsumerDefinition,
   nodeInboxPrefix,
   type DomainStateEvent,
   type Heartbeat,
@@ -67,42 +65,34 @@ function isNotFound(err: unknown): boolean {
 
 /**
  * Make sure the command stream and this node's durable pull consumer exist. The API normally
- * creates both; the daemon creates them only when missing, so it can also run on its own.
- * Existing definitions are never changed.
+ * creates both; the daemon creates them only when missing, from the same shared definitions
+ * (`libs/contracts/src/streams.ts`), so it can also run on its own. Existing definitions are
+ * never changed: the API owns them.
  */
-export async function ensureCommandConsumer(jsm: JetStreamManager, s: Subjects, nodeId: string, log: Logger): Promise<void> {
+export async function ensureCommandConsumer(jsm: JetStreamManager, s: Subjects, nodeId: string, log: Logger, replicas = 1): Promise<void> {
   try {
     await jsm.streams.info(s.commandStream);
   } catch (err) {
     if (!isNotFound(err)) throw err;
     log.info('command stream missing, creating it', { stream: s.commandStream });
     try {
-      await jsm.streams.add({
-        name: s.commandStream,
-        subjects: [s.allCommands()],
-        retention: RetentionPolicy.Workqueue,
-        storage: StorageType.File,
-        duplicate_window: 2 * 60 * 1_000_000_000,
-      });
+      await jsm.streams.add(commandStreamDefinition(s, { replicas }));
     } catch (err2) {
       // another node or the API created it in the meantime
       if (!/already in use|exists/i.test(errorMessage(err2))) throw err2;
     }
   }
-  const durable = s.nodeConsumer(nodeId);
+  const consumer = nodeConsumerDefinition(s, nodeId);
   try {
-    await jsm.consumers.info(s.commandStream, durable);
+    await jsm.consumers.info(s.commandStream, consumer.durable_name);
   } catch (err) {
     if (!isNotFound(err)) throw err;
-    log.info('node consumer missing, creating it', { stream: s.commandStream, consumer: durable });
-    await jsm.consumers.add(s.commandStream, {
-      durable_name: durable,
-      filter_subject: s.nodeCommands(nodeId),
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      ack_wait: 30 * 1_000_000_000,
-      max_deliver: 10,
-    });
+    log.info('node consumer missing, creating it', { stream: s.commandStream, consumer: consumer.durable_name });
+    try {
+      await jsm.consumers.add(s.commandStream, consumer);
+    } catch (err2) {
+      if (!/already exists|exists/i.test(errorMessage(err2))) throw err2;
+    }
   }
 }
 
@@ -186,7 +176,7 @@ export async function openBus(config: DaemonConfig, s: Subjects, log: Logger): P
   const nc = await connectNats(config, log);
   try {
     const jsm = await jetstreamManager(nc);
-    await ensureCommandConsumer(jsm, s, config.nodeId, log);
+    await ensureCommandConsumer(jsm, s, config.nodeId, log, config.streamReplicas);
     const js = jetstream(nc);
     const consumer = await js.consumers.get(s.commandStream, s.nodeConsumer(config.nodeId));
     const events = new EventPublisher(nc, js, jsm, s, config.nodeId, log);
