@@ -77,6 +77,10 @@ export const StopCommandSchema = z.object({
 export const RebootCommandSchema = z.object({ ...base, op: z.literal(TaskOp.Reboot) });
 export const SuspendCommandSchema = z.object({ ...base, op: z.literal(TaskOp.Suspend), graceSeconds: z.number().int().min(0).max(3600).default(30) });
 export const UnsuspendCommandSchema = z.object({ ...base, op: z.literal(TaskOp.Unsuspend), start: z.boolean().default(true) });
+/** Freeze the running guest in memory (libvirt suspend); nothing else changes. */
+export const PauseCommandSchema = z.object({ ...base, op: z.literal(TaskOp.Pause) });
+/** Let a paused guest run on from where it was frozen. */
+export const ResumeCommandSchema = z.object({ ...base, op: z.literal(TaskOp.Resume) });
 export const DeleteCommandSchema = z.object({ ...base, op: z.literal(TaskOp.Delete), addresses: z.array(AddressSchema).max(64).default([]) });
 
 export const NodeCommandSchema = z.discriminatedUnion('op', [
@@ -88,6 +92,8 @@ export const NodeCommandSchema = z.discriminatedUnion('op', [
   RebootCommandSchema,
   SuspendCommandSchema,
   UnsuspendCommandSchema,
+  PauseCommandSchema,
+  ResumeCommandSchema,
   DeleteCommandSchema,
 ]);
 export type NodeCommand = z.infer<typeof NodeCommandSchema>;

@@ -9,6 +9,10 @@ export const ServerState = {
   Rebooting: 'rebooting',
   Rebuilding: 'rebuilding',
   Resizing: 'resizing',
+  Pausing: 'pausing',
+  /** Frozen with its memory kept (libvirt suspend): it answers nothing until resumed. */
+  Paused: 'paused',
+  Resuming: 'resuming',
   Suspended: 'suspended',
   Error: 'error',
   Deleting: 'deleting',
@@ -27,6 +31,8 @@ export const TaskOp = {
   Resize: 'resize',
   Suspend: 'suspend',
   Unsuspend: 'unsuspend',
+  Pause: 'pause',
+  Resume: 'resume',
   Delete: 'delete',
 } as const;
 export type TaskOp = (typeof TaskOp)[keyof typeof TaskOp];

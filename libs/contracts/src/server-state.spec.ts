@@ -31,3 +31,16 @@ test('planAction refuses with a reason a person can act on', () => {
   assert.equal(planAction('deleted', 'delete').ok, false);
   assert.equal(planAction('provisioning', 'delete').ok, true);
 });
+
+test('pause and resume: a running server pauses, a paused one resumes, stops, suspends or is deleted', () => {
+  assert.deepEqual(planAction('running', 'pause'), { ok: true, op: 'pause', via: 'pausing', to: 'paused' });
+  assert.deepEqual(planAction('paused', 'resume'), { ok: true, op: 'resume', via: 'resuming', to: 'running' });
+  for (const action of ['stop', 'suspend', 'delete'] as const) assert.equal(planAction('paused', action).ok, true, action);
+  const pauseStopped = planAction('stopped', 'pause');
+  assert.match(!pauseStopped.ok ? pauseStopped.reason : '', /pause is allowed only when it is running/);
+  assert.match(((p) => (!p.ok ? p.reason : ''))(planAction('pausing', 'resume')), /wait for the current task/);
+  // a failure goes back to where it came from
+  for (const [from, via] of [['running', 'pausing'], ['paused', 'resuming'], ['paused', 'stopping'], ['paused', 'suspended']] as const) {
+    assert.ok(canTransition(via, from), `${via} -> ${from}`);
+  }
+});

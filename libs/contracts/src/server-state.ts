@@ -7,14 +7,17 @@ import { ServerState, TaskOp } from './enums.js';
 export const SERVER_TRANSITIONS: Readonly<Record<ServerState, readonly ServerState[]>> = {
   pending_payment: ['provisioning', 'deleting', 'deleted'],
   provisioning: ['running', 'error', 'deleting'],
-  running: ['stopping', 'rebooting', 'rebuilding', 'resizing', 'suspended', 'deleting', 'error', 'stopped'],
+  running: ['stopping', 'rebooting', 'rebuilding', 'resizing', 'pausing', 'suspended', 'deleting', 'error', 'stopped'],
   stopped: ['starting', 'rebuilding', 'resizing', 'suspended', 'deleting', 'error', 'running'],
   starting: ['running', 'stopped', 'error', 'deleting'],
-  stopping: ['stopped', 'running', 'error', 'deleting'],
+  stopping: ['stopped', 'running', 'paused', 'error', 'deleting'],
   rebooting: ['running', 'stopped', 'error', 'deleting'],
   rebuilding: ['running', 'stopped', 'error', 'deleting'],
   resizing: ['running', 'stopped', 'error', 'deleting'],
-  suspended: ['starting', 'running', 'stopped', 'deleting', 'error'],
+  pausing: ['paused', 'running', 'error', 'deleting'],
+  paused: ['resuming', 'stopping', 'suspended', 'deleting', 'error', 'running', 'stopped'],
+  resuming: ['running', 'paused', 'error', 'deleting'],
+  suspended: ['starting', 'running', 'paused', 'stopped', 'deleting', 'error'],
   error: ['starting', 'stopping', 'rebuilding', 'deleting', 'running', 'stopped'],
   deleting: ['deleted', 'error'],
   deleted: [],
@@ -33,6 +36,8 @@ export const ServerAction = {
   Delete: 'delete',
   Suspend: 'suspend',
   Unsuspend: 'unsuspend',
+  Pause: 'pause',
+  Resume: 'resume',
 } as const;
 export type ServerAction = (typeof ServerAction)[keyof typeof ServerAction];
 export const SERVER_ACTIONS = Object.values(ServerAction) as readonly ServerAction[];
@@ -51,25 +56,27 @@ interface ActionRule {
 
 export const ACTION_RULES: Readonly<Record<ServerAction, ActionRule>> = {
   start: { op: 'start', from: ['stopped', 'error'], via: 'starting', to: 'running', onFailure: 'previous' },
-  stop: { op: 'stop', from: ['running', 'error'], via: 'stopping', to: 'stopped', onFailure: 'previous' },
+  stop: { op: 'stop', from: ['running', 'paused', 'error'], via: 'stopping', to: 'stopped', onFailure: 'previous' },
   reboot: { op: 'reboot', from: ['running'], via: 'rebooting', to: 'running', onFailure: 'previous' },
   rebuild: { op: 'rebuild', from: ['running', 'stopped', 'error'], via: 'rebuilding', to: 'running', onFailure: 'error' },
   delete: {
     op: 'delete',
-    from: ['running', 'stopped', 'error', 'suspended', 'pending_payment', 'provisioning'],
+    from: ['running', 'paused', 'stopped', 'error', 'suspended', 'pending_payment', 'provisioning'],
     via: 'deleting',
     to: 'deleted',
     onFailure: 'error',
   },
-  suspend: { op: 'suspend', from: ['running', 'stopped'], via: 'suspended', to: 'suspended', onFailure: 'previous' },
+  suspend: { op: 'suspend', from: ['running', 'paused', 'stopped'], via: 'suspended', to: 'suspended', onFailure: 'previous' },
   unsuspend: { op: 'unsuspend', from: ['suspended'], via: 'starting', to: 'running', onFailure: 'previous' },
+  pause: { op: 'pause', from: ['running'], via: 'pausing', to: 'paused', onFailure: 'previous' },
+  resume: { op: 'resume', from: ['paused'], via: 'resuming', to: 'running', onFailure: 'previous' },
 };
 
 export type ActionPlan =
   | { ok: true; op: TaskOp; via: ServerState; to: ServerState }
   | { ok: false; reason: string };
 
-const TRANSIENT: readonly ServerState[] = ['provisioning', 'starting', 'stopping', 'rebooting', 'rebuilding', 'resizing', 'deleting'];
+const TRANSIENT: readonly ServerState[] = ['provisioning', 'starting', 'stopping', 'rebooting', 'rebuilding', 'resizing', 'pausing', 'resuming', 'deleting'];
 
 /** Decide whether `action` may run on a server in `state`, and if not, say why in words a person can act on. */
 export function planAction(state: ServerState, action: ServerAction, hasActiveTask = false): ActionPlan {

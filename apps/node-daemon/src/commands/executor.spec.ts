@@ -53,3 +53,32 @@ test('hypervisor failures become failed outcomes with their code; timings record
   assert.equal(again.ok, true);
   assert.equal(await hv.state(domainName(sp.serverId)), 'running');
 });
+
+test('pause freezes a running domain and resume lets it run on; each converges when repeated', async () => {
+  const hv = new FakeHypervisor();
+  const ex = new CommandExecutor(hv, new MinimalProvisioner({ domainType: 'test' }), { stopGraceSeconds: 1 });
+  const sp = spec();
+  assert.equal((await ex.execute(cmd('create', sp.serverId, { spec: sp }), new StepRecorder())).ok, true);
+  const paused = await ex.execute(cmd('pause', sp.serverId), new StepRecorder());
+  assert.deepEqual([paused.ok, paused.domainState], [true, 'paused']);
+  assert.deepEqual((await ex.execute(cmd('pause', sp.serverId), new StepRecorder())).domainState, 'paused');
+  assert.equal(hv.calls.filter((x) => x.startsWith('pause:')).length, 1);
+  const resumed = await ex.execute(cmd('resume', sp.serverId), new StepRecorder());
+  assert.deepEqual([resumed.ok, resumed.domainState], [true, 'running']);
+  assert.equal((await ex.execute(cmd('resume', sp.serverId), new StepRecorder())).ok, true);
+  assert.equal(hv.calls.filter((x) => x.startsWith('resume:')).length, 1);
+});
+
+test('pause of a stopped server and resume of a running-nowhere server fail with the reason', async () => {
+  const hv = new FakeHypervisor();
+  const ex = new CommandExecutor(hv, new MinimalProvisioner({ domainType: 'test' }), { stopGraceSeconds: 1 });
+  const sp = spec();
+  await ex.execute(cmd('create', sp.serverId, { spec: sp }), new StepRecorder());
+  await ex.execute(cmd('stop', sp.serverId, { graceSeconds: 0 }), new StepRecorder());
+  const p = await ex.execute(cmd('pause', sp.serverId), new StepRecorder());
+  assert.deepEqual([p.ok, p.error?.code, p.domainState], [false, 'not_running', 'shutoff']);
+  const r = await ex.execute(cmd('resume', sp.serverId), new StepRecorder());
+  assert.deepEqual([r.ok, r.error?.code], [false, 'not_paused']);
+  const missing = await ex.execute(cmd('pause', randomUUID()), new StepRecorder());
+  assert.equal(missing.error?.code, 'domain_missing');
+});

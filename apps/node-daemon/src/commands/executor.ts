@@ -29,6 +29,8 @@ export const FailureCode = {
   InvalidCommand: 'invalid_command',
   WrongNode: 'wrong_node',
   HostError: 'host_error',
+  NotRunning: 'not_running',
+  NotPaused: 'not_paused',
 } as const;
 
 export interface ExecutorOptions {
@@ -87,7 +89,27 @@ export class CommandExecutor {
         return cmd.start ? this.start(cmd, rec) : this.requireDomain(cmd.serverId, rec).then(() => undefined);
       case TaskOp.Resize:
         return this.resize(cmd, rec);
+      case TaskOp.Pause:
+        return this.pause(cmd.serverId, rec);
+      case TaskOp.Resume:
+        return this.resume(cmd.serverId, rec);
     }
+  }
+
+  /** Freeze a running guest in memory; a paused one stays paused (a redelivery converges). */
+  private async pause(serverId: string, rec: StepRecorder): Promise<void> {
+    const state = await this.requireDomain(serverId, rec);
+    if (state === DomainState.Paused) return;
+    if (state !== DomainState.Running) throw new CommandFailure(FailureCode.NotRunning, `server ${serverId} is ${state}, not running; only a running server can be paused`);
+    await rec.step('pause', () => this.hv.pause(domainName(serverId)), { hypervisor: true, progress: 50 });
+  }
+
+  /** Let a paused guest run on; a running one is left as it is. */
+  private async resume(serverId: string, rec: StepRecorder): Promise<void> {
+    const state = await this.requireDomain(serverId, rec);
+    if (state === DomainState.Running) return;
+    if (state !== DomainState.Paused) throw new CommandFailure(FailureCode.NotPaused, `server ${serverId} is ${state}, not paused; start it instead`);
+    await rec.step('resume', () => this.hv.resume(domainName(serverId)), { hypervisor: true, progress: 50 });
   }
 
   private async requireDomain(serverId: string, rec: StepRecorder): Promise<DomainState> {

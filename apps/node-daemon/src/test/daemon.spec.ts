@@ -104,7 +104,7 @@ describe('node daemon on libvirt test:///default and real NATS', () => {
   test('an invalid command is reported once and never redelivered', async () => {
     const taskId = randomUUID();
     const serverId = randomUUID();
-    await h.publish({ v: 1, taskId, serverId, nodeId: h.nodeId, attempt: 1, issuedAt: Date.now(), op: 'create', spec: { hostname: 'bad_host!' } });
+    await h.publish({ v: 1, taskId, serverId, nodeId: h.nodeId, attempt: 1, issuedAt: Date.now(), op: 'create', spec: { hostname: 'bad_host!' } } as Record<string, unknown>);
     const r = await h.result(taskId);
     TaskResultEventSchema.parse(r);
     assert.equal(r.ok, false);

@@ -5,7 +5,7 @@ const TONE: Record<string, string> = {
   running: 'ok', succeeded: 'ok', online: 'ok',
   stopped: 'off', deleted: 'off', offline: 'bad',
   error: 'bad', failed: 'bad', suspended: 'bad',
-  maintenance: 'warn', pending_payment: 'warn',
+  maintenance: 'warn', pending_payment: 'warn', paused: 'warn',
   offered: 'ok', retired: 'off', active: 'ok', paid: 'ok', provisioned: 'ok', trialing: 'ok',
   pending: 'warn', open: 'warn', past_due: 'warn', draft: 'off', void: 'off', none: 'off', canceled: 'off',
   unpaid: 'bad', uncollectible: 'bad',

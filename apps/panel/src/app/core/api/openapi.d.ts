@@ -1218,7 +1218,7 @@ export interface components {
             /** Format: uuid */
             serverId: string;
             /** @enum {string} */
-            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "delete";
+            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete";
             /** @enum {string} */
             state: "queued" | "dispatched" | "running" | "succeeded" | "failed";
             progress: number;
@@ -1239,7 +1239,7 @@ export interface components {
             tenantId: string;
             hostname: string;
             /** @enum {string} */
-            state: "pending_payment" | "provisioning" | "running" | "stopped" | "starting" | "stopping" | "rebooting" | "rebuilding" | "resizing" | "suspended" | "error" | "deleting" | "deleted";
+            state: "pending_payment" | "provisioning" | "running" | "stopped" | "starting" | "stopping" | "rebooting" | "rebuilding" | "resizing" | "pausing" | "paused" | "resuming" | "suspended" | "error" | "deleting" | "deleted";
             plan: components["schemas"]["PlanDto"];
             image: components["schemas"]["ImageDto"];
             location: components["schemas"]["LocationDto"];
@@ -1273,7 +1273,7 @@ export interface components {
             /** Format: uuid */
             serverId: string;
             /** @enum {string} */
-            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "delete";
+            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete";
             /** @enum {string} */
             state: "queued" | "dispatched" | "running" | "succeeded" | "failed";
             progress: number;
@@ -2864,7 +2864,7 @@ export interface operations {
                 tenantId?: string;
                 nodeId?: string;
                 /** @description Without it, deleted servers are left out */
-                state?: "pending_payment" | "provisioning" | "running" | "stopped" | "starting" | "stopping" | "rebooting" | "rebuilding" | "resizing" | "suspended" | "error" | "deleting" | "deleted";
+                state?: "pending_payment" | "provisioning" | "running" | "stopped" | "starting" | "stopping" | "rebooting" | "rebuilding" | "resizing" | "pausing" | "paused" | "resuming" | "suspended" | "error" | "deleting" | "deleted";
             };
             header?: never;
             path?: never;
