@@ -20,6 +20,8 @@ async function signUp(page: Page, label: string): Promise<string> {
   await byTestId(page, 'signup-tenant').fill(`${label} Hosting`);
   await byTestId(page, 'signup-submit').click();
   await page.waitForURL(/\/(servers|order)/);
+  // Ordering needs a confirmed address: the link from the verification mail.
+  await b.stack.verifyEmail(email);
   return email;
 }
 

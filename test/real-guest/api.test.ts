@@ -92,7 +92,9 @@ describe('real guests ordered through the API', { skip: skip ?? false }, () => {
     });
     await admin.ok<IpPoolView>('POST', '/api/v1/admin/ip-pools', { locationId: stack.seed.locationId, cidr: POOL6, gateway: GATEWAY6 });
     customer = new ApiClient(stack.apiUrl);
-    await customer.register(`${uniqueName('rg')}@rg.test`, 'correct horse battery staple', 'Guest Test Ltd');
+    const email = `${uniqueName('rg')}@rg.test`;
+    await customer.register(email, 'correct horse battery staple', 'Guest Test Ltd');
+    await stack.verifyEmail(email);
     imageId = (await customer.ok<{ id: string; name: string }[]>('GET', '/api/v1/images')).find((i) => i.name === 'Oblako test guest')!.id;
     locationId = (await customer.ok<{ id: string }[]>('GET', '/api/v1/locations'))[0]!.id;
   });

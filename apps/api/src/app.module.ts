@@ -4,7 +4,12 @@ import { PassportModule } from '@nestjs/passport';
 import { DataSource } from 'typeorm';
 import { ApiTokensController } from './api-tokens/api-tokens.controller.js';
 import { ApiTokensService } from './api-tokens/api-tokens.service.js';
-import { AdminAuditController } from './audit/audit.controller.js';
+import { AdminAuditController, TenantAuditController } from './audit/audit.controller.js';
+import { AccountRequestsWorker } from './auth/account-requests.worker.js';
+import { StaffSecurityController, TenantSecurityController } from './auth/security-settings.controller.js';
+import { MailService } from './mail/mail.service.js';
+import { InvitesController, MemberInvitesController } from './tenants/invites.controller.js';
+import { InvitesService } from './tenants/invites.service.js';
 import { AdminTenantsController } from './tenants/admin-tenants.controller.js';
 import { MembersController } from './tenants/members.controller.js';
 import { TenantSuspensionService } from './tenants/tenant-suspension.service.js';
@@ -73,8 +78,9 @@ class CoreModule {
         AuditService,
         NatsService,
         ServerEventsBus,
+        MailService,
       ],
-      exports: [APP_CONFIG, DataSource, AuditService, NatsService, ServerEventsBus],
+      exports: [APP_CONFIG, DataSource, AuditService, NatsService, ServerEventsBus, MailService],
     };
   }
 }
@@ -85,9 +91,9 @@ class AuthModule {
     return {
       module: AuthModule,
       imports: [PassportModule.register({ session: false }), JwtModule.register({ secret: config.jwtSecret, signOptions: { algorithm: 'HS256' } })],
-      controllers: [AuthController, ApiTokensController],
-      providers: [AuthService, ApiTokensService, JwtStrategy, ApiTokenStrategy],
-      exports: [AuthService, ApiTokensService],
+      controllers: [AuthController, ApiTokensController, MemberInvitesController, InvitesController, TenantSecurityController, StaffSecurityController, TenantAuditController],
+      providers: [AuthService, ApiTokensService, JwtStrategy, ApiTokenStrategy, InvitesService, AccountRequestsWorker],
+      exports: [AuthService, ApiTokensService, InvitesService],
     };
   }
 }

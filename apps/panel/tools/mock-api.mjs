@@ -49,7 +49,7 @@ addUser('demo@example.com', 'demo-password', null, 'Demo Ltd');
 
 const access = new Map(); // token -> userId
 const refresh = new Map(); // token -> userId
-const keys = []; const tokens = []; const servers = []; const tasks = [];
+const keys = []; const tokens = []; const servers = []; const tasks = []; const invites = [];
 const streams = new Set();
 let nextIp = 10;
 
@@ -200,11 +200,18 @@ async function api(req, res, url) {
     return users.filter((x) => x.memberships.some((mm) => mm.tenantId === tenantId))
       .map((x) => ({ userId: x.id, email: x.email, role: x.memberships.find((mm) => mm.tenantId === tenantId).role, createdAt: now() }));
   }
-  if (m === 'POST' && p === '/members') {
-    const b = await body(req); const other = users.find((x) => x.email === b.email);
-    if (!other) throw new HttpError(404, 'not_found', `No account uses ${b.email}; ask them to sign up first.`);
-    other.memberships.push({ tenantId, tenantName: tenants.get(tenantId).name, role: b.role });
-    return { userId: other.id, email: other.email, role: b.role, createdAt: now() };
+  if (m === 'GET' && p === '/members/invites') return invites.filter((i) => i.tenantId === tenantId).map(({ tenantId: _t, ...i }) => i);
+  if (m === 'POST' && p === '/members/invites') {
+    // As the real API: the same answer whether or not the address has an account.
+    const b = await body(req);
+    const i = { id: randomUUID(), tenantId, email: b.email.toLowerCase(), role: b.role, state: 'pending', expiresAt: new Date(Date.now() + 7 * 864e5).toISOString(), createdAt: now() };
+    invites.push(i); res.statusCode = 202;
+    const { tenantId: _t, ...view } = i; return view;
+  }
+  if ((seg = p.match(/^\/members\/invites\/([^/]+)$/)) && m === 'DELETE') {
+    const i = invites.find((x) => x.id === seg[1] && x.tenantId === tenantId && x.state === 'pending');
+    if (!i) throw notFound('Invitation');
+    i.state = 'revoked'; res.statusCode = 204; return undefined;
   }
   if ((seg = p.match(/^\/members\/([^/]+)$/))) {
     const other = users.find((x) => x.id === seg[1]); const mm = other?.memberships.find((x) => x.tenantId === tenantId);

@@ -35,7 +35,60 @@ export interface MeView {
   id: string;
   email: string;
   staffRole: StaffRole | null;
-  memberships: { tenantId: string; tenantName: string; role: TenantRole }[];
+  memberships: { tenantId: string; tenantName: string; role: TenantRole; requireTwoFactor?: boolean }[];
+  /** False until the address is confirmed through the link mailed at sign-up; unverified accounts cannot order. */
+  emailVerified?: boolean;
+  twoFactorEnabled?: boolean;
+  /** Staff must have two-factor sign-in (a staff setting) and this user has not set it up. */
+  twoFactorRequiredForStaff?: boolean;
+}
+
+/** First step of a login with two-factor sign-in on: the token only lets the client send a code. */
+export interface TwoFactorChallengeView {
+  twoFactorRequired: true;
+  /** Send it back with a code to POST /auth/login/2fa; valid for `expiresIn` seconds, single use. */
+  challengeToken: string;
+  expiresIn: number;
+  methods: ('totp' | 'recovery_code')[];
+}
+
+export type LoginResultView = AuthTokensView | TwoFactorChallengeView;
+
+export function isTwoFactorChallenge(r: LoginResultView): r is TwoFactorChallengeView {
+  return (r as TwoFactorChallengeView).twoFactorRequired === true;
+}
+
+export interface TwoFactorSetupView {
+  /** Base32 secret, for entering by hand. */
+  secret: string;
+  /** otpauth:// URI; the panel shows it as a QR code. */
+  otpauthUri: string;
+}
+
+export interface RecoveryCodesView {
+  /** Shown once; each works once in place of a code. */
+  recoveryCodes: string[];
+}
+
+export interface SessionView {
+  id: string;
+  current: boolean;
+  ip: string | null;
+  userAgent: string | null;
+  /** "Firefox on Linux" and the like, read from the user agent. */
+  device: string;
+  createdAt: string;
+  lastUsedAt: string;
+  twoFactor: boolean;
+}
+
+export interface InviteView {
+  id: string;
+  email: string;
+  role: TenantRole;
+  state: 'pending' | 'accepted' | 'revoked' | 'expired';
+  expiresAt: string;
+  createdAt: string;
 }
 
 export interface LocationView { id: string; code: string; name: string; country: string }

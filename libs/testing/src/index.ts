@@ -114,3 +114,4 @@ export async function dropStreams(prefix: string, natsUrl = TEST_NATS_URL): Prom
     await nc.close();
   }
 }
+export * from './mail-catcher.js';

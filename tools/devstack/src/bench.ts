@@ -100,6 +100,7 @@ async function main(): Promise<void> {
   try {
     const c = new ApiClient(stack.apiUrl);
     await c.register('bench@bench.test', 'bench-password-123', 'Bench');
+    await stack.verifyEmail('bench@bench.test');
     const [location] = await c.ok<{ id: string }[]>('GET', '/api/v1/locations');
     const plans = await c.ok<{ id: string; vcpus: number }[]>('GET', '/api/v1/plans');
     const [image] = await c.ok<{ id: string }[]>('GET', '/api/v1/images');

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
-import { freePort, waitFor } from '@oblako/testing';
+import { freePort, startMailCatcher, waitFor, type MailCatcher } from '@oblako/testing';
 import { subjects } from '@oblako/contracts';
 import { startProcess, type ManagedProcess } from './processes.js';
 import { startEmbeddedPostgres, startNatsServer, type EmbeddedPostgres, type NatsServer } from './services.js';
@@ -96,6 +96,11 @@ export interface StackOptions {
   noDaemon?: boolean;
   /** Echo child output to stderr. */
   echo?: boolean;
+  /**
+   * Start a mail catcher (a real SMTP server keeping what it gets, inbox page over HTTP) and point
+   * the API's SMTP settings at it. Default true; false leaves mail queued (or apiEnv's SMTP_*).
+   */
+  mailCatcher?: boolean;
 }
 
 export interface Stack {
@@ -111,6 +116,10 @@ export interface Stack {
   nats: NatsServer | null;
   api: ManagedProcess;
   daemon: ManagedProcess | null;
+  /** The mail catcher the API sends to (unless mailCatcher: false). */
+  mail: MailCatcher | null;
+  /** Confirm a new account's address the way its owner would: the link from the verification mail. */
+  verifyEmail(email: string): Promise<void>;
   /** Where a node daemon started by the stack keeps its files (and its nats.creds). */
   dataDirOf(nodeId: string): string;
   /** Start (another) node daemon process for `nodeId`. */
@@ -148,13 +157,23 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       natsUrl = nats.url;
     }
     const subjectPrefix = opts.subjectPrefix ?? 'oblako';
+    let mail: MailCatcher | null = null;
+    if (opts.mailCatcher !== false) {
+      mail = await startMailCatcher({ dir: join(opts.dataDir, 'mail'), echo: opts.echo });
+      cleanups.push(() => mail!.stop());
+    }
     const apiPort = opts.apiPort || (await freePort());
+    const panelPort = opts.panelPort || (opts.panelPort === 0 ? await freePort() : undefined);
     const api = startProcess({
       name: 'api',
       command: process.execPath,
       args: [join(root, 'apps/api/dist/src/main.js')],
       env: {
         ...process.env,
+        ...(mail ? { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(mail.smtpPort), SMTP_SECURITY: 'none', MAIL_POLL_MS: '250', MAIL_RETRY_BASE_SECONDS: '2' } : {}),
+        ...(panelPort ? { PANEL_URL: `http://localhost:${panelPort}` } : {}),
+        // Development mode: webhook endpoints on this machine are allowed (never in production).
+        WEBHOOKS_ALLOW_LOCALHOST: 'true',
         ...opts.apiEnv,
         DATABASE_URL: databaseUrl,
         NATS_URL: natsUrl,
@@ -246,16 +265,26 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const daemon = opts.noDaemon ? null : await startDaemon(seed.nodeId, {}, 'daemon');
 
     let panelUrl: string | null = null;
-    if (opts.panelPort !== undefined) {
+    if (panelPort !== undefined) {
       const server: Server = await startPanelServer({
         root: opts.panelDir ?? join(root, 'apps/panel/dist/browser'),
-        port: opts.panelPort,
+        port: panelPort,
         apiUrl,
       });
       cleanups.push(() => new Promise<void>((ok) => server.close(() => ok())));
       const addr = server.address();
-      panelUrl = `http://localhost:${typeof addr === 'object' && addr ? addr.port : opts.panelPort}`;
+      panelUrl = `http://localhost:${typeof addr === 'object' && addr ? addr.port : panelPort}`;
     }
+
+    const verifyEmail = async (email: string) => {
+      if (!mail) throw new Error('verifyEmail needs the mail catcher (mailCatcher: true)');
+      const m = await mail.waitForMail(email, (x) => /verify-email\?token=/.test(x.text), 20_000);
+      const link = m.text.match(/https?:\/\/\S*\/verify-email\?token=\S+/)?.[0];
+      const token = link ? new URL(link).searchParams.get('token') : null;
+      if (!token) throw new Error(`the verification mail to ${email} has no link:\n${m.text}`);
+      const r = await new ApiClient(apiUrl).call('POST', '/api/v1/auth/verify-email', { token });
+      if (r.status !== 200) throw new Error(`verifying ${email} failed: ${r.status} ${JSON.stringify(r.body)}`);
+    };
 
     return {
       apiUrl,
@@ -269,6 +298,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       nats,
       api,
       daemon,
+      mail,
+      verifyEmail,
       startDaemon,
       dataDirOf: (nodeId: string) => join(opts.dataDir, 'node', nodeId),
       stop: stopAll,

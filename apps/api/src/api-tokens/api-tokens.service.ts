@@ -45,8 +45,9 @@ export class ApiTokensService {
 
   /** Resolve a presented token; it acts with its creator's current role in its tenant. */
   async principalForToken(token: string): Promise<Principal | null> {
-    const rows: { id: string; tenant_id: string; user_id: string; email: string; staff_role: StaffRole | null; last_used_at: Date | null }[] = await this.ds.query(
-      `SELECT t.id, t.tenant_id, t.user_id, u.email, u.staff_role, t.last_used_at
+    const rows: { id: string; tenant_id: string; user_id: string; email: string; staff_role: StaffRole | null; last_used_at: Date | null; two_factor: boolean; verified: boolean }[] = await this.ds.query(
+      `SELECT t.id, t.tenant_id, t.user_id, u.email, u.staff_role, t.last_used_at,
+              u.totp_enabled_at IS NOT NULL AS two_factor, u.email_verified_at IS NOT NULL AS verified
          FROM api_tokens t
          JOIN users u ON u.id = t.user_id
          JOIN memberships ms ON ms.user_id = t.user_id AND ms.tenant_id = t.tenant_id
@@ -59,7 +60,8 @@ export class ApiTokensService {
       await this.ds.query('UPDATE api_tokens SET last_used_at = now() WHERE id = $1', [row.id]);
     }
     // Staff powers are never exercised through an API token.
-    return { kind: 'api_token', userId: row.user_id, email: row.email, staffRole: null, sessionId: null, apiTokenId: row.id, apiTokenTenantId: row.tenant_id };
+    return { kind: 'api_token', userId: row.user_id, email: row.email, staffRole: null, sessionId: null, apiTokenId: row.id, apiTokenTenantId: row.tenant_id,
+      twoFactorEnabled: row.two_factor, emailVerified: row.verified };
   }
 }
 

@@ -4,7 +4,8 @@ import { Permission } from '@oblako/contracts';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { DataSource } from 'typeorm';
-import { StaffOnly } from '../common/guards.js';
+import { StaffOnly, TenantScoped } from '../common/guards.js';
+import { CurrentTenant } from '../common/request-context.js';
 import { AuditEntryEntity } from './audit.entity.js';
 
 export class AuditQuery {
@@ -39,10 +40,34 @@ export class AdminAuditController {
     const qb = this.ds.getRepository(AuditEntryEntity).createQueryBuilder('a').orderBy('a.id', 'DESC').limit(q.limit ?? 50);
     if (q.tenantId) qb.andWhere('a.tenant_id = :tenantId', { tenantId: q.tenantId });
     if (q.before) qb.andWhere('a.id < :before', { before: q.before });
-    const rows = await qb.getMany();
-    return rows.map((r) => ({
-      id: Number(r.id), tenantId: r.tenantId, actorUserId: r.actorUserId, actorKind: r.actorKind, action: r.action, targetType: r.targetType,
-      targetId: r.targetId, ip: r.ip, details: r.details, createdAt: r.createdAt.toISOString(),
-    }));
+    return (await qb.getMany()).map(entryView);
   }
+}
+
+export class TenantAuditQuery {
+  @ApiPropertyOptional({ description: 'Entries with a smaller id (the last id of the previous page)' }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) before?: number;
+  @ApiPropertyOptional({ default: 50, maximum: 200 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200) limit?: number;
+}
+
+/** The tenant's own audit log, for its owners: the same entries staff see for the tenant, newest first. */
+@ApiTags('audit')
+@Controller('api/v1/audit')
+@TenantScoped(Permission.AuditTenantRead)
+export class TenantAuditController {
+  constructor(@Inject(DataSource) private readonly ds: DataSource) {}
+
+  @Get()
+  @ApiOkResponse({ type: [AuditEntryDto] })
+  async list(@CurrentTenant() tenantId: string, @Query() q: TenantAuditQuery): Promise<AuditEntryDto[]> {
+    const qb = this.ds.getRepository(AuditEntryEntity).createQueryBuilder('a').where('a.tenant_id = :tenantId', { tenantId }).orderBy('a.id', 'DESC').limit(q.limit ?? 50);
+    if (q.before) qb.andWhere('a.id < :before', { before: q.before });
+    return (await qb.getMany()).map(entryView);
+  }
+}
+
+function entryView(r: AuditEntryEntity): AuditEntryDto {
+  return {
+    id: Number(r.id), tenantId: r.tenantId, actorUserId: r.actorUserId, actorKind: r.actorKind, action: r.action, targetType: r.targetType,
+    targetId: r.targetId, ip: r.ip, details: r.details, createdAt: r.createdAt.toISOString(),
+  };
 }

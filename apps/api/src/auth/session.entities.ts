@@ -8,6 +8,11 @@ export class RefreshSessionEntity {
   @Column({ name: 'expires_at', type: 'timestamptz' }) expiresAt: Date;
   @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true }) revokedAt: Date | null;
   @Column({ name: 'revoked_reason', type: 'varchar', nullable: true }) revokedReason: string | null;
+  @Column({ type: 'varchar', nullable: true }) ip: string | null;
+  @Column({ name: 'user_agent', type: 'varchar', nullable: true }) userAgent: string | null;
+  @Column({ name: 'last_used_at', type: 'timestamptz', nullable: true }) lastUsedAt: Date | null;
+  /** The login proved a second factor. */
+  @Column({ name: 'two_factor', type: 'boolean', default: false }) twoFactor: boolean;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
 }
 

@@ -23,6 +23,8 @@ export const CommonErrorCode = {
   Unauthenticated: 'unauthenticated',
   Forbidden: 'forbidden',
   NoTenant: 'no_tenant',
+  TwoFactorRequired: 'two_factor_required',
+  EmailNotVerified: 'email_not_verified',
 } as const;
 export type CommonErrorCode = (typeof CommonErrorCode)[keyof typeof CommonErrorCode];
 
@@ -34,6 +36,8 @@ const COMMON_STATUS: Record<CommonErrorCode, number> = {
   unauthenticated: 401,
   forbidden: 403,
   no_tenant: 403,
+  two_factor_required: 403,
+  email_not_verified: 403,
 };
 
 export class CommonError extends DomainError {

@@ -7,6 +7,9 @@ import { staffRoleCan, tenantRoleCan, type Permission, type TenantRole } from '@
 import { DataSource } from 'typeorm';
 import { CommonError } from './domain-error.js';
 import type { OblakoRequest, Principal } from './request-context.js';
+import { APP_CONFIG } from './config.provider.js';
+import type { AppConfig } from '../config/config.js';
+import { staffRequireTwoFactor } from '../auth/staff-policy.js';
 
 const PERMISSION_KEY = 'oblako:permission';
 export const TENANT_HEADER = 'x-tenant-id';
@@ -40,16 +43,19 @@ export class TenantGuard implements CanActivate {
     if (principal.apiTokenTenantId && asked && asked !== principal.apiTokenTenantId) {
       throw new CommonError('forbidden', `This API token belongs to another tenant than the ${TENANT_HEADER} header names; drop the header or use a token of that tenant.`);
     }
-    const rows: { tenant_id: string; role: TenantRole }[] = await this.ds.query(
+    const rows: { tenant_id: string; role: TenantRole; require_two_factor: boolean }[] = await this.ds.query(
       tenantId
-        ? 'SELECT tenant_id, role FROM memberships WHERE user_id = $1 AND tenant_id = $2'
-        : 'SELECT tenant_id, role FROM memberships WHERE user_id = $1 ORDER BY created_at, id LIMIT 1',
+        ? 'SELECT ms.tenant_id, ms.role, t.require_two_factor FROM memberships ms JOIN tenants t ON t.id = ms.tenant_id WHERE ms.user_id = $1 AND ms.tenant_id = $2'
+        : 'SELECT ms.tenant_id, ms.role, t.require_two_factor FROM memberships ms JOIN tenants t ON t.id = ms.tenant_id WHERE ms.user_id = $1 ORDER BY ms.created_at, ms.id LIMIT 1',
       tenantId ? [principal.userId, tenantId] : [principal.userId],
     );
     const row = rows[0];
     if (!row) {
       if (tenantId) throw new CommonError('not_found', 'You are not a member of that tenant.');
       throw new CommonError('no_tenant', 'Your account belongs to no tenant; register a tenant or ask a tenant owner to invite you.');
+    }
+    if (row.require_two_factor && !principal.twoFactorEnabled) {
+      throw new CommonError('two_factor_required', 'This team requires two-factor sign-in: turn it on under Account → Security (POST /api/v1/auth/2fa/setup), then try again.');
     }
     tenantId = row.tenant_id;
     req.tenantContext = { tenantId, role: row.role };
@@ -62,22 +68,46 @@ export const RequirePermission = (permission: Permission) => SetMetadata(PERMISS
 /** 3. Permission: tenant permissions from the caller's role in the tenant, staff permissions from the staff role. */
 @Injectable()
 export class PermissionGuard implements CanActivate {
-  constructor(@Inject(Reflector) private readonly reflector: Reflector) {}
+  constructor(
+    @Inject(Reflector) private readonly reflector: Reflector,
+    @Inject(DataSource) private readonly ds: DataSource,
+  ) {}
 
-  canActivate(ctx: ExecutionContext): boolean {
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const permission = this.reflector.getAllAndOverride<Permission | undefined>(PERMISSION_KEY, [ctx.getHandler(), ctx.getClass()]);
     if (!permission) throw new Error(`Route ${ctx.getClass().name}.${ctx.getHandler().name} declares no permission; deny by default`);
     const req = ctx.switchToHttp().getRequest<OblakoRequest>();
     const principal = req.user;
     if (!principal) throw new Error('PermissionGuard must run after AuthenticationGuard');
     if (permission.startsWith('admin:')) {
-      if (principal.kind === 'user' && principal.staffRole && staffRoleCan(principal.staffRole, permission)) return true;
+      if (principal.kind === 'user' && principal.staffRole && staffRoleCan(principal.staffRole, permission)) {
+        if (!principal.twoFactorEnabled && (await staffRequireTwoFactor(this.ds))) {
+          throw new CommonError('two_factor_required', 'Staff must use two-factor sign-in: turn it on under Account → Security (POST /api/v1/auth/2fa/setup), then try again.');
+        }
+        return true;
+      }
       throw new CommonError('forbidden', `This endpoint is for provider staff with the "${permission}" permission.`);
     }
     const tenant = req.tenantContext;
     if (!tenant) throw new Error('Tenant permission checked without TenantGuard');
     if (tenantRoleCan(tenant.role, permission)) return true;
     throw new CommonError('forbidden', `Your role "${tenant.role}" in this tenant does not allow "${permission}"; ask a tenant owner or admin.`);
+  }
+}
+
+/**
+ * Ordering needs a confirmed address (when REQUIRE_EMAIL_VERIFICATION is on, the default). Put it
+ * on a route after the class-level guards: `@UseGuards(VerifiedEmailGuard)`.
+ */
+@Injectable()
+export class VerifiedEmailGuard implements CanActivate {
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  canActivate(ctx: ExecutionContext): boolean {
+    const principal = ctx.switchToHttp().getRequest<OblakoRequest>().user;
+    if (!principal) throw new Error('VerifiedEmailGuard must run after AuthenticationGuard');
+    if (!this.config.requireEmailVerification || principal.emailVerified) return true;
+    throw new CommonError('email_not_verified', `Confirm your email address first: open the link we mailed to ${principal.email} (or ask for a new one with POST /api/v1/auth/verify-email/resend).`);
   }
 }
 

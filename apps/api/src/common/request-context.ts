@@ -13,6 +13,9 @@ export interface Principal {
   /** For API tokens: the token and the one tenant it belongs to. */
   apiTokenId: string | null;
   apiTokenTenantId: string | null;
+  /** The user has two-factor sign-in on (API tokens act as their user). */
+  twoFactorEnabled: boolean;
+  emailVerified: boolean;
 }
 
 /** The tenant a request acts in: set by the tenant guard. */

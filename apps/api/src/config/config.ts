@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { STREAM_REPLICAS_DEFAULT, STREAM_REPLICAS_MAX } from '@oblako/contracts';
 import { isAccountSeed } from '../messaging/nats-credentials.js';
 import { readBillingConfig, type BillingConfig } from '../billing/billing.config.js';
+import { deriveDataKey } from '../auth/secrets.js';
 
 /**
  * The API's configuration: read once at start-up from the environment into one typed object.
@@ -34,6 +35,45 @@ export interface AppConfig {
   outboxPollMs: number;
   /** A task with no word from its node for this long fails with a timeout. */
   taskTimeoutSeconds: number;
+  /** AES-256 key sealing secrets the API reads back (TOTP seeds, webhook secrets, queued mail). */
+  dataKey: Buffer;
+  /** Where customers open the panel; links in mail point here. */
+  panelUrl: string;
+  /** The provider's name and support address, named in every mail. */
+  brand: { name: string; supportEmail: string };
+  mail: MailConfig;
+  /** Unverified accounts may sign in and look around but not order. */
+  requireEmailVerification: boolean;
+  webhooks: WebhookConfig;
+}
+
+export type SmtpSecurity = 'starttls' | 'tls' | 'none';
+
+export interface MailConfig {
+  /** SMTP server; null = no mail server configured (mail waits in the queue). */
+  host: string | null;
+  port: number;
+  /** starttls: plain connection upgraded with STARTTLS (required); tls: TLS from the start (port 465); none: no TLS (local relays only). */
+  security: SmtpSecurity;
+  user: string | null;
+  password: string | null;
+  /** Reject SMTP servers whose certificate does not verify (default true). */
+  tlsVerify: boolean;
+  from: string;
+  /** First retry after this long; doubles per attempt (capped at an hour), given up after 3 days. */
+  retryBaseSeconds: number;
+  pollMs: number;
+}
+
+export interface WebhookConfig {
+  /** Development only: endpoints may be http://localhost, 127.0.0.1 or [::1]. Never in production. */
+  allowLocalhost: boolean;
+  /** First retry after this long; doubles per attempt (capped at 6 hours) for up to maxAgeSeconds. */
+  retryBaseSeconds: number;
+  /** A delivery is retried for this long, and an endpoint failing this long is turned off (3 days). */
+  maxAgeSeconds: number;
+  timeoutMs: number;
+  pollMs: number;
 }
 
 export class ConfigError extends Error {
@@ -98,6 +138,45 @@ export function loadConfig(env: Env): AppConfig {
     problems.push('NATS_ACCOUNT_SEED must be an account nkey seed (it starts with "SA"; `nsc` or the demo launcher makes one)');
   }
   const billing = readBillingConfig({ str, int, problems });
+  const bool = (name: string, def: boolean): boolean => {
+    const raw = str(name);
+    if (raw === undefined) return def;
+    if (['true', '1', 'yes'].includes(raw)) return true;
+    if (['false', '0', 'no'].includes(raw)) return false;
+    problems.push(`${name} must be true or false (got "${raw}")`);
+    return def;
+  };
+  let dataKey: Buffer | null = null;
+  const dataKeyRaw = str('DATA_KEY');
+  if (dataKeyRaw) {
+    dataKey = Buffer.from(dataKeyRaw, 'base64');
+    if (dataKey.length !== 32) problems.push('DATA_KEY must be 32 random bytes in base64, e.g. the output of `openssl rand -base64 32`');
+  }
+  const panelUrl = (str('PANEL_URL') ?? 'http://localhost:4200').replace(/\/+$/, '');
+  url('PANEL_URL', panelUrl, ['http:', 'https:']);
+  const security = (str('SMTP_SECURITY') ?? 'starttls') as SmtpSecurity;
+  if (!['starttls', 'tls', 'none'].includes(security)) problems.push(`SMTP_SECURITY must be starttls, tls or none (got "${security}")`);
+  const mailFrom = str('MAIL_FROM') ?? 'Oblako <no-reply@localhost>';
+  const supportEmail = str('SUPPORT_EMAIL') ?? 'support@localhost';
+  const mail: MailConfig = {
+    host: str('SMTP_HOST') ?? null,
+    port: int('SMTP_PORT', security === 'tls' ? 465 : 587, 1, 65535),
+    security,
+    user: str('SMTP_USER') ?? null,
+    password: env.SMTP_PASSWORD ? env.SMTP_PASSWORD : null,
+    tlsVerify: bool('SMTP_TLS_VERIFY', true),
+    from: mailFrom,
+    retryBaseSeconds: int('MAIL_RETRY_BASE_SECONDS', 30, 1, 3600),
+    pollMs: int('MAIL_POLL_MS', 1000, 50, 60_000),
+  };
+  if (mail.user && !mail.password) problems.push('SMTP_PASSWORD is required when SMTP_USER is set');
+  const webhooks: WebhookConfig = {
+    allowLocalhost: bool('WEBHOOKS_ALLOW_LOCALHOST', false),
+    retryBaseSeconds: int('WEBHOOK_RETRY_BASE_SECONDS', 60, 1, 3600),
+    maxAgeSeconds: int('WEBHOOK_MAX_AGE_SECONDS', 3 * 24 * 3600, 10, 30 * 24 * 3600),
+    timeoutMs: int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
+    pollMs: int('WEBHOOK_POLL_MS', 1000, 50, 60_000),
+  };
   const logSqlRaw = str('LOG_SQL') ?? 'false';
   if (!['true', 'false', '1', '0'].includes(logSqlRaw)) problems.push(`LOG_SQL must be true or false (got "${logSqlRaw}")`);
 
@@ -118,6 +197,12 @@ export function loadConfig(env: Env): AppConfig {
     logSql: logSqlRaw === 'true' || logSqlRaw === '1',
     outboxPollMs: int('OUTBOX_POLL_MS', 1000, 50, 60_000),
     taskTimeoutSeconds: int('TASK_TIMEOUT_SECONDS', 600, 1, 7 * 24 * 3600),
+    dataKey: dataKey ?? deriveDataKey(jwtSecret),
+    panelUrl,
+    brand: { name: str('BRAND_NAME') ?? 'Oblako', supportEmail },
+    mail,
+    requireEmailVerification: bool('REQUIRE_EMAIL_VERIFICATION', true),
+    webhooks,
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

@@ -108,14 +108,14 @@ export async function seedDemo(ds: DataSource, opts: SeedOptions): Promise<SeedR
 
     const adminEmail = opts.adminEmail.toLowerCase();
     const adminId = await upsert(m, 'SELECT id FROM users WHERE lower(email) = $1', [adminEmail],
-      `INSERT INTO users (email, password_hash, staff_role) VALUES ($1, $2, 'admin') RETURNING id`, [adminEmail, adminHash]);
+      `INSERT INTO users (email, password_hash, staff_role, email_verified_at) VALUES ($1, $2, 'admin', now()) RETURNING id`, [adminEmail, adminHash]);
     await m.query(`UPDATE users SET password_hash = $2, staff_role = 'admin' WHERE id = $1`, [adminId, adminHash]);
 
     let customerId = (await m.query('SELECT id FROM users WHERE lower(email) = $1', [customerEmail]))[0]?.id as string | undefined;
     let tenantId: string;
     if (!customerId) {
       tenantId = (await m.query('INSERT INTO tenants (name) VALUES ($1) RETURNING id', [opts.customerTenantName ?? 'Demo Customer']))[0].id;
-      customerId = (await m.query('INSERT INTO users (email, password_hash) VALUES ($1, $2) RETURNING id', [customerEmail, customerHash]))[0].id as string;
+      customerId = (await m.query('INSERT INTO users (email, password_hash, email_verified_at) VALUES ($1, $2, now()) RETURNING id', [customerEmail, customerHash]))[0].id as string;
       await m.query(`INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, 'owner')`, [tenantId, customerId]);
     } else {
       await m.query('UPDATE users SET password_hash = $2 WHERE id = $1', [customerId, customerHash]);

@@ -1,10 +1,10 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Post, Query, Sse, type MessageEvent } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Post, Query, Sse, UseGuards, type MessageEvent } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { CommonError } from '../common/domain-error.js';
 import { Permission, type Page, type ServerView, type TaskView } from '@oblako/contracts';
 import { filter, interval, map, merge, type Observable } from 'rxjs';
 import { nowMs } from '../common/clock.js';
-import { RequirePermission, TenantScoped } from '../common/guards.js';
+import { RequirePermission, TenantScoped, VerifiedEmailGuard } from '../common/guards.js';
 import { UuidParam } from '../common/params.js';
 import { CurrentActor, CurrentTenant, type Actor } from '../common/request-context.js';
 import { ServerEventsBus } from './server-events.bus.js';
@@ -24,7 +24,8 @@ export class ServersController {
 
   @Post()
   @RequirePermission(Permission.ServersWrite)
-  @ApiOperation({ summary: 'Order a server; it is placed and provisioned asynchronously (watch state and currentTask)' })
+  @UseGuards(VerifiedEmailGuard)
+  @ApiOperation({ summary: 'Order a server (needs a verified email address: 403 email_not_verified otherwise); it is placed and provisioned asynchronously (watch state and currentTask)' })
   @ApiCreatedResponse({ type: ServerDto })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Up to 128 printable characters. Retrying with the same key returns the first order instead of making a second server.' })
   create(

@@ -1,7 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Patch, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Patch } from '@nestjs/common';
+import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { Permission, TENANT_ROLES, type TenantRole } from '@oblako/contracts';
-import { IsEmail, IsIn, MaxLength } from 'class-validator';
+import { IsIn } from 'class-validator';
 import { RequirePermission, TenantScoped } from '../common/guards.js';
 import { UuidParam } from '../common/params.js';
 import { CurrentActor, CurrentTenant, CurrentTenantRole, type Actor } from '../common/request-context.js';
@@ -12,11 +12,6 @@ export class MemberDto implements MemberView {
   @ApiProperty() email: string;
   @ApiProperty({ enum: TENANT_ROLES }) role: TenantRole;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
-}
-
-export class AddMemberDto {
-  @ApiProperty({ description: 'Email of an existing account' }) @IsEmail({}, { message: 'email must be the email address of an existing account' }) @MaxLength(254) email: string;
-  @ApiProperty({ enum: TENANT_ROLES }) @IsIn(TENANT_ROLES, { message: `role must be one of ${TENANT_ROLES.join(', ')}` }) role: TenantRole;
 }
 
 export class ChangeRoleDto {
@@ -33,13 +28,6 @@ export class MembersController {
   @ApiOkResponse({ type: [MemberDto] })
   list(@CurrentTenant() tenantId: string): Promise<MemberView[]> {
     return this.members.list(tenantId);
-  }
-
-  @Post()
-  @RequirePermission(Permission.MembersManage)
-  @ApiCreatedResponse({ type: MemberDto })
-  add(@CurrentTenant() tenantId: string, @CurrentTenantRole() role: TenantRole, @CurrentActor() actor: Actor, @Body() dto: AddMemberDto): Promise<MemberView> {
-    return this.members.add(tenantId, actor, role, dto.email, dto.role);
   }
 
   @Patch(':userId')

@@ -29,19 +29,6 @@ export class MembersService {
     return rows.map(view);
   }
 
-  async add(tenantId: string, actor: Actor, actorRole: TenantRole, email: string, role: TenantRole): Promise<MemberView> {
-    if (role === 'owner' && actorRole !== 'owner') throw ownerOnly();
-    return this.ds.transaction(async (m) => {
-      const [user]: { id: string }[] = await m.query('SELECT id FROM users WHERE lower(email) = $1', [email.trim().toLowerCase()]);
-      if (!user) throw new MemberError('user_not_found', 'No account with that email; ask them to sign up first, then add them.');
-      const exists = await m.query('SELECT 1 FROM memberships WHERE tenant_id = $1 AND user_id = $2', [tenantId, user.id]);
-      if (exists.length) throw new MemberError('already_member', 'That person is already a member of this tenant; change their role instead.');
-      await m.query('INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, $3)', [tenantId, user.id, role]);
-      await this.audit.record(m, { tenantId, actorUserId: actor.userId, actorKind: actor.kind, action: 'member.add', targetType: 'user', targetId: user.id, ip: actor.ip, details: { role } });
-      return this.one(m, tenantId, user.id);
-    });
-  }
-
   async changeRole(tenantId: string, actor: Actor, actorRole: TenantRole, userId: string, role: TenantRole): Promise<MemberView> {
     return this.ds.transaction(async (m) => {
       const current = await this.lockMember(m, tenantId, userId);

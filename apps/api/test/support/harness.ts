@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { createTestDatabase, dropStreams, newSshPublicKey, TEST_NATS_URL, uniqueSubjectPrefix, type TestDatabase } from '@oblako/testing';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestDatabase, dropStreams, newSshPublicKey, startMailCatcher, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, type MailCatcher, type TestDatabase } from '@oblako/testing';
 import type { DataSource } from 'typeorm';
 import { loadConfig, startApi, type AppConfig, type RunningApi } from '../../src/app.js';
 import { createDataSource, runMigrations } from '../../src/database/data-source.js';
@@ -14,6 +17,8 @@ export interface HttpResult<T = any> { // eslint-disable-line @typescript-eslint
 export interface Harness {
   url: string;
   config: AppConfig;
+  /** The environment the API was configured from (to start another replica as a process). */
+  env: Record<string, string>;
   db: TestDatabase;
   /** A connection of the test's own, for counting rows and setting up state. */
   ds: DataSource;
@@ -21,19 +26,28 @@ export interface Harness {
   api: RunningApi;
   http<T = any>(method: string, path: string, opts?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<HttpResult<T>>; // eslint-disable-line @typescript-eslint/no-explicit-any
   login(email: string, password: string): Promise<string>;
-  /** Register a new tenant with its owner; returns the access token and ids. */
-  register(label: string): Promise<{ token: string; refreshToken: string; tenantId: string; userId: string; email: string; password: string }>;
+  /** The SMTP server the API sends to (startHarness({ mail: true })). */
+  mail: MailCatcher | null;
+  /**
+   * Register a new tenant with its owner; returns the access token and ids. The address counts as
+   * verified (a fixture shortcut for tests about other things) unless `verified: false`.
+   */
+  register(label: string, opts?: { verified?: boolean }): Promise<{ token: string; refreshToken: string; tenantId: string; userId: string; email: string; password: string }>;
   count(table: string): Promise<number>;
   close(): Promise<void>;
 }
 
 export const ADMIN = { email: 'admin@oblako.test', password: 'admin-password-123' };
 
-export async function startHarness(options: { env?: Record<string, string>; seed?: Partial<SeedOptions> } = {}): Promise<Harness> {
+export const PANEL_URL = 'http://panel.oblako.test';
+
+export async function startHarness(options: { env?: Record<string, string>; seed?: Partial<SeedOptions>; mail?: boolean } = {}): Promise<Harness> {
+  const mailDir = join(tmpdir(), uniqueName('oblako-mail'));
+  const mail = options.mail ? await startMailCatcher({ dir: mailDir }) : null;
   const db = await createTestDatabase('oblako_api');
   await runMigrations(db.url);
   const prefix = uniqueSubjectPrefix();
-  const config = loadConfig({
+  const env: Record<string, string> = {
     DATABASE_URL: db.url,
     NATS_URL: TEST_NATS_URL,
     NATS_SUBJECT_PREFIX: prefix,
@@ -42,8 +56,13 @@ export async function startHarness(options: { env?: Record<string, string>; seed
     HOST: '127.0.0.1',
     DATABASE_POOL_SIZE: '10',
     OUTBOX_POLL_MS: '200',
+    PANEL_URL,
+    MAIL_POLL_MS: '200',
+    MAIL_RETRY_BASE_SECONDS: '1',
+    ...(mail ? { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(mail.smtpPort), SMTP_SECURITY: 'none', MAIL_FROM: 'Oblako Test <no-reply@oblako.test>' } : {}),
     ...options.env,
-  });
+  };
+  const config = loadConfig(env);
   const ds = createDataSource({ url: db.url, poolSize: 4 });
   await ds.initialize();
   const seed = await seedDemo(ds, { adminEmail: ADMIN.email, adminPassword: ADMIN.password, ...options.seed });
@@ -74,17 +93,18 @@ export async function startHarness(options: { env?: Record<string, string>; seed
 
   let n = 0;
   const harness: Harness = {
-    url, config, db, ds, seed, api, http,
+    url, config, env, db, ds, seed, api, http, mail,
     async login(email, password) {
       const r = await http('POST', '/api/v1/auth/login', { body: { email, password } });
       if (r.status !== 200) throw new Error(`login ${email} failed: ${r.status} ${JSON.stringify(r.body)}`);
       return r.body.accessToken as string;
     },
-    async register(label) {
+    async register(label, opts = {}) {
       const email = `${label}-${++n}-${randomBytes(3).toString('hex')}@example.test`;
       const password = 'correct-horse-battery';
       const r = await http('POST', '/api/v1/auth/register', { body: { email, password, tenantName: `Tenant ${label}` } });
       if (r.status !== 201) throw new Error(`register failed: ${r.status} ${JSON.stringify(r.body)}`);
+      if (opts.verified !== false) await ds.query('UPDATE users SET email_verified_at = now() WHERE id = $1', [r.body.user.id]);
       return { token: r.body.accessToken, refreshToken: r.body.refreshToken, tenantId: r.body.user.memberships[0].tenantId, userId: r.body.user.id, email, password };
     },
     async count(table) {
@@ -96,6 +116,8 @@ export async function startHarness(options: { env?: Record<string, string>; seed
       await ds.destroy();
       await db.drop();
       await dropStreams(prefix);
+      await mail?.stop();
+      rmSync(mailDir, { recursive: true, force: true });
     },
   };
   return harness;

@@ -32,6 +32,7 @@ export type CreatePlanBody = Schemas['CreatePlanDto'];
 export type CreateImageBody = Schemas['CreateImageDto'];
 export type AdminImageView = Schemas['AdminImageDto'];
 export type MemberView = Schemas['MemberDto'];
+export type InviteView = Schemas['InviteDto'];
 export type BillingStatusView = Schemas['BillingStatusView'];
 export type SubscriptionView = Schemas['SubscriptionView'];
 export type InvoiceView = Schemas['InvoiceView'];
@@ -175,8 +176,15 @@ export class ApiService {
   members(): Promise<MemberView[]> {
     return this.ok(this.client.GET('/api/v1/members'));
   }
-  addMember(email: string, role: TenantRole): Promise<MemberView> {
-    return this.ok(this.client.POST('/api/v1/members', { body: { email, role } }));
+  /** Invite an address (the answer is the same whether or not it has an account). */
+  invite(email: string, role: TenantRole): Promise<InviteView> {
+    return this.ok(this.client.POST('/api/v1/members/invites', { body: { email, role } }));
+  }
+  invites(): Promise<InviteView[]> {
+    return this.ok(this.client.GET('/api/v1/members/invites'));
+  }
+  async revokeInvite(id: string): Promise<void> {
+    await this.ok(this.client.DELETE('/api/v1/members/invites/{id}', { params: { path: { id } } }));
   }
   changeMemberRole(userId: string, role: TenantRole): Promise<MemberView> {
     return this.ok(this.client.PATCH('/api/v1/members/{userId}', { params: { path: { userId } }, body: { role } }));

@@ -8,7 +8,7 @@ import { MatSelectModule } from '@angular/material/select';
 import { MatTableModule } from '@angular/material/table';
 import { TENANT_ROLES, type TenantRole } from '@oblako/contracts';
 import { firstValueFrom } from 'rxjs';
-import { ApiService, type MemberView } from '../../core/api/api.service';
+import { ApiService, type InviteView, type MemberView } from '../../core/api/api.service';
 import { errorMessage } from '../../core/api/api-error';
 import { AuthService } from '../../core/auth/auth.service';
 import { ConfirmDialog, type ConfirmData } from '../../shared/confirm-dialog';
@@ -32,7 +32,7 @@ const ROLE_HELP: Record<TenantRole, string> = {
       <div class="ob-page-header"><h1>Team</h1></div>
       <form class="ob-row add" (ngSubmit)="add()" data-testid="member-form">
         <mat-form-field>
-          <mat-label>Email of an existing account</mat-label>
+          <mat-label>Email address to invite</mat-label>
           <input matInput type="email" name="email" [ngModel]="email()" (ngModelChange)="email.set($event)" required data-testid="member-email" />
         </mat-form-field>
         <mat-form-field>
@@ -41,9 +41,18 @@ const ROLE_HELP: Record<TenantRole, string> = {
             @for (r of roles; track r) {<mat-option [value]="r">{{ r }} · {{ help[r] }}</mat-option>}
           </mat-select>
         </mat-form-field>
-        <button mat-flat-button type="submit" [disabled]="saving()" data-testid="member-add">Add to team</button>
+        <button mat-flat-button type="submit" [disabled]="saving()" data-testid="member-add">Send invitation</button>
       </form>
       <ob-error-banner [message]="formError()" testId="member-error" />
+      @if (sent(); as s) {<p class="ob-muted" role="status" data-testid="invite-sent">Invitation sent to {{ s }}. They join when they accept it from the mail (the link lasts 7 days).</p>}
+      @if (pending().length) {
+        <h2>Pending invitations</h2>
+        @for (i of pending(); track i.id) {
+          <p class="ob-row" data-testid="invite-row" [attr.data-email]="i.email">{{ i.email }} · {{ i.role }} <span class="ob-muted">until {{ fmt(i.expiresAt) }}</span>
+            <button mat-button type="button" (click)="revoke(i.id)" data-testid="invite-revoke" [attr.aria-label]="'Withdraw the invitation of ' + i.email">Withdraw</button></p>
+        }
+        <h2>Members</h2>
+      }
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()"><p>No members.</p></ob-load-state>
       @if (!loading() && items().length) {
         <div class="ob-table-wrap"><table mat-table [dataSource]="items()" data-testid="members-table">
@@ -84,6 +93,8 @@ export class MembersPage {
   readonly busy = signal<string | null>(null);
   readonly email = signal('');
   readonly role = signal<TenantRole>('member');
+  readonly sent = signal<string | null>(null);
+  readonly pending = signal<InviteView[]>([]);
   fmt = formatDateTime;
 
   constructor() {
@@ -95,6 +106,7 @@ export class MembersPage {
     this.error.set(null);
     try {
       this.items.set(await this.api.members());
+      this.pending.set((await this.api.invites()).filter((i) => i.state === 'pending'));
     } catch (e) {
       this.error.set(errorMessage(e));
     } finally {
@@ -105,19 +117,31 @@ export class MembersPage {
   async add(): Promise<void> {
     const email = this.email().trim();
     if (!email) {
-      this.formError.set('Enter the email address the person signed up with.');
+      this.formError.set('Enter the email address to invite.');
       return;
     }
     this.saving.set(true);
     this.formError.set(null);
+    this.sent.set(null);
     try {
-      const m = await this.api.addMember(email, this.role());
-      this.items.update((l) => [...l, m]);
+      const invite = await this.api.invite(email, this.role());
+      this.pending.update((l) => [invite, ...l.filter((x) => x.email !== invite.email)]);
+      this.sent.set(invite.email);
       this.email.set('');
     } catch (e) {
       this.formError.set(errorMessage(e));
     } finally {
       this.saving.set(false);
+    }
+  }
+
+  async revoke(id: string): Promise<void> {
+    this.formError.set(null);
+    try {
+      await this.api.revokeInvite(id);
+      this.pending.update((l) => l.filter((x) => x.id !== id));
+    } catch (e) {
+      this.formError.set(errorMessage(e));
     }
   }
 

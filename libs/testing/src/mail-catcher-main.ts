@@ -1,0 +1,18 @@
+/** Entry point of the mail catcher process: `node mail-catcher-main.js --dir D --smtp-port N --http-port M`. */
+import { runMailCatcher } from './mail-catcher.js';
+
+const arg = (name: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? process.argv[i + 1] : undefined;
+  if (!v) {
+    console.error(`mail catcher: --${name} is required`);
+    process.exit(2);
+  }
+  return v;
+};
+
+const catcher = await runMailCatcher({ dir: arg('dir'), smtpPort: Number(arg('smtp-port')), httpPort: Number(arg('http-port')) });
+console.log('mail catcher ready');
+const stop = () => void catcher.close().finally(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
