@@ -31,15 +31,14 @@ results="$ROOT/.data/test-results"; rm -rf "$results"; mkdir -p "$results"
 status=0
 # One test run at a time on this machine: the suite's timings (real guests, timeouts, browser
 # waits) assume the two cores are its own. Other clones' runs wait here, after their build.
-exec 8>/tmp/oblako-test-suite.lock
-if ! flock -n 8; then log "another test run on this machine holds /tmp/oblako-test-suite.lock; waiting for it"; flock -w 7200 8 || die "waited 2 hours for /tmp/oblako-test-suite.lock"; fi
+hold_machine_lock /tmp/oblako-test-suite.lock "another test run on this machine"
 log "running ${#main[@]} test files"
 node --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=600000 "${main[@]}" | tee "$results/main.tap" || status=1
 if [ ${#guests[@]} -gt 0 ]; then
   log "running ${#guests[@]} real-guest test files (QEMU in a network namespace)"
   # One set of QEMU guests at a time on this machine (other clones' test runs wait here): software
   # emulation on two cores cannot boot two sets side by side within the tests' time limits.
-  flock -w 3600 /tmp/oblako-real-guest.lock node --test --test-concurrency=1 --test-timeout=1200000 "${guests[@]}" | tee "$results/guests.tap" || status=1
+  flock -o -w 3600 /tmp/oblako-real-guest.lock node --test --test-concurrency=1 --test-timeout=1200000 "${guests[@]}" | tee "$results/guests.tap" || status=1
 fi
 count() { cat "$results"/*.tap | awk -v k="# $1" '$1" "$2==k {n+=$3} END {print n+0}'; }
 echo

@@ -169,3 +169,20 @@ build_all() {
   fi
   exec 9>&-
 }
+
+# hold_machine_lock FILE WHO: hold an exclusive lock on FILE until this script exits, waiting (up to 2
+# hours) while WHO holds it. A small holder process keeps the lock and watches this shell, so no
+# child of ours (a daemonised libvirtd, say) inherits it, and a killed run releases it.
+hold_machine_lock() {
+  local file="$1" who="$2" ready="$ROOT/.data/lock-ready.$$" holder
+  rm -f "$ready"
+  flock -o -w 7200 "$file" sh -c 'touch "$1"; while kill -0 "$2" 2>/dev/null; do sleep 1; done' _ "$ready" "$$" </dev/null >/dev/null 2>&1 &
+  holder=$!
+  local said=""
+  while [ ! -e "$ready" ]; do
+    kill -0 "$holder" 2>/dev/null || die "could not take $file within 2 hours"
+    [ -n "$said" ] || { sleep 0.3; [ -e "$ready" ] && break; log "$who holds $file; waiting for it"; said=1; }
+    sleep 1
+  done
+  rm -f "$ready"
+}
