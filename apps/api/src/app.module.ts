@@ -8,6 +8,12 @@ import { AdminAuditController, TenantAuditController } from './audit/audit.contr
 import { AccountRequestsWorker } from './auth/account-requests.worker.js';
 import { StaffSecurityController, TenantSecurityController } from './auth/security-settings.controller.js';
 import { MailService } from './mail/mail.service.js';
+import { NotificationsController } from './notifications/notifications.controller.js';
+import { NotificationsService } from './notifications/notifications.service.js';
+import { ServerChangeListener } from './notifications/server-change.listener.js';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.service.js';
+import { WebhooksController } from './webhooks/webhooks.controller.js';
+import { WebhooksService } from './webhooks/webhooks.service.js';
 import { InvitesController, MemberInvitesController } from './tenants/invites.controller.js';
 import { InvitesService } from './tenants/invites.service.js';
 import { AdminTenantsController } from './tenants/admin-tenants.controller.js';
@@ -79,8 +85,10 @@ class CoreModule {
         NatsService,
         ServerEventsBus,
         MailService,
+        NotificationsService,
+        WebhooksService,
       ],
-      exports: [APP_CONFIG, DataSource, AuditService, NatsService, ServerEventsBus, MailService],
+      exports: [APP_CONFIG, DataSource, AuditService, NatsService, ServerEventsBus, MailService, NotificationsService, WebhooksService],
     };
   }
 }
@@ -121,6 +129,10 @@ class StaffModule {
 @Module({ controllers: [MembersController], providers: [MembersService] })
 class MembersModule {}
 
+/** Webhook endpoints and their dispatcher, notifications and what turns server changes into both. */
+@Module({ controllers: [WebhooksController, NotificationsController], providers: [WebhookDispatcher, ServerChangeListener] })
+class EventsOutModule {}
+
 @Module({
   imports: [FleetModule, SshKeysModule],
   controllers: [ServersController, AdminServersController, AdminTasksController],
@@ -153,6 +165,7 @@ export class AppModule {
         HealthModule,
         StaffModule.register(billing),
         MembersModule,
+        EventsOutModule,
         ...(options.offline ? [] : [ComputeRuntimeModule]),
       ],
     };

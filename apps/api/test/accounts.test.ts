@@ -1,39 +1,9 @@
-import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { freePort, tokenIn, waitFor } from '@oblako/testing';
+import { freePort, tokenIn, totp, waitFor } from '@oblako/testing';
 import { ADMIN, PANEL_URL, startHarness, type Harness } from './support/harness.js';
-
-/**
- * The test's own RFC 6238 TOTP (SHA-1, 6 digits, 30 s), written from the RFC, independent of the
- * library the API uses.
- */
-function base32Decode(s: string): Buffer {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0;
-  let value = 0;
-  const out: number[] = [];
-  for (const ch of s.replace(/=+$/, '').toUpperCase()) {
-    value = (value << 5) | alphabet.indexOf(ch);
-    bits += 5;
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
-}
-
-function totp(secret: string, epochSeconds: number): string {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(epochSeconds / 30)));
-  const mac = createHmac('sha1', base32Decode(secret)).update(counter).digest();
-  const offset = mac[mac.length - 1]! & 0x0f;
-  const bin = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
-  return bin.toString().padStart(6, '0');
-}
 
 let h: Harness;
 before(async () => {
@@ -142,12 +112,14 @@ describe('the login throttle', () => {
   let second: { url: string; child: ChildProcess };
   before(async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, [fileURLToPath(new URL('../src/main.js', import.meta.url))], { env: { ...process.env, ...h.env, PORT: String(port) }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../src/main.js', import.meta.url))], { env: { ...process.env, ...h.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
     second = { url: `http://127.0.0.1:${port}`, child };
     await waitFor('the second API replica', async () => {
-      if (child.exitCode !== null) throw new Error(`the second replica exited with code ${child.exitCode}`);
+      if (child.exitCode !== null) throw new Error(`the second replica exited with code ${child.exitCode}: ${stderr}`);
       return (await fetch(`${second.url}/health`).catch(() => null))?.ok;
-    }, { timeoutMs: 30_000, intervalMs: 100 });
+    }, { timeoutMs: 90_000, intervalMs: 100 });
   });
   after(async () => {
     second?.child.kill('SIGTERM');
@@ -272,8 +244,11 @@ describe('mail over a real SMTP server', () => {
     }
     const mail = await h.mail!.waitForMail(a.email, (m) => /Reset your password/.test(m.subject), 30_000);
     assert.ok(tokenIn(mail, `${PANEL_URL}/reset-password`));
-    const [row] = await h.ds.query(`SELECT state, attempts, payload FROM mail_queue WHERE user_id = $1 AND template = 'password_reset'`, [a.userId]);
-    assert.equal(row.state, 'sent');
+    // The server has the mail a moment before the queue row records it.
+    const row = await waitFor('the queue row to say sent', async () => {
+      const [r] = await h.ds.query(`SELECT state, attempts, payload FROM mail_queue WHERE user_id = $1 AND template = 'password_reset'`, [a.userId]);
+      return r?.state === 'sent' ? r : undefined;
+    });
     assert.ok(row.attempts >= 2);
     assert.equal(row.payload, null, 'the body (with its link) is gone once sent');
   });

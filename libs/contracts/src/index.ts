@@ -7,3 +7,4 @@ export * from './commands.js';
 export * from './events.js';
 export * from './permissions.js';
 export * from './api.js';
+export * from './webhooks.js';

@@ -209,6 +209,8 @@ async function main(): Promise<void> {
     `  API:        ${stack.apiUrl}   (OpenAPI: ${stack.apiUrl}/api/docs)`,
     `  Database:   ${db}`,
     `  NATS:       ${nats}`,
+    `  Mail:       every mail the API sends (verification, reset, invitations, notifications) lands in a`,
+    `              local SMTP catcher (port ${stack.mail?.smtpPort}); read them at ${stack.mail?.url}`,
     `  Node:       one daemon on ${libvirtUri}${realGuests ? ` (network namespace "${netns}")` : ''}`,
     '',
     `  Staff admin:    ${adminEmail} / ${adminPassword}`,

@@ -2,6 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Stripe from 'stripe';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
+import { NotificationsService } from '../notifications/notifications.service.js';
+import { WebhooksService } from '../webhooks/webhooks.service.js';
 import { BillingClock } from './billing.clock.js';
 import { affectedRows, mergePastDueSince } from './billing-policy.js';
 import { STRIPE } from './stripe.client.js';
@@ -51,6 +53,8 @@ export class BillingEventsService {
     @Inject(STRIPE) private readonly stripe: Stripe | null,
     @Inject(BillingClock) private readonly clock: BillingClock,
     @Inject(AuditService) private readonly audit: AuditService,
+    @Inject(NotificationsService) private readonly notifications: NotificationsService,
+    @Inject(WebhooksService) private readonly webhooks: WebhooksService,
   ) {}
 
   /** Store a verified event once (unique Stripe event id). Returns false for a duplicate delivery. */
@@ -163,7 +167,24 @@ export class BillingEventsService {
     }
     if (refs.invoice) await this.mirrorInvoice(m, order, refs.invoice, eventAt);
     if (order.stripe_subscription_id) await this.mirrorSubscription(m, order, event, eventAt);
+    if (refs.invoice && (event.type === 'invoice.payment_failed' || event.type === 'invoice.paid')) await this.tellTenant(m, order, event.type, refs.invoice);
     return { serverId: order.server_id, outcome: 'applied' };
+  }
+
+  /** Payment outcomes reach the tenant: a notification (and mail to owners and billing members) and a billing webhook, once per Stripe event. */
+  private async tellTenant(m: EntityManager, order: OrderRow, type: 'invoice.payment_failed' | 'invoice.paid', inv: Stripe.Invoice): Promise<void> {
+    const [srv]: { hostname: string }[] = await m.query('SELECT hostname FROM servers WHERE id = $1', [order.server_id]);
+    const amount = `${((inv.amount_due ?? 0) / 100).toFixed(2)} ${(inv.currency ?? 'eur').toUpperCase()}`;
+    const data = { serverId: order.server_id, hostname: srv?.hostname ?? null, invoiceId: inv.id ?? null, number: inv.number ?? null, amountDue: inv.amount_due ?? 0, currency: inv.currency ?? 'eur', hostedInvoiceUrl: inv.hosted_invoice_url ?? null };
+    if (type === 'invoice.payment_failed') {
+      await this.notifications.notify(m, {
+        tenantId: order.tenant_id, kind: 'payment.failed', link: '/billing', dedupKey: `payment-failed:${inv.id}:${inv.attempt_count ?? 0}`,
+        title: `Payment of ${amount} failed`,
+        body: `We could not collect ${amount} for ${srv?.hostname ?? 'a server'}${inv.number ? ` (invoice ${inv.number})` : ''}. Update the card or pay the invoice from the billing page, or the server is suspended after the grace period.`,
+        facts: inv.hosted_invoice_url ? [['Pay the invoice', inv.hosted_invoice_url]] : undefined,
+      });
+    }
+    await this.webhooks.publish(m, order.tenant_id, type === 'invoice.paid' ? 'billing.payment_succeeded' : 'billing.payment_failed', data, `billing:${type}:${inv.id}:${inv.attempt_count ?? 0}`);
   }
 
   /** Mirror the subscription's newest state, fetched from Stripe (never from the event body). */

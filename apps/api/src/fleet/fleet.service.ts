@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { IpPoolView, NodeRegistrationView, NodeView } from '@oblako/contracts';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { pgCode } from '../catalogue/catalogue.errors.js';
 import { APP_CONFIG } from '../common/config.provider.js';
 import type { Actor } from '../common/request-context.js';
 import type { AppConfig } from '../config/config.js';
 import { NatsService } from '../messaging/nats.service.js';
+import { NotificationsService } from '../notifications/notifications.service.js';
 import { mintNodeCredentials } from '../messaging/nats-credentials.js';
 import { assignableRange, CidrError, contains, formatCidr, offsetOf, parseCidr, parseIp } from './cidr.js';
 import { NodeEntity } from './fleet.entities.js';
@@ -20,6 +21,7 @@ export class FleetService {
     @Inject(AuditService) private readonly audit: AuditService,
     @Inject(NatsService) private readonly nats: NatsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(NotificationsService) private readonly notifications: NotificationsService,
   ) {}
 
   async registerNode(actor: Actor, dto: RegisterNodeDto): Promise<NodeRegistrationView> {
@@ -82,11 +84,29 @@ export class FleetService {
     return this.ds.transaction(async (m) => {
       const row = await m.findOne(NodeEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!row) throw new FleetError('node_not_found', `No node with id ${id}.`);
+      const wasMaintenance = row.state === 'maintenance';
       Object.assign(row, dto);
       const saved = await m.save(row);
       await this.audit.record(m, { tenantId: null, actorUserId: actor.userId, actorKind: 'staff', action: 'node.update', targetType: 'node', targetId: id, ip: actor.ip, details: { ...dto } });
+      if (!wasMaintenance && saved.state === 'maintenance') await this.tellTenantsOfMaintenance(m, id);
       return nodeView(saved);
     });
+  }
+
+  /** Every tenant with a server on the node hears of the maintenance (once per maintenance window). */
+  private async tellTenantsOfMaintenance(m: EntityManager, nodeId: string): Promise<void> {
+    const rows: { tenant_id: string; hostnames: string[] }[] = await m.query(
+      `SELECT tenant_id, array_agg(hostname ORDER BY hostname) AS hostnames FROM servers WHERE node_id = $1 AND state <> 'deleted' GROUP BY tenant_id`,
+      [nodeId],
+    );
+    const window = new Date().toISOString();
+    for (const r of rows) {
+      await this.notifications.notify(m, {
+        tenantId: r.tenant_id, kind: 'node.maintenance', link: '/servers', dedupKey: `maintenance:${nodeId}:${r.tenant_id}:${window}`,
+        title: 'Maintenance of the host your servers run on',
+        body: `The provider is doing maintenance on the host of ${r.hostnames.join(', ')}. Your servers keep running unless you are told otherwise; new servers are placed on other hosts meanwhile.`,
+      });
+    }
   }
 
   async deleteNode(actor: Actor, id: string): Promise<void> {

@@ -5,6 +5,11 @@ import { authGuard, guestGuard, permissionGuard } from './core/auth/guards';
 export const routes: Routes = [
   { path: 'login', canActivate: [guestGuard], title: 'Log in · Oblako', loadComponent: () => import('./features/auth/login').then((m) => m.LoginPage) },
   { path: 'signup', canActivate: [guestGuard], title: 'Sign up · Oblako', loadComponent: () => import('./features/auth/signup').then((m) => m.SignupPage) },
+  { path: 'forgot-password', canActivate: [guestGuard], title: 'Reset your password · Oblako', loadComponent: () => import('./features/auth/account-links').then((m) => m.ForgotPasswordPage) },
+  // Mail links: they work signed in or out.
+  { path: 'reset-password', title: 'Choose a new password · Oblako', loadComponent: () => import('./features/auth/account-links').then((m) => m.ResetPasswordPage) },
+  { path: 'verify-email', title: 'Confirm your email · Oblako', loadComponent: () => import('./features/auth/account-links').then((m) => m.VerifyEmailPage) },
+  { path: 'invite', title: 'Join a team · Oblako', loadComponent: () => import('./features/auth/account-links').then((m) => m.InvitePage) },
   {
     path: '',
     canActivate: [authGuard],
@@ -23,6 +28,12 @@ export const routes: Routes = [
         loadComponent: () => import('./features/api-tokens/api-tokens').then((m) => m.ApiTokensPage) },
       { path: 'team', canActivate: [permissionGuard(Permission.MembersManage)], title: 'Team · Oblako',
         loadComponent: () => import('./features/members/members').then((m) => m.MembersPage) },
+      { path: 'notifications', canActivate: [permissionGuard(Permission.NotificationsRead)], title: 'Notifications · Oblako',
+        loadComponent: () => import('./features/notifications/notifications').then((m) => m.NotificationsPage) },
+      { path: 'webhooks', canActivate: [permissionGuard(Permission.WebhooksManage)], title: 'Webhooks · Oblako',
+        loadComponent: () => import('./features/webhooks/webhooks').then((m) => m.WebhooksPage) },
+      { path: 'audit', canActivate: [permissionGuard(Permission.AuditTenantRead)], title: 'Audit log · Oblako',
+        loadComponent: () => import('./features/audit/tenant-audit').then((m) => m.TenantAuditPage) },
       { path: 'billing', canActivate: [permissionGuard(Permission.BillingRead)], title: 'Billing · Oblako',
         loadComponent: () => import('./features/billing/billing').then((m) => m.BillingPage) },
       { path: 'admin/billing', canActivate: [permissionGuard(Permission.TenantsManage)], title: 'Billing orders · Oblako',

@@ -33,6 +33,15 @@ export type CreateImageBody = Schemas['CreateImageDto'];
 export type AdminImageView = Schemas['AdminImageDto'];
 export type MemberView = Schemas['MemberDto'];
 export type InviteView = Schemas['InviteDto'];
+export type SessionView = Schemas['SessionDto'];
+export type TwoFactorSetupView = Schemas['TwoFactorSetupDto'];
+export type NotificationView = Schemas['NotificationDto'];
+export type NotificationListView = Schemas['NotificationListDto'];
+export type NotificationPreferenceView = Schemas['NotificationPreferenceDto'];
+export type WebhookEndpointView = Schemas['WebhookEndpointDto'];
+export type WebhookEndpointCreatedView = Schemas['WebhookEndpointCreatedDto'];
+export type WebhookDeliveryView = Schemas['WebhookDeliveryDto'];
+export type WebhookCategory = Schemas['CreateWebhookEndpointDto']['events'][number];
 export type BillingStatusView = Schemas['BillingStatusView'];
 export type SubscriptionView = Schemas['SubscriptionView'];
 export type InvoiceView = Schemas['InvoiceView'];
@@ -170,6 +179,81 @@ export class ApiService {
   }
   billingEvents(all: boolean): Promise<BillingEventView[]> {
     return this.ok(this.client.GET('/api/v1/admin/billing/events', { params: { query: { state: all ? 'all' : 'pending' } } }));
+  }
+
+  // ---- account security
+  async resendVerification(): Promise<string> {
+    return (await this.ok(this.client.POST('/api/v1/auth/verify-email/resend'))).message;
+  }
+  twoFactorSetup(password: string): Promise<TwoFactorSetupView> {
+    return this.ok(this.client.POST('/api/v1/auth/2fa/setup', { body: { password } }));
+  }
+  async twoFactorEnable(code: string): Promise<string[]> {
+    return (await this.ok(this.client.POST('/api/v1/auth/2fa/enable', { body: { code } }))).recoveryCodes;
+  }
+  async twoFactorDisable(password: string, code: string): Promise<void> {
+    await this.ok(this.client.POST('/api/v1/auth/2fa/disable', { body: { password, code } }));
+  }
+  async newRecoveryCodes(password: string, code: string): Promise<string[]> {
+    return (await this.ok(this.client.POST('/api/v1/auth/2fa/recovery-codes', { body: { password, code } }))).recoveryCodes;
+  }
+  async changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    await this.ok(this.client.POST('/api/v1/auth/password', { body: { currentPassword, newPassword } }));
+  }
+  sessions(): Promise<SessionView[]> {
+    return this.ok(this.client.GET('/api/v1/auth/sessions'));
+  }
+  async endSession(id: string): Promise<void> {
+    await this.ok(this.client.DELETE('/api/v1/auth/sessions/{id}', { params: { path: { id } } }));
+  }
+  async tenantRequiresTwoFactor(): Promise<boolean> {
+    return (await this.ok(this.client.GET('/api/v1/tenant/security'))).requireTwoFactor;
+  }
+  async setTenantRequiresTwoFactor(requireTwoFactor: boolean): Promise<boolean> {
+    return (await this.ok(this.client.PUT('/api/v1/tenant/security', { body: { requireTwoFactor } }))).requireTwoFactor;
+  }
+  tenantAudit(before?: number): Promise<AuditEntryView[]> {
+    return this.ok(this.client.GET('/api/v1/audit', { params: { query: { before, limit: 50 } } }));
+  }
+
+  // ---- notifications
+  notifications(): Promise<NotificationListView> {
+    return this.ok(this.client.GET('/api/v1/notifications'));
+  }
+  async markNotificationsSeen(): Promise<void> {
+    await this.ok(this.client.POST('/api/v1/notifications/seen'));
+  }
+  notificationPreferences(): Promise<NotificationPreferenceView[]> {
+    return this.ok(this.client.GET('/api/v1/notifications/preferences'));
+  }
+  setNotificationPreferences(preferences: { kind: NotificationPreferenceView['kind']; email: boolean }[]): Promise<NotificationPreferenceView[]> {
+    return this.ok(this.client.PUT('/api/v1/notifications/preferences', { body: { preferences } }));
+  }
+
+  // ---- webhooks
+  webhooks(): Promise<WebhookEndpointView[]> {
+    return this.ok(this.client.GET('/api/v1/webhooks'));
+  }
+  createWebhook(url: string, events: WebhookCategory[], description?: string): Promise<WebhookEndpointCreatedView> {
+    return this.ok(this.client.POST('/api/v1/webhooks', { body: { url, events, description } }));
+  }
+  updateWebhook(id: string, body: { enabled?: boolean; events?: WebhookCategory[]; url?: string }): Promise<WebhookEndpointView> {
+    return this.ok(this.client.PATCH('/api/v1/webhooks/{id}', { params: { path: { id } }, body }));
+  }
+  async deleteWebhook(id: string): Promise<void> {
+    await this.ok(this.client.DELETE('/api/v1/webhooks/{id}', { params: { path: { id } } }));
+  }
+  rotateWebhookSecret(id: string): Promise<{ secret: string; previousSecretExpiresAt: string }> {
+    return this.ok(this.client.POST('/api/v1/webhooks/{id}/rotate-secret', { params: { path: { id } } }));
+  }
+  testWebhook(id: string): Promise<WebhookDeliveryView> {
+    return this.ok(this.client.POST('/api/v1/webhooks/{id}/test', { params: { path: { id } } }));
+  }
+  webhookDeliveries(id: string): Promise<WebhookDeliveryView[]> {
+    return this.ok(this.client.GET('/api/v1/webhooks/{id}/deliveries', { params: { path: { id }, query: { limit: 50 } } }));
+  }
+  resendDelivery(id: string): Promise<WebhookDeliveryView> {
+    return this.ok(this.client.POST('/api/v1/webhooks/deliveries/{id}/resend', { params: { path: { id } } }));
   }
 
   // ---- team

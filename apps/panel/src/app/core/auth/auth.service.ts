@@ -1,6 +1,6 @@
 import { Injectable, computed, inject, signal } from '@angular/core';
 import { Router } from '@angular/router';
-import type { MeView, Permission } from '@oblako/contracts';
+import type { MeView, Permission, TwoFactorChallengeView } from '@oblako/contracts';
 import { activeMembership, homePath, permissionsOf } from '../layout/nav';
 import { Session, type RefreshTokenStore, type RegisterInput } from './session';
 
@@ -89,8 +89,22 @@ export class AuthService {
     return this.restoring;
   }
 
-  login(email: string, password: string): Promise<MeView> {
+  login(email: string, password: string): Promise<MeView | TwoFactorChallengeView> {
     return this.session.login(email, password);
+  }
+
+  loginTwoFactor(challengeToken: string, code: string): Promise<MeView> {
+    return this.session.loginTwoFactor(challengeToken, code);
+  }
+
+  registerWithInvite(inviteToken: string, password: string): Promise<MeView> {
+    return this.session.registerWithInvite(inviteToken, password);
+  }
+
+  /** Read the user again (after verifying the address, turning 2FA on, joining a team). */
+  async reloadUser(): Promise<void> {
+    const res = await this.session.fetch('/api/v1/auth/me');
+    if (res.ok) this.session.updateUser((await res.json()) as MeView);
   }
 
   register(input: RegisterInput): Promise<MeView> {

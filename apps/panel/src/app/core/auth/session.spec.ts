@@ -36,9 +36,24 @@ test('login keeps the access token in memory and the refresh token in the store'
   const api = fakeApi(() => json(200, tokens()));
   const s = new Session(api.fetch, store);
   const me = await s.login('a@example.com', 'correct horse');
-  assert.equal(me.email, 'a@example.com');
+  assert.equal('email' in me && me.email, 'a@example.com');
   assert.match(store.get() ?? '', /^refresh-/);
   assert.equal(api.calls[0]?.url, '/api/v1/auth/login');
+});
+
+test('with two-factor sign-in on, login answers the challenge and stores nothing until the code step', async () => {
+  const store = memoryTokenStore();
+  let step = 0;
+  const api = fakeApi(() => (step++ === 0 ? json(200, { twoFactorRequired: true, challengeToken: 'o2f_x', expiresIn: 300, methods: ['totp', 'recovery_code'] }) : json(200, tokens())));
+  const s = new Session(api.fetch, store);
+  const first = await s.login('a@example.com', 'correct horse');
+  assert.equal('twoFactorRequired' in first && first.challengeToken, 'o2f_x');
+  assert.equal(store.get(), null);
+  assert.equal(s.hasAccessToken, false);
+  const me = await s.loginTwoFactor('o2f_x', '123456');
+  assert.equal(me.email, 'a@example.com');
+  assert.equal(api.calls[1]?.url, '/api/v1/auth/login/2fa');
+  assert.match(store.get() ?? '', /^refresh-/);
 });
 
 test('a refused login throws the API message and stores nothing', async () => {

@@ -4,7 +4,7 @@
  * that adds the access token and retries once after refreshing on 401.
  * Pure (no Angular): unit-tested with node:test against a fake fetch.
  */
-import { API_PREFIX, type AuthTokensView, type MeView } from '@oblako/contracts';
+import { API_PREFIX, isTwoFactorChallenge, type AuthTokensView, type LoginResultView, type MeView, type TwoFactorChallengeView } from '@oblako/contracts';
 import { apiErrorFromResponse } from '../api/api-error.js';
 
 export type FetchLike = (input: string | Request, init?: RequestInit) => Promise<Response>;
@@ -80,8 +80,20 @@ export class Session {
     this.setUser(null);
   }
 
-  async login(email: string, password: string): Promise<MeView> {
-    return this.accept(await this.postJson<AuthTokensView>('/auth/login', { email, password }));
+  /** Step one; with two-factor sign-in on, the answer is a challenge for {@link loginTwoFactor}. */
+  async login(email: string, password: string): Promise<MeView | TwoFactorChallengeView> {
+    const r = await this.postJson<LoginResultView>('/auth/login', { email, password });
+    return isTwoFactorChallenge(r) ? r : this.accept(r);
+  }
+
+  /** Step two: the challenge and a code from the app (or a recovery code). */
+  async loginTwoFactor(challengeToken: string, code: string): Promise<MeView> {
+    return this.accept(await this.postJson<AuthTokensView>('/auth/login/2fa', { challengeToken, code }));
+  }
+
+  /** Sign up from an invitation link: the account gets the invited address and joins that team. */
+  async registerWithInvite(inviteToken: string, password: string): Promise<MeView> {
+    return this.accept(await this.postJson<AuthTokensView>('/auth/register/invite', { inviteToken, password }));
   }
 
   async register(input: RegisterInput): Promise<MeView> {

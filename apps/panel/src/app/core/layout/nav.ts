@@ -24,6 +24,9 @@ export const CUSTOMER_NAV: readonly NavItem[] = [
   { label: 'SSH keys', path: '/ssh-keys', permission: Permission.SshKeysRead, testId: 'nav-ssh-keys' },
   { label: 'API tokens', path: '/api-tokens', permission: Permission.ApiTokensManage, testId: 'nav-api-tokens' },
   { label: 'Team', path: '/team', permission: Permission.MembersManage, testId: 'nav-team' },
+  { label: 'Notifications', path: '/notifications', permission: Permission.NotificationsRead, testId: 'nav-notifications' },
+  { label: 'Webhooks', path: '/webhooks', permission: Permission.WebhooksManage, testId: 'nav-webhooks' },
+  { label: 'Audit log', path: '/audit', permission: Permission.AuditTenantRead, testId: 'nav-tenant-audit' },
   { label: 'Billing', path: '/billing', permission: Permission.BillingRead, testId: 'nav-billing', billingOnly: true },
 ];
 

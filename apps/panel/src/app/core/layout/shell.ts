@@ -63,11 +63,22 @@ import { CUSTOMER_NAV, STAFF_NAV, visibleNav } from './nav';
         </mat-nav-list>
       </mat-sidenav>
       <mat-sidenav-content>
-        <main id="main" tabindex="-1"><router-outlet /></main>
+        <main id="main" tabindex="-1">
+          @if (auth.user(); as u) {
+            @if (u.emailVerified === false) {
+              <p class="banner" role="status" data-testid="verify-banner">Confirm your email address to order servers: open the link we mailed to {{ u.email }}. <a routerLink="/account">Mail it again</a></p>
+            }
+            @if (u.twoFactorRequiredForStaff || (!u.twoFactorEnabled && auth.membership()?.requireTwoFactor)) {
+              <p class="banner" role="alert" data-testid="two-factor-banner">{{ u.twoFactorRequiredForStaff ? 'Staff must use two-factor sign-in.' : 'This team requires two-factor sign-in.' }} <a routerLink="/account">Turn it on in your account</a></p>
+            }
+          }
+          <router-outlet />
+        </main>
       </mat-sidenav-content>
     </mat-sidenav-container>
   `,
   styles: `
+    .banner { margin: 12px 16px 0; padding: 10px 14px; border-radius: 8px; background: var(--mat-sys-tertiary-container); color: var(--mat-sys-on-tertiary-container); }
     :host { display: flex; flex-direction: column; height: 100vh; }
     .bar { position: sticky; top: 0; z-index: 3; gap: 8px; border-bottom: 1px solid var(--mat-sys-outline-variant);
       background: var(--mat-sys-surface-container); }

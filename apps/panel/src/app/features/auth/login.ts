@@ -1,5 +1,6 @@
 import { ChangeDetectionStrategy, Component, inject, input, signal } from '@angular/core';
-import { FormBuilder, ReactiveFormsModule, Validators } from '@angular/forms';
+import { FormBuilder, FormControl, ReactiveFormsModule, Validators } from '@angular/forms';
+import type { TwoFactorChallengeView } from '@oblako/contracts';
 import { Router, RouterLink } from '@angular/router';
 import { MatButtonModule } from '@angular/material/button';
 import { MatCardModule } from '@angular/material/card';
@@ -28,6 +29,20 @@ export function safeReturnUrl(url: string | undefined | null): string | null {
         @if (expired()) {<p class="note" role="status" data-testid="session-expired">Your session ended. Log in again.</p>}
         @if (loggedOut()) {<p class="note" role="status" data-testid="logged-out">You are logged out.</p>}
         <ob-error-banner [message]="error()" testId="login-error" />
+        @if (challenge(); as ch) {
+          <form (submit)="$event.preventDefault(); submitCode(ch)" data-testid="login-2fa-form" novalidate>
+            <p>Enter the 6-digit code from your authenticator app, or one of your recovery codes.</p>
+            <mat-form-field>
+              <mat-label>Code</mat-label>
+              <input matInput name="code" [formControl]="code" autocomplete="one-time-code" inputmode="text" required data-testid="login-2fa-code" />
+            </mat-form-field>
+            @if (busy()) {<mat-progress-bar mode="indeterminate" aria-label="Checking the code" />}
+            <div class="actions">
+              <button mat-button type="button" (click)="cancelCode()" data-testid="login-2fa-cancel">Back</button>
+              <button mat-flat-button type="submit" [disabled]="busy()" data-testid="login-2fa-submit">Verify</button>
+            </div>
+          </form>
+        } @else {
         <form [formGroup]="form" (ngSubmit)="submit()" data-testid="login-form" novalidate>
           <mat-form-field>
             <mat-label>Email</mat-label>
@@ -42,9 +57,11 @@ export function safeReturnUrl(url: string | undefined | null): string | null {
           @if (busy()) {<mat-progress-bar mode="indeterminate" aria-label="Logging in" />}
           <div class="actions">
             <a routerLink="/signup" data-testid="go-signup">Create an account</a>
+            <a routerLink="/forgot-password" data-testid="go-forgot">Forgot your password?</a>
             <button mat-flat-button type="submit" [disabled]="busy()" data-testid="login-submit">Log in</button>
           </div>
         </form>
+        }
       </mat-card-content>
     </mat-card>`,
 })
@@ -56,6 +73,8 @@ export class LoginPage {
   readonly loggedOut = input<string>();
   readonly busy = signal(false);
   readonly error = signal<string | null>(null);
+  readonly challenge = signal<TwoFactorChallengeView | null>(null);
+  readonly code = new FormControl('', { nonNullable: true, validators: [Validators.required] });
   readonly form = inject(FormBuilder).nonNullable.group({
     email: ['', [Validators.required, Validators.email]],
     password: ['', Validators.required],
@@ -68,12 +87,40 @@ export class LoginPage {
     this.error.set(null);
     try {
       const { email, password } = this.form.getRawValue();
-      await this.auth.login(email.trim(), password);
+      const r = await this.auth.login(email.trim(), password);
+      if ('twoFactorRequired' in r) {
+        this.code.reset('');
+        this.challenge.set(r);
+        return;
+      }
       await this.router.navigateByUrl(safeReturnUrl(this.returnUrl()) ?? this.auth.home());
     } catch (e) {
       this.error.set(errorMessage(e));
     } finally {
       this.busy.set(false);
     }
+  }
+
+  async submitCode(ch: TwoFactorChallengeView): Promise<void> {
+    const code = this.code.value.trim();
+    if (!code || this.busy()) return;
+    this.busy.set(true);
+    this.error.set(null);
+    try {
+      await this.auth.loginTwoFactor(ch.challengeToken, code);
+      await this.router.navigateByUrl(safeReturnUrl(this.returnUrl()) ?? this.auth.home());
+    } catch (e) {
+      this.error.set(errorMessage(e));
+      this.code.reset('');
+      // A spent or expired challenge: start again from the password.
+      if (/start again/.test(errorMessage(e))) this.challenge.set(null);
+    } finally {
+      this.busy.set(false);
+    }
+  }
+
+  cancelCode(): void {
+    this.challenge.set(null);
+    this.error.set(null);
   }
 }
