@@ -217,3 +217,67 @@ test('staff manage the catalogue; customers see only active entries', async () =
   assert.equal(noNode.body.code, 'no_capacity');
   assert.equal((await h.http('POST', '/api/v1/admin/locations', { token: staff, body: { code: 'AMS 1', name: 'x', country: 'nl' } })).status, 400);
 });
+
+test('every route that takes a body refuses deep nesting, NUL and lone surrogates with a 400 at the edge, before and after sign-in', async () => {
+  const doc = (await h.http('GET', '/api/docs-json')).body as { paths: Record<string, Record<string, { requestBody?: unknown }>> };
+  const routes: { method: string; path: string }[] = [];
+  for (const [path, ops] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      if (op.requestBody) routes.push({ method: method.toUpperCase(), path: path.replace(/\{[^}]+\}/g, '00000000-0000-4000-8000-000000000000') });
+    }
+  }
+  assert.ok(routes.length >= 20, `the OpenAPI document lists ${routes.length} body routes`);
+  const deep = '{"a":'.repeat(3000) + '1' + '}'.repeat(3000);
+  const justDeepEnough = '{"a":'.repeat(33) + '1' + '}'.repeat(33); // 33 levels: one over the limit
+  const payloads: { name: string; raw: string; code: string; message: RegExp }[] = [
+    { name: '3,000 levels deep', raw: deep, code: 'json_too_deep', message: /more than 32 levels deep/ },
+    { name: '33 levels deep', raw: justDeepEnough, code: 'json_too_deep', message: /more than 32 levels deep/ },
+    { name: 'NUL in a string', raw: '{"email":"a\\u0000b@example.com","name":"x"}', code: 'invalid_text', message: /Field email contains a NUL character/ },
+    { name: 'NUL in a nested string', raw: '{"x":{"y":["ok","a\\u0000"]}}', code: 'invalid_text', message: /Field x\.y\[1\] contains a NUL/ },
+    { name: 'lone surrogate', raw: '{"email":"\\ud800@example.com","name":"x"}', code: 'invalid_text', message: /Field email contains a lone UTF-16 surrogate/ },
+    { name: 'lone surrogate in a key', raw: '{"\\udc00":1}', code: 'invalid_text', message: /lone UTF-16 surrogate/ },
+  ];
+  const tables = await snapshot();
+  const failures: string[] = [];
+  for (const r of routes) {
+    for (const p of payloads) {
+      for (const token of [undefined, a.token]) {
+        const res = await h.http(r.method, r.path, { token, raw: p.raw });
+        if (res.status !== 400 || res.body?.code !== p.code || !p.message.test(res.body?.message ?? '')) {
+          failures.push(`${r.method} ${r.path} ${p.name} ${token ? 'signed in' : 'anonymous'}: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+        }
+      }
+    }
+  }
+  assert.deepEqual(failures, [], `${failures.length} of ${routes.length * payloads.length * 2} answers were not the edge's 400`);
+  // A well-formed emoji (a surrogate pair) and 32 levels are fine: they reach the route's own validation.
+  const emoji = await h.http('POST', '/api/v1/ssh-keys', { token: a.token, body: { name: 'laptop 😀', publicKey: await newEd25519Line() } });
+  assert.equal(emoji.status, 201, JSON.stringify(emoji.body));
+  const thirtyTwo = await h.http('POST', '/api/v1/api-tokens', { token: a.token, raw: '{"name":' + '{"a":'.repeat(31) + '1' + '}'.repeat(31) + '}' });
+  assert.equal(thirtyTwo.status, 400);
+  assert.equal(thirtyTwo.body.code, 'validation_failed', JSON.stringify(thirtyTwo.body));
+  const query = await h.http('GET', '/api/v1/servers?cursor=a%00b', { token: a.token });
+  assert.equal(query.status, 400);
+  assert.match(query.body.message, /Query parameter cursor contains a NUL character/);
+  const after = await snapshot();
+  // the one accepted SSH key is the only change (its row and its audit entry)
+  assert.deepEqual({ ...after, ssh_keys: after.ssh_keys - 1, audit_log: after.audit_log - 1 }, tables, 'refused requests changed nothing');
+});
+
+test('names made only of white space are refused with the field named', async () => {
+  const cases: [string, string, Record<string, unknown>, RegExp][] = [
+    ['POST', '/api/v1/api-tokens', { name: '   ' }, /name must say what the token is for/],
+    ['POST', '/api/v1/ssh-keys', { name: ' \t ', publicKey: await newEd25519Line() }, /name must say whose or which key this is/],
+  ];
+  for (const [method, path, body, message] of cases) {
+    const r = await h.http(method, path, { token: a.token, body });
+    assert.equal(r.status, 400, `${path}: ${JSON.stringify(r.body)}`);
+    assert.match(r.body.message, message);
+  }
+  const reg = await h.http('POST', '/api/v1/auth/register', { body: { email: 'blank-team@example.com', password: 'correct horse battery', tenantName: '  ' } });
+  assert.equal(reg.status, 400);
+  assert.match(reg.body.message, /tenantName must name your organisation/);
+  const plan = await h.http('POST', '/api/v1/admin/plans', { token: await h.login(ADMIN.email, ADMIN.password), body: { name: '  ', vcpus: 1, memoryMiB: 512, diskGiB: 10, priceMonthlyCents: 100 } });
+  assert.equal(plan.status, 400, JSON.stringify(plan.body));
+  assert.match(plan.body.message, /name must not be empty or only spaces/);
+});

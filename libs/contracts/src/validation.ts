@@ -22,3 +22,5 @@ export const NAME_MAX_LENGTH = 120;
 
 /** Request bodies larger than this are refused with 413. */
 export const MAX_JSON_BODY_BYTES = 64 * 1024;
+/** Deepest nesting of objects and arrays a request body may have (the deepest real body is 4 levels). */
+export const MAX_JSON_DEPTH = 32;

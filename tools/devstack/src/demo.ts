@@ -190,6 +190,8 @@ async function main(): Promise<void> {
       libvirtUri,
       daemonEnv,
       apiEnv: {},
+      // A crashed child comes back with backoff instead of taking the stack (and its database) down.
+      supervise: (message) => console.log(`[demo] ${message}`),
     });
   } catch (err) {
     console.error(`\nThe demo could not start: ${err instanceof Error ? err.message : String(err)}`);
@@ -250,12 +252,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  void stack.api.exited.then((code) => {
-    if (!stopping) {
-      console.error(`The API stopped unexpectedly (code ${code}); see ${join(dataDir, 'logs/api.log')}`);
-      void shutdown('API exit');
-    }
-  });
 }
 
 main().catch((err) => {

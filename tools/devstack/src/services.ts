@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, waitFor } from '@oblako/testing';
-import { startProcess, type ManagedProcess } from './processes.js';
+import { startProcess, type ManagedProcess, type RestartPolicy } from './processes.js';
 import { connect, credsAuthenticator } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 
@@ -53,12 +53,12 @@ export function findNatsServer(): string {
 }
 
 /** Start a nats-server with JetStream (file storage in `dataDir`) on a free port, or the one given. */
-export async function startNatsServer(opts: { dataDir: string; port?: number; configFile?: string; credsFile?: string; logFile: string }): Promise<NatsServer> {
+export async function startNatsServer(opts: { dataDir: string; port?: number; configFile?: string; credsFile?: string; logFile: string; restart?: RestartPolicy }): Promise<NatsServer> {
   mkdirSync(opts.dataDir, { recursive: true });
   const port = opts.port ?? (await freePort());
   const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(opts.dataDir, 'jetstream')];
   if (opts.configFile) args.push('-c', opts.configFile);
-  const proc = startProcess({ name: 'nats', command: findNatsServer(), args, logFile: opts.logFile });
+  const proc = startProcess({ name: 'nats-server', command: findNatsServer(), args, logFile: opts.logFile, restart: opts.restart });
   const url = `nats://127.0.0.1:${port}`;
   await waitFor(
     `nats-server on ${url} (log: ${opts.logFile})`,

@@ -5,7 +5,7 @@ import { pathToFileURL, fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import { freePort, startMailCatcher, waitFor, type MailCatcher } from '@oblako/testing';
 import { subjects } from '@oblako/contracts';
-import { startProcess, type ManagedProcess } from './processes.js';
+import { startProcess, type ManagedProcess, type RestartPolicy } from './processes.js';
 import { startEmbeddedPostgres, startNatsServer, type EmbeddedPostgres, type NatsServer } from './services.js';
 import { startPanelServer } from './panel-server.js';
 import { prepareNatsAuth, type NatsAuth } from './nats-auth.js';
@@ -101,6 +101,12 @@ export interface StackOptions {
    * the API's SMTP settings at it. Default true; false leaves mail queued (or apiEnv's SMTP_*).
    */
   mailCatcher?: boolean;
+  /**
+   * Keep the stack up: restart the API, the node daemons and nats-server when they exit
+   * unexpectedly, with backoff, telling this function each time (the demo prints it). Unset: an
+   * exit is final (tests that kill processes on purpose want that).
+   */
+  supervise?: (message: string) => void;
 }
 
 export interface Stack {
@@ -137,6 +143,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     for (const c of cleanups.reverse()) await c().catch(() => {});
     cleanups.length = 0;
   };
+  const restart: RestartPolicy | undefined = opts.supervise ? { report: opts.supervise } : undefined;
   try {
     let embeddedPostgres: EmbeddedPostgres | null = null;
     let databaseUrl = opts.databaseUrl;
@@ -152,7 +159,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     let auth: NatsAuth | null = null;
     if (!natsUrl) {
       if (opts.natsAuth !== false) auth = await prepareNatsAuth(join(opts.dataDir, 'nats-auth'));
-      nats = await startNatsServer({ dataDir: join(opts.dataDir, 'nats'), logFile: join(logs, 'nats.log'), configFile: auth?.configFile, credsFile: auth?.apiCredsFile });
+      nats = await startNatsServer({ dataDir: join(opts.dataDir, 'nats'), logFile: join(logs, 'nats.log'), configFile: auth?.configFile, credsFile: auth?.apiCredsFile, restart });
       cleanups.push(() => nats!.stop());
       natsUrl = nats.url;
     }
@@ -185,6 +192,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       },
       logFile: join(logs, 'api.log'),
       echo: opts.echo,
+      restart,
     });
     cleanups.push(() => api.stop());
     const apiUrl = `http://127.0.0.1:${apiPort}`;
@@ -236,6 +244,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           },
           logFile: join(logs, `${name}.log`),
           echo: opts.echo,
+          restart,
         });
         cleanups.push(() => proc.stop());
         let timer: NodeJS.Timeout | undefined;

@@ -2,7 +2,8 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Post } from '@nestjs/c
 import { UuidParam } from '../common/params.js';
 import { ApiCreatedResponse, ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { NAME_MAX_LENGTH, Permission, type ApiTokenCreatedView, type ApiTokenView } from '@oblako/contracts';
-import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { IsString, MaxLength } from 'class-validator';
+import { IsNotBlank } from '../common/validators.js';
 import { TenantScoped } from '../common/guards.js';
 import { CurrentActor, CurrentTenant, type Actor } from '../common/request-context.js';
 import { ApiTokensService } from './api-tokens.service.js';
@@ -10,7 +11,7 @@ import { ApiTokensService } from './api-tokens.service.js';
 export class CreateApiTokenDto {
   @ApiProperty({ example: 'ci-deploy', maxLength: NAME_MAX_LENGTH })
   @IsString()
-  @IsNotEmpty({ message: 'name must say what the token is for' })
+  @IsNotBlank({ message: 'name must say what the token is for' })
   @MaxLength(NAME_MAX_LENGTH)
   name: string;
 }

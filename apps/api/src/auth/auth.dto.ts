@@ -4,6 +4,7 @@ import {
   type AuthTokensView, type MeView, type RecoveryCodesView, type SessionView, type StaffRole, type TenantRole, type TwoFactorChallengeView, type TwoFactorSetupView,
 } from '@oblako/contracts';
 import { IsEmail, IsNotEmpty, IsString, Length, MaxLength } from 'class-validator';
+import { IsNotBlank } from '../common/validators.js';
 
 export class RegisterDto {
   @ApiProperty({ example: 'alice@example.com' })
@@ -18,7 +19,7 @@ export class RegisterDto {
 
   @ApiProperty({ example: 'Acme Ltd', maxLength: NAME_MAX_LENGTH })
   @IsString()
-  @IsNotEmpty({ message: 'tenantName must name your organisation' })
+  @IsNotBlank({ message: 'tenantName must name your organisation' })
   @MaxLength(NAME_MAX_LENGTH)
   tenantName: string;
 }

@@ -9,7 +9,7 @@ import { affectedRows, mergePastDueSince } from './billing-policy.js';
 import { STRIPE } from './stripe.client.js';
 
 /** A verified webhook event waiting in (or taken from) the inbox. */
-export interface InboxRow { id: string; stripe_event_id: string; type: string; stripe_created: Date; payload: Stripe.Event }
+export interface InboxRow { id: string; stripe_event_id: string; type: string; stripe_created: Date; payload: Stripe.Event; attempts: number }
 
 interface OrderRow {
   server_id: string; tenant_id: string; order_key: string; stripe_subscription_id: string | null; paid_at: Date | null; past_due_since: Date | null;
@@ -85,7 +85,7 @@ export class BillingEventsService {
     try {
       return await this.ds.transaction(async (m) => {
         const [row]: InboxRow[] = await m.query(
-          `SELECT id, stripe_event_id, type, stripe_created, payload FROM billing_events
+          `SELECT id, stripe_event_id, type, stripe_created, payload, attempts FROM billing_events
             WHERE processed_at IS NULL AND next_attempt_at <= now()
             ORDER BY stripe_created, id LIMIT 1 FOR UPDATE SKIP LOCKED`,
         );
@@ -99,6 +99,13 @@ export class BillingEventsService {
       const row = taken as InboxRow | null;
       if (!row) throw err;
       const message = (err as Error).message.slice(0, 500);
+      if (isTransient(err) && row.attempts < 3) {
+        // Two replicas (or the reconciler) touched the same rows at once: PostgreSQL rolled one back.
+        // Nothing is wrong with the event, so it is due again at once (three times; then the backoff).
+        this.logger.log(`Stripe event ${row.stripe_event_id} (${row.type}) met a concurrent update, retrying now: ${message}`);
+        await this.ds.query(`UPDATE billing_events SET attempts = attempts + 1, last_error = $2, next_attempt_at = now() WHERE id = $1`, [row.id, message]);
+        return null;
+      }
       this.logger.warn(`Stripe event ${row.stripe_event_id} (${row.type}) failed, will retry: ${message}`);
       // Backoff up to 5 minutes; after MAX_ATTEMPTS (about a day) the event is parked as processed with outcome "gave up"
       // (staff see it in billing_events; the reconciler still acts on whatever state later events mirror).
@@ -267,4 +274,10 @@ function refsOf(event: Stripe.Event): Refs | null {
     return { metadata: metadataOf(md), subscriptionId: sub, checkoutPaid: false, invoice: inv };
   }
   return null;
+}
+
+/** Deadlock, serialization failure or a lost race on a unique key: the same work succeeds when tried again. */
+function isTransient(err: unknown): boolean {
+  const code = (err as { code?: string; driverError?: { code?: string } }).driverError?.code ?? (err as { code?: string }).code;
+  return code === '40P01' || code === '40001' || code === '23505';
 }

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { NAME_MAX_LENGTH, type ImageView, type LocationView, type PlanView } from '@oblako/contracts';
-import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsNotBlank } from '../common/validators.js';
 
 export class LocationDto implements LocationView {
   @ApiProperty({ format: 'uuid' }) id: string;
@@ -16,7 +17,7 @@ export class CreateLocationDto {
 
   @ApiProperty({ example: 'Frankfurt 1' })
   @IsString()
-  @IsNotEmpty()
+  @IsNotBlank()
   @MaxLength(NAME_MAX_LENGTH)
   name: string;
 
@@ -43,7 +44,7 @@ export class PlanDto implements PlanView {
 }
 
 export class CreatePlanDto {
-  @ApiProperty({ example: 'Small' }) @IsString() @IsNotEmpty() @MaxLength(NAME_MAX_LENGTH) name: string;
+  @ApiProperty({ example: 'Small' }) @IsString() @IsNotBlank() @MaxLength(NAME_MAX_LENGTH) name: string;
   @ApiProperty({ minimum: 1, maximum: 256 }) @IsInt() @Min(1) @Max(256) vcpus: number;
   @ApiProperty({ minimum: 64 }) @IsInt() @Min(64) @Max(4 * 1024 * 1024) memoryMiB: number;
   @ApiProperty({ minimum: 1 }) @IsInt() @Min(1) @Max(65536) diskGiB: number;
@@ -73,7 +74,7 @@ export class AdminImageDto extends ImageDto {
 }
 
 export class CreateImageDto {
-  @ApiProperty({ example: 'Debian 12' }) @IsString() @IsNotEmpty() @MaxLength(NAME_MAX_LENGTH) name: string;
+  @ApiProperty({ example: 'Debian 12' }) @IsString() @IsNotBlank() @MaxLength(NAME_MAX_LENGTH) name: string;
   @ApiProperty({ example: 'debian' }) @Matches(/^[a-z0-9][a-z0-9-]{0,31}$/, { message: 'osFamily must be lower-case letters, digits and hyphens, e.g. debian' }) osFamily: string;
   @ApiProperty({ example: '12' }) @Matches(/^[A-Za-z0-9._-]{1,32}$/, { message: 'version may contain letters, digits, ".", "_" and "-" (up to 32)' }) version: string;
   @ApiProperty({ description: 'Where nodes fetch the base image: http(s):// or file://' })

@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Post } from '@nestjs/c
 import { ApiCreatedResponse, ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { NAME_MAX_LENGTH, Permission, SSH_KEY_MAX_LENGTH, type SshKeyView } from '@oblako/contracts';
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { IsNotBlank } from '../common/validators.js';
 import { TenantScoped, RequirePermission } from '../common/guards.js';
 import { UuidParam } from '../common/params.js';
 import { CurrentActor, CurrentTenant, type Actor } from '../common/request-context.js';
@@ -10,7 +11,7 @@ import { SshKeysService } from './ssh-keys.service.js';
 export class CreateSshKeyDto {
   @ApiProperty({ example: 'laptop', maxLength: NAME_MAX_LENGTH })
   @IsString()
-  @IsNotEmpty({ message: 'name must say whose or which key this is' })
+  @IsNotBlank({ message: 'name must say whose or which key this is' })
   @MaxLength(NAME_MAX_LENGTH)
   name: string;
 
