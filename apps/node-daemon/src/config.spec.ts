@@ -32,6 +32,9 @@ test('every bad setting is named in one error', () => {
   assert.throws(() => loadConfig({ ...base, NATS_CREDS: '/x.creds', NATS_USER: 'u', NATS_PASSWORD: 'p' }), /NATS_CREDS or NATS_USER/);
   assert.throws(() => loadConfig({ ...base, DOMAIN_TYPE: 'kvm' }), /cannot be used with the test driver/);
   assert.throws(() => loadConfig({ ...base, OBLAKO_NETNS: 'a b' }), /OBLAKO_NETNS/);
+  assert.throws(() => loadConfig({ ...base, OBLAKO_CONSOLE_DIR: '/tmp/../etc' }), /OBLAKO_CONSOLE_DIR/);
+  assert.throws(() => loadConfig({ ...base, OBLAKO_CONSOLE_DIR: '/' + 'c'.repeat(90) }), /at most 80/);
+  assert.equal(loadConfig(base).consoleDir, '/run/oblako-console');
 });
 
 test('defineConfig validates a configuration built in code', () => {

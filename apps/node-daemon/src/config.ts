@@ -28,6 +28,11 @@ export interface DaemonConfig {
   provisioning: ProvisioningMode;
   /** Root of the node's files: `images/` (base cache), `disks/`, `seeds/`. */
   dataDir: string;
+  /**
+   * Directory of the guests' console sockets (VNC and serial, one pair per server). Short on
+   * purpose: a UNIX socket path must fit in 108 bytes. Serial logs go to `<dataDir>/console`.
+   */
+  consoleDir: string;
   /** Seconds an ACPI shutdown may take (reboot, rebuild) before the domain is destroyed. */
   stopGraceSeconds: number;
   heartbeatIntervalMs: number;
@@ -106,6 +111,7 @@ export function loadConfig(env: Env = process.env): DaemonConfig {
     domainType,
     provisioning,
     dataDir: str('OBLAKO_DATA_DIR') ?? '/var/lib/oblako',
+    consoleDir: str('OBLAKO_CONSOLE_DIR') ?? '/run/oblako-console',
     stopGraceSeconds: int('STOP_GRACE_SECONDS', 60, 0, 3600),
     heartbeatIntervalMs: int('HEARTBEAT_INTERVAL_MS', 5000, 100, 600_000),
     maxConcurrentCommands: int('MAX_CONCURRENT_COMMANDS', 4, 1, 256),
@@ -155,6 +161,8 @@ export function validateConfig(c: DaemonConfig): string[] {
   if (!['minimal', 'full'].includes(c.provisioning)) problems.push(`OBLAKO_PROVISIONING="${c.provisioning}" must be minimal or full`);
   if (!c.dataDir || !isAbsolute(c.dataDir)) problems.push(`OBLAKO_DATA_DIR="${c.dataDir}" must be an absolute path`);
   else if (resolve(c.dataDir) !== (c.dataDir.length > 1 ? c.dataDir.replace(/\/+$/, '') : c.dataDir)) problems.push(`OBLAKO_DATA_DIR="${c.dataDir}" must be a normalised path (no "..", no "//")`);
+  if (!c.consoleDir || !isAbsolute(c.consoleDir) || !/^\/[A-Za-z0-9._/+-]*$/.test(c.consoleDir) || c.consoleDir.split('/').includes('..')) problems.push(`OBLAKO_CONSOLE_DIR="${c.consoleDir}" must be an absolute path of letters, digits, ".", "_", "+", "-" and "/"`);
+  else if (c.consoleDir.length > 80) problems.push(`OBLAKO_CONSOLE_DIR="${c.consoleDir}" is ${c.consoleDir.length} characters; at most 80 (console socket paths must fit in 108 bytes)`);
   if (c.netns !== undefined && !NETNS.test(c.netns)) problems.push(`OBLAKO_NETNS="${c.netns}" may contain only letters, digits, ".", "-" and "_"`);
   if (c.uplink !== undefined && !IFNAME.test(c.uplink)) problems.push(`OBLAKO_UPLINK="${c.uplink}" is not an interface name (at most 15 letters, digits, ".", "-", "_")`);
   if (!['libvirt', 'tc', 'auto'].includes(c.bandwidth)) problems.push(`OBLAKO_BANDWIDTH="${c.bandwidth}" must be libvirt, tc or auto`);
@@ -182,6 +190,7 @@ export function defineConfig(partial: Partial<DaemonConfig> & Pick<DaemonConfig,
     domainType: isTest ? 'test' : 'kvm',
     provisioning: isTest ? 'minimal' : 'full',
     dataDir: '/var/lib/oblako',
+    consoleDir: '/run/oblako-console',
     stopGraceSeconds: 60,
     heartbeatIntervalMs: 5000,
     maxConcurrentCommands: 4,

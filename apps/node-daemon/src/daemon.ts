@@ -14,6 +14,8 @@ import { nowMs, sleep } from './clock.js';
 import { validateConfig, ConfigError, type DaemonConfig } from './config.js';
 import { CommandExecutor, FailureCode, type Outcome } from './commands/executor.js';
 import { KeyedQueue } from './commands/keyed-queue.js';
+import { consolePathsOf } from './console/paths.js';
+import { ConsoleRelay } from './console/relay.js';
 import { MinimalProvisioner, type ServerProvisioner } from './commands/provisioner.js';
 import { StepRecorder } from './commands/recorder.js';
 import { LibvirtHypervisor } from './hypervisor/libvirt-adapter.js';
@@ -36,6 +38,8 @@ export interface DaemonHandle {
   readonly config: DaemonConfig;
   readonly subjects: Subjects;
   readonly hypervisor: HypervisorPort;
+  /** The console relay (VNC and serial sessions the API opened). */
+  readonly consoles: ConsoleRelay;
   /** Publish a heartbeat now (also detects domain state changes). */
   heartbeat(): Promise<void>;
   /** Stop pulling, finish in-flight commands, drain NATS, close libvirt. Safe to call twice. */
@@ -70,6 +74,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     throw err;
   }
 
+  const consoles = new ConsoleRelay(bus.nc, s, config.nodeId, consolePathsOf(config), log);
+  await consoles.start();
   const executor = new CommandExecutor(hv, provisioner, { stopGraceSeconds: config.stopGraceSeconds });
   const queue = new KeyedQueue(config.maxConcurrentCommands);
   const known = new Map<string, DomainState>(); // serverId → last state reported
@@ -267,6 +273,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
       await Promise.allSettled(workers);
       await queue.idle();
       await hbRunning;
+      await consoles.stop();
       await bus.nc.drain().catch((err: unknown) => log.warn('draining NATS failed', { error: errorMessage(err) }));
       await hv.close();
       log.info('node daemon stopped');
@@ -279,6 +286,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     config,
     subjects: s,
     hypervisor: hv,
+    consoles,
     heartbeat: async () => {
       await hbRunning;
       await heartbeat();

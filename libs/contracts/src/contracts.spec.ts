@@ -54,10 +54,24 @@ test('a node may touch only its own subjects, consumer and inbox', async () => {
   const p = natsNodePermissions(s, 'node-a');
   assert.ok(p.publish.includes('oblako.node.node-a.evt.>'));
   assert.ok(p.publish.includes('$JS.API.CONSUMER.MSG.NEXT.OBLAKO_COMMANDS.node-node-a'));
-  assert.deepEqual(p.subscribe, ['_INBOX_node-a.>']);
+  assert.deepEqual(p.subscribe, ['_INBOX_node-a.>', 'oblako.node.node-a.con.open', 'oblako.node.node-a.con.*.in', 'oblako.node.node-a.con.*.ctl.api']);
+  assert.ok(p.publish.includes('oblako.node.node-a.con.*.out'));
   assert.equal(nodeInboxPrefix('node-a'), '_INBOX_node-a');
   for (const subject of [...p.publish, ...p.subscribe]) {
     assert.ok(!subject.includes('node-b'), subject);
     assert.ok(!/^oblako\.node\.\*/.test(subject) && subject !== '>' && !subject.startsWith('$JS.API.>'), `too broad: ${subject}`);
   }
+});
+
+test('console subjects: one node, one session, and nothing else parses', async () => {
+  const { consoleSubjects, ConsoleOpenSchema } = await import('./console.js');
+  const c = consoleSubjects(subjects('oblako'), 'node-a');
+  const id = 'ab'.repeat(16);
+  assert.equal(c.in(id), `oblako.node.node-a.con.${id}.in`);
+  assert.deepEqual(c.parse(c.apiControl(id)), { sessionId: id, channel: 'ctl.api' });
+  assert.equal(c.parse(`oblako.node.node-b.con.${id}.in`), null);
+  assert.equal(c.parse(`oblako.node.node-a.con.${id}.evil`), null);
+  assert.throws(() => c.out('../x'), /32 hex/);
+  assert.equal(ConsoleOpenSchema.safeParse({ v: 1, sessionId: id, serverId: '6f1c2c3e-2d4b-4f7a-9b1e-0c2d3e4f5a6b', kind: 'rdp' }).success, false);
+  assert.equal(ConsoleOpenSchema.parse({ v: 1, sessionId: id, serverId: '6f1c2c3e-2d4b-4f7a-9b1e-0c2d3e4f5a6b', kind: 'serial' }).replay, true);
 });

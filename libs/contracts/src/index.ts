@@ -8,3 +8,4 @@ export * from './events.js';
 export * from './permissions.js';
 export * from './api.js';
 export * from './webhooks.js';
+export * from './console.js';

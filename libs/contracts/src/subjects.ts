@@ -1,3 +1,5 @@
+import { consoleNodePermissions } from './console.js';
+
 /**
  * NATS subjects and JetStream names. Every name derives from one prefix so that
  * deployments (and test runs) never collide: `oblako.node.<nodeId>.cmd.<op>` etc.
@@ -81,10 +83,11 @@ export interface NatsPermissions {
 /**
  * What a node's NATS user may do: pull and ack its own commands, read the definitions it
  * checks at start-up, publish its own events and heartbeat, and receive replies on its own
- * inbox. Nothing of any other node, nor of the API.
+ * inbox, and serve its own console sessions (console.ts). Nothing of any other node, nor of the API.
  */
 export function natsNodePermissions(s: Subjects, nodeId: string): NatsPermissions {
   const consumer = s.nodeConsumer(nodeId);
+  const consoles = consoleNodePermissions(s, nodeId);
   return {
     publish: [
       '$JS.API.INFO',
@@ -95,7 +98,8 @@ export function natsNodePermissions(s: Subjects, nodeId: string): NatsPermission
       `$JS.ACK.${s.commandStream}.${consumer}.>`,
       `${s.prefix}.node.${nodeId}.evt.>`,
       s.nodeHeartbeat(nodeId),
+      ...consoles.publish,
     ],
-    subscribe: [`${nodeInboxPrefix(nodeId)}.>`],
+    subscribe: [`${nodeInboxPrefix(nodeId)}.>`, ...consoles.subscribe],
   };
 }

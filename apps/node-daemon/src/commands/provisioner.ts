@@ -33,7 +33,6 @@ export class MinimalProvisioner implements ServerProvisioner {
       hostname: spec.hostname,
       vcpus: spec.vcpus,
       memoryMiB: spec.memoryMiB,
-      consoles: false,
     });
   }
   async beforeStart(): Promise<void> {}

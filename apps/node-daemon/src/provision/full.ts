@@ -1,10 +1,11 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { Address, ServerSpec } from '@oblako/contracts';
 import { buildSeedFiles, SeedWriter } from '../cloud-init/nocloud.js';
 import type { ServerProvisioner } from '../commands/provisioner.js';
 import type { StepRecorder } from '../commands/recorder.js';
 import type { DaemonConfig } from '../config.js';
+import { consoleFiles, consolePathsOf, type ConsolePaths } from '../console/paths.js';
 import { ImageCache } from '../disks/images.js';
 import { Overlays } from '../disks/overlays.js';
 import { checkHost, HostCheckError } from '../host/checks.js';
@@ -32,11 +33,13 @@ export interface FullProvisionerParts {
   shaper?: TcShaper;
   /** `<dataDir>/servers`: one JSON record per server. */
   recordsDir: string;
+  /** Console sockets and serial logs. */
+  consoles: ConsolePaths;
 }
 
 /** The directories under OBLAKO_DATA_DIR and the parts built on them. */
 export function fullProvisionerParts(
-  config: Pick<DaemonConfig, 'dataDir' | 'netns' | 'uplink'>,
+  config: Pick<DaemonConfig, 'dataDir' | 'netns' | 'uplink' | 'consoleDir'>,
   exec: Exec = execProgram,
   bandwidth: 'libvirt' | 'tc' = 'libvirt',
 ): FullProvisionerParts {
@@ -47,6 +50,7 @@ export function fullProvisionerParts(
     seeds: new SeedWriter(join(config.dataDir, 'seeds'), exec),
     network: new RoutedNetwork(exec, { netns: config.netns, uplink: config.uplink }),
     recordsDir: join(config.dataDir, 'servers'),
+    consoles: consolePathsOf(config),
   };
 }
 
@@ -74,7 +78,7 @@ export class FullProvisioner implements ServerProvisioner {
       tap,
       netMbit: this.parts.shaper ? 0 : spec.netMbit,
       directKernel: this.config.directKernel,
-      consoles: true,
+      consoles: consoleFiles(this.parts.consoles, spec.serverId),
     });
   }
 
@@ -82,6 +86,7 @@ export class FullProvisioner implements ServerProvisioner {
     const { images, overlays, seeds, network } = this.parts;
     // Validate everything that will reach a file, a program or the XML before touching the host.
     const seedFiles = buildSeedFiles(spec, macAddress(spec.serverId));
+    await this.ensureConsoleDirs();
     const [disk, seed, tap] = await Promise.all([
       rec
         .step('image', () => images.ensure(spec.image), { progress: 10 })
@@ -112,8 +117,15 @@ export class FullProvisioner implements ServerProvisioner {
     return this.domainXml(spec, disk, seeds.pathOf(spec.serverId), tap);
   }
 
+  /** Sockets only root may open (QEMU runs as root here; the daemon connects as root). */
+  private async ensureConsoleDirs(): Promise<void> {
+    await mkdir(this.parts.consoles.socketDir, { recursive: true, mode: 0o700 });
+    await mkdir(this.parts.consoles.logDir, { recursive: true, mode: 0o700 });
+  }
+
   async beforeStart(serverId: string, rec: StepRecorder): Promise<void> {
     const { network } = this.parts;
+    await this.ensureConsoleDirs(); // /run is emptied by a host reboot
     const record = await this.loadRecord(serverId);
     if (!record) return; // nothing recorded: a domain this node did not provision (or already cleaned)
     await rec.step('network', () => network.ensure(serverId, record.addresses));
@@ -129,6 +141,7 @@ export class FullProvisioner implements ServerProvisioner {
 
   async cleanup(serverId: string, _addresses: readonly Address[], rec: StepRecorder): Promise<void> {
     const { overlays, seeds, network } = this.parts;
+    const consoles = consoleFiles(this.parts.consoles, serverId);
     await rec.step('cleanup', async () => {
       await Promise.all([
         network.remove(serverId),
@@ -137,6 +150,10 @@ export class FullProvisioner implements ServerProvisioner {
         this.parts.shaper?.clear(serverId) ?? Promise.resolve(),
       ]);
       await rm(this.recordPath(serverId), { force: true });
+      // the serial log and its rotated copies (virtlogd keeps .0 ... .N beside it)
+      const logs = await readdir(this.parts.consoles.logDir).catch(() => [] as string[]);
+      const base = basename(consoles.serialLog);
+      await Promise.all([consoles.vncSocket, consoles.serialSocket, ...logs.filter((f) => f.startsWith(base)).map((f) => join(this.parts.consoles.logDir, f))].map((f) => rm(f, { force: true })));
     });
   }
 

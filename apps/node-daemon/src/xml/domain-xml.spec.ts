@@ -14,7 +14,7 @@ test('the builder escapes text and attributes and refuses what XML cannot carry'
   assert.throws(() => renderXml(el('a', { n: Number.NaN })), XmlError);
 });
 
-test('full domain XML carries type, limits, disk iotune, seed, tap with bandwidth, VNC on localhost, serial console', () => {
+test('full domain XML carries type, limits, disk iotune, seed, tap with bandwidth, VNC and serial on local sockets only', () => {
   const xml = buildDomainXml({
     type: 'qemu',
     serverId: id,
@@ -28,6 +28,7 @@ test('full domain XML carries type, limits, disk iotune, seed, tap with bandwidt
     tap: 'ob0123456789abc',
     netMbit: 100,
     directKernel: { kernel: '/k/vmlinuz', initrd: '/k/initrd.img', cmdline: 'console=ttyS0 quiet' },
+    consoles: { vncSocket: '/run/oblako-console/x.vnc', serialSocket: '/run/oblako-console/x.serial', serialLog: '/var/lib/oblako/console/x.log' },
   });
   assert.match(xml, /^<domain type="qemu">/);
   assert.match(xml, new RegExp(`<name>oblako-${id}</name>`));
@@ -38,16 +39,21 @@ test('full domain XML carries type, limits, disk iotune, seed, tap with bandwidt
   assert.match(xml, /<total_iops_sec>500<\/total_iops_sec>\s*<total_bytes_sec>50000000<\/total_bytes_sec>/);
   assert.match(xml, /<source file="\/var\/lib\/oblako\/seeds\/x.iso"\/>\s*<target dev="vdb" bus="virtio"\/>\s*<readonly\/>/);
   assert.match(xml, /<interface type="ethernet">\s*<mac address="52:54:00:[0-9a-f:]{8}"\/>\s*<target dev="ob0123456789abc" managed="no"\/>\s*<model type="virtio"\/>\s*<bandwidth>\s*<inbound average="12500"\/>\s*<outbound average="12500"\/>/);
-  assert.match(xml, /<graphics type="vnc" port="-1" autoport="yes" listen="127.0.0.1">\s*<listen type="address" address="127.0.0.1"\/>/);
-  assert.match(xml, /<serial type="pty">/);
-  assert.match(xml, /<console type="pty">/);
+  // consoles on local sockets only: no TCP port, no listen address, no password
+  assert.match(xml, /<graphics type="vnc">\s*<listen type="socket" socket="\/run\/oblako-console\/x.vnc"\/>\s*<\/graphics>/);
+  assert.doesNotMatch(xml, /port="-1"|autoport|address="127/);
+  assert.match(xml, /<serial type="unix">\s*<source mode="bind" path="\/run\/oblako-console\/x.serial"\/>\s*<log file="\/var\/lib\/oblako\/console\/x.log" append="on"\/>\s*<target port="0"\/>/);
+  assert.match(xml, /<console type="unix">\s*<source mode="bind" path="\/run\/oblako-console\/x.serial"\/>/);
   assert.match(xml, /<kernel>\/k\/vmlinuz<\/kernel>\s*<initrd>\/k\/initrd.img<\/initrd>\s*<cmdline>console=ttyS0 quiet<\/cmdline>/);
   assert.match(xml, /<acpi\/>/);
 });
 
 test('unlimited means no element; hostile values are refused, titles escaped', () => {
   const xml = buildDomainXml({ type: 'kvm', serverId: id, hostname: 'a<b>&"c', vcpus: 1, memoryMiB: 128, disk: { path: '/d/x.qcow2', format: 'qcow2', totalIopsSec: 0, totalBytesSec: 0 }, tap: 'obx', netMbit: 0 });
-  assert.doesNotMatch(xml, /iotune|bandwidth|cputune/);
+  assert.doesNotMatch(xml, /iotune|bandwidth|cputune|graphics|serial/);
+  const consoles = { vncSocket: '/c/x.vnc', serialSocket: '/c/x.serial', serialLog: '/l/x.log' };
+  assert.throws(() => buildDomainXml({ type: 'kvm', serverId: id, hostname: 'h', vcpus: 1, memoryMiB: 128, consoles: { ...consoles, vncSocket: '/' + 'a'.repeat(120) } }), /108/);
+  assert.throws(() => buildDomainXml({ type: 'kvm', serverId: id, hostname: 'h', vcpus: 1, memoryMiB: 128, consoles: { ...consoles, serialLog: "/l/x'/><x" } }), /serial log/);
   assert.match(xml, /<title>a&lt;b&gt;&amp;"c<\/title>/);
   assert.throws(() => buildDomainXml({ type: 'kvm', serverId: id, hostname: 'h', vcpus: 1, memoryMiB: 128, disk: { path: '/d/../etc/shadow', format: 'qcow2', totalIopsSec: 0, totalBytesSec: 0 } }), /without "\.\."/);
   assert.throws(() => buildDomainXml({ type: 'kvm', serverId: id, hostname: 'h', vcpus: 1, memoryMiB: 128, tap: 'tap0\'/><x' }), /tap name/);

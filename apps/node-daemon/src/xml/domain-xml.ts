@@ -37,8 +37,17 @@ export interface DomainXmlInput {
   /** 0 or absent = unlimited. */
   netMbit?: number;
   directKernel?: DirectKernelBoot;
-  /** VNC on 127.0.0.1 (autoport) and a serial console on a pty. */
-  consoles?: boolean;
+  /**
+   * VNC and the serial console on local UNIX sockets (no TCP port, no password to hand out), the
+   * serial output also logged to a file (virtlogd caps and rotates it). Absent: no consoles.
+   */
+  consoles?: DomainConsoles;
+}
+
+export interface DomainConsoles {
+  vncSocket: string;
+  serialSocket: string;
+  serialLog: string;
 }
 
 const SAFE_PATH = /^\/[A-Za-z0-9._/+-]*$/;
@@ -54,6 +63,15 @@ export function safePath(p: string, what: string): string {
   if (!SAFE_PATH.test(p) || p.split('/').some((s) => s === '..' || s === '.') || p.includes('//')) {
     throw new XmlError(`${what} "${p.slice(0, 200)}" must be an absolute path of letters, digits, ".", "_", "+", "-" and "/" without ".."`);
   }
+  return p;
+}
+
+/** A UNIX socket's path must fit sun_path (108 bytes with its NUL); keep a margin for QEMU. */
+export const MAX_SOCKET_PATH = 100;
+
+function socketPath(p: string, what: string): string {
+  safePath(p, what);
+  if (Buffer.byteLength(p) > MAX_SOCKET_PATH) throw new XmlError(`${what} "${p}" is longer than ${MAX_SOCKET_PATH} bytes (a UNIX socket path must fit in 108); use a shorter OBLAKO_CONSOLE_DIR`);
   return p;
 }
 
@@ -148,16 +166,18 @@ export function buildDomainXml(input: DomainXmlInput): string {
     );
   }
 
-  const consoles = input.consoles ?? input.type !== 'test';
+  const c = input.consoles;
+  const serialSource = c ? el('source', { mode: 'bind', path: socketPath(c.serialSocket, 'serial socket') }) : null;
   const devices = el(
     'devices',
     {},
     disk,
     seed,
     iface,
-    consoles ? el('serial', { type: 'pty' }, el('target', { port: 0 })) : null,
-    consoles ? el('console', { type: 'pty' }, el('target', { type: 'serial', port: 0 })) : null,
-    consoles ? el('graphics', { type: 'vnc', port: -1, autoport: 'yes', listen: '127.0.0.1' }, el('listen', { type: 'address', address: '127.0.0.1' })) : null,
+    c ? el('serial', { type: 'unix' }, serialSource, el('log', { file: safePath(c.serialLog, 'serial log'), append: 'on' }), el('target', { port: 0 })) : null,
+    c ? el('console', { type: 'unix' }, serialSource, el('target', { type: 'serial', port: 0 })) : null,
+    c ? el('graphics', { type: 'vnc' }, el('listen', { type: 'socket', socket: socketPath(c.vncSocket, 'VNC socket') })) : null,
+    c ? el('video', {}, el('model', { type: 'vga', vram: 16384, heads: 1 })) : null,
   );
 
   return renderXml(
