@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { nodeInboxPrefix, subjects, type NodeRegistrationView, type ServerView } from '@oblako/contracts';
+import { consoleSubjects, nodeInboxPrefix, subjects, type NodeRegistrationView, type ServerView } from '@oblako/contracts';
 import { newCustomer, startE2E, waitForState, type E2E } from './support.js';
 
 /** NATS in operator mode, as in production: every node daemon has a user of its own. */
@@ -63,6 +63,10 @@ describe('per-node NATS users', () => {
       // publish as B: a forged result and heartbeat
       nc.publish(s.nodeEvent(nodeB.node.id, 'task.result'), '{}');
       nc.publish(s.nodeHeartbeat(nodeB.node.id), '{}');
+      // listen to B's console sessions, or answer as B's console
+      const conB = consoleSubjects(s, nodeB.node.id);
+      const spyConsole = nc.subscribe(conB.allIn);
+      nc.publish(conB.out('0'.repeat(32)), 'forged screen');
       // pull B's durable consumer
       const js = jetstream(nc, { timeout: 2000 });
       await assert.rejects(js.consumers.get(s.commandStream, s.nodeConsumer(nodeB.node.id)).then((c) => c.next({ expires: 1000 })));
@@ -73,6 +77,9 @@ describe('per-node NATS users', () => {
       assert.match(text, new RegExp(`Subscription to "${s.allEvents().replace(/[.*>]/g, '\\$&')}"`));
       assert.match(text, new RegExp(`Publish to "${s.nodeEvent(nodeB.node.id, 'task.result').replace(/[.*>]/g, '\\$&')}"`));
       assert.match(text, new RegExp(`Publish to "${s.nodeHeartbeat(nodeB.node.id).replace(/[.*>]/g, '\\$&')}"`));
+      assert.match(text, new RegExp(`Subscription to "${conB.allIn.replace(/[.*>]/g, '\\$&')}"`), "B's console input is not A's to read");
+      assert.match(text, new RegExp(`Publish to "${conB.out('0'.repeat(32)).replace(/[.*>]/g, '\\$&')}"`), "A cannot speak as B's console");
+      void spyConsole;
       void spy;
       void spyAll;
     } finally {

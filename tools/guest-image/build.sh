@@ -145,7 +145,7 @@ cat > "${out}/manifest.json" <<JSON
   "kernelVersion": "${kver}",
   "kernel": "${out}/vmlinuz",
   "initrd": "${out}/initrd.img",
-  "cmdline": "console=ttyS0 quiet",
+  "cmdline": "console=tty0 console=ttyS0 no_timer_check",
   "image": "${out}/base.qcow2",
   "imageFormat": "qcow2",
   "imageSha256": "${sha}",

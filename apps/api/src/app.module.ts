@@ -49,6 +49,9 @@ import { ServersService } from './servers/servers.service.js';
 import { TaskEventsService } from './servers/task-events.service.js';
 import { SshKeysController } from './ssh-keys/ssh-keys.controller.js';
 import { SshKeysService } from './ssh-keys/ssh-keys.service.js';
+import { AdminConsolesController, ConsolesController } from './consoles/consoles.controller.js';
+import { ConsolesService } from './consoles/consoles.service.js';
+import { ConsoleRelayService } from './consoles/console-relay.service.js';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -147,6 +150,18 @@ class ServersModule {}
 })
 class ComputeRuntimeModule {}
 
+/** Console tickets (always) and the WebSocket relay to the nodes (not when building offline). */
+@Module({})
+class ConsolesModule {
+  static register(offline: boolean): DynamicModule {
+    return {
+      module: ConsolesModule,
+      controllers: [ConsolesController, AdminConsolesController],
+      providers: [ConsolesService, ...(offline ? [] : [ConsoleRelayService])],
+    };
+  }
+}
+
 @Module({})
 export class AppModule {
   static register(options: AppModuleOptions): DynamicModule {
@@ -166,6 +181,7 @@ export class AppModule {
         StaffModule.register(billing),
         MembersModule,
         EventsOutModule,
+        ConsolesModule.register(!!options.offline),
         ...(options.offline ? [] : [ComputeRuntimeModule]),
       ],
     };

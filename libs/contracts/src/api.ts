@@ -188,3 +188,14 @@ export interface HealthView {
   nats: 'up' | 'down';
   billing: 'on' | 'off';
 }
+
+/** A one-time console ticket: open `path` as a WebSocket on the panel's own origin within `expiresAt`. */
+export interface ConsoleTicketView {
+  serverId: string;
+  kind: 'vnc' | 'serial';
+  /** The secret; single use. */
+  ticket: string;
+  expiresAt: string;
+  /** WebSocket path (same origin) with the ticket in its query, e.g. /api/v1/servers/<id>/console/serial?ticket=... */
+  path: string;
+}

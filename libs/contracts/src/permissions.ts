@@ -17,6 +17,8 @@ export const Permission = {
   /** Tenant security settings (require two-factor sign-in for every member). */
   TenantSecurityManage: 'tenant:security',
   NotificationsRead: 'notifications:read',
+  /** Open a server's VNC or serial console (a root shell on the guest: not for the billing role). */
+  ServersConsole: 'servers:console',
   // staff
   CatalogueManage: 'admin:catalogue',
   FleetManage: 'admin:fleet',
@@ -25,24 +27,26 @@ export const Permission = {
   TasksRead: 'admin:tasks',
   /** Provider settings: mail server, brand, staff two-factor policy. */
   SettingsManage: 'admin:settings',
+  /** Open the console of any tenant's server (audited). */
+  ConsolesOpen: 'admin:consoles',
 } as const;
 export type Permission = (typeof Permission)[keyof typeof Permission];
 
 const TENANT_ALL: Permission[] = [
   'servers:read', 'servers:write', 'ssh-keys:read', 'ssh-keys:write', 'api-tokens:manage', 'members:manage', 'billing:read', 'billing:manage',
-  'audit:read', 'webhooks:manage', 'tenant:security', 'notifications:read',
+  'audit:read', 'webhooks:manage', 'tenant:security', 'notifications:read', 'servers:console',
 ];
 
 export const TENANT_ROLE_PERMISSIONS: Readonly<Record<TenantRole, readonly Permission[]>> = {
   owner: TENANT_ALL,
-  admin: ['servers:read', 'servers:write', 'ssh-keys:read', 'ssh-keys:write', 'api-tokens:manage', 'members:manage', 'billing:read', 'webhooks:manage', 'notifications:read'],
-  member: ['servers:read', 'servers:write', 'ssh-keys:read', 'ssh-keys:write', 'notifications:read'],
+  admin: ['servers:read', 'servers:write', 'ssh-keys:read', 'ssh-keys:write', 'api-tokens:manage', 'members:manage', 'billing:read', 'webhooks:manage', 'notifications:read', 'servers:console'],
+  member: ['servers:read', 'servers:write', 'ssh-keys:read', 'ssh-keys:write', 'notifications:read', 'servers:console'],
   billing: ['servers:read', 'billing:read', 'billing:manage', 'notifications:read'],
 };
 
 export const STAFF_ROLE_PERMISSIONS: Readonly<Record<StaffRole, readonly Permission[]>> = {
-  admin: ['admin:catalogue', 'admin:fleet', 'admin:tenants', 'admin:audit', 'admin:tasks', 'admin:settings'],
-  support: ['admin:tenants', 'admin:audit', 'admin:tasks'],
+  admin: ['admin:catalogue', 'admin:fleet', 'admin:tenants', 'admin:audit', 'admin:tasks', 'admin:settings', 'admin:consoles'],
+  support: ['admin:tenants', 'admin:audit', 'admin:tasks', 'admin:consoles'],
   billing: ['admin:tenants', 'admin:audit'],
 };
 

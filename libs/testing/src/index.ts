@@ -116,3 +116,4 @@ export async function dropStreams(prefix: string, natsUrl = TEST_NATS_URL): Prom
 }
 export * from './mail-catcher.js';
 export * from './totp.js';
+export * from './console-client.js';

@@ -1,5 +1,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect as connectTcp } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 
 const TYPES: Record<string, string> = {
@@ -28,6 +30,11 @@ export function startPanelServer(opts: { root: string; port: number; host?: stri
     if (url.startsWith('/api/') || url === '/health' || url.startsWith('/health?')) return proxy(req, res, api);
     serveStatic(root, url, res);
   });
+  // Console WebSockets (/api/v1/servers/<id>/console/...) go to the API like every other /api call.
+  server.on('upgrade', (req, socket, head) => {
+    if (!(req.url ?? '').startsWith('/api/')) return socket.destroy();
+    proxyUpgrade(req, socket, head, api);
+  });
   return new Promise((ok, fail) => {
     server.once('error', fail);
     server.listen(opts.port, opts.host ?? '127.0.0.1', () => ok(server));
@@ -53,6 +60,31 @@ function proxy(req: IncomingMessage, res: ServerResponse, api: URL): void {
     res.end(JSON.stringify({ statusCode: 502, code: 'api_unreachable', message: 'The API is not answering; is it running?' }));
   });
   req.pipe(upstream);
+}
+
+/** Pass a WebSocket upgrade through as bytes: the request head as it came (plus X-Forwarded-For), then both directions piped. */
+function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, api: URL): void {
+  const upstream = connectTcp({ host: api.hostname, port: Number(api.port) }, () => {
+    const lines = [`${req.method} ${req.url} HTTP/1.1`];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      const name = req.rawHeaders[i]!;
+      if (/^x-forwarded-for$/i.test(name)) continue;
+      lines.push(`${name}: ${/^host$/i.test(name) ? api.host : req.rawHeaders[i + 1]}`);
+    }
+    lines.push(`X-Forwarded-For: ${req.socket.remoteAddress ?? ''}`);
+    upstream.write(lines.join('\r\n') + '\r\n\r\n');
+    if (head.length) upstream.write(head);
+    upstream.pipe(socket);
+    socket.pipe(upstream);
+  });
+  const end = () => {
+    upstream.destroy();
+    socket.destroy();
+  };
+  upstream.on('error', end);
+  socket.on('error', end);
+  upstream.on('close', () => socket.destroy());
+  socket.on('close', () => upstream.destroy());
 }
 
 function serveStatic(root: string, url: string, res: ServerResponse): void {

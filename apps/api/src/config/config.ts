@@ -45,6 +45,16 @@ export interface AppConfig {
   /** Unverified accounts may sign in and look around but not order. */
   requireEmailVerification: boolean;
   webhooks: WebhookConfig;
+  consoles: ConsoleConfig;
+}
+
+export interface ConsoleConfig {
+  /** A console ticket must be redeemed within this long (default 30 s). */
+  ticketSeconds: number;
+  /** A session with no bytes either way for this long is closed (default 15 min). */
+  idleSeconds: number;
+  /** How often an open session re-checks that its user may still open it (default 15 s). */
+  accessCheckSeconds: number;
 }
 
 export type SmtpSecurity = 'starttls' | 'tls' | 'none';
@@ -203,6 +213,11 @@ export function loadConfig(env: Env): AppConfig {
     mail,
     requireEmailVerification: bool('REQUIRE_EMAIL_VERIFICATION', true),
     webhooks,
+    consoles: {
+      ticketSeconds: int('CONSOLE_TICKET_SECONDS', 30, 2, 300),
+      idleSeconds: int('CONSOLE_IDLE_SECONDS', 900, 2, 24 * 3600),
+      accessCheckSeconds: int('CONSOLE_ACCESS_CHECK_SECONDS', 15, 1, 600),
+    },
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

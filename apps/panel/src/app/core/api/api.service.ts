@@ -2,6 +2,8 @@ import { Injectable, inject } from '@angular/core';
 import type {
   ApiTokenCreatedView,
   ApiTokenView,
+  ConsoleKind,
+  ConsoleTicketView,
   ImageView,
   IpPoolView,
   LocationView,
@@ -119,6 +121,11 @@ export class ApiService {
   /** `imageId`: rebuild only (default: the server's current image). */
   serverAction(id: string, action: PowerAction, imageId?: string): Promise<ServerView> {
     return this.ok(this.client.POST('/api/v1/servers/{id}/actions', { params: { path: { id } }, body: { action, ...(imageId ? { imageId } : {}) } }));
+  }
+  /** A one-time console ticket; `staff` asks through the staff route (any tenant's server, audited). */
+  consoleTicket(id: string, kind: ConsoleKind, staff = false): Promise<ConsoleTicketView> {
+    const init = { params: { path: { id } }, body: { kind } };
+    return this.ok(staff ? this.client.POST('/api/v1/admin/servers/{id}/console', init) : this.client.POST('/api/v1/servers/{id}/console', init));
   }
   deleteServer(id: string): Promise<ServerView> {
     return this.ok(this.client.DELETE('/api/v1/servers/{id}', { params: { path: { id } } }));

@@ -1331,6 +1331,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/servers/{id}/console": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A one-time console ticket (valid seconds, single use, bound to you, this server and the kind); open `path` as a WebSocket on the same origin. The server must be running (409 otherwise). */
+        post: operations["Consoles_ticket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/servers/{id}/console": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Staff: A one-time console ticket (valid seconds, single use, bound to you, this server and the kind); open `path` as a WebSocket on the same origin. The server must be running (409 otherwise). Every open is audited in the tenant's log. */
+        post: operations["AdminConsoles_ticket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2263,6 +2297,25 @@ export interface components {
         };
         PreferencesDto: {
             preferences: components["schemas"]["PreferenceChangeDto"][];
+        };
+        ConsoleTicketRequestDto: {
+            /**
+             * @description vnc: the graphical console (noVNC); serial: the first serial port (xterm.js)
+             * @enum {string}
+             */
+            kind: "vnc" | "serial";
+        };
+        ConsoleTicketDto: {
+            /** Format: uuid */
+            serverId: string;
+            /** @enum {string} */
+            kind: "vnc" | "serial";
+            /** @description The secret; it opens one console once */
+            ticket: string;
+            /** Format: date-time */
+            expiresAt: string;
+            /** @description WebSocket path on this origin, ticket included */
+            path: string;
         };
     };
     responses: never;
@@ -5496,6 +5549,77 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NotificationPreferenceDto"][];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    Consoles_ticket: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsoleTicketRequestDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsoleTicketDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminConsoles_ticket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsoleTicketRequestDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsoleTicketDto"];
                 };
             };
             /** @description Error (ApiError) */

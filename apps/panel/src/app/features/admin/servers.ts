@@ -1,3 +1,4 @@
+import { RouterLink } from '@angular/router';
 import { ChangeDetectionStrategy, Component, computed, inject, signal } from '@angular/core';
 import { FormsModule } from '@angular/forms';
 import { MatButtonModule } from '@angular/material/button';
@@ -22,7 +23,7 @@ import { adminLoadError } from './admin-load';
 @Component({
   selector: 'ob-admin-servers',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [FormsModule, MatButtonModule, MatFormFieldModule, MatSelectModule, MatTableModule, ErrorBanner, LoadState, StateChip],
+  imports: [FormsModule, RouterLink, MatButtonModule, MatFormFieldModule, MatSelectModule, MatTableModule, ErrorBanner, LoadState, StateChip],
   template: `
     <div class="ob-page" data-testid="admin-servers-page">
       <div class="ob-page-header">
@@ -58,6 +59,10 @@ import { adminLoadError } from './admin-load';
                   <button mat-stroked-button type="button" (click)="hold(s, true)" [disabled]="busy() === s.id" data-testid="admin-server-suspend">Suspend</button>
                 }
               }
+              @if (canConsole() && s.state === 'running') {
+                <a mat-button [routerLink]="['/admin/servers', s.id, 'console', 'vnc']" data-testid="admin-server-console-vnc">VNC</a>
+                <a mat-button [routerLink]="['/admin/servers', s.id, 'console', 'serial']" data-testid="admin-server-console-serial">Serial</a>
+              }
             </td></ng-container>
           <tr mat-header-row *matHeaderRowDef="columns"></tr>
           <tr mat-row *matRowDef="let s; columns: columns" data-testid="admin-server-row" [attr.data-hostname]="s.hostname" [attr.data-state]="s.state"></tr>
@@ -82,6 +87,7 @@ export class AdminServersPage {
   readonly rowError = signal<string | null>(null);
   readonly busy = signal<string | null>(null);
   readonly canHold = computed(() => this.auth.permissions().has(Permission.TenantsManage));
+  readonly canConsole = computed(() => this.auth.permissions().has(Permission.ConsolesOpen));
   humanize = humanize;
   address = primaryAddress;
 

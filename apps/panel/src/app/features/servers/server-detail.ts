@@ -60,6 +60,7 @@ export class ServerDetailPage {
   readonly busyAction = signal<PanelAction | null>(null);
   readonly taskColumns = ['op', 'state', 'progress', 'createdAt', 'finishedAt', 'error'];
   readonly canWrite = computed(() => this.auth.permissions().has(Permission.ServersWrite));
+  readonly canConsole = computed(() => this.auth.permissions().has(Permission.ServersConsole));
 
   readonly activeTask = computed(() => {
     const t = this.server()?.currentTask ?? null;
