@@ -36,7 +36,13 @@ import { IpAllocatorService } from './fleet/ip-allocator.service.js';
 import { HealthController } from './health/health.controller.js';
 import { NatsService } from './messaging/nats.service.js';
 import { BillingPort } from './servers/billing.port.js';
-import { NodeEventsConsumer } from './servers/node-events.consumer.js';
+import { DomainStateHandler } from './node-events/domain-state.handler.js';
+import { NodeEventHandlers } from './node-events/event-handlers.js';
+import { HeartbeatsService } from './node-events/heartbeats.service.js';
+import { NodeEventsConsumer } from './node-events/node-events.consumer.js';
+import { TaskProgressHandler } from './node-events/task-progress.handler.js';
+import { TaskResultHandler } from './node-events/task-result.handler.js';
+import { TaskRunner } from './operations/task-runner.service.js';
 import { NodePlacementService } from './servers/node-placement.service.js';
 import { OutboxRelayService } from './servers/outbox-relay.service.js';
 import { ServerEventsBus } from './servers/server-events.bus.js';
@@ -45,8 +51,9 @@ import { AdminServersController } from './servers/admin-servers.controller.js';
 import { AdminTasksController } from './servers/admin-tasks.controller.js';
 import { AdminTasksService } from './servers/admin-tasks.service.js';
 import { ComputeLifecycle } from './servers/servers.lifecycle.js';
-import { ServersService } from './servers/servers.service.js';
-import { TaskEventsService } from './servers/task-events.service.js';
+import { ServerActionsService } from './servers/server-actions.service.js';
+import { ServerOrdersService } from './servers/server-orders.service.js';
+import { ServerViewsService } from './servers/server-views.service.js';
 import { SshKeysController } from './ssh-keys/ssh-keys.controller.js';
 import { SshKeysService } from './ssh-keys/ssh-keys.service.js';
 import { AdminConsolesController, ConsolesController } from './consoles/consoles.controller.js';
@@ -139,8 +146,12 @@ class EventsOutModule {}
 @Module({
   imports: [FleetModule, SshKeysModule],
   controllers: [ServersController, AdminServersController, AdminTasksController],
-  providers: [ServersService, AdminTasksService, NodePlacementService, OutboxRelayService, TaskEventsService, NodeEventsConsumer, BillingPort],
-  exports: [ServersService, OutboxRelayService, NodeEventsConsumer, TaskEventsService],
+  providers: [
+    ServerOrdersService, ServerViewsService, ServerActionsService, AdminTasksService, NodePlacementService, OutboxRelayService, TaskRunner, BillingPort,
+    // node events: each handler registers its kind (node-events/event-handlers.ts)
+    NodeEventHandlers, NodeEventsConsumer, HeartbeatsService, TaskProgressHandler, TaskResultHandler, DomainStateHandler,
+  ],
+  exports: [ServerOrdersService, ServerViewsService, TaskRunner, OutboxRelayService, NodeEventsConsumer, NodeEventHandlers],
 })
 class ServersModule {}
 

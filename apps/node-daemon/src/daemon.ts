@@ -144,7 +144,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     try {
       const rec = new StepRecorder(
         (stage, progress) =>
-          bus.events.progress({ v: WIRE_VERSION, taskId: cmd.taskId, serverId: cmd.serverId, nodeId: config.nodeId, stage, progress, at: nowMs() }),
+          bus.events.progress({ v: WIRE_VERSION, taskId: cmd.taskId, serverId: cmd.serverId, nodeId: config.nodeId, attempt: cmd.attempt, stage, progress, at: nowMs() }),
         receivedAt,
         () => m.working(),
       );
@@ -160,6 +160,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
         taskId: cmd.taskId,
         serverId: cmd.serverId,
         nodeId: config.nodeId,
+        attempt: cmd.attempt,
         op: cmd.op,
         ok: outcome.ok,
         ...(outcome.error ? { error: { code: outcome.error.code.slice(0, 64), message: outcome.error.message.slice(0, 4000) } } : {}),

@@ -48,6 +48,8 @@ export const TaskState = {
 export type TaskState = (typeof TaskState)[keyof typeof TaskState];
 export const TASK_STATES = Object.values(TaskState) as readonly TaskState[];
 export const FINISHED_TASK_STATES: readonly TaskState[] = [TaskState.Succeeded, TaskState.Failed];
+/** The one list of task states in which a task still holds its server (SQL uses it as `= ANY($n)`). */
+export const ACTIVE_TASK_STATES: readonly TaskState[] = [TaskState.Queued, TaskState.Dispatched, TaskState.Running];
 
 export const NodeState = {
   Online: 'online',

@@ -11,6 +11,8 @@ export const TaskProgressEventSchema = z.object({
   taskId: uuid,
   serverId: uuid,
   nodeId,
+  /** The command's attempt this event belongs to (absent from daemons older than attempts). */
+  attempt: z.number().int().min(1).max(100).optional(),
   /** Short machine-readable name of the step, e.g. "disk", "seed", "network", "define", "start". */
   stage: z.string().min(1).max(64),
   progress: z.number().min(0).max(100),
@@ -34,6 +36,8 @@ export const TaskResultEventSchema = z.object({
   taskId: uuid,
   serverId: uuid,
   nodeId,
+  /** The command's attempt this result answers (absent from daemons older than attempts). */
+  attempt: z.number().int().min(1).max(100).optional(),
   op: z.enum(TASK_OPS as unknown as [string, ...string[]]),
   ok: z.boolean(),
   error: z.object({ code: z.string().max(64), message: z.string().max(4000) }).optional(),

@@ -4,6 +4,7 @@ export * from './subjects.js';
 export * from './streams.js';
 export * from './validation.js';
 export * from './commands.js';
+export * from './operations/index.js';
 export * from './events.js';
 export * from './permissions.js';
 export * from './api.js';

@@ -1,15 +1,59 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planAction, canTransition, SERVER_TRANSITIONS, ACTION_RULES } from './server-state.js';
-import { SERVER_STATES } from './enums.js';
+import {
+  planAction, planOperation, canTransition, outcomeOf, ruleEdges, SERVER_TRANSITIONS, ACTION_RULES, TRANSIENT, CUSTOMER_ACTIONS,
+} from './server-state.js';
+import { OPERATIONS } from './operations/index.js';
+import { NodeCommandSchema } from './commands.js';
+import { SERVER_STATES, TASK_OPS } from './enums.js';
 
-test('every action rule moves along edges of the transition table', () => {
-  for (const [action, rule] of Object.entries(ACTION_RULES)) {
-    for (const from of rule.from) {
-      assert.ok(canTransition(from, rule.via), `${action}: ${from} -> ${rule.via} is not in the table`);
-    }
-    if (rule.via !== rule.to) assert.ok(canTransition(rule.via, rule.to), `${action}: ${rule.via} -> ${rule.to}`);
+test('every op of the contract has an operation file with a rule and a command schema', () => {
+  assert.deepEqual(Object.keys(OPERATIONS).sort(), [...TASK_OPS].sort());
+  for (const op of TASK_OPS) {
+    const o = OPERATIONS[op];
+    assert.equal(o.op, op);
+    assert.ok(o.rule.from.length > 0, `${op} starts from somewhere`);
+    assert.ok(NodeCommandSchema.options.includes(o.command as never), `${op}'s command is in the command union`);
   }
+});
+
+test('every rule walks along the table: from each start state, through its running state, to each of its ends', () => {
+  for (const op of TASK_OPS) {
+    const rule = OPERATIONS[op].rule;
+    for (const from of rule.from) {
+      assert.ok(canTransition(from, rule.running), `${op}: ${from} -> ${rule.running}`);
+      for (const ok of [true, false]) {
+        const end = outcomeOf(op, from, ok);
+        assert.ok(SERVER_STATES.includes(end), `${op}: ${end} is a state`);
+        assert.ok(canTransition(rule.running, end), `${op} ${ok ? 'succeeded' : 'failed'}: ${rule.running} -> ${end} (from ${from})`);
+        const plan = planOperation(from, op);
+        if (from !== 'deleted') assert.equal(plan.ok, true, `${op} may start from ${from}: ${!plan.ok ? plan.reason : ''}`);
+      }
+    }
+    for (const also of rule.alsoEnds ?? []) assert.ok(canTransition(rule.running, also), `${op}: ${rule.running} -> ${also}`);
+    for (const [a, b] of ruleEdges(rule)) assert.ok(SERVER_TRANSITIONS[a].includes(b));
+    // and refused from every other state, with a reason
+    for (const state of SERVER_STATES.filter((s) => !rule.from.includes(s))) {
+      const plan = planOperation(state, op);
+      assert.equal(plan.ok, false, `${op} must not start from ${state}`);
+      assert.ok(!plan.ok && plan.reason.length > 10);
+    }
+  }
+});
+
+test('resize has a rule: a resize never leaves a server resizing for ever', () => {
+  assert.equal(outcomeOf('resize', 'running', true), 'running');
+  assert.equal(outcomeOf('resize', 'stopped', true), 'stopped');
+  assert.equal(outcomeOf('resize', 'stopped', false), 'stopped');
+  assert.ok(TRANSIENT.includes('resizing'));
+});
+
+test('the transient states are exactly the operations\' running states that are not also their end', () => {
+  assert.deepEqual(
+    [...TRANSIENT].sort(),
+    ['deleting', 'pausing', 'provisioning', 'rebooting', 'rebuilding', 'resizing', 'resuming', 'starting', 'stopping'],
+  );
+  for (const s of TRANSIENT) assert.ok(SERVER_TRANSITIONS[s].includes('error') || s === 'rebuilding', `${s} can fail to error`);
 });
 
 test('the table names only known states and deleted is final', () => {
@@ -18,6 +62,11 @@ test('the table names only known states and deleted is final', () => {
     for (const to of tos) assert.ok(SERVER_STATES.includes(to), `${from} -> ${to}`);
   }
   assert.deepEqual(SERVER_TRANSITIONS.deleted, []);
+});
+
+test('customers get the actions whose audience is customer; suspend and unsuspend stay with billing and staff', () => {
+  assert.deepEqual([...CUSTOMER_ACTIONS].sort(), ['pause', 'reboot', 'rebuild', 'resume', 'start', 'stop']);
+  assert.equal(ACTION_RULES.suspend.audience, 'system');
 });
 
 test('planAction refuses with a reason a person can act on', () => {

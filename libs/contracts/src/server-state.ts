@@ -1,33 +1,63 @@
-import { ServerState, TaskOp } from './enums.js';
+import { ACTIVE_TASK_STATES, SERVER_STATES, ServerState, TaskOp, type TaskState } from './enums.js';
+import { OPERATIONS, type OperationAudience, type StateRule } from './operations/index.js';
 
 /**
- * The one table that decides which server state changes are allowed.
- * The API refuses anything else with 409 and the reason from {@link planAction}.
+ * Changes of state that no operation commands: the node reports them, or the control plane concludes them.
+ * - the guest changed by itself (shut down from inside, started by the host's autostart, crashed: `error`);
+ * - the hypervisor lost the domain, or a task of a transient state failed without a rule of its own: `error`;
+ * - staff may delete a server whatever it is doing (a delete overtakes a running task).
+ * Everything else in {@link SERVER_TRANSITIONS} comes from the operations' rules (libs/contracts/src/operations).
  */
-export const SERVER_TRANSITIONS: Readonly<Record<ServerState, readonly ServerState[]>> = {
-  pending_payment: ['provisioning', 'deleting', 'deleted'],
-  provisioning: ['running', 'error', 'deleting'],
-  running: ['stopping', 'rebooting', 'rebuilding', 'resizing', 'pausing', 'suspended', 'deleting', 'error', 'stopped'],
-  stopped: ['starting', 'rebuilding', 'resizing', 'suspended', 'deleting', 'error', 'running'],
-  starting: ['running', 'stopped', 'error', 'deleting'],
-  stopping: ['stopped', 'running', 'paused', 'error', 'deleting'],
-  rebooting: ['running', 'stopped', 'error', 'deleting'],
-  rebuilding: ['running', 'stopped', 'error', 'deleting'],
-  resizing: ['running', 'stopped', 'error', 'deleting'],
-  pausing: ['paused', 'running', 'error', 'deleting'],
-  paused: ['resuming', 'stopping', 'suspended', 'deleting', 'error', 'running', 'stopped'],
-  resuming: ['running', 'paused', 'error', 'deleting'],
-  suspended: ['starting', 'running', 'paused', 'stopped', 'deleting', 'error'],
-  error: ['starting', 'stopping', 'rebuilding', 'deleting', 'running', 'stopped'],
-  deleting: ['deleted', 'error'],
-  deleted: [],
-};
+const OBSERVED: readonly (readonly [ServerState, ServerState])[] = [
+  ['running', 'stopped'], ['running', 'error'],
+  ['stopped', 'running'], ['stopped', 'error'],
+  ['paused', 'running'], ['paused', 'stopped'], ['paused', 'error'],
+  ['error', 'running'], ['error', 'stopped'],
+  ['suspended', 'paused'], ['suspended', 'running'], ['suspended', 'stopped'], ['suspended', 'error'],
+  // an operation in flight: the node may report the guest's real state, or a delete overtakes it
+  ['starting', 'stopped'], ['starting', 'error'], ['starting', 'deleting'],
+  ['stopping', 'running'], ['stopping', 'paused'], ['stopping', 'error'], ['stopping', 'deleting'],
+  ['rebooting', 'stopped'], ['rebooting', 'error'], ['rebooting', 'deleting'],
+  ['rebuilding', 'stopped'], ['rebuilding', 'deleting'],
+  ['resizing', 'error'], ['resizing', 'deleting'],
+  ['pausing', 'error'], ['pausing', 'deleting'],
+  ['resuming', 'paused'], ['resuming', 'error'], ['resuming', 'deleting'],
+  ['provisioning', 'deleting'],
+  ['deleting', 'error'],
+  ['pending_payment', 'deleted'],
+];
+
+/** The edges one rule adds: from → running, running → each end. */
+export function ruleEdges(rule: StateRule): [ServerState, ServerState][] {
+  const ends = (end: ServerState | 'previous') => (end === 'previous' ? rule.from : [end]);
+  const edges: [ServerState, ServerState][] = rule.from.map((f) => [f, rule.running]);
+  for (const end of [...ends(rule.success), ...ends(rule.failure), ...(rule.alsoEnds ?? [])]) edges.push([rule.running, end]);
+  return edges.filter(([a, b]) => a !== b);
+}
+
+function deriveTable(): Readonly<Record<ServerState, readonly ServerState[]>> {
+  const table = Object.fromEntries(SERVER_STATES.map((s) => [s, new Set<ServerState>()])) as Record<ServerState, Set<ServerState>>;
+  for (const op of Object.values(OPERATIONS)) for (const [a, b] of ruleEdges(op.rule)) table[a].add(b);
+  for (const [a, b] of OBSERVED) table[a].add(b);
+  return Object.fromEntries(SERVER_STATES.map((s) => [s, [...table[s]]])) as Record<ServerState, ServerState[]>;
+}
+
+/**
+ * The one table that decides which server state changes are allowed, derived from the operations' rules
+ * plus the observed changes above. The API refuses anything else with 409 and the reason from {@link planAction}.
+ */
+export const SERVER_TRANSITIONS: Readonly<Record<ServerState, readonly ServerState[]>> = deriveTable();
 
 export function canTransition(from: ServerState, to: ServerState): boolean {
   return from === to || SERVER_TRANSITIONS[from].includes(to);
 }
 
-/** What a customer (or staff) may ask for; each maps to one task op. */
+/** States in which an operation is running: the server takes no other action until it ends (a delete excepted). */
+export const TRANSIENT: readonly ServerState[] = [
+  ...new Set(Object.values(OPERATIONS).filter((o) => o.rule.running !== o.rule.success).map((o) => o.rule.running)),
+];
+
+/** What a customer (or staff) may ask for through `POST /servers/:id/actions`; each is one operation. */
 export const ServerAction = {
   Start: 'start',
   Stop: 'stop',
@@ -38,69 +68,82 @@ export const ServerAction = {
   Unsuspend: 'unsuspend',
   Pause: 'pause',
   Resume: 'resume',
-} as const;
+} as const satisfies Record<string, TaskOp>;
 export type ServerAction = (typeof ServerAction)[keyof typeof ServerAction];
 export const SERVER_ACTIONS = Object.values(ServerAction) as readonly ServerAction[];
 
-interface ActionRule {
+/** What `POST /servers/:id/actions` takes from a customer: the actions whose operation's audience is `customer` (delete has its own route). */
+export const CUSTOMER_ACTIONS = SERVER_ACTIONS.filter((a): a is CustomerAction => OPERATIONS[a].audience === 'customer' && a !== 'delete');
+export type CustomerAction = Exclude<ServerAction, 'delete' | 'suspend' | 'unsuspend'>;
+
+export interface ActionRule {
   op: TaskOp;
   /** States the server may be in when the action is asked for. */
   from: readonly ServerState[];
   /** State while the task runs. */
   via: ServerState;
-  /** State when the task succeeds. */
-  to: ServerState;
+  /** State when the task succeeds (`previous`: where it came from). */
+  to: ServerState | 'previous';
   /** State when the task fails. */
   onFailure: ServerState | 'previous';
+  audience: OperationAudience;
 }
 
-export const ACTION_RULES: Readonly<Record<ServerAction, ActionRule>> = {
-  start: { op: 'start', from: ['stopped', 'error'], via: 'starting', to: 'running', onFailure: 'previous' },
-  stop: { op: 'stop', from: ['running', 'paused', 'error'], via: 'stopping', to: 'stopped', onFailure: 'previous' },
-  reboot: { op: 'reboot', from: ['running'], via: 'rebooting', to: 'running', onFailure: 'previous' },
-  rebuild: { op: 'rebuild', from: ['running', 'stopped', 'error'], via: 'rebuilding', to: 'running', onFailure: 'error' },
-  delete: {
-    op: 'delete',
-    from: ['running', 'paused', 'stopped', 'error', 'suspended', 'pending_payment', 'provisioning'],
-    via: 'deleting',
-    to: 'deleted',
-    onFailure: 'error',
-  },
-  suspend: { op: 'suspend', from: ['running', 'paused', 'stopped'], via: 'suspended', to: 'suspended', onFailure: 'previous' },
-  unsuspend: { op: 'unsuspend', from: ['suspended'], via: 'starting', to: 'running', onFailure: 'previous' },
-  pause: { op: 'pause', from: ['running'], via: 'pausing', to: 'paused', onFailure: 'previous' },
-  resume: { op: 'resume', from: ['paused'], via: 'resuming', to: 'running', onFailure: 'previous' },
-};
+function actionRule(op: TaskOp): ActionRule {
+  const o = OPERATIONS[op];
+  return { op, from: o.rule.from, via: o.rule.running, to: o.rule.success, onFailure: o.rule.failure, audience: o.audience };
+}
+
+/** The rule of each action, from its operation's contract file. */
+export const ACTION_RULES: Readonly<Record<ServerAction, ActionRule>> = Object.fromEntries(
+  SERVER_ACTIONS.map((a) => [a, actionRule(a)]),
+) as Record<ServerAction, ActionRule>;
 
 export type ActionPlan =
   | { ok: true; op: TaskOp; via: ServerState; to: ServerState }
   | { ok: false; reason: string };
 
-const TRANSIENT: readonly ServerState[] = ['provisioning', 'starting', 'stopping', 'rebooting', 'rebuilding', 'resizing', 'pausing', 'resuming', 'deleting'];
+const words = (s: ServerState) => s.replace('_', ' ');
 
-/** Decide whether `action` may run on a server in `state`, and if not, say why in words a person can act on. */
-export function planAction(state: ServerState, action: ServerAction, hasActiveTask = false): ActionPlan {
-  const rule = ACTION_RULES[action];
+/**
+ * Decide whether operation `op` may start on a server in `state`, and if not, say why in words a person can act on.
+ * Every operation, customer action or not, is checked here (the API's runner does it for each one).
+ */
+export function planOperation(state: ServerState, op: TaskOp, hasActiveTask = false): ActionPlan {
+  const rule = OPERATIONS[op].rule;
   if (state === 'deleted') return { ok: false, reason: 'The server has been deleted.' };
-  if (action !== 'delete' && (hasActiveTask || TRANSIENT.includes(state))) {
-    return { ok: false, reason: `The server is ${state.replace('_', ' ')}; wait for the current task to finish and try again.` };
+  if (op !== 'delete' && (hasActiveTask || TRANSIENT.includes(state))) {
+    return { ok: false, reason: `The server is ${words(state)}; wait for the current task to finish and try again.` };
   }
-  if (action === 'delete' && state === 'deleting') {
+  if (op === 'delete' && state === 'deleting') {
     return { ok: false, reason: 'The server is already being deleted.' };
   }
   if (!rule.from.includes(state)) {
-    const allowed = rule.from.map((s) => s.replace('_', ' ')).join(', ');
-    return {
-      ok: false,
-      reason: `Cannot ${action} a server that is ${state.replace('_', ' ')}; ${action} is allowed only when it is ${allowed}.`,
-    };
+    const allowed = rule.from.map(words).join(', ');
+    return { ok: false, reason: `Cannot ${op} a server that is ${words(state)}; ${op} is allowed only when it is ${allowed}.` };
   }
-  if (state === 'suspended' && action !== 'unsuspend' && action !== 'delete') {
+  if (state === 'suspended' && op !== 'unsuspend' && op !== 'delete') {
     return { ok: false, reason: 'The server is suspended; settle the account or contact support to have it unsuspended.' };
   }
-  return { ok: true, op: rule.op, via: rule.via, to: rule.to };
+  return { ok: true, op, via: rule.running, to: rule.success === 'previous' ? state : rule.success };
+}
+
+/** {@link planOperation} for an action a person asked for. */
+export function planAction(state: ServerState, action: ServerAction, hasActiveTask = false): ActionPlan {
+  return planOperation(state, action, hasActiveTask);
+}
+
+/** Where a finished operation leaves the server: its rule's success or failure state (`previous` resolved). */
+export function outcomeOf(op: TaskOp, previous: ServerState | null, ok: boolean): ServerState {
+  const rule = OPERATIONS[op].rule;
+  const end = ok ? rule.success : rule.failure;
+  return end === 'previous' ? (previous ?? 'error') : end;
 }
 
 export function isTransient(state: ServerState): boolean {
   return TRANSIENT.includes(state);
+}
+
+export function isActiveTask(state: TaskState): boolean {
+  return ACTIVE_TASK_STATES.includes(state);
 }

@@ -1,21 +1,19 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { canTransition, type ServerState } from '@oblako/contracts';
+import type { ServerState } from '@oblako/contracts';
 import type Stripe from 'stripe';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { APP_CONFIG } from '../common/config.provider.js';
 import { nowMs } from '../common/clock.js';
 import { DomainError } from '../common/domain-error.js';
-import type { Actor } from '../common/request-context.js';
+import { SYSTEM_ACTOR } from '../common/request-context.js';
 import type { AppConfig } from '../config/config.js';
-import { ServerEventsBus } from '../servers/server-events.bus.js';
-import { ServersService } from '../servers/servers.service.js';
+import { OperationRefused, TaskRunner } from '../operations/task-runner.service.js';
+import { ServerOrdersService } from '../servers/server-orders.service.js';
 import { BillingClock } from './billing.clock.js';
 import { affectedRows, decideBillingAction, type BillingFacts } from './billing-policy.js';
 import { STRIPE } from './stripe.client.js';
 
-/** Billing acts on servers as the system (audited with actor kind "system"). */
-const SYSTEM_ACTOR = { userId: null, kind: 'system', ip: null } as unknown as Actor;
 const CAPACITY_CODES = ['no_capacity', 'no_ip_available'];
 
 interface Row {
@@ -27,7 +25,8 @@ interface Row {
  * Makes each server follow the mirrored billing state. Idempotent and driven by state only, so it
  * can run after every event, on a timer (grace and retention expire with time), and again after a
  * crash:
- * - paid and still `pending_payment` → placed through ServersService.provisionPaid (exactly once:
+ * Every change of a server goes through the operations' runner, as the `system` actor (audited as such):
+ * - paid and still `pending_payment` → placed through ServerOrdersService.provisionPaid (exactly once:
  *   that call only acts on a `pending_payment` server under its row lock). No capacity → the server
  *   goes to `error` with the reason in a failed create task, the subscription is cancelled at once and
  *   staff see `fulfilment = failed` (refund by hand; see the billing README).
@@ -45,9 +44,9 @@ export class BillingReconciler {
     @Inject(STRIPE) private readonly stripe: Stripe | null,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(BillingClock) private readonly clock: BillingClock,
-    @Inject(ServersService) private readonly servers: ServersService,
+    @Inject(ServerOrdersService) private readonly orders: ServerOrdersService,
+    @Inject(TaskRunner) private readonly runner: TaskRunner,
     @Inject(AuditService) private readonly audit: AuditService,
-    @Inject(ServerEventsBus) private readonly bus: ServerEventsBus,
   ) {}
 
   /** Every server whose billing state may ask for an action now. */
@@ -113,16 +112,16 @@ export class BillingReconciler {
         }
         return;
       case 'terminate':
-        await this.servers.act(row.tenant_id, SYSTEM_ACTOR, serverId, 'delete', nowMs());
+        await this.runner.run({ serverId, tenantId: row.tenant_id }, 'delete', SYSTEM_ACTOR, undefined, nowMs());
         await this.note(row, 'billing.terminate', { reason: 'subscription ended and the retention period passed', endedAt: row.subscription_ended_at?.toISOString() });
         return;
       case 'suspend':
-        await this.servers.act(row.tenant_id, SYSTEM_ACTOR, serverId, 'suspend', nowMs());
+        await this.runner.run({ serverId, tenantId: row.tenant_id }, 'suspend', SYSTEM_ACTOR, undefined, nowMs());
         await this.ds.query('UPDATE server_billing SET suspended_from = $2, updated_at = now() WHERE server_id = $1', [serverId, decision.from]);
         await this.note(row, 'billing.suspend', { reason: decision.reason, from: decision.from });
         return;
       case 'unsuspend':
-        if (decision.to === 'running') await this.servers.act(row.tenant_id, SYSTEM_ACTOR, serverId, 'unsuspend', nowMs());
+        if (decision.to === 'running') await this.runner.run({ serverId, tenantId: row.tenant_id }, 'unsuspend', SYSTEM_ACTOR, { start: true }, nowMs());
         else if (!(await this.releaseStopped(row))) return;
         await this.ds.query('UPDATE server_billing SET suspended_from = NULL, updated_at = now() WHERE server_id = $1', [serverId]);
         await this.note(row, 'billing.unsuspend', { to: decision.to });
@@ -134,7 +133,7 @@ export class BillingReconciler {
   private async fulfil(row: Row): Promise<void> {
     if (row.state === 'pending_payment') {
       try {
-        await this.servers.provisionPaid(row.server_id);
+        await this.orders.provisionPaid(row.server_id);
       } catch (err) {
         if (err instanceof DomainError && CAPACITY_CODES.includes(err.code)) {
           await this.failOrder(row, err.message);
@@ -163,25 +162,19 @@ export class BillingReconciler {
   }
 
   private async failOrder(row: Row, reason: string): Promise<void> {
-    const changed = await this.ds.transaction(async (m) => {
-      const [s]: { state: ServerState }[] = await m.query('SELECT state FROM servers WHERE id = $1 FOR UPDATE', [row.server_id]);
-      if (!s || s.state !== 'pending_payment') return false;
-      // pending_payment → provisioning → error, recorded as a failed create task so the customer sees the reason.
-      await m.query(`UPDATE servers SET state = 'error', updated_at = now() WHERE id = $1`, [row.server_id]);
-      await m.query(
-        `INSERT INTO tasks (tenant_id, server_id, node_id, op, state, progress, error, attempts, previous_state, timings, finished_at)
-         VALUES ($1, $2, NULL, 'create', 'failed', 0, $3, 1, 'pending_payment', '{}', now())`,
-        [row.tenant_id, row.server_id, `no_capacity: ${reason}`],
-      );
+    const announce = await this.ds.transaction(async (m) => {
+      // pending_payment → provisioning → error through the runner: a failed create task carries the reason for the customer.
+      const done = await this.orders.failPaid(m, row.server_id, reason);
+      if (!done) return null;
       await m.query(`UPDATE server_billing SET fulfilment = 'failed', fulfilment_error = $2, updated_at = now() WHERE server_id = $1`, [row.server_id, reason]);
       await this.audit.record(m, {
         tenantId: row.tenant_id, actorUserId: null, actorKind: 'system', action: 'billing.fulfilment_failed', targetType: 'server', targetId: row.server_id, ip: null,
         details: { reason, subscriptionId: row.stripe_subscription_id, refund: 'required (staff)' },
       });
-      return true;
+      return done;
     });
-    if (changed) {
-      this.bus.emit({ tenantId: row.tenant_id, serverId: row.server_id, state: 'error', task: null });
+    if (announce) {
+      announce();
       await this.cancelSubscriptionNow(row);
     }
   }
@@ -208,17 +201,13 @@ export class BillingReconciler {
 
   /** Unsuspend a server that was stopped when it was suspended: nothing runs on the node, so it simply becomes stopped again. */
   private async releaseStopped(row: Row): Promise<boolean> {
-    const changed = await this.ds.transaction(async (m) => {
-      const [s]: { state: ServerState }[] = await m.query('SELECT state FROM servers WHERE id = $1 FOR UPDATE', [row.server_id]);
-      if (!s || s.state !== 'suspended' || !canTransition('suspended', 'stopped')) return false;
-      const active = await m.query(`SELECT 1 FROM tasks WHERE server_id = $1 AND state IN ('queued', 'dispatched', 'running') LIMIT 1`, [row.server_id]);
-      if (active.length) return false;
-      await m.query(`UPDATE servers SET state = 'stopped', updated_at = now() WHERE id = $1`, [row.server_id]);
-      await this.audit.record(m, { tenantId: row.tenant_id, actorUserId: null, actorKind: 'system', action: 'server.unsuspend', targetType: 'server', targetId: row.server_id, ip: null, details: { from: 'suspended', to: 'stopped' } });
+    try {
+      await this.runner.run({ serverId: row.server_id, tenantId: row.tenant_id }, 'unsuspend', SYSTEM_ACTOR, { start: false }, nowMs());
       return true;
-    });
-    if (changed) this.bus.emit({ tenantId: row.tenant_id, serverId: row.server_id, state: 'stopped', task: null });
-    return changed;
+    } catch (err) {
+      if (err instanceof OperationRefused) return false; // not suspended any more, or a task is running: the next sweep looks again
+      throw err;
+    }
   }
 
   private async note(row: Row, action: string, details: Record<string, unknown>): Promise<void> {

@@ -36,7 +36,7 @@ export class BillingCoreModule {}
 /** Billing endpoints, the webhook inbox worker and the reconciler that makes servers follow the money. */
 @Module({})
 export class BillingModule {
-  /** @param servers the module exporting ServersService; @param runtime start the worker (false for offline builds). */
+  /** @param servers the module exporting ServerOrdersService and the TaskRunner; @param runtime start the worker (false for offline builds). */
   static register(servers: Type<unknown>, runtime: boolean): DynamicModule {
     return {
       module: BillingModule,

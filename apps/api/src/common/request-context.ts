@@ -62,3 +62,14 @@ export const CurrentActor = createParamDecorator((_: unknown, ctx: ExecutionCont
   if (!req.user) throw new Error('CurrentActor used on a route without the authentication guard');
   return { userId: req.user.userId, kind: req.user.kind, ip: req.ip ?? null };
 });
+
+/** The control plane itself acting (billing, staff holds carried out, timeouts, reconciliation): audited as kind "system". */
+export interface SystemActor {
+  userId: null;
+  kind: 'system';
+  ip: null;
+}
+export const SYSTEM_ACTOR: SystemActor = Object.freeze({ userId: null, kind: 'system', ip: null });
+
+/** Whoever starts an operation on a server: a person (user, token, staff) or the system. */
+export type OperationActor = Actor | SystemActor;

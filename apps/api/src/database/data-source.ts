@@ -8,8 +8,9 @@ import { TenantSuspension1764400000000 } from './migrations/1764400000000-tenant
 import { Accounts1796167214576 } from './migrations/1796167214576-accounts.js';
 import { WebhooksNotifications1796169742512 } from './migrations/1796169742512-webhooks-notifications.js';
 import { ConsoleTickets1796196705708 } from './migrations/1796196705708-console-tickets.js';
+import { OperationSteps1796196705800 } from './migrations/1796196705800-operation-steps.js';
 
-export const MIGRATIONS = [InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000, TenantServerLimit1764300000000, TenantSuspension1764400000000, Accounts1796167214576, WebhooksNotifications1796169742512, ConsoleTickets1796196705708];
+export const MIGRATIONS = [InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000, TenantServerLimit1764300000000, TenantSuspension1764400000000, Accounts1796167214576, WebhooksNotifications1796169742512, ConsoleTickets1796196705708, OperationSteps1796196705800];
 
 export interface DataSourceSettings {
   url: string;

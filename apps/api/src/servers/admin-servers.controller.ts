@@ -4,7 +4,7 @@ import { Permission, SERVER_STATES, type Page, type ServerState, type ServerView
 import { IsIn, IsOptional, IsUUID } from 'class-validator';
 import { StaffOnly } from '../common/guards.js';
 import { ListServersQuery, ServerPageDto } from './servers.dto.js';
-import { ServersService } from './servers.service.js';
+import { ServerViewsService } from './server-views.service.js';
 
 export class AdminListServersQuery extends ListServersQuery {
   @ApiPropertyOptional({ format: 'uuid' }) @IsOptional() @IsUUID('all', { message: 'tenantId must be a tenant id (UUID)' }) tenantId?: string;
@@ -20,11 +20,11 @@ export class AdminListServersQuery extends ListServersQuery {
 @Controller('api/v1/admin/servers')
 @StaffOnly(Permission.TasksRead)
 export class AdminServersController {
-  constructor(@Inject(ServersService) private readonly servers: ServersService) {}
+  constructor(@Inject(ServerViewsService) private readonly views: ServerViewsService) {}
 
   @Get()
   @ApiOkResponse({ type: ServerPageDto })
   list(@Query() q: AdminListServersQuery): Promise<Page<ServerView>> {
-    return this.servers.listForStaff({ tenantId: q.tenantId, nodeId: q.nodeId, state: q.state }, q.cursor, q.limit);
+    return this.views.listForStaff({ tenantId: q.tenantId, nodeId: q.nodeId, state: q.state }, q.cursor, q.limit);
   }
 }

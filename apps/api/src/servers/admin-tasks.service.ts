@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Page, TaskState, TaskView } from '@oblako/contracts';
 import { DataSource, In } from 'typeorm';
 import { TaskEntity } from './server.entities.js';
-import { decodeCursor, encodeCursor, taskView } from './servers.service.js';
+import { decodeCursor, encodeCursor, taskView } from './server-views.service.js';
 
 export interface AdminTaskView extends TaskView {
   hostname: string;

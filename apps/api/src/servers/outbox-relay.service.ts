@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { commandMessageId } from '@oblako/contracts';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../common/config.provider.js';
 import { nowMs } from '../common/clock.js';
@@ -12,10 +13,10 @@ const FAST_PATH_GRACE_SECONDS = 2;
 interface OutboxRow { id: string; task_id: string; subject: string; payload: unknown }
 
 /** A command whose outbox row has just been committed. */
-export interface CommittedCommand { outboxId: string; taskId: string; subject: string; payload: string }
+export interface CommittedCommand { outboxId: string; taskId: string; /** Nats-Msg-Id (commandMessageId). */ msgId: string; subject: string; payload: string }
 
 /**
- * Publishes committed outbox rows to JetStream with `Nats-Msg-Id` = task id, so a retry after a
+ * Publishes committed outbox rows to JetStream with `Nats-Msg-Id` = task id (and attempt), so a retry after a
  * crash between publish and mark is stored once. The request that committed a row hands it over
  * at once (`publishCommitted`: one publish and one statement, no polling latency on the hot
  * path); the batch drain polls as a safety net for rows whose fast path failed, rows of other
@@ -78,7 +79,7 @@ export class OutboxRelayService {
     if (this.stopped) return;
     void (async () => {
       try {
-        await this.nats.js.publish(c.subject, c.payload, { msgID: c.taskId, timeout: 5000 });
+        await this.nats.js.publish(c.subject, c.payload, { msgID: c.msgId, timeout: 5000 });
         // The outbox row is locked before the task row (the main update joins on the CTE's output),
         // the same order as the batch drain, so the two can never deadlock.
         await this.ds.query(
@@ -122,7 +123,7 @@ export class OutboxRelayService {
       if (!rows.length) return 0;
       const results = await Promise.allSettled(
         rows.map(async (r) => {
-          await this.nats.js.publish(r.subject, JSON.stringify(r.payload), { msgID: r.task_id, timeout: 5000 });
+          await this.nats.js.publish(r.subject, JSON.stringify(r.payload), { msgID: commandMessageId(r.task_id, Number((r.payload as { attempt?: unknown })?.attempt ?? 1)), timeout: 5000 });
           return nowMs();
         }),
       );

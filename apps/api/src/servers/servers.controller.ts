@@ -9,7 +9,9 @@ import { UuidParam } from '../common/params.js';
 import { CurrentActor, CurrentTenant, type Actor } from '../common/request-context.js';
 import { ServerEventsBus } from './server-events.bus.js';
 import { CreateServerDto, ListServersQuery, ServerActionDto, ServerDto, ServerPageDto, TaskDto } from './servers.dto.js';
-import { ServersService } from './servers.service.js';
+import { ServerActionsService } from './server-actions.service.js';
+import { ServerOrdersService } from './server-orders.service.js';
+import { ServerViewsService } from './server-views.service.js';
 
 const SSE_PING_MS = 20_000;
 
@@ -18,7 +20,9 @@ const SSE_PING_MS = 20_000;
 @TenantScoped(Permission.ServersRead)
 export class ServersController {
   constructor(
-    @Inject(ServersService) private readonly servers: ServersService,
+    @Inject(ServerOrdersService) private readonly orders: ServerOrdersService,
+    @Inject(ServerViewsService) private readonly views: ServerViewsService,
+    @Inject(ServerActionsService) private readonly actions: ServerActionsService,
     @Inject(ServerEventsBus) private readonly bus: ServerEventsBus,
   ) {}
 
@@ -38,13 +42,13 @@ export class ServersController {
     if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,128}$/.test(idempotencyKey)) {
       throw new CommonError('validation_failed', 'The Idempotency-Key header must be 1 to 128 printable ASCII characters without spaces, e.g. a UUID.');
     }
-    return this.servers.create(tenantId, actor, dto, acceptedAt, idempotencyKey ?? null);
+    return this.orders.create(tenantId, actor, dto, acceptedAt, idempotencyKey ?? null);
   }
 
   @Get()
   @ApiOkResponse({ type: ServerPageDto })
   list(@CurrentTenant() tenantId: string, @Query() q: ListServersQuery): Promise<Page<ServerView>> {
-    return this.servers.list(tenantId, q.cursor, q.limit);
+    return this.views.list(tenantId, q.cursor, q.limit);
   }
 
   @Sse('events')
@@ -63,13 +67,13 @@ export class ServersController {
   @Get(':id')
   @ApiOkResponse({ type: ServerDto })
   get(@CurrentTenant() tenantId: string, @UuidParam() id: string): Promise<ServerView> {
-    return this.servers.get(tenantId, id);
+    return this.views.get(tenantId, id);
   }
 
   @Get(':id/tasks')
   @ApiOkResponse({ type: [TaskDto] })
   tasks(@CurrentTenant() tenantId: string, @UuidParam() id: string): Promise<TaskView[]> {
-    return this.servers.tasks(tenantId, id);
+    return this.views.tasks(tenantId, id);
   }
 
   @Post(':id/actions')
@@ -77,7 +81,7 @@ export class ServersController {
   @RequirePermission(Permission.ServersWrite)
   @ApiAcceptedResponse({ type: ServerDto, description: 'Accepted; the server is in the transient state and currentTask tracks the work.' })
   act(@CurrentTenant() tenantId: string, @CurrentActor() actor: Actor, @UuidParam() id: string, @Body() dto: ServerActionDto): Promise<ServerView> {
-    return this.servers.act(tenantId, actor, id, dto.action, nowMs(), { imageId: dto.imageId });
+    return this.actions.act(tenantId, actor, id, dto.action, nowMs(), { imageId: dto.imageId });
   }
 
   @Delete(':id')
@@ -85,6 +89,6 @@ export class ServersController {
   @RequirePermission(Permission.ServersWrite)
   @ApiAcceptedResponse({ type: ServerDto, description: 'Accepted; the server is deleting until the node confirms, then deleted.' })
   remove(@CurrentTenant() tenantId: string, @CurrentActor() actor: Actor, @UuidParam() id: string): Promise<ServerView> {
-    return this.servers.act(tenantId, actor, id, 'delete', nowMs());
+    return this.actions.act(tenantId, actor, id, 'delete', nowMs());
   }
 }

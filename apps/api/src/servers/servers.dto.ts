@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
-  hostnameProblem, SERVER_STATES, TASK_OPS, TASK_STATES,
+  CUSTOMER_ACTIONS, hostnameProblem, SERVER_STATES, type CustomerAction, TASK_OPS, TASK_STATES,
   type Page, type ServerAddressView, type ServerState, type ServerView, type TaskOp, type TaskState, type TaskView,
 } from '@oblako/contracts';
 import {
@@ -37,10 +37,8 @@ export class CreateServerDto {
   sshKeyIds?: string[];
 }
 
-export const CUSTOMER_ACTIONS = ['start', 'stop', 'reboot', 'rebuild'] as const;
-export type CustomerAction = (typeof CUSTOMER_ACTIONS)[number];
-
 export class ServerActionDto {
+  /** From the operations' contract files (audience `customer`); delete has its own route. */
   @ApiProperty({ enum: CUSTOMER_ACTIONS })
   @IsIn(CUSTOMER_ACTIONS, { message: `action must be one of ${CUSTOMER_ACTIONS.join(', ')}` })
   action: CustomerAction;

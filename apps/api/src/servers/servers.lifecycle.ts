@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { NatsService } from '../messaging/nats.service.js';
-import { NodeEventsConsumer } from './node-events.consumer.js';
+import { NodeEventsConsumer } from '../node-events/node-events.consumer.js';
+import { TaskRunner } from '../operations/task-runner.service.js';
 import { ServerEventsBus } from './server-events.bus.js';
 import { OutboxRelayService } from './outbox-relay.service.js';
-import { TaskEventsService } from './task-events.service.js';
 import { APP_CONFIG } from '../common/config.provider.js';
 import type { AppConfig } from '../config/config.js';
 
@@ -23,7 +23,7 @@ export class ComputeLifecycle implements OnApplicationBootstrap, BeforeApplicati
     @Inject(NatsService) private readonly nats: NatsService,
     @Inject(OutboxRelayService) private readonly relay: OutboxRelayService,
     @Inject(NodeEventsConsumer) private readonly consumer: NodeEventsConsumer,
-    @Inject(TaskEventsService) private readonly tasks: TaskEventsService,
+    @Inject(TaskRunner) private readonly runner: TaskRunner,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(ServerEventsBus) private readonly bus: ServerEventsBus,
   ) {}
@@ -50,7 +50,7 @@ export class ComputeLifecycle implements OnApplicationBootstrap, BeforeApplicati
 
   private async housekeeping(): Promise<void> {
     try {
-      const expired = await this.tasks.expireStaleTasks(this.config.taskTimeoutSeconds);
+      const expired = await this.runner.expireStale(this.config.taskTimeoutSeconds);
       if (expired) this.logger.warn(`${expired} task(s) timed out without word from their node`);
     } catch (err) {
       this.logger.warn(`Task timeout sweep failed: ${(err as Error).message}`);

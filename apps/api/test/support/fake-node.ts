@@ -1,6 +1,6 @@
 import { jetstream, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { parseNodeCommand, subjects, WIRE_VERSION, type NodeCommand, type Subjects } from '@oblako/contracts';
+import { parseNodeCommand, subjects, WIRE_VERSION, type EventKind, type NodeCommand, type Subjects } from '@oblako/contracts';
 import { TEST_NATS_URL } from '@oblako/testing';
 
 export interface FakeOutcome {
@@ -49,11 +49,11 @@ export class FakeNode {
     return node;
   }
 
-  async answer(cmd: Pick<NodeCommand, 'taskId' | 'serverId' | 'op'>, outcome: FakeOutcome, asNode = this.nodeId): Promise<void> {
+  async answer(cmd: Pick<NodeCommand, 'taskId' | 'serverId' | 'op'> & { attempt?: number }, outcome: FakeOutcome, asNode = this.nodeId): Promise<void> {
     const receivedAt = Date.now();
     await this.publish(asNode, 'task.progress', { v: WIRE_VERSION, taskId: cmd.taskId, serverId: cmd.serverId, nodeId: asNode, stage: 'define', progress: 50, at: Date.now() });
     const result = {
-      v: WIRE_VERSION, taskId: cmd.taskId, serverId: cmd.serverId, nodeId: asNode, op: cmd.op, ok: outcome.ok, error: outcome.error,
+      v: WIRE_VERSION, taskId: cmd.taskId, serverId: cmd.serverId, nodeId: asNode, ...(cmd.attempt ? { attempt: cmd.attempt } : {}), op: cmd.op, ok: outcome.ok, error: outcome.error,
       domainState: outcome.domainState ?? (cmd.op === 'stop' ? 'shutoff' : cmd.op === 'delete' ? 'missing' : 'running'),
       timings: { receivedAt, hypervisorStartedAt: receivedAt + 0.1, hypervisorDoneAt: receivedAt + 0.5, finishedAt: Date.now(), steps: { define: 0.2, start: 0.2 } },
       at: Date.now(),
@@ -61,8 +61,8 @@ export class FakeNode {
     await this.publish(asNode, 'task.result', result);
   }
 
-  async publish(subjectNode: string, kind: 'task.progress' | 'task.result' | 'domain.state', payload: unknown): Promise<void> {
-    await this.js.publish(this.s.nodeEvent(subjectNode, kind), JSON.stringify(payload));
+  async publish(subjectNode: string, kind: string, payload: unknown): Promise<void> {
+    await this.js.publish(this.s.nodeEvent(subjectNode, kind as EventKind), JSON.stringify(payload));
   }
 
   async stop(): Promise<void> {

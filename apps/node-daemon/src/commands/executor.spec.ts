@@ -6,6 +6,7 @@ import { FakeHypervisor } from '../hypervisor/fake.js';
 import { HypervisorError, HypervisorErrorCode } from '../hypervisor/port.js';
 import { domainName } from '../naming.js';
 import { CommandExecutor } from './executor.js';
+import { COMMAND_HANDLERS } from './handlers/index.js';
 import { MinimalProvisioner } from './provisioner.js';
 import { StepRecorder } from './recorder.js';
 import { spec } from '../test/harness.js';
@@ -81,4 +82,24 @@ test('pause of a stopped server and resume of a running-nowhere server fail with
   assert.deepEqual([r.ok, r.error?.code], [false, 'not_paused']);
   const missing = await ex.execute(cmd('pause', randomUUID()), new StepRecorder());
   assert.equal(missing.error?.code, 'domain_missing');
+});
+
+test('a stuck handler is abandoned at its watchdog timeout with a timeout failure; the next command runs', async () => {
+  const hv = new FakeHypervisor();
+  const stuck = { op: 'start' as const, run: () => new Promise<void>(() => undefined), timeoutMs: () => 80 };
+  const ex = new CommandExecutor(hv, new MinimalProvisioner({ domainType: 'test' }), { stopGraceSeconds: 1 }, undefined, { ...COMMAND_HANDLERS, start: stuck });
+  const sp = spec();
+  assert.equal((await ex.execute(cmd('create', sp.serverId, { spec: sp }), new StepRecorder())).ok, true);
+  const t0 = Date.now();
+  const out = await ex.execute(cmd('start', sp.serverId), new StepRecorder());
+  const waited = Date.now() - t0;
+  assert.deepEqual([out.ok, out.error?.code, out.domainState], [false, 'timeout', 'running']);
+  assert.match(out.error!.message, /did not finish within/);
+  assert.ok(waited >= 70 && waited < 2000, `abandoned after ${waited} ms`);
+  // the executor is free for the next command
+  assert.equal((await ex.execute(cmd('stop', sp.serverId, { graceSeconds: 0 }), new StepRecorder())).ok, true);
+});
+
+test('every op has a handler registered under its op', () => {
+  for (const [op, handler] of Object.entries(COMMAND_HANDLERS)) assert.equal(handler.op, op);
 });

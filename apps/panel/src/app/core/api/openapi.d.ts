@@ -1942,7 +1942,7 @@ export interface components {
         };
         ServerActionDto: {
             /** @enum {string} */
-            action: "start" | "stop" | "reboot" | "rebuild";
+            action: "start" | "stop" | "reboot" | "rebuild" | "pause" | "resume";
             /**
              * Format: uuid
              * @description rebuild only: the image to reinstall from (default: the current one). The disk is wiped; addresses and SSH keys stay.

@@ -33,6 +33,8 @@ const ACTIONS: readonly ActionButton[] = [
   { action: 'start', label: 'Start', confirm: { title: 'Start the server?', message: 'The server boots from its disk.', confirmLabel: 'Start' } },
   { action: 'stop', label: 'Stop', confirm: { title: 'Stop the server?', message: 'The operating system is asked to shut down; after a timeout the server is powered off.', confirmLabel: 'Stop' } },
   { action: 'reboot', label: 'Reboot', confirm: { title: 'Reboot the server?', message: 'Running programs are interrupted while it restarts.', confirmLabel: 'Reboot' } },
+  { action: 'pause', label: 'Pause', confirm: { title: 'Pause the server?', message: 'The server is frozen in memory: it keeps its state but answers nothing until you resume it.', confirmLabel: 'Pause' } },
+  { action: 'resume', label: 'Resume', confirm: { title: 'Resume the server?', message: 'The server runs on from where it was paused.', confirmLabel: 'Resume' } },
   { action: 'rebuild', label: 'Rebuild', confirm: { title: 'Rebuild', message: '', confirmLabel: 'Rebuild', danger: true, typed: true } },
   { action: 'delete', label: 'Delete', confirm: { title: 'Delete the server?', message: 'The server, its disk and its addresses are released. This cannot be undone.', confirmLabel: 'Delete', danger: true, typed: true } },
 ];

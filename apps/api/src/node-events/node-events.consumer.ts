@@ -1,19 +1,20 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
-import {
-  DomainStateEventSchema, EventKind, HeartbeatSchema, parseWith, TaskProgressEventSchema, TaskResultEventSchema,
-} from '@oblako/contracts';
+import { HeartbeatSchema, parseWith } from '@oblako/contracts';
 import { NatsService } from '../messaging/nats.service.js';
-import { RejectedEvent, TaskEventsService } from './task-events.service.js';
+import { RejectedEvent } from '../operations/task-runner.service.js';
+import { NodeEventHandlers } from './event-handlers.js';
+import { HeartbeatsService } from './heartbeats.service.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Reads node events from JetStream (durable consumer, explicit ack) and heartbeats from core NATS.
  * Every message is checked against the contract schema and against the node named in its subject;
- * bad messages are terminated (never redelivered) and logged. Events of one server are handled in
- * order; different servers in parallel.
+ * bad messages are terminated (never redelivered) and logged. Each kind has its handler
+ * (event-handlers.ts); a kind nobody handles is logged, counted and terminated. Events of one server
+ * are handled in order; different servers in parallel.
  */
 @Injectable()
 export class NodeEventsConsumer {
@@ -25,7 +26,8 @@ export class NodeEventsConsumer {
 
   constructor(
     @Inject(NatsService) private readonly nats: NatsService,
-    @Inject(TaskEventsService) private readonly events: TaskEventsService,
+    @Inject(NodeEventHandlers) private readonly handlers: NodeEventHandlers,
+    @Inject(HeartbeatsService) private readonly heartbeatsService: HeartbeatsService,
   ) {}
 
   private stopping = false;
@@ -127,33 +129,16 @@ export class NodeEventsConsumer {
     const nodeId = parsed.nodeId;
     if (!UUID.test(nodeId)) return reject(`unknown node id "${nodeId}"`);
     if (body === undefined) return reject('payload is not JSON');
+    const handler = this.handlers.get(parsed.name);
+    if (!handler) {
+      this.handlers.unhandled(parsed.name, msg.subject);
+      return reject(`no handler for event kind "${parsed.name}"`);
+    }
     try {
-      switch (parsed.name) {
-        case EventKind.TaskProgress: {
-          const r = parseWith(TaskProgressEventSchema, body);
-          if (!r.ok) return reject(r.error);
-          if (r.value.nodeId !== nodeId) return reject(`payload nodeId ${r.value.nodeId} differs from the subject's ${nodeId}`);
-          await this.events.onProgress(nodeId, r.value);
-          break;
-        }
-        case EventKind.TaskResult: {
-          const r = parseWith(TaskResultEventSchema, body);
-          if (!r.ok) return reject(r.error);
-          if (r.value.nodeId !== nodeId) return reject(`payload nodeId ${r.value.nodeId} differs from the subject's ${nodeId}`);
-          await this.events.onResult(nodeId, r.value);
-          break;
-        }
-        case EventKind.DomainState: {
-          const r = parseWith(DomainStateEventSchema, body);
-          if (!r.ok) return reject(r.error);
-          if (r.value.nodeId !== nodeId) return reject(`payload nodeId ${r.value.nodeId} differs from the subject's ${nodeId}`);
-          await this.events.onDomainState(nodeId, r.value);
-          break;
-        }
-        default:
-          // Kinds this API does not know yet (e.g. usage) are acknowledged so they do not pile up.
-          break;
-      }
+      const r = parseWith(handler.schema, body);
+      if (!r.ok) return reject(r.error);
+      if (r.value.nodeId !== nodeId) return reject(`payload nodeId ${r.value.nodeId} differs from the subject's ${nodeId}`);
+      await handler.handle(nodeId, r.value);
       msg.ack();
     } catch (err) {
       if (err instanceof RejectedEvent) return reject(err.message);
@@ -181,6 +166,6 @@ export class NodeEventsConsumer {
       this.logger.warn(`Heartbeat on ${subject} names node ${r.value.nodeId}; ignored`);
       return;
     }
-    await this.events.onHeartbeat(parsed.nodeId, r.value);
+    await this.heartbeatsService.onHeartbeat(parsed.nodeId, r.value);
   }
 }

@@ -1,0 +1,28 @@
+import type { TaskOp } from '@oblako/contracts';
+import { createOperation } from './create.operation.js';
+import { deleteOperation } from './delete.operation.js';
+import type { ApiOperation } from './operation.js';
+import { pauseOperation } from './pause.operation.js';
+import { rebootOperation } from './reboot.operation.js';
+import { rebuildOperation } from './rebuild.operation.js';
+import { resizeOperation } from './resize.operation.js';
+import { resumeOperation } from './resume.operation.js';
+import { startOperation } from './start.operation.js';
+import { stopOperation } from './stop.operation.js';
+import { suspendOperation } from './suspend.operation.js';
+import { unsuspendOperation } from './unsuspend.operation.js';
+
+/** The API side of every operation of the contract, by op (a missing one does not compile). */
+export const API_OPERATIONS: Readonly<Record<TaskOp, ApiOperation>> = {
+  create: createOperation,
+  start: startOperation,
+  stop: stopOperation,
+  reboot: rebootOperation,
+  rebuild: rebuildOperation,
+  resize: resizeOperation,
+  suspend: suspendOperation,
+  unsuspend: unsuspendOperation,
+  pause: pauseOperation,
+  resume: resumeOperation,
+  delete: deleteOperation,
+};

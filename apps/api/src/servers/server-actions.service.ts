@@ -1,0 +1,40 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ServerAction, ServerView } from '@oblako/contracts';
+import type { EntityManager } from 'typeorm';
+import type { Actor } from '../common/request-context.js';
+import { TaskRunner } from '../operations/task-runner.service.js';
+import type { ServerEntity } from './server.entities.js';
+import { ServerViewsService } from './server-views.service.js';
+import { ServerError } from './servers.errors.js';
+
+/** What a customer (or staff, in a tenant) asks of one server: start, stop, reboot, rebuild, pause, resume, delete. */
+@Injectable()
+export class ServerActionsService {
+  constructor(
+    @Inject(TaskRunner) private readonly runner: TaskRunner,
+    @Inject(ServerViewsService) private readonly views: ServerViewsService,
+  ) {}
+
+  /** Allowed only as the operation's rule says; otherwise 409 with its reason (a suspended server says why it is). */
+  async act(tenantId: string, actor: Actor, serverId: string, action: ServerAction, acceptedAt: number, opts: { imageId?: string } = {}): Promise<ServerView> {
+    if (action !== 'rebuild' && opts.imageId) throw new ServerError('invalid_input', 'imageId goes only with the rebuild action.');
+    const input = action === 'rebuild' ? { imageId: opts.imageId } : undefined;
+    await this.runner.run({ tenantId, serverId }, action, actor, input, acceptedAt, {
+      explain: (m, server, reason) => (server.state === 'suspended' ? whySuspended(m, server) : Promise.resolve(reason)),
+    });
+    return this.views.get(tenantId, serverId);
+  }
+}
+
+/** Why a suspended server refuses an action, in words the customer can act on (staff reasons stay in the audit log). */
+async function whySuspended(m: EntityManager, server: ServerEntity): Promise<string> {
+  const [r]: { tenant_suspended: boolean; staff_hold: boolean | null; ended: boolean | null }[] = await m.query(
+    `SELECT t.suspended_at IS NOT NULL AS tenant_suspended, sb.staff_hold, sb.subscription_ended_at IS NOT NULL AS ended
+       FROM tenants t LEFT JOIN server_billing sb ON sb.server_id = $2 WHERE t.id = $1`,
+    [server.tenantId, server.id],
+  );
+  if (r?.staff_hold && r.tenant_suspended) return 'The server is suspended because your account is suspended; please contact support to have it lifted.';
+  if (r?.staff_hold) return 'The server is suspended by our staff; please contact support to have it unsuspended.';
+  if (r?.ended) return 'The server is suspended because its subscription has ended; it will be deleted after the retention period unless you contact support.';
+  return 'The server is suspended because a payment is overdue; settle the invoice (Billing) to have it started again, or contact support.';
+}

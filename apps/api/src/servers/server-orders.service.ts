@@ -1,0 +1,215 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Address, ServerView } from '@oblako/contracts';
+import { DataSource, type EntityManager } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
+import { pgCode } from '../catalogue/catalogue.errors.js';
+import { ImageEntity, LocationEntity, PlanEntity } from '../catalogue/catalogue.entities.js';
+import { imageView, locationView, planView } from '../catalogue/catalogue.service.js';
+import { SYSTEM_ACTOR, type Actor } from '../common/request-context.js';
+import type { CreateInput } from '../operations/create.operation.js';
+import { TaskRunner, type Started } from '../operations/task-runner.service.js';
+import { SshKeysService } from '../ssh-keys/ssh-keys.service.js';
+import { BillingPort } from './billing.port.js';
+import { ServerEntity } from './server.entities.js';
+import { ServerViewsService, taskView } from './server-views.service.js';
+import { ServerError } from './servers.errors.js';
+
+export interface CreateServerInput {
+  planId: string;
+  imageId: string;
+  locationId: string;
+  hostname: string;
+  sshKeyIds?: string[];
+}
+
+/**
+ * Ordering: the order's checks (catalogue, SSH keys, the tenant's state and cap, the Idempotency-Key) and the
+ * server row; placing it is the create operation's work, begun through the runner in the same transaction.
+ */
+@Injectable()
+export class ServerOrdersService {
+  constructor(
+    @Inject(DataSource) private readonly ds: DataSource,
+    @Inject(SshKeysService) private readonly sshKeys: SshKeysService,
+    @Inject(TaskRunner) private readonly runner: TaskRunner,
+    @Inject(ServerViewsService) private readonly views: ServerViewsService,
+    @Inject(BillingPort) private readonly billing: BillingPort,
+    @Inject(AuditService) private readonly audit: AuditService,
+  ) {}
+
+  /**
+   * Order a server. With billing off it is placed at once: node capacity, its address, the task and
+   * the outbox row are written in one transaction, so an order either fully happens or not at all.
+   */
+  async create(tenantId: string, actor: Actor, input: CreateServerInput, acceptedAt: number, idempotencyKey: string | null = null): Promise<ServerView> {
+    if (idempotencyKey) {
+      const earlier = await this.findByIdempotencyKey(tenantId, idempotencyKey);
+      if (earlier) return this.replay(tenantId, earlier, input);
+    }
+    let placed: Placed;
+    try {
+      placed = await this.ds.transaction(async (m) => {
+        const { plan, image, location, tenantLocked } = await this.orderCatalogue(m, tenantId, input);
+        const keys = await this.sshKeys.requireOwned(m, tenantId, input.sshKeyIds ?? []);
+        await this.checkTenant(m, tenantId, tenantLocked);
+        // Born waiting for payment; with billing off the create operation moves it on at once, in this transaction.
+        const server = await m.save(
+          m.create(ServerEntity, {
+            tenantId, planId: plan.id, imageId: image.id, locationId: location.id, nodeId: null, hostname: input.hostname.toLowerCase(),
+            state: 'pending_payment', vcpus: plan.vcpus, memoryMiB: plan.memoryMiB, diskGiB: plan.diskGiB,
+            sshKeyIds: keys.map((k) => k.id), idempotencyKey, deletedAt: null,
+          }),
+        );
+        await this.audit.record(m, { tenantId, actorUserId: actor.userId, actorKind: actor.kind, action: 'server.create', targetType: 'server', targetId: server.id, ip: actor.ip, details: { planId: plan.id, imageId: image.id, locationId: location.id, hostname: server.hostname } });
+        if (this.billing.enabled) return { server, plan, image, location, addresses: [], started: null };
+        const create: CreateInput = { plan, image, keys };
+        const started = await this.runner.begin(m, server, 'create', actor, create, acceptedAt, { audit: false, hasActiveTask: false });
+        const addresses = (started.steps[0]?.command.spec as { addresses?: Address[] } | undefined)?.addresses ?? [];
+        return { server, plan, image, location, addresses, started };
+      });
+    } catch (err) {
+      // A concurrent request with the same key won the race: answer with its order.
+      if (idempotencyKey && pgCode(err) === '23505') {
+        const earlier = await this.findByIdempotencyKey(tenantId, idempotencyKey);
+        if (earlier) return this.replay(tenantId, earlier, input);
+      }
+      throw err;
+    }
+    if (placed.started) this.runner.afterCommit(placed.started);
+    else this.runner.announce({ tenantId, serverId: placed.server.id, state: placed.server.state, task: null });
+    // Everything the answer needs is in hand: no queries after the commit.
+    const view = viewOf(placed);
+    if (placed.server.state === 'pending_payment') view.checkoutUrl = await this.billing.startCheckout({ tenantId, serverId: placed.server.id, planId: placed.server.planId });
+    return view;
+  }
+
+  /** For the billing module: the order was paid, place it now (as the system). Nothing happens unless it still waits for payment. */
+  async provisionPaid(serverId: string): Promise<void> {
+    const started = await this.ds.transaction(async (m) => {
+      const server = await m.findOne(ServerEntity, { where: { id: serverId }, lock: { mode: 'pessimistic_write' } });
+      if (!server || server.state !== 'pending_payment') return null;
+      const plan = await m.findOneByOrFail(PlanEntity, { id: server.planId });
+      const image = await m.findOneByOrFail(ImageEntity, { id: server.imageId });
+      const keys = await this.sshKeys.requireOwned(m, server.tenantId, server.sshKeyIds);
+      const create: CreateInput = { plan, image, keys };
+      return this.runner.begin(m, server, 'create', SYSTEM_ACTOR, create, Date.now());
+    });
+    if (started) this.runner.afterCommit(started);
+  }
+
+  /**
+   * For the billing module: a paid order that cannot be placed (no room). It fails visibly, as the system: a failed
+   * create task with the reason, and the server in `error` (the create rule's failure). In the caller's transaction.
+   */
+  async failPaid(m: EntityManager, serverId: string, reason: string): Promise<(() => void) | null> {
+    const server = await m.findOne(ServerEntity, { where: { id: serverId }, lock: { mode: 'pessimistic_write' } });
+    if (!server || server.state !== 'pending_payment') return null;
+    const change = await this.runner.failUnsent(m, server, 'create', SYSTEM_ACTOR, `no_capacity: ${reason}`);
+    return () => this.runner.announce(change);
+  }
+
+  /**
+   * Plan, image and location of an order (each must exist and be active) and the tenant's state, in one query.
+   * A tenant without a server cap is read FOR SHARE, so a staff suspension (which updates the row) waits for
+   * this order to commit and then holds its server, or commits first and this order is refused. A capped
+   * tenant is left unlocked here: checkTenant locks it FOR UPDATE (taking SHARE first would deadlock
+   * parallel orders upgrading their locks).
+   */
+  private async orderCatalogue(m: EntityManager, tenantId: string, input: CreateServerInput) {
+    type TenantRow = { suspended: boolean } | null;
+    const [row]: { plan: Record<string, unknown> | null; image: Record<string, unknown> | null; location: Record<string, unknown> | null; uncapped: TenantRow; tenant: TenantRow }[] = await m.query(
+      `SELECT (SELECT to_jsonb(p) FROM plans p WHERE p.id = $1 AND p.active) AS plan,
+              (SELECT to_jsonb(i) FROM images i WHERE i.id = $2 AND i.active) AS image,
+              (SELECT to_jsonb(l) FROM locations l WHERE l.id = $3) AS location,
+              (SELECT jsonb_build_object('suspended', suspended_at IS NOT NULL) FROM tenants WHERE id = $4 AND server_limit IS NULL FOR SHARE) AS uncapped,
+              (SELECT jsonb_build_object('suspended', suspended_at IS NOT NULL) FROM tenants WHERE id = $4) AS tenant`,
+      [input.planId, input.imageId, input.locationId, tenantId],
+    );
+    if (row?.uncapped?.suspended || row?.tenant?.suspended) throw tenantSuspended();
+    if (!row?.plan) throw new ServerError('plan_not_found', `No plan with id ${input.planId}; choose one from GET /api/v1/plans.`, [{ field: 'planId', problems: ['unknown plan'] }]);
+    if (!row.image) throw new ServerError('image_not_found', `No image with id ${input.imageId}; choose one from GET /api/v1/images.`, [{ field: 'imageId', problems: ['unknown image'] }]);
+    if (!row.location) throw new ServerError('location_not_found', `No location with id ${input.locationId}; choose one from GET /api/v1/locations.`, [{ field: 'locationId', problems: ['unknown location'] }]);
+    return {
+      plan: entityFromJson(m, PlanEntity, row.plan),
+      image: entityFromJson(m, ImageEntity, row.image),
+      location: entityFromJson(m, LocationEntity, row.location),
+      tenantLocked: row.uncapped !== null,
+    };
+  }
+
+  /**
+   * A tenant with a cap on live servers: locked FOR UPDATE so parallel orders cannot overshoot it (nor slip
+   * past a suspension); checked again under the lock.
+   */
+  private async checkTenant(m: EntityManager, tenantId: string, alreadyLocked: boolean): Promise<void> {
+    if (alreadyLocked) return;
+    const [tenant]: { server_limit: number | null; suspended: boolean }[] = await m.query(
+      'SELECT server_limit, suspended_at IS NOT NULL AS suspended FROM tenants WHERE id = $1 FOR UPDATE',
+      [tenantId],
+    );
+    if (!tenant) return;
+    if (tenant.suspended) throw tenantSuspended();
+    if (tenant.server_limit === null) return;
+    const [{ n }]: { n: number }[] = await m.query(`SELECT count(*)::int AS n FROM servers WHERE tenant_id = $1 AND deleted_at IS NULL AND state <> 'deleted'`, [tenantId]);
+    if (n >= tenant.server_limit) {
+      throw new ServerError('quota_exceeded', `Your tenant may have at most ${tenant.server_limit} server(s) and has ${n}; delete one, or ask support to raise the limit.`);
+    }
+  }
+
+  private async findByIdempotencyKey(tenantId: string, key: string): Promise<ServerEntity | null> {
+    return this.ds.getRepository(ServerEntity).findOneBy({ tenantId, idempotencyKey: key });
+  }
+
+  /** The same key again: the same order, if it asked for the same thing. */
+  private async replay(tenantId: string, earlier: ServerEntity, input: CreateServerInput): Promise<ServerView> {
+    const same =
+      earlier.planId === input.planId && earlier.imageId === input.imageId && earlier.locationId === input.locationId &&
+      earlier.hostname === input.hostname.toLowerCase() &&
+      [...earlier.sshKeyIds].sort().join(',') === [...new Set(input.sshKeyIds ?? [])].sort().join(',');
+    if (!same) {
+      throw new ServerError('idempotency_key_reused', `This Idempotency-Key was already used for a different order (server ${earlier.id}); send a new key for a new order.`);
+    }
+    const view = await this.views.get(tenantId, earlier.id);
+    if (view.state === 'pending_payment') view.checkoutUrl = await this.billing.startCheckout({ tenantId, serverId: earlier.id, planId: earlier.planId });
+    return view;
+  }
+}
+
+const tenantSuspended = () => new ServerError('tenant_suspended', 'Your account is suspended, so no new servers can be ordered; please contact support.');
+
+interface Placed {
+  server: ServerEntity;
+  plan: PlanEntity;
+  image: ImageEntity;
+  location: LocationEntity;
+  addresses: Address[];
+  started: Started | null;
+}
+
+function viewOf(p: Placed): ServerView {
+  return {
+    id: p.server.id,
+    tenantId: p.server.tenantId,
+    hostname: p.server.hostname,
+    state: p.server.state,
+    plan: planView(p.plan),
+    image: imageView(p.image),
+    location: locationView(p.location),
+    nodeId: p.server.nodeId,
+    addresses: p.addresses.map((a) => ({ family: a.family, address: a.address, prefix: a.prefix, gateway: a.gateway })),
+    currentTask: p.started?.task ? taskView(p.started.task) : null,
+    createdAt: p.server.createdAt.toISOString(),
+    updatedAt: p.server.updatedAt.toISOString(),
+  };
+}
+
+/** An entity from `to_jsonb(row)`: column names mapped to properties through TypeORM's metadata. */
+function entityFromJson<T extends object>(m: EntityManager, entity: new () => T, json: Record<string, unknown>): T {
+  const out = new entity() as Record<string, unknown>;
+  for (const col of m.connection.getMetadata(entity).columns) {
+    let v = json[col.databaseName];
+    if (v !== null && v !== undefined && (col.type === 'timestamptz' || col.type === Date)) v = new Date(v as string);
+    out[col.propertyName] = col.transformer && !Array.isArray(col.transformer) ? col.transformer.from(v) : v;
+  }
+  return out as T;
+}

@@ -1,0 +1,76 @@
+import { DomainState, type CommandOf, type TaskOp } from '@oblako/contracts';
+import type { DomainLifecycle } from '../../hypervisor/lifecycle.js';
+import type { HypervisorPort } from '../../hypervisor/port.js';
+import { domainName } from '../../naming.js';
+import type { ServerProvisioner } from '../provisioner.js';
+import type { StepRecorder } from '../recorder.js';
+
+/** A command that cannot succeed, with a machine-readable code and a message a person can act on. */
+export class CommandFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CommandFailure';
+  }
+}
+
+export const FailureCode = {
+  DomainMissing: 'domain_missing',
+  NotSupported: 'not_supported',
+  InvalidCommand: 'invalid_command',
+  WrongNode: 'wrong_node',
+  HostError: 'host_error',
+  NotRunning: 'not_running',
+  NotPaused: 'not_paused',
+  /** The handler did not finish within its watchdog timeout. */
+  Timeout: 'timeout',
+} as const;
+
+/** What every handler gets: the hypervisor, the host work around a domain, the lifecycle helpers and the step recorder. */
+export interface HandlerContext {
+  readonly hv: HypervisorPort;
+  readonly provisioner: ServerProvisioner;
+  readonly lifecycle: DomainLifecycle;
+  readonly rec: StepRecorder;
+  /** Grace for ACPI shutdowns the command does not specify (reboot, rebuild, resize). */
+  readonly stopGraceSeconds: number;
+}
+
+/**
+ * The node side of one operation: `commands/handlers/<op>.ts`, listed in `handlers/index.ts`. `run` must be
+ * idempotent: it looks at the domain first, so a redelivered command converges on the same result. `timeoutMs`
+ * is the watchdog: past it the command fails with `timeout` and its worker moves on (default in the executor).
+ */
+export interface CommandHandler<Op extends TaskOp = TaskOp> {
+  readonly op: Op;
+  run(cmd: CommandOf<Op>, ctx: HandlerContext): Promise<void>;
+  timeoutMs?(cmd: CommandOf<Op>, ctx: HandlerContext): number;
+}
+
+/** The domain's state; a server with no domain here fails with `domain_missing`. */
+export async function requireDomain(ctx: HandlerContext, serverId: string): Promise<DomainState> {
+  const state = await ctx.rec.step('lookup', () => ctx.hv.state(domainName(serverId)), { hypervisor: true });
+  if (state === DomainState.Missing) throw new CommandFailure(FailureCode.DomainMissing, `server ${serverId} has no domain on this node`);
+  return state;
+}
+
+/** A command whose spec names another server is refused before anything is touched. */
+export function requireOwnSpec(cmd: { serverId: string; spec: { serverId: string } }): void {
+  if (cmd.spec.serverId !== cmd.serverId) {
+    throw new CommandFailure(FailureCode.InvalidCommand, `spec.serverId ${cmd.spec.serverId} differs from the command's serverId ${cmd.serverId}`);
+  }
+}
+
+/** Start an existing domain with the host work around it (tap and routes before, rate limits after); running stays running. */
+export async function startDomain(ctx: HandlerContext, serverId: string, progress: number): Promise<void> {
+  await ctx.provisioner.beforeStart(serverId, ctx.rec);
+  await ctx.rec.step('start', () => ctx.lifecycle.ensureRunning(domainName(serverId)), { hypervisor: true, progress });
+  await ctx.provisioner.afterStart(serverId, ctx.rec);
+}
+
+/** Graceful stop (ACPI, destroy after the grace), keeping the command alive at the broker while it waits. */
+export async function stopDomain(ctx: HandlerContext, serverId: string, graceSeconds: number, progress: number): Promise<void> {
+  await ctx.rec.step('stop', () => ctx.lifecycle.stop(domainName(serverId), graceSeconds, () => ctx.rec.keepAlive()), { hypervisor: true, progress });
+}

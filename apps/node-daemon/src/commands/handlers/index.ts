@@ -1,0 +1,30 @@
+import type { TaskOp } from '@oblako/contracts';
+import { createHandler } from './create.js';
+import { deleteHandler } from './delete.js';
+import type { CommandHandler } from './handler.js';
+import { pauseHandler } from './pause.js';
+import { rebootHandler } from './reboot.js';
+import { rebuildHandler } from './rebuild.js';
+import { resizeHandler } from './resize.js';
+import { resumeHandler } from './resume.js';
+import { startHandler } from './start.js';
+import { stopHandler } from './stop.js';
+import { suspendHandler } from './suspend.js';
+import { unsuspendHandler } from './unsuspend.js';
+
+export * from './handler.js';
+
+/** The node side of every operation of the contract, by op (a missing one does not compile). */
+export const COMMAND_HANDLERS: { readonly [Op in TaskOp]: CommandHandler<Op> } = {
+  create: createHandler,
+  start: startHandler,
+  stop: stopHandler,
+  reboot: rebootHandler,
+  rebuild: rebuildHandler,
+  resize: resizeHandler,
+  suspend: suspendHandler,
+  unsuspend: unsuspendHandler,
+  pause: pauseHandler,
+  resume: resumeHandler,
+  delete: deleteHandler,
+};

@@ -1,0 +1,49 @@
+import type { TaskOp } from '../enums.js';
+import { createOperation } from './create.js';
+import { deleteOperation } from './delete.js';
+import type { OperationContract } from './operation.js';
+import { pauseOperation } from './pause.js';
+import { rebootOperation } from './reboot.js';
+import { rebuildOperation } from './rebuild.js';
+import { resizeOperation } from './resize.js';
+import { resumeOperation } from './resume.js';
+import { startOperation } from './start.js';
+import { stopOperation } from './stop.js';
+import { suspendOperation } from './suspend.js';
+import { unsuspendOperation } from './unsuspend.js';
+
+export * from './operation.js';
+export * from './create.js';
+export * from './start.js';
+export * from './stop.js';
+export * from './reboot.js';
+export * from './rebuild.js';
+export * from './resize.js';
+export * from './suspend.js';
+export * from './unsuspend.js';
+export * from './pause.js';
+export * from './resume.js';
+export * from './delete.js';
+
+/**
+ * Every operation of the contract, by op. Adding an operation: a file in this folder (command schema +
+ * state rule), its op in `TaskOp` (enums.ts), and one line here; the compiler then asks for it everywhere
+ * else (the command union, the API's operation registry, the daemon's handler registry).
+ */
+export const OPERATIONS = {
+  create: createOperation,
+  start: startOperation,
+  stop: stopOperation,
+  reboot: rebootOperation,
+  rebuild: rebuildOperation,
+  resize: resizeOperation,
+  suspend: suspendOperation,
+  unsuspend: unsuspendOperation,
+  pause: pauseOperation,
+  resume: resumeOperation,
+  delete: deleteOperation,
+} as const satisfies { readonly [Op in TaskOp]: OperationContract<Op> };
+
+export function operationOf(op: TaskOp): OperationContract {
+  return OPERATIONS[op];
+}
