@@ -16,6 +16,8 @@ export class FakeHypervisor implements HypervisorPort {
   readonly calls: string[] = [];
   acpi: 'obey' | 'ignore' | 'delayed' = 'obey';
   acpiDelayMs = 50;
+  /** Make every start take this long (a slow host, or a daemon frozen mid-command). */
+  startDelayMs = 0;
   private failures = new Map<string, Error>();
   connected = false;
 
@@ -68,6 +70,7 @@ export class FakeHypervisor implements HypervisorPort {
   }
   async start(name: string) {
     this.hit('start', name);
+    if (this.startDelayMs) await new Promise((r) => setTimeout(r, this.startDelayMs));
     const d = this.get(name);
     if (d.state === DomainState.Running) throw new HypervisorError(HypervisorErrorCode.AlreadyRunning, 'domain is already running');
     d.state = DomainState.Running;

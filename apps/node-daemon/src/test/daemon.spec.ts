@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { DomainStateEventSchema, HeartbeatSchema, TaskProgressEventSchema, TaskResultEventSchema } from '@oblako/contracts';
+import { commandStreamDefinition, DomainStateEventSchema, HeartbeatSchema, nodeConsumerDefinition, TaskProgressEventSchema, TaskResultEventSchema } from '@oblako/contracts';
 import { waitFor } from '@oblako/testing';
 import { domainName } from '../naming.js';
 import { FakeHypervisor } from '../hypervisor/fake.js';
@@ -40,7 +40,7 @@ describe('node daemon on libvirt test:///default and real NATS', () => {
     DomainStateEventSchema.parse(st.data);
   });
 
-  test('the same create delivered twice creates one domain', async () => {
+  test('the same create delivered twice creates one domain and is answered twice with the one result', async () => {
     const sp = spec();
     const cmd = command(h.nodeId, 'create', sp.serverId, { spec: sp });
     await h.publish(cmd);
@@ -48,11 +48,25 @@ describe('node daemon on libvirt test:///default and real NATS', () => {
     await waitFor('two results', () => h.results(cmd.taskId).length === 2);
     const [a, b] = h.results(cmd.taskId).map((e) => e.data);
     assert.equal(a!.ok, true);
-    assert.equal(b!.ok, true);
-    const steps = [a, b].map((r) => Object.keys((r!.timings as { steps: object }).steps));
-    assert.equal(steps.filter((s) => s.includes('define')).length, 1, 'exactly one of the two deliveries defined a domain');
+    assert.deepEqual(b, a, 'the second delivery gets the stored result');
+    assert.ok('define' in (a!.timings as { steps: object }).steps);
     const named = (await h.daemon.hypervisor.list()).filter((d) => d.name === domainName(sp.serverId));
     assert.equal(named.length, 1);
+  });
+
+  test('a new attempt of a task is a new command: it runs', async () => {
+    const sp = spec();
+    const create = command(h.nodeId, 'create', sp.serverId, { spec: sp });
+    await h.publish(create);
+    await h.result(create.taskId);
+    const first = command(h.nodeId, 'reboot', sp.serverId);
+    await h.publish(first);
+    await h.result(first.taskId);
+    await h.publish({ ...first, attempt: 2 });
+    await waitFor('the second attempt', () => h.results(first.taskId).find((e) => e.data.attempt === 2));
+    const [r1, r2] = h.results(first.taskId).map((e) => e.data);
+    assert.equal(r1!.attempt, 1);
+    assert.notDeepEqual(r2!.timings, r1!.timings, 'attempt 2 ran on its own');
   });
 
   test('stop, start, reboot, suspend, unsuspend, rebuild and delete (twice) each do their job', async () => {
@@ -151,6 +165,50 @@ describe('resilience', () => {
       const cmd = command(h.nodeId, 'create', sp.serverId, { spec: sp });
       await h.publish(cmd);
       assert.equal((await h.result(cmd.taskId, 15_000)).ok, true);
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
+describe('a command is never run twice', () => {
+  test('redelivered by JetStream while it runs (ack wait ran out), and sent again after it finished: one run, the stored result each time', async () => {
+    const fake = new FakeHypervisor();
+    const h = await Harness.start({}, { hypervisor: fake }, {
+      eventStream: true,
+      // a consumer with a 1 s ack wait, made before the daemon (which only creates what is missing)
+      beforeDaemon: async (hh) => {
+        await hh.jsm.streams.add(commandStreamDefinition(hh.s));
+        await hh.jsm.consumers.add(hh.s.commandStream, { ...nodeConsumerDefinition(hh.s, hh.nodeId), ack_wait: 1_000_000_000 });
+      },
+    });
+    try {
+      const sp = spec();
+      const name = domainName(sp.serverId);
+      const create = command(h.nodeId, 'create', sp.serverId, { spec: sp });
+      await h.publish(create);
+      assert.equal((await h.result(create.taskId)).ok, true);
+      const startsBefore = fake.calls.filter((c) => c === `start:${name}`).length;
+
+      fake.startDelayMs = 2500; // longer than the ack wait, with no keep-alive in between: JetStream redelivers
+      const reboot = command(h.nodeId, 'reboot', sp.serverId);
+      await h.publish(reboot);
+      await waitFor('the reboot answered again', () => h.results(reboot.taskId).length >= 2, { timeoutMs: 10_000 });
+      await waitFor('nothing left to ack', async () => (await h.jsm.consumers.info(h.s.commandStream, h.s.nodeConsumer(h.nodeId))).num_ack_pending === 0);
+      const redelivered = (await h.jsm.consumers.info(h.s.commandStream, h.s.nodeConsumer(h.nodeId))).delivered.consumer_seq - 2;
+      assert.ok(redelivered >= 1, `JetStream redelivered the reboot (${redelivered} time(s))`);
+      fake.startDelayMs = 0;
+
+      // and once more, long after it finished
+      const n = h.results(reboot.taskId).length;
+      await h.publish(reboot);
+      await waitFor('one more result', () => h.results(reboot.taskId).length === n + 1);
+      const [a, ...again] = h.results(reboot.taskId).map((e) => e.data);
+      assert.equal(a!.ok, true);
+      for (const r of again) assert.deepEqual(r, a, 'every copy gets the stored result');
+      assert.equal(fake.calls.filter((x) => x === `start:${name}`).length, startsBefore + 1, 'the guest was rebooted once');
+      assert.equal(fake.calls.filter((x) => x === `shutdown:${name}`).length, 1);
+      await waitFor('nothing left to ack', async () => (await h.jsm.consumers.info(h.s.commandStream, h.s.nodeConsumer(h.nodeId))).num_ack_pending === 0);
     } finally {
       await h.stop();
     }

@@ -25,7 +25,11 @@ export class Harness {
   config!: DaemonConfig;
 
   /** `eventStream`: create the JetStream event stream first, as the API does (events then confirmed by JetStream). */
-  static async start(overrides: Partial<DaemonConfig> = {}, deps: DaemonDeps = {}, opts: { eventStream?: boolean } = {}): Promise<Harness> {
+  static async start(
+    overrides: Partial<DaemonConfig> = {},
+    deps: DaemonDeps = {},
+    opts: { eventStream?: boolean; beforeDaemon?: (h: Harness) => Promise<void> } = {},
+  ): Promise<Harness> {
     const h = new Harness();
     h.config = defineConfig({
       nodeId: h.nodeId,
@@ -54,6 +58,7 @@ export class Harness {
       }
     })().catch(() => undefined);
     await h.nc.flush();
+    await opts.beforeDaemon?.(h);
     h.daemon = await startDaemon(h.config, { logger: silentLogger, ...deps });
     return h;
   }

@@ -1,0 +1,205 @@
+import type { JsMsg } from '@nats-io/jetstream';
+import { DomainState, parseNodeCommand, TASK_OPS, WIRE_VERSION, type NodeCommand, type Subjects, type TaskOp, type TaskResultEvent } from '@oblako/contracts';
+import { nowMs, sleep } from '../clock.js';
+import type { DaemonConfig } from '../config.js';
+import { HypervisorErrorCode } from '../hypervisor/port.js';
+import { errorMessage, type Logger } from '../log.js';
+import type { Bus } from '../nats/bus.js';
+import type { CommandExecutor } from './executor.js';
+import { FinishedTasks } from './finished-tasks.js';
+import { FailureCode } from './handlers/index.js';
+import type { KeyedQueue } from './keyed-queue.js';
+import { StepRecorder } from './recorder.js';
+
+const FETCH_EXPIRES_MS = 5_000;
+const KEEPALIVE_MS = 10_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export interface CommandLoopDeps {
+  config: DaemonConfig;
+  subjects: Subjects;
+  bus: Bus;
+  executor: CommandExecutor;
+  /** One server's commands never overlap; at most `maxConcurrentCommands` at once. */
+  queue: KeyedQueue;
+  log: Logger;
+  /** Tell the API the domain's state after a command (deduplicated by the caller). */
+  reportState(serverId: string, state: DomainState): Promise<void>;
+}
+
+/**
+ * Pulls this node's commands (`maxConcurrentCommands` workers, one message each), checks each against the
+ * contract and the node, runs it once (a redelivered command gets the stored result), publishes the result
+ * and acks. Results are published before the ack: a crash in between redelivers the command, which converges.
+ */
+export class CommandLoop {
+  readonly finished = new FinishedTasks();
+  private stopping = false;
+  private readonly pulls = new Set<{ stop(): void }>();
+  private readonly stopSignal = new AbortController();
+  private workers: Promise<void>[] = [];
+
+  constructor(private readonly d: CommandLoopDeps) {}
+
+  start(): void {
+    this.workers = Array.from({ length: this.d.config.maxConcurrentCommands }, () => this.worker());
+  }
+
+  /** Stop pulling and let the commands in hand finish. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.stopSignal.abort();
+    for (const p of this.pulls) p.stop();
+    await Promise.allSettled(this.workers);
+    await this.d.queue.idle();
+  }
+
+  private async worker(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        const batch = await this.d.bus.consumer.fetch({ max_messages: 1, expires: FETCH_EXPIRES_MS });
+        this.pulls.add(batch);
+        try {
+          for await (const m of batch) {
+            if (this.stopping) {
+              m.nak();
+              continue;
+            }
+            await this.handle(m);
+          }
+        } finally {
+          this.pulls.delete(batch);
+        }
+      } catch (err) {
+        if (this.stopping) break;
+        this.d.log.warn('pulling commands failed, retrying', { error: errorMessage(err) });
+        await sleep(1000, this.stopSignal.signal);
+      }
+    }
+  }
+
+  private async handle(m: JsMsg): Promise<void> {
+    const receivedAt = nowMs();
+    const cmd = await this.validate(m, receivedAt);
+    if (!cmd) return;
+    const key = FinishedTasks.key(cmd.taskId, cmd.attempt);
+    // A copy of a command in progress waits for it; a finished one is answered with its stored result.
+    await this.finished.inFlight(key);
+    const stored = this.finished.get(key);
+    if (stored) return this.answerAgain(m, cmd, stored);
+    const work = this.execute(m, cmd, receivedAt);
+    this.finished.track(key, work);
+    await work;
+  }
+
+  private async answerAgain(m: JsMsg, cmd: NodeCommand, stored: TaskResultEvent): Promise<void> {
+    try {
+      await this.d.bus.events.result(stored);
+      m.ack();
+      this.d.log.info('command delivered again: answered with its stored result, not run again', { op: cmd.op, taskId: cmd.taskId, attempt: cmd.attempt });
+    } catch (err) {
+      this.d.log.error('stored result not published, the command will be redelivered', { taskId: cmd.taskId, error: errorMessage(err) });
+      m.nak(1000);
+    }
+  }
+
+  private async execute(m: JsMsg, cmd: NodeCommand, receivedAt: number): Promise<void> {
+    const { config, bus, log } = this.d;
+    const keepAlive = setInterval(() => m.working(), KEEPALIVE_MS);
+    try {
+      const rec = new StepRecorder(
+        (stage, progress) => bus.events.progress({ v: WIRE_VERSION, taskId: cmd.taskId, serverId: cmd.serverId, nodeId: config.nodeId, attempt: cmd.attempt, stage, progress, at: nowMs() }),
+        receivedAt,
+        () => m.working(),
+      );
+      const outcome = await this.d.queue.run(cmd.serverId, () => this.d.executor.execute(cmd, rec));
+      if (!outcome.ok && outcome.error?.code === HypervisorErrorCode.Connection && m.info.deliveryCount < 5 && !this.stopping) {
+        log.warn('hypervisor unreachable, command will be redelivered', { taskId: cmd.taskId, error: outcome.error.message });
+        m.nak(2000);
+        return;
+      }
+      const finishedAt = nowMs();
+      const result: TaskResultEvent = {
+        v: WIRE_VERSION,
+        taskId: cmd.taskId,
+        serverId: cmd.serverId,
+        nodeId: config.nodeId,
+        attempt: cmd.attempt,
+        op: cmd.op,
+        ok: outcome.ok,
+        ...(outcome.error ? { error: { code: outcome.error.code.slice(0, 64), message: outcome.error.message.slice(0, 4000) } } : {}),
+        domainState: outcome.domainState,
+        timings: rec.timings(finishedAt),
+        at: finishedAt,
+      };
+      // Remembered before it is published: whatever happens to the publish or the ack, it never runs again.
+      this.finished.remember(FinishedTasks.key(cmd.taskId, cmd.attempt), result);
+      await bus.events.result(result);
+      m.ack();
+      log[outcome.ok ? 'info' : 'warn']('command done', {
+        op: cmd.op, taskId: cmd.taskId, serverId: cmd.serverId, ok: outcome.ok, error: outcome.error, ms: Math.round((finishedAt - receivedAt) * 100) / 100,
+      });
+      await this.d.reportState(cmd.serverId, outcome.domainState).catch((err: unknown) => log.warn('domain.state not published', { error: errorMessage(err) }));
+    } catch (err) {
+      // The result could not be published: let JetStream redeliver; the stored result answers it.
+      log.error('command not acknowledged, it will be redelivered', { taskId: cmd.taskId, error: errorMessage(err) });
+      m.nak(1000);
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  /** The command, if it is one for this node that the contract accepts; otherwise it is refused (and terminated). */
+  private async validate(m: JsMsg, receivedAt: number): Promise<NodeCommand | null> {
+    const { config } = this.d;
+    let raw: unknown;
+    try {
+      raw = m.json();
+    } catch (err) {
+      await this.refuse(m, undefined, `the message is not JSON: ${errorMessage(err)}`, FailureCode.InvalidCommand, receivedAt);
+      return null;
+    }
+    const parsed = parseNodeCommand(raw);
+    if (!parsed.ok) {
+      await this.refuse(m, raw, parsed.error, FailureCode.InvalidCommand, receivedAt);
+      return null;
+    }
+    const cmd = parsed.command;
+    if (cmd.nodeId !== config.nodeId) {
+      await this.refuse(m, raw, `command for node ${cmd.nodeId} delivered to node ${config.nodeId}`, FailureCode.WrongNode, receivedAt);
+      return null;
+    }
+    const subjOp = this.opFromSubject(m.subject);
+    if (subjOp && subjOp !== cmd.op) {
+      await this.refuse(m, raw, `subject says "${subjOp}" but the command says "${cmd.op}"`, FailureCode.InvalidCommand, receivedAt);
+      return null;
+    }
+    return cmd;
+  }
+
+  /** Report a refused command as a failed result when it names a task, then terminate it. */
+  private async refuse(m: JsMsg, raw: unknown, error: string, code: string, receivedAt: number): Promise<void> {
+    const { config, bus, log } = this.d;
+    log.warn('refusing a command', { subject: m.subject, seq: m.seq, code, error });
+    const r = (raw ?? {}) as Record<string, unknown>;
+    const op = typeof r.op === 'string' && (TASK_OPS as readonly string[]).includes(r.op) ? (r.op as TaskOp) : this.opFromSubject(m.subject);
+    if (typeof r.taskId === 'string' && UUID.test(r.taskId) && typeof r.serverId === 'string' && UUID.test(r.serverId) && op) {
+      const finishedAt = nowMs();
+      const attempt = typeof r.attempt === 'number' && Number.isInteger(r.attempt) && r.attempt >= 1 && r.attempt <= 100 ? r.attempt : undefined;
+      await bus.events
+        .result({
+          v: WIRE_VERSION, taskId: r.taskId, serverId: r.serverId, nodeId: config.nodeId, ...(attempt ? { attempt } : {}), op, ok: false,
+          error: { code, message: error.slice(0, 4000) }, domainState: DomainState.Other, timings: { receivedAt, finishedAt, steps: {} }, at: finishedAt,
+        })
+        .catch((err: unknown) => log.error('could not report a refused command', { error: errorMessage(err) }));
+    }
+    // Terminate: never redelivered, whatever max_deliver says. (No reason text: nats-server
+    // before 2.10 does not understand "+TERM <reason>" and would leave the message pending.)
+    m.term();
+  }
+
+  private opFromSubject(subject: string): TaskOp | null {
+    const name = this.d.subjects.parse(subject)?.name ?? null;
+    return name && (TASK_OPS as readonly string[]).includes(name) ? (name as TaskOp) : null;
+  }
+}

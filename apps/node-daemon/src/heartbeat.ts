@@ -1,0 +1,93 @@
+import { statfs } from 'node:fs/promises';
+import { DomainState, WIRE_VERSION, type Subjects } from '@oblako/contracts';
+import { nowMs } from './clock.js';
+import type { DaemonConfig } from './config.js';
+import type { KeyedQueue } from './commands/keyed-queue.js';
+import type { HypervisorPort } from './hypervisor/port.js';
+import { errorMessage, type Logger } from './log.js';
+import { serverIdOfDomain } from './naming.js';
+import { ensureCommandConsumer, type Bus } from './nats/bus.js';
+
+/**
+ * The node's heartbeat every `heartbeatIntervalMs`: capacity and every `oblako-*` domain with its state. It
+ * also reports state changes nobody commanded (a guest powered itself off, crashed) and domains that vanished,
+ * leaving servers with a command in flight to the command's own report; and it recreates the command
+ * consumer (or stream) if it was deleted under the daemon.
+ */
+export class HeartbeatLoop {
+  /** serverId → the domain state last reported. */
+  private readonly known = new Map<string, DomainState>();
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly d: { config: DaemonConfig; subjects: Subjects; bus: Bus; hv: HypervisorPort; queue: KeyedQueue; log: Logger; version: string },
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.beat(), this.d.config.heartbeatIntervalMs);
+    this.beat();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** A heartbeat now, after the one in progress. */
+  async now(): Promise<void> {
+    await this.running;
+    await this.heartbeat();
+  }
+
+  /** Report a domain's state if it changed since the last report. */
+  async reportState(serverId: string, state: DomainState): Promise<void> {
+    if (this.known.get(serverId) === state) return;
+    if (state === DomainState.Missing) this.known.delete(serverId);
+    else this.known.set(serverId, state);
+    await this.d.bus.events.domainState({ v: WIRE_VERSION, serverId, nodeId: this.d.config.nodeId, state, at: nowMs() });
+  }
+
+  private beat(): void {
+    if (this.running || !this.timer) return;
+    this.running = this.heartbeat()
+      .catch((err: unknown) => this.d.log.warn('heartbeat failed', { error: errorMessage(err) }))
+      .finally(() => (this.running = undefined));
+  }
+
+  private async heartbeat(): Promise<void> {
+    const { config, bus, hv, queue, log, subjects: s } = this.d;
+    const [cap, domains, diskGiB] = await Promise.all([
+      hv.capacity(),
+      hv.list(),
+      diskCapacityGiB(config.dataDir),
+      bus.events.refreshEventStream(),
+      // a consumer (or stream) deleted under us is recreated: pulls on it resume by themselves
+      ensureCommandConsumer(bus.jsm, s, config.nodeId, log, config.streamReplicas).catch((err: unknown) => log.warn('cannot check the command consumer', { error: errorMessage(err) })),
+    ]);
+    const ours: { serverId: string; state: DomainState }[] = [];
+    const seen = new Set<string>();
+    for (const d of domains) {
+      const serverId = serverIdOfDomain(d.name);
+      if (!serverId) continue;
+      ours.push({ serverId, state: d.state });
+      seen.add(serverId);
+    }
+    bus.events.heartbeat({
+      v: WIRE_VERSION, nodeId: config.nodeId, at: nowMs(), daemonVersion: this.d.version, hypervisor: hv.describe(),
+      capacity: { vcpus: cap.vcpus, memoryMiB: cap.memoryMiB, diskGiB }, domains: ours,
+    });
+    for (const d of ours) if (!queue.has(d.serverId)) await this.reportState(d.serverId, d.state);
+    for (const id of [...this.known.keys()]) if (!seen.has(id) && !queue.has(id)) await this.reportState(id, DomainState.Missing);
+  }
+}
+
+async function diskCapacityGiB(dir: string): Promise<number> {
+  try {
+    const st = await statfs(dir);
+    return Math.floor((st.bavail * st.bsize) / 1024 ** 3);
+  } catch {
+    return 0;
+  }
+}
