@@ -112,7 +112,7 @@ test('staff register a node and get what the daemon needs', async () => {
   assert.equal(r.body.daemon.nodeId, r.body.node.id);
   assert.equal(r.body.daemon.subjectPrefix, h.config.natsSubjectPrefix);
   assert.equal(r.body.daemon.natsUrl, h.config.natsUrl);
-  assert.equal(r.body.node.state, 'online');
+  assert.equal(r.body.node.state, 'pending', 'pending until its first heartbeat');
   const dup = await h.http('POST', '/api/v1/admin/nodes', { token: staff, body: { name: 'hv-extra-1', locationId: h.seed.locationId, vcpus: 8, memoryMiB: 16384, diskGiB: 500 } });
   assert.equal(dup.status, 409);
   // An unused node can be removed; its command consumer goes with it.

@@ -52,6 +52,8 @@ export const FINISHED_TASK_STATES: readonly TaskState[] = [TaskState.Succeeded, 
 export const ACTIVE_TASK_STATES: readonly TaskState[] = [TaskState.Queued, TaskState.Dispatched, TaskState.Running];
 
 export const NodeState = {
+  /** Registered; its daemon has not sent a heartbeat yet. Placement skips it. */
+  Pending: 'pending',
   Online: 'online',
   Offline: 'offline',
   Maintenance: 'maintenance',

@@ -14,7 +14,7 @@ import { BillingClock } from './billing.clock.js';
 import { affectedRows, decideBillingAction, type BillingFacts } from './billing-policy.js';
 import { STRIPE } from './stripe.client.js';
 
-const CAPACITY_CODES = ['no_capacity', 'no_ip_available'];
+const CAPACITY_CODES = ['no_capacity', 'no_node_available', 'no_ip_available'];
 
 interface Row {
   server_id: string; tenant_id: string; state: ServerState; fulfilment: string; paid_at: Date | null; subscription_status: string | null;

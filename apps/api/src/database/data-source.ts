@@ -9,8 +9,14 @@ import { Accounts1796167214576 } from './migrations/1796167214576-accounts.js';
 import { WebhooksNotifications1796169742512 } from './migrations/1796169742512-webhooks-notifications.js';
 import { ConsoleTickets1796196705708 } from './migrations/1796196705708-console-tickets.js';
 import { OperationSteps1796196705800 } from './migrations/1796196705800-operation-steps.js';
+import { OutboxClaims1796198340642 } from './migrations/1796198340642-outbox-claims.js';
+import { NodePending1796198412929 } from './migrations/1796198412929-node-pending.js';
 
-export const MIGRATIONS = [InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000, TenantServerLimit1764300000000, TenantSuspension1764400000000, Accounts1796167214576, WebhooksNotifications1796169742512, ConsoleTickets1796196705708, OperationSteps1796196705800];
+export const MIGRATIONS = [
+  InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000, TenantServerLimit1764300000000, TenantSuspension1764400000000,
+  Accounts1796167214576, WebhooksNotifications1796169742512, ConsoleTickets1796196705708, OperationSteps1796196705800, OutboxClaims1796198340642,
+  NodePending1796198412929,
+];
 
 export interface DataSourceSettings {
   url: string;

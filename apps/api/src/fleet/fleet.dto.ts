@@ -32,6 +32,8 @@ export class NodeRegistrationDto implements NodeRegistrationView {
   @ApiProperty({ type: DaemonConnectionDto }) daemon: DaemonConnectionDto;
 }
 
+const REGISTER_STATES = ['pending', 'maintenance'] as const;
+
 export class RegisterNodeDto {
   @ApiProperty({ example: 'hv-fra1-01' })
   @Matches(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: 'name must be 1-63 lower-case letters, digits and hyphens, e.g. hv-fra1-01' })
@@ -42,7 +44,10 @@ export class RegisterNodeDto {
   @ApiProperty({ minimum: 1 }) @IsInt() @Min(1) @Max(10 * 1024 * 1024) diskGiB: number;
   @ApiPropertyOptional({ default: 4 }) @IsOptional() @IsNumber({ maxDecimalPlaces: 2 }) @Min(1) @Max(64) cpuOvercommit?: number;
   @ApiPropertyOptional({ default: 1 }) @IsOptional() @IsNumber({ maxDecimalPlaces: 2 }) @Min(1) @Max(4) memoryOvercommit?: number;
-  @ApiPropertyOptional({ enum: NODE_STATES, default: 'online' }) @IsOptional() @IsIn(NODE_STATES) state?: NodeState;
+  @ApiPropertyOptional({ enum: REGISTER_STATES, default: 'pending', description: 'A node is `pending` until its daemon\'s first heartbeat, then `online`; register it in `maintenance` to keep it out of placement after that too.' })
+  @IsOptional()
+  @IsIn(REGISTER_STATES, { message: 'state must be pending or maintenance: a node becomes online by itself at its first heartbeat' })
+  state?: (typeof REGISTER_STATES)[number];
 }
 
 export class UpdateNodeDto {

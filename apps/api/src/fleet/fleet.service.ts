@@ -32,7 +32,7 @@ export class FleetService {
       if (dup.length) throw new FleetError('duplicate', `A node named "${dto.name}" is already registered.`);
       const row = await m.save(
         m.create(NodeEntity, {
-          name: dto.name, locationId: dto.locationId, state: dto.state ?? 'online', vcpus: dto.vcpus, memoryMiB: dto.memoryMiB, diskGiB: dto.diskGiB,
+          name: dto.name, locationId: dto.locationId, state: dto.state ?? 'pending', vcpus: dto.vcpus, memoryMiB: dto.memoryMiB, diskGiB: dto.diskGiB,
           cpuOvercommit: dto.cpuOvercommit ?? 4, memoryOvercommit: dto.memoryOvercommit ?? 1, usedVcpus: 0, usedMemoryMiB: 0, usedDiskGiB: 0,
           natsUser: `node-${dto.name}`, lastHeartbeatAt: null, daemonVersion: null, hypervisor: null,
         }),

@@ -23,9 +23,13 @@ export class HealthController {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /**
+   * What is really down, each on its own. Only a database outage makes this replica unable to serve (503, so
+   * a load balancer takes it out); NATS down is "degraded": reads and orders work, commands wait in the outbox.
+   */
   @Get()
-  @ApiOkResponse({ type: HealthDto })
-  @ApiServiceUnavailableResponse({ type: HealthDto, description: 'The database or NATS is unreachable.' })
+  @ApiOkResponse({ type: HealthDto, description: 'status "degraded" when NATS is down: the API still serves and queues commands in its outbox' })
+  @ApiServiceUnavailableResponse({ type: HealthDto, description: 'The database is unreachable: this replica cannot serve.' })
   async health(@Res({ passthrough: true }) res: Response): Promise<HealthView> {
     const [database, nats] = await Promise.all([this.databaseUp(), this.nats.isUp()]);
     const view: HealthView = {
@@ -34,7 +38,7 @@ export class HealthController {
       nats: nats ? 'up' : 'down',
       billing: this.config.billing.enabled ? 'on' : 'off',
     };
-    if (view.status !== 'ok') res.status(503);
+    if (!database) res.status(503);
     return view;
   }
 

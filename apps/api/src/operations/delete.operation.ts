@@ -9,6 +9,7 @@ export const deleteOperation: ApiOperation = {
   op: 'delete',
   async plan({ m, server, deps }): Promise<Plan> {
     if (!server.nodeId) return { done: 'deleted' };
+    await deps.placement.requireReachable(m, server.nodeId, 'delete');
     const addresses = (await deps.ips.addressesOf(m, [server.id])).get(server.id) ?? [];
     return { steps: [{ nodeId: server.nodeId, command: { addresses } }] };
   },

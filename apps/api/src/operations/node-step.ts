@@ -10,6 +10,7 @@ export function onItsNode<Input = unknown>(op: TaskOp, fields: (ctx: OperationCo
   return async (ctx): Promise<Plan> => {
     const nodeId = ctx.server.nodeId;
     if (!nodeId) throw new ServerError('invalid_transition', `The server has not been placed on a node yet; it cannot ${op}.`);
+    await ctx.deps.placement.requireReachable(ctx.m, nodeId, op);
     return { steps: [{ nodeId, command: fields(ctx) }] };
   };
 }

@@ -7,6 +7,7 @@ import {
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { nowMs } from '../common/clock.js';
+import { changedRows } from '../database/sql.js';
 import type { OperationActor } from '../common/request-context.js';
 import { IpAllocatorService } from '../fleet/ip-allocator.service.js';
 import { NatsService } from '../messaging/nats.service.js';
@@ -176,13 +177,13 @@ export class TaskRunner {
 
   /** One statement on the hot path; the rare miss is explained by a second look (unknown, finished, stale, or not this node's). */
   async onProgress(nodeId: string, e: TaskProgressEvent): Promise<void> {
-    const [row]: { tenant_id: string; op: TaskOp; server_state: ServerState }[] = await this.ds.query(
+    const [row] = changedRows<{ tenant_id: string; op: TaskOp; server_state: ServerState }>(await this.ds.query(
       `UPDATE tasks t SET state = 'running', progress = greatest(t.progress, $2), stage = $3,
               timings = jsonb_build_object('firstProgressAt', $4::float8) || t.timings, updated_at = now()
         WHERE t.id = $1 AND t.server_id = $5 AND t.node_id = $6 AND t.state IN ${ACTIVE_TASKS_SQL} AND ($7::int IS NULL OR t.attempts = $7)
         RETURNING t.tenant_id, t.op, (SELECT s.state FROM servers s WHERE s.id = t.server_id) AS server_state`,
       [e.taskId, e.progress, e.stage, e.at, e.serverId, nodeId, e.attempt ?? null],
-    );
+    ));
     if (!row) {
       await this.taskFor(this.ds.manager, nodeId, e, false);
       return;

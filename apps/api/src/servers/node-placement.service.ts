@@ -43,9 +43,35 @@ export class NodePlacementService {
         return node.id;
       }
     }
+    const [nodes]: { online: number; total: number }[] = await m.query(
+      `SELECT count(*) FILTER (WHERE state = 'online')::int AS online, count(*)::int AS total FROM nodes WHERE location_id = $1`,
+      [locationId],
+    );
+    if (!nodes?.online) {
+      throw new ServerError(
+        'no_node_available',
+        `No node is available in this location right now (${nodes?.total ? `${nodes.total} registered, none online` : 'none registered'}); the order was not placed. Try another location, or again later.`,
+      );
+    }
     throw new ServerError(
       'no_capacity',
       'No capacity: no node in this location has room for this plan right now. Try a smaller plan or another location, or try again later.',
+    );
+  }
+
+  /**
+   * Refuse at once when the server's node cannot take a command: it is offline (silent for more than the
+   * offline threshold) or has never connected. Nothing is queued for it.
+   */
+  async requireReachable(m: EntityManager, nodeId: string, what: string): Promise<void> {
+    const [node]: { state: string; last_heartbeat_at: Date | null }[] = await m.query('SELECT state, last_heartbeat_at FROM nodes WHERE id = $1', [nodeId]);
+    if (!node || node.state === 'online' || node.state === 'maintenance') return;
+    const since = node.last_heartbeat_at ? ` since ${node.last_heartbeat_at.toISOString()}` : '';
+    throw new ServerError(
+      'node_unavailable',
+      node.state === 'pending'
+        ? `The server's node has not connected yet; the ${what} was not sent. Try again later, or contact support.`
+        : `The server's node is offline (no word from it${since}); the ${what} was not sent. Try again when it is back, or contact support.`,
     );
   }
 

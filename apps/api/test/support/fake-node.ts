@@ -26,8 +26,8 @@ export class FakeNode {
     private readonly decide: (cmd: NodeCommand) => FakeOutcome | null,
   ) {}
 
-  static async start(prefix: string, nodeId: string, decide: (cmd: NodeCommand) => FakeOutcome | null = defaultOutcome): Promise<FakeNode> {
-    const nc = await connect({ servers: TEST_NATS_URL });
+  static async start(prefix: string, nodeId: string, decide: (cmd: NodeCommand) => FakeOutcome | null = defaultOutcome, natsUrl = TEST_NATS_URL): Promise<FakeNode> {
+    const nc = await connect({ servers: natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     const node = new FakeNode(nc, jetstream(nc), subjects(prefix), nodeId, decide);
     const consumer = await node.js.consumers.get(node.s.commandStream, node.s.nodeConsumer(nodeId));
     node.messages = await consumer.consume({ max_messages: 100 });
