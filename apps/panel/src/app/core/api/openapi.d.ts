@@ -1776,10 +1776,11 @@ export interface components {
             /** @default 1 */
             memoryOvercommit?: number;
             /**
-             * @default online
+             * @description A node is `pending` until its daemon's first heartbeat, then `online`; register it in `maintenance` to keep it out of placement after that too.
+             * @default pending
              * @enum {string}
              */
-            state?: "online" | "offline" | "maintenance";
+            state?: "pending" | "maintenance";
         };
         NodeDto: {
             /** Format: uuid */
@@ -1788,7 +1789,7 @@ export interface components {
             /** Format: uuid */
             locationId: string;
             /** @enum {string} */
-            state: "online" | "offline" | "maintenance";
+            state: "pending" | "online" | "offline" | "maintenance";
             vcpus: number;
             memoryMiB: number;
             diskGiB: number;
@@ -1817,7 +1818,7 @@ export interface components {
         };
         UpdateNodeDto: {
             /** @enum {string} */
-            state?: "online" | "offline" | "maintenance";
+            state?: "pending" | "online" | "offline" | "maintenance";
             vcpus?: number;
             memoryMiB?: number;
             diskGiB?: number;
@@ -4852,6 +4853,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description status "degraded" when NATS is down: the API still serves and queues commands in its outbox */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4860,7 +4862,7 @@ export interface operations {
                     "application/json": components["schemas"]["HealthDto"];
                 };
             };
-            /** @description The database or NATS is unreachable. */
+            /** @description The database is unreachable: this replica cannot serve. */
             503: {
                 headers: {
                     [name: string]: unknown;
