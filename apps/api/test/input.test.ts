@@ -214,7 +214,7 @@ test('staff manage the catalogue; customers see only active entries', async () =
   assert.equal(loc.status, 201);
   const noNode = await h.http('POST', '/api/v1/servers', { token: a.token, body: body({ locationId: loc.body.id, hostname: 'nowhere' }) });
   assert.equal(noNode.status, 409);
-  assert.equal(noNode.body.code, 'no_capacity');
+  assert.equal(noNode.body.code, 'no_node_available', 'a location without nodes says so, not "no room"');
   assert.equal((await h.http('POST', '/api/v1/admin/locations', { token: staff, body: { code: 'AMS 1', name: 'x', country: 'nl' } })).status, 400);
 });
 
