@@ -59,7 +59,7 @@ BUILD_PACKAGES=(build-essential python3 pkg-config libvirt-dev git)
 # seed, iproute2 the taps, routes and tc), and nats-server.
 RUNTIME_PACKAGES=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils iproute2 nftables genisoimage procps util-linux nats-server)
 # What the tests add: Chromium for the browser tests; busybox, cpio and curl for the test guest.
-TEST_PACKAGES=(chromium busybox-static cpio curl ca-certificates)
+TEST_PACKAGES=(chromium busybox-static cpio curl ca-certificates isolinux syslinux-common)
 
 # ensure_npm_deps: npm ci when package-lock.json changed since the last successful install.
 ensure_npm_deps() {

@@ -6,6 +6,9 @@
  * does the console of a stopped server. Measures keystroke → echo through the whole relay against
  * writing straight to the guest's console socket on the node (same run, alternating), and VNC
  * updates and bytes per second while the guest prints continuously.
+ * Then ISO boot: staff add a tiny ISO built from the test guest (tools/guest-image/build-iso.sh), the
+ * server boots it (its VNC console lit, ISOLINUX's banner in the serial log), and after detach_iso
+ * boots from its disk again.
  * Opt-in like the other real-guest tests (OBLAKO_REAL_GUEST=1; scripts/test.sh sets it).
  * OBLAKO_CONSOLE_BENCH_SAMPLES (default 40) keystrokes per round, 3 rounds each way.
  */
@@ -22,7 +25,9 @@ import { ApiClient, startStack, type Stack } from '@oblako/devstack';
 import { createTestDatabase, dropStreams, freePort, isConsoleOpen, openConsole, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, waitFor, type ConsoleClient, type TestDatabase } from '@oblako/testing';
 import { byTestId, CHROMIUM, SHOTS } from '../browser/support.js';
 import { waitForState } from '../e2e/support.js';
-import { destroyDomains, ensureGuestImage, guestGet, percentile, realGuestSkipReason, startHypervisor, waitForGuestHttp, type GuestImage, type Hypervisor } from './support.js';
+import { destroyDomains, ensureGuestImage, guestGet, percentile, realGuestSkipReason, REPO, run, startHypervisor, virsh, waitForGuestHttp, type GuestImage, type Hypervisor } from './support.js';
+
+const BUILD_ISO = join(REPO, 'tools/guest-image/build-iso.sh');
 
 const skip = realGuestSkipReason();
 const PASSWORD = 'correct horse battery staple';
@@ -42,6 +47,7 @@ describe('consoles of a real guest in the browser', { skip: skip ?? false }, () 
   let stack: Stack;
   let browser: Browser;
   let customer: ApiClient;
+  let admin: ApiClient;
   let email: string;
   let server: ServerView;
   let address: string;
@@ -79,7 +85,7 @@ describe('consoles of a real guest in the browser', { skip: skip ?? false }, () 
         OBLAKO_DIRECT_CMDLINE: img.cmdline,
       },
     });
-    const admin = new ApiClient(stack.apiUrl);
+    admin = new ApiClient(stack.apiUrl);
     await admin.login('admin@rgc.test', adminPassword);
     const plan = await admin.ok<PlanView>('POST', '/api/v1/admin/plans', {
       name: 'Console test', vcpus: 1, memoryMiB: 256, diskGiB: 2, cpuQuotaPercent: 100, diskIops: 0, diskMBps: 0, netMbit: 0, priceMonthlyCents: 100,
@@ -158,15 +164,7 @@ describe('consoles of a real guest in the browser', { skip: skip ?? false }, () 
     const lit = await waitFor(
       'a framebuffer with something on it',
       async () => {
-        // counted in the page (this file is compiled without the DOM types)
-        const n = await page.evaluate<number>(`(() => {
-          const c = document.querySelector('[data-testid="console-screen"] canvas');
-          if (!c || c.width < 100) return 0;
-          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-          let lit = 0;
-          for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] > 96) lit++;
-          return lit;
-        })()`);
+        const n = await litPixels(page);
         return n > 500 ? n : undefined;
       },
       { timeoutMs: 20_000, intervalMs: 250 },
@@ -245,6 +243,48 @@ describe('consoles of a real guest in the browser', { skip: skip ?? false }, () 
     assert.ok(stats.updates > 5, `the screen changed (${stats.updates} updates)`);
   });
 
+  test('ISO boot: staff add an ISO, the server boots it (seen on the VNC and serial consoles), then boots from its disk again', async () => {
+    const iso = await run(BUILD_ISO, [], { timeoutMs: 120_000 });
+    const [isoPath, isoSha] = iso.stdout.trim().split('\n').at(-1)!.split(' ') as [string, string];
+    const added = await admin.ok<{ id: string }>('POST', '/api/v1/admin/isos', { name: 'Oblako test ISO', url: `file://${isoPath}`, sha256: isoSha });
+    const bad = await admin.call('POST', '/api/v1/admin/isos', { name: 'Bad', url: 'gopher://x', sha256: 'nope' });
+    assert.equal(bad.status, 400);
+    const listed = await customer.ok<{ id: string; name: string }[]>('GET', '/api/v1/isos');
+    assert.ok(listed.some((i) => i.id === added.id));
+
+    const boot = await customer.call<ServerView>('POST', `/api/v1/servers/${server.id}/actions`, { action: 'boot_iso', isoId: added.id });
+    assert.equal(boot.status, 202, JSON.stringify(boot.body));
+    const booted = await waitForState(customer, server.id, 'running', 240_000);
+    assert.equal(booted.iso?.name, 'Oblako test ISO');
+    await waitFor('the guest booted from the ISO', async () => (await guestGet(hv.netns, address, '/cmdline'))?.includes('oblako.boot=iso'), { timeoutMs: 240_000, intervalMs: 500 });
+    assert.match((await virsh(hv.uri, ['dumpxml', `oblako-${server.id}`])), /<disk type=.file. device=.cdrom.>[\s\S]*?\.raw/);
+
+    // the consoles see it: the boot loader on the serial log, a lit screen on VNC
+    const page = await loggedIn();
+    await page.goto(`/servers/${server.id}/console/serial`);
+    await page.locator('[data-testid="console-status"][data-state="connected"]').waitFor();
+    await page.goto(`/servers/${server.id}/console/vnc`);
+    await page.locator('[data-testid="console-status"][data-state="connected"]').waitFor();
+    await waitFor('a lit framebuffer', async () => (await litPixels(page)) > 500, { timeoutMs: 20_000, intervalMs: 250 });
+    await page.screenshot({ path: join(SHOTS, '32-console-vnc-iso.png') });
+    await page.context().close();
+    const serialLog = (await run('find', [stack.dataDirOf(stack.seed.nodeId), '-name', `${server.id}.serial.log`])).stdout.trim();
+    assert.ok(serialLog, 'the serial log exists');
+    assert.match((await run('cat', [serialLog])).stdout, /Oblako test ISO: booting the test guest from CD-ROM/, 'ISOLINUX ran from the CD-ROM (its banner is in the serial log)');
+
+    const detach = await customer.call<ServerView>('POST', `/api/v1/servers/${server.id}/actions`, { action: 'detach_iso' });
+    assert.equal(detach.status, 202, JSON.stringify(detach.body));
+    const back = await waitForState(customer, server.id, 'running', 240_000);
+    assert.equal(back.iso, null);
+    await waitFor('the guest booted from its disk again', async () => {
+      const c = await guestGet(hv.netns, address, '/cmdline');
+      return c !== null && !c.includes('oblako.boot=iso');
+    }, { timeoutMs: 240_000, intervalMs: 500 });
+    assert.doesNotMatch(await virsh(hv.uri, ['dumpxml', `oblako-${server.id}`]), /device=.cdrom./);
+    const again = await customer.call('POST', `/api/v1/servers/${server.id}/actions`, { action: 'detach_iso' });
+    assert.equal(again.status, 409, 'nothing to detach');
+  });
+
   test('reused, expired and foreign tickets fail; so does the console of a stopped server', async () => {
     const ws = (t: ConsoleTicketView) => stack.apiUrl.replace(/^http/, 'ws') + t.path;
     const t = await customer.ok<ConsoleTicketView>('POST', `/api/v1/servers/${server.id}/console`, { kind: 'serial' });
@@ -277,6 +317,18 @@ describe('consoles of a real guest in the browser', { skip: skip ?? false }, () 
     await page.context().close();
   });
 });
+
+/** Pixels of noVNC's canvas that are not (near) black, counted in the page (this file is compiled without the DOM types). */
+function litPixels(page: Page): Promise<number> {
+  return page.evaluate<number>(`(() => {
+    const c = document.querySelector('[data-testid="console-screen"] canvas');
+    if (!c || c.width < 100) return 0;
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let lit = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] > 96) lit++;
+    return lit;
+  })()`);
+}
 
 /** A minimal RFB 3.8 client over the relay: counts framebuffer updates and their bytes for `ms`. */
 async function rfbUpdates(c: ConsoleClient, ms: number): Promise<{ updates: number; bytes: number; seconds: number; width: number; height: number }> {

@@ -58,6 +58,8 @@ import { SshKeysController } from './ssh-keys/ssh-keys.controller.js';
 import { SshKeysService } from './ssh-keys/ssh-keys.service.js';
 import { AdminConsolesController, ConsolesController } from './consoles/consoles.controller.js';
 import { ConsolesService } from './consoles/consoles.service.js';
+import { AdminIsosController, IsosController } from './isos/isos.controller.js';
+import { IsosService } from './isos/isos.service.js';
 import { ConsoleRelayService } from './consoles/console-relay.service.js';
 
 export interface AppModuleOptions {
@@ -116,7 +118,7 @@ class AuthModule {
   }
 }
 
-@Module({ controllers: [CatalogueController, AdminCatalogueController], providers: [CatalogueService] })
+@Module({ controllers: [CatalogueController, AdminCatalogueController, IsosController, AdminIsosController], providers: [CatalogueService, IsosService] })
 class CatalogueModule {}
 
 @Module({ controllers: [AdminFleetController], providers: [FleetService, IpAllocatorService], exports: [IpAllocatorService] })

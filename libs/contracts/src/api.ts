@@ -112,6 +112,11 @@ export interface PlanView {
 
 export interface ImageView { id: string; name: string; osFamily: string; version: string; active: boolean }
 
+/** An ISO of the provider's library, as customers see it. */
+export interface IsoView { id: string; name: string; active: boolean }
+/** Staff also see where nodes fetch it from and its checksum. */
+export interface AdminIsoView extends IsoView { url: string; sha256: string; createdAt: string }
+
 export interface NodeView {
   id: string;
   name: string;
@@ -176,6 +181,8 @@ export interface ServerView {
   nodeId: string | null;
   addresses: ServerAddressView[];
   currentTask: TaskView | null;
+  /** The ISO attached as its CD-ROM (it boots from it) until detached; null when none. */
+  iso: IsoView | null;
   createdAt: string;
   updatedAt: string;
   /** Set when billing is on and the server waits for payment. */

@@ -30,6 +30,17 @@ export const ImageRefSchema = z.object({
 });
 export type ImageRef = z.infer<typeof ImageRefSchema>;
 
+/** An ISO of the provider's library, as a node fetches it (once, cached by checksum). */
+export const IsoRefSchema = z.object({
+  id: uuid,
+  name: z.string().min(1).max(120),
+  /** http(s):// or file:// (a path on the node). */
+  url: z.string().min(1).max(2048),
+  /** Lower-case hex SHA-256 of the ISO file. */
+  sha256: z.string().regex(/^[a-f0-9]{64}$/),
+});
+export type IsoRef = z.infer<typeof IsoRefSchema>;
+
 /** Everything a node needs to build (or rebuild, or resize) one server. */
 export const ServerSpecSchema = z.object({
   serverId: uuid,

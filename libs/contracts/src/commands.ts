@@ -21,6 +21,8 @@ export const NodeCommandSchema = z.discriminatedUnion('op', [
   OPERATIONS.pause.command,
   OPERATIONS.resume.command,
   OPERATIONS.delete.command,
+  OPERATIONS.boot_iso.command,
+  OPERATIONS.detach_iso.command,
 ]);
 export type NodeCommand = z.infer<typeof NodeCommandSchema>;
 export type NodeCommandInput = z.input<typeof NodeCommandSchema>;

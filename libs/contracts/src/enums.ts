@@ -34,6 +34,8 @@ export const TaskOp = {
   Pause: 'pause',
   Resume: 'resume',
   Delete: 'delete',
+  BootIso: 'boot_iso',
+  DetachIso: 'detach_iso',
 } as const;
 export type TaskOp = (typeof TaskOp)[keyof typeof TaskOp];
 export const TASK_OPS = Object.values(TaskOp) as readonly TaskOp[];

@@ -68,6 +68,8 @@ export const ServerAction = {
   Unsuspend: 'unsuspend',
   Pause: 'pause',
   Resume: 'resume',
+  BootIso: 'boot_iso',
+  DetachIso: 'detach_iso',
 } as const satisfies Record<string, TaskOp>;
 export type ServerAction = (typeof ServerAction)[keyof typeof ServerAction];
 export const SERVER_ACTIONS = Object.values(ServerAction) as readonly ServerAction[];

@@ -5,10 +5,11 @@ import { ImageEntity, LocationEntity, PlanEntity } from '../catalogue/catalogue.
 import { IpAddressEntity, IpPoolEntity, NodeEntity } from '../fleet/fleet.entities.js';
 import { OutboxEntity, ServerEntity, TaskEntity } from '../servers/server.entities.js';
 import { SshKeyEntity } from '../ssh-keys/ssh-key.entity.js';
+import { IsoEntity } from '../isos/iso.entity.js';
 import { MembershipEntity, TenantEntity, UserEntity } from '../tenants/tenant.entities.js';
 
 export const ENTITIES = [
   TenantEntity, UserEntity, MembershipEntity, RefreshSessionEntity, RefreshTokenEntity, ApiTokenEntity, SshKeyEntity,
   LocationEntity, PlanEntity, ImageEntity, NodeEntity, IpPoolEntity, IpAddressEntity, ServerEntity, TaskEntity, OutboxEntity,
-  AuditEntryEntity,
+  AuditEntryEntity, IsoEntity,
 ];

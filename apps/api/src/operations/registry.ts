@@ -11,6 +11,8 @@ import { startOperation } from './start.operation.js';
 import { stopOperation } from './stop.operation.js';
 import { suspendOperation } from './suspend.operation.js';
 import { unsuspendOperation } from './unsuspend.operation.js';
+import { bootIsoOperation } from './boot-iso.operation.js';
+import { detachIsoOperation } from './detach-iso.operation.js';
 
 /** The API side of every operation of the contract, by op (a missing one does not compile). */
 export const API_OPERATIONS: Readonly<Record<TaskOp, ApiOperation>> = {
@@ -25,4 +27,6 @@ export const API_OPERATIONS: Readonly<Record<TaskOp, ApiOperation>> = {
   pause: pauseOperation,
   resume: resumeOperation,
   delete: deleteOperation,
+  boot_iso: bootIsoOperation as ApiOperation,
+  detach_iso: detachIsoOperation,
 };

@@ -16,9 +16,10 @@ export class ServerActionsService {
   ) {}
 
   /** Allowed only as the operation's rule says; otherwise 409 with its reason (a suspended server says why it is). */
-  async act(tenantId: string, actor: Actor, serverId: string, action: ServerAction, acceptedAt: number, opts: { imageId?: string } = {}): Promise<ServerView> {
+  async act(tenantId: string, actor: Actor, serverId: string, action: ServerAction, acceptedAt: number, opts: { imageId?: string; isoId?: string } = {}): Promise<ServerView> {
     if (action !== 'rebuild' && opts.imageId) throw new ServerError('invalid_input', 'imageId goes only with the rebuild action.');
-    const input = action === 'rebuild' ? { imageId: opts.imageId } : undefined;
+    if (action !== 'boot_iso' && opts.isoId) throw new ServerError('invalid_input', 'isoId goes only with the boot_iso action.');
+    const input = action === 'rebuild' ? { imageId: opts.imageId } : action === 'boot_iso' ? { isoId: opts.isoId } : undefined;
     await this.runner.run({ tenantId, serverId }, action, actor, input, acceptedAt, {
       explain: (m, server, reason) => (server.state === 'suspended' ? whySuspended(m, server) : Promise.resolve(reason)),
     });

@@ -57,7 +57,7 @@ export class ServerOrdersService {
           m.create(ServerEntity, {
             tenantId, planId: plan.id, imageId: image.id, locationId: location.id, nodeId: null, hostname: input.hostname.toLowerCase(),
             state: 'pending_payment', vcpus: plan.vcpus, memoryMiB: plan.memoryMiB, diskGiB: plan.diskGiB,
-            sshKeyIds: keys.map((k) => k.id), idempotencyKey, deletedAt: null,
+            sshKeyIds: keys.map((k) => k.id), isoId: null, idempotencyKey, deletedAt: null,
           }),
         );
         await this.audit.record(m, { tenantId, actorUserId: actor.userId, actorKind: actor.kind, action: 'server.create', targetType: 'server', targetId: server.id, ip: actor.ip, details: { planId: plan.id, imageId: image.id, locationId: location.id, hostname: server.hostname } });
@@ -198,6 +198,7 @@ function viewOf(p: Placed): ServerView {
     nodeId: p.server.nodeId,
     addresses: p.addresses.map((a) => ({ family: a.family, address: a.address, prefix: a.prefix, gateway: a.gateway })),
     currentTask: p.started?.task ? taskView(p.started.task) : null,
+    iso: null,
     createdAt: p.server.createdAt.toISOString(),
     updatedAt: p.server.updatedAt.toISOString(),
   };

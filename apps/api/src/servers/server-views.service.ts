@@ -5,6 +5,8 @@ import { ImageEntity, LocationEntity, PlanEntity } from '../catalogue/catalogue.
 import { imageView, locationView, planView } from '../catalogue/catalogue.service.js';
 import { IpAllocatorService } from '../fleet/ip-allocator.service.js';
 import { ACTIVE_TASKS_SQL } from '../operations/active-tasks.js';
+import { IsoEntity } from '../isos/iso.entity.js';
+import { isoView } from '../isos/isos.service.js';
 import { ServerEntity, TaskEntity } from './server.entities.js';
 import { ServerError } from './servers.errors.js';
 
@@ -81,7 +83,8 @@ export class ServerViewsService {
   async views(m: EntityManager, servers: ServerEntity[]): Promise<ServerView[]> {
     if (!servers.length) return [];
     const ids = servers.map((s) => s.id);
-    const [plans, images, locations, addresses, current] = await Promise.all([
+    const isoIds = [...new Set(servers.map((s) => s.isoId).filter((x): x is string => !!x))];
+    const [plans, images, locations, addresses, current, isos] = await Promise.all([
       m.findBy(PlanEntity, { id: In([...new Set(servers.map((s) => s.planId))]) }),
       m.findBy(ImageEntity, { id: In([...new Set(servers.map((s) => s.imageId))]) }),
       m.findBy(LocationEntity, { id: In([...new Set(servers.map((s) => s.locationId))]) }),
@@ -91,6 +94,7 @@ export class ServerViewsService {
           ORDER BY server_id, (state IN ${ACTIVE_TASKS_SQL}) DESC, created_at DESC, id DESC`,
         [ids],
       ) as Promise<{ id: string }[]>,
+      isoIds.length ? m.findBy(IsoEntity, { id: In(isoIds) }) : Promise.resolve([] as IsoEntity[]),
     ]);
     const tasks = current.length ? await m.findBy(TaskEntity, { id: In(current.map((t) => t.id)) }) : [];
     return servers.map((s) => ({
@@ -104,6 +108,7 @@ export class ServerViewsService {
       nodeId: s.nodeId,
       addresses: (addresses.get(s.id) ?? []).map((a) => ({ family: a.family, address: a.address, prefix: a.prefix, gateway: a.gateway })),
       currentTask: ((t) => (t ? taskView(t) : null))(tasks.find((t) => t.serverId === s.id)),
+      iso: ((i) => (i ? isoView(i) : null))(isos.find((i) => i.id === s.isoId)),
       createdAt: s.createdAt.toISOString(),
       updatedAt: s.updatedAt.toISOString(),
     }));

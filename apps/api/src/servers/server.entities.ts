@@ -16,6 +16,8 @@ export class ServerEntity {
   @Column({ name: 'memory_mib', type: 'integer' }) memoryMiB: number;
   @Column({ name: 'disk_gib', type: 'integer' }) diskGiB: number;
   @Column({ name: 'ssh_key_ids', type: 'uuid', array: true }) sshKeyIds: string[];
+  /** The ISO attached as the server's CD-ROM (it boots from it), or null. */
+  @Column({ name: 'iso_id', type: 'uuid', nullable: true }) isoId: string | null;
   /** The client's Idempotency-Key of the order, unique per tenant. */
   @Column({ name: 'idempotency_key', type: 'varchar', nullable: true, select: false }) idempotencyKey: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;

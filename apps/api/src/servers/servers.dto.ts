@@ -8,6 +8,7 @@ import {
 } from 'class-validator';
 import { Type } from 'class-transformer';
 import { ImageDto, LocationDto, PlanDto } from '../catalogue/catalogue.dto.js';
+import { IsoDto } from '../isos/isos.dto.js';
 
 /** RFC 1123 host name, checked with the contract's rule so the panel and the API agree. */
 function IsHostname() {
@@ -47,6 +48,11 @@ export class ServerActionDto {
   @IsOptional()
   @IsUUID('all', { message: 'imageId must be an image id (UUID) from GET /api/v1/images' })
   imageId?: string;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'boot_iso only: the ISO to attach and boot from (GET /api/v1/isos).' })
+  @IsOptional()
+  @IsUUID('all', { message: 'isoId must be an ISO id (UUID) from GET /api/v1/isos' })
+  isoId?: string;
 }
 
 export class ListServersQuery {
@@ -86,6 +92,7 @@ export class ServerDto implements ServerView {
   @ApiProperty({ format: 'uuid', nullable: true, type: String }) nodeId: string | null;
   @ApiProperty({ type: [ServerAddressDto] }) addresses: ServerAddressDto[];
   @ApiProperty({ type: TaskDto, nullable: true }) currentTask: TaskDto | null;
+  @ApiProperty({ type: IsoDto, nullable: true, description: 'The ISO attached as its CD-ROM (it boots from it) until detach_iso' }) iso: IsoDto | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ format: 'date-time' }) updatedAt: string;
   @ApiPropertyOptional({ nullable: true, type: String, description: 'Stripe Checkout URL while the server waits for payment (billing on).' }) checkoutUrl?: string | null;

@@ -1,4 +1,4 @@
-import type { Address, ServerSpec } from '@oblako/contracts';
+import type { Address, IsoRef, ServerSpec } from '@oblako/contracts';
 import type { DaemonConfig } from '../config.js';
 import { buildDomainXml } from '../xml/domain-xml.js';
 import type { StepRecorder } from './recorder.js';
@@ -18,6 +18,11 @@ export interface ServerProvisioner {
   rebuild(spec: ServerSpec, rec: StepRecorder): Promise<string>;
   /** The domain is off: grow the disk to spec.diskGiB (never shrink), keep seed and network; returns the new XML. */
   resize(spec: ServerSpec, rec: StepRecorder): Promise<string>;
+  /**
+   * Attach `iso` (fetched and verified once, cached by checksum) as the CD-ROM the server boots from, or
+   * detach it (`null`); returns the new XML. Disk, seed and network stay as they are.
+   */
+  setIso(spec: ServerSpec, iso: IsoRef | null, rec: StepRecorder): Promise<string>;
   /** The domain is gone: remove disk, seed, tap and routes. Safe to repeat. */
   cleanup(serverId: string, addresses: readonly Address[], rec: StepRecorder): Promise<void>;
 }
@@ -41,6 +46,10 @@ export class MinimalProvisioner implements ServerProvisioner {
     return this.prepare(spec);
   }
   async resize(spec: ServerSpec): Promise<string> {
+    return this.prepare(spec);
+  }
+  /** The test driver boots nothing: the definition stays the minimal one. */
+  async setIso(spec: ServerSpec): Promise<string> {
     return this.prepare(spec);
   }
   async cleanup(): Promise<void> {}

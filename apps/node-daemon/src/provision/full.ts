@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { Address, ServerSpec } from '@oblako/contracts';
+import type { Address, IsoRef, ServerSpec } from '@oblako/contracts';
 import { buildSeedFiles, SeedWriter } from '../cloud-init/nocloud.js';
 import type { ServerProvisioner } from '../commands/provisioner.js';
 import type { StepRecorder } from '../commands/recorder.js';
@@ -22,6 +22,8 @@ interface ServerRecord {
   serverId: string;
   addresses: Address[];
   netMbit: number;
+  /** The ISO attached as the boot CD-ROM, by checksum (its file is `<data>/isos/<sha256>.raw`). */
+  iso?: { id: string; sha256: string } | null;
 }
 
 export interface FullProvisionerParts {
@@ -35,6 +37,8 @@ export interface FullProvisionerParts {
   recordsDir: string;
   /** Console sockets and serial logs. */
   consoles: ConsolePaths;
+  /** ISOs of the library, fetched once per node and checked against their checksum. */
+  isos: ImageCache;
 }
 
 /** The directories under OBLAKO_DATA_DIR and the parts built on them. */
@@ -51,6 +55,7 @@ export function fullProvisionerParts(
     network: new RoutedNetwork(exec, { netns: config.netns, uplink: config.uplink }),
     recordsDir: join(config.dataDir, 'servers'),
     consoles: consolePathsOf(config),
+    isos: new ImageCache(join(config.dataDir, 'isos')),
   };
 }
 
@@ -64,7 +69,7 @@ export class FullProvisioner implements ServerProvisioner {
     readonly parts: FullProvisionerParts,
   ) {}
 
-  domainXml(spec: ServerSpec, disk: string, seed: string, tap: string): string {
+  domainXml(spec: ServerSpec, disk: string, seed: string, tap: string, iso: ServerRecord['iso'] = null): string {
     return buildDomainXml({
       type: this.config.domainType,
       serverId: spec.serverId,
@@ -79,6 +84,7 @@ export class FullProvisioner implements ServerProvisioner {
       netMbit: this.parts.shaper ? 0 : spec.netMbit,
       directKernel: this.config.directKernel,
       consoles: consoleFiles(this.parts.consoles, spec.serverId),
+      cdromPath: iso ? this.parts.isos.pathOf({ sha256: iso.sha256, format: 'raw' }) : undefined,
     });
   }
 
@@ -96,8 +102,9 @@ export class FullProvisioner implements ServerProvisioner {
       rec.step('seed', () => seeds.write(spec.serverId, seedFiles), { progress: 20 }),
       rec.step('network', () => network.ensure(spec.serverId, spec.addresses), { progress: 40 }),
     ]);
-    await this.saveRecord({ serverId: spec.serverId, addresses: spec.addresses, netMbit: spec.netMbit });
-    return this.domainXml(spec, disk, seed, tap);
+    const iso = (await this.loadRecord(spec.serverId))?.iso ?? null;
+    await this.saveRecord({ serverId: spec.serverId, addresses: spec.addresses, netMbit: spec.netMbit, iso });
+    return this.domainXml(spec, disk, seed, tap, iso);
   }
 
   prepare(spec: ServerSpec, rec: StepRecorder): Promise<string> {
@@ -112,9 +119,19 @@ export class FullProvisioner implements ServerProvisioner {
   async resize(spec: ServerSpec, rec: StepRecorder): Promise<string> {
     const { overlays, seeds, network } = this.parts;
     const disk = await rec.step('disk', () => overlays.grow(spec.serverId, spec.diskGiB), { progress: 40 });
-    await this.saveRecord({ serverId: spec.serverId, addresses: spec.addresses, netMbit: spec.netMbit });
+    const iso = (await this.loadRecord(spec.serverId))?.iso ?? null;
+    await this.saveRecord({ serverId: spec.serverId, addresses: spec.addresses, netMbit: spec.netMbit, iso });
     const tap = await rec.step('network', () => network.ensure(spec.serverId, spec.addresses), { progress: 50 });
-    return this.domainXml(spec, disk, seeds.pathOf(spec.serverId), tap);
+    return this.domainXml(spec, disk, seeds.pathOf(spec.serverId), tap, iso);
+  }
+
+  async setIso(spec: ServerSpec, iso: IsoRef | null, rec: StepRecorder): Promise<string> {
+    const { overlays, seeds, network, isos } = this.parts;
+    if (iso) await rec.step('iso', () => isos.ensure({ url: iso.url, sha256: iso.sha256, format: 'raw' }), { progress: 20 });
+    const attached = iso ? { id: iso.id, sha256: iso.sha256 } : null;
+    await this.saveRecord({ serverId: spec.serverId, addresses: spec.addresses, netMbit: spec.netMbit, iso: attached });
+    const tap = await rec.step('network', () => network.ensure(spec.serverId, spec.addresses), { progress: 30 });
+    return this.domainXml(spec, overlays.pathOf(spec.serverId), seeds.pathOf(spec.serverId), tap, attached);
   }
 
   /** Sockets only root may open (QEMU runs as root here; the daemon connects as root). */

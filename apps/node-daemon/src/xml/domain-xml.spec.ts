@@ -69,3 +69,13 @@ test('unit conversions', () => {
   assert.equal(macAddress(id), macAddress(id));
   assert.notEqual(macAddress(id), macAddress(randomUUID()));
 });
+
+test('an attached ISO is a read-only IDE CD-ROM first in the boot order, instead of the direct kernel', () => {
+  const base = { type: 'qemu' as const, serverId: id, hostname: 'h', vcpus: 1, memoryMiB: 128, directKernel: { kernel: '/k/vmlinuz', initrd: '/k/initrd.img', cmdline: 'console=ttyS0' } };
+  const xml = buildDomainXml({ ...base, cdromPath: '/var/lib/oblako/isos/' + 'a'.repeat(64) + '.raw' });
+  assert.match(xml, /<os>\s*<type arch="x86_64">hvm<\/type>\s*<boot dev="cdrom"\/>\s*<boot dev="hd"\/>\s*<\/os>/);
+  assert.doesNotMatch(xml, /<kernel>/);
+  assert.match(xml, /<disk type="file" device="cdrom">\s*<driver name="qemu" type="raw"\/>\s*<source file="\/var\/lib\/oblako\/isos\/a{64}\.raw"\/>\s*<target dev="hdc" bus="ide"\/>\s*<readonly\/>/);
+  assert.match(buildDomainXml(base), /<kernel>\/k\/vmlinuz<\/kernel>/, 'without an ISO the direct kernel boots again');
+  assert.throws(() => buildDomainXml({ ...base, cdromPath: '/x/../etc/shadow' }), /ISO path/);
+});

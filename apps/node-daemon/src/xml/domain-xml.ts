@@ -42,6 +42,8 @@ export interface DomainXmlInput {
    * serial output also logged to a file (virtlogd caps and rotates it). Absent: no consoles.
    */
   consoles?: DomainConsoles;
+  /** An ISO as a read-only IDE CD-ROM (`hdc`), first in the boot order: the guest boots it instead of its disk (or direct kernel). */
+  cdromPath?: string;
 }
 
 export interface DomainConsoles {
@@ -111,7 +113,9 @@ export function buildDomainXml(input: DomainXmlInput): string {
         )
       : null;
 
-  const os = input.directKernel
+  const os = input.cdromPath
+    ? el('os', {}, el('type', { arch: 'x86_64' }, 'hvm'), el('boot', { dev: 'cdrom' }), el('boot', { dev: 'hd' }))
+    : input.directKernel
     ? el(
         'os',
         {},
@@ -151,6 +155,17 @@ export function buildDomainXml(input: DomainXmlInput): string {
       )
     : null;
 
+  const cdrom = input.cdromPath
+    ? el(
+        'disk',
+        { type: 'file', device: 'cdrom' },
+        el('driver', { name: 'qemu', type: 'raw' }),
+        el('source', { file: safePath(input.cdromPath, 'ISO path') }),
+        el('target', { dev: 'hdc', bus: 'ide' }),
+        el('readonly'),
+      )
+    : null;
+
   let iface: XmlChild = null;
   if (input.tap !== undefined) {
     if (!TAP.test(input.tap)) throw new XmlError(`tap name "${input.tap}" must be 1-15 letters, digits, "-" or "_"`);
@@ -173,6 +188,7 @@ export function buildDomainXml(input: DomainXmlInput): string {
     {},
     disk,
     seed,
+    cdrom,
     iface,
     c ? el('serial', { type: 'unix' }, serialSource, el('log', { file: safePath(c.serialLog, 'serial log'), append: 'on' }), el('target', { port: 0 })) : null,
     c ? el('console', { type: 'unix' }, serialSource, el('target', { type: 'serial', port: 0 })) : null,

@@ -52,6 +52,8 @@ export const routes: Routes = [
         loadComponent: () => import('./features/admin/catalogue').then((m) => m.PlansPage) },
       { path: 'admin/images', canActivate: [permissionGuard(Permission.CatalogueManage)], title: 'Images · Oblako',
         loadComponent: () => import('./features/admin/catalogue').then((m) => m.ImagesPage) },
+      { path: 'admin/isos', canActivate: [permissionGuard(Permission.CatalogueManage)], title: 'ISO library · Oblako',
+        loadComponent: () => import('./features/admin/catalogue').then((m) => m.IsosPage) },
       { path: 'admin/locations', canActivate: [permissionGuard(Permission.CatalogueManage)], title: 'Locations · Oblako',
         loadComponent: () => import('./features/admin/catalogue').then((m) => m.LocationsPage) },
       { path: 'admin/tenants', canActivate: [permissionGuard(Permission.TenantsManage)], title: 'Tenants · Oblako',

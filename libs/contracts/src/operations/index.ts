@@ -11,6 +11,8 @@ import { startOperation } from './start.js';
 import { stopOperation } from './stop.js';
 import { suspendOperation } from './suspend.js';
 import { unsuspendOperation } from './unsuspend.js';
+import { bootIsoOperation } from './boot-iso.js';
+import { detachIsoOperation } from './detach-iso.js';
 
 export * from './operation.js';
 export * from './create.js';
@@ -24,6 +26,8 @@ export * from './unsuspend.js';
 export * from './pause.js';
 export * from './resume.js';
 export * from './delete.js';
+export * from './boot-iso.js';
+export * from './detach-iso.js';
 
 /**
  * Every operation of the contract, by op. Adding an operation: a file in this folder (command schema +
@@ -42,6 +46,8 @@ export const OPERATIONS = {
   pause: pauseOperation,
   resume: resumeOperation,
   delete: deleteOperation,
+  boot_iso: bootIsoOperation,
+  detach_iso: detachIsoOperation,
 } as const satisfies { readonly [Op in TaskOp]: OperationContract<Op> };
 
 export function operationOf(op: TaskOp): OperationContract {

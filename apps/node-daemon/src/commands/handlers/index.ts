@@ -11,6 +11,8 @@ import { startHandler } from './start.js';
 import { stopHandler } from './stop.js';
 import { suspendHandler } from './suspend.js';
 import { unsuspendHandler } from './unsuspend.js';
+import { bootIsoHandler } from './boot-iso.js';
+import { detachIsoHandler } from './detach-iso.js';
 
 export * from './handler.js';
 
@@ -27,4 +29,6 @@ export const COMMAND_HANDLERS: { readonly [Op in TaskOp]: CommandHandler<Op> } =
   pause: pauseHandler,
   resume: resumeHandler,
   delete: deleteHandler,
+  boot_iso: bootIsoHandler,
+  detach_iso: detachIsoHandler,
 };

@@ -1,8 +1,10 @@
 import { Injectable, inject } from '@angular/core';
 import type {
   ApiTokenCreatedView,
+  AdminIsoView,
   ApiTokenView,
   ConsoleKind,
+  IsoView,
   ConsoleTicketView,
   ImageView,
   IpPoolView,
@@ -32,6 +34,7 @@ export type AdminTenantView = Schemas['AdminTenantDto'];
 export type CreateLocationBody = Schemas['CreateLocationDto'];
 export type CreatePlanBody = Schemas['CreatePlanDto'];
 export type CreateImageBody = Schemas['CreateImageDto'];
+export type CreateIsoBody = Schemas['CreateIsoDto'];
 export type AdminImageView = Schemas['AdminImageDto'];
 export type MemberView = Schemas['MemberDto'];
 export type InviteView = Schemas['InviteDto'];
@@ -323,6 +326,22 @@ export class ApiService {
   }
   setPlanActive(id: string, active: boolean): Promise<PlanView> {
     return this.ok(this.client.PATCH('/api/v1/admin/plans/{id}', { params: { path: { id } }, body: { active } }));
+  }
+  isos(): Promise<IsoView[]> {
+    return this.ok(this.client.GET('/api/v1/isos'));
+  }
+  adminIsos(): Promise<AdminIsoView[]> {
+    return this.ok(this.client.GET('/api/v1/admin/isos'));
+  }
+  createIso(body: CreateIsoBody): Promise<AdminIsoView> {
+    return this.ok(this.client.POST('/api/v1/admin/isos', { body }));
+  }
+  setIsoActive(id: string, active: boolean): Promise<AdminIsoView> {
+    return this.ok(this.client.PATCH('/api/v1/admin/isos/{id}', { params: { path: { id } }, body: { active } }));
+  }
+  /** Attach an ISO of the library and boot from it (the operation boot_iso). */
+  bootIso(id: string, isoId: string): Promise<ServerView> {
+    return this.ok(this.client.POST('/api/v1/servers/{id}/actions', { params: { path: { id } }, body: { action: 'boot_iso', isoId } }));
   }
   createImage(body: CreateImageBody): Promise<AdminImageView> {
     return this.ok(this.client.POST('/api/v1/admin/images', { body }));

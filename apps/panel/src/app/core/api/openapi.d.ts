@@ -603,6 +603,54 @@ export interface paths {
         patch: operations["AdminCatalogue_updateImage"];
         trace?: never;
     };
+    "/api/v1/isos": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["Isos_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/isos": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["AdminIsos_list"];
+        put?: never;
+        post: operations["AdminIsos_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/isos/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: operations["AdminIsos_remove"];
+        options?: never;
+        head?: never;
+        patch: operations["AdminIsos_update"];
+        trace?: never;
+    };
     "/api/v1/admin/nodes": {
         parameters: {
             query?: never;
@@ -1763,6 +1811,40 @@ export interface components {
             /** @default true */
             active?: boolean;
         };
+        IsoDto: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            active: boolean;
+        };
+        AdminIsoDto: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            active: boolean;
+            url: string;
+            sha256: string;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        CreateIsoDto: {
+            /** @example Debian 12 netinst */
+            name: string;
+            /**
+             * @description Where nodes fetch it: http(s):// or file:// (a path on the node)
+             * @example https://cdimage.debian.org/.../debian-12-amd64-netinst.iso
+             */
+            url: string;
+            /** @description Lower-case hex SHA-256 of the ISO file; nodes refuse a download that does not match */
+            sha256: string;
+            /** @default true */
+            active?: boolean;
+        };
+        UpdateIsoDto: {
+            name?: string;
+            /** @description false retires it: no new boots, attached servers keep it */
+            active?: boolean;
+        };
         RegisterNodeDto: {
             /** @example hv-fra1-01 */
             name: string;
@@ -1901,7 +1983,7 @@ export interface components {
             /** Format: uuid */
             serverId: string;
             /** @enum {string} */
-            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete";
+            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete" | "boot_iso" | "detach_iso";
             /** @enum {string} */
             state: "queued" | "dispatched" | "running" | "succeeded" | "failed";
             progress: number;
@@ -1930,6 +2012,8 @@ export interface components {
             nodeId: string | null;
             addresses: components["schemas"]["ServerAddressDto"][];
             currentTask: components["schemas"]["TaskDto"] | null;
+            /** @description The ISO attached as its CD-ROM (it boots from it) until detach_iso */
+            iso: components["schemas"]["IsoDto"] | null;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -1943,12 +2027,17 @@ export interface components {
         };
         ServerActionDto: {
             /** @enum {string} */
-            action: "start" | "stop" | "reboot" | "rebuild" | "pause" | "resume";
+            action: "start" | "stop" | "reboot" | "rebuild" | "pause" | "resume" | "boot_iso" | "detach_iso";
             /**
              * Format: uuid
              * @description rebuild only: the image to reinstall from (default: the current one). The disk is wiped; addresses and SSH keys stay.
              */
             imageId?: string;
+            /**
+             * Format: uuid
+             * @description boot_iso only: the ISO to attach and boot from (GET /api/v1/isos).
+             */
+            isoId?: string;
         };
         AdminTaskDto: {
             /** Format: uuid */
@@ -1956,7 +2045,7 @@ export interface components {
             /** Format: uuid */
             serverId: string;
             /** @enum {string} */
-            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete";
+            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete" | "boot_iso" | "detach_iso";
             /** @enum {string} */
             state: "queued" | "dispatched" | "running" | "succeeded" | "failed";
             progress: number;
@@ -3727,6 +3816,160 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AdminImageDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    Isos_list: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ISOs a server can boot from (boot_iso) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IsoDto"][];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminIsos_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminIsoDto"][];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminIsos_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateIsoDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminIsoDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminIsos_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminIsos_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateIsoDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminIsoDto"];
                 };
             };
             /** @description Error (ApiError) */

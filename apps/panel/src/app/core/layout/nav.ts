@@ -36,6 +36,7 @@ export const STAFF_NAV: readonly NavItem[] = [
   { label: 'IP pools', path: '/admin/ip-pools', permission: Permission.FleetManage, testId: 'nav-admin-ip-pools' },
   { label: 'Plans', path: '/admin/plans', permission: Permission.CatalogueManage, testId: 'nav-admin-plans' },
   { label: 'Images', path: '/admin/images', permission: Permission.CatalogueManage, testId: 'nav-admin-images' },
+  { label: 'ISO library', path: '/admin/isos', permission: Permission.CatalogueManage, testId: 'nav-admin-isos' },
   { label: 'Locations', path: '/admin/locations', permission: Permission.CatalogueManage, testId: 'nav-admin-locations' },
   { label: 'Billing orders', path: '/admin/billing', permission: Permission.TenantsManage, testId: 'nav-admin-billing', billingOnly: true },
   { label: 'Tenants', path: '/admin/tenants', permission: Permission.TenantsManage, testId: 'nav-admin-tenants' },

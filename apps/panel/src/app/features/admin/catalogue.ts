@@ -5,7 +5,7 @@ import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 import { MatSelectModule } from '@angular/material/select';
 import { MatTableModule } from '@angular/material/table';
-import type { LocationView, PlanView } from '@oblako/contracts';
+import type { AdminIsoView, LocationView, PlanView } from '@oblako/contracts';
 import { type AdminImageView, ApiService } from '../../core/api/api.service';
 import { errorMessage } from '../../core/api/api-error';
 import { ErrorBanner } from '../../shared/error-banner';
@@ -290,5 +290,70 @@ export class LocationsPage extends AdminList<LocationView> {
       () => this.api.createLocation({ code: v.code.trim().toLowerCase(), name: v.name.trim(), country: v.country.toUpperCase() }),
       () => this.form.reset(),
     );
+  }
+}
+
+@Component({
+  selector: 'ob-admin-isos',
+  changeDetection: ChangeDetectionStrategy.OnPush,
+  imports: [ReactiveFormsModule, MatButtonModule, MatFormFieldModule, MatInputModule, MatTableModule, ErrorBanner, LoadState, StateChip],
+  styleUrl: './admin-form.scss',
+  template: `
+    <div class="ob-page" data-testid="admin-isos-page">
+      <div class="ob-page-header"><h1>ISO library</h1>
+        <button mat-flat-button type="button" (click)="showForm.set(!showForm())" [attr.aria-expanded]="showForm()" data-testid="iso-add-toggle">Add an ISO</button></div>
+      <p class="ob-muted">Customers boot their servers from these (rescue, installers). Each node downloads an ISO once and checks it against its SHA-256.</p>
+      @if (showForm()) {
+        <form class="form" [formGroup]="form" (ngSubmit)="create()" data-testid="iso-form">
+          <mat-form-field><mat-label>Name</mat-label><input matInput formControlName="name" required placeholder="Debian 12 netinst" data-testid="iso-name" /></mat-form-field>
+          <mat-form-field class="wide"><mat-label>Download URL</mat-label><input matInput formControlName="url" required spellcheck="false" placeholder="https://…/debian-12-netinst.iso" data-testid="iso-url" /></mat-form-field>
+          <mat-form-field class="wide"><mat-label>SHA-256</mat-label><input matInput formControlName="sha256" required spellcheck="false" maxlength="64" data-testid="iso-sha256" /></mat-form-field>
+          <div class="ob-row"><button mat-flat-button type="submit" [disabled]="saving()" data-testid="iso-submit">Add ISO</button></div>
+        </form>
+      }
+      <ob-error-banner [message]="formError()" testId="iso-error" />
+      <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()"><p>No ISOs yet.</p></ob-load-state>
+      @if (!loading() && items().length) {
+        <div class="ob-table-wrap"><table mat-table [dataSource]="items()" data-testid="admin-isos-table">
+          <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">ISO</th><td mat-cell *matCellDef="let i">{{ i.name }}</td></ng-container>
+          <ng-container matColumnDef="source"><th mat-header-cell *matHeaderCellDef scope="col">Source</th><td mat-cell *matCellDef="let i" class="url ob-mono">{{ i.url }}<br /><span class="ob-muted">{{ i.sha256 }}</span></td></ng-container>
+          <ng-container matColumnDef="active"><th mat-header-cell *matHeaderCellDef scope="col">Offered</th>
+            <td mat-cell *matCellDef="let i"><ob-state-chip [state]="i.active ? 'offered' : 'retired'" />
+              <button mat-button type="button" [disabled]="busy() === i.id" (click)="toggle(i)" data-testid="iso-toggle">{{ i.active ? 'Retire' : 'Offer' }}</button></td></ng-container>
+          <tr mat-header-row *matHeaderRowDef="columns"></tr>
+          <tr mat-row *matRowDef="let i; columns: columns" data-testid="admin-iso-row" [attr.data-name]="i.name"></tr>
+        </table></div>
+      }
+    </div>`,
+})
+export class IsosPage extends AdminList<AdminIsoView> {
+  protected readonly path = '/admin/isos';
+  readonly columns = ['name', 'source', 'active'];
+  readonly form = this.fb.nonNullable.group({
+    name: ['', [Validators.required, Validators.maxLength(120)]],
+    url: ['', [Validators.required, Validators.maxLength(2000)]],
+    sha256: ['', [Validators.required, Validators.pattern(/^[0-9a-fA-F]{64}$/)]],
+  });
+  constructor() {
+    super();
+    void this.load();
+  }
+  protected async fetch() {
+    return { items: await this.api.adminIsos() };
+  }
+  create(): Promise<void> {
+    this.form.markAllAsTouched();
+    if (this.form.invalid) {
+      this.formError.set('Fill in every field; the SHA-256 is 64 hexadecimal characters.');
+      return Promise.resolve();
+    }
+    const v = this.form.getRawValue();
+    return this.saveNew(
+      () => this.api.createIso({ name: v.name.trim(), url: v.url.trim(), sha256: v.sha256.toLowerCase(), active: true }),
+      () => this.form.reset(),
+    );
+  }
+  toggle(i: AdminIsoView): Promise<void> {
+    return this.updateRow(i.id, () => this.api.setIsoActive(i.id, !i.active));
   }
 }

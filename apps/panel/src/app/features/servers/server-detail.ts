@@ -6,7 +6,7 @@ import { MatDialog } from '@angular/material/dialog';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { MatTableModule } from '@angular/material/table';
 import { MatTooltipModule } from '@angular/material/tooltip';
-import { FINISHED_TASK_STATES, Permission, planAction, type ServerView, type TaskView } from '@oblako/contracts';
+import { FINISHED_TASK_STATES, Permission, planAction, type IsoView, type ServerView, type TaskView } from '@oblako/contracts';
 import { firstValueFrom } from 'rxjs';
 import { ApiService, type PowerAction } from '../../core/api/api.service';
 import { ApiRequestError, errorMessage } from '../../core/api/api-error';
@@ -63,6 +63,15 @@ export class ServerDetailPage {
   readonly taskColumns = ['op', 'state', 'progress', 'createdAt', 'finishedAt', 'error'];
   readonly canWrite = computed(() => this.auth.permissions().has(Permission.ServersWrite));
   readonly canConsole = computed(() => this.auth.permissions().has(Permission.ServersConsole));
+  readonly isos = signal<IsoView[]>([]);
+  readonly isoChoice = signal<string>('');
+  /** Whether boot_iso / detach_iso may run now, and why not. */
+  readonly isoPlans = computed(() => {
+    const s = this.server();
+    const busy = this.activeTask() !== null || this.busyAction() !== null;
+    const of = (a: 'boot_iso' | 'detach_iso') => (s ? planAction(s.state, a, busy) : { ok: false as const, reason: '' });
+    return { boot: of('boot_iso'), detach: of('detach_iso') };
+  });
 
   readonly activeTask = computed(() => {
     const t = this.server()?.currentTask ?? null;
@@ -90,6 +99,42 @@ export class ServerDetailPage {
       untracked(() => void this.load(id));
     });
     inject(LiveService).watch(inject(DestroyRef), (e) => void this.onLive(e));
+    void this.api.isos().then((list) => {
+      this.isos.set(list);
+      if (list[0]) this.isoChoice.set(list[0].id);
+    }).catch(() => undefined);
+  }
+
+  /** Attach the chosen ISO and boot from it; the VNC console shows it. */
+  async bootIso(s: ServerView): Promise<void> {
+    const isoId = this.isoChoice();
+    const iso = this.isos().find((i) => i.id === isoId);
+    if (!iso) return;
+    const data: ConfirmData = { title: `Boot from ${iso.name}?`, message: 'The server restarts from the ISO (running programs are interrupted). It keeps booting the ISO until you detach it. Use the VNC console to work with it.', confirmLabel: 'Boot from ISO' };
+    const ok = await firstValueFrom(this.dialog.open<ConfirmDialog, ConfirmData, boolean>(ConfirmDialog, { data, width: '440px', maxWidth: '95vw' }).afterClosed());
+    if (!ok) return;
+    await this.runIso('boot_iso', () => this.api.bootIso(s.id, isoId));
+  }
+
+  async detachIso(s: ServerView): Promise<void> {
+    const data: ConfirmData = { title: 'Detach the ISO?', message: s.state === 'running' ? 'The server restarts from its disk.' : 'The server will boot from its disk when started.', confirmLabel: 'Detach' };
+    const ok = await firstValueFrom(this.dialog.open<ConfirmDialog, ConfirmData, boolean>(ConfirmDialog, { data, width: '440px', maxWidth: '95vw' }).afterClosed());
+    if (!ok) return;
+    await this.runIso('detach_iso', () => this.api.serverAction(s.id, 'detach_iso'));
+  }
+
+  private async runIso(action: PanelAction, call: () => Promise<ServerView>): Promise<void> {
+    const id = this.id();
+    this.busyAction.set(action);
+    this.actionError.set(null);
+    try {
+      this.server.set(await call());
+      await this.refreshAfterAction(id);
+    } catch (e) {
+      this.actionError.set(errorMessage(e));
+    } finally {
+      this.busyAction.set(null);
+    }
   }
 
   humanize = humanize;
