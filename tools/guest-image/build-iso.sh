@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds a tiny bootable ISO from the test guest (build.sh first): ISOLINUX (Debian's isolinux and
 # syslinux-common packages) boots the same kernel and initramfs with `oblako.boot=iso` on the command
-# line, so a test can tell an ISO boot from a disk boot (the guest serves /proc/cmdline at GET /cmdline).
+# line, so a test can tell an ISO boot from a disk boot (the guest serves /proc/cmdline at GET /cmdline;
+# ISOLINUX prints its banner on the serial port).
 #   boot.iso, boot.iso.sha256 in .data/guest-image/ (override: OBLAKO_GUEST_IMAGE_DIR)
 # Idempotent: rebuilt only when the kernel, initramfs or this script change.
 set -euo pipefail
@@ -28,7 +29,6 @@ if [ "$(cat "${out}/.iso-inputs" 2>/dev/null || true)" != "${inputs}" ] || [ ! -
   cp "${out}/vmlinuz" "${out}/initrd.img" "${stage}/"
   cat > "${stage}/isolinux/isolinux.cfg" <<CFG
 SERIAL 0 115200
-SAY Oblako test ISO: booting the test guest from CD-ROM
 DEFAULT live
 TIMEOUT 1
 LABEL live
