@@ -8,6 +8,8 @@ import { AdminAuditController, TenantAuditController } from './audit/audit.contr
 import { AccountRequestsWorker } from './auth/account-requests.worker.js';
 import { StaffSecurityController, TenantSecurityController } from './auth/security-settings.controller.js';
 import { MailService } from './mail/mail.service.js';
+import { MailSettingsService } from './mail/mail-settings.js';
+import { MailSettingsController } from './mail/mail-settings.controller.js';
 import { NotificationsController } from './notifications/notifications.controller.js';
 import { NotificationsService } from './notifications/notifications.service.js';
 import { ServerChangeListener } from './notifications/server-change.listener.js';
@@ -96,11 +98,12 @@ class CoreModule {
         AuditService,
         NatsService,
         ServerEventsBus,
+        MailSettingsService,
         MailService,
         NotificationsService,
         WebhooksService,
       ],
-      exports: [APP_CONFIG, DataSource, AuditService, NatsService, ServerEventsBus, MailService, NotificationsService, WebhooksService],
+      exports: [APP_CONFIG, DataSource, AuditService, NatsService, ServerEventsBus, MailSettingsService, MailService, NotificationsService, WebhooksService],
     };
   }
 }
@@ -134,7 +137,7 @@ class HealthModule {}
 class StaffModule {
   /** @param billing the registered billing module (tenant suspension holds servers through it). */
   static register(billing: DynamicModule): DynamicModule {
-    return { module: StaffModule, imports: [billing], controllers: [AdminAuditController, AdminTenantsController], providers: [TenantSuspensionService] };
+    return { module: StaffModule, imports: [billing], controllers: [AdminAuditController, AdminTenantsController, MailSettingsController], providers: [TenantSuspensionService] };
   }
 }
 

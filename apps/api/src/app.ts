@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ValidationPipe, type INestApplication, type LogLevel, type ValidationError } from '@nestjs/common';
+import { ValidationPipe, type INestApplication, type LoggerService, type LogLevel, type ValidationError } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
@@ -16,8 +16,8 @@ export { runMigrations, createDataSource } from './database/data-source.js';
 export { seedDemo, type SeedOptions, type SeedResult } from './database/seed.js';
 
 export interface BuildAppOptions {
-  /** Nest log levels; false silences Nest's logger (tests). Default: log, warn, error. */
-  logger?: LogLevel[] | false;
+  /** Nest log levels; false silences Nest's logger (tests); a LoggerService receives every line (tests that read the log). Default: log, warn, error. */
+  logger?: LogLevel[] | false | LoggerService;
   /** Build without connecting to PostgreSQL or NATS (for writing the OpenAPI document). */
   offline?: boolean;
 }

@@ -2,7 +2,9 @@
  * A real SMTP server that keeps what it receives: the tests' mail server and the demo's inbox.
  * Runs as a process of its own (`startMailCatcher`), so a test can stop it for a while and start it
  * again on the same port. Every message is written to `<dir>/<time>-<id>.json` (to, from, subject,
- * text, html) and listed over HTTP: `/` (an inbox page) and `/messages` (JSON).
+ * text, html) and listed over HTTP: `/` (an inbox page) and `/messages` (JSON). With `auth`, it
+ * takes mail only from a client that logs in with that user and password (AUTH PLAIN/LOGIN), and
+ * answers "535" to a wrong one, as a provider's SMTP server would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -23,6 +25,13 @@ export interface CaughtMail {
   subject: string;
   text: string;
   html: string;
+  /** The SMTP login the client used (catchers started with `auth`), else null. */
+  authUser: string | null;
+}
+
+export interface MailCatcherAuth {
+  user: string;
+  password: string;
 }
 
 export function readInbox(dir: string): CaughtMail[] {
@@ -36,11 +45,20 @@ export function readInbox(dir: string): CaughtMail[] {
 }
 
 /** Run the SMTP and HTTP servers in this process (the child's entry point calls this). */
-export async function runMailCatcher(opts: { dir: string; smtpPort: number; httpPort: number; host?: string }): Promise<{ close(): Promise<void> }> {
+export async function runMailCatcher(opts: { dir: string; smtpPort: number; httpPort: number; host?: string; auth?: MailCatcherAuth }): Promise<{ close(): Promise<void> }> {
   const host = opts.host ?? '127.0.0.1';
   mkdirSync(opts.dir, { recursive: true });
+  const auth = opts.auth;
   const smtp = new SMTPServer({
-    authOptional: true,
+    authOptional: !auth,
+    allowInsecureAuth: true,
+    authMethods: ['PLAIN', 'LOGIN'],
+    onAuth(a, _session, callback) {
+      if (auth && a.username === auth.user && a.password === auth.password) return callback(null, { user: a.username });
+      const err = new Error('Authentication failed') as Error & { responseCode: number };
+      err.responseCode = 535;
+      callback(err);
+    },
     disabledCommands: ['STARTTLS'],
     logger: false,
     size: 10 * 1024 * 1024,
@@ -57,6 +75,7 @@ export async function runMailCatcher(opts: { dir: string; smtpPort: number; http
             subject: parsed.subject ?? '',
             text: parsed.text ?? '',
             html: typeof parsed.html === 'string' ? parsed.html : '',
+            authUser: typeof session.user === 'string' ? session.user : null,
           };
           const name = `${Date.now().toString().padStart(15, '0')}-${id}.json`;
           writeFileSync(join(opts.dir, `.${name}`), JSON.stringify(mail, null, 2));
@@ -114,13 +133,17 @@ export interface MailCatcher {
 const MAIN = fileURLToPath(new URL('./mail-catcher-main.js', import.meta.url));
 
 /** Start the mail catcher as a child process on free ports (or the ones given). */
-export async function startMailCatcher(opts: { dir: string; smtpPort?: number; httpPort?: number; echo?: boolean }): Promise<MailCatcher> {
+export async function startMailCatcher(opts: { dir: string; smtpPort?: number; httpPort?: number; echo?: boolean; auth?: MailCatcherAuth }): Promise<MailCatcher> {
   const smtpPort = opts.smtpPort ?? (await freePort());
   const httpPort = opts.httpPort ?? (await freePort());
   let child: ChildProcess | null = null;
   const start = async () => {
     if (child) return;
-    const c = spawn(process.execPath, [MAIN, '--dir', opts.dir, '--smtp-port', String(smtpPort), '--http-port', String(httpPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, [MAIN, '--dir', opts.dir, '--smtp-port', String(smtpPort), '--http-port', String(httpPort)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // The login goes through the environment, not the command line (ps shows that).
+      env: { ...process.env, ...(opts.auth ? { MAIL_CATCHER_AUTH: JSON.stringify(opts.auth) } : {}) },
+    });
     child = c;
     let out = '';
     c.stdout!.on('data', (b: Buffer) => (out += b.toString()));

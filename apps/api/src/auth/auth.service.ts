@@ -111,7 +111,7 @@ export class AuthService {
       `INSERT INTO one_time_tokens (user_id, purpose, email, token_hash, expires_at) VALUES ($1, 'verify_email', $2, $3, now() + make_interval(secs => $4))`,
       [userId, email, sha256Hex(token), VERIFY_EMAIL_TTL_SECONDS],
     );
-    await this.mail.enqueue(m, { to: email, template: 'verify_email', userId, content: accountMail.verifyEmail(this.mail.brand, token) });
+    await this.mail.enqueue(m, { to: email, template: 'verify_email', userId, content: (b) => accountMail.verifyEmail(b, token) });
   }
 
   async resendVerification(userId: string): Promise<void> {
@@ -178,7 +178,7 @@ export class AuthService {
             `INSERT INTO one_time_tokens (user_id, purpose, email, token_hash, expires_at) VALUES ($1, 'reset_password', $2, $3, now() + make_interval(secs => $4))`,
             [user.id, user.email, sha256Hex(token), RESET_PASSWORD_TTL_SECONDS],
           );
-          await this.mail.enqueue(m, { to: user.email, template: 'password_reset', userId: user.id, content: accountMail.passwordReset(this.mail.brand, token) });
+          await this.mail.enqueue(m, { to: user.email, template: 'password_reset', userId: user.id, content: (b) => accountMail.passwordReset(b, token) });
           await this.audit.record(m, { tenantId: null, actorUserId: user.id, actorKind: 'user', action: 'auth.password_reset_requested', targetType: 'user', targetId: user.id, ip: r.ip });
         }
         await m.query('UPDATE account_requests SET processed_at = now() WHERE id = $1', [r.id]);
@@ -198,7 +198,7 @@ export class AuthService {
       await m.query(`UPDATE refresh_sessions SET revoked_at = now(), revoked_reason = 'password_reset' WHERE user_id = $1 AND revoked_at IS NULL`, [row.user_id]);
       await m.query(`UPDATE one_time_tokens SET used_at = now() WHERE user_id = $1 AND purpose = 'reset_password' AND used_at IS NULL`, [row.user_id]);
       await m.query(`DELETE FROM auth_throttle WHERE key LIKE 'login:' || $1 || '|%'`, [row.email.toLowerCase()]);
-      await this.mail.enqueue(m, { to: row.email, template: 'password_changed', userId: row.user_id, content: accountMail.passwordChanged(this.mail.brand, 'reset') });
+      await this.mail.enqueue(m, { to: row.email, template: 'password_changed', userId: row.user_id, content: (b) => accountMail.passwordChanged(b, 'reset') });
       await this.audit.record(m, { tenantId: null, actorUserId: row.user_id, actorKind: 'user', action: 'auth.password_reset', targetType: 'user', targetId: row.user_id, ip });
     });
     this.mail.wake();
@@ -214,7 +214,7 @@ export class AuthService {
         `UPDATE refresh_sessions SET revoked_at = now(), revoked_reason = 'password_changed' WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2::uuid`,
         [principal.userId, principal.sessionId],
       );
-      await this.mail.enqueue(m, { to: principal.email, template: 'password_changed', userId: principal.userId, content: accountMail.passwordChanged(this.mail.brand, 'changed') });
+      await this.mail.enqueue(m, { to: principal.email, template: 'password_changed', userId: principal.userId, content: (b) => accountMail.passwordChanged(b, 'changed') });
       await this.audit.record(m, { tenantId: null, actorUserId: principal.userId, actorKind: 'user', action: 'auth.password_change', targetType: 'user', targetId: principal.userId, ip });
     });
     this.mail.wake();
@@ -273,7 +273,7 @@ export class AuthService {
       await m.query('UPDATE login_challenges SET used_at = now() WHERE id = $1', [ch.id]);
       if (spent === 'recovery_code') {
         const [u]: { email: string }[] = await m.query('SELECT email FROM users WHERE id = $1', [ch.user_id]);
-        await this.mail.enqueue(m, { to: u!.email, template: 'two_factor_recovery_used', userId: ch.user_id, content: accountMail.twoFactorChanged(this.mail.brand, 'recovery_code_used') });
+        await this.mail.enqueue(m, { to: u!.email, template: 'two_factor_recovery_used', userId: ch.user_id, content: (b) => accountMail.twoFactorChanged(b, 'recovery_code_used') });
         await this.audit.record(m, { tenantId: null, actorUserId: ch.user_id, actorKind: 'user', action: 'auth.recovery_code_used', targetType: 'user', targetId: ch.user_id, ip: client.ip });
       }
       return { tokens: await this.openSession(m, ch.user_id, client, true) };
@@ -296,7 +296,7 @@ export class AuthService {
     if (u?.totp_enabled_at) throw new AuthError('two_factor_already_enabled', 'Two-factor sign-in is on already; turn it off first to enrol another device.');
     const secret = newTotpSecret();
     await this.ds.query('UPDATE users SET totp_pending_secret = $2, totp_pending_at = now() WHERE id = $1', [principal.userId, this.twoFactor.sealSecret(secret)]);
-    return { secret, otpauthUri: otpauthUri(this.config.brand.name, principal.email, secret) };
+    return { secret, otpauthUri: otpauthUri((await this.mail.brand()).name, principal.email, secret) };
   }
 
   async enableTwoFactor(principal: Principal, code: string, ip: string | null): Promise<string[]> {
@@ -319,7 +319,7 @@ export class AuthService {
       const recovery = await this.twoFactor.replaceRecoveryCodes(m, principal.userId);
       // This session has just proved the second factor.
       if (principal.sessionId) await m.query('UPDATE refresh_sessions SET two_factor = true WHERE id = $1', [principal.sessionId]);
-      await this.mail.enqueue(m, { to: principal.email, template: 'two_factor_enabled', userId: principal.userId, content: accountMail.twoFactorChanged(this.mail.brand, 'enabled') });
+      await this.mail.enqueue(m, { to: principal.email, template: 'two_factor_enabled', userId: principal.userId, content: (b) => accountMail.twoFactorChanged(b, 'enabled') });
       await this.audit.record(m, { tenantId: null, actorUserId: principal.userId, actorKind: 'user', action: 'auth.2fa_enable', targetType: 'user', targetId: principal.userId, ip });
       return recovery;
     });
@@ -338,7 +338,7 @@ export class AuthService {
       );
       await m.query('UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $1', [principal.userId]);
       await m.query('DELETE FROM recovery_codes WHERE user_id = $1', [principal.userId]);
-      await this.mail.enqueue(m, { to: principal.email, template: 'two_factor_disabled', userId: principal.userId, content: accountMail.twoFactorChanged(this.mail.brand, 'disabled') });
+      await this.mail.enqueue(m, { to: principal.email, template: 'two_factor_disabled', userId: principal.userId, content: (b) => accountMail.twoFactorChanged(b, 'disabled') });
       await this.audit.record(m, { tenantId: null, actorUserId: principal.userId, actorKind: 'user', action: 'auth.2fa_disable', targetType: 'user', targetId: principal.userId, ip, details: { teamsRequiringIt: t?.n ?? 0 } });
     });
   }
@@ -347,7 +347,7 @@ export class AuthService {
     await this.checkPassword(principal.userId, password);
     return this.withSecondFactor(principal, code, async (m) => {
       const codes = await this.twoFactor.replaceRecoveryCodes(m, principal.userId);
-      await this.mail.enqueue(m, { to: principal.email, template: 'two_factor_recovery_codes', userId: principal.userId, content: accountMail.twoFactorChanged(this.mail.brand, 'recovery_codes') });
+      await this.mail.enqueue(m, { to: principal.email, template: 'two_factor_recovery_codes', userId: principal.userId, content: (b) => accountMail.twoFactorChanged(b, 'recovery_codes') });
       await this.audit.record(m, { tenantId: null, actorUserId: principal.userId, actorKind: 'user', action: 'auth.2fa_recovery_codes', targetType: 'user', targetId: principal.userId, ip });
       return codes;
     });

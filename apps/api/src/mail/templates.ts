@@ -1,6 +1,7 @@
 /**
  * The mail the API sends. Each template gives a subject, a plain-text part and an HTML part, and
- * names the provider (brand name, support address, panel URL from the configuration). Values are
+ * names the provider (brand name, support address, panel URL: the mail settings staff saved, else
+ * the environment's). Values are
  * escaped into the HTML; nothing a user typed is ever inserted unescaped.
  */
 export interface Brand {
@@ -84,6 +85,12 @@ export const accountMail = {
     paragraphs: [`${inviter} invited you to the team "${tenantName}" on ${brand.name} as ${role}.`, 'The invitation expires in 7 days.'],
     action: { label: 'Accept the invitation', url: `${brand.panelUrl}/invite?token=${encodeURIComponent(token)}` },
     footnote: 'If you do not know this team, ignore this mail.',
+  }),
+  testMail: (brand: Brand, server: string): MailContent => ({
+    subject: 'Test mail',
+    paragraphs: [`This is a test mail from ${brand.name}, sent through ${server} with the mail settings in force.`, 'If you can read it, mail from the panel reaches this address.'],
+    action: { label: 'Open the panel', url: `${brand.panelUrl}/admin/settings` },
+    footnote: 'A staff member sent it from the Mail settings page.',
   }),
   twoFactorChanged: (brand: Brand, change: 'enabled' | 'disabled' | 'recovery_codes' | 'recovery_code_used'): MailContent => ({
     subject: {

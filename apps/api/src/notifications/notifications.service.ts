@@ -71,13 +71,13 @@ export class NotificationsService {
         if (r.email_on === false && !mandatoryFor(n.kind, r.role)) continue;
         await this.mail.enqueue(tx, {
           to: r.email, template: `notify.${n.kind}`, tenantId: n.tenantId, userId: r.user_id,
-          content: {
+          content: (brand) => ({
             subject: n.title,
             paragraphs: [n.body],
             facts: n.facts,
-            action: n.link ? { label: 'Open the panel', url: `${this.mail.brand.panelUrl}${n.link}` } : undefined,
-            footnote: mandatoryFor(n.kind, r.role) ? undefined : `You get this because of your notification settings: ${this.mail.brand.panelUrl}/notifications`,
-          },
+            action: n.link ? { label: 'Open the panel', url: `${brand.panelUrl}${n.link}` } : undefined,
+            footnote: mandatoryFor(n.kind, r.role) ? undefined : `You get this because of your notification settings: ${brand.panelUrl}/notifications`,
+          }),
         });
       }
       return true;

@@ -44,7 +44,7 @@ export class InvitesService {
         [tenantId, email, role, sha256Hex(token), actor.userId, INVITE_TTL_SECONDS],
       );
       const [ctx]: { tenant: string; inviter: string }[] = await m.query('SELECT t.name AS tenant, u.email AS inviter FROM tenants t, users u WHERE t.id = $1 AND u.id = $2', [tenantId, actor.userId]);
-      await this.mail.enqueue(m, { to: email, template: 'invite', tenantId, content: accountMail.invite(this.mail.brand, token, ctx!.tenant, ctx!.inviter, role) });
+      await this.mail.enqueue(m, { to: email, template: 'invite', tenantId, content: (b) => accountMail.invite(b, token, ctx!.tenant, ctx!.inviter, role) });
       await this.audit.record(m, { tenantId, actorUserId: actor.userId, actorKind: actor.kind, action: 'member.invite', targetType: 'invite', targetId: row!.id, ip: actor.ip, details: { email, role } });
       return inviteView(row!);
     });

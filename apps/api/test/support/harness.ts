@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, dropStreams, newSshPublicKey, startMailCatcher, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, type MailCatcher, type TestDatabase } from '@oblako/testing';
+import type { LoggerService } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { loadConfig, startApi, type AppConfig, type RunningApi } from '../../src/app.js';
 import { createDataSource, runMigrations } from '../../src/database/data-source.js';
@@ -41,7 +42,7 @@ export const ADMIN = { email: 'admin@oblako.test', password: 'admin-password-123
 
 export const PANEL_URL = 'http://panel.oblako.test';
 
-export async function startHarness(options: { env?: Record<string, string>; seed?: Partial<SeedOptions>; mail?: boolean } = {}): Promise<Harness> {
+export async function startHarness(options: { env?: Record<string, string>; seed?: Partial<SeedOptions>; mail?: boolean; logger?: LoggerService } = {}): Promise<Harness> {
   const mailDir = join(tmpdir(), uniqueName('oblako-mail'));
   const mail = options.mail ? await startMailCatcher({ dir: mailDir }) : null;
   const db = await createTestDatabase('oblako_api');
@@ -66,7 +67,7 @@ export async function startHarness(options: { env?: Record<string, string>; seed
   const ds = createDataSource({ url: db.url, poolSize: 4 });
   await ds.initialize();
   const seed = await seedDemo(ds, { adminEmail: ADMIN.email, adminPassword: ADMIN.password, ...options.seed });
-  const api = await startApi(config, { logger: process.env.OBLAKO_TEST_LOGS ? ['log', 'warn', 'error'] : false });
+  const api = await startApi(config, { logger: options.logger ?? (process.env.OBLAKO_TEST_LOGS ? ['log', 'warn', 'error'] : false) });
   const url = api.url;
 
   const http: Harness['http'] = async (method, path, opts = {}) => {

@@ -1194,6 +1194,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/settings/mail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The mail settings in force: SMTP server, sender, brand (the password only as set or not) */
+        get: operations["MailSettings_get"];
+        /** Save the mail settings (every API replica uses them within a second; audited). Until saved, the API's environment applies. */
+        put: operations["MailSettings_set"];
+        post?: never;
+        /** Forget the saved mail settings: the API's environment applies again (audited) */
+        delete: operations["MailSettings_reset"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/settings/mail/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a test mail now with the settings in force (not through the queue) and answer what the SMTP server said (audited) */
+        post: operations["MailSettings_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/members": {
         parameters: {
             query?: never;
@@ -2237,6 +2273,95 @@ export interface components {
             serverIds: string[];
             /** @description Suspend: servers already held by staff for another reason; their hold stays as it is */
             alreadyHeld: string[];
+        };
+        MailSettingsDto: {
+            /**
+             * @description SMTP server; null: no server (mail waits in the queue)
+             * @example smtp.example.com
+             */
+            host: string | null;
+            /** @example 587 */
+            port: number;
+            /**
+             * @description starttls: upgrade with STARTTLS (required); tls: TLS from the start (usually port 465); none: no TLS (local relays only)
+             * @enum {string}
+             */
+            security: "starttls" | "tls" | "none";
+            /** @description SMTP login; null: no authentication */
+            user: string | null;
+            /** @description Whether a password is set. The password itself is never answered. */
+            passwordSet: boolean;
+            /** @description Refuse a server whose TLS certificate does not verify */
+            tlsVerify: boolean;
+            /** @example Example Cloud <no-reply@example.com> */
+            from: string;
+            /**
+             * @description Named in every mail
+             * @example Example Cloud
+             */
+            brandName: string;
+            /** @example support@example.com */
+            supportEmail: string;
+            /**
+             * @description Links in mail point here
+             * @example https://panel.example.com
+             */
+            panelUrl: string;
+            /**
+             * @description environment: nothing saved, the API's environment variables apply
+             * @enum {string}
+             */
+            source: "environment" | "saved";
+            /** @description Grows with every save; each API replica rebuilds its SMTP connection when it changes */
+            version: number;
+            /** Format: date-time */
+            updatedAt: string | null;
+            /** @description Email of the staff member who saved last */
+            updatedBy: string | null;
+        };
+        UpdateMailSettingsDto: {
+            /** @example smtp.example.com */
+            host: string | null;
+            /** @example 587 */
+            port: number;
+            /** @enum {string} */
+            security: "starttls" | "tls" | "none";
+            user: string | null;
+            /** @description Leave out to keep the password in force; null removes it; text replaces it. Never answered. */
+            password?: string | null;
+            tlsVerify: boolean;
+            /** @example Example Cloud <no-reply@example.com> */
+            from: string;
+            /** @example Example Cloud */
+            brandName: string;
+            /** @example support@example.com */
+            supportEmail: string;
+            /** @example https://panel.example.com */
+            panelUrl: string;
+        };
+        MailTestDto: {
+            /**
+             * @description Where to send the test mail
+             * @example you@example.com
+             */
+            to: string;
+        };
+        MailTestResultDto: {
+            /** @description The SMTP server accepted the mail */
+            sent: boolean;
+            /**
+             * @description The server's reply
+             * @example 250 OK: message queued
+             */
+            response: string | null;
+            /** @example 250 */
+            responseCode: number | null;
+            /**
+             * @description Why it was not sent (EAUTH, ECONNECTION, ETIMEDOUT, ...)
+             * @example EAUTH
+             */
+            errorCode: string | null;
+            message: string;
         };
         MemberDto: {
             /** Format: uuid */
@@ -5266,6 +5391,126 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TenantSuspensionView"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    MailSettings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailSettingsDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    MailSettings_set: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateMailSettingsDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailSettingsDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    MailSettings_reset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailSettingsDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    MailSettings_test: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MailTestDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailTestResultDto"];
                 };
             };
             /** @description Error (ApiError) */
