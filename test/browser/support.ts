@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { freePort } from '@oblako/testing';
+import type { StackOptions } from '@oblako/devstack';
 import { startE2E, type E2E } from '../e2e/support.js';
 
 /** Screenshots land here (git-ignored); the best are copied to docs/screenshots by hand. */
@@ -13,24 +14,31 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export interface BrowserE2E extends E2E {
   browser: Browser;
   panelUrl: string;
+  /** Every content-security-policy violation the panel's pages reported (the console's "Refused to ..."). */
+  cspViolations: string[];
 }
 
 /** The whole product (API, daemon on the test driver, panel) and a headless Chromium. */
-export async function startBrowserE2E(): Promise<BrowserE2E> {
-  const e = await startE2E({ panelPort: await freePort() });
+export async function startBrowserE2E(overrides: Partial<StackOptions> = {}): Promise<BrowserE2E> {
+  const e = await startE2E({ panelPort: await freePort(), ...overrides });
   try {
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     mkdirSync(SHOTS, { recursive: true });
+    const cspViolations: string[] = [];
     return {
       ...e,
       browser,
       panelUrl: e.stack.panelUrl!,
+      cspViolations,
       async close() {
         await browser.close();
         await e.close();
+        // The panel is served with a strict CSP (tools/devstack/src/panel-server.ts): any page any test
+        // opened that broke it fails the file.
+        if (cspViolations.length) throw new Error(`content security policy violations:\n${cspViolations.join('\n')}`);
       },
     };
   } catch (err) {
@@ -43,6 +51,9 @@ export async function newPage(b: BrowserE2E, width = 1280, height = 860): Promis
   const ctx = await b.browser.newContext({ viewport: { width, height }, baseURL: b.panelUrl });
   const page = await ctx.newPage();
   page.setDefaultTimeout(15_000);
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to (load|apply|execute|connect|frame)/i.test(m.text())) b.cspViolations.push(`${page.url()}: ${m.text()}`);
+  });
   return page;
 }
 
@@ -51,3 +62,12 @@ export async function shot(page: Page, name: string): Promise<void> {
 }
 
 export const byTestId = (page: Page, id: string) => page.locator(`[data-testid="${id}"]`);
+
+/** Log in through the login page and wait to leave it. */
+export async function logIn(page: Page, email: string, password: string): Promise<void> {
+  await page.goto('/login');
+  await byTestId(page, 'login-email').fill(email);
+  await byTestId(page, 'login-password').fill(password);
+  await byTestId(page, 'login-submit').click();
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+}

@@ -52,6 +52,7 @@ import { ServersController } from './servers/servers.controller.js';
 import { AdminServersController } from './servers/admin-servers.controller.js';
 import { AdminTasksController } from './servers/admin-tasks.controller.js';
 import { AdminTasksService } from './servers/admin-tasks.service.js';
+import { AdminTaskActionsService } from './servers/admin-task-actions.service.js';
 import { ComputeLifecycle } from './servers/servers.lifecycle.js';
 import { ServerActionsService } from './servers/server-actions.service.js';
 import { ServerOrdersService } from './servers/server-orders.service.js';
@@ -152,7 +153,7 @@ class EventsOutModule {}
   imports: [FleetModule, SshKeysModule],
   controllers: [ServersController, AdminServersController, AdminTasksController],
   providers: [
-    ServerOrdersService, ServerViewsService, ServerActionsService, AdminTasksService, NodePlacementService, OutboxRelayService, TaskRunner, BillingPort,
+    ServerOrdersService, ServerViewsService, ServerActionsService, AdminTasksService, AdminTaskActionsService, NodePlacementService, OutboxRelayService, TaskRunner, BillingPort,
     // node events: each handler registers its kind (node-events/event-handlers.ts)
     NodeEventHandlers, NodeEventsConsumer, HeartbeatsService, TaskProgressHandler, TaskResultHandler, DomainStateHandler,
   ],

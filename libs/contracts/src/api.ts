@@ -35,7 +35,13 @@ export interface MeView {
   id: string;
   email: string;
   staffRole: StaffRole | null;
-  memberships: { tenantId: string; tenantName: string; role: TenantRole; requireTwoFactor?: boolean }[];
+  memberships: {
+    tenantId: string; tenantName: string; role: TenantRole; requireTwoFactor?: boolean;
+    /** Set while staff have suspended the team: no new orders, its servers held. */
+    suspendedAt?: string | null;
+    /** Why, as staff wrote it (shown to the team's members). */
+    suspendedReason?: string | null;
+  }[];
   /** False until the address is confirmed through the link mailed at sign-up; unverified accounts cannot order. */
   emailVerified?: boolean;
   twoFactorEnabled?: boolean;
@@ -179,6 +185,8 @@ export interface ServerView {
   image: ImageView;
   location: LocationView;
   nodeId: string | null;
+  /** The node's name (what staff call it), null before placement. */
+  nodeName?: string | null;
   addresses: ServerAddressView[];
   currentTask: TaskView | null;
   /** The ISO attached as its CD-ROM (it boots from it) until detached; null when none. */

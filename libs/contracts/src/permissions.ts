@@ -25,6 +25,8 @@ export const Permission = {
   TenantsManage: 'admin:tenants',
   AuditRead: 'admin:audit',
   TasksRead: 'admin:tasks',
+  /** Retry, cancel or force-delete: staff unsticking what the fleet could not finish. */
+  TasksManage: 'admin:tasks:manage',
   /** Provider settings: mail server, brand, staff two-factor policy. */
   SettingsManage: 'admin:settings',
   /** Open the console of any tenant's server (audited). */
@@ -45,8 +47,8 @@ export const TENANT_ROLE_PERMISSIONS: Readonly<Record<TenantRole, readonly Permi
 };
 
 export const STAFF_ROLE_PERMISSIONS: Readonly<Record<StaffRole, readonly Permission[]>> = {
-  admin: ['admin:catalogue', 'admin:fleet', 'admin:tenants', 'admin:audit', 'admin:tasks', 'admin:settings', 'admin:consoles'],
-  support: ['admin:tenants', 'admin:audit', 'admin:tasks', 'admin:consoles'],
+  admin: ['admin:catalogue', 'admin:fleet', 'admin:tenants', 'admin:audit', 'admin:tasks', 'admin:tasks:manage', 'admin:settings', 'admin:consoles'],
+  support: ['admin:tenants', 'admin:audit', 'admin:tasks', 'admin:tasks:manage', 'admin:consoles'],
   billing: ['admin:tenants', 'admin:audit'],
 };
 

@@ -37,7 +37,7 @@ export class ApiTokensService {
     await this.ds.transaction(async (m) => {
       const res = await m.query(`UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL RETURNING id`, [id, tenantId]);
       if (changedCount(res) === 0) {
-        throw new CommonError('not_found', 'No API token with that id in this tenant (it may already be revoked).');
+        throw new CommonError('not_found', 'No API token with that id in this team (it may already be revoked).');
       }
       await this.audit.record(m, { tenantId, actorUserId: actor.userId, actorKind: actor.kind, action: 'api_token.revoke', targetType: 'api_token', targetId: id, ip: actor.ip });
     });

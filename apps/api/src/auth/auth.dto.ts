@@ -51,6 +51,8 @@ export class MembershipDto {
   @ApiProperty() tenantName: string;
   @ApiProperty({ enum: TENANT_ROLES }) role: TenantRole;
   @ApiPropertyOptional({ description: 'The tenant requires two-factor sign-in of every member' }) requireTwoFactor?: boolean;
+  @ApiPropertyOptional({ format: 'date-time', nullable: true, type: String, description: 'Set while staff have suspended the team (no new orders, servers held)' }) suspendedAt?: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String, description: 'Why staff suspended the team' }) suspendedReason?: string | null;
 }
 
 export class MeDto implements MeView {

@@ -488,8 +488,8 @@ export class AuthService {
       [userId],
     );
     if (!user) throw new AuthError('session_ended', 'This account no longer exists.');
-    const memberships: { tenant_id: string; name: string; role: MeView['memberships'][number]['role']; require_two_factor: boolean }[] = await m.query(
-      `SELECT ms.tenant_id, t.name, ms.role, t.require_two_factor FROM memberships ms JOIN tenants t ON t.id = ms.tenant_id WHERE ms.user_id = $1 ORDER BY ms.created_at, ms.id`,
+    const memberships: { tenant_id: string; name: string; role: MeView['memberships'][number]['role']; require_two_factor: boolean; suspended_at: Date | null; suspended_reason: string | null }[] = await m.query(
+      `SELECT ms.tenant_id, t.name, ms.role, t.require_two_factor, t.suspended_at, t.suspended_reason FROM memberships ms JOIN tenants t ON t.id = ms.tenant_id WHERE ms.user_id = $1 ORDER BY ms.created_at, ms.id`,
       [userId],
     );
     const staffNeeds = user.staff_role && !user.totp_enabled_at ? await staffRequireTwoFactor(m) : false;
@@ -497,7 +497,10 @@ export class AuthService {
       id: user.id,
       email: user.email,
       staffRole: user.staff_role,
-      memberships: memberships.map((r) => ({ tenantId: r.tenant_id, tenantName: r.name, role: r.role, requireTwoFactor: r.require_two_factor })),
+      memberships: memberships.map((r) => ({
+        tenantId: r.tenant_id, tenantName: r.name, role: r.role, requireTwoFactor: r.require_two_factor,
+        suspendedAt: r.suspended_at?.toISOString() ?? null, suspendedReason: r.suspended_reason,
+      })),
       emailVerified: user.email_verified_at !== null,
       twoFactorEnabled: user.totp_enabled_at !== null,
       twoFactorRequiredForStaff: staffNeeds,

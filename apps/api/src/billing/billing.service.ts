@@ -110,7 +110,7 @@ export class BillingService {
   async portal(tenantId: string): Promise<{ url: string }> {
     const stripe = this.requireStripe();
     const [tenant]: { stripe_customer_id: string | null }[] = await this.ds.query('SELECT stripe_customer_id FROM tenants WHERE id = $1', [tenantId]);
-    if (!tenant?.stripe_customer_id) throw new BillingError('no_customer', 'This tenant has not ordered anything through Stripe yet, so there is no billing account to manage.');
+    if (!tenant?.stripe_customer_id) throw new BillingError('no_customer', 'This team has not ordered anything through Stripe yet, so there is no billing account to manage.');
     try {
       const session = await stripe.billingPortal.sessions.create({ customer: tenant.stripe_customer_id, return_url: `${this.config.billing.returnUrl}/billing` });
       return { url: session.url };
@@ -173,7 +173,7 @@ export class BillingService {
 
   private async requireRow(tenantId: string, serverId: string): Promise<SubRow> {
     const [row]: SubRow[] = await this.ds.query(`${SUB_SELECT} WHERE sb.tenant_id = $1 AND sb.server_id = $2`, [tenantId, serverId]);
-    if (!row) throw new BillingError('subscription_not_found', 'No subscription for that server in this tenant.');
+    if (!row) throw new BillingError('subscription_not_found', 'No subscription for that server in this team.');
     return row;
   }
 

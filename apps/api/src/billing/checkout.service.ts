@@ -48,7 +48,7 @@ export class CheckoutService {
       'SELECT id, plan_id, state FROM servers WHERE id = $1 AND tenant_id = $2',
       [serverId, tenantId],
     );
-    if (!server) throw new BillingError('server_not_found', 'No server with that id in this tenant.');
+    if (!server) throw new BillingError('server_not_found', 'No server with that id in this team.');
     if (server.state !== 'pending_payment') throw new BillingError('not_payable', `The server is ${server.state.replace('_', ' ')}, not waiting for payment.`);
     await this.ds.query(
       `INSERT INTO server_billing (server_id, tenant_id, plan_id) VALUES ($1, $2, $3) ON CONFLICT (server_id) DO NOTHING`,
@@ -58,7 +58,7 @@ export class CheckoutService {
       'SELECT server_id, tenant_id, order_key, checkout_session_id, checkout_url FROM server_billing WHERE server_id = $1 AND tenant_id = $2',
       [serverId, tenantId],
     );
-    if (!order) throw new BillingError('server_not_found', 'No server with that id in this tenant.');
+    if (!order) throw new BillingError('server_not_found', 'No server with that id in this team.');
     if (order.checkout_url) return order.checkout_url;
     try {
       const customer = await this.ensureCustomer(tenantId);

@@ -52,7 +52,7 @@ export class TenantGuard implements CanActivate {
     const row = rows[0];
     if (!row) {
       if (tenantId) throw new CommonError('not_found', 'You are not a member of that tenant.');
-      throw new CommonError('no_tenant', 'Your account belongs to no tenant; register a tenant or ask a tenant owner to invite you.');
+      throw new CommonError('no_tenant', 'Your account belongs to no team; sign up with a team name or ask a team owner to invite you.');
     }
     if (row.require_two_factor && !principal.twoFactorEnabled) {
       throw new CommonError('two_factor_required', 'This team requires two-factor sign-in: turn it on under Account → Security (POST /api/v1/auth/2fa/setup), then try again.');
@@ -91,7 +91,7 @@ export class PermissionGuard implements CanActivate {
     const tenant = req.tenantContext;
     if (!tenant) throw new Error('Tenant permission checked without TenantGuard');
     if (tenantRoleCan(tenant.role, permission)) return true;
-    throw new CommonError('forbidden', `Your role "${tenant.role}" in this tenant does not allow "${permission}"; ask a tenant owner or admin.`);
+    throw new CommonError('forbidden', `Your role "${tenant.role}" in this team does not allow "${permission}"; ask a team owner or admin.`);
   }
 }
 

@@ -258,6 +258,25 @@ export class TaskRunner {
   }
 
   /**
+   * Staff cancel an active task: it ends failed with `error`, and its server goes where a failure
+   * takes it (as for a timeout). `record` writes the staff audit entry in the same transaction.
+   * False when the task is not active (any more).
+   */
+  async cancel(taskId: string, error: string, record: (m: EntityManager, task: { tenantId: string; serverId: string; op: string }) => Promise<void>): Promise<boolean> {
+    const { change, publications, found } = await this.ds.transaction(async (m) => {
+      const [task]: TaskRow[] = await m.query(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $1 AND state IN ${ACTIVE_TASKS_SQL} FOR UPDATE`, [taskId]);
+      if (!task) return { change: null, publications: [], found: false };
+      await record(m, { tenantId: task.tenant_id, serverId: task.server_id, op: task.op });
+      const server = await lockServer(m, task.server_id);
+      const r = await this.apply(m, task, server, { kind: 'end', ok: false, error }, {}, { userId: null, kind: 'system', ip: null });
+      return { ...r, found: true };
+    });
+    for (const p of publications) this.relay.publishCommitted(p);
+    if (change) this.bus.emit(change);
+    return found;
+  }
+
+  /**
    * The guest changed state by itself (shut down from inside, crashed), as the node reports it: follow it
    * when no task is running and the table allows it.
    */
@@ -413,7 +432,7 @@ export class OperationRefused extends ServerError {
   }
 }
 
-const serverNotFound = () => new ServerError('server_not_found', 'No server with that id in this tenant.');
+const serverNotFound = () => new ServerError('server_not_found', 'No server with that id in this team.');
 
 async function lockServer(m: EntityManager, id: string): Promise<ServerEntity | null> {
   return m.findOne(ServerEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });

@@ -1,9 +1,14 @@
-import { Controller, Get, Inject, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
+import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Permission, SERVER_STATES, type Page, type ServerState, type ServerView } from '@oblako/contracts';
 import { IsIn, IsOptional, IsUUID } from 'class-validator';
-import { StaffOnly } from '../common/guards.js';
-import { ListServersQuery, ServerPageDto } from './servers.dto.js';
+import { DataSource } from 'typeorm';
+import { RequirePermission, StaffOnly } from '../common/guards.js';
+import { UuidParam } from '../common/params.js';
+import { CurrentActor, type Actor } from '../common/request-context.js';
+import { AdminTaskActionsService } from './admin-task-actions.service.js';
+import { StaffReasonDto } from './admin-tasks.controller.js';
+import { ListServersQuery, ServerDto } from './servers.dto.js';
 import { ServerViewsService } from './server-views.service.js';
 
 export class AdminListServersQuery extends ListServersQuery {
@@ -15,16 +20,46 @@ export class AdminListServersQuery extends ListServersQuery {
   state?: ServerState;
 }
 
+export interface AdminServerView extends ServerView {
+  tenantName: string;
+}
+
+export class AdminServerDto extends ServerDto implements AdminServerView {
+  @ApiProperty() tenantName: string;
+}
+
+export class AdminServerPageDto implements Page<AdminServerView> {
+  @ApiProperty({ type: [AdminServerDto] }) items: AdminServerDto[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor: string | null;
+}
+
 /** Staff: every tenant's servers, e.g. what runs on a node or what is stuck in error. */
 @ApiTags('admin: servers')
 @Controller('api/v1/admin/servers')
 @StaffOnly(Permission.TasksRead)
 export class AdminServersController {
-  constructor(@Inject(ServerViewsService) private readonly views: ServerViewsService) {}
+  constructor(
+    @Inject(ServerViewsService) private readonly servers: ServerViewsService,
+    @Inject(AdminTaskActionsService) private readonly actions: AdminTaskActionsService,
+    @Inject(DataSource) private readonly ds: DataSource,
+  ) {}
 
   @Get()
-  @ApiOkResponse({ type: ServerPageDto })
-  list(@Query() q: AdminListServersQuery): Promise<Page<ServerView>> {
-    return this.views.listForStaff({ tenantId: q.tenantId, nodeId: q.nodeId, state: q.state }, q.cursor, q.limit);
+  @ApiOkResponse({ type: AdminServerPageDto })
+  async list(@Query() q: AdminListServersQuery): Promise<Page<AdminServerView>> {
+    const page = await this.servers.listForStaff({ tenantId: q.tenantId, nodeId: q.nodeId, state: q.state }, q.cursor, q.limit);
+    const ids = [...new Set(page.items.map((s) => s.tenantId))];
+    const names: { id: string; name: string }[] = ids.length ? await this.ds.query('SELECT id, name FROM tenants WHERE id = ANY($1::uuid[])', [ids]) : [];
+    const byId = new Map(names.map((t) => [t.id, t.name]));
+    return { items: page.items.map((s) => ({ ...s, tenantName: byId.get(s.tenantId) ?? '' })), nextCursor: page.nextCursor };
+  }
+
+  @Post(':id/force-delete')
+  @HttpCode(204)
+  @RequirePermission(Permission.TasksManage)
+  @ApiOperation({ summary: 'Mark a server stuck in deleting (or in error) deleted: its tasks fail, capacity and addresses are released. Audited with the reason' })
+  @ApiNoContentResponse()
+  async forceDelete(@CurrentActor() actor: Actor, @UuidParam() id: string, @Body() dto: StaffReasonDto): Promise<void> {
+    await this.actions.forceDelete(actor, id, dto.reason);
   }
 }

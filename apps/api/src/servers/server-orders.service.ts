@@ -152,7 +152,7 @@ export class ServerOrdersService {
     if (tenant.server_limit === null) return;
     const [{ n }]: { n: number }[] = await m.query(`SELECT count(*)::int AS n FROM servers WHERE tenant_id = $1 AND deleted_at IS NULL AND state <> 'deleted'`, [tenantId]);
     if (n >= tenant.server_limit) {
-      throw new ServerError('quota_exceeded', `Your tenant may have at most ${tenant.server_limit} server(s) and has ${n}; delete one, or ask support to raise the limit.`);
+      throw new ServerError('quota_exceeded', `Your team may have at most ${tenant.server_limit} server(s) and has ${n}; delete one, or ask support to raise the limit.`);
     }
   }
 

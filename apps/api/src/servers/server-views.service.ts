@@ -84,7 +84,8 @@ export class ServerViewsService {
     if (!servers.length) return [];
     const ids = servers.map((s) => s.id);
     const isoIds = [...new Set(servers.map((s) => s.isoId).filter((x): x is string => !!x))];
-    const [plans, images, locations, addresses, current, isos] = await Promise.all([
+    const nodeIds = [...new Set(servers.map((s) => s.nodeId).filter((n): n is string => !!n))];
+    const [plans, images, locations, addresses, current, isos, nodes] = await Promise.all([
       m.findBy(PlanEntity, { id: In([...new Set(servers.map((s) => s.planId))]) }),
       m.findBy(ImageEntity, { id: In([...new Set(servers.map((s) => s.imageId))]) }),
       m.findBy(LocationEntity, { id: In([...new Set(servers.map((s) => s.locationId))]) }),
@@ -95,6 +96,7 @@ export class ServerViewsService {
         [ids],
       ) as Promise<{ id: string }[]>,
       isoIds.length ? m.findBy(IsoEntity, { id: In(isoIds) }) : Promise.resolve([] as IsoEntity[]),
+      (nodeIds.length ? m.query('SELECT id, name FROM nodes WHERE id = ANY($1::uuid[])', [nodeIds]) : Promise.resolve([])) as Promise<{ id: string; name: string }[]>,
     ]);
     const tasks = current.length ? await m.findBy(TaskEntity, { id: In(current.map((t) => t.id)) }) : [];
     return servers.map((s) => ({
@@ -106,6 +108,7 @@ export class ServerViewsService {
       image: imageView(images.find((i) => i.id === s.imageId)!),
       location: locationView(locations.find((l) => l.id === s.locationId)!),
       nodeId: s.nodeId,
+      nodeName: s.nodeId ? (nodes.find((n) => n.id === s.nodeId)?.name ?? null) : null,
       addresses: (addresses.get(s.id) ?? []).map((a) => ({ family: a.family, address: a.address, prefix: a.prefix, gateway: a.gateway })),
       currentTask: ((t) => (t ? taskView(t) : null))(tasks.find((t) => t.serverId === s.id)),
       iso: ((i) => (i ? isoView(i) : null))(isos.find((i) => i.id === s.isoId)),
@@ -115,7 +118,7 @@ export class ServerViewsService {
   }
 }
 
-export const serverNotFound = () => new ServerError('server_not_found', 'No server with that id in this tenant.');
+export const serverNotFound = () => new ServerError('server_not_found', 'No server with that id in this team.');
 const notFound = serverNotFound;
 
 export function taskView(t: TaskEntity): TaskView {

@@ -90,6 +90,7 @@ export class ServerDto implements ServerView {
   @ApiProperty({ type: ImageDto }) image: ImageDto;
   @ApiProperty({ type: LocationDto }) location: LocationDto;
   @ApiProperty({ format: 'uuid', nullable: true, type: String }) nodeId: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String, description: 'The node\'s name; null before placement' }) nodeName?: string | null;
   @ApiProperty({ type: [ServerAddressDto] }) addresses: ServerAddressDto[];
   @ApiProperty({ type: TaskDto, nullable: true }) currentTask: TaskDto | null;
   @ApiProperty({ type: IsoDto, nullable: true, description: 'The ISO attached as its CD-ROM (it boots from it) until detach_iso' }) iso: IsoDto | null;

@@ -14,6 +14,7 @@ export const ServerErrorCode = {
   QuotaExceeded: 'quota_exceeded',
   InvalidInput: 'invalid_input',
   TenantSuspended: 'tenant_suspended',
+  TaskNotFound: 'task_not_found',
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 
@@ -31,6 +32,7 @@ const STATUS: Record<ServerErrorCode, number> = {
   quota_exceeded: 409,
   invalid_input: 400,
   tenant_suspended: 403,
+  task_not_found: 404,
 };
 
 export class ServerError extends DomainError {

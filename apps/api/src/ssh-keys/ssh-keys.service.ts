@@ -60,7 +60,7 @@ export class SshKeysService {
     const rows = await m.findBy(SshKeyEntity, { tenantId, id: In(unique) });
     const missing = unique.filter((id) => !rows.some((r) => r.id === id));
     if (missing.length) {
-      throw new SshKeyError('ssh_key_not_found', `No SSH key with id ${missing.join(', ')} in this tenant; add the key first under /api/v1/ssh-keys.`, [
+      throw new SshKeyError('ssh_key_not_found', `No SSH key with id ${missing.join(', ')} in this team; add the key first under /api/v1/ssh-keys.`, [
         { field: 'sshKeyIds', problems: missing.map((id) => `unknown SSH key ${id}`) },
       ]);
     }
@@ -68,7 +68,7 @@ export class SshKeysService {
   }
 }
 
-const notFound = () => new SshKeyError('ssh_key_not_found', 'No SSH key with that id in this tenant.');
+const notFound = () => new SshKeyError('ssh_key_not_found', 'No SSH key with that id in this team.');
 
 function toView(row: SshKeyEntity): SshKeyView {
   return { id: row.id, name: row.name, fingerprint: row.fingerprint, publicKey: row.publicKey, createdAt: row.createdAt.toISOString() };

@@ -34,7 +34,7 @@ export class InvitesService {
     const view = await this.ds.transaction(async (m) => {
       // Visible in the member list anyway, so saying so reveals nothing about other tenants.
       const member = await m.query('SELECT 1 FROM memberships ms JOIN users u ON u.id = ms.user_id WHERE ms.tenant_id = $1 AND lower(u.email) = $2', [tenantId, email]);
-      if (member.length) throw new MemberError('already_member', 'That person is already a member of this tenant; change their role instead.');
+      if (member.length) throw new MemberError('already_member', 'That person is already a member of this team; change their role instead.');
       // A new invitation replaces a pending one for the same address.
       await m.query('UPDATE invites SET revoked_at = now() WHERE tenant_id = $1 AND lower(email) = $2 AND accepted_at IS NULL AND revoked_at IS NULL', [tenantId, email]);
       const token = newSecret('oin');
@@ -63,7 +63,7 @@ export class InvitesService {
   async revoke(tenantId: string, actor: Actor, id: string): Promise<void> {
     await this.ds.transaction(async (m) => {
       const res: [unknown[], number] = await m.query('UPDATE invites SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL', [tenantId, id]);
-      if (!res[1]) throw new MemberError('invite_not_found', 'No pending invitation with that id in this tenant.');
+      if (!res[1]) throw new MemberError('invite_not_found', 'No pending invitation with that id in this team.');
       await this.audit.record(m, { tenantId, actorUserId: actor.userId, actorKind: actor.kind, action: 'member.invite_revoke', targetType: 'invite', targetId: id, ip: actor.ip });
     });
   }

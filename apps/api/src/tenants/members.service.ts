@@ -56,13 +56,13 @@ export class MembersService {
   private async lockMember(m: EntityManager, tenantId: string, userId: string): Promise<TenantRole> {
     const rows: { user_id: string; role: TenantRole }[] = await m.query('SELECT user_id, role FROM memberships WHERE tenant_id = $1 ORDER BY id FOR UPDATE', [tenantId]);
     const row = rows.find((r) => r.user_id === userId);
-    if (!row) throw new MemberError('member_not_found', 'No member with that user id in this tenant.');
+    if (!row) throw new MemberError('member_not_found', 'No member with that user id in this team.');
     return row.role;
   }
 
   private async keepAnOwner(m: EntityManager, tenantId: string): Promise<void> {
     const [{ n }]: { n: number }[] = await m.query(`SELECT count(*)::int AS n FROM memberships WHERE tenant_id = $1 AND role = 'owner'`, [tenantId]);
-    if (n <= 1) throw new MemberError('last_owner', 'A tenant needs at least one owner; make someone else owner first.');
+    if (n <= 1) throw new MemberError('last_owner', 'A team needs at least one owner; make someone else owner first.');
   }
 
   private async one(m: EntityManager, tenantId: string, userId: string): Promise<MemberView> {

@@ -52,7 +52,7 @@ export class WebhooksService {
     const secret = newSecret('whsec');
     return this.ds.transaction(async (m) => {
       const [{ n }]: { n: number }[] = await m.query('SELECT count(*)::int AS n FROM webhook_endpoints WHERE tenant_id = $1', [tenantId]);
-      if (n >= MAX_ENDPOINTS_PER_TENANT) throw new WebhookError('too_many_endpoints', `A tenant may have ${MAX_ENDPOINTS_PER_TENANT} endpoints; remove one first.`);
+      if (n >= MAX_ENDPOINTS_PER_TENANT) throw new WebhookError('too_many_endpoints', `A team may have ${MAX_ENDPOINTS_PER_TENANT} endpoints; remove one first.`);
       const [row]: EndpointRow[] = await m.query(
         `INSERT INTO webhook_endpoints (tenant_id, url, description, events, secret) VALUES ($1, $2, $3, $4, $5) RETURNING ${ENDPOINT_COLUMNS}`,
         [tenantId, input.url, input.description ?? null, uniq(input.events), seal(this.config.dataKey, secret)],
@@ -73,7 +73,7 @@ export class WebhooksService {
 
   private async row(m: EntityManager, tenantId: string, id: string, lock = false): Promise<EndpointRow> {
     const [row]: EndpointRow[] = await m.query(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2 ${lock ? 'FOR UPDATE' : ''}`, [tenantId, id]);
-    if (!row) throw new WebhookError('endpoint_not_found', 'No webhook endpoint with that id in this tenant.');
+    if (!row) throw new WebhookError('endpoint_not_found', 'No webhook endpoint with that id in this team.');
     return row;
   }
 
@@ -141,7 +141,7 @@ export class WebhooksService {
   async resend(tenantId: string, actor: Actor, deliveryId: string): Promise<WebhookDeliveryView> {
     const view = await this.ds.transaction(async (m) => {
       const [d]: { endpoint_id: string; event_id: string }[] = await m.query('SELECT endpoint_id, event_id FROM webhook_deliveries WHERE tenant_id = $1 AND id = $2', [tenantId, deliveryId]);
-      if (!d) throw new WebhookError('delivery_not_found', 'No webhook delivery with that id in this tenant.');
+      if (!d) throw new WebhookError('delivery_not_found', 'No webhook delivery with that id in this team.');
       const ep = await this.row(m, tenantId, d.endpoint_id);
       if (!ep.enabled) throw new WebhookError('endpoint_disabled', 'The endpoint is turned off; turn it on first (PATCH enabled: true).');
       const [row]: { id: string }[] = await m.query(

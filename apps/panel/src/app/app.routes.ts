@@ -46,6 +46,8 @@ export const routes: Routes = [
         loadComponent: () => import('./features/servers/console-page').then((m) => m.ConsolePage) },
       { path: 'admin/nodes', canActivate: [permissionGuard(Permission.FleetManage)], title: 'Nodes · Oblako',
         loadComponent: () => import('./features/admin/nodes').then((m) => m.NodesPage) },
+      { path: 'admin/nodes/:id', canActivate: [permissionGuard(Permission.FleetManage)], title: 'Node · Oblako',
+        loadComponent: () => import('./features/admin/node-detail').then((m) => m.NodeDetailPage) },
       { path: 'admin/ip-pools', canActivate: [permissionGuard(Permission.FleetManage)], title: 'IP pools · Oblako',
         loadComponent: () => import('./features/admin/ip-pools').then((m) => m.IpPoolsPage) },
       { path: 'admin/plans', canActivate: [permissionGuard(Permission.CatalogueManage)], title: 'Plans · Oblako',

@@ -1,7 +1,8 @@
 import { ChangeDetectionStrategy, Component, computed, inject, signal } from '@angular/core';
 import { FormsModule } from '@angular/forms';
 import { MatButtonModule } from '@angular/material/button';
-import { MAT_DIALOG_DATA, MatDialogModule, MatDialogRef } from '@angular/material/dialog';
+import { MAT_DIALOG_DATA, MatDialog, MatDialogModule, MatDialogRef } from '@angular/material/dialog';
+import { firstValueFrom } from 'rxjs';
 import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 
@@ -38,6 +39,7 @@ export interface ConfirmData {
           <mat-form-field class="ob-full">
             <mat-label>{{ data.reasonLabel }}</mat-label>
             <input matInput name="reason" [ngModel]="reason()" (ngModelChange)="reason.set($event)" maxlength="500" required data-testid="confirm-reason" />
+            <mat-hint>At least 3 characters; it goes to the audit log.</mat-hint>
           </mat-form-field>
         }
       </mat-dialog-content>
@@ -56,10 +58,23 @@ export class ConfirmDialog {
   readonly typed = signal('');
   readonly reason = signal('');
   readonly ok = computed(
-    () => (!this.data.typeToConfirm || this.typed().trim() === this.data.typeToConfirm) && (!this.data.reasonLabel || this.reason().trim() !== ''),
+    () => (!this.data.typeToConfirm || this.typed().trim() === this.data.typeToConfirm) && (!this.data.reasonLabel || this.reason().trim().length >= 3),
   );
 
   confirm(): void {
     if (this.ok()) this.ref.close(this.data.reasonLabel ? this.reason().trim() : true);
   }
+}
+
+/** Ask for confirmation with a reason (staff actions); resolves the reason, or null when cancelled. */
+export async function askReason(dialog: MatDialog, data: Omit<ConfirmData, 'reasonLabel'> & { reasonLabel?: string }): Promise<string | null> {
+  const ref = dialog.open<ConfirmDialog, ConfirmData, boolean | string>(ConfirmDialog, { data: { reasonLabel: 'Reason', ...data }, width: '460px', maxWidth: '95vw' });
+  const r = await firstValueFrom(ref.afterClosed());
+  return typeof r === 'string' ? r : null;
+}
+
+/** Ask for a plain confirmation; resolves true when confirmed. */
+export async function askConfirm(dialog: MatDialog, data: ConfirmData): Promise<boolean> {
+  const ref = dialog.open<ConfirmDialog, ConfirmData, boolean | string>(ConfirmDialog, { data, width: '440px', maxWidth: '95vw', autoFocus: data.typeToConfirm ? 'first-tabbable' : 'dialog' });
+  return (await firstValueFrom(ref.afterClosed())) === true;
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatGiB, formatMiB, formatMoney, humanize, percent, plural } from './format.js';
+import { formatGiB, formatMiB, formatMoney, humanize, percent, plural, blockSizeText } from './format.js';
 
 test('money, sizes and shares read well', () => {
   assert.equal(formatMoney(1250, 'eur'), '€12.50');
@@ -20,4 +20,11 @@ test('random ids are 32 hex characters and differ', async () => {
   const a = randomId();
   assert.match(a, /^[0-9a-f]{32}$/);
   assert.notEqual(a, randomId());
+});
+
+test('block sizes are exact for IPv4 and named for large IPv6 blocks, never the largest safe integer', () => {
+  assert.equal(blockSizeText('203.0.113.0/28'), '16');
+  assert.equal(blockSizeText('2001:db8::/64'), 'a /64 (2^64)');
+  assert.equal(blockSizeText('2001:db8::/120'), '256');
+  assert.doesNotMatch(blockSizeText('2001:db8::/48'), /9007199254740991/);
 });

@@ -45,3 +45,18 @@ export function randomId(): string {
   const b = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
+
+/**
+ * The size of an address block for people, exact with BigInt: "14" for a /28, "a /64 (2^64)" for
+ * an IPv6 /64, whose 18,446,744,073,709,551,616 addresses are past JavaScript's safe integers.
+ */
+export function blockSizeText(cidr: string): string {
+  const [addr, bitsText] = cidr.split('/');
+  const width = addr?.includes(':') ? 128 : 32;
+  const prefix = Number(bitsText ?? width);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > width) return '?';
+  const hostBits = width - prefix;
+  const count = 1n << BigInt(hostBits);
+  if (hostBits <= 20) return count.toLocaleString('en');
+  return `a /${prefix} (2^${hostBits})`;
+}

@@ -27,9 +27,11 @@ export class UsageBar {
   readonly total = input.required<number>();
   readonly format = input<(n: number) => string>((n) => String(n));
   readonly testId = input('usage-bar');
+  /** Words for the total when the number cannot say it (an IPv6 /64). */
+  readonly totalLabel = input<string | null>(null);
   readonly pct = computed(() => percent(this.used(), this.total()));
   readonly pctText = computed(() => (this.used() > 0 && this.pct() === 0 ? '<1' : String(this.pct())));
   readonly level = computed(() => gaugeLevel(this.pct()));
   readonly usedText = computed(() => this.format()(this.used()));
-  readonly totalText = computed(() => this.format()(this.total()));
+  readonly totalText = computed(() => this.totalLabel() ?? this.format()(this.total()));
 }

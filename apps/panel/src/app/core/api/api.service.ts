@@ -17,6 +17,7 @@ import type {
   ServerState,
   ServerView,
   SshKeyView,
+  TaskState,
   TaskView,
   TenantRole,
 } from '@oblako/contracts';
@@ -58,6 +59,11 @@ export type PowerAction = Schemas['ServerActionDto']['action'];
 export type AuditEntryView = Schemas['AuditEntryDto'];
 
 export type AdminTaskView = Schemas['AdminTaskDto'];
+export type AdminServerView = Schemas['AdminServerDto'];
+export type AdminAuditEntryView = Schemas['AdminAuditEntryDto'];
+export type UpdatePlanBody = Schemas['UpdatePlanDto'];
+export type UpdateLocationBody = Schemas['UpdateLocationDto'];
+export interface AuditFilter { tenantId?: string; actorUserId?: string; targetId?: string; action?: string }
 
 function page<T>(r: Page<T> | T[]): Page<T> {
   return Array.isArray(r) ? { items: r, nextCursor: null } : { items: r.items ?? [], nextCursor: r.nextCursor ?? null };
@@ -155,7 +161,7 @@ export class ApiService {
   }
 
   // ---- staff: servers of every tenant
-  adminServers(cursor: string | null, state: ServerState | null, limit = 25): Promise<Page<ServerView>> {
+  adminServers(cursor: string | null, state: ServerState | null, limit = 25): Promise<Page<AdminServerView>> {
     return this.ok(this.client.GET('/api/v1/admin/servers', { params: { query: { limit, ...(cursor ? { cursor } : {}), ...(state ? { state } : {}) } } }));
   }
   async suspendServer(id: string, reason: string): Promise<void> {
@@ -350,11 +356,48 @@ export class ApiService {
     return this.ok(this.client.PATCH('/api/v1/admin/images/{id}', { params: { path: { id } }, body: { active } }));
   }
   failedTasks(cursor: string | null): Promise<Page<AdminTaskView>> {
-    return this.ok(this.client.GET('/api/v1/admin/tasks', { params: { query: { state: 'failed', ...(cursor ? { cursor } : {}) } } }));
+    return this.adminTasks('failed', cursor);
+  }
+  adminTasks(state: TaskState | null, cursor: string | null, filter: { nodeId?: string; tenantId?: string; limit?: number } = {}): Promise<Page<AdminTaskView>> {
+    return this.ok(this.client.GET('/api/v1/admin/tasks', { params: { query: { ...(state ? { state } : {}), ...(cursor ? { cursor } : {}), ...filter } } }));
+  }
+  retryTask(id: string, reason: string): Promise<ServerView> {
+    return this.ok(this.client.POST('/api/v1/admin/tasks/{id}/retry', { params: { path: { id } }, body: { reason } }));
+  }
+  async cancelTask(id: string, reason: string): Promise<void> {
+    await this.ok(this.client.POST('/api/v1/admin/tasks/{id}/cancel', { params: { path: { id } }, body: { reason } }));
+  }
+  async forceDeleteServer(id: string, reason: string): Promise<void> {
+    await this.ok(this.client.POST('/api/v1/admin/servers/{id}/force-delete', { params: { path: { id } }, body: { reason } }));
+  }
+  updatePlan(id: string, body: UpdatePlanBody): Promise<PlanView> {
+    return this.ok(this.client.PATCH('/api/v1/admin/plans/{id}', { params: { path: { id } }, body }));
+  }
+  updateLocation(id: string, body: UpdateLocationBody): Promise<LocationView> {
+    return this.ok(this.client.PATCH('/api/v1/admin/locations/{id}', { params: { path: { id } }, body }));
+  }
+  async deleteLocation(id: string): Promise<void> {
+    await this.ok(this.client.DELETE('/api/v1/admin/locations/{id}', { params: { path: { id } } }));
+  }
+  async deleteIpPool(id: string): Promise<void> {
+    await this.ok(this.client.DELETE('/api/v1/admin/ip-pools/{id}', { params: { path: { id } } }));
+  }
+  suspendTenant(id: string, reason: string): Promise<{ tenant: AdminTenantView }> {
+    return this.ok(this.client.POST('/api/v1/admin/tenants/{id}/suspend', { params: { path: { id } }, body: { reason } }));
+  }
+  unsuspendTenant(id: string, reason: string): Promise<{ tenant: AdminTenantView }> {
+    return this.ok(this.client.POST('/api/v1/admin/tenants/{id}/unsuspend', { params: { path: { id } }, body: { reason } }));
+  }
+  adminNode(id: string): Promise<NodeView> {
+    return this.ok(this.client.GET('/api/v1/admin/nodes/{id}', { params: { path: { id } } }));
+  }
+  adminServersOf(filter: { nodeId?: string; tenantId?: string; state?: ServerState }, cursor: string | null, limit = 25): Promise<Page<AdminServerView>> {
+    return this.ok(this.client.GET('/api/v1/admin/servers', { params: { query: { limit, ...(cursor ? { cursor } : {}), ...filter } } }));
   }
   /** Newest first; pass the last id of a page as `before` for the next one. */
-  async audit(before: number | null, limit = 50): Promise<{ items: AuditEntryView[]; before: number | null }> {
-    const items = await this.ok(this.client.GET('/api/v1/admin/audit', { params: { query: { limit, ...(before !== null ? { before } : {}) } } }));
+  async audit(before: number | null, limit = 50, filter: AuditFilter = {}): Promise<{ items: AdminAuditEntryView[]; before: number | null }> {
+    const query = { limit, ...(before !== null ? { before } : {}), ...Object.fromEntries(Object.entries(filter).filter(([, v]) => v)) };
+    const items = await this.ok(this.client.GET('/api/v1/admin/audit', { params: { query } }));
     const last = items.at(-1);
     return { items, before: items.length === limit && last ? last.id : null };
   }

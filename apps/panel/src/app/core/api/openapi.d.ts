@@ -861,6 +861,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/servers/{id}/force-delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark a server stuck in deleting (or in error) deleted: its tasks fail, capacity and addresses are released. Audited with the reason */
+        post: operations["AdminServers_forceDelete"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/tasks": {
         parameters: {
             query?: never;
@@ -871,6 +888,40 @@ export interface paths {
         get: operations["AdminTasks_list"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/tasks/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run a failed task's operation again on its server (the newest task of that server only; not a create). Audited with the reason */
+        post: operations["AdminTasks_retry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/tasks/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Fail a queued or running task now; its server goes where a failure takes it. Audited with the reason */
+        post: operations["AdminTasks_cancel"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1473,6 +1524,13 @@ export interface components {
             role: "owner" | "admin" | "member" | "billing";
             /** @description The tenant requires two-factor sign-in of every member */
             requireTwoFactor?: boolean;
+            /**
+             * Format: date-time
+             * @description Set while staff have suspended the team (no new orders, servers held)
+             */
+            suspendedAt?: string | null;
+            /** @description Why staff suspended the team */
+            suspendedReason?: string | null;
         };
         MeDto: {
             /** Format: uuid */
@@ -2046,6 +2104,8 @@ export interface components {
             location: components["schemas"]["LocationDto"];
             /** Format: uuid */
             nodeId: string | null;
+            /** @description The node's name; null before placement */
+            nodeName?: string | null;
             addresses: components["schemas"]["ServerAddressDto"][];
             currentTask: components["schemas"]["TaskDto"] | null;
             /** @description The ISO attached as its CD-ROM (it boots from it) until detach_iso */
@@ -2075,6 +2135,44 @@ export interface components {
              */
             isoId?: string;
         };
+        AdminServerDto: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            tenantId: string;
+            hostname: string;
+            /** @enum {string} */
+            state: "pending_payment" | "provisioning" | "running" | "stopped" | "starting" | "stopping" | "rebooting" | "rebuilding" | "resizing" | "pausing" | "paused" | "resuming" | "suspended" | "error" | "deleting" | "deleted";
+            plan: components["schemas"]["PlanDto"];
+            image: components["schemas"]["ImageDto"];
+            location: components["schemas"]["LocationDto"];
+            /** Format: uuid */
+            nodeId: string | null;
+            /** @description The node's name; null before placement */
+            nodeName?: string | null;
+            addresses: components["schemas"]["ServerAddressDto"][];
+            currentTask: components["schemas"]["TaskDto"] | null;
+            /** @description The ISO attached as its CD-ROM (it boots from it) until detach_iso */
+            iso: components["schemas"]["IsoDto"] | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** @description Stripe Checkout URL while the server waits for payment (billing on). */
+            checkoutUrl?: string | null;
+            tenantName: string;
+        };
+        AdminServerPageDto: {
+            items: components["schemas"]["AdminServerDto"][];
+            nextCursor: string | null;
+        };
+        StaffReasonDto: {
+            /**
+             * @description Why (kept in the audit log), 3 to 500 characters
+             * @example node hv2 repaired
+             */
+            reason: string;
+        };
         AdminTaskDto: {
             /** Format: uuid */
             id: string;
@@ -2097,8 +2195,12 @@ export interface components {
             hostname: string;
             /** Format: uuid */
             tenantId: string;
+            tenantName: string;
             /** Format: uuid */
             nodeId: string | null;
+            nodeName: string | null;
+            /** @description The server state now (e.g. deleting for a server stuck there) */
+            serverState: string;
         };
         AdminTaskPageDto: {
             items: components["schemas"]["AdminTaskDto"][];
@@ -2237,6 +2339,31 @@ export interface components {
             nats: "up" | "down";
             /** @enum {string} */
             billing: "on" | "off";
+        };
+        AdminAuditEntryDto: {
+            id: number;
+            /** Format: uuid */
+            tenantId: string | null;
+            /** @description The tenant's name now */
+            tenantName: string | null;
+            /** Format: uuid */
+            actorUserId: string | null;
+            /** @description The acting user's email */
+            actorEmail: string | null;
+            /** @enum {string} */
+            actorKind: "user" | "api_token" | "staff" | "system" | "node";
+            /** @example server.create */
+            action: string;
+            targetType: string;
+            targetId: string | null;
+            /** @description What the target is called: host name, node, tenant, user email, plan ... */
+            targetName: string | null;
+            ip: string | null;
+            details: {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            createdAt: string;
         };
         AdminTenantDto: {
             /** Format: uuid */
@@ -4771,8 +4898,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ServerPageDto"];
+                    "application/json": components["schemas"]["AdminServerPageDto"];
                 };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminServers_forceDelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StaffReasonDto"];
+            };
+        };
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Error (ApiError) */
             default: {
@@ -4793,6 +4952,8 @@ export interface operations {
                 limit?: number;
                 /** @description e.g. failed; without it, tasks in every state */
                 state?: "queued" | "dispatched" | "running" | "succeeded" | "failed";
+                tenantId?: string;
+                nodeId?: string;
             };
             header?: never;
             path?: never;
@@ -4807,6 +4968,72 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["AdminTaskPageDto"];
                 };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminTasks_retry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StaffReasonDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServerDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminTasks_cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StaffReasonDto"];
+            };
+        };
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Error (ApiError) */
             default: {
@@ -5245,6 +5472,12 @@ export interface operations {
         parameters: {
             query?: {
                 tenantId?: string;
+                /** @description Entries by this user */
+                actorUserId?: string;
+                /** @description Entries about this object (a server, node, tenant ... id) */
+                targetId?: string;
+                /** @description An action (server.create) or a prefix ending in a dot (server.) */
+                action?: string;
                 /** @description Entries with a smaller id (the last id of the previous page) */
                 before?: number;
                 limit?: number;
@@ -5260,7 +5493,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AuditEntryDto"][];
+                    "application/json": components["schemas"]["AdminAuditEntryDto"][];
                 };
             };
             /** @description Error (ApiError) */

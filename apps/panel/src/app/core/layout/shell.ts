@@ -1,5 +1,5 @@
 import { BreakpointObserver } from '@angular/cdk/layout';
-import { ChangeDetectionStrategy, Component, computed, inject, signal, viewChild } from '@angular/core';
+import { ChangeDetectionStrategy, Component, DestroyRef, computed, inject, signal, viewChild } from '@angular/core';
 import { toSignal } from '@angular/core/rxjs-interop';
 import { NavigationEnd, Router, RouterLink, RouterLinkActive, RouterOutlet } from '@angular/router';
 import { MatButtonModule } from '@angular/material/button';
@@ -11,7 +11,14 @@ import { filter, map } from 'rxjs';
 import { BillingStatusService } from '../api/billing-status.service';
 import { AuthService } from '../auth/auth.service';
 import { LiveService } from '../live/live.service';
+import { AnnouncerService } from '../../shared/announcer';
+import { ApiService } from '../api/api.service';
+import { heartbeatAge, offlineNodes } from '../../features/admin/node-health';
+import { Permission, type NodeView } from '@oblako/contracts';
 import { CUSTOMER_NAV, STAFF_NAV, visibleNav } from './nav';
+
+/** How often staff's panel checks for offline nodes. */
+const NODE_CHECK_MS = 15_000;
 
 /** Toolbar, side navigation (customer and staff sections by permission) and the page. */
 @Component({
@@ -30,11 +37,12 @@ import { CUSTOMER_NAV, STAFF_NAV, visibleNav } from './nav';
         <svg viewBox="0 0 32 32" width="28" height="28" aria-hidden="true"><path fill="currentColor" d="M9 25a7 7 0 0 1-.6-14A9 9 0 0 1 26 12.5 6.3 6.3 0 0 1 24.5 25z"/></svg>
         <span>Oblako</span>
       </a>
-      @if (auth.membership(); as m) {<span class="tenant ob-muted" data-testid="tenant-name">{{ m.tenantName }}</span>}
+      @if (auth.membership(); as m) {<span class="tenant ob-muted ob-name" data-testid="tenant-name" [title]="'Team: ' + m.tenantName"><span class="ob-visually-hidden">Team: </span>{{ m.tenantName }}</span>}
       <span class="ob-spacer"></span>
       @if (live.mode() === 'polling') {<span class="live ob-muted" title="Live updates by polling every 2 s">polling</span>}
-      <button mat-button type="button" [matMenuTriggerFor]="userMenu" data-testid="user-menu">
-        <span class="email">{{ auth.user()?.email }}</span> ▾
+      <button mat-button type="button" [matMenuTriggerFor]="userMenu" data-testid="user-menu"
+        [attr.aria-label]="'Account menu of ' + (auth.user()?.email ?? 'your account')">
+        <span class="email">{{ auth.user()?.email }}</span><span aria-hidden="true"> ▾</span>
       </button>
       <mat-menu #userMenu="matMenu">
         <a mat-menu-item routerLink="/account" data-testid="menu-account">Account</a>
@@ -64,6 +72,17 @@ import { CUSTOMER_NAV, STAFF_NAV, visibleNav } from './nav';
       </mat-sidenav>
       <mat-sidenav-content>
         <main id="main" tabindex="-1">
+          @for (n of offlineNodes(); track n.id) {
+            <p class="banner suspended" role="alert" data-testid="node-offline-banner" [attr.data-node]="n.name">
+              <strong>Node {{ n.name }} is offline</strong> (last heartbeat {{ heartbeatAge(n.lastHeartbeatAt) }}). <a [routerLink]="['/admin/nodes', n.id]">See the node</a>
+            </p>
+          }
+          @if (auth.membership()?.suspendedAt) {
+            <p class="banner suspended" role="alert" data-testid="suspended-banner">
+              <strong>Your team is suspended.</strong> No new servers can be ordered and your servers are stopped.
+              @if (auth.membership()?.suspendedReason; as why) { Reason: {{ why }}. } Please contact support to have it lifted.
+            </p>
+          }
           @if (auth.user(); as u) {
             @if (u.emailVerified === false) {
               <p class="banner" role="status" data-testid="verify-banner">Confirm your email address to order servers: open the link we mailed to {{ u.email }}. <a routerLink="/account">Mail it again</a></p>
@@ -74,10 +93,12 @@ import { CUSTOMER_NAV, STAFF_NAV, visibleNav } from './nav';
           }
           <router-outlet />
         </main>
+        <div class="ob-visually-hidden" aria-live="polite" aria-atomic="true" data-testid="live-region">{{ announcer.message() }}</div>
       </mat-sidenav-content>
     </mat-sidenav-container>
   `,
   styles: `
+    .banner.suspended { background: var(--mat-sys-error-container); color: var(--mat-sys-on-error-container); }
     .banner { margin: 12px 16px 0; padding: 10px 14px; border-radius: 8px; background: var(--mat-sys-tertiary-container); color: var(--mat-sys-on-tertiary-container); }
     :host { display: flex; flex-direction: column; height: 100vh; }
     .bar { position: sticky; top: 0; z-index: 3; gap: 8px; border-bottom: 1px solid var(--mat-sys-outline-variant);
@@ -94,12 +115,15 @@ import { CUSTOMER_NAV, STAFF_NAV, visibleNav } from './nav';
     main:focus { outline: none; }
     .skip { position: absolute; left: -9999px; top: 8px; z-index: 10; padding: 8px 12px; background: var(--mat-sys-surface); }
     .skip:focus { left: 8px; }
-    @media (max-width: 600px) { .tenant, .email { display: none; } }
+    /* Phones: the e-mail gives way, the current team stays (shortened), the menu keeps its name. */
+    @media (max-width: 600px) { .email { display: none; } .tenant { margin-left: 0; max-width: 30vw; } .brand span { display: none; } }
   `,
 })
 export class Shell {
   readonly auth = inject(AuthService);
   readonly live = inject(LiveService);
+  readonly announcer = inject(AnnouncerService);
+  private readonly api = inject(ApiService);
   private readonly router = inject(Router);
   private readonly nav = viewChild.required<MatSidenav>('nav');
   readonly handset = toSignal(
@@ -107,15 +131,37 @@ export class Shell {
     { initialValue: false },
   );
   private readonly billing = inject(BillingStatusService);
-  readonly customerNav = computed(() => visibleNav(CUSTOMER_NAV, this.auth.permissions(), this.billing.on()));
+  readonly customerNav = computed(() =>
+    visibleNav(CUSTOMER_NAV, this.auth.permissions(), this.billing.on()).filter((i) => !(i.path === '/order' && this.auth.membership()?.suspendedAt)),
+  );
   readonly staffNav = computed(() => visibleNav(STAFF_NAV, this.auth.permissions(), this.billing.on()));
   readonly loggingOut = signal(false);
 
+  /** Staff who run the fleet hear when a node goes offline, on whatever page they are. */
+  readonly offlineNodes = signal<NodeView[]>([]);
+  heartbeatAge = (iso: string | null) => heartbeatAge(iso, Date.now());
+
   constructor() {
     this.billing.ensureLoaded();
+    const checkNodes = async () => {
+      if (!this.auth.permissions().has(Permission.FleetManage)) return;
+      try {
+        this.offlineNodes.set(offlineNodes((await this.api.adminNodes()).items));
+      } catch {
+        /* the next check tries again */
+      }
+    };
+    void checkNodes();
+    const nodeTimer = setInterval(() => void checkNodes(), NODE_CHECK_MS);
+    inject(DestroyRef).onDestroy(() => clearInterval(nodeTimer));
     // On small screens the navigation overlays the page: close it after each navigation.
+    let first = true;
     this.router.events.pipe(filter((e) => e instanceof NavigationEnd)).subscribe(() => {
       if (this.handset()) void this.nav().close();
+      // After a navigation (not the first page load), focus goes to the new page's heading, so a
+      // screen reader says where it is and Tab goes on from the top of the page.
+      if (first) first = false;
+      else focusHeading();
     });
   }
 
@@ -133,4 +179,17 @@ export class Shell {
     this.live.stop();
     await this.auth.logout();
   }
+}
+
+/** Focus the page's h1 once it has rendered (lazy pages render a moment after the navigation). */
+function focusHeading(tries = 10): void {
+  setTimeout(() => {
+    const h1 = document.querySelector<HTMLElement>('main h1');
+    if (!h1) {
+      if (tries > 0) focusHeading(tries - 1);
+      return;
+    }
+    if (!h1.hasAttribute('tabindex')) h1.setAttribute('tabindex', '-1');
+    h1.focus({ preventScroll: false });
+  }, 60);
 }

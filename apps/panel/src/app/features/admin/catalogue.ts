@@ -13,6 +13,9 @@ import { LoadState } from '../../shared/load-state';
 import { StateChip } from '../../shared/state-chip';
 import { formatGiB, formatMiB, formatMoney } from '../../shared/format';
 import { adminLoadError } from './admin-load';
+import { MatDialog } from '@angular/material/dialog';
+import { AnnouncerService } from '../../shared/announcer';
+import { askConfirm } from '../../shared/confirm-dialog';
 
 /** Loads one staff list and keeps its loading, error and form state. */
 abstract class AdminList<T extends { id: string }> {
@@ -25,6 +28,15 @@ abstract class AdminList<T extends { id: string }> {
   readonly busy = signal<string | null>(null);
   protected readonly api = inject(ApiService);
   protected readonly fb = inject(FormBuilder);
+  protected readonly dialog = inject(MatDialog);
+  protected readonly announcer = inject(AnnouncerService);
+  /** The row being edited in the form (null: the form adds a new one). */
+  readonly editing = signal<T | null>(null);
+
+  openNew(): void {
+    this.editing.set(null);
+    this.showForm.set(!this.showForm());
+  }
   protected abstract readonly path: string;
   protected abstract fetch(): Promise<{ items: T[] }>;
 
@@ -56,12 +68,40 @@ abstract class AdminList<T extends { id: string }> {
     }
   }
 
-  protected async updateRow(id: string, call: () => Promise<T>): Promise<void> {
+  protected async updateRow(id: string, call: () => Promise<T>, said?: string): Promise<boolean> {
     this.busy.set(id);
     this.formError.set(null);
     try {
       const updated = await call();
       this.items.update((l) => l.map((x) => (x.id === updated.id ? updated : x)));
+      if (said) this.announcer.say(said);
+      return true;
+    } catch (e) {
+      this.formError.set(errorMessage(e));
+      return false;
+    } finally {
+      this.busy.set(null);
+    }
+  }
+
+  /** Save the edited row from the form; on success close the form. */
+  protected async saveEdit(id: string, call: () => Promise<T>, said: string): Promise<void> {
+    this.saving.set(true);
+    const ok = await this.updateRow(id, call, said);
+    this.saving.set(false);
+    if (ok) {
+      this.showForm.set(false);
+      this.editing.set(null);
+    }
+  }
+
+  protected async removeRow(id: string, call: () => Promise<void>, said: string): Promise<void> {
+    this.busy.set(id);
+    this.formError.set(null);
+    try {
+      await call();
+      this.items.update((l) => l.filter((x) => x.id !== id));
+      this.announcer.say(said);
     } catch (e) {
       this.formError.set(errorMessage(e));
     } finally {
@@ -78,7 +118,7 @@ abstract class AdminList<T extends { id: string }> {
   template: `
     <div class="ob-page" data-testid="admin-plans-page">
       <div class="ob-page-header"><h1>Plans</h1>
-        <button mat-flat-button type="button" (click)="showForm.set(!showForm())" [attr.aria-expanded]="showForm()" data-testid="plan-add-toggle">Add a plan</button></div>
+        <button mat-flat-button type="button" (click)="openNew()" [attr.aria-expanded]="showForm()" data-testid="plan-add-toggle">Add a plan</button></div>
       @if (showForm()) {
         <form class="form" [formGroup]="form" (ngSubmit)="create()" data-testid="plan-form">
           <mat-form-field><mat-label>Name</mat-label><input matInput formControlName="name" required data-testid="plan-name" /></mat-form-field>
@@ -92,7 +132,9 @@ abstract class AdminList<T extends { id: string }> {
           <mat-form-field><mat-label>Traffic GiB/month</mat-label><input matInput type="number" min="0" formControlName="trafficGiB" /></mat-form-field>
           <mat-form-field><mat-label>Price per month</mat-label><input matInput type="number" min="0" step="0.01" formControlName="price" data-testid="plan-price" /></mat-form-field>
           <mat-form-field><mat-label>Currency</mat-label><input matInput formControlName="currency" maxlength="3" /></mat-form-field>
-          <div class="ob-row"><button mat-flat-button type="submit" [disabled]="saving()" data-testid="plan-submit">Add plan</button></div>
+          <div class="ob-row"><button mat-flat-button type="submit" [disabled]="saving()" data-testid="plan-submit">{{ editing() ? 'Save ' + editing()!.name : 'Add plan' }}</button>
+            @if (editing()) {<button mat-button type="button" (click)="showForm.set(false); editing.set(null)" data-testid="plan-edit-cancel">Cancel</button>
+              <span class="ob-muted">A new price applies to new orders; servers already running keep theirs.</span>}</div>
         </form>
       }
       <ob-error-banner [message]="formError()" testId="plan-error" />
@@ -107,7 +149,8 @@ abstract class AdminList<T extends { id: string }> {
           <ng-container matColumnDef="price"><th mat-header-cell *matHeaderCellDef scope="col">Price</th><td mat-cell *matCellDef="let p">{{ money(p) }}/mo</td></ng-container>
           <ng-container matColumnDef="active"><th mat-header-cell *matHeaderCellDef scope="col">Offered</th>
             <td mat-cell *matCellDef="let p"><ob-state-chip [state]="p.active ? 'offered' : 'retired'" />
-              <button mat-button type="button" [disabled]="busy() === p.id" (click)="toggle(p)" data-testid="plan-toggle">{{ p.active ? 'Retire' : 'Offer' }}</button></td></ng-container>
+              <button mat-button type="button" [disabled]="busy() === p.id" (click)="toggle(p)" data-testid="plan-toggle">{{ p.active ? 'Retire' : 'Offer' }}</button>
+              <button mat-button type="button" [disabled]="busy() === p.id" (click)="edit(p)" data-testid="plan-edit" [attr.aria-label]="'Edit ' + p.name">Edit</button></td></ng-container>
           <tr mat-header-row *matHeaderRowDef="columns"></tr>
           <tr mat-row *matRowDef="let p; columns: columns" data-testid="admin-plan-row" [attr.data-name]="p.name"></tr>
         </table></div>
@@ -140,25 +183,43 @@ export class PlansPage extends AdminList<PlanView> {
   protected fetch() {
     return this.api.adminPlans();
   }
+  edit(p: PlanView): void {
+    this.editing.set(p);
+    this.form.reset({
+      name: p.name, vcpus: p.vcpus, memoryMiB: p.memoryMiB, diskGiB: p.diskGiB, cpuQuotaPercent: p.cpuQuotaPercent, diskIops: p.diskIops,
+      diskMBps: p.diskMBps, netMbit: p.netMbit, trafficGiB: p.trafficGiB, price: p.priceMonthlyCents / 100, currency: p.currency,
+    });
+    this.formError.set(null);
+    this.showForm.set(true);
+  }
   create(): Promise<void> {
     this.form.markAllAsTouched();
-    if (this.form.invalid) {
-      this.formError.set('Fill in every field: a name, positive sizes, a price and a three-letter currency (EUR).');
+    const problem = planFormProblem(this.form);
+    if (problem) {
+      this.formError.set(problem);
       return Promise.resolve();
     }
     const { price, ...v } = this.form.getRawValue();
     const n = (x: number) => Number(x);
-    return this.saveNew(
-      () => this.api.createPlan({
-        name: v.name.trim(), vcpus: n(v.vcpus), memoryMiB: n(v.memoryMiB), diskGiB: n(v.diskGiB), cpuQuotaPercent: n(v.cpuQuotaPercent),
-        diskIops: n(v.diskIops), diskMBps: n(v.diskMBps), netMbit: n(v.netMbit), trafficGiB: n(v.trafficGiB),
-        priceMonthlyCents: Math.round(n(price) * 100), currency: v.currency.toUpperCase(), active: true,
-      }),
-      () => this.form.controls.name.reset(''),
-    );
+    const body = {
+      name: v.name.trim(), vcpus: n(v.vcpus), memoryMiB: n(v.memoryMiB), diskGiB: n(v.diskGiB), cpuQuotaPercent: n(v.cpuQuotaPercent),
+      diskIops: n(v.diskIops), diskMBps: n(v.diskMBps), netMbit: n(v.netMbit), trafficGiB: n(v.trafficGiB),
+      priceMonthlyCents: Math.round(n(price) * 100), currency: v.currency.toUpperCase(),
+    };
+    const editing = this.editing();
+    if (editing) return this.saveEdit(editing.id, () => this.api.updatePlan(editing.id, body), `The plan ${body.name} was saved.`);
+    return this.saveNew(() => this.api.createPlan({ ...body, active: true }), () => this.form.controls.name.reset(''));
   }
-  toggle(p: PlanView): Promise<void> {
-    return this.updateRow(p.id, () => this.api.setPlanActive(p.id, !p.active));
+  async toggle(p: PlanView): Promise<void> {
+    if (p.active) {
+      const ok = await askConfirm(this.dialog, {
+        title: `Retire the plan ${p.name}?`,
+        message: 'Customers can no longer order it. Servers on it keep running, at their price; you can offer it again later.',
+        confirmLabel: 'Retire', danger: true,
+      });
+      if (!ok) return;
+    }
+    await this.updateRow(p.id, () => this.api.setPlanActive(p.id, !p.active), p.active ? `The plan ${p.name} was retired.` : `The plan ${p.name} is offered again.`);
   }
 }
 
@@ -170,7 +231,7 @@ export class PlansPage extends AdminList<PlanView> {
   template: `
     <div class="ob-page" data-testid="admin-images-page">
       <div class="ob-page-header"><h1>Images</h1>
-        <button mat-flat-button type="button" (click)="showForm.set(!showForm())" [attr.aria-expanded]="showForm()" data-testid="image-add-toggle">Add an image</button></div>
+        <button mat-flat-button type="button" (click)="openNew()" [attr.aria-expanded]="showForm()" data-testid="image-add-toggle">Add an image</button></div>
       @if (showForm()) {
         <form class="form" [formGroup]="form" (ngSubmit)="create()" data-testid="image-form">
           <mat-form-field><mat-label>Name</mat-label><input matInput formControlName="name" required placeholder="Debian 12" data-testid="image-name" /></mat-form-field>
@@ -229,8 +290,8 @@ export class ImagesPage extends AdminList<AdminImageView> {
       () => this.form.reset(),
     );
   }
-  toggle(i: AdminImageView): Promise<void> {
-    return this.updateRow(i.id, () => this.api.setImageActive(i.id, !i.active));
+  async toggle(i: AdminImageView): Promise<void> {
+    await this.updateRow(i.id, () => this.api.setImageActive(i.id, !i.active), i.active ? `The image ${i.name} was retired.` : `The image ${i.name} is offered.`);
   }
 }
 
@@ -242,13 +303,14 @@ export class ImagesPage extends AdminList<AdminImageView> {
   template: `
     <div class="ob-page" data-testid="admin-locations-page">
       <div class="ob-page-header"><h1>Locations</h1>
-        <button mat-flat-button type="button" (click)="showForm.set(!showForm())" [attr.aria-expanded]="showForm()" data-testid="location-add-toggle">Add a location</button></div>
+        <button mat-flat-button type="button" (click)="openNew()" [attr.aria-expanded]="showForm()" data-testid="location-add-toggle">Add a location</button></div>
       @if (showForm()) {
         <form class="form" [formGroup]="form" (ngSubmit)="create()" data-testid="location-form">
           <mat-form-field><mat-label>Code</mat-label><input matInput formControlName="code" required placeholder="fra1" spellcheck="false" data-testid="location-code" /></mat-form-field>
           <mat-form-field><mat-label>Name</mat-label><input matInput formControlName="name" required placeholder="Frankfurt 1" data-testid="location-name" /></mat-form-field>
           <mat-form-field><mat-label>Country (ISO code)</mat-label><input matInput formControlName="country" required maxlength="2" placeholder="DE" data-testid="location-country" /></mat-form-field>
-          <div class="ob-row"><button mat-flat-button type="submit" [disabled]="saving()" data-testid="location-submit">Add location</button></div>
+          <div class="ob-row"><button mat-flat-button type="submit" [disabled]="saving()" data-testid="location-submit">{{ editing() ? 'Save ' + editing()!.name : 'Add location' }}</button>
+            @if (editing()) {<button mat-button type="button" (click)="showForm.set(false); editing.set(null)">Cancel</button>}</div>
         </form>
       }
       <ob-error-banner [message]="formError()" testId="location-error" />
@@ -258,6 +320,11 @@ export class ImagesPage extends AdminList<AdminImageView> {
           <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Location</th><td mat-cell *matCellDef="let l">{{ l.name }}</td></ng-container>
           <ng-container matColumnDef="code"><th mat-header-cell *matHeaderCellDef scope="col">Code</th><td mat-cell *matCellDef="let l" class="ob-mono">{{ l.code }}</td></ng-container>
           <ng-container matColumnDef="country"><th mat-header-cell *matHeaderCellDef scope="col">Country</th><td mat-cell *matCellDef="let l">{{ l.country }}</td></ng-container>
+          <ng-container matColumnDef="actions"><th mat-header-cell *matHeaderCellDef scope="col"><span class="ob-visually-hidden">Actions</span></th>
+            <td mat-cell *matCellDef="let l">
+              <button mat-button type="button" [disabled]="busy() === l.id" (click)="edit(l)" data-testid="location-edit" [attr.aria-label]="'Edit ' + l.name">Edit</button>
+              <button mat-button type="button" class="danger" [disabled]="busy() === l.id" (click)="remove(l)" data-testid="location-delete" [attr.aria-label]="'Delete ' + l.name">Delete</button>
+            </td></ng-container>
           <tr mat-header-row *matHeaderRowDef="columns"></tr>
           <tr mat-row *matRowDef="let l; columns: columns" data-testid="admin-location-row" [attr.data-code]="l.code"></tr>
         </table></div>
@@ -266,7 +333,7 @@ export class ImagesPage extends AdminList<AdminImageView> {
 })
 export class LocationsPage extends AdminList<LocationView> {
   protected readonly path = '/admin/locations';
-  readonly columns = ['name', 'code', 'country'];
+  readonly columns = ['name', 'code', 'country', 'actions'];
   readonly form = this.fb.nonNullable.group({
     code: ['', [Validators.required, Validators.maxLength(32)]],
     name: ['', [Validators.required, Validators.maxLength(120)]],
@@ -286,10 +353,24 @@ export class LocationsPage extends AdminList<LocationView> {
       return Promise.resolve();
     }
     const v = this.form.getRawValue();
-    return this.saveNew(
-      () => this.api.createLocation({ code: v.code.trim().toLowerCase(), name: v.name.trim(), country: v.country.toUpperCase() }),
-      () => this.form.reset(),
-    );
+    const body = { code: v.code.trim().toLowerCase(), name: v.name.trim(), country: v.country.toUpperCase() };
+    const editing = this.editing();
+    if (editing) return this.saveEdit(editing.id, () => this.api.updateLocation(editing.id, body), `The location ${body.name} was saved.`);
+    return this.saveNew(() => this.api.createLocation(body), () => this.form.reset());
+  }
+  edit(l: LocationView): void {
+    this.editing.set(l);
+    this.form.reset({ code: l.code, name: l.name, country: l.country });
+    this.formError.set(null);
+    this.showForm.set(true);
+  }
+  async remove(l: LocationView): Promise<void> {
+    const ok = await askConfirm(this.dialog, {
+      title: `Delete the location ${l.name}?`,
+      message: 'Only a location with no nodes, IP pools or servers can be deleted; the API says what still uses it.',
+      confirmLabel: 'Delete', danger: true, typeToConfirm: l.code,
+    });
+    if (ok) await this.removeRow(l.id, () => this.api.deleteLocation(l.id), `The location ${l.name} was deleted.`);
   }
 }
 
@@ -353,7 +434,27 @@ export class IsosPage extends AdminList<AdminIsoView> {
       () => this.form.reset(),
     );
   }
-  toggle(i: AdminIsoView): Promise<void> {
-    return this.updateRow(i.id, () => this.api.setIsoActive(i.id, !i.active));
+  async toggle(i: AdminIsoView): Promise<void> {
+    await this.updateRow(i.id, () => this.api.setIsoActive(i.id, !i.active));
   }
+}
+
+/** The first thing wrong with a plan form, in words about that field (not a generic "fill in every field"). */
+export function planFormProblem(form: { controls: Record<string, { errors: Record<string, unknown> | null }> }): string | null {
+  const labels: Record<string, string> = {
+    name: 'The name', vcpus: 'vCPUs', memoryMiB: 'Memory', diskGiB: 'Disk', cpuQuotaPercent: 'CPU quota', diskIops: 'Disk IOPS',
+    diskMBps: 'Disk MB/s', netMbit: 'Network Mbit/s', trafficGiB: 'Traffic', price: 'The price', currency: 'The currency',
+  };
+  for (const [key, c] of Object.entries(form.controls)) {
+    const e = c.errors;
+    if (!e) continue;
+    const label = labels[key] ?? key;
+    if (e['required']) return `${label} is missing.`;
+    if (e['maxlength']) return `${label} is at most ${(e['maxlength'] as { requiredLength: number }).requiredLength} characters (now ${(e['maxlength'] as { actualLength: number }).actualLength}).`;
+    if (e['min']) return `${label} must be at least ${(e['min'] as { min: number }).min}.`;
+    if (e['max']) return `${label} must be at most ${(e['max'] as { max: number }).max}.`;
+    if (e['pattern']) return key === 'currency' ? 'The currency is a three-letter code such as EUR.' : key === 'name' ? 'The name must not be blank.' : `${label} is not valid.`;
+    return `${label} is not valid.`;
+  }
+  return null;
 }

@@ -11,6 +11,10 @@ import { errorMessage } from '../../core/api/api-error';
 import { ErrorBanner } from '../../shared/error-banner';
 import { LoadState } from '../../shared/load-state';
 import { UsageBar } from '../../shared/usage-bar';
+import { blockSizeText } from '../../shared/format';
+import { MatDialog } from '@angular/material/dialog';
+import { AnnouncerService } from '../../shared/announcer';
+import { askConfirm } from '../../shared/confirm-dialog';
 import { adminLoadError } from './admin-load';
 
 @Component({
@@ -36,6 +40,7 @@ import { adminLoadError } from './admin-load';
         </form>
         <ob-error-banner [message]="formError()" testId="ip-pool-error" />
       }
+      <ob-error-banner [message]="rowError()" testId="ip-pool-row-error" />
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && pools().length === 0" (retry)="load()">
         <p>No IP pools yet. Add an IPv4 or IPv6 block with its gateway so servers get addresses.</p>
       </ob-load-state>
@@ -47,7 +52,13 @@ import { adminLoadError } from './admin-load';
             <ng-container matColumnDef="family"><th mat-header-cell *matHeaderCellDef scope="col">Family</th><td mat-cell *matCellDef="let p">IPv{{ p.family }}</td></ng-container>
             <ng-container matColumnDef="location"><th mat-header-cell *matHeaderCellDef scope="col">Location</th><td mat-cell *matCellDef="let p">{{ locationName(p.locationId) }}</td></ng-container>
             <ng-container matColumnDef="usage"><th mat-header-cell *matHeaderCellDef scope="col">Usage</th>
-              <td mat-cell *matCellDef="let p"><ob-usage-bar label="Addresses" [used]="num(p.used)" [total]="num(p.total)" testId="ip-pool-usage" /></td></ng-container>
+              <td mat-cell *matCellDef="let p"><ob-usage-bar label="Addresses" [used]="num(p.used)" [total]="num(p.total)" [totalLabel]="totalLabel(p)" testId="ip-pool-usage" /></td></ng-container>
+            <ng-container matColumnDef="actions"><th mat-header-cell *matHeaderCellDef scope="col"><span class="ob-visually-hidden">Actions</span></th>
+              <td mat-cell *matCellDef="let p">
+                <button mat-button type="button" class="danger" (click)="remove(p)" [disabled]="busy() === p.id || num(p.used) > 0" data-testid="ip-pool-delete"
+                  [attr.aria-label]="'Delete pool ' + p.cidr" [attr.aria-describedby]="num(p.used) > 0 ? 'why-pool-' + p.id : null">Delete</button>
+                @if (num(p.used) > 0) {<div class="ob-muted small" [id]="'why-pool-' + p.id">In use by {{ p.used }} server address(es)</div>}
+              </td></ng-container>
             <tr mat-header-row *matHeaderRowDef="columns"></tr>
             <tr mat-row *matRowDef="let p; columns: columns" data-testid="ip-pool-row" [attr.data-cidr]="p.cidr"></tr>
           </table>
@@ -56,11 +67,15 @@ import { adminLoadError } from './admin-load';
     </div>`,
   styles: `.form { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); gap: 8px 12px; margin-bottom: 8px; }
     .form > .ob-row { grid-column: 1 / -1; }
-    td.mat-mdc-cell { padding-top: 8px; padding-bottom: 8px; }`,
+    td.mat-mdc-cell { padding-top: 8px; padding-bottom: 8px; } .danger { color: var(--mat-sys-error); } .small { font: var(--mat-sys-body-small); }`,
 })
 export class IpPoolsPage {
   private readonly api = inject(ApiService);
-  readonly columns = ['cidr', 'family', 'location', 'usage'];
+  readonly columns = ['cidr', 'family', 'location', 'usage', 'actions'];
+  private readonly dialog = inject(MatDialog);
+  private readonly announcer = inject(AnnouncerService);
+  readonly busy = signal<string | null>(null);
+  readonly rowError = signal<string | null>(null);
   readonly pools = signal<IpPoolView[]>([]);
   readonly locations = signal<LocationView[]>([]);
   readonly loading = signal(true);
@@ -78,9 +93,31 @@ export class IpPoolsPage {
     void this.load();
   }
 
-  /** Pool sizes may arrive as strings (IPv6 blocks exceed 2^53). */
+  /** Past 2^53 the API's number is not exact (a /64 read 9007199254740991): say the block's size instead. */
+  totalLabel(p: IpPoolView): string | null {
+    return Number(p.total) >= Number.MAX_SAFE_INTEGER || p.family === 6 ? blockSizeText(p.cidr) : null;
+  }
   num(v: number | string): number {
     return typeof v === 'number' ? v : Number(v);
+  }
+
+  async remove(p: IpPoolView): Promise<void> {
+    const ok = await askConfirm(this.dialog, {
+      title: `Delete the pool ${p.cidr}?`, message: 'Its addresses can no longer be given to new servers. Only a pool with no address in use can be deleted.',
+      confirmLabel: 'Delete', danger: true,
+    });
+    if (!ok) return;
+    this.busy.set(p.id);
+    this.rowError.set(null);
+    try {
+      await this.api.deleteIpPool(p.id);
+      this.pools.update((l) => l.filter((x) => x.id !== p.id));
+      this.announcer.say(`The pool ${p.cidr} was deleted.`);
+    } catch (e) {
+      this.rowError.set(errorMessage(e));
+    } finally {
+      this.busy.set(null);
+    }
   }
 
   locationName(id: string): string {

@@ -1,5 +1,6 @@
 import { ChangeDetectionStrategy, Component, inject, signal } from '@angular/core';
 import { FormBuilder, ReactiveFormsModule, Validators } from '@angular/forms';
+import { RouterLink } from '@angular/router';
 import { MatButtonModule } from '@angular/material/button';
 import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
@@ -22,7 +23,7 @@ import { nodeCapacity } from './capacity';
 @Component({
   selector: 'ob-nodes',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [ReactiveFormsModule, MatButtonModule, MatFormFieldModule, MatInputModule, MatSelectModule, MatTableModule, ErrorBanner, LoadState, StateChip, UsageBar],
+  imports: [ReactiveFormsModule, RouterLink, MatButtonModule, MatFormFieldModule, MatInputModule, MatSelectModule, MatTableModule, ErrorBanner, LoadState, StateChip, UsageBar],
   template: `
     <div class="ob-page" data-testid="nodes-page">
       <div class="ob-page-header">
@@ -61,7 +62,7 @@ import { nodeCapacity } from './capacity';
         <div class="ob-table-wrap">
           <table mat-table [dataSource]="nodes()" data-testid="nodes-table">
             <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Node</th>
-              <td mat-cell *matCellDef="let n"><strong>{{ n.name }}</strong><br /><span class="ob-muted">{{ locationName(n.locationId) }}</span></td></ng-container>
+              <td mat-cell *matCellDef="let n"><a [routerLink]="['/admin/nodes', n.id]" data-testid="node-link"><strong>{{ n.name }}</strong></a><br /><span class="ob-muted">{{ locationName(n.locationId) }}</span></td></ng-container>
             <ng-container matColumnDef="state"><th mat-header-cell *matHeaderCellDef scope="col">State</th>
               <td mat-cell *matCellDef="let n"><ob-state-chip [state]="n.state" /><br /><span class="ob-muted small">heartbeat {{ fmt(n.lastHeartbeatAt) }}</span></td></ng-container>
             <ng-container matColumnDef="cpu"><th mat-header-cell *matHeaderCellDef scope="col">vCPU</th>

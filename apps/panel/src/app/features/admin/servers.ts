@@ -8,7 +8,7 @@ import { MatSelectModule } from '@angular/material/select';
 import { MatTableModule } from '@angular/material/table';
 import { Permission, SERVER_STATES, type ServerState, type ServerView } from '@oblako/contracts';
 import { firstValueFrom } from 'rxjs';
-import { ApiService } from '../../core/api/api.service';
+import { ApiService, type AdminServerView } from '../../core/api/api.service';
 import { errorMessage } from '../../core/api/api-error';
 import { AuthService } from '../../core/auth/auth.service';
 import { ConfirmDialog, type ConfirmData } from '../../shared/confirm-dialog';
@@ -43,13 +43,13 @@ import { adminLoadError } from './admin-load';
       @if (!loading() && items().length) {
         <div class="ob-table-wrap"><table mat-table [dataSource]="items()" data-testid="admin-servers-table">
           <ng-container matColumnDef="hostname"><th mat-header-cell *matHeaderCellDef scope="col">Server</th>
-            <td mat-cell *matCellDef="let s"><strong>{{ s.hostname }}</strong><br /><span class="ob-mono ob-muted small">tenant {{ s.tenantId }}</span></td></ng-container>
+            <td mat-cell *matCellDef="let s"><strong class="ob-name" [title]="s.hostname">{{ s.hostname }}</strong><br /><span class="ob-muted small ob-name" [title]="'Team ' + s.tenantName">{{ s.tenantName }}</span></td></ng-container>
           <ng-container matColumnDef="state"><th mat-header-cell *matHeaderCellDef scope="col">State</th>
             <td mat-cell *matCellDef="let s"><ob-state-chip [state]="s.state" />
               @if (s.currentTask?.error) {<div class="err small">{{ s.currentTask.error }}</div>}</td></ng-container>
           <ng-container matColumnDef="address"><th mat-header-cell *matHeaderCellDef scope="col">Address</th><td mat-cell *matCellDef="let s" class="ob-mono">{{ address(s) }}</td></ng-container>
           <ng-container matColumnDef="where"><th mat-header-cell *matHeaderCellDef scope="col">Plan · location · node</th>
-            <td mat-cell *matCellDef="let s">{{ s.plan.name }} · {{ s.location.name }}<br /><span class="ob-mono ob-muted small">{{ s.nodeId ?? 'not placed' }}</span></td></ng-container>
+            <td mat-cell *matCellDef="let s">{{ s.plan.name }} · {{ s.location.name }}<br /><span class="ob-muted small">@if (s.nodeId) {<a [routerLink]="['/admin/nodes', s.nodeId]">{{ s.nodeName ?? 'a removed node' }}</a>} @else {not placed}</span></td></ng-container>
           <ng-container matColumnDef="actions"><th mat-header-cell *matHeaderCellDef scope="col"><span class="ob-visually-hidden">Actions</span></th>
             <td mat-cell *matCellDef="let s">
               @if (canHold()) {
@@ -79,7 +79,7 @@ export class AdminServersPage {
   private readonly dialog = inject(MatDialog);
   readonly states = SERVER_STATES;
   readonly columns = ['hostname', 'state', 'address', 'where', 'actions'];
-  readonly items = signal<ServerView[]>([]);
+  readonly items = signal<AdminServerView[]>([]);
   readonly next = signal<string | null>(null);
   readonly state = signal<ServerState | null>(null);
   readonly loading = signal(true);

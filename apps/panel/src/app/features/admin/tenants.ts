@@ -10,12 +10,16 @@ import { ErrorBanner } from '../../shared/error-banner';
 import { LoadState } from '../../shared/load-state';
 import { formatDateTime } from '../../shared/format';
 import { adminLoadError } from './admin-load';
+import { MatDialog } from '@angular/material/dialog';
+import { AnnouncerService } from '../../shared/announcer';
+import { askReason } from '../../shared/confirm-dialog';
+import { StateChip } from '../../shared/state-chip';
 
 /** Staff: every tenant with its servers, members and server limit (editable). */
 @Component({
   selector: 'ob-tenants',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [FormsModule, MatButtonModule, MatFormFieldModule, MatInputModule, MatTableModule, ErrorBanner, LoadState],
+  imports: [FormsModule, MatButtonModule, MatFormFieldModule, MatInputModule, MatTableModule, ErrorBanner, LoadState, StateChip],
   template: `
     <div class="ob-page" data-testid="tenants-page">
       <div class="ob-page-header"><h1>Tenants</h1></div>
@@ -38,6 +42,16 @@ import { adminLoadError } from './admin-load';
                 <button mat-stroked-button type="submit" [disabled]="busy() === t.id" data-testid="tenant-limit-save">Save</button>
               </form>
             </td></ng-container>
+          <ng-container matColumnDef="state"><th mat-header-cell *matHeaderCellDef scope="col">State</th>
+            <td mat-cell *matCellDef="let t" data-testid="tenant-state" [attr.data-state]="t.suspendedAt ? 'suspended' : 'active'">
+              <ob-state-chip [state]="t.suspendedAt ? 'suspended' : 'active'" />
+              @if (t.suspendedAt) {<div class="small ob-muted ob-wrap reason">since {{ fmt(t.suspendedAt) }}: {{ t.suspendedReason }}</div>}
+              <div>@if (t.suspendedAt) {
+                <button mat-stroked-button type="button" (click)="unsuspend(t)" [disabled]="busy() === t.id" data-testid="tenant-unsuspend">Unsuspend</button>
+              } @else {
+                <button mat-stroked-button type="button" class="danger" (click)="suspend(t)" [disabled]="busy() === t.id" data-testid="tenant-suspend">Suspend</button>
+              }</div>
+            </td></ng-container>
           <ng-container matColumnDef="created"><th mat-header-cell *matHeaderCellDef scope="col">Since</th><td mat-cell *matCellDef="let t">{{ fmt(t.createdAt) }}</td></ng-container>
           <tr mat-header-row *matHeaderRowDef="columns"></tr>
           <tr mat-row *matRowDef="let t; columns: columns" data-testid="tenant-row" [attr.data-name]="t.name"></tr>
@@ -46,11 +60,13 @@ import { adminLoadError } from './admin-load';
       }
     </div>`,
   styles: `.limit { display: flex; gap: 8px; align-items: center; } .limit mat-form-field { width: 110px; } .small { font: var(--mat-sys-body-small); }
-    td.mat-mdc-cell { padding-top: 6px; padding-bottom: 6px; }`,
+    td.mat-mdc-cell { padding-top: 6px; padding-bottom: 6px; } .danger { color: var(--mat-sys-error); } .reason { max-width: 30ch; margin: 2px 0 4px; }`,
 })
 export class TenantsPage {
   private readonly api = inject(ApiService);
-  readonly columns = ['name', 'servers', 'members', 'limit', 'created'];
+  readonly columns = ['name', 'state', 'servers', 'members', 'limit', 'created'];
+  private readonly dialog = inject(MatDialog);
+  private readonly announcer = inject(AnnouncerService);
   readonly items = signal<AdminTenantView[]>([]);
   readonly loading = signal(true);
   readonly error = signal<string | null>(null);
@@ -81,6 +97,36 @@ export class TenantsPage {
       this.error.set(adminLoadError(e, '/admin/tenants'));
     } finally {
       this.loading.set(false);
+    }
+  }
+
+  async suspend(t: AdminTenantView): Promise<void> {
+    const reason = await askReason(this.dialog, {
+      title: `Suspend ${t.name}?`,
+      message: 'Its members can no longer order, and its servers are stopped and held until you unsuspend it. They see the reason you give here.',
+      confirmLabel: 'Suspend', danger: true,
+    });
+    if (reason !== null) await this.hold(t, () => this.api.suspendTenant(t.id, reason), `${t.name} is suspended.`);
+  }
+
+  async unsuspend(t: AdminTenantView): Promise<void> {
+    const reason = await askReason(this.dialog, {
+      title: `Unsuspend ${t.name}?`, message: 'Its members may order again, and the servers the suspension stopped start again.', confirmLabel: 'Unsuspend',
+    });
+    if (reason !== null) await this.hold(t, () => this.api.unsuspendTenant(t.id, reason), `${t.name} is no longer suspended.`);
+  }
+
+  private async hold(t: AdminTenantView, call: () => Promise<{ tenant: AdminTenantView }>, said: string): Promise<void> {
+    this.busy.set(t.id);
+    this.rowError.set(null);
+    try {
+      const { tenant } = await call();
+      this.items.update((list) => list.map((x) => (x.id === tenant.id ? tenant : x)));
+      this.announcer.say(said);
+    } catch (e) {
+      this.rowError.set(errorMessage(e));
+    } finally {
+      this.busy.set(null);
     }
   }
 

@@ -1,6 +1,6 @@
 import { Clipboard } from '@angular/cdk/clipboard';
 import { ChangeDetectionStrategy, Component, inject, signal } from '@angular/core';
-import { FormsModule } from '@angular/forms';
+import { FormsModule, NgForm } from '@angular/forms';
 import { MatButtonModule } from '@angular/material/button';
 import { MatDialog } from '@angular/material/dialog';
 import { MatFormFieldModule } from '@angular/material/form-field';
@@ -23,7 +23,7 @@ import { formatDateTime } from '../../shared/format';
     <div class="ob-page" data-testid="api-tokens-page">
       <div class="ob-page-header"><h1>API tokens</h1></div>
       <p class="ob-muted">Tokens act for this team through the API: send <code>Authorization: Bearer &lt;token&gt;</code>.</p>
-      <form class="ob-row" (ngSubmit)="create()" data-testid="api-token-form">
+      <form class="ob-row" #createForm="ngForm" (ngSubmit)="create(createForm)" data-testid="api-token-form">
         <mat-form-field>
           <mat-label>Token name</mat-label>
           <input matInput name="name" [ngModel]="name()" (ngModelChange)="name.set($event)" [maxlength]="nameMax" required placeholder="ci-deploy" data-testid="api-token-name" />
@@ -47,7 +47,7 @@ import { formatDateTime } from '../../shared/format';
       @if (!loading() && tokens().length) {
         <div class="ob-table-wrap">
           <table mat-table [dataSource]="tokens()" data-testid="api-tokens-table">
-            <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Name</th><td mat-cell *matCellDef="let t">{{ t.name }}</td></ng-container>
+            <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Name</th><td mat-cell *matCellDef="let t"><span class="ob-name" [title]="t.name">{{ t.name }}</span></td></ng-container>
             <ng-container matColumnDef="prefix"><th mat-header-cell *matHeaderCellDef scope="col">Starts with</th><td mat-cell *matCellDef="let t" class="ob-mono">{{ t.prefix }}…</td></ng-container>
             <ng-container matColumnDef="createdAt"><th mat-header-cell *matHeaderCellDef scope="col">Created</th><td mat-cell *matCellDef="let t">{{ fmt(t.createdAt) }}</td></ng-container>
             <ng-container matColumnDef="lastUsedAt"><th mat-header-cell *matHeaderCellDef scope="col">Last used</th><td mat-cell *matCellDef="let t">{{ t.lastUsedAt ? fmt(t.lastUsedAt) : 'never' }}</td></ng-container>
@@ -94,7 +94,7 @@ export class ApiTokensPage {
     }
   }
 
-  async create(): Promise<void> {
+  async create(form?: NgForm): Promise<void> {
     const name = this.name().trim();
     if (!name) {
       this.formError.set('Name the token after what will use it, e.g. "ci-deploy".');
@@ -108,6 +108,7 @@ export class ApiTokensPage {
       this.copied.set(false);
       const { token: _secret, ...view } = created;
       this.tokens.update((list) => [view, ...list]);
+      form?.resetForm({ name: '' });
       this.name.set('');
     } catch (e) {
       this.formError.set(errorMessage(e));

@@ -59,7 +59,8 @@ export class SignupPage {
   readonly busy = signal(false);
   readonly error = signal<string | null>(null);
   readonly form = inject(FormBuilder).nonNullable.group({
-    tenantName: ['', [Validators.required, Validators.maxLength(NAME_MAX_LENGTH)]],
+    // A name of spaces only is no name: refused here with the form's words, not the API's.
+    tenantName: ['', [Validators.required, Validators.maxLength(NAME_MAX_LENGTH), Validators.pattern(/\S/)]],
     email: ['', [Validators.required, Validators.email]],
     password: ['', [Validators.required, Validators.minLength(PASSWORD_MIN_LENGTH), Validators.maxLength(PASSWORD_MAX_LENGTH)]],
   });

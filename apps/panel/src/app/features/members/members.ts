@@ -1,5 +1,5 @@
 import { ChangeDetectionStrategy, Component, inject, signal } from '@angular/core';
-import { FormsModule } from '@angular/forms';
+import { FormsModule, NgForm } from '@angular/forms';
 import { MatButtonModule } from '@angular/material/button';
 import { MatDialog } from '@angular/material/dialog';
 import { MatFormFieldModule } from '@angular/material/form-field';
@@ -30,7 +30,7 @@ const ROLE_HELP: Record<TenantRole, string> = {
   template: `
     <div class="ob-page" data-testid="team-page">
       <div class="ob-page-header"><h1>Team</h1></div>
-      <form class="ob-row add" (ngSubmit)="add()" data-testid="member-form">
+      <form class="ob-row add" #inviteForm="ngForm" (ngSubmit)="add(inviteForm)" data-testid="member-form">
         <mat-form-field>
           <mat-label>Email address to invite</mat-label>
           <input matInput type="email" name="email" [ngModel]="email()" (ngModelChange)="email.set($event)" required data-testid="member-email" />
@@ -114,7 +114,7 @@ export class MembersPage {
     }
   }
 
-  async add(): Promise<void> {
+  async add(form?: NgForm): Promise<void> {
     const email = this.email().trim();
     if (!email) {
       this.formError.set('Enter the email address to invite.');
@@ -127,6 +127,7 @@ export class MembersPage {
       const invite = await this.api.invite(email, this.role());
       this.pending.update((l) => [invite, ...l.filter((x) => x.email !== invite.email)]);
       this.sent.set(invite.email);
+      form?.resetForm({ email: '', role: this.role() });
       this.email.set('');
     } catch (e) {
       this.formError.set(errorMessage(e));

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ImageView, LocationView, PlanView } from '@oblako/contracts';
-import { offeredPlans, orderProblems, suggestHostname, toCreateBody, type OrderDraft } from './order-draft.js';
+import { offeredPlans, orderProblems, restoreDraft, saveDraft, suggestHostname, toCreateBody, type OrderDraft } from './order-draft.js';
 
 const location: LocationView = { id: 'l1', code: 'fra1', name: 'Frankfurt', country: 'DE' };
 const plan = (id: string, price: number, active = true): PlanView => ({
@@ -32,4 +32,20 @@ test('suggested host names pass the contract rule', () => {
   assert.equal(h, 'debian-12-7fff');
   const d: OrderDraft = { location, plan: plan('p', 1), image, hostname: h, sshKeyIds: [] };
   assert.deepEqual(orderProblems(d), []);
+});
+
+test('a draft saved at the review step comes back after a reload, against the catalogue of now', () => {
+  const d: OrderDraft = { location, plan: plan('p1', 500), image, hostname: 'web-1', sshKeyIds: ['k1', 'gone'] };
+  const text = saveDraft(d, 5);
+  const back = restoreDraft(text, { locations: [location], plans: [plan('p1', 500)], images: [image], sshKeyIds: ['k1'] });
+  assert.equal(back?.step, 5);
+  assert.equal(back?.plan?.id, 'p1');
+  assert.equal(back?.hostname, 'web-1');
+  assert.deepEqual(back?.sshKeyIds, ['k1'], 'a key deleted meanwhile is dropped');
+  // the plan was retired meanwhile: the draft goes back to the plan step
+  const retired = restoreDraft(text, { locations: [location], plans: [], images: [image], sshKeyIds: ['k1'] });
+  assert.equal(retired?.plan, null);
+  assert.equal(retired?.step, 1);
+  assert.equal(restoreDraft('{not json', { locations: [], plans: [], images: [], sshKeyIds: [] }), null);
+  assert.equal(restoreDraft(null, { locations: [], plans: [], images: [], sshKeyIds: [] }), null);
 });

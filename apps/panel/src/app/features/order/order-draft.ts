@@ -58,3 +58,54 @@ export function suggestHostname(image: ImageView | null, random: () => number = 
   const suffix = Math.floor(random() * 0xffff).toString(16).padStart(4, '0');
   return `${base.slice(0, 50)}-${suffix}`;
 }
+
+/** What survives a reload of the order page (session storage): ids, the host name, the step. */
+export interface SavedDraft {
+  locationId: string | null;
+  planId: string | null;
+  imageId: string | null;
+  hostname: string;
+  sshKeyIds: string[];
+  step: number;
+}
+
+export const ORDER_DRAFT_KEY = 'oblako.orderDraft';
+
+export function saveDraft(d: OrderDraft, step: number): string {
+  const saved: SavedDraft = {
+    locationId: d.location?.id ?? null, planId: d.plan?.id ?? null, imageId: d.image?.id ?? null,
+    hostname: d.hostname, sshKeyIds: [...d.sshKeyIds], step,
+  };
+  return JSON.stringify(saved);
+}
+
+/**
+ * The saved draft against today's catalogue: what is no longer offered is dropped, and the step
+ * goes back to the first one that is not complete any more. Null for nothing usable.
+ */
+export function restoreDraft(
+  text: string | null,
+  catalogue: { locations: readonly LocationView[]; plans: readonly PlanView[]; images: readonly ImageView[]; sshKeyIds: readonly string[] },
+): (OrderDraft & { step: number }) | null {
+  if (!text) return null;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof raw !== 'object' || raw === null) return null;
+  const r = raw as Partial<Record<keyof SavedDraft, unknown>>;
+  const str = (v: unknown) => (typeof v === 'string' ? v : null);
+  const location = catalogue.locations.find((l) => l.id === str(r.locationId)) ?? null;
+  const plan = catalogue.plans.find((p) => p.id === str(r.planId)) ?? null;
+  const image = catalogue.images.find((i) => i.id === str(r.imageId)) ?? null;
+  const hostname = (str(r.hostname) ?? '').slice(0, 253);
+  const sshKeyIds = Array.isArray(r.sshKeyIds) ? r.sshKeyIds.filter((k): k is string => typeof k === 'string' && catalogue.sshKeyIds.includes(k)) : [];
+  let step = typeof r.step === 'number' && Number.isInteger(r.step) ? Math.max(0, Math.min(5, r.step)) : 0;
+  const done = [!!location, !!plan, !!image, !hostnameProblem(hostname.trim()), true];
+  const firstOpen = done.indexOf(false);
+  if (firstOpen !== -1) step = Math.min(step, firstOpen);
+  if (!location && !plan && !image && !hostname) return null;
+  return { location, plan, image, hostname, sshKeyIds: [...new Set(sshKeyIds)], step };
+}

@@ -1,5 +1,5 @@
 import { BreakpointObserver } from '@angular/cdk/layout';
-import { ChangeDetectionStrategy, Component, computed, inject, signal } from '@angular/core';
+import { ChangeDetectionStrategy, Component, computed, effect, inject, signal, viewChild } from '@angular/core';
 import { toSignal } from '@angular/core/rxjs-interop';
 import { FormsModule } from '@angular/forms';
 import { Router, RouterLink } from '@angular/router';
@@ -9,16 +9,17 @@ import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { MatRadioModule } from '@angular/material/radio';
-import { MatStepperModule } from '@angular/material/stepper';
+import { MatStepper, MatStepperModule } from '@angular/material/stepper';
 import { hostnameProblem, NAME_MAX_LENGTH, type ImageView, type LocationView, type PlanView, type SshKeyView } from '@oblako/contracts';
 import { map } from 'rxjs';
 import { ApiService } from '../../core/api/api.service';
 import { BillingStatusService } from '../../core/api/billing-status.service';
 import { errorMessage } from '../../core/api/api-error';
+import { AuthService } from '../../core/auth/auth.service';
 import { ErrorBanner } from '../../shared/error-banner';
 import { LoadState } from '../../shared/load-state';
 import { formatGiB, formatMiB, formatMoney, randomId } from '../../shared/format';
-import { offeredPlans, orderProblems, suggestHostname, toCreateBody, type OrderDraft } from './order-draft';
+import { ORDER_DRAFT_KEY, offeredPlans, orderProblems, restoreDraft, saveDraft, suggestHostname, toCreateBody, type OrderDraft } from './order-draft';
 
 @Component({
   selector: 'ob-order',
@@ -61,6 +62,8 @@ export class OrderPage {
 
   readonly nameMax = NAME_MAX_LENGTH;
   readonly billingOn = inject(BillingStatusService).on;
+  private readonly auth = inject(AuthService);
+  readonly suspended = computed(() => !!this.auth.membership()?.suspendedAt);
   readonly hostnameError = computed(() => hostnameProblem(this.hostname().trim()));
   readonly draft = computed<OrderDraft>(() => ({
     location: this.location(), plan: this.plan(), image: this.image(), hostname: this.hostname(), sshKeyIds: this.sshKeyIds(),
@@ -68,8 +71,52 @@ export class OrderPage {
   readonly problems = computed(() => orderProblems(this.draft()));
   readonly selectedKeys = computed(() => this.keys().filter((k) => this.sshKeyIds().includes(k.id)));
 
+  readonly stepper = viewChild<MatStepper>('stepper');
+  readonly step = signal(0);
+  /** Restored from session storage once the catalogue is loaded; until then nothing is saved over it. */
+  private restored = false;
+
   constructor() {
     void this.load();
+    // The draft survives a reload (session storage: this tab only, gone when it closes).
+    effect(() => {
+      const text = saveDraft(this.draft(), this.step());
+      if (this.restored) sessionStore()?.setItem(ORDER_DRAFT_KEY, text);
+    });
+  }
+
+  imageDetail(i: ImageView): string {
+    const detail = `${i.osFamily} ${i.version}`.trim();
+    return i.name.toLowerCase().includes(detail.toLowerCase()) ? '' : detail;
+  }
+
+  /** Enter in the host-name field goes on, as the Next button would. */
+  hostnameEnter(ev: Event): void {
+    ev.preventDefault();
+    this.hostnameTouched.set(true);
+    if (!this.hostnameError()) this.stepper()?.next();
+  }
+
+  private restore(): void {
+    const saved = restoreDraft(sessionStore()?.getItem(ORDER_DRAFT_KEY) ?? null, {
+      locations: this.locations(), plans: this.plans(), images: this.images(), sshKeyIds: this.keys().map((k) => k.id),
+    });
+    if (saved) {
+      if (saved.location) this.location.set(saved.location);
+      this.plan.set(saved.plan);
+      this.image.set(saved.image);
+      this.hostname.set(saved.hostname);
+      this.sshKeyIds.set(saved.sshKeyIds);
+      // The stepper exists once the page has rendered with the catalogue.
+      setTimeout(() => {
+        const st = this.stepper();
+        if (st) {
+          for (let i = 0; i < saved.step; i++) st.next();
+        }
+        this.step.set(st?.selectedIndex ?? 0);
+      });
+    }
+    this.restored = true;
   }
 
   formatMiB = formatMiB;
@@ -88,6 +135,8 @@ export class OrderPage {
       this.images.set(images.items.filter((i) => i.active));
       this.keys.set(keys.items);
       if (locations.items.length === 1) this.location.set(locations.items[0] ?? null);
+      this.loading.set(false);
+      this.restore();
     } catch (e) {
       this.loadError.set(errorMessage(e));
     } finally {
@@ -150,14 +199,26 @@ export class OrderPage {
       if (!this.idempotency || this.idempotency.body !== text) this.idempotency = { key: randomId(), body: text };
       const server = await this.api.createServer(body, this.idempotency.key);
       if (server.checkoutUrl) {
+        sessionStore()?.removeItem(ORDER_DRAFT_KEY);
+        this.restored = false;
         window.location.assign(server.checkoutUrl);
         return;
       }
+      sessionStore()?.removeItem(ORDER_DRAFT_KEY);
+      this.restored = false;
       await this.router.navigate(['/servers', server.id]);
     } catch (e) {
       this.submitError.set(errorMessage(e));
     } finally {
       this.submitting.set(false);
     }
+  }
+}
+
+function sessionStore(): Storage | null {
+  try {
+    return typeof sessionStorage === 'undefined' ? null : sessionStorage;
+  } catch {
+    return null;
   }
 }

@@ -6,7 +6,7 @@ import { MatDialog } from '@angular/material/dialog';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { MatTableModule } from '@angular/material/table';
 import { MatTooltipModule } from '@angular/material/tooltip';
-import { FINISHED_TASK_STATES, Permission, planAction, type IsoView, type ServerView, type TaskView } from '@oblako/contracts';
+import { FINISHED_TASK_STATES, Permission, isTransient, planAction, type IsoView, type ServerView, type TaskView } from '@oblako/contracts';
 import { firstValueFrom } from 'rxjs';
 import { ApiService, type PowerAction } from '../../core/api/api.service';
 import { ApiRequestError, errorMessage } from '../../core/api/api-error';
@@ -19,6 +19,8 @@ import { LoadState } from '../../shared/load-state';
 import { StateChip } from '../../shared/state-chip';
 import { coalesce } from '../../shared/coalesce';
 import { formatDateTime, formatGiB, formatMiB, formatMoney, humanize } from '../../shared/format';
+
+const SERVER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What the API accepts: the power actions of its OpenAPI document, and DELETE. */
 type PanelAction = PowerAction | 'delete';
@@ -72,6 +74,7 @@ export class ServerDetailPage {
     const of = (a: 'boot_iso' | 'detach_iso') => (s ? planAction(s.state, a, busy) : { ok: false as const, reason: '' });
     return { boot: of('boot_iso'), detach: of('detach_iso') };
   });
+  readonly isStaff = computed(() => this.auth.permissions().has(Permission.FleetManage));
 
   readonly activeTask = computed(() => {
     const t = this.server()?.currentTask ?? null;
@@ -98,7 +101,10 @@ export class ServerDetailPage {
       const id = this.id();
       untracked(() => void this.load(id));
     });
-    inject(LiveService).watch(inject(DestroyRef), (e) => void this.onLive(e));
+    const live = inject(LiveService);
+    const destroyRef = inject(DestroyRef);
+    live.watch(destroyRef, (e) => void this.onLive(e));
+    live.settle(destroyRef, () => { const s = this.server(); return !!s && !this.deleted() && (isTransient(s.state) || this.activeTask() !== null); }, () => void this.refresh());
     void this.api.isos().then((list) => {
       this.isos.set(list);
       if (list[0]) this.isoChoice.set(list[0].id);
@@ -150,6 +156,13 @@ export class ServerDetailPage {
     this.loading.set(true);
     this.error.set(null);
     this.notFound.set(false);
+    // Not a server id at all (/servers/not-a-uuid): no such server, and no "Try again" that cannot work.
+    if (!SERVER_ID.test(id)) {
+      this.server.set(null);
+      this.notFound.set(true);
+      this.loading.set(false);
+      return;
+    }
     try {
       const [server, tasks] = await Promise.all([this.api.server(id), this.api.serverTasks(id).catch(() => ({ items: [] as TaskView[], nextCursor: null }))]);
       if (seq !== this.loadSeq) return;
@@ -158,7 +171,7 @@ export class ServerDetailPage {
       this.deleted.set(server.state === 'deleted');
     } catch (e) {
       if (seq !== this.loadSeq) return;
-      if (e instanceof ApiRequestError && e.status === 404) this.notFound.set(true);
+      if (e instanceof ApiRequestError && (e.status === 404 || e.status === 400)) this.notFound.set(true);
       else this.error.set(errorMessage(e));
     } finally {
       if (seq === this.loadSeq) this.loading.set(false);

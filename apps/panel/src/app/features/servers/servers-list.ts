@@ -2,7 +2,7 @@ import { ChangeDetectionStrategy, Component, DestroyRef, computed, inject, signa
 import { RouterLink } from '@angular/router';
 import { MatButtonModule } from '@angular/material/button';
 import { MatTableModule } from '@angular/material/table';
-import { Permission, type ServerView } from '@oblako/contracts';
+import { FINISHED_TASK_STATES, Permission, isTransient, type ServerView } from '@oblako/contracts';
 import { ApiService } from '../../core/api/api.service';
 import { errorMessage } from '../../core/api/api-error';
 import { AuthService } from '../../core/auth/auth.service';
@@ -85,7 +85,8 @@ export class ServersListPage {
   readonly loadingMore = signal(false);
   readonly error = signal<string | null>(null);
   readonly moreError = signal<string | null>(null);
-  readonly canOrder = computed(() => this.auth.permissions().has(Permission.ServersWrite));
+  /** A suspended team orders nothing: the button goes (the banner above says why), not a refusal at the last step. */
+  readonly canOrder = computed(() => this.auth.permissions().has(Permission.ServersWrite) && !this.auth.membership()?.suspendedAt);
   /** Reload what is shown; bursts of live events cause one more reload, never a lost one. */
   private readonly refreshSoon = coalesce(() => this.refreshShown());
   /** A live event or tick came while a full load was in flight: reload once it is done. */
@@ -93,7 +94,10 @@ export class ServersListPage {
 
   constructor() {
     void this.reload();
-    inject(LiveService).watch(inject(DestroyRef), (e) => void this.onLive(e));
+    const live = inject(LiveService);
+    const destroyRef = inject(DestroyRef);
+    live.watch(destroyRef, (e) => void this.onLive(e));
+    live.settle(destroyRef, () => this.servers().some((s) => isTransient(s.state) || (s.currentTask !== null && !FINISHED_TASK_STATES.includes(s.currentTask.state))), () => void this.refreshSoon());
   }
 
   readonly trackById = (_: number, s: ServerView) => s.id;

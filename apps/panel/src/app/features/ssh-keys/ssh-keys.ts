@@ -1,5 +1,5 @@
 import { ChangeDetectionStrategy, Component, computed, inject, signal } from '@angular/core';
-import { FormsModule } from '@angular/forms';
+import { FormsModule, NgForm } from '@angular/forms';
 import { MatButtonModule } from '@angular/material/button';
 import { MatDialog } from '@angular/material/dialog';
 import { MatFormFieldModule } from '@angular/material/form-field';
@@ -23,7 +23,7 @@ import { formatDateTime } from '../../shared/format';
     <div class="ob-page" data-testid="ssh-keys-page">
       <div class="ob-page-header"><h1>SSH keys</h1></div>
       @if (canWrite()) {
-        <form class="add" (ngSubmit)="add()" data-testid="ssh-key-form">
+        <form class="add" #addForm="ngForm" (ngSubmit)="add(addForm)" data-testid="ssh-key-form">
           <mat-form-field>
             <mat-label>Name</mat-label>
             <input matInput name="name" [ngModel]="name()" (ngModelChange)="name.set($event)" [maxlength]="nameMax" required data-testid="ssh-key-name" />
@@ -44,8 +44,8 @@ import { formatDateTime } from '../../shared/format';
       @if (!loading() && keys().length) {
         <div class="ob-table-wrap">
           <table mat-table [dataSource]="keys()" data-testid="ssh-keys-table">
-            <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Name</th><td mat-cell *matCellDef="let k">{{ k.name }}</td></ng-container>
-            <ng-container matColumnDef="fingerprint"><th mat-header-cell *matHeaderCellDef scope="col">Fingerprint</th><td mat-cell *matCellDef="let k" class="ob-mono">{{ k.fingerprint }}</td></ng-container>
+            <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Name</th><td mat-cell *matCellDef="let k"><span class="ob-name" [title]="k.name">{{ k.name }}</span></td></ng-container>
+            <ng-container matColumnDef="fingerprint"><th mat-header-cell *matHeaderCellDef scope="col">Fingerprint</th><td mat-cell *matCellDef="let k" class="ob-mono ob-wrap fp">{{ k.fingerprint }}</td></ng-container>
             <ng-container matColumnDef="createdAt"><th mat-header-cell *matHeaderCellDef scope="col">Added</th><td mat-cell *matCellDef="let k">{{ fmt(k.createdAt) }}</td></ng-container>
             <ng-container matColumnDef="actions"><th mat-header-cell *matHeaderCellDef scope="col"><span class="ob-visually-hidden">Actions</span></th>
               <td mat-cell *matCellDef="let k">@if (canWrite()) {<button mat-button type="button" (click)="remove(k)" data-testid="ssh-key-delete" [attr.aria-label]="'Delete key ' + k.name">Delete</button>}</td></ng-container>
@@ -55,7 +55,7 @@ import { formatDateTime } from '../../shared/format';
         </div>
       }
     </div>`,
-  styles: `.add { display: grid; grid-template-columns: minmax(160px, 240px) 1fr; gap: 12px; align-items: start; margin-bottom: 8px; }
+  styles: `.fp { max-width: 34ch; } .add { display: grid; grid-template-columns: minmax(160px, 240px) 1fr; gap: 12px; align-items: start; margin-bottom: 8px; }
     .add > div { grid-column: 1 / -1; }
     @media (max-width: 700px) { .add { grid-template-columns: 1fr; } }`,
 })
@@ -92,7 +92,7 @@ export class SshKeysPage {
     }
   }
 
-  async add(): Promise<void> {
+  async add(form?: NgForm): Promise<void> {
     const name = this.name().trim();
     const publicKey = this.publicKey().trim();
     if (!name || !publicKey) {
@@ -104,6 +104,8 @@ export class SshKeysPage {
     try {
       const key = await this.api.addSshKey(name, publicKey);
       this.keys.update((k) => [...k, key]);
+      // A fresh form: not the red of an empty required field just after a successful add.
+      form?.resetForm({ name: '', publicKey: '' });
       this.name.set('');
       this.publicKey.set('');
     } catch (e) {

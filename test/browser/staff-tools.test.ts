@@ -1,0 +1,236 @@
+/**
+ * The staff tools of issue 15 in Chromium against the real stack: a plan's price edited and seen in
+ * the order flow (and retiring asks first), a tenant suspended (the customer's banner with the
+ * reason, no order button), a failed task retried, an empty pool deleted, names instead of ids,
+ * the node page and the offline alert.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import type { ServerView, TaskView } from '@oblako/contracts';
+import { ApiClient } from '@oblako/devstack';
+import { uniqueName, waitFor } from '@oblako/testing';
+import { waitForState } from '../e2e/support.js';
+import { byTestId, logIn, newPage, shot, startBrowserE2E, type BrowserE2E } from './support.js';
+
+let b: BrowserE2E;
+before(async () => {
+  // Tasks with no word from their node fail after 2 s: how the retry test gets a failed task.
+  b = await startBrowserE2E({ apiEnv: { TASK_TIMEOUT_SECONDS: '2' } });
+});
+after(async () => {
+  await b?.close();
+});
+
+const PASSWORD = 'correct horse battery staple';
+
+async function customer(label: string): Promise<{ email: string; api: ApiClient; tenant: string }> {
+  const email = `${uniqueName(label)}@browser.test`;
+  const api = new ApiClient(b.stack.apiUrl);
+  const tenant = `${label} Hosting ${uniqueName('t').slice(-4)}`;
+  await api.register(email, PASSWORD, tenant);
+  await b.stack.verifyEmail(email);
+  return { email, api, tenant };
+}
+
+async function staffPage(): Promise<Page> {
+  const page = await newPage(b);
+  await logIn(page, 'admin@e2e.test', b.adminPassword);
+  return page;
+}
+
+async function confirmWithReason(page: Page, reason: string, typed?: string): Promise<void> {
+  await byTestId(page, 'confirm-reason').waitFor();
+  if (typed !== undefined) await byTestId(page, 'confirm-input').fill(typed);
+  await byTestId(page, 'confirm-reason').fill(reason);
+  await byTestId(page, 'confirm-submit').click();
+  await byTestId(page, 'confirm-submit').waitFor({ state: 'detached' });
+}
+
+function order(api: ApiClient, hostname: string): Promise<ServerView> {
+  const seed = b.stack.seed;
+  return api.ok<ServerView>('POST', '/api/v1/servers', { locationId: seed.locationId, planId: seed.planIds.small, imageId: seed.imageIds[0], hostname });
+}
+
+describe('staff tools', () => {
+  test("a plan's new price shows in the order flow; retiring a plan asks first", async () => {
+    const page = await staffPage();
+    await page.goto('/admin/plans');
+    const row = page.locator('[data-testid="admin-plan-row"][data-name="Medium"]');
+    await row.locator('[data-testid="plan-edit"]').click();
+    await page.locator('input[data-testid="plan-price"]').fill('12.34');
+    await byTestId(page, 'plan-submit').click();
+    await byTestId(page, 'plan-form').waitFor({ state: 'detached' });
+    assert.match(await row.innerText(), /€12\.34/);
+    await waitFor('the live region to say it', async () => /was saved/.test(await byTestId(page, 'live-region').innerText()));
+
+    // retiring asks first; cancelling leaves it offered
+    await row.locator('[data-testid="plan-toggle"]').click();
+    await byTestId(page, 'confirm-cancel').click();
+    assert.match(await row.innerText(), /offered/i);
+
+    // a plan name that is too long is refused in words about the name
+    await byTestId(page, 'plan-add-toggle').click();
+    await page.locator('input[data-testid="plan-name"]').fill('n'.repeat(130));
+    await byTestId(page, 'plan-submit').click();
+    assert.match(await byTestId(page, 'plan-error').innerText(), /name is at most 120 characters/i);
+    await page.context().close();
+
+    const c = await customer('price');
+    const cp = await newPage(b);
+    await logIn(cp, c.email, PASSWORD);
+    await cp.goto('/order');
+    await byTestId(cp, 'order-location').first().click();
+    await byTestId(cp, 'order-next-location').click();
+    assert.match(await cp.locator('[data-testid="order-plan"][data-name="Medium"]').innerText(), /€12\.34/);
+    await cp.context().close();
+  });
+
+  test("a suspended team sees the banner with the reason and no order button; staff see the state", async () => {
+    const c = await customer('suspended');
+    const page = await staffPage();
+    await page.goto('/admin/tenants');
+    const row = page.locator(`[data-testid="tenant-row"][data-name="${c.tenant}"]`);
+    await row.locator('[data-testid="tenant-suspend"]').click();
+    await confirmWithReason(page, 'unpaid invoice 1042');
+    await row.locator('[data-testid="tenant-state"][data-state="suspended"]').waitFor();
+    assert.match(await row.innerText(), /unpaid invoice 1042/);
+    await shot(page, '32-admin-tenant-suspended');
+
+    const cp = await newPage(b);
+    await logIn(cp, c.email, PASSWORD);
+    await cp.goto('/servers');
+    await byTestId(cp, 'suspended-banner').waitFor();
+    assert.match(await byTestId(cp, 'suspended-banner').innerText(), /suspended.*unpaid invoice 1042/s);
+    assert.equal(await byTestId(cp, 'order-server').count(), 0, 'no order button');
+    assert.equal(await byTestId(cp, 'order-first-server').count(), 0, 'no order button in the empty list');
+    assert.equal(await byTestId(cp, 'nav-order').count(), 0, 'no order link in the menu');
+    await cp.goto('/order');
+    await byTestId(cp, 'order-suspended').waitFor();
+    await shot(cp, '33-customer-suspended');
+
+    await row.locator('[data-testid="tenant-unsuspend"]').click();
+    await confirmWithReason(page, 'paid');
+    await row.locator('[data-testid="tenant-state"][data-state="active"]').waitFor();
+    await cp.goto('/servers');
+    await byTestId(cp, 'order-server').or(byTestId(cp, 'order-first-server')).first().waitFor();
+    assert.equal(await byTestId(cp, 'suspended-banner').count(), 0);
+    await page.context().close();
+    await cp.context().close();
+  });
+
+  test('staff retry a failed task from the failed-tasks page; names, not ids, and the audit entry', async () => {
+    const c = await customer('retry');
+    const server = await order(c.api, 'retry-1.example');
+    await waitForState(c.api, server.id, 'running');
+    // The node goes quiet (its daemon frozen, so the test driver's domains survive): the reboot
+    // gets no answer and fails on the 2 s timeout; then the daemon thaws.
+    const daemon = b.stack.daemon!.child;
+    daemon.kill('SIGSTOP');
+    await c.api.ok('POST', `/api/v1/servers/${server.id}/actions`, { action: 'reboot' });
+    await waitFor('the reboot to fail', async () => {
+      const tasks = await c.api.ok<TaskView[]>('GET', `/api/v1/servers/${server.id}/tasks`);
+      return tasks[0]?.op === 'reboot' && tasks[0].state === 'failed';
+    }, { timeoutMs: 20_000 }).finally(() => daemon.kill('SIGCONT'));
+
+    const page = await staffPage();
+    await page.goto('/admin/tasks');
+    const row = page.locator('[data-testid="failed-task-row"][data-hostname="retry-1.example"][data-op="reboot"]');
+    await row.waitFor();
+    const text = await row.innerText();
+    assert.match(text, new RegExp(c.tenant), 'the team by name');
+    assert.doesNotMatch(text, /[0-9a-f]{8}-[0-9a-f]{4}-/, 'no UUIDs in the row');
+    assert.match(await row.locator('[data-testid="failed-task-error"]').innerText(), /timeout/);
+    await shot(page, '34-admin-failed-tasks');
+    await row.locator('[data-testid="task-retry"]').click();
+    await confirmWithReason(page, 'node back after restart');
+    try {
+      await waitFor('the retried reboot to succeed', async () => {
+        const tasks = await c.api.ok<TaskView[]>('GET', `/api/v1/servers/${server.id}/tasks`);
+        return tasks[0]?.op === 'reboot' && tasks[0].state === 'succeeded' ? tasks : undefined;
+      }, { timeoutMs: 20_000 });
+    } catch (err) {
+      const tasks = await c.api.ok<TaskView[]>('GET', `/api/v1/servers/${server.id}/tasks`);
+      const shown = await byTestId(page, 'task-action-error').innerText().catch(() => 'no error shown');
+      throw new Error(`${(err as Error).message}; tasks: ${JSON.stringify(tasks.map((t) => [t.op, t.state, t.error]))}; page: ${shown}`);
+    }
+    await waitFor('the live region to say it', async () => /runs again/.test(await byTestId(page, 'live-region').innerText()));
+
+    await page.goto('/admin/audit');
+    await byTestId(page, 'audit-filter-action').click();
+    await page.locator('mat-option', { hasText: 'tasks' }).click();
+    const entry = page.locator('[data-testid="audit-row"][data-action="task.retry"]').first();
+    await entry.waitFor();
+    const audit = await entry.innerText();
+    assert.match(audit, /retry-1\.example/);
+    assert.match(audit, /node back after restart/);
+    assert.match(audit, /admin@e2e\.test/);
+    assert.equal(await page.locator('[data-testid="audit-row"]:not([data-action^="task."])').count(), 0, 'the filter shows only task entries');
+
+    // the customer's server page names its node
+    const cp = await newPage(b);
+    await logIn(cp, c.email, PASSWORD);
+    await cp.goto(`/servers/${server.id}`);
+    await byTestId(cp, 'server-node').waitFor();
+    assert.doesNotMatch(await byTestId(cp, 'server-node').innerText(), /[0-9a-f]{8}-[0-9a-f]{4}-/);
+    await cp.context().close();
+    await page.context().close();
+  });
+
+  test('an empty pool is deleted after a confirmation; a pool in use cannot be; an IPv6 /64 reads as a /64', async () => {
+    const page = await staffPage();
+    await page.goto('/admin/ip-pools');
+    for (const [cidr, gateway] of [['198.18.0.0/28', '198.18.0.1'], ['2001:db8:15::/64', '2001:db8:15::1']] as const) {
+      await byTestId(page, 'ip-pool-add-toggle').click();
+      await page.locator('input[data-testid="ip-pool-cidr"]').fill(cidr);
+      await page.locator('input[data-testid="ip-pool-gateway"]').fill(gateway);
+      await byTestId(page, 'ip-pool-submit').click();
+      await page.locator(`[data-testid="ip-pool-row"][data-cidr="${cidr}"]`).waitFor();
+    }
+    const v6 = await page.locator('[data-testid="ip-pool-row"][data-cidr="2001:db8:15::/64"] [data-testid="ip-pool-usage"]').innerText();
+    assert.match(v6, /\/64/);
+    assert.doesNotMatch(v6, /9007199254740991/);
+    // the seed's pool has the servers' addresses: its delete is disabled with the reason in sight
+    const used = page.locator('[data-testid="ip-pool-row"]').filter({ has: page.locator('[data-testid="ip-pool-usage"]:not([data-used="0"])') }).first();
+    if ((await used.count()) > 0) {
+      assert.equal(await used.locator('[data-testid="ip-pool-delete"]').isDisabled(), true);
+      assert.match(await used.innerText(), /In use by/);
+    }
+    const empty = page.locator('[data-testid="ip-pool-row"][data-cidr="198.18.0.0/28"]');
+    await empty.locator('[data-testid="ip-pool-delete"]').click();
+    await byTestId(page, 'confirm-submit').click();
+    await empty.waitFor({ state: 'detached' });
+    await page.reload();
+    await page.locator('[data-testid="ip-pool-row"][data-cidr="2001:db8:15::/64"]').waitFor();
+    assert.equal(await empty.count(), 0, 'gone after a reload too');
+    await page.context().close();
+  });
+
+  test('locations can be edited; the node page lists its servers; an offline node raises an alert', async () => {
+    const page = await staffPage();
+    await page.goto('/admin/locations');
+    const row = page.locator('[data-testid="admin-location-row"]').first();
+    await row.locator('[data-testid="location-edit"]').click();
+    const name = `Renamed ${uniqueName('dc').slice(-5)}`;
+    await page.locator('input[data-testid="location-name"]').fill(name);
+    await byTestId(page, 'location-submit').click();
+    await page.getByText(name).first().waitFor();
+
+    await page.goto('/admin/nodes');
+    await byTestId(page, 'node-link').first().click();
+    await byTestId(page, 'node-page').waitFor();
+    await byTestId(page, 'node-server-row').first().waitFor();
+    assert.ok((await byTestId(page, 'node-task-row').count()) > 0, 'recent tasks shown');
+    await shot(page, '35-admin-node');
+
+    // a node that goes offline: staff hear it on whatever page they are
+    const ghost = await b.admin.ok<{ node: { id: string } }>('POST', '/api/v1/admin/nodes', {
+      name: 'hv-ghost', locationId: b.stack.seed.locationId, vcpus: 4, memoryMiB: 4096, diskGiB: 100,
+    });
+    await b.admin.ok('PATCH', `/api/v1/admin/nodes/${ghost.node.id}`, { state: 'offline' });
+    await page.goto('/admin/plans');
+    await page.locator('[data-testid="node-offline-banner"][data-node="hv-ghost"]').waitFor();
+    await b.admin.ok('DELETE', `/api/v1/admin/nodes/${ghost.node.id}`);
+    await page.context().close();
+  });
+});
