@@ -137,6 +137,9 @@ describe('the panel in a real browser against the real stack', () => {
     await page.locator('input[data-testid="node-disk"]').fill('2000');
     await byTestId(page, 'node-submit').click();
     await byTestId(page, 'node-registration').waitFor();
+    // the one command to run on the hypervisor, with its single-use token in bash's environment
+    const joinCommand = await byTestId(page, 'node-join-command').innerText();
+    assert.match(joinCommand, /^curl -fsS .*\/api\/v1\/join\/node\.sh' \| OBLAKO_URL='[^']+' OBLAKO_JOIN_TOKEN='ojt_[A-Za-z0-9_-]{43}' bash$/);
     // the settings under the names the node daemon reads
     const settings = await byTestId(page, 'node-daemon-config').innerText();
     assert.match(settings, /^NODE_ID=[0-9a-f-]{36}$/m);

@@ -4,8 +4,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { consoleSubjects, nodeInboxPrefix, subjects, type NodeRegistrationView, type ServerView } from '@oblako/contracts';
+import pg from 'pg';
+import { consoleSubjects, nodeInboxPrefix, subjects, WIRE_VERSION, WireHelloReplySchema, type NodeJoinResultView, type NodeJoinView, type NodeRegistrationView, type ServerView } from '@oblako/contracts';
+import { ApiClient } from '@oblako/devstack';
+import { waitFor } from '@oblako/testing';
 import { newCustomer, startE2E, waitForState, type E2E } from './support.js';
+
+const { Client } = pg;
 
 /** NATS in operator mode, as in production: every node daemon has a user of its own. */
 let e: E2E;
@@ -94,6 +99,131 @@ describe('per-node NATS users', () => {
       const js = jetstream(nc, { timeout: 2000 });
       const consumer = await js.consumers.get(s.commandStream, s.nodeConsumer(nodeB.node.id));
       assert.equal(await consumer.next({ expires: 1000 }), null, 'no commands for B, but the pull is allowed');
+    } finally {
+      await nc.close();
+    }
+  });
+});
+
+describe('joining a hypervisor with a single-use token; new credentials revoke the old', () => {
+  const joinCall = (method: string, path: string, token: string | null, body?: unknown) =>
+    new ApiClient(e.stack.apiUrl).call<Record<string, unknown>>(method, `/api/v1/join${path}`, body, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+
+  test('the join command carries the token in the environment of bash, not in an argument', async () => {
+    const join = await e.admin.ok<NodeJoinView>('POST', `/api/v1/admin/nodes/${nodeB.node.id}/join`);
+    assert.match(join.token, /^ojt_[A-Za-z0-9_-]{43}$/);
+    assert.ok(Date.parse(join.expiresAt) - Date.now() > 59 * 60_000 && Date.parse(join.expiresAt) - Date.now() <= 3600_000, join.expiresAt);
+    const [fetchPart, runPart] = join.command.split(' | ');
+    assert.match(fetchPart!, /^curl -fsS .*\/api\/v1\/join\/node\.sh'$/);
+    assert.ok(!fetchPart!.includes(join.token), 'the token is not in curl\'s arguments');
+    assert.match(runPart!, new RegExp(`OBLAKO_JOIN_TOKEN='${join.token}' bash$`));
+    assert.ok(!join.command.includes('BEGIN NATS'), 'no credentials in the command');
+  });
+
+  test('the token buys the node its credentials once; the old user is cut off and refused, the new one works', async () => {
+    const s = subjects(e.stack.subjectPrefix);
+    const join = await e.admin.ok<NodeJoinView>('POST', `/api/v1/admin/nodes/${nodeB.node.id}/join`);
+    const check = await joinCall('GET', '/check', join.token);
+    assert.equal(check.status, 200);
+    assert.equal(check.body.nodeName, 'hv-b');
+
+    // the node's current user (from the registration) is connected while the join happens
+    const old = await connectAs(nodeB.daemon.natsCreds!, nodeB.node.id);
+    const oldErrors = violations(old);
+    const oldClosed = old.closed();
+
+    const r = await joinCall('POST', '', join.token, { hostname: 'hv-b.example.net' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const result = r.body as unknown as NodeJoinResultView;
+    assert.equal(result.nodeId, nodeB.node.id);
+    assert.match(result.natsCreds, /BEGIN NATS USER JWT/);
+    assert.notEqual(result.natsCreds, nodeB.daemon.natsCreds);
+
+    // revoked: the live connection is closed by the server, and a new one is refused
+    await waitFor('the old connection to be cut', () => oldErrors.some((t) => /revoked/i.test(t)), { timeoutMs: 5000 });
+    await old.close().catch(() => undefined);
+    await oldClosed;
+    await assert.rejects(
+      connect({ servers: e.stack.natsUrl, authenticator: credsAuthenticator(new TextEncoder().encode(nodeB.daemon.natsCreds!)), inboxPrefix: nodeInboxPrefix(nodeB.node.id), timeout: 3000, reconnect: false }),
+      /authorization|auth/i,
+    );
+    // the new user may do what a node does
+    const fresh = await connectAs(result.natsCreds, nodeB.node.id);
+    try {
+      const consumer = await jetstream(fresh, { timeout: 2000 }).consumers.get(s.commandStream, s.nodeConsumer(nodeB.node.id));
+      assert.equal(await consumer.next({ expires: 1000 }), null);
+    } finally {
+      await fresh.close();
+    }
+
+    // single use, with a message that says what to do
+    const again = await joinCall('POST', '', join.token, {});
+    assert.equal(again.status, 410);
+    assert.equal(again.body.code, 'join_token_used');
+    assert.match(String(again.body.message), /already used .*Make a new join command/);
+    assert.equal((await joinCall('GET', '/check', join.token)).status, 410);
+    assert.equal((await joinCall('GET', '/bundle', join.token)).status, 410, 'a spent token downloads nothing');
+    // the spent token still tells the join script how the node is doing (no daemon runs for B)
+    const status = await joinCall('GET', '/status', join.token);
+    assert.equal(status.status, 200);
+    assert.equal(status.body.online, false);
+    // audited, without the secret
+    const audit = await e.admin.ok<{ action: string; targetId: string | null; details: Record<string, unknown> }[]>('GET', '/api/v1/admin/audit?limit=50');
+    const entry = audit.find((a) => a.action === 'node.join' && a.targetId === nodeB.node.id);
+    assert.ok(entry, JSON.stringify(audit.map((a) => a.action)));
+    assert.equal(entry.details.hostname, 'hv-b.example.net');
+    assert.ok(!JSON.stringify(entry).includes('SUAC') && !JSON.stringify(entry).includes('BEGIN NATS'), 'no seed in the audit log');
+    nodeB = { ...nodeB, daemon: { ...nodeB.daemon, natsCreds: result.natsCreds } };
+  });
+
+  test('an expired, an unknown, a replaced and a missing token are refused with a clear message', async () => {
+    const expiredJoin = await e.admin.ok<NodeJoinView>('POST', `/api/v1/admin/nodes/${nodeB.node.id}/join`);
+    const pg = new Client({ connectionString: e.stack.databaseUrl });
+    await pg.connect();
+    try {
+      await pg.query(`UPDATE node_join_tokens SET expires_at = now() - interval '1 second' WHERE node_id = $1 AND used_at IS NULL`, [nodeB.node.id]);
+    } finally {
+      await pg.end();
+    }
+    const expired = await joinCall('POST', '', expiredJoin.token, {});
+    assert.equal(expired.status, 410);
+    assert.equal(expired.body.code, 'join_token_expired');
+    assert.match(String(expired.body.message), /expired at .*Make a new join command/);
+
+    const unknown = await joinCall('POST', '', `ojt_${'A'.repeat(43)}`, {});
+    assert.equal(unknown.status, 401);
+    assert.equal(unknown.body.code, 'join_token_unknown');
+
+    const first = await e.admin.ok<NodeJoinView>('POST', `/api/v1/admin/nodes/${nodeB.node.id}/join`);
+    await e.admin.ok<NodeJoinView>('POST', `/api/v1/admin/nodes/${nodeB.node.id}/join`);
+    const replaced = await joinCall('POST', '', first.token, {});
+    assert.equal(replaced.status, 401, 'a newer join command replaces the unused older one');
+
+    const missing = await joinCall('POST', '', null, {});
+    assert.equal(missing.status, 401);
+    assert.equal(missing.body.code, 'join_token_missing');
+    const notAToken = await joinCall('POST', '', 'eyJhbGciOi.not-a-join-token', {});
+    assert.equal(notAToken.status, 401);
+    // an access token is not a join token, and a join token opens no other route
+    const staff = await joinCall('POST', '', e.admin.token!, {});
+    assert.equal(staff.status, 401);
+  });
+
+  test('the API answers a daemon of another wire version, saying which part to upgrade', async () => {
+    const s = subjects(e.stack.subjectPrefix);
+    const nc = await connectAs(nodeB.daemon.natsCreds!, nodeB.node.id);
+    try {
+      const ask = async (wireVersion: number) =>
+        WireHelloReplySchema.parse((await nc.request(s.nodeHello(nodeB.node.id), JSON.stringify({ nodeId: nodeB.node.id, wireVersion, daemonVersion: 'test' }), { timeout: 3000 })).json());
+      const same = await ask(WIRE_VERSION);
+      assert.equal(same.ok, true);
+      const newer = await ask(WIRE_VERSION + 1);
+      assert.equal(newer.ok, false);
+      assert.equal(newer.apiWireVersion, WIRE_VERSION);
+      assert.match(newer.message, new RegExp(`this node daemon speaks wire version ${WIRE_VERSION + 1}.*upgrade the API`));
+      const older = await ask(WIRE_VERSION - 1);
+      assert.equal(older.ok, false);
+      assert.match(older.message, /upgrade the node daemon/);
     } finally {
       await nc.close();
     }

@@ -33,6 +33,9 @@ import { APP_CONFIG } from './common/config.provider.js';
 import type { AppConfig } from './config/config.js';
 import { createDataSource, openDataSource } from './database/data-source.js';
 import { AdminFleetController } from './fleet/fleet.controller.js';
+import { NodeCredentialsService } from './fleet/node-credentials.service.js';
+import { NodeJoinController } from './fleet/node-join.controller.js';
+import { NodeJoinService } from './fleet/node-join.service.js';
 import { FleetService } from './fleet/fleet.service.js';
 import { IpAllocatorService } from './fleet/ip-allocator.service.js';
 import { HealthController } from './health/health.controller.js';
@@ -44,6 +47,7 @@ import { HeartbeatsService } from './node-events/heartbeats.service.js';
 import { NodeEventsConsumer } from './node-events/node-events.consumer.js';
 import { TaskProgressHandler } from './node-events/task-progress.handler.js';
 import { TaskResultHandler } from './node-events/task-result.handler.js';
+import { WireRefusedHandler } from './node-events/wire-refused.handler.js';
 import { TaskRunner } from './operations/task-runner.service.js';
 import { NodePlacementService } from './servers/node-placement.service.js';
 import { OutboxRelayService } from './servers/outbox-relay.service.js';
@@ -125,7 +129,7 @@ class AuthModule {
 @Module({ controllers: [CatalogueController, AdminCatalogueController, IsosController, AdminIsosController], providers: [CatalogueService, IsosService] })
 class CatalogueModule {}
 
-@Module({ controllers: [AdminFleetController], providers: [FleetService, IpAllocatorService], exports: [IpAllocatorService] })
+@Module({ controllers: [AdminFleetController, NodeJoinController], providers: [FleetService, IpAllocatorService, NodeCredentialsService, NodeJoinService], exports: [IpAllocatorService] })
 class FleetModule {}
 
 @Module({ controllers: [SshKeysController], providers: [SshKeysService], exports: [SshKeysService] })
@@ -155,7 +159,7 @@ class EventsOutModule {}
   providers: [
     ServerOrdersService, ServerViewsService, ServerActionsService, AdminTasksService, AdminTaskActionsService, NodePlacementService, OutboxRelayService, TaskRunner, BillingPort,
     // node events: each handler registers its kind (node-events/event-handlers.ts)
-    NodeEventHandlers, NodeEventsConsumer, HeartbeatsService, TaskProgressHandler, TaskResultHandler, DomainStateHandler,
+    NodeEventHandlers, NodeEventsConsumer, HeartbeatsService, TaskProgressHandler, TaskResultHandler, WireRefusedHandler, DomainStateHandler,
   ],
   exports: [ServerOrdersService, ServerViewsService, TaskRunner, OutboxRelayService, NodeEventsConsumer, NodeEventHandlers],
 })

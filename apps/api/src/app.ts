@@ -100,3 +100,4 @@ function validationError(errors: ValidationError[]): CommonError {
   const summary = details.map((d) => d.problems.join('; ')).join('; ');
   return new CommonError('validation_failed', `The request is not valid: ${summary}.`, details);
 }
+export { natsOperatorMode, type NatsKeys, type NatsOperatorMode } from './messaging/nats-account.js';

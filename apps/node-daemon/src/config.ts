@@ -21,6 +21,8 @@ export interface DaemonConfig {
   natsPassword?: string;
   /** Path of a NATS credentials (.creds) file. */
   natsCredsFile?: string;
+  /** PEM file of the CA (or the self-signed certificate) NATS' TLS certificate is checked against; implies TLS. */
+  natsCaFile?: string;
   /** Replicas of the command stream when the daemon has to create it (the API normally does, with its own NATS_STREAM_REPLICAS). */
   streamReplicas: number;
   libvirtUri: string;
@@ -106,6 +108,7 @@ export function loadConfig(env: Env = process.env): DaemonConfig {
     natsUser: str('NATS_USER'),
     natsPassword: env.NATS_PASSWORD,
     natsCredsFile: str('NATS_CREDS'),
+    natsCaFile: str('NATS_CA'),
     streamReplicas: int('NATS_STREAM_REPLICAS', STREAM_REPLICAS_DEFAULT, 1, STREAM_REPLICAS_MAX),
     libvirtUri,
     domainType,

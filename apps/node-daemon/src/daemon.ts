@@ -10,9 +10,18 @@ import { HeartbeatLoop } from './heartbeat.js';
 import { LibvirtHypervisor } from './hypervisor/libvirt-adapter.js';
 import type { HypervisorPort } from './hypervisor/port.js';
 import { createLogger, errorMessage, type Logger } from './log.js';
-import { openBus, type Bus } from './nats/bus.js';
+import { helloApi, openBus, type Bus } from './nats/bus.js';
+import { WIRE_VERSION } from '@oblako/contracts';
 
 export const DAEMON_VERSION = '0.1.0';
+
+/** The API speaks another wire version: the daemon takes no command (exit code 3 in main). */
+export class WireVersionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WireVersionError';
+  }
+}
 
 /** Replace the moving parts in tests; the defaults are the real ones. */
 export interface DaemonDeps {
@@ -60,6 +69,13 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
   } catch (err) {
     await hv.close().catch(() => undefined);
     throw err;
+  }
+  const hello = await helloApi(bus.nc, s, config.nodeId, DAEMON_VERSION, log);
+  if (hello && !hello.ok) {
+    log.error('the API refuses this daemon', { reason: hello.message, apiWireVersion: hello.apiWireVersion, daemonWireVersion: WIRE_VERSION });
+    await bus.nc.close().catch(() => undefined);
+    await hv.close().catch(() => undefined);
+    throw new WireVersionError(hello.message);
   }
 
   const consoles = new ConsoleRelay(bus.nc, s, config.nodeId, consolePathsOf(config), log);

@@ -1,4 +1,4 @@
-export { startDaemon, DAEMON_VERSION, type DaemonHandle, type DaemonDeps } from './daemon.js';
+export { startDaemon, DAEMON_VERSION, WireVersionError, type DaemonHandle, type DaemonDeps } from './daemon.js';
 export { loadConfig, defineConfig, validateConfig, ConfigError, type DaemonConfig, type DomainType, type ProvisioningMode } from './config.js';
 export { domainName, serverIdOfDomain, tapName } from './naming.js';
 export type { HypervisorPort, NodeCapacity, DomainSummary } from './hypervisor/port.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig } from './config.js';
-import { startDaemon } from './daemon.js';
+import { startDaemon, WireVersionError } from './daemon.js';
 import { errorMessage } from './log.js';
 
 /** The node daemon process: configuration from the environment, graceful stop on SIGINT/SIGTERM. */
@@ -17,7 +17,8 @@ async function main(): Promise<void> {
     daemon = await startDaemon(config);
   } catch (err) {
     process.stderr.write(`node daemon could not start: ${errorMessage(err)}\n`);
-    process.exit(1);
+    // 3: the API speaks another wire version; restarting will not help (the unit does not restart on 2 or 3)
+    process.exit(err instanceof WireVersionError ? 3 : 1);
   }
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {

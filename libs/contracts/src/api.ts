@@ -143,6 +143,39 @@ export interface NodeRegistrationView {
   node: NodeView;
   /** What the node daemon needs to connect; shown once. */
   daemon: { nodeId: string; natsUrl: string; natsUser: string; natsPassword?: string; natsCreds?: string; subjectPrefix: string };
+  /** The one command to run as root on the fresh hypervisor (single use, expires). */
+  join: NodeJoinView;
+}
+
+/** A single-use join token and the command that carries it; shown once. */
+export interface NodeJoinView {
+  nodeId: string;
+  token: string;
+  expiresAt: string;
+  /** Run as root on a fresh Debian 12 hypervisor: installs libvirt, QEMU and the daemon, and joins. */
+  command: string;
+}
+
+/** What a hypervisor gets for its join token (POST /api/v1/join): its own NATS identity. Secret. */
+export interface NodeJoinResultView {
+  nodeId: string;
+  nodeName: string;
+  natsUrl: string;
+  subjectPrefix: string;
+  /** The .creds file (NATS_CREDS), mode 0600 on the node; never in argv or a log. */
+  natsCreds: string;
+  /** PEM to check NATS' TLS certificate with (NATS_CA), when NATS has TLS with a certificate of its own. */
+  natsCa?: string;
+}
+
+/** How a join went, for the join script (GET /api/v1/join/status with the spent token). */
+export interface NodeJoinStatusView {
+  nodeId: string;
+  nodeName: string;
+  state: NodeState;
+  /** A heartbeat came in the last 30 seconds. */
+  online: boolean;
+  lastHeartbeatAt: string | null;
 }
 
 export interface IpPoolView {

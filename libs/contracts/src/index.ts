@@ -10,3 +10,4 @@ export * from './permissions.js';
 export * from './api.js';
 export * from './webhooks.js';
 export * from './console.js';
+export * from './wire.js';

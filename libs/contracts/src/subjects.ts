@@ -21,6 +21,9 @@ export interface Subjects {
   nodeEvent(nodeId: string, kind: EventKind): string;
   /** Heartbeat with capacity and domain states. */
   nodeHeartbeat(nodeId: string): string;
+  /** Request/reply at daemon start-up: do the two sides speak the same wire version? (`wire.ts`) */
+  nodeHello(nodeId: string): string;
+  allHellos(): string;
   allCommands(): string;
   allEvents(): string;
   allHeartbeats(): string;
@@ -33,13 +36,15 @@ export interface Subjects {
   /** Durable consumer name of the API's event consumer. */
   readonly apiEventConsumer: string;
   /** Parse `<prefix>.node.<nodeId>.<evt|hb>...` into its parts, or null. */
-  parse(subject: string): { nodeId: string; channel: 'cmd' | 'evt' | 'hb'; name: string | null } | null;
+  parse(subject: string): { nodeId: string; channel: 'cmd' | 'evt' | 'hb' | 'hello'; name: string | null } | null;
 }
 
 export const EventKind = {
   TaskProgress: 'task.progress',
   TaskResult: 'task.result',
   DomainState: 'domain.state',
+  /** A command in a wire version the daemon does not speak, refused unexecuted (`WireRefusalSchema`). */
+  WireRefused: 'wire.refused',
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 
@@ -53,6 +58,8 @@ export function subjects(prefix = 'oblako'): Subjects {
     nodeCommands: (nodeId) => `${base}.${token('node id', nodeId)}.cmd.>`,
     nodeEvent: (nodeId, kind) => `${base}.${token('node id', nodeId)}.evt.${kind}`,
     nodeHeartbeat: (nodeId) => `${base}.${token('node id', nodeId)}.hb`,
+    nodeHello: (nodeId) => `${base}.${token('node id', nodeId)}.hello`,
+    allHellos: () => `${base}.*.hello`,
     allCommands: () => `${base}.*.cmd.>`,
     allEvents: () => `${base}.*.evt.>`,
     allHeartbeats: () => `${base}.*.hb`,
@@ -64,7 +71,7 @@ export function subjects(prefix = 'oblako'): Subjects {
       if (!subject.startsWith(`${base}.`)) return null;
       const rest = subject.slice(base.length + 1).split('.');
       const [nodeId, channel, ...name] = rest;
-      if (!nodeId || (channel !== 'cmd' && channel !== 'evt' && channel !== 'hb')) return null;
+      if (!nodeId || (channel !== 'cmd' && channel !== 'evt' && channel !== 'hb' && channel !== 'hello')) return null;
       return { nodeId, channel, name: name.length ? name.join('.') : null };
     },
   };
@@ -99,6 +106,7 @@ export function natsNodePermissions(s: Subjects, nodeId: string): NatsPermission
       `${s.prefix}.node.${nodeId}.evt.>`,
       s.nodeHeartbeat(nodeId),
       ...consoles.publish,
+      s.nodeHello(nodeId),
     ],
     subscribe: [`${nodeInboxPrefix(nodeId)}.>`, ...consoles.subscribe],
   };

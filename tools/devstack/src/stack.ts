@@ -22,6 +22,7 @@ interface ApiModule {
   runMigrations(url: string): Promise<string[]>;
   createDataSource(s: { url: string; poolSize?: number }): { initialize(): Promise<unknown>; destroy(): Promise<void> };
   seedDemo(ds: unknown, opts: SeedOptions): Promise<SeedResult>;
+  natsOperatorMode(stored?: Record<string, string>): Promise<{ keys: { accountSeed: string; operatorSigningSeed: string }; serverConfig(resolverDir: string): string; apiCreds: string; systemCreds: string }>;
 }
 
 export interface SeedOptions {
@@ -185,7 +186,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         DATABASE_URL: databaseUrl,
         NATS_URL: natsUrl,
         NATS_SUBJECT_PREFIX: subjectPrefix,
-        ...(auth ? { NATS_CREDS: auth.apiCredsFile, NATS_ACCOUNT_SEED: auth.accountSeed } : {}),
+        ...(auth ? { NATS_CREDS: auth.apiCredsFile, NATS_ACCOUNT_SEED: auth.accountSeed, NATS_OPERATOR_SIGNING_SEED: auth.operatorSigningSeed, NATS_SYSTEM_CREDS: auth.systemCredsFile } : {}),
         PORT: String(apiPort),
         HOST: '127.0.0.1',
         JWT_SECRET: opts.jwtSecret ?? randomBytes(48).toString('base64url'),

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { STREAM_REPLICAS_DEFAULT, STREAM_REPLICAS_MAX } from '@oblako/contracts';
-import { isAccountSeed } from '../messaging/nats-credentials.js';
+import { isAccountSeed, isOperatorSeed } from '../messaging/nats-credentials.js';
 import { readBillingConfig, type BillingConfig } from '../billing/billing.config.js';
 import { deriveDataKey } from '../auth/secrets.js';
 
@@ -8,6 +8,19 @@ import { deriveDataKey } from '../auth/secrets.js';
  * The API's configuration: read once at start-up from the environment into one typed object.
  * Nothing else in the API reads `process.env`.
  */
+export interface NodeJoinConfig {
+  /** NATS as the nodes reach it (NODE_NATS_URL, default NATS_URL). */
+  natsUrl: string;
+  /** PEM handed to joining nodes to check NATS' certificate (NODE_NATS_CA, default NATS_CA). */
+  natsCaFile: string | null;
+  /** Folder with join-node.sh and oblako-node.tar.gz, made by tools/install (NODE_BUNDLE_DIR). */
+  bundleDir: string | null;
+  /** `sha256//<base64>` of the panel certificate's public key when it is self-signed (PUBLIC_TLS_PIN): the join command pins it. */
+  tlsPin: string | null;
+  /** How long a join token lives (JOIN_TOKEN_TTL_SECONDS, default one hour). */
+  tokenTtlSeconds: number;
+}
+
 export interface AppConfig {
   /** PostgreSQL connection string. */
   databaseUrl: string;
@@ -22,6 +35,17 @@ export interface AppConfig {
   natsAccountSeed: string | null;
   /** Replicas of each JetStream stream the API creates (1 on one nats-server, 3 on a three-server cluster). */
   natsStreamReplicas: number;
+  /** PEM the NATS server's TLS certificate is checked against (NATS with TLS); null = system CAs / no TLS. */
+  natsCaFile: string | null;
+  /**
+   * Revocation of node users: an operator signing key (SO...) re-signs the account JWT with the
+   * revocation list, pushed to the server as the system account's user (its .creds). Both null =
+   * old node credentials stay valid when new ones are issued (development).
+   */
+  natsOperatorSigningSeed: string | null;
+  natsSystemCredsFile: string | null;
+  /** What hypervisors joining the fleet are told (`fleet/node-join.service.ts`). */
+  nodes: NodeJoinConfig;
   port: number;
   /** Address to listen on. */
   host: string;
@@ -147,6 +171,30 @@ export function loadConfig(env: Env): AppConfig {
   if (natsAccountSeed && !isAccountSeed(natsAccountSeed)) {
     problems.push('NATS_ACCOUNT_SEED must be an account nkey seed (it starts with "SA"; `nsc` or the demo launcher makes one)');
   }
+  const fileSetting = (name: string): string | null => {
+    const v = str(name) ?? null;
+    if (v && !existsSync(v)) problems.push(`${name} names a file that does not exist: ${v}`);
+    return v;
+  };
+  const natsCaFile = fileSetting('NATS_CA');
+  const natsSystemCredsFile = fileSetting('NATS_SYSTEM_CREDS');
+  const natsOperatorSigningSeed = str('NATS_OPERATOR_SIGNING_SEED') ?? null;
+  if (natsOperatorSigningSeed && !isOperatorSeed(natsOperatorSigningSeed)) problems.push('NATS_OPERATOR_SIGNING_SEED must be an operator nkey seed (it starts with "SO"; tools/install makes one)');
+  if (!!natsOperatorSigningSeed !== !!natsSystemCredsFile) problems.push('NATS_OPERATOR_SIGNING_SEED and NATS_SYSTEM_CREDS go together (both revoke old node credentials)');
+  if (natsOperatorSigningSeed && !natsAccountSeed) problems.push('NATS_OPERATOR_SIGNING_SEED needs NATS_ACCOUNT_SEED (the account whose node users it revokes)');
+  const nodeNatsUrl = str('NODE_NATS_URL') ?? natsUrl;
+  url('NODE_NATS_URL', nodeNatsUrl, ['nats:', 'tls:', 'ws:', 'wss:']);
+  const bundleDir = str('NODE_BUNDLE_DIR') ?? null;
+  if (bundleDir && !existsSync(bundleDir)) problems.push(`NODE_BUNDLE_DIR names a folder that does not exist: ${bundleDir}`);
+  const tlsPin = str('PUBLIC_TLS_PIN') ?? null;
+  if (tlsPin && !/^sha256\/\/[A-Za-z0-9+/]{43}=$/.test(tlsPin)) problems.push('PUBLIC_TLS_PIN must be sha256//<base64 of the SHA-256 of the certificate\'s public key> (tools/install computes it)');
+  const nodes: NodeJoinConfig = {
+    natsUrl: nodeNatsUrl,
+    natsCaFile: fileSetting('NODE_NATS_CA') ?? natsCaFile,
+    bundleDir,
+    tlsPin,
+    tokenTtlSeconds: int('JOIN_TOKEN_TTL_SECONDS', 3600, 60, 7 * 24 * 3600),
+  };
   const billing = readBillingConfig({ str, int, problems });
   const bool = (name: string, def: boolean): boolean => {
     const raw = str(name);
@@ -198,6 +246,10 @@ export function loadConfig(env: Env): AppConfig {
     natsCredsFile,
     natsAccountSeed,
     natsStreamReplicas: int('NATS_STREAM_REPLICAS', STREAM_REPLICAS_DEFAULT, 1, STREAM_REPLICAS_MAX),
+    natsCaFile,
+    natsOperatorSigningSeed,
+    natsSystemCredsFile,
+    nodes,
     port: int('PORT', 3000, 0, 65535),
     host: str('HOST') ?? '0.0.0.0',
     jwtSecret,

@@ -12,11 +12,12 @@ import { OperationSteps1796196705800 } from './migrations/1796196705800-operatio
 import { OutboxClaims1796198340642 } from './migrations/1796198340642-outbox-claims.js';
 import { NodePending1796198412929 } from './migrations/1796198412929-node-pending.js';
 import { Isos1796203228286 } from './migrations/1796203228286-isos.js';
+import { NodeJoin1796205390840 } from './migrations/1796205390840-node-join.js';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000, TenantServerLimit1764300000000, TenantSuspension1764400000000,
   Accounts1796167214576, WebhooksNotifications1796169742512, ConsoleTickets1796196705708, OperationSteps1796196705800, OutboxClaims1796198340642,
-  NodePending1796198412929, Isos1796203228286,
+  NodePending1796198412929, Isos1796203228286, NodeJoin1796205390840,
 ];
 
 export interface DataSourceSettings {

@@ -1,10 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Patch, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { Permission, type IpPoolView, type NodeRegistrationView, type NodeView } from '@oblako/contracts';
+import { Permission, type IpPoolView, type NodeJoinView, type NodeRegistrationView, type NodeView } from '@oblako/contracts';
 import { StaffOnly } from '../common/guards.js';
 import { UuidParam } from '../common/params.js';
 import { CurrentActor, type Actor } from '../common/request-context.js';
-import { CreateIpPoolDto, IpPoolDto, NodeDto, NodeRegistrationDto, RegisterNodeDto, UpdateNodeDto } from './fleet.dto.js';
+import { CreateIpPoolDto, IpPoolDto, NodeDto, NodeJoinDto, NodeRegistrationDto, RegisterNodeDto, UpdateNodeDto } from './fleet.dto.js';
 import { FleetService } from './fleet.service.js';
 
 @ApiTags('admin: fleet')
@@ -23,6 +23,12 @@ export class AdminFleetController {
   @ApiCreatedResponse({ type: NodeRegistrationDto, description: 'New NATS credentials for the node daemon (shown once).' })
   nodeCredentials(@CurrentActor() a: Actor, @UuidParam() id: string): Promise<NodeRegistrationView> {
     return this.fleet.issueNodeCredentials(a, id);
+  }
+
+  @Post('nodes/:id/join')
+  @ApiCreatedResponse({ type: NodeJoinDto, description: 'A new single-use join command for the hypervisor (expires in an hour; replaces an unused older one).' })
+  nodeJoin(@CurrentActor() a: Actor, @UuidParam() id: string): Promise<NodeJoinView> {
+    return this.fleet.newJoin(a, id);
   }
 
   @Get('nodes') @ApiOkResponse({ type: [NodeDto] })

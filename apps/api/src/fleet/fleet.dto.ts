@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { NODE_STATES, type IpPoolView, type NodeRegistrationView, type NodeState, type NodeView } from '@oblako/contracts';
+import { NODE_STATES, type IpPoolView, type NodeJoinResultView, type NodeJoinStatusView, type NodeJoinView, type NodeRegistrationView, type NodeState, type NodeView } from '@oblako/contracts';
 import { IsIn, IsInt, IsNotEmpty, IsNumber, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
 
 export class NodeDto implements NodeView {
@@ -27,9 +27,17 @@ export class DaemonConnectionDto {
   @ApiProperty() subjectPrefix: string;
 }
 
+export class NodeJoinDto implements NodeJoinView {
+  @ApiProperty({ format: 'uuid' }) nodeId: string;
+  @ApiProperty({ description: 'Single use; stored as SHA-256 only. Shown once.' }) token: string;
+  @ApiProperty({ format: 'date-time' }) expiresAt: string;
+  @ApiProperty({ description: 'Run as root on the fresh Debian 12 hypervisor. The token travels in the environment of bash, never in an argument.' }) command: string;
+}
+
 export class NodeRegistrationDto implements NodeRegistrationView {
   @ApiProperty({ type: NodeDto }) node: NodeDto;
   @ApiProperty({ type: DaemonConnectionDto }) daemon: DaemonConnectionDto;
+  @ApiProperty({ type: NodeJoinDto, description: 'The command to run on the hypervisor (single use, expires in an hour).' }) join: NodeJoinDto;
 }
 
 const REGISTER_STATES = ['pending', 'maintenance'] as const;
@@ -75,3 +83,32 @@ export class CreateIpPoolDto {
   @ApiProperty({ example: '192.0.2.1', description: 'On-link gateway; must lie inside the block.' }) @IsString() @IsNotEmpty() @MaxLength(64) gateway: string;
 }
 
+
+export class NodeJoinResultDto implements NodeJoinResultView {
+  @ApiProperty({ format: 'uuid' }) nodeId: string;
+  @ApiProperty() nodeName: string;
+  @ApiProperty() natsUrl: string;
+  @ApiProperty() subjectPrefix: string;
+  @ApiProperty({ description: 'The node’s own NATS .creds file; older credentials of the node are revoked.' }) natsCreds: string;
+  @ApiPropertyOptional({ description: 'PEM to check the NATS server’s TLS certificate with.' }) natsCa?: string;
+}
+
+export class NodeJoinStatusDto implements NodeJoinStatusView {
+  @ApiProperty({ format: 'uuid' }) nodeId: string;
+  @ApiProperty() nodeName: string;
+  @ApiProperty({ enum: NODE_STATES }) state: NodeState;
+  @ApiProperty() online: boolean;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) lastHeartbeatAt: string | null;
+}
+
+export class NodeJoinCheckDto {
+  @ApiProperty({ format: 'uuid' }) nodeId: string;
+  @ApiProperty() nodeName: string;
+  @ApiProperty({ format: 'date-time' }) expiresAt: string;
+}
+
+export class JoinNodeDto {
+  @ApiPropertyOptional({ description: 'The hypervisor’s host name, for the audit log.', maxLength: 253 })
+  @IsOptional() @IsString() @MaxLength(253) @Matches(/^[A-Za-z0-9.-]+$/, { message: 'hostname may contain letters, digits, dots and hyphens only' })
+  hostname?: string;
+}

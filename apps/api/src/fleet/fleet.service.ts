@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { IpPoolView, NodeRegistrationView, NodeView } from '@oblako/contracts';
+import type { IpPoolView, NodeJoinView, NodeRegistrationView, NodeView } from '@oblako/contracts';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { pgCode } from '../catalogue/catalogue.errors.js';
@@ -8,7 +8,8 @@ import type { Actor } from '../common/request-context.js';
 import type { AppConfig } from '../config/config.js';
 import { NatsService } from '../messaging/nats.service.js';
 import { NotificationsService } from '../notifications/notifications.service.js';
-import { mintNodeCredentials } from '../messaging/nats-credentials.js';
+import { NodeCredentialsService } from './node-credentials.service.js';
+import { NodeJoinService } from './node-join.service.js';
 import { assignableRange, CidrError, contains, formatCidr, offsetOf, parseCidr, parseIp } from './cidr.js';
 import { NodeEntity } from './fleet.entities.js';
 import { FleetError } from './fleet.errors.js';
@@ -22,6 +23,8 @@ export class FleetService {
     @Inject(NatsService) private readonly nats: NatsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(NotificationsService) private readonly notifications: NotificationsService,
+    @Inject(NodeCredentialsService) private readonly credentials: NodeCredentialsService,
+    @Inject(NodeJoinService) private readonly joins: NodeJoinService,
   ) {}
 
   async registerNode(actor: Actor, dto: RegisterNodeDto): Promise<NodeRegistrationView> {
@@ -38,35 +41,48 @@ export class FleetService {
         }),
       );
       await this.audit.record(m, { tenantId: null, actorUserId: actor.userId, actorKind: 'staff', action: 'node.register', targetType: 'node', targetId: row.id, ip: actor.ip, details: { name: row.name } });
-      return row;
+      const daemon = await this.daemonCredentials(m, row);
+      const join = await this.joins.newToken(m, row.id, actor.userId);
+      return { row: { ...row, natsUser: daemon.natsUser }, daemon, join };
     });
-    await this.nats.ensureNodeConsumer(node.id);
-    return { node: nodeView(node), daemon: await this.daemonCredentials(node) };
+    await this.nats.ensureNodeConsumer(node.row.id);
+    return { node: nodeView(node.row), daemon: node.daemon, join: node.join };
   }
 
   /**
    * New NATS credentials for a node (a lost .creds file, a reinstalled host). With
    * NATS_ACCOUNT_SEED set they are a user of its own limited to the node's subjects; shown once.
+   * The node's older credentials are revoked (with NATS_OPERATOR_SIGNING_SEED and NATS_SYSTEM_CREDS).
    */
   async issueNodeCredentials(actor: Actor, id: string): Promise<NodeRegistrationView> {
-    const node = await this.ds.getRepository(NodeEntity).findOneBy({ id });
-    if (!node) throw new FleetError('node_not_found', `No node with id ${id}.`);
-    const daemon = await this.daemonCredentials(node);
-    await this.ds.transaction(async (m) => {
-      await m.update(NodeEntity, { id }, { natsUser: daemon.natsUser });
+    const out = await this.ds.transaction(async (m) => {
+      const node = await m.findOne(NodeEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!node) throw new FleetError('node_not_found', `No node with id ${id}.`);
+      const daemon = await this.daemonCredentials(m, node);
       await this.audit.record(m, { tenantId: null, actorUserId: actor.userId, actorKind: 'staff', action: 'node.credentials', targetType: 'node', targetId: id, ip: actor.ip, details: { natsUser: daemon.natsUser } });
+      const join = await this.joins.newToken(m, id, actor.userId);
+      return { node: { ...node, natsUser: daemon.natsUser }, daemon, join };
     });
-    await this.nats.ensureNodeConsumer(node.id);
-    return { node: nodeView({ ...node, natsUser: daemon.natsUser }), daemon };
+    await this.nats.ensureNodeConsumer(id);
+    return { node: nodeView(out.node), daemon: out.daemon, join: out.join };
   }
 
-  private async daemonCredentials(node: NodeEntity): Promise<NodeRegistrationView['daemon']> {
-    const base = { nodeId: node.id, natsUrl: this.config.natsUrl, subjectPrefix: this.config.natsSubjectPrefix };
-    if (!this.config.natsAccountSeed) return { ...base, natsUser: node.natsUser };
-    const minted = await mintNodeCredentials(this.config.natsAccountSeed, this.nats.subjects, node.id);
-    if (node.natsUser !== minted.userPublicKey) {
-      await this.ds.getRepository(NodeEntity).update({ id: node.id }, { natsUser: minted.userPublicKey });
-    }
+  /** A new single-use join command for the node (the old unused one stops working). */
+  async newJoin(actor: Actor, id: string): Promise<NodeJoinView> {
+    const join = await this.ds.transaction(async (m) => {
+      const found = await m.query('SELECT 1 FROM nodes WHERE id = $1', [id]);
+      if (!found.length) throw new FleetError('node_not_found', `No node with id ${id}.`);
+      await this.audit.record(m, { tenantId: null, actorUserId: actor.userId, actorKind: 'staff', action: 'node.join_token', targetType: 'node', targetId: id, ip: actor.ip });
+      return this.joins.newToken(m, id, actor.userId);
+    });
+    await this.nats.ensureNodeConsumer(id);
+    return join;
+  }
+
+  private async daemonCredentials(m: EntityManager, node: NodeEntity): Promise<NodeRegistrationView['daemon']> {
+    const base = { nodeId: node.id, natsUrl: this.config.nodes.natsUrl, subjectPrefix: this.config.natsSubjectPrefix };
+    const minted = await this.credentials.issue(m, node.id);
+    if (!minted) return { ...base, natsUser: node.natsUser };
     return { ...base, natsUser: minted.userPublicKey, natsCreds: minted.creds };
   }
 
@@ -113,6 +129,7 @@ export class FleetService {
     await this.ds.transaction(async (m) => {
       const live = await m.query(`SELECT count(*)::int AS n FROM servers WHERE node_id = $1 AND state <> 'deleted'`, [id]);
       if (live[0].n > 0) throw new FleetError('in_use', `The node still hosts ${live[0].n} server(s); move or delete them first, or set it to maintenance.`);
+      await this.credentials.revokeAll(m, id);
       try {
         const res = await m.delete(NodeEntity, { id });
         if (!res.affected) throw new FleetError('node_not_found', `No node with id ${id}.`);

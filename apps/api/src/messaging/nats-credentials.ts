@@ -9,13 +9,22 @@ export interface NodeCredentials {
   creds: string;
 }
 
+function seedKind(seed: string): string | null {
+  try {
+    return fromSeed(new TextEncoder().encode(seed)).getPublicKey()[0] ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** True when `seed` is an account nkey seed (SA...). */
 export function isAccountSeed(seed: string): boolean {
-  try {
-    return fromSeed(new TextEncoder().encode(seed)).getPublicKey().startsWith('A');
-  } catch {
-    return false;
-  }
+  return seedKind(seed) === 'A';
+}
+
+/** True when `seed` is an operator nkey seed (SO...), e.g. an operator signing key. */
+export function isOperatorSeed(seed: string): boolean {
+  return seedKind(seed) === 'O';
 }
 
 /**

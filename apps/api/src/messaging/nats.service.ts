@@ -53,7 +53,10 @@ export class NatsService implements OnApplicationShutdown {
     if (this.connection) return;
     try {
       const authenticator = this.config.natsCredsFile ? credsAuthenticator(readFileSync(this.config.natsCredsFile)) : undefined;
-      this.connection = await connect({ servers: this.config.natsUrl, name: 'oblako-api', authenticator, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+      this.connection = await connect({
+        servers: this.config.natsUrl, name: 'oblako-api', authenticator, maxReconnectAttempts: -1, reconnectTimeWait: 500,
+        ...(this.config.natsCaFile ? { tls: { caFile: this.config.natsCaFile } } : {}),
+      });
     } catch (err) {
       throw new Error(`Cannot connect to NATS at ${this.config.natsUrl} (NATS_URL): ${(err as Error).message}`);
     }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
-import { HeartbeatSchema, parseWith } from '@oblako/contracts';
+import { EventKind, HeartbeatSchema, parseWith, WIRE_VERSION, WireHelloSchema, wireMismatch, wireVersionOf, type WireHelloReply } from '@oblako/contracts';
 import { NatsService } from '../messaging/nats.service.js';
 import { RejectedEvent } from '../operations/task-runner.service.js';
 import { NodeEventHandlers } from './event-handlers.js';
@@ -21,6 +21,7 @@ export class NodeEventsConsumer {
   private readonly logger = new Logger('NodeEvents');
   private messages: ConsumerMessages | null = null;
   private heartbeats: Subscription | null = null;
+  private hellos: Subscription | null = null;
   private loop: Promise<void> = Promise.resolve();
   private readonly chains = new Map<string, Promise<void>>();
 
@@ -39,6 +40,12 @@ export class NodeEventsConsumer {
     this.loop = this.readLoop();
 
     const s = this.nats.subjects;
+    this.hellos = this.nats.nc.subscribe(s.allHellos(), {
+      queue: 'oblako-api',
+      callback: (_err, msg) => {
+        if (msg.reply) msg.respond(JSON.stringify(this.answerHello(msg.subject, msg.data)));
+      },
+    });
     this.heartbeats = this.nats.nc.subscribe(s.allHeartbeats(), { queue: 'oblako-api' });
     const hbs = this.heartbeats;
     void (async () => {
@@ -93,6 +100,8 @@ export class NodeEventsConsumer {
     this.stopping = true;
     this.heartbeats?.unsubscribe();
     this.heartbeats = null;
+    this.hellos?.unsubscribe();
+    this.hellos = null;
     if (this.messages) {
       await this.messages.close().catch(() => undefined);
       this.messages = null;
@@ -129,6 +138,12 @@ export class NodeEventsConsumer {
     const nodeId = parsed.nodeId;
     if (!UUID.test(nodeId)) return reject(`unknown node id "${nodeId}"`);
     if (body === undefined) return reject('payload is not JSON');
+    // the refusal is the one frozen event without a wire version (wire.ts); every other must speak ours
+    if (parsed.name !== EventKind.WireRefused) {
+      const theirs = wireVersionOf(body);
+      const mismatch = theirs === null ? null : wireMismatch('api', theirs);
+      if (mismatch) return reject(`node ${nodeId}: ${mismatch}`);
+    }
     const handler = this.handlers.get(parsed.name);
     if (!handler) {
       this.handlers.unhandled(parsed.name, msg.subject);
@@ -147,6 +162,28 @@ export class NodeEventsConsumer {
     }
   }
 
+  /** The frozen hello (`wire.ts`): tell a daemon of another wire version what is wrong before it takes a command. */
+  private answerHello(subject: string, data: Uint8Array): WireHelloReply {
+    const parsed = this.nats.subjects.parse(subject);
+    let body: unknown;
+    try {
+      body = JSON.parse(new TextDecoder().decode(data));
+    } catch {
+      body = undefined;
+    }
+    const hello = WireHelloSchema.safeParse(body);
+    if (!parsed || !hello.success || hello.data.nodeId !== parsed.nodeId) {
+      return { ok: false, apiWireVersion: WIRE_VERSION, message: `the hello on ${subject} is not one this API understands (it speaks wire version ${WIRE_VERSION})` };
+    }
+    const mismatch = wireMismatch('api', hello.data.wireVersion);
+    if (mismatch) {
+      this.logger.warn(`Node ${parsed.nodeId} (daemon ${hello.data.daemonVersion}): ${mismatch}`);
+      // the same words from the daemon's side: it reads "this node daemon speaks ..., upgrade ..."
+      return { ok: false, apiWireVersion: WIRE_VERSION, message: wireMismatch('daemon', WIRE_VERSION, hello.data.wireVersion) ?? mismatch };
+    }
+    return { ok: true, apiWireVersion: WIRE_VERSION, message: `the API speaks wire version ${WIRE_VERSION}, as this daemon does` };
+  }
+
   private async onHeartbeat(subject: string, data: Uint8Array): Promise<void> {
     const parsed = this.nats.subjects.parse(subject);
     if (!parsed || parsed.channel !== 'hb' || !UUID.test(parsed.nodeId)) return;
@@ -155,6 +192,11 @@ export class NodeEventsConsumer {
       body = JSON.parse(new TextDecoder().decode(data));
     } catch {
       this.logger.warn(`Heartbeat on ${subject} is not JSON; ignored`);
+      return;
+    }
+    const mismatch = wireMismatch('api', wireVersionOf(body));
+    if (mismatch) {
+      this.logger.warn(`Heartbeat on ${subject}: ${mismatch}`);
       return;
     }
     const r = parseWith(HeartbeatSchema, body);

@@ -1,5 +1,5 @@
 import type { JsMsg } from '@nats-io/jetstream';
-import { DomainState, parseNodeCommand, TASK_OPS, WIRE_VERSION, type NodeCommand, type Subjects, type TaskOp, type TaskResultEvent } from '@oblako/contracts';
+import { DomainState, parseNodeCommand, TASK_OPS, WIRE_VERSION, wireMismatch, wireVersionOf, type NodeCommand, type Subjects, type TaskOp, type TaskResultEvent } from '@oblako/contracts';
 import { nowMs, sleep } from '../clock.js';
 import type { DaemonConfig } from '../config.js';
 import { HypervisorErrorCode } from '../hypervisor/port.js';
@@ -149,6 +149,21 @@ export class CommandLoop {
     }
   }
 
+  /** Another wire version: nothing of the command runs; the API hears why in the frozen refusal format (`wire.ts`). */
+  private async refuseWireVersion(m: JsMsg, raw: unknown, theirs: number | null, message: string): Promise<void> {
+    const { config, bus, log } = this.d;
+    log.error('refusing a command in another wire version', { subject: m.subject, seq: m.seq, commandWireVersion: theirs, daemonWireVersion: WIRE_VERSION, reason: message });
+    const r = (raw ?? {}) as Record<string, unknown>;
+    const text = (v: unknown) => (typeof v === 'string' ? v.slice(0, 64) : undefined);
+    await bus.events
+      .wireRefused({
+        nodeId: config.nodeId, taskId: text(r.taskId), serverId: text(r.serverId), op: text(r.op) ?? this.opFromSubject(m.subject) ?? undefined,
+        nodeWireVersion: WIRE_VERSION, commandWireVersion: theirs, message: `node ${config.nodeId}: ${message}`, at: nowMs(),
+      })
+      .catch((err: unknown) => log.error('could not report the refused command', { error: errorMessage(err) }));
+    m.term();
+  }
+
   /** The command, if it is one for this node that the contract accepts; otherwise it is refused (and terminated). */
   private async validate(m: JsMsg, receivedAt: number): Promise<NodeCommand | null> {
     const { config } = this.d;
@@ -157,6 +172,12 @@ export class CommandLoop {
       raw = m.json();
     } catch (err) {
       await this.refuse(m, undefined, `the message is not JSON: ${errorMessage(err)}`, FailureCode.InvalidCommand, receivedAt);
+      return null;
+    }
+    const theirs = wireVersionOf(raw);
+    const mismatch = theirs === null ? null : wireMismatch('daemon', theirs);
+    if (mismatch) {
+      await this.refuseWireVersion(m, raw, theirs, mismatch);
       return null;
     }
     const parsed = parseNodeCommand(raw);

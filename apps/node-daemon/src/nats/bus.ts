@@ -17,6 +17,10 @@ import {
   type Subjects,
   type TaskProgressEvent,
   type TaskResultEvent,
+  type WireHelloReply,
+  type WireRefusal,
+  WIRE_VERSION,
+  WireHelloReplySchema,
 } from '@oblako/contracts';
 import type { DaemonConfig } from '../config.js';
 import { errorMessage, type Logger } from '../log.js';
@@ -44,6 +48,7 @@ export async function connectNats(config: DaemonConfig, log: Logger): Promise<Na
       user: config.natsUser,
       pass: config.natsPassword,
       authenticator,
+      ...(config.natsCaFile ? { tls: { caFile: config.natsCaFile } } : {}),
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
     });
@@ -140,6 +145,11 @@ export class EventPublisher {
     return this.durable(this.s.nodeEvent(this.nodeId, EventKind.DomainState), e);
   }
 
+  /** A command in another wire version, refused before any of it ran (frozen format, `wire.ts`). */
+  wireRefused(e: WireRefusal): Promise<void> {
+    return this.durable(this.s.nodeEvent(this.nodeId, EventKind.WireRefused), e);
+  }
+
   heartbeat(hb: Heartbeat): void {
     this.nc.publish(this.s.nodeHeartbeat(this.nodeId), enc.encode(JSON.stringify(hb)));
   }
@@ -185,5 +195,24 @@ export async function openBus(config: DaemonConfig, s: Subjects, log: Logger): P
   } catch (err) {
     await nc.close().catch(() => undefined);
     throw err;
+  }
+}
+
+/**
+ * Ask the API whether it speaks our wire version. Null when nobody answers (no API running yet, or
+ * credentials minted before the hello existed): the per-command check still guards every command.
+ */
+export async function helloApi(nc: NatsConnection, s: Subjects, nodeId: string, daemonVersion: string, log: Logger): Promise<WireHelloReply | null> {
+  try {
+    const reply = await nc.request(s.nodeHello(nodeId), enc.encode(JSON.stringify({ nodeId, wireVersion: WIRE_VERSION, daemonVersion })), { timeout: 3000 });
+    const parsed = WireHelloReplySchema.safeParse(reply.json());
+    if (!parsed.success) {
+      log.warn('the API answered the hello in a form this daemon does not understand; going on', { answer: reply.string().slice(0, 200) });
+      return null;
+    }
+    return parsed.data;
+  } catch (err) {
+    log.warn('no answer from the API to the wire-version hello; going on (every command is still checked)', { error: errorMessage(err) });
+    return null;
   }
 }

@@ -12,6 +12,7 @@ import type {
   MeView,
   NodeRegistrationView,
   NodeView,
+  NodeJoinView,
   Page,
   PlanView,
   ServerState,
@@ -299,6 +300,9 @@ export class ApiService {
   }
   createNode(body: CreateNodeBody): Promise<NodeRegistrationView> {
     return this.ok(this.client.POST('/api/v1/admin/nodes', { body }));
+  }
+  newNodeJoin(id: string): Promise<NodeJoinView> {
+    return this.ok(this.client.POST('/api/v1/admin/nodes/{id}/join', { params: { path: { id } } }));
   }
   updateNode(id: string, body: UpdateNodeBody): Promise<NodeView> {
     return this.ok(this.client.PATCH('/api/v1/admin/nodes/{id}', { params: { path: { id } }, body }));

@@ -683,6 +683,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/nodes/{id}/join": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["AdminFleet_nodeJoin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/nodes/{id}": {
         parameters: {
             query?: never;
@@ -726,6 +742,86 @@ export interface paths {
         put?: never;
         post?: never;
         delete: operations["AdminFleet_deletePool"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/join/node.sh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["NodeJoin_script"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/join/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["NodeJoin_check"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/join/bundle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["NodeJoin_bundle"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/join": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["NodeJoin_exchange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/join/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["NodeJoin_status"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1988,9 +2084,21 @@ export interface components {
             natsCreds?: string;
             subjectPrefix: string;
         };
+        NodeJoinDto: {
+            /** Format: uuid */
+            nodeId: string;
+            /** @description Single use; stored as SHA-256 only. Shown once. */
+            token: string;
+            /** Format: date-time */
+            expiresAt: string;
+            /** @description Run as root on the fresh Debian 12 hypervisor. The token travels in the environment of bash, never in an argument. */
+            command: string;
+        };
         NodeRegistrationDto: {
             node: components["schemas"]["NodeDto"];
             daemon: components["schemas"]["DaemonConnectionDto"];
+            /** @description The command to run on the hypervisor (single use, expires in an hour). */
+            join: components["schemas"]["NodeJoinDto"];
         };
         UpdateNodeDto: {
             /** @enum {string} */
@@ -2026,6 +2134,38 @@ export interface components {
             /** @description Addresses that can be given to servers (capped at 2^53 for IPv6). */
             total: number;
             used: number;
+        };
+        NodeJoinCheckDto: {
+            /** Format: uuid */
+            nodeId: string;
+            nodeName: string;
+            /** Format: date-time */
+            expiresAt: string;
+        };
+        JoinNodeDto: {
+            /** @description The hypervisor’s host name, for the audit log. */
+            hostname?: string;
+        };
+        NodeJoinResultDto: {
+            /** Format: uuid */
+            nodeId: string;
+            nodeName: string;
+            natsUrl: string;
+            subjectPrefix: string;
+            /** @description The node’s own NATS .creds file; older credentials of the node are revoked. */
+            natsCreds: string;
+            /** @description PEM to check the NATS server’s TLS certificate with. */
+            natsCa?: string;
+        };
+        NodeJoinStatusDto: {
+            /** Format: uuid */
+            nodeId: string;
+            nodeName: string;
+            /** @enum {string} */
+            state: "online" | "offline" | "maintenance";
+            online: boolean;
+            /** Format: date-time */
+            lastHeartbeatAt: string | null;
         };
         CreateSshKeyDto: {
             /** @example laptop */
@@ -4327,6 +4467,37 @@ export interface operations {
             };
         };
     };
+    AdminFleet_nodeJoin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A new single-use join command for the hypervisor (expires in an hour; replaces an unused older one). */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeJoinDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
     AdminFleet_node: {
         parameters: {
             query?: never;
@@ -4503,6 +4674,118 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    NodeJoin_script: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The join script the join command pipes into bash. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    NodeJoin_check: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Bearer <join token> (ojt_...) */
+                authorization: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The token is unused and unexpired. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeJoinCheckDto"];
+                };
+            };
+        };
+    };
+    NodeJoin_bundle: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Bearer <join token> (ojt_...) */
+                authorization: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The node daemon with its runtime (tar.gz), for an unused token. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    NodeJoin_exchange: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Bearer <join token> (ojt_...) */
+                authorization: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JoinNodeDto"];
+            };
+        };
+        responses: {
+            /** @description The node’s own NATS credentials; the token is spent and the node’s older credentials are revoked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeJoinResultDto"];
+                };
+            };
+        };
+    };
+    NodeJoin_status: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Bearer <join token> (ojt_...) */
+                authorization: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Whether the joined node reports in (the spent token keeps this right until it expires). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeJoinStatusDto"];
                 };
             };
         };

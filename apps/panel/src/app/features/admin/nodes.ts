@@ -6,7 +6,7 @@ import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 import { MatSelectModule } from '@angular/material/select';
 import { MatTableModule } from '@angular/material/table';
-import type { LocationView, NodeRegistrationView, NodeView } from '@oblako/contracts';
+import type { LocationView, NodeJoinView, NodeRegistrationView, NodeView } from '@oblako/contracts';
 import { MatDialog } from '@angular/material/dialog';
 import { firstValueFrom } from 'rxjs';
 import { ConfirmDialog, type ConfirmData } from '../../shared/confirm-dialog';
@@ -47,9 +47,20 @@ import { nodeCapacity } from './capacity';
         </form>
         <ob-error-banner [message]="formError()" testId="node-error" />
       }
+      @if (joinShown(); as j) {
+        <div class="secret" role="status" data-testid="node-join">
+          <p><strong>Join command for "{{ j.name }}".</strong> Run it as root on the hypervisor; it works once, until {{ fmt(j.join.expiresAt) }},
+            and the node's older credentials stop working when it is used.</p>
+          <pre class="ob-mono cmd" data-testid="node-join-command">{{ j.join.command }}</pre>
+          <button mat-button type="button" (click)="joinShown.set(null)">Done</button>
+        </div>
+      }
       @if (registration(); as r) {
         <div class="secret" role="status" data-testid="node-registration">
-          <p><strong>Node "{{ r.node.name }}" registered.</strong> Give its daemon these settings; the secret is shown once.</p>
+          <p><strong>Node "{{ r.node.name }}" registered.</strong> Run this as root on the fresh Debian 12 hypervisor: it installs libvirt, QEMU and
+            the node daemon, and joins. It works once, until {{ fmt(r.join.expiresAt) }}.</p>
+          <pre class="ob-mono cmd" data-testid="node-join-command">{{ r.join.command }}</pre>
+          <p class="ob-muted">Or set a daemon up by hand with these settings (the secret is shown once; joining with the command above revokes it):</p>
           <pre class="ob-mono" data-testid="node-daemon-config">{{ daemonConfig(r) }}</pre>
           <button mat-button type="button" (click)="registration.set(null)">Done</button>
         </div>
@@ -73,6 +84,7 @@ import { nodeCapacity } from './capacity';
               <td mat-cell *matCellDef="let n"><ob-usage-bar label="Disk" [used]="cap(n).diskGiB.used" [total]="cap(n).diskGiB.total" [format]="gib" testId="node-disk" /></td></ng-container>
             <ng-container matColumnDef="actions"><th mat-header-cell *matHeaderCellDef scope="col"><span class="ob-visually-hidden">Actions</span></th>
               <td mat-cell *matCellDef="let n">
+                <button mat-stroked-button type="button" (click)="newJoin(n)" [disabled]="busy() === n.id" data-testid="node-new-join">Join command</button>
                 @if (n.state === 'maintenance') {
                   <button mat-stroked-button type="button" (click)="setState(n, 'online')" [disabled]="busy() === n.id" data-testid="node-end-maintenance">End maintenance</button>
                 } @else {
@@ -107,6 +119,7 @@ export class NodesPage {
   readonly saving = signal(false);
   readonly formError = signal<string | null>(null);
   readonly registration = signal<NodeRegistrationView | null>(null);
+  readonly joinShown = signal<{ name: string; join: NodeJoinView } | null>(null);
   readonly form = inject(FormBuilder).nonNullable.group({
     name: ['', [Validators.required, Validators.maxLength(120)]],
     locationId: ['', Validators.required],
@@ -139,6 +152,19 @@ export class NodesPage {
       lines.push(`NATS_USER=${d.natsUser}`, `NATS_PASSWORD=${d.natsPassword}`);
     }
     return lines.join('\n');
+  }
+
+  /** A new single-use join command (reinstalled host, lost credentials); the unused older one stops working. */
+  async newJoin(n: NodeView): Promise<void> {
+    this.busy.set(n.id);
+    this.rowError.set(null);
+    try {
+      this.joinShown.set({ name: n.name, join: await this.api.newNodeJoin(n.id) });
+    } catch (e) {
+      this.rowError.set(errorMessage(e));
+    } finally {
+      this.busy.set(null);
+    }
   }
 
   async load(): Promise<void> {
