@@ -2162,7 +2162,7 @@ export interface components {
             nodeId: string;
             nodeName: string;
             /** @enum {string} */
-            state: "online" | "offline" | "maintenance";
+            state: "pending" | "online" | "offline" | "maintenance";
             online: boolean;
             /** Format: date-time */
             lastHeartbeatAt: string | null;
