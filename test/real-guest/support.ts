@@ -292,3 +292,87 @@ export function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }
+
+// ---- the real Debian image (tools/guest-image/build-debian.sh) and SSH into it ---------------------
+
+export const BUILD_DEBIAN = join(REPO, 'tools/guest-image/build-debian.sh');
+
+export interface DebianImage {
+  image: string;
+  imageFormat: 'qcow2';
+  imageSha256: string;
+  imageBytes: number;
+  virtualSizeMiB: number;
+  bootMode: 'disk';
+  defaultUser: string;
+  cloudInit: string;
+  kernelVersion: string;
+  buildSeconds: number;
+}
+
+/** Why the Debian image cannot be built here (its tools are missing), or null. */
+export function debianSkipReason(): string | null {
+  for (const c of ['mmdebstrap', 'grub-mkimage', 'mke2fs', 'sfdisk', 'ssh', 'ssh-keygen', 'ssh-keyscan']) {
+    if (!which(c)) return `${c} is not installed (apt-get install -y mmdebstrap grub-pc-bin e2fsprogs fdisk openssh-client)`;
+  }
+  return null;
+}
+
+/** Build (or reuse: cached by its inputs under .data/debian-image) the Debian 12 image; returns its manifest and how long this call took. */
+export async function ensureDebianImage(): Promise<DebianImage & { tookMs: number }> {
+  const t0 = Date.now();
+  await run(BUILD_DEBIAN, [], { timeoutMs: 1_800_000 });
+  const dir = process.env.OBLAKO_DEBIAN_IMAGE_DIR ?? join(REPO, '.data/debian-image');
+  return { ...(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as DebianImage), tookMs: Date.now() - t0 };
+}
+
+/** A fresh ed25519 key pair in `dir` (ssh-keygen); returns the private key path and the public key line. */
+export async function newSshKeyPair(dir: string, comment: string): Promise<{ keyFile: string; publicKey: string }> {
+  const keyFile = join(dir, `id-${randomBytes(4).toString('hex')}`);
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', keyFile]);
+  return { keyFile, publicKey: readFileSync(`${keyFile}.pub`, 'utf8').trim() };
+}
+
+export interface SshTarget {
+  netns: string;
+  address: string;
+  user: string;
+  keyFile: string;
+}
+
+function sshArgs(t: SshTarget, connectTimeout: number): string[] {
+  return [
+    'netns', 'exec', t.netns, 'ssh', '-i', t.keyFile, '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=no',
+    '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', `ConnectTimeout=${connectTimeout}`, `${t.user}@${t.address}`,
+  ];
+}
+
+/** Run a command in the guest over SSH from inside the namespace (the command is the remote shell's; only test-made strings). */
+export async function sshRun(t: SshTarget, command: string, timeoutMs = 60_000): Promise<string> {
+  return (await run('ip', [...sshArgs(t, 5), '--', command], { timeoutMs })).stdout;
+}
+
+/** Poll until the guest's sshd accepts the key (runs `true`); returns when it did. */
+export async function waitForSsh(t: SshTarget, timeoutMs = 600_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    const r = await tryRun('ip', [...sshArgs(t, 2), '--', 'true'], 15_000);
+    if (r.ok) return;
+    last = r.stderr.split('\n').slice(-2).join(' ');
+    await sleep(250);
+  }
+  throw new Error(`ssh ${t.user}@${t.address} did not accept the key within ${timeoutMs} ms (last: ${last})`);
+}
+
+/** The guest's SSH host keys (ssh-keyscan from inside the namespace), sorted `type base64` lines. */
+export async function sshHostKeys(netns: string, address: string): Promise<string[]> {
+  const out = (await inNetns(netns, 'ssh-keyscan', ['-T', '5', address], 30_000)).stdout;
+  return out.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(' ').slice(1, 3).join(' ')).sort();
+}
+
+/** libvirt's per-domain QEMU log of a private libvirtd (tools/hypervisor/netns-libvirtd.sh): `shutting down, reason=…` lines. */
+export function domainLog(hv: Hypervisor, domain: string): string {
+  const path = join(dirname(hv.runDir), 'log', 'qemu', `${domain}.log`);
+  return existsSync(path) ? readFileSync(path, 'utf8') : '';
+}

@@ -116,7 +116,14 @@ export interface PlanView {
   active: boolean;
 }
 
-export interface ImageView { id: string; name: string; osFamily: string; version: string; active: boolean }
+export type ImageBootMode = 'disk' | 'direct-kernel';
+export interface ImageView {
+  id: string; name: string; osFamily: string; version: string; active: boolean;
+  /** `disk`: boots with its own bootloader; `direct-kernel`: the node's kernel; null: the node's choice. */
+  bootMode: ImageBootMode | null;
+  /** The login cloud-init creates (gets the order's SSH keys), e.g. `debian`; null: root. */
+  defaultUser: string | null;
+}
 
 /** An ISO of the provider's library, as customers see it. */
 export interface IsoView { id: string; name: string; active: boolean }

@@ -27,6 +27,14 @@ export const ImageRefSchema = z.object({
   format: z.enum(['qcow2', 'raw']),
   /** How the guest reads its seed: cloud-init NoCloud is the only flavour today. */
   cloudInit: z.enum(['nocloud']).default('nocloud'),
+  /**
+   * `disk`: the image has its own bootloader, the node never boots it from its direct kernel;
+   * `direct-kernel`: the image has none and needs the node's kernel (OBLAKO_DIRECT_KERNEL).
+   * Absent: the node's choice (its direct kernel when it has one).
+   */
+  bootMode: z.enum(['disk', 'direct-kernel']).optional(),
+  /** The user cloud-init creates in this image (gets the SSH keys), e.g. `debian`; absent = root only. */
+  defaultUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/).optional(),
 });
 export type ImageRef = z.infer<typeof ImageRefSchema>;
 

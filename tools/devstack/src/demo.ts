@@ -48,6 +48,15 @@ interface GuestImageManifest {
   imageSha256: string;
 }
 
+/** The Debian image's manifest (tools/guest-image/build-debian.sh), or null when it has not been built. */
+function loadDebianImage(dir: string): { image: string; imageSha256: string; defaultUser: string } | null {
+  const file = join(dir, 'manifest.json');
+  if (!existsSync(file)) return null;
+  const m = JSON.parse(readFileSync(file, 'utf8')) as { image?: string; imageSha256?: string; defaultUser?: string };
+  if (!m.image || !m.imageSha256 || !existsSync(m.image)) return null;
+  return { image: m.image, imageSha256: m.imageSha256, defaultUser: m.defaultUser ?? 'debian' };
+}
+
 function loadGuestImage(dir: string): GuestImageManifest {
   const file = join(dir, 'manifest.json');
   if (!existsSync(file)) throw new Error(`The test guest image is missing (${file}): run bash tools/guest-image/build.sh`);
@@ -159,8 +168,15 @@ async function main(): Promise<void> {
     const sha256 = await sha256File(guest.image);
     if (sha256 !== guest.imageSha256) throw new Error(`${guest.image} does not match its manifest (sha256 ${sha256}): run bash tools/guest-image/build.sh again`);
     seed.images = [
-      { name: 'Oblako test guest', osFamily: 'busybox', version: '1', url: `file://${guest.image}`, sha256, format: guest.imageFormat },
+      { name: 'Oblako test guest', osFamily: 'busybox', version: '1', url: `file://${guest.image}`, sha256, format: guest.imageFormat, bootMode: 'direct-kernel' },
     ];
+    // the real Debian 12 image, when tools/guest-image/build-debian.sh has built it (its own bootloader, real cloud-init)
+    const debian = loadDebianImage(process.env.OBLAKO_DEBIAN_IMAGE_DIR || join(REPO_ROOT, '.data/debian-image'));
+    if (debian) {
+      seed.images.push({ name: 'Debian 12', osFamily: 'debian', version: '12', url: `file://${debian.image}`, sha256: debian.imageSha256, format: 'qcow2', bootMode: 'disk', defaultUser: debian.defaultUser });
+    } else {
+      console.log('Debian 12 is not offered: build it first with tools/guest-image/build-debian.sh (about 4 minutes, as root).');
+    }
     seed.node = hostCapacity(dataDir);
     Object.assign(seed, guestPool());
     daemonEnv = {

@@ -34,7 +34,7 @@ export interface SeedOptions {
   node?: { vcpus: number; memoryMiB: number; diskGiB: number; cpuOvercommit?: number; memoryOvercommit?: number };
   ipv4Cidr?: string;
   ipv4Gateway?: string;
-  images?: { name: string; osFamily: string; version: string; url: string; sha256: string; format: 'qcow2' | 'raw' }[];
+  images?: { name: string; osFamily: string; version: string; url: string; sha256: string; format: 'qcow2' | 'raw'; bootMode?: 'disk' | 'direct-kernel'; defaultUser?: string }[];
 }
 
 export interface SeedResult {

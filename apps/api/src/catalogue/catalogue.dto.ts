@@ -65,6 +65,10 @@ export class ImageDto implements ImageView {
   @ApiProperty({ example: 'debian' }) osFamily: string;
   @ApiProperty({ example: '12' }) version: string;
   @ApiProperty() active: boolean;
+  @ApiProperty({ enum: ['disk', 'direct-kernel'], nullable: true, type: String, description: 'disk: its own bootloader; direct-kernel: the node\'s kernel; null: the node decides' })
+  bootMode: 'disk' | 'direct-kernel' | null;
+  @ApiProperty({ nullable: true, type: String, example: 'debian', description: 'The login cloud-init creates; it gets the order\'s SSH keys (null: root)' })
+  defaultUser: string | null;
 }
 
 export class AdminImageDto extends ImageDto {
@@ -83,6 +87,10 @@ export class CreateImageDto {
   url: string;
   @ApiProperty({ description: 'Lower-case hex SHA-256 of the file' }) @Matches(/^[a-f0-9]{64}$/, { message: 'sha256 must be 64 lower-case hex digits' }) sha256: string;
   @ApiProperty({ enum: ['qcow2', 'raw'] }) @IsIn(['qcow2', 'raw']) format: 'qcow2' | 'raw';
+  @ApiPropertyOptional({ enum: ['disk', 'direct-kernel'], description: 'disk: the image has a bootloader; direct-kernel: it needs the node\'s kernel; absent: the node decides' })
+  @IsOptional() @IsIn(['disk', 'direct-kernel'], { message: 'bootMode must be disk or direct-kernel' }) bootMode?: 'disk' | 'direct-kernel';
+  @ApiPropertyOptional({ example: 'debian', description: 'The login cloud-init creates in this image' })
+  @IsOptional() @Matches(/^[a-z_][a-z0-9_-]{0,31}$/, { message: 'defaultUser must be a Linux user name: lower-case letters, digits, "_" and "-", up to 32' }) defaultUser?: string;
   @ApiPropertyOptional({ default: true }) @IsOptional() @IsBoolean() active?: boolean;
 }
 export class UpdateImageDto extends PartialType(CreateImageDto) {}

@@ -37,6 +37,9 @@ export class ImageEntity {
   @Column({ type: 'varchar', length: 2048 }) url: string;
   @Column({ type: 'char', length: 64 }) sha256: string;
   @Column({ type: 'varchar', length: 8 }) format: 'qcow2' | 'raw';
+  /** NULL: the node's choice (its direct kernel when it has one). */
+  @Column({ name: 'boot_mode', type: 'varchar', length: 16, nullable: true }) bootMode: 'disk' | 'direct-kernel' | null;
+  @Column({ name: 'default_user', type: 'varchar', length: 32, nullable: true }) defaultUser: string | null;
   @Column({ type: 'boolean' }) active: boolean;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
 }

@@ -56,7 +56,9 @@ test('the test guest’s YAML reader understands the seed', { skip: !existsSync(
     assert.match(await flat('meta-data'), /^local-hostname=web-1\.example\.com$/m);
     const ud = await flat('user-data');
     assert.match(ud, /^ssh_authorized_keys\.0=ssh-ed25519 \S+ it's me@laptop$/m);
-    assert.match(ud, /^users\.0\.hashed_passwd=\$6\$rounds=5000\$/m);
+    assert.match(ud, /^users\.0=default$/m, "the image's default user is kept");
+    assert.match(ud, /^users\.1\.name=root$/m);
+    assert.match(ud, /^users\.1\.hashed_passwd=\$6\$rounds=5000\$/m);
     const nc = await flat('network-config');
     assert.match(nc, /^ethernets\.eth0\.match\.macaddress=52:54:00:12:34:56$/m);
     assert.match(nc, /^ethernets\.eth0\.addresses\.0=198\.51\.100\.10\/32$/m);

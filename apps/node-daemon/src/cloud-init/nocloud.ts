@@ -54,7 +54,8 @@ export function buildSeedFiles(spec: Pick<ServerSpec, 'serverId' | 'hostname' | 
   const user = ['#cloud-config', `hostname: ${q(shortName)}`, `fqdn: ${q(spec.hostname)}`];
   if (spec.sshKeys.length) user.push('ssh_authorized_keys:', ...spec.sshKeys.map((k) => `  - ${q(k.trim())}`));
   if (spec.rootPasswordHash !== undefined) {
-    user.push('disable_root: false', 'ssh_pwauth: true', 'users:', '  - name: root', `    hashed_passwd: ${q(spec.rootPasswordHash)}`, '    lock_passwd: false');
+    // `default` keeps the image's own login (e.g. debian), which a users list would otherwise replace
+    user.push('disable_root: false', 'ssh_pwauth: true', 'users:', '  - default', '  - name: root', `    hashed_passwd: ${q(spec.rootPasswordHash)}`, '    lock_passwd: false');
   }
   user.push('');
 

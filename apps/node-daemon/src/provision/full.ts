@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { basename, join } from 'node:path';
 import type { Address, IsoRef, ServerSpec } from '@oblako/contracts';
 import { buildSeedFiles, SeedWriter } from '../cloud-init/nocloud.js';
+import { CommandFailure, FailureCode } from '../commands/handlers/handler.js';
 import type { ServerProvisioner } from '../commands/provisioner.js';
 import type { StepRecorder } from '../commands/recorder.js';
 import type { DaemonConfig } from '../config.js';
@@ -15,7 +16,19 @@ import type { Logger } from '../log.js';
 import { assertServerId } from '../naming.js';
 import { RoutedNetwork } from '../network/routed.js';
 import { kernelSupportsLibvirtBandwidth, TcShaper } from '../network/shaping.js';
-import { buildDomainXml, macAddress } from '../xml/domain-xml.js';
+import { buildDomainXml, macAddress, type DirectKernelBoot } from '../xml/domain-xml.js';
+
+/**
+ * The node's direct kernel for an image that needs one (or leaves the choice to the node); none for
+ * an image with its own bootloader. An image that needs a kernel on a node without one is refused.
+ */
+export function bootFromNodeKernel(image: Pick<ServerSpec['image'], 'bootMode' | 'name'>, nodeKernel: DirectKernelBoot | undefined): DirectKernelBoot | undefined {
+  if (image.bootMode === 'disk') return undefined;
+  if (image.bootMode === 'direct-kernel' && !nodeKernel) {
+    throw new CommandFailure(FailureCode.NotSupported, `image "${image.name}" boots from the node's kernel, and this node has none (OBLAKO_DIRECT_KERNEL)`);
+  }
+  return nodeKernel;
+}
 
 /** What the node remembers about a server between commands: enough to rebuild its network after a host reboot. */
 interface ServerRecord {
@@ -82,7 +95,7 @@ export class FullProvisioner implements ServerProvisioner {
       seedPath: seed,
       tap,
       netMbit: this.parts.shaper ? 0 : spec.netMbit,
-      directKernel: this.config.directKernel,
+      directKernel: bootFromNodeKernel(spec.image, this.config.directKernel),
       consoles: consoleFiles(this.parts.consoles, spec.serverId),
       cdromPath: iso ? this.parts.isos.pathOf({ sha256: iso.sha256, format: 'raw' }) : undefined,
     });
@@ -93,6 +106,7 @@ export class FullProvisioner implements ServerProvisioner {
     // Validate everything that will reach a file, a program or the XML before touching the host.
     const seedFiles = buildSeedFiles(spec, macAddress(spec.serverId));
     await this.ensureConsoleDirs();
+    bootFromNodeKernel(spec.image, this.config.directKernel);
     const [disk, seed, tap] = await Promise.all([
       rec
         .step('image', () => images.ensure(spec.image), { progress: 10 })

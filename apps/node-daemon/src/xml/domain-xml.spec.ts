@@ -44,6 +44,7 @@ test('full domain XML carries type, limits, disk iotune, seed, tap with bandwidt
   assert.doesNotMatch(xml, /port="-1"|autoport|address="127/);
   assert.match(xml, /<serial type="unix">\s*<source mode="bind" path="\/run\/oblako-console\/x.serial"\/>\s*<log file="\/var\/lib\/oblako\/console\/x.log" append="on"\/>\s*<target port="0"\/>/);
   assert.match(xml, /<console type="unix">\s*<source mode="bind" path="\/run\/oblako-console\/x.serial"\/>/);
+  assert.match(xml, /<channel type="unix">\s*<target type="virtio" name="org.qemu.guest_agent.0"\/>\s*<\/channel>/, 'the guest agent gets its virtio-serial port');
   assert.match(xml, /<kernel>\/k\/vmlinuz<\/kernel>\s*<initrd>\/k\/initrd.img<\/initrd>\s*<cmdline>console=ttyS0 quiet<\/cmdline>/);
   assert.match(xml, /<acpi\/>/);
 });
@@ -54,6 +55,8 @@ test('unlimited means no element; hostile values are refused, titles escaped', (
   const consoles = { vncSocket: '/c/x.vnc', serialSocket: '/c/x.serial', serialLog: '/l/x.log' };
   assert.throws(() => buildDomainXml({ type: 'kvm', serverId: id, hostname: 'h', vcpus: 1, memoryMiB: 128, consoles: { ...consoles, vncSocket: '/' + 'a'.repeat(120) } }), /108/);
   assert.throws(() => buildDomainXml({ type: 'kvm', serverId: id, hostname: 'h', vcpus: 1, memoryMiB: 128, consoles: { ...consoles, serialLog: "/l/x'/><x" } }), /serial log/);
+  assert.doesNotMatch(xml, /<channel/, 'no consoles, no agent channel unless asked');
+  assert.match(buildDomainXml({ type: 'qemu', serverId: id, hostname: 'h', vcpus: 1, memoryMiB: 128, guestAgent: true }), /org.qemu.guest_agent.0/);
   assert.match(xml, /<title>a&lt;b&gt;&amp;"c<\/title>/);
   assert.throws(() => buildDomainXml({ type: 'kvm', serverId: id, hostname: 'h', vcpus: 1, memoryMiB: 128, disk: { path: '/d/../etc/shadow', format: 'qcow2', totalIopsSec: 0, totalBytesSec: 0 } }), /without "\.\."/);
   assert.throws(() => buildDomainXml({ type: 'kvm', serverId: id, hostname: 'h', vcpus: 1, memoryMiB: 128, tap: 'tap0\'/><x' }), /tap name/);

@@ -3,6 +3,9 @@ import type { DomainType } from '../config.js';
 import { domainName, assertServerId } from '../naming.js';
 import { el, renderXml, XmlError, type XmlChild } from './builder.js';
 
+/** The virtio-serial port name qemu-guest-agent opens in the guest. */
+export const GUEST_AGENT_CHANNEL = 'org.qemu.guest_agent.0';
+
 /** cgroup CPU period libvirt gets; quota = period × cpuQuotaPercent / 100 per vCPU. */
 export const CPU_PERIOD_US = 100_000;
 
@@ -44,6 +47,8 @@ export interface DomainXmlInput {
   consoles?: DomainConsoles;
   /** An ISO as a read-only IDE CD-ROM (`hdc`), first in the boot order: the guest boots it instead of its disk (or direct kernel). */
   cdromPath?: string;
+  /** The virtio-serial channel qemu-guest-agent talks on (org.qemu.guest_agent.0); default: with consoles. */
+  guestAgent?: boolean;
 }
 
 export interface DomainConsoles {
@@ -194,6 +199,8 @@ export function buildDomainXml(input: DomainXmlInput): string {
     c ? el('console', { type: 'unix' }, serialSource, el('target', { type: 'serial', port: 0 })) : null,
     c ? el('graphics', { type: 'vnc' }, el('listen', { type: 'socket', socket: socketPath(c.vncSocket, 'VNC socket') })) : null,
     c ? el('video', {}, el('model', { type: 'vga', vram: 16384, heads: 1 })) : null,
+    // libvirt picks the socket path (…/channel/target/domain-…/org.qemu.guest_agent.0) and adds the virtio-serial controller
+    (input.guestAgent ?? !!c) ? el('channel', { type: 'unix' }, el('target', { type: 'virtio', name: GUEST_AGENT_CHANNEL })) : null,
   );
 
   return renderXml(

@@ -1887,6 +1887,16 @@ export interface components {
             /** @example 12 */
             version: string;
             active: boolean;
+            /**
+             * @description disk: its own bootloader; direct-kernel: the node's kernel; null: the node decides
+             * @enum {string|null}
+             */
+            bootMode: "disk" | "direct-kernel" | null;
+            /**
+             * @description The login cloud-init creates; it gets the order's SSH keys (null: root)
+             * @example debian
+             */
+            defaultUser: string | null;
         };
         CreateLocationDto: {
             /** @example fra1 */
@@ -1964,6 +1974,16 @@ export interface components {
             /** @example 12 */
             version: string;
             active: boolean;
+            /**
+             * @description disk: its own bootloader; direct-kernel: the node's kernel; null: the node decides
+             * @enum {string|null}
+             */
+            bootMode: "disk" | "direct-kernel" | null;
+            /**
+             * @description The login cloud-init creates; it gets the order's SSH keys (null: root)
+             * @example debian
+             */
+            defaultUser: string | null;
             url: string;
             sha256: string;
             /** @enum {string} */
@@ -1982,6 +2002,16 @@ export interface components {
             sha256: string;
             /** @enum {string} */
             format: "qcow2" | "raw";
+            /**
+             * @description disk: the image has a bootloader; direct-kernel: it needs the node's kernel; absent: the node decides
+             * @enum {string}
+             */
+            bootMode?: "disk" | "direct-kernel";
+            /**
+             * @description The login cloud-init creates in this image
+             * @example debian
+             */
+            defaultUser?: string;
             /** @default true */
             active?: boolean;
         };
@@ -1998,6 +2028,16 @@ export interface components {
             sha256?: string;
             /** @enum {string} */
             format?: "qcow2" | "raw";
+            /**
+             * @description disk: the image has a bootloader; direct-kernel: it needs the node's kernel; absent: the node decides
+             * @enum {string}
+             */
+            bootMode?: "disk" | "direct-kernel";
+            /**
+             * @description The login cloud-init creates in this image
+             * @example debian
+             */
+            defaultUser?: string;
             /** @default true */
             active?: boolean;
         };
