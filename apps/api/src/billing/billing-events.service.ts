@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Stripe from 'stripe';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
+import { pgCode } from '../database/sql.js';
 import { NotificationsService } from '../notifications/notifications.service.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
 import { BillingClock } from './billing.clock.js';
@@ -278,6 +279,6 @@ function refsOf(event: Stripe.Event): Refs | null {
 
 /** Deadlock, serialization failure or a lost race on a unique key: the same work succeeds when tried again. */
 function isTransient(err: unknown): boolean {
-  const code = (err as { code?: string; driverError?: { code?: string } }).driverError?.code ?? (err as { code?: string }).code;
+  const code = pgCode(err);
   return code === '40P01' || code === '40001' || code === '23505';
 }

@@ -18,10 +18,3 @@ export class CatalogueError extends DomainError {
     this.httpStatus = STATUS[code];
   }
 }
-
-/** PostgreSQL error code of a QueryFailedError, if any. */
-export function pgCode(err: unknown): string | undefined {
-  const e = err as { code?: unknown; driverError?: { code?: unknown } };
-  const code = e?.driverError?.code ?? e?.code;
-  return typeof code === 'string' ? code : undefined;
-}

@@ -4,7 +4,8 @@ import { DataSource, type EntityTarget, type ObjectLiteral } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import type { Actor } from '../common/request-context.js';
 import { ImageEntity, LocationEntity, PlanEntity } from './catalogue.entities.js';
-import { CatalogueError, pgCode, type CatalogueErrorCode } from './catalogue.errors.js';
+import { CatalogueError, type CatalogueErrorCode } from './catalogue.errors.js';
+import { pgCode } from '../database/sql.js';
 import type { AdminImageDto, CreateImageDto, CreateLocationDto, CreatePlanDto, UpdateImageDto, UpdateLocationDto, UpdatePlanDto } from './catalogue.dto.js';
 
 interface Kind<E> { entity: EntityTarget<E>; label: string; notFound: CatalogueErrorCode; unique: string }

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { IpPoolView, NodeJoinView, NodeRegistrationView, NodeView } from '@oblako/contracts';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
-import { pgCode } from '../catalogue/catalogue.errors.js';
+import { pgCode } from '../database/sql.js';
 import { APP_CONFIG } from '../common/config.provider.js';
 import type { Actor } from '../common/request-context.js';
 import type { AppConfig } from '../config/config.js';

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AdminIsoView, IsoView } from '@oblako/contracts';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
-import { pgCode } from '../catalogue/catalogue.errors.js';
+import { pgCode } from '../database/sql.js';
 import type { Actor } from '../common/request-context.js';
 import { IsoEntity } from './iso.entity.js';
 import { IsoError } from './isos.errors.js';

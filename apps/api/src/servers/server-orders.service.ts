@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Address, ServerView } from '@oblako/contracts';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
-import { pgCode } from '../catalogue/catalogue.errors.js';
+import { pgCode } from '../database/sql.js';
 import { ImageEntity, LocationEntity, PlanEntity } from '../catalogue/catalogue.entities.js';
 import { imageView, locationView, planView } from '../catalogue/catalogue.service.js';
 import { SYSTEM_ACTOR, type Actor } from '../common/request-context.js';
