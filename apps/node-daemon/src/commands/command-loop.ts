@@ -84,9 +84,15 @@ export class CommandLoop {
     if (!cmd) return;
     const key = FinishedTasks.key(cmd.taskId, cmd.attempt);
     // A copy of a command in progress waits for it; a finished one is answered with its stored result.
-    await this.finished.inFlight(key);
-    const stored = this.finished.get(key);
-    if (stored) return this.answerAgain(m, cmd, stored);
+    // The last check and `track` run in one tick (no await between them), so two copies taken by two
+    // workers at once cannot both find nothing and both run.
+    for (;;) {
+      const stored = this.finished.get(key);
+      if (stored) return this.answerAgain(m, cmd, stored);
+      const running = this.finished.inFlight(key);
+      if (!running) break;
+      await running;
+    }
     const work = this.execute(m, cmd, receivedAt);
     this.finished.track(key, work);
     await work;
