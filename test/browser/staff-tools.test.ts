@@ -61,7 +61,8 @@ describe('staff tools', () => {
     await page.locator('input[data-testid="plan-price"]').fill('12.34');
     await byTestId(page, 'plan-submit').click();
     await byTestId(page, 'plan-form').waitFor({ state: 'detached' });
-    assert.match(await row.innerText(), /€12\.34/);
+    // the saved row replaces the old one in the table, so read it once it is there
+    await waitFor('the plan row to show the new price', async () => /€12\.34/.test(await row.innerText()), { timeoutMs: 5000, intervalMs: 50 });
     await waitFor('the live region to say it', async () => /was saved/.test(await byTestId(page, 'live-region').innerText()));
 
     // retiring asks first; cancelling leaves it offered
@@ -82,7 +83,9 @@ describe('staff tools', () => {
     await cp.goto('/order');
     await byTestId(cp, 'order-location').first().click();
     await byTestId(cp, 'order-next-location').click();
-    assert.match(await cp.locator('[data-testid="order-plan"][data-name="Medium"]').innerText(), /€12\.34/);
+    // the plan step slides in after the click; its text is there once it is shown
+    const medium = cp.locator('[data-testid="order-plan"][data-name="Medium"]');
+    await waitFor('the order flow to show the new price', async () => /€12\.34/.test(await medium.innerText()), { timeoutMs: 5000, intervalMs: 50 });
     await cp.context().close();
   });
 
