@@ -6,7 +6,9 @@ import { KeyedQueue } from './commands/keyed-queue.js';
 import { consolePathsOf } from './console/paths.js';
 import { ConsoleRelay } from './console/relay.js';
 import { MinimalProvisioner, type ServerProvisioner } from './commands/provisioner.js';
+import { NO_GUEST_AGENT, VirshGuestAgent, type GuestAgent } from './guest-agent.js';
 import { HeartbeatLoop } from './heartbeat.js';
+import { execProgram } from './host/exec.js';
 import { LibvirtHypervisor } from './hypervisor/libvirt-adapter.js';
 import type { HypervisorPort } from './hypervisor/port.js';
 import { createLogger, errorMessage, type Logger } from './log.js';
@@ -29,6 +31,8 @@ export interface DaemonDeps {
   /** Built after the hypervisor is connected (full mode needs the host checked first). */
   provisioner?: ServerProvisioner | ((config: DaemonConfig, log: Logger) => Promise<ServerProvisioner>);
   logger?: Logger;
+  /** The guests' agent; default: through virsh on a full-provisioning node, none on libvirt's test driver. */
+  guestAgent?: GuestAgent;
 }
 
 export interface DaemonHandle {
@@ -82,7 +86,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
   await consoles.start();
   const queue = new KeyedQueue(config.maxConcurrentCommands);
   const heartbeats = new HeartbeatLoop({ config, subjects: s, bus, hv, queue, log, version: DAEMON_VERSION });
-  const executor = new CommandExecutor(hv, provisioner, { stopGraceSeconds: config.stopGraceSeconds });
+  const agent = deps.guestAgent ?? (config.provisioning === 'full' && !config.libvirtUri.startsWith('test:') ? new VirshGuestAgent(config.libvirtUri, execProgram) : NO_GUEST_AGENT);
+  const executor = new CommandExecutor(hv, provisioner, { stopGraceSeconds: config.stopGraceSeconds, agent });
   const commands = new CommandLoop({ config, subjects: s, bus, executor, queue, log, reportState: (id, state) => heartbeats.reportState(id, state) });
   heartbeats.start();
   commands.start();

@@ -1,4 +1,5 @@
 import { DomainState, type CommandOf, type NodeCommand, type TaskOp } from '@oblako/contracts';
+import { NO_GUEST_AGENT, type GuestAgent } from '../guest-agent.js';
 import { DomainLifecycle } from '../hypervisor/lifecycle.js';
 import { HypervisorError, HypervisorErrorCode, type HypervisorPort } from '../hypervisor/port.js';
 import { errorMessage } from '../log.js';
@@ -20,6 +21,8 @@ export interface ExecutorOptions {
   stopGraceSeconds: number;
   /** Watchdog of a handler that names no timeout of its own. */
   defaultTimeoutMs?: number;
+  /** The guests' agent (through libvirt); none on libvirt's test driver. */
+  agent?: GuestAgent;
 }
 
 /** A handler that names no timeout gets this long (a create fetches an image the first time). */
@@ -39,7 +42,7 @@ export class CommandExecutor {
     lifecycle?: DomainLifecycle,
     private readonly handlers: { readonly [Op in TaskOp]: CommandHandler<Op> } = COMMAND_HANDLERS,
   ) {
-    this.lifecycle = lifecycle ?? new DomainLifecycle(hv);
+    this.lifecycle = lifecycle ?? new DomainLifecycle(hv, { agent: opts.agent ?? NO_GUEST_AGENT });
   }
 
   /** The watchdog of this command: the handler's own timeout, or the default. */
@@ -74,7 +77,7 @@ export class CommandExecutor {
   }
 
   private context(rec: StepRecorder): HandlerContext {
-    return { hv: this.hv, provisioner: this.provisioner, lifecycle: this.lifecycle, rec, stopGraceSeconds: this.opts.stopGraceSeconds };
+    return { hv: this.hv, provisioner: this.provisioner, lifecycle: this.lifecycle, rec, agent: this.opts.agent ?? NO_GUEST_AGENT, stopGraceSeconds: this.opts.stopGraceSeconds };
   }
 }
 

@@ -1,9 +1,11 @@
 import { DomainState } from '@oblako/contracts';
 import { sleep } from '../clock.js';
+import { NO_GUEST_AGENT, type GuestAgent } from '../guest-agent.js';
 import { HypervisorError, HypervisorErrorCode, type HypervisorPort } from './port.js';
 import { decide } from './transitions.js';
 
-export type StopOutcome = 'already-off' | 'acpi' | 'destroyed';
+/** How a stop ended: the guest agent's clean shutdown, ACPI's, destroyed after the grace, or it was off. */
+export type StopOutcome = 'already-off' | 'agent' | 'acpi' | 'destroyed';
 
 const ACTIVE: readonly DomainState[] = [DomainState.Running, DomainState.Paused, DomainState.Other];
 
@@ -15,8 +17,12 @@ const ACTIVE: readonly DomainState[] = [DomainState.Running, DomainState.Paused,
 export class DomainLifecycle {
   constructor(
     private readonly hv: HypervisorPort,
-    private readonly opts: { pollMinMs?: number; pollMaxMs?: number } = {},
+    private readonly opts: { pollMinMs?: number; pollMaxMs?: number; agent?: GuestAgent } = {},
   ) {}
+
+  private get agent(): GuestAgent {
+    return this.opts.agent ?? NO_GUEST_AGENT;
+  }
 
   private notFound(name: string): HypervisorError {
     return new HypervisorError(HypervisorErrorCode.NotFound, `domain ${name} is not defined on this node`);
@@ -40,25 +46,34 @@ export class DomainLifecycle {
     return DomainState.Running;
   }
 
-  /** ACPI shutdown, wait up to graceSeconds for the guest to power off, then destroy. */
+  /**
+   * Clean shutdown, wait up to graceSeconds for the guest to power off, then destroy. The shutdown goes through
+   * the guest agent (`guest-shutdown`) when it answers a ping, else (or when the agent refuses) ACPI.
+   */
   async stop(name: string, graceSeconds: number, onWait?: () => void): Promise<StopOutcome> {
     const state = await this.hv.state(name);
     const d = decide('stop', state);
     if (d === 'refuse') throw this.notFound(name);
     if (d === 'noop') return 'already-off';
     if (state === DomainState.Paused || graceSeconds === 0) return this.destroy(name);
-    try {
-      await this.hv.shutdown(name);
-    } catch (err) {
-      if (err instanceof HypervisorError && err.code === HypervisorErrorCode.NotRunning) return 'already-off';
-      throw err;
+    let via: 'agent' | 'acpi' = 'acpi';
+    if (await this.agent.ping(name, 1).catch(() => false)) {
+      via = await this.agent.shutdown(name).then(() => 'agent' as const, () => 'acpi' as const);
+    }
+    if (via === 'acpi') {
+      try {
+        await this.hv.shutdown(name);
+      } catch (err) {
+        if (err instanceof HypervisorError && err.code === HypervisorErrorCode.NotRunning) return 'already-off';
+        throw err;
+      }
     }
     const deadline = performance.now() + graceSeconds * 1000;
     let wait = this.opts.pollMinMs ?? 10;
     const maxWait = this.opts.pollMaxMs ?? 250;
     for (;;) {
       const s = await this.hv.state(name);
-      if (!ACTIVE.includes(s)) return 'acpi';
+      if (!ACTIVE.includes(s)) return via;
       const left = deadline - performance.now();
       if (left <= 0) break;
       onWait?.();

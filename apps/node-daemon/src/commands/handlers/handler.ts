@@ -1,4 +1,5 @@
 import { DomainState, type CommandOf, type TaskOp } from '@oblako/contracts';
+import type { GuestAgent } from '../../guest-agent.js';
 import type { DomainLifecycle } from '../../hypervisor/lifecycle.js';
 import type { HypervisorPort } from '../../hypervisor/port.js';
 import { domainName } from '../../naming.js';
@@ -34,6 +35,8 @@ export interface HandlerContext {
   readonly provisioner: ServerProvisioner;
   readonly lifecycle: DomainLifecycle;
   readonly rec: StepRecorder;
+  /** The guest agent inside the node's guests (through libvirt); answers `agent_unavailable` where none runs. */
+  readonly agent: GuestAgent;
   /** Grace for ACPI shutdowns the command does not specify (reboot, rebuild, resize). */
   readonly stopGraceSeconds: number;
 }
@@ -70,7 +73,11 @@ export async function startDomain(ctx: HandlerContext, serverId: string, progres
   await ctx.provisioner.afterStart(serverId, ctx.rec);
 }
 
-/** Graceful stop (ACPI, destroy after the grace), keeping the command alive at the broker while it waits. */
+/**
+ * Graceful stop (the guest agent, else ACPI; destroy after the grace), keeping the command alive at the broker
+ * while it waits. How it ended is recorded as a step of its own (`stop_via_agent`, `stop_via_acpi`, ...).
+ */
 export async function stopDomain(ctx: HandlerContext, serverId: string, graceSeconds: number, progress: number): Promise<void> {
-  await ctx.rec.step('stop', () => ctx.lifecycle.stop(domainName(serverId), graceSeconds, () => ctx.rec.keepAlive()), { hypervisor: true, progress });
+  const how = await ctx.rec.step('stop', () => ctx.lifecycle.stop(domainName(serverId), graceSeconds, () => ctx.rec.keepAlive()), { hypervisor: true, progress });
+  await ctx.rec.step(`stop_via_${how.replace('-', '_')}`, async () => undefined);
 }
