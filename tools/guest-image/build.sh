@@ -66,7 +66,7 @@ wanted=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pc
         failover net_failover virtio_net virtio_blk
         scsi_mod cdrom sr_mod libata ata_piix virtio_scsi
         isofs fat vfat nls_cp437 nls_iso8859-1 nls_utf8 nls_ascii
-        button evdev)
+        button evdev loop)
 declare -A modpath=() seen=()
 while IFS= read -r -d '' f; do
   n="$(basename "${f}")"; n="${n%%.ko*}"
