@@ -29,6 +29,8 @@ import {
   ensureGuestImage,
   expectedTapName,
   guestGet,
+  guestRead,
+  guestWrite,
   guestInboundRate,
   guestOutboundRate,
   htbRates,
@@ -361,18 +363,23 @@ async function throughDaemon(hv: Hypervisor, img: GuestImage, work: string): Pro
     const spoofed = await pingFromGuest(ns, addr, '198.51.100.250', GW, 3);
     assert.equal(spoofed.arrived, 0, 'nothing from an address the guest was not given arrives');
 
-    // -- stop (ACPI) / start
+    // -- stop (ACPI) / start; the guest's data filesystem keeps what was written (and a rebuild starts afresh)
+    assert.equal((await guestGet(ns, addr, '/data-mounted'))?.trim(), 'yes', 'the guest made and mounted its data filesystem');
+    await guestWrite(ns, addr, 'kept', 'written before the stop');
     assert.equal((await command({ op: 'stop', serverId: sp.serverId, graceSeconds: 30 })).ok, true);
     assert.equal((await virsh(hv.uri, ['domstate', domain])).trim(), 'shut off');
     assert.equal(await pingOnce(ns, addr, 1), false, 'a stopped server does not answer');
     assert.equal((await command({ op: 'start', serverId: sp.serverId })).ok, true);
     assert.equal(await waitForGuestHttp(ns, addr, 120_000), 'rg-0');
+    assert.equal(await guestRead(ns, addr, 'kept'), 'written before the stop', 'the data survives a stop and a start');
 
     // -- reboot, and rebuild from the image keeping the address
     assert.equal((await command({ op: 'reboot', serverId: sp.serverId })).ok, true, 'reboot');
     assert.equal(await waitForGuestHttp(ns, addr, 120_000), 'rg-0', 'answers again after reboot');
     assert.equal((await command({ op: 'rebuild', serverId: sp.serverId, spec: sp })).ok, true, 'rebuild');
     assert.equal(await waitForGuestHttp(ns, addr, 120_000), 'rg-0', 'answers on the same address after rebuild');
+    assert.equal(await guestRead(ns, addr, 'kept'), null, 'a rebuild gives a fresh disk');
+    assert.equal((await guestGet(ns, addr, '/data-mounted'))?.trim(), 'yes', 'and a fresh data filesystem');
     assert.equal(vcpuQuota(hv, domain).quota, 50_000, 'limits still applied after rebuild');
     assert.ok(Object.values(await htbRates(ns, tap)).includes(want), 'tap rate still applied after rebuild');
 

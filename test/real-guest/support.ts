@@ -156,6 +156,23 @@ export async function guestGet(netns: string, address: string, path: string, tim
   return r.ok ? r.stdout : null;
 }
 
+/**
+ * Write `content` to the test guest's data filesystem as /data/<name> (POST /cgi-bin/data, synced before the
+ * answer); returns the sha256 the guest computed. Throws when the guest has no data filesystem.
+ */
+export async function guestWrite(netns: string, address: string, name: string, content: string): Promise<string> {
+  const host = address.includes(':') ? `[${address}]` : address;
+  const r = await run('ip', ['netns', 'exec', netns, 'curl', '-s', '-f', '--max-time', '20', '--data-binary', content, `http://${host}/cgi-bin/data?name=${encodeURIComponent(name)}`], { timeoutMs: 30_000 });
+  const sha = r.stdout.trim();
+  if (!/^[0-9a-f]{64}$/.test(sha)) throw new Error(`the guest did not store ${name}: ${sha}`);
+  return sha;
+}
+
+/** The test guest's /data/<name>, or null when it has none. */
+export function guestRead(netns: string, address: string, name: string): Promise<string | null> {
+  return guestGet(netns, address, `/data/${encodeURIComponent(name)}`, 5);
+}
+
 /** Poll until the guest answers GET /hostname; returns the (trimmed) hostname. */
 export async function waitForGuestHttp(netns: string, address: string, timeoutMs = 120_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
