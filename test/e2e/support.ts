@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerView } from '@oblako/contracts';
-import { ApiClient, startStack, type Stack, type StackOptions } from '@oblako/devstack';
+import { ApiClient, startStack, type SeedOptions, type Stack, type StackOptions } from '@oblako/devstack';
 import { createTestDatabase, dropStreams, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, waitFor, type TestDatabase } from '@oblako/testing';
 
 export interface E2E {
@@ -13,9 +13,10 @@ export interface E2E {
 }
 
 /** The real product as separate processes: API and node daemon, on a throwaway database and NATS prefix. */
-export async function startE2E(overrides: Partial<StackOptions> = {}): Promise<E2E> {
+export async function startE2E(overrides: Omit<Partial<StackOptions>, 'seed'> & { seed?: Partial<SeedOptions> } = {}): Promise<E2E> {
   const db = await createTestDatabase('oblako_e2e');
-  const adminPassword = uniqueName('pw');
+  const seed = { adminEmail: 'admin@e2e.test', adminPassword: uniqueName('pw'), ...overrides.seed };
+  const adminPassword = seed.adminPassword;
   let stack: Stack;
   try {
     stack = await startStack({
@@ -23,16 +24,16 @@ export async function startE2E(overrides: Partial<StackOptions> = {}): Promise<E
       databaseUrl: db.url,
       natsUrl: TEST_NATS_URL,
       subjectPrefix: uniqueSubjectPrefix(),
-      seed: { adminEmail: 'admin@e2e.test', adminPassword },
       echo: process.env.E2E_ECHO === '1',
       ...overrides,
+      seed,
     });
   } catch (err) {
     await db.drop();
     throw err;
   }
   const admin = new ApiClient(stack.apiUrl);
-  await admin.login('admin@e2e.test', adminPassword);
+  await admin.login(seed.adminEmail, adminPassword);
   return {
     stack,
     db,

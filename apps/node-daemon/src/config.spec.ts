@@ -49,3 +49,14 @@ test('direct kernel boot from OBLAKO_DIRECT_* (or OBLAKO_GUEST_*), paths checked
   assert.throws(() => loadConfig({ ...base, OBLAKO_DIRECT_KERNEL: '/g/../etc/x' }), /OBLAKO_DIRECT_KERNEL/);
   assert.throws(() => loadConfig({ ...base, OBLAKO_BANDWIDTH: 'fast' }), /OBLAKO_BANDWIDTH/);
 });
+
+test('NATS_URL may list the servers of a NATS cluster; a bad entry is named', () => {
+  assert.equal(loadConfig({ ...base, NATS_URL: 'nats://a:1, nats://b:2,nats://c:3', NATS_STREAM_REPLICAS: '3' }).streamReplicas, 3);
+  assert.throws(() => loadConfig({ ...base, NATS_URL: 'nats://a:1,ftp://b:2' }), /NATS_URL: "ftp:\/\/b:2" is not a NATS server URL/);
+});
+
+test('the test driver may be hosted by a libvirtd (test+unix://), so its domains outlive the daemon', () => {
+  const c = loadConfig({ ...base, LIBVIRT_URI: 'test+unix:///default?socket=/tmp/x/libvirt-sock' });
+  assert.equal(c.domainType, 'test');
+  assert.equal(c.provisioning, 'minimal');
+});

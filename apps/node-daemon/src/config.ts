@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { STREAM_REPLICAS_DEFAULT, STREAM_REPLICAS_MAX, streamReplicasProblem } from '@oblako/contracts';
+import { natsUrlProblem, STREAM_REPLICAS_DEFAULT, STREAM_REPLICAS_MAX, streamReplicasProblem } from '@oblako/contracts';
 
 /** Which hypervisor domain type the XML asks for. `test` only on libvirt's test driver. */
 export type DomainType = 'kvm' | 'qemu' | 'test';
@@ -96,7 +96,7 @@ export function loadConfig(env: Env = process.env): DaemonConfig {
   const nodeId = str('NODE_ID') ?? '';
   const natsUrl = str('NATS_URL') ?? '';
   const libvirtUri = str('LIBVIRT_URI') ?? 'test:///default';
-  const isTestDriver = libvirtUri.startsWith('test://');
+  const isTestDriver = isTestDriverUri(libvirtUri);
   const domainType = (str('DOMAIN_TYPE') ?? (isTestDriver ? 'test' : 'kvm')) as DomainType;
   const provisioning = (str('OBLAKO_PROVISIONING') ?? (isTestDriver ? 'minimal' : 'full')) as ProvisioningMode;
   const logLevel = (str('LOG_LEVEL') ?? 'info') as DaemonConfig['logLevel'];
@@ -138,6 +138,15 @@ export function loadConfig(env: Env = process.env): DaemonConfig {
   return config;
 }
 
+/**
+ * libvirt's test driver: `test:///default` in this process, or `test+unix:///default?socket=...`
+ * hosted by a libvirtd, whose domains then outlive this process as a real hypervisor's do (the
+ * fault-injection test kills daemons that way).
+ */
+export function isTestDriverUri(uri: string): boolean {
+  return /^test(\+[a-z]+)?:\/\//.test(uri);
+}
+
 /** Check a configuration built in code (tests, the demo) the same way as one read from the environment. */
 export function validateConfig(c: DaemonConfig): string[] {
   const problems: string[] = [];
@@ -145,10 +154,8 @@ export function validateConfig(c: DaemonConfig): string[] {
   else if (!NODE_ID.test(c.nodeId)) problems.push(`NODE_ID="${c.nodeId}" may contain only letters, digits, "-" and "_" (1-64 characters)`);
   if (!c.natsUrl) problems.push('NATS_URL is required, e.g. nats://127.0.0.1:4222');
   else {
-    for (const u of c.natsUrl.split(',')) {
-      if (!/^(nats|tls|ws|wss):\/\/[^\s]+$/.test(u.trim()) && !/^[A-Za-z0-9.-]+:\d+$/.test(u.trim()))
-        problems.push(`NATS_URL="${c.natsUrl}" is not a NATS server URL (nats://host:port, comma-separated for several)`);
-    }
+    const bad = natsUrlProblem('NATS_URL', c.natsUrl);
+    if (bad) problems.push(bad);
   }
   if (!PREFIX.test(c.subjectPrefix)) problems.push(`NATS_SUBJECT_PREFIX="${c.subjectPrefix}" must be dot-separated tokens of letters, digits, "-" and "_"`);
   const replicasProblem = streamReplicasProblem(c.streamReplicas);
@@ -157,10 +164,10 @@ export function validateConfig(c: DaemonConfig): string[] {
   if (c.natsUser && c.natsPassword === undefined) problems.push('NATS_USER is set but NATS_PASSWORD is not');
   if (!c.natsUser && c.natsPassword !== undefined && c.natsPassword !== '') problems.push('NATS_PASSWORD is set but NATS_USER is not');
   if (!/^[a-z0-9+]+:\/\/[^\s]*$/.test(c.libvirtUri)) problems.push(`LIBVIRT_URI="${c.libvirtUri}" is not a libvirt URI (e.g. test:///default, qemu:///system)`);
-  const isTest = c.libvirtUri.startsWith('test://');
+  const isTest = isTestDriverUri(c.libvirtUri);
   if (!['kvm', 'qemu', 'test'].includes(c.domainType)) problems.push(`DOMAIN_TYPE="${c.domainType}" must be kvm or qemu`);
   else if (isTest && c.domainType !== 'test') problems.push(`DOMAIN_TYPE="${c.domainType}" cannot be used with the test driver (${c.libvirtUri}); leave DOMAIN_TYPE unset`);
-  else if (!isTest && c.domainType === 'test') problems.push(`DOMAIN_TYPE=test only works with LIBVIRT_URI=test:///...; use kvm (real hosts) or qemu (no hardware virtualisation)`);
+  else if (!isTest && c.domainType === 'test') problems.push(`DOMAIN_TYPE=test only works with LIBVIRT_URI=test:///... (or test+unix:///... through a libvirtd); use kvm (real hosts) or qemu (no hardware virtualisation)`);
   if (!['minimal', 'full'].includes(c.provisioning)) problems.push(`OBLAKO_PROVISIONING="${c.provisioning}" must be minimal or full`);
   if (!c.dataDir || !isAbsolute(c.dataDir)) problems.push(`OBLAKO_DATA_DIR="${c.dataDir}" must be an absolute path`);
   else if (resolve(c.dataDir) !== (c.dataDir.length > 1 ? c.dataDir.replace(/\/+$/, '') : c.dataDir)) problems.push(`OBLAKO_DATA_DIR="${c.dataDir}" must be a normalised path (no "..", no "//")`);
@@ -185,7 +192,7 @@ export function validateConfig(c: DaemonConfig): string[] {
 /** Defaults for a configuration built in code; `nodeId` and `natsUrl` are still required. */
 export function defineConfig(partial: Partial<DaemonConfig> & Pick<DaemonConfig, 'nodeId' | 'natsUrl'>): DaemonConfig {
   const libvirtUri = partial.libvirtUri ?? 'test:///default';
-  const isTest = libvirtUri.startsWith('test://');
+  const isTest = isTestDriverUri(libvirtUri);
   const config: DaemonConfig = {
     subjectPrefix: 'oblako',
     streamReplicas: STREAM_REPLICAS_DEFAULT,

@@ -57,3 +57,14 @@ test('consumers: explicit ack, every message, ack wait and delivery limits from 
   assert.deepEqual(Object.keys(changeableConsumerFields(node)).sort(), ['ack_wait', 'max_ack_pending', 'max_deliver']);
   assert.throws(() => nodeConsumerDefinition(s, 'a.>'), /node id/);
 });
+
+test('NATS_URL may list the servers of a cluster, separated by commas', async () => {
+  const { natsServerList, natsUrlProblem } = await import('./streams.js');
+  assert.deepEqual(natsServerList('nats://a:4222'), ['nats://a:4222']);
+  assert.deepEqual(natsServerList(' nats://a:1, nats://b:2 ,,tls://c:3'), ['nats://a:1', 'nats://b:2', 'tls://c:3']);
+  assert.equal(natsUrlProblem('NATS_URL', 'nats://a:1,nats://b:2'), null);
+  assert.equal(natsUrlProblem('NATS_URL', '127.0.0.1:4222'), null);
+  assert.equal(natsUrlProblem('NATS_URL', 'localhost:4222'), null);
+  assert.match(natsUrlProblem('NATS_URL', 'nats://a:1,http://b:2') ?? '', /NATS_URL: "http:\/\/b:2" is not a NATS server URL/);
+  assert.match(natsUrlProblem('NATS_URL', ' , ') ?? '', /NATS_URL is empty/);
+});

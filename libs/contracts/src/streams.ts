@@ -136,3 +136,33 @@ export function apiEventConsumerDefinition(s: Subjects): ConsumerDefinition {
 export function changeableConsumerFields(d: ConsumerDefinition): Pick<ConsumerDefinition, 'ack_wait' | 'max_deliver' | 'max_ack_pending'> {
   return { ack_wait: d.ack_wait, max_deliver: d.max_deliver, max_ack_pending: d.max_ack_pending };
 }
+
+/**
+ * `NATS_URL` as a list of servers: one URL, or several separated by commas (the servers of a NATS
+ * cluster; the client connects to any and fails over to the others). Blank entries are dropped.
+ */
+export function natsServerList(url: string): string[] {
+  return url
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+/** Why `url` (one NATS URL or a comma-separated list) is unusable, or null. `name` is the setting named in the sentence. */
+export function natsUrlProblem(name: string, url: string): string | null {
+  const list = natsServerList(url);
+  if (list.length === 0) return `${name} is empty: give nats://host:port, or several separated by commas for a cluster`;
+  for (const one of list) {
+    let ok = /^[A-Za-z0-9.-]+:\d{1,5}$/.test(one);
+    if (!ok) {
+      try {
+        const u = new URL(one);
+        ok = ['nats:', 'tls:', 'ws:', 'wss:'].includes(u.protocol) && u.hostname.length > 0;
+      } catch {
+        ok = false;
+      }
+    }
+    if (!ok) return `${name}: "${one}" is not a NATS server URL (nats://host:port, tls://, ws:// or wss://; comma-separated for several)`;
+  }
+  return null;
+}

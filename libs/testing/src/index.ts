@@ -1,7 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import pg from 'pg';
-import { subjects } from '@oblako/contracts';
+import { natsServerList, subjects } from '@oblako/contracts';
 
 /**
  * Where the tests find PostgreSQL and NATS. scripts/test.sh makes sure both are up and exports
@@ -105,7 +105,7 @@ export function newSshPublicKey(comment = 'test@oblako'): string {
 export async function dropStreams(prefix: string, natsUrl = TEST_NATS_URL): Promise<void> {
   const { connect } = await import('@nats-io/transport-node');
   const { jetstreamManager } = await import('@nats-io/jetstream');
-  const nc = await connect({ servers: natsUrl });
+  const nc = await connect({ servers: natsServerList(natsUrl) });
   try {
     const jsm = await jetstreamManager(nc);
     const s = subjects(prefix);
@@ -117,3 +117,4 @@ export async function dropStreams(prefix: string, natsUrl = TEST_NATS_URL): Prom
 export * from './mail-catcher.js';
 export * from './totp.js';
 export * from './console-client.js';
+export * from './nats-cluster.js';

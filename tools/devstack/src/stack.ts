@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import { freePort, startMailCatcher, waitFor, type MailCatcher } from '@oblako/testing';
-import { subjects } from '@oblako/contracts';
+import { natsServerList, subjects } from '@oblako/contracts';
 import { startProcess, type ManagedProcess, type RestartPolicy } from './processes.js';
 import { startEmbeddedPostgres, startNatsServer, type EmbeddedPostgres, type NatsServer } from './services.js';
 import { startPanelServer } from './panel-server.js';
@@ -71,8 +71,10 @@ export interface StackOptions {
   dataDir: string;
   /** Use this PostgreSQL; otherwise PGlite with its data in dataDir/pglite. */
   databaseUrl?: string;
-  /** Use this NATS; otherwise a nats-server of our own with its store in dataDir/nats. */
+  /** Use this NATS (one URL, or a cluster's servers separated by commas); otherwise a nats-server of our own with its store in dataDir/nats. */
   natsUrl?: string;
+  /** Replicas of each JetStream stream (NATS_STREAM_REPLICAS of the API and every daemon); 3 on a three-server cluster. */
+  natsStreamReplicas?: number;
   /**
    * Run our own nats-server in operator mode (default when we start it): the API gets an account
    * user and signs one restricted user per node; each daemon connects with its own .creds file.
@@ -186,6 +188,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         DATABASE_URL: databaseUrl,
         NATS_URL: natsUrl,
         NATS_SUBJECT_PREFIX: subjectPrefix,
+        ...(opts.natsStreamReplicas ? { NATS_STREAM_REPLICAS: String(opts.natsStreamReplicas) } : {}),
         ...(auth ? { NATS_CREDS: auth.apiCredsFile, NATS_ACCOUNT_SEED: auth.accountSeed, NATS_OPERATOR_SIGNING_SEED: auth.operatorSigningSeed, NATS_SYSTEM_CREDS: auth.systemCredsFile } : {}),
         PORT: String(apiPort),
         HOST: '127.0.0.1',
@@ -223,7 +226,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         writeFileSync(credsFile, reg.daemon.natsCreds, { mode: 0o600 });
         credsEnv.NATS_CREDS = credsFile;
       }
-      const nc = await connect({ servers: natsUrl, ...watchAuth });
+      const nc = await connect({ servers: natsServerList(natsUrl!), ...watchAuth });
       try {
         const sub = nc.subscribe(subjects(subjectPrefix).nodeHeartbeat(nodeId), { max: 1 });
         const wrapper = opts.daemonWrapper ?? [];
@@ -236,6 +239,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
             NODE_ID: nodeId,
             NATS_URL: natsUrl,
             NATS_SUBJECT_PREFIX: subjectPrefix,
+            ...(opts.natsStreamReplicas ? { NATS_STREAM_REPLICAS: String(opts.natsStreamReplicas) } : {}),
             LIBVIRT_URI: opts.libvirtUri ?? 'test:///default',
             OBLAKO_DATA_DIR: join(opts.dataDir, 'node', nodeId),
             HEARTBEAT_INTERVAL_MS: '2000',

@@ -29,3 +29,9 @@ test('every bad or missing setting is named', () => {
     for (const name of ['DATABASE_URL', 'NATS_URL', 'JWT_SECRET', 'PORT']) assert.match(text, new RegExp(name));
   }
 });
+
+test('NATS_URL may list the servers of a NATS cluster; a bad entry is named', () => {
+  assert.equal(loadConfig({ ...good, NATS_URL: 'nats://10.0.0.1:4222,nats://10.0.0.2:4222, nats://10.0.0.3:4222' }).natsUrl, 'nats://10.0.0.1:4222,nats://10.0.0.2:4222, nats://10.0.0.3:4222');
+  assert.equal(loadConfig({ ...good, NATS_URL: 'nats://a:1,nats://b:2', NATS_STREAM_REPLICAS: '3' }).natsStreamReplicas, 3);
+  assert.throws(() => loadConfig({ ...good, NATS_URL: 'nats://a:1,http://b:2' }), /NATS_URL: "http:\/\/b:2" is not a NATS server URL/);
+});

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { STREAM_REPLICAS_DEFAULT, STREAM_REPLICAS_MAX } from '@oblako/contracts';
+import { natsUrlProblem, STREAM_REPLICAS_DEFAULT, STREAM_REPLICAS_MAX } from '@oblako/contracts';
 import { isAccountSeed, isOperatorSeed } from '../messaging/nats-credentials.js';
 import { readBillingConfig, type BillingConfig } from '../billing/billing.config.js';
 import { deriveDataKey } from '../auth/secrets.js';
@@ -26,6 +26,7 @@ export interface AppConfig {
   databaseUrl: string;
   /** Size of the database connection pool. */
   databasePoolSize: number;
+  /** One NATS server URL, or the servers of a cluster separated by commas (NATS_URL). */
   natsUrl: string;
   /** Every NATS subject and JetStream name derives from this prefix. */
   natsSubjectPrefix: string;
@@ -156,7 +157,8 @@ export function loadConfig(env: Env): AppConfig {
   const databaseUrl = required('DATABASE_URL', 'a PostgreSQL URL such as postgres://user:password@127.0.0.1:5432/oblako');
   url('DATABASE_URL', databaseUrl, ['postgres:', 'postgresql:']);
   const natsUrl = required('NATS_URL', 'the NATS server, such as nats://127.0.0.1:4222');
-  url('NATS_URL', natsUrl, ['nats:', 'tls:', 'ws:', 'wss:']);
+  const natsUrlBad = natsUrl ? natsUrlProblem('NATS_URL', natsUrl) : null;
+  if (natsUrlBad) problems.push(natsUrlBad);
   const natsSubjectPrefix = str('NATS_SUBJECT_PREFIX') ?? 'oblako';
   if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(natsSubjectPrefix)) {
     problems.push(`NATS_SUBJECT_PREFIX may contain only letters, digits, "-", "_" and single dots between parts (got "${natsSubjectPrefix}")`);
@@ -183,7 +185,8 @@ export function loadConfig(env: Env): AppConfig {
   if (!!natsOperatorSigningSeed !== !!natsSystemCredsFile) problems.push('NATS_OPERATOR_SIGNING_SEED and NATS_SYSTEM_CREDS go together (both revoke old node credentials)');
   if (natsOperatorSigningSeed && !natsAccountSeed) problems.push('NATS_OPERATOR_SIGNING_SEED needs NATS_ACCOUNT_SEED (the account whose node users it revokes)');
   const nodeNatsUrl = str('NODE_NATS_URL') ?? natsUrl;
-  url('NODE_NATS_URL', nodeNatsUrl, ['nats:', 'tls:', 'ws:', 'wss:']);
+  const nodeNatsUrlBad = nodeNatsUrl && nodeNatsUrl !== natsUrl ? natsUrlProblem('NODE_NATS_URL', nodeNatsUrl) : null;
+  if (nodeNatsUrlBad) problems.push(nodeNatsUrlBad);
   const bundleDir = str('NODE_BUNDLE_DIR') ?? null;
   if (bundleDir && !existsSync(bundleDir)) problems.push(`NODE_BUNDLE_DIR names a folder that does not exist: ${bundleDir}`);
   const tlsPin = str('PUBLIC_TLS_PIN') ?? null;

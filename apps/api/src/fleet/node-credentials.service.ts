@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { connect, credsAuthenticator } from '@nats-io/transport-node';
 import { DataSource, type EntityManager } from 'typeorm';
+import { natsServerList } from '@oblako/contracts';
 import { APP_CONFIG } from '../common/config.provider.js';
 import type { AppConfig } from '../config/config.js';
 import { encodeAppAccount, keyOf } from '../messaging/nats-account.js';
@@ -75,7 +76,7 @@ export class NodeCredentialsService implements OnApplicationBootstrap {
     const accountKey = keyOf(this.config.natsAccountSeed!).getPublicKey();
     const jwt = await encodeAppAccount(accountKey, keyOf(this.config.natsOperatorSigningSeed!), revocations);
     const nc = await connect({
-      servers: this.config.natsUrl,
+      servers: natsServerList(this.config.natsUrl),
       name: 'oblako-api-account-push',
       authenticator: credsAuthenticator(readFileSync(this.config.natsSystemCredsFile!)),
       ...(this.config.natsCaFile ? { tls: { caFile: this.config.natsCaFile } } : {}),

@@ -7,6 +7,7 @@ import {
   changeableConsumerFields,
   commandStreamDefinition,
   eventStreamDefinition,
+  natsServerList,
   nodeConsumerDefinition,
   subjects,
   type ConsumerDefinition,
@@ -54,7 +55,7 @@ export class NatsService implements OnApplicationShutdown {
     try {
       const authenticator = this.config.natsCredsFile ? credsAuthenticator(readFileSync(this.config.natsCredsFile)) : undefined;
       this.connection = await connect({
-        servers: this.config.natsUrl, name: 'oblako-api', authenticator, maxReconnectAttempts: -1, reconnectTimeWait: 500,
+        servers: natsServerList(this.config.natsUrl), name: 'oblako-api', authenticator, maxReconnectAttempts: -1, reconnectTimeWait: 500,
         ...(this.config.natsCaFile ? { tls: { caFile: this.config.natsCaFile } } : {}),
       });
     } catch (err) {

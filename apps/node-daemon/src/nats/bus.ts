@@ -21,6 +21,7 @@ import {
   type WireRefusal,
   WIRE_VERSION,
   WireHelloReplySchema,
+  natsServerList,
 } from '@oblako/contracts';
 import type { DaemonConfig } from '../config.js';
 import { errorMessage, type Logger } from '../log.js';
@@ -41,7 +42,7 @@ export async function connectNats(config: DaemonConfig, log: Logger): Promise<Na
   }
   try {
     const nc = await connect({
-      servers: config.natsUrl.split(',').map((s) => s.trim()),
+      servers: natsServerList(config.natsUrl),
       name: `oblako-node-daemon:${config.nodeId}`,
       // replies come to an inbox only this node's NATS user may read
       inboxPrefix: nodeInboxPrefix(config.nodeId),
