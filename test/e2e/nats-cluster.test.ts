@@ -65,12 +65,12 @@ describe('a three-server NATS cluster, streams at three replicas', () => {
     }
     // stop a third of them once they run (the first ones, ordered before the kill, and after)
     const stopped = ids.filter((_, i) => i % 3 === 0).slice(0, STOPS);
-    await waitSettled(c, stopped, 60_000);
+    await waitSettled(c, stopped, 120_000);
     for (const id of stopped) {
       const r = await c.call('POST', `/api/v1/servers/${id}/actions`, { action: 'stop' });
       assert.equal(r.status, 202, `stop ${id}: ${r.status} ${JSON.stringify(r.body)}`);
     }
-    const views = await waitSettled(c, ids, 60_000);
+    const views = await waitSettled(c, ids, 120_000);
     const elapsed = (Date.now() - t0) / 1000;
     const newLeader = await cluster.streamLeader(s.commandStream);
 
