@@ -125,7 +125,7 @@ describe('a real Debian 12 server ordered through the API', { skip: skip ?? fals
         node: { vcpus: 2, memoryMiB: 4096, diskGiB: 100 },
         ipv4Cidr: POOL4,
         ipv4Gateway: GATEWAY,
-        images: [{ name: 'Debian 12', osFamily: 'debian', version: '12', url: `file://${img.image}`, sha256: img.imageSha256, format: 'qcow2', bootMode: 'disk', defaultUser: img.defaultUser }],
+        images: [{ name: 'Debian 12', osFamily: 'debian', version: '12', url: `file://${img.image}`, sha256: img.imageSha256, format: 'qcow2', bootMode: 'disk', defaultUser: img.defaultUser, guestAgent: true }],
       },
       libvirtUri: hv.uri,
       daemonEnv: {

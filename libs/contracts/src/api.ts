@@ -123,6 +123,8 @@ export interface ImageView {
   bootMode: ImageBootMode | null;
   /** The login cloud-init creates (gets the order's SSH keys), e.g. `debian`; null: root. */
   defaultUser: string | null;
+  /** The image ships qemu-guest-agent: "Reset root password" works on its running servers. */
+  guestAgent: boolean;
 }
 
 /** An ISO of the provider's library, as customers see it. */

@@ -23,6 +23,7 @@ export const NodeCommandSchema = z.discriminatedUnion('op', [
   OPERATIONS.delete.command,
   OPERATIONS.boot_iso.command,
   OPERATIONS.detach_iso.command,
+  OPERATIONS.reset_password.command,
 ]);
 export type NodeCommand = z.infer<typeof NodeCommandSchema>;
 export type NodeCommandInput = z.input<typeof NodeCommandSchema>;

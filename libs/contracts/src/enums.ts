@@ -36,6 +36,7 @@ export const TaskOp = {
   Delete: 'delete',
   BootIso: 'boot_iso',
   DetachIso: 'detach_iso',
+  ResetPassword: 'reset_password',
 } as const;
 export type TaskOp = (typeof TaskOp)[keyof typeof TaskOp];
 export const TASK_OPS = Object.values(TaskOp) as readonly TaskOp[];

@@ -65,7 +65,7 @@ test('the table names only known states and deleted is final', () => {
 });
 
 test('customers get the actions whose audience is customer; suspend and unsuspend stay with billing and staff', () => {
-  assert.deepEqual([...CUSTOMER_ACTIONS].sort(), ['boot_iso', 'detach_iso', 'pause', 'reboot', 'rebuild', 'resume', 'start', 'stop']);
+  assert.deepEqual([...CUSTOMER_ACTIONS].sort(), ['boot_iso', 'detach_iso', 'pause', 'reboot', 'rebuild', 'reset_password', 'resume', 'start', 'stop']);
   assert.equal(ACTION_RULES.suspend.audience, 'system');
 });
 

@@ -70,6 +70,7 @@ export const ServerAction = {
   Resume: 'resume',
   BootIso: 'boot_iso',
   DetachIso: 'detach_iso',
+  ResetPassword: 'reset_password',
 } as const satisfies Record<string, TaskOp>;
 export type ServerAction = (typeof ServerAction)[keyof typeof ServerAction];
 export const SERVER_ACTIONS = Object.values(ServerAction) as readonly ServerAction[];

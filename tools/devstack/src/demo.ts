@@ -173,7 +173,7 @@ async function main(): Promise<void> {
     // the real Debian 12 image, when tools/guest-image/build-debian.sh has built it (its own bootloader, real cloud-init)
     const debian = loadDebianImage(process.env.OBLAKO_DEBIAN_IMAGE_DIR || join(REPO_ROOT, '.data/debian-image'));
     if (debian) {
-      seed.images.push({ name: 'Debian 12', osFamily: 'debian', version: '12', url: `file://${debian.image}`, sha256: debian.imageSha256, format: 'qcow2', bootMode: 'disk', defaultUser: debian.defaultUser });
+      seed.images.push({ name: 'Debian 12', osFamily: 'debian', version: '12', url: `file://${debian.image}`, sha256: debian.imageSha256, format: 'qcow2', bootMode: 'disk', defaultUser: debian.defaultUser, guestAgent: true });
     } else {
       console.log('Debian 12 is not offered: build it first with tools/guest-image/build-debian.sh (about 4 minutes, as root).');
     }
@@ -205,7 +205,8 @@ async function main(): Promise<void> {
       seed,
       libvirtUri,
       daemonEnv,
-      apiEnv: {},
+      // a person orders here: an SSH key, a root password or both (the test stacks turn the rule off)
+      apiEnv: { ORDER_REQUIRES_LOGIN: 'true' },
       // A crashed child comes back with backoff instead of taking the stack (and its database) down.
       supervise: (message) => console.log(`[demo] ${message}`),
     });

@@ -34,7 +34,7 @@ export interface SeedOptions {
   node?: { vcpus: number; memoryMiB: number; diskGiB: number; cpuOvercommit?: number; memoryOvercommit?: number };
   ipv4Cidr?: string;
   ipv4Gateway?: string;
-  images?: { name: string; osFamily: string; version: string; url: string; sha256: string; format: 'qcow2' | 'raw'; bootMode?: 'disk' | 'direct-kernel'; defaultUser?: string }[];
+  images?: { name: string; osFamily: string; version: string; url: string; sha256: string; format: 'qcow2' | 'raw'; bootMode?: 'disk' | 'direct-kernel'; defaultUser?: string; guestAgent?: boolean }[];
 }
 
 export interface SeedResult {
@@ -184,6 +184,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         ...(panelPort ? { PANEL_URL: `http://localhost:${panelPort}` } : {}),
         // Development mode: webhook endpoints on this machine are allowed (never in production).
         WEBHOOKS_ALLOW_LOCALHOST: 'true',
+        // test stacks order keyless test guests; the demo (apiEnv) and production keep the rule
+        ORDER_REQUIRES_LOGIN: 'false',
         ...opts.apiEnv,
         DATABASE_URL: databaseUrl,
         NATS_URL: natsUrl,

@@ -69,6 +69,8 @@ export class ImageDto implements ImageView {
   bootMode: 'disk' | 'direct-kernel' | null;
   @ApiProperty({ nullable: true, type: String, example: 'debian', description: 'The login cloud-init creates; it gets the order\'s SSH keys (null: root)' })
   defaultUser: string | null;
+  @ApiProperty({ description: 'The image ships qemu-guest-agent: a root password can be reset on its running servers' })
+  guestAgent: boolean;
 }
 
 export class AdminImageDto extends ImageDto {
@@ -91,6 +93,8 @@ export class CreateImageDto {
   @IsOptional() @IsIn(['disk', 'direct-kernel'], { message: 'bootMode must be disk or direct-kernel' }) bootMode?: 'disk' | 'direct-kernel';
   @ApiPropertyOptional({ example: 'debian', description: 'The login cloud-init creates in this image' })
   @IsOptional() @Matches(/^[a-z_][a-z0-9_-]{0,31}$/, { message: 'defaultUser must be a Linux user name: lower-case letters, digits, "_" and "-", up to 32' }) defaultUser?: string;
+  @ApiPropertyOptional({ default: false, description: 'The image ships qemu-guest-agent (password reset, clean shutdown, fsfreeze)' })
+  @IsOptional() @IsBoolean({ message: 'guestAgent must be true or false' }) guestAgent?: boolean;
   @ApiPropertyOptional({ default: true }) @IsOptional() @IsBoolean() active?: boolean;
 }
 export class UpdateImageDto extends PartialType(CreateImageDto) {}

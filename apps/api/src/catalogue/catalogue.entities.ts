@@ -40,6 +40,8 @@ export class ImageEntity {
   /** NULL: the node's choice (its direct kernel when it has one). */
   @Column({ name: 'boot_mode', type: 'varchar', length: 16, nullable: true }) bootMode: 'disk' | 'direct-kernel' | null;
   @Column({ name: 'default_user', type: 'varchar', length: 32, nullable: true }) defaultUser: string | null;
+  /** The image ships qemu-guest-agent (a password reset on a running server needs it). */
+  @Column({ name: 'guest_agent', type: 'boolean', default: false }) guestAgent: boolean;
   @Column({ type: 'boolean' }) active: boolean;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
 }

@@ -123,7 +123,7 @@ export function planView(r: PlanEntity): PlanView {
 }
 
 export function imageView(r: ImageEntity): ImageView {
-  return { id: r.id, name: r.name, osFamily: r.osFamily, version: r.version, active: r.active, bootMode: r.bootMode ?? null, defaultUser: r.defaultUser ?? null };
+  return { id: r.id, name: r.name, osFamily: r.osFamily, version: r.version, active: r.active, bootMode: r.bootMode ?? null, defaultUser: r.defaultUser ?? null, guestAgent: r.guestAgent ?? false };
 }
 
 function adminImageView(r: ImageEntity): AdminImageDto {

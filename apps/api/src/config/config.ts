@@ -69,6 +69,11 @@ export interface AppConfig {
   mail: MailConfig;
   /** Unverified accounts may sign in and look around but not order. */
   requireEmailVerification: boolean;
+  /**
+   * An order must carry an SSH key, a root password or both (ORDER_REQUIRES_LOGIN, default true). Test stacks that
+   * order keyless test guests by the hundred turn it off; production and the demo never do.
+   */
+  orderRequiresLogin: boolean;
   webhooks: WebhookConfig;
   consoles: ConsoleConfig;
 }
@@ -267,6 +272,7 @@ export function loadConfig(env: Env): AppConfig {
     brand: { name: str('BRAND_NAME') ?? 'Oblako', supportEmail },
     mail,
     requireEmailVerification: bool('REQUIRE_EMAIL_VERIFICATION', true),
+    orderRequiresLogin: bool('ORDER_REQUIRES_LOGIN', true),
     webhooks,
     consoles: {
       ticketSeconds: int('CONSOLE_TICKET_SECONDS', 30, 2, 300),

@@ -13,6 +13,7 @@ import { suspendOperation } from './suspend.operation.js';
 import { unsuspendOperation } from './unsuspend.operation.js';
 import { bootIsoOperation } from './boot-iso.operation.js';
 import { detachIsoOperation } from './detach-iso.operation.js';
+import { resetPasswordOperation } from './reset-password.operation.js';
 
 /** The API side of every operation of the contract, by op (a missing one does not compile). */
 export const API_OPERATIONS: Readonly<Record<TaskOp, ApiOperation>> = {
@@ -29,4 +30,5 @@ export const API_OPERATIONS: Readonly<Record<TaskOp, ApiOperation>> = {
   delete: deleteOperation,
   boot_iso: bootIsoOperation as ApiOperation,
   detach_iso: detachIsoOperation,
+  reset_password: resetPasswordOperation as ApiOperation,
 };

@@ -22,6 +22,7 @@ export function specFor(server: ServerEntity, plan: PlanEntity, image: ImageEnti
     image: { id: image.id, name: image.name, url: image.url, sha256: image.sha256, format: image.format, cloudInit: 'nocloud', ...(image.bootMode ? { bootMode: image.bootMode } : {}), ...(image.defaultUser ? { defaultUser: image.defaultUser } : {}) },
     addresses: [...addresses],
     sshKeys: keys.map((k) => k.publicKey),
+    ...(server.rootPasswordHash ? { rootPasswordHash: server.rootPasswordHash } : {}),
   };
 }
 

@@ -361,13 +361,13 @@ export class TaskRunner {
     };
   }
 
-  /** The one write of a server's state (and of what an operation changed on it: node, image, plan, size, attached ISO). */
+  /** The one write of a server's state (and of what an operation changed on it: node, image, plan, size, attached ISO, logins). */
   private async writeServer(m: EntityManager, server: ServerEntity, state: ServerState): Promise<void> {
     server.state = state;
     if (state === 'deleted' && !server.deletedAt) server.deletedAt = new Date();
     await m.update(ServerEntity, { id: server.id }, {
       state, nodeId: server.nodeId, imageId: server.imageId, planId: server.planId, vcpus: server.vcpus, memoryMiB: server.memoryMiB, diskGiB: server.diskGiB,
-      isoId: server.isoId, deletedAt: server.deletedAt,
+      isoId: server.isoId, deletedAt: server.deletedAt, sshKeyIds: server.sshKeyIds, rootPasswordHash: server.rootPasswordHash ?? null,
     });
   }
 

@@ -6,6 +6,7 @@ import { TaskRunner } from '../operations/task-runner.service.js';
 import type { ServerEntity } from './server.entities.js';
 import { ServerViewsService } from './server-views.service.js';
 import { ServerError } from './servers.errors.js';
+import { hashPassword } from '../common/sha512-crypt.js';
 
 /** What a customer (or staff, in a tenant) asks of one server: start, stop, reboot, rebuild, pause, resume, delete. */
 @Injectable()
@@ -16,10 +17,26 @@ export class ServerActionsService {
   ) {}
 
   /** Allowed only as the operation's rule says; otherwise 409 with its reason (a suspended server says why it is). */
-  async act(tenantId: string, actor: Actor, serverId: string, action: ServerAction, acceptedAt: number, opts: { imageId?: string; isoId?: string } = {}): Promise<ServerView> {
-    if (action !== 'rebuild' && opts.imageId) throw new ServerError('invalid_input', 'imageId goes only with the rebuild action.');
-    if (action !== 'boot_iso' && opts.isoId) throw new ServerError('invalid_input', 'isoId goes only with the boot_iso action.');
-    const input = action === 'rebuild' ? { imageId: opts.imageId } : action === 'boot_iso' ? { isoId: opts.isoId } : undefined;
+  async act(
+    tenantId: string, actor: Actor, serverId: string, action: ServerAction, acceptedAt: number,
+    opts: { imageId?: string; isoId?: string; sshKeyIds?: string[]; rootPassword?: string } = {},
+  ): Promise<ServerView> {
+    if (action !== 'rebuild' && opts.imageId) throw new ServerError('invalid_input', 'imageId goes only with the rebuild action.', [{ field: 'imageId', problems: ['only with rebuild'] }]);
+    if (action !== 'boot_iso' && opts.isoId) throw new ServerError('invalid_input', 'isoId goes only with the boot_iso action.', [{ field: 'isoId', problems: ['only with boot_iso'] }]);
+    if (action !== 'rebuild' && opts.sshKeyIds !== undefined) throw new ServerError('invalid_input', 'sshKeyIds goes only with the rebuild action.', [{ field: 'sshKeyIds', problems: ['only with rebuild'] }]);
+    if (action !== 'rebuild' && action !== 'reset_password' && opts.rootPassword !== undefined) {
+      throw new ServerError('invalid_input', 'rootPassword goes only with the rebuild and reset_password actions.', [{ field: 'rootPassword', problems: ['only with rebuild or reset_password'] }]);
+    }
+    if (action === 'reset_password' && opts.rootPassword === undefined) {
+      throw new ServerError('invalid_input', 'reset_password needs the new password in rootPassword.', [{ field: 'rootPassword', problems: ['required for reset_password'] }]);
+    }
+    // the clear password stops here: only its SHA-512 crypt hash goes on (task, outbox, node, guest)
+    const passwordHash = opts.rootPassword !== undefined ? hashPassword(opts.rootPassword) : undefined;
+    const input =
+      action === 'rebuild' ? { imageId: opts.imageId, sshKeyIds: opts.sshKeyIds, rootPasswordHash: passwordHash }
+      : action === 'boot_iso' ? { isoId: opts.isoId }
+      : action === 'reset_password' ? { passwordHash }
+      : undefined;
     await this.runner.run({ tenantId, serverId }, action, actor, input, acceptedAt, {
       explain: (m, server, reason) => (server.state === 'suspended' ? whySuspended(m, server) : Promise.resolve(reason)),
     });

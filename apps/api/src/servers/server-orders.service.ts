@@ -2,6 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Address, ServerView } from '@oblako/contracts';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
+import { APP_CONFIG } from '../common/config.provider.js';
+import type { AppConfig } from '../config/config.js';
 import { pgCode } from '../database/sql.js';
 import { ImageEntity, LocationEntity, PlanEntity } from '../catalogue/catalogue.entities.js';
 import { imageView, locationView, planView } from '../catalogue/catalogue.service.js';
@@ -13,6 +15,8 @@ import { BillingPort } from './billing.port.js';
 import { ServerEntity } from './server.entities.js';
 import { ServerViewsService, taskView } from './server-views.service.js';
 import { ServerError } from './servers.errors.js';
+import { hashPassword, verifyPassword } from '../common/sha512-crypt.js';
+import { requireLogin } from './root-password.js';
 
 export interface CreateServerInput {
   planId: string;
@@ -20,6 +24,8 @@ export interface CreateServerInput {
   locationId: string;
   hostname: string;
   sshKeyIds?: string[];
+  /** In clear only here: hashed (SHA-512 crypt) before anything is stored, logged or sent. */
+  rootPassword?: string;
 }
 
 /**
@@ -35,6 +41,7 @@ export class ServerOrdersService {
     @Inject(ServerViewsService) private readonly views: ServerViewsService,
     @Inject(BillingPort) private readonly billing: BillingPort,
     @Inject(AuditService) private readonly audit: AuditService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /**
@@ -46,6 +53,8 @@ export class ServerOrdersService {
       const earlier = await this.findByIdempotencyKey(tenantId, idempotencyKey);
       if (earlier) return this.replay(tenantId, earlier, input);
     }
+    if (this.config.orderRequiresLogin) requireLogin(input.sshKeyIds ?? [], input.rootPassword);
+    const rootPasswordHash = input.rootPassword !== undefined ? hashPassword(input.rootPassword) : null;
     let placed: Placed;
     try {
       placed = await this.ds.transaction(async (m) => {
@@ -57,10 +66,10 @@ export class ServerOrdersService {
           m.create(ServerEntity, {
             tenantId, planId: plan.id, imageId: image.id, locationId: location.id, nodeId: null, hostname: input.hostname.toLowerCase(),
             state: 'pending_payment', vcpus: plan.vcpus, memoryMiB: plan.memoryMiB, diskGiB: plan.diskGiB,
-            sshKeyIds: keys.map((k) => k.id), isoId: null, idempotencyKey, deletedAt: null,
+            sshKeyIds: keys.map((k) => k.id), rootPasswordHash, isoId: null, idempotencyKey, deletedAt: null,
           }),
         );
-        await this.audit.record(m, { tenantId, actorUserId: actor.userId, actorKind: actor.kind, action: 'server.create', targetType: 'server', targetId: server.id, ip: actor.ip, details: { planId: plan.id, imageId: image.id, locationId: location.id, hostname: server.hostname } });
+        await this.audit.record(m, { tenantId, actorUserId: actor.userId, actorKind: actor.kind, action: 'server.create', targetType: 'server', targetId: server.id, ip: actor.ip, details: { planId: plan.id, imageId: image.id, locationId: location.id, hostname: server.hostname, sshKeys: keys.length, rootPassword: rootPasswordHash !== null } });
         if (this.billing.enabled) return { server, plan, image, location, addresses: [], started: null };
         const create: CreateInput = { plan, image, keys };
         const started = await this.runner.begin(m, server, 'create', actor, create, acceptedAt, { audit: false, hasActiveTask: false });
@@ -165,7 +174,8 @@ export class ServerOrdersService {
     const same =
       earlier.planId === input.planId && earlier.imageId === input.imageId && earlier.locationId === input.locationId &&
       earlier.hostname === input.hostname.toLowerCase() &&
-      [...earlier.sshKeyIds].sort().join(',') === [...new Set(input.sshKeyIds ?? [])].sort().join(',');
+      [...earlier.sshKeyIds].sort().join(',') === [...new Set(input.sshKeyIds ?? [])].sort().join(',') &&
+      (input.rootPassword === undefined ? earlier.rootPasswordHash === null : earlier.rootPasswordHash !== null && verifyPassword(input.rootPassword, earlier.rootPasswordHash));
     if (!same) {
       throw new ServerError('idempotency_key_reused', `This Idempotency-Key was already used for a different order (server ${earlier.id}); send a new key for a new order.`);
     }

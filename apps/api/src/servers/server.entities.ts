@@ -18,6 +18,8 @@ export class ServerEntity {
   @Column({ name: 'ssh_key_ids', type: 'uuid', array: true }) sshKeyIds: string[];
   /** The ISO attached as the server's CD-ROM (it boots from it), or null. */
   @Column({ name: 'iso_id', type: 'uuid', nullable: true }) isoId: string | null;
+  /** crypt(3) (`$6$`) hash of the root password the customer chose, or null (SSH keys only). Never answered. */
+  @Column({ name: 'root_password_hash', type: 'varchar', length: 512, nullable: true }) rootPasswordHash: string | null;
   /** The client's Idempotency-Key of the order, unique per tenant. */
   @Column({ name: 'idempotency_key', type: 'varchar', nullable: true, select: false }) idempotencyKey: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;

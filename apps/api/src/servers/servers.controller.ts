@@ -81,7 +81,7 @@ export class ServersController {
   @RequirePermission(Permission.ServersWrite)
   @ApiAcceptedResponse({ type: ServerDto, description: 'Accepted; the server is in the transient state and currentTask tracks the work.' })
   act(@CurrentTenant() tenantId: string, @CurrentActor() actor: Actor, @UuidParam() id: string, @Body() dto: ServerActionDto): Promise<ServerView> {
-    return this.actions.act(tenantId, actor, id, dto.action, nowMs(), { imageId: dto.imageId, isoId: dto.isoId });
+    return this.actions.act(tenantId, actor, id, dto.action, nowMs(), { imageId: dto.imageId, isoId: dto.isoId, sshKeyIds: dto.sshKeyIds, rootPassword: dto.rootPassword });
   }
 
   @Delete(':id')

@@ -4,11 +4,12 @@ import {
   type Page, type ServerAddressView, type ServerState, type ServerView, type TaskOp, type TaskState, type TaskView,
 } from '@oblako/contracts';
 import {
-  ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, Min, registerDecorator, type ValidationArguments,
+  ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min, registerDecorator, type ValidationArguments,
 } from 'class-validator';
 import { Type } from 'class-transformer';
 import { ImageDto, LocationDto, PlanDto } from '../catalogue/catalogue.dto.js';
 import { IsoDto } from '../isos/isos.dto.js';
+import { ROOT_PASSWORD_PATTERN, ROOT_PASSWORD_RULE } from './root-password.js';
 
 /** RFC 1123 host name, checked with the contract's rule so the panel and the API agree. */
 function IsHostname() {
@@ -36,6 +37,12 @@ export class CreateServerDto {
   @ArrayMaxSize(32)
   @IsUUID('all', { each: true, message: 'each of sshKeyIds must be an SSH key id (UUID) from GET /api/v1/ssh-keys' })
   sshKeyIds?: string[];
+
+  @ApiPropertyOptional({ format: 'password', writeOnly: true, minLength: 8, maxLength: 128, description: 'Root password (8-128 characters). Hashed (SHA-512 crypt) at once: never stored, logged or answered in clear. An order needs sshKeyIds, rootPassword, or both.' })
+  @IsOptional()
+  @IsString({ message: ROOT_PASSWORD_RULE })
+  @Matches(ROOT_PASSWORD_PATTERN, { message: ROOT_PASSWORD_RULE })
+  rootPassword?: string;
 }
 
 export class ServerActionDto {
@@ -53,6 +60,19 @@ export class ServerActionDto {
   @IsOptional()
   @IsUUID('all', { message: 'isoId must be an ISO id (UUID) from GET /api/v1/isos' })
   isoId?: string;
+
+  @ApiPropertyOptional({ type: [String], format: 'uuid', description: 'rebuild only: the SSH keys to install this time (default: the ones it has; [] for none, then a root password must remain).' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(32)
+  @IsUUID('all', { each: true, message: 'each of sshKeyIds must be an SSH key id (UUID) from GET /api/v1/ssh-keys' })
+  sshKeyIds?: string[];
+
+  @ApiPropertyOptional({ format: 'password', writeOnly: true, minLength: 8, maxLength: 128, description: 'rebuild: a new root password (default: keep the one it has); reset_password: the new root password, set in the running guest through its guest agent. Hashed at once, never stored or answered in clear.' })
+  @IsOptional()
+  @IsString({ message: ROOT_PASSWORD_RULE })
+  @Matches(ROOT_PASSWORD_PATTERN, { message: ROOT_PASSWORD_RULE })
+  rootPassword?: string;
 }
 
 export class ListServersQuery {

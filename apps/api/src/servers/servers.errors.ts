@@ -15,6 +15,8 @@ export const ServerErrorCode = {
   InvalidInput: 'invalid_input',
   TenantSuspended: 'tenant_suspended',
   TaskNotFound: 'task_not_found',
+  /** The server's image has no guest agent (a password reset needs one). */
+  NoGuestAgent: 'no_guest_agent',
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 
@@ -33,6 +35,7 @@ const STATUS: Record<ServerErrorCode, number> = {
   invalid_input: 400,
   tenant_suspended: 403,
   task_not_found: 404,
+  no_guest_agent: 409,
 };
 
 export class ServerError extends DomainError {

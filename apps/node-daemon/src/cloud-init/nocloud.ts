@@ -56,6 +56,9 @@ export function buildSeedFiles(spec: Pick<ServerSpec, 'serverId' | 'hostname' | 
   if (spec.rootPasswordHash !== undefined) {
     // `default` keeps the image's own login (e.g. debian), which a users list would otherwise replace
     user.push('disable_root: false', 'ssh_pwauth: true', 'users:', '  - default', '  - name: root', `    hashed_passwd: ${q(spec.rootPasswordHash)}`, '    lock_passwd: false');
+    // Debian's sshd says `PermitRootLogin prohibit-password`: the password the customer chose must work over SSH.
+    // cloud-init writes this before sshd starts (cloud-init.service runs Before=ssh.service).
+    user.push('write_files:', `  - path: ${q('/etc/ssh/sshd_config.d/50-oblako-root-password.conf')}`, `    content: ${q('PermitRootLogin yes')}`, `    permissions: ${q('0644')}`);
   }
   user.push('');
 

@@ -13,6 +13,7 @@ import { suspendOperation } from './suspend.js';
 import { unsuspendOperation } from './unsuspend.js';
 import { bootIsoOperation } from './boot-iso.js';
 import { detachIsoOperation } from './detach-iso.js';
+import { resetPasswordOperation } from './reset-password.js';
 
 export * from './operation.js';
 export * from './create.js';
@@ -28,6 +29,7 @@ export * from './resume.js';
 export * from './delete.js';
 export * from './boot-iso.js';
 export * from './detach-iso.js';
+export * from './reset-password.js';
 
 /**
  * Every operation of the contract, by op. Adding an operation: a file in this folder (command schema +
@@ -48,6 +50,7 @@ export const OPERATIONS = {
   delete: deleteOperation,
   boot_iso: bootIsoOperation,
   detach_iso: detachIsoOperation,
+  reset_password: resetPasswordOperation,
 } as const satisfies { readonly [Op in TaskOp]: OperationContract<Op> };
 
 export function operationOf(op: TaskOp): OperationContract {

@@ -25,6 +25,8 @@ export const FailureCode = {
   HostError: 'host_error',
   NotRunning: 'not_running',
   NotPaused: 'not_paused',
+  /** No QEMU guest agent answers in the guest (reset_password needs one). */
+  AgentUnavailable: 'agent_unavailable',
   /** The handler did not finish within its watchdog timeout. */
   Timeout: 'timeout',
 } as const;

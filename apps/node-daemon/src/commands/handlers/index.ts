@@ -13,6 +13,7 @@ import { suspendHandler } from './suspend.js';
 import { unsuspendHandler } from './unsuspend.js';
 import { bootIsoHandler } from './boot-iso.js';
 import { detachIsoHandler } from './detach-iso.js';
+import { resetPasswordHandler } from './reset-password.js';
 
 export * from './handler.js';
 
@@ -31,4 +32,5 @@ export const COMMAND_HANDLERS: { readonly [Op in TaskOp]: CommandHandler<Op> } =
   delete: deleteHandler,
   boot_iso: bootIsoHandler,
   detach_iso: detachIsoHandler,
+  reset_password: resetPasswordHandler,
 };

@@ -128,9 +128,12 @@ export class ApiService {
   createServer(body: CreateServerBody, idempotencyKey: string): Promise<ServerView> {
     return this.ok(this.client.POST('/api/v1/servers', { body, params: { header: { 'Idempotency-Key': idempotencyKey } } }));
   }
-  /** `imageId`: rebuild only (default: the server's current image). */
-  serverAction(id: string, action: PowerAction, imageId?: string): Promise<ServerView> {
-    return this.ok(this.client.POST('/api/v1/servers/{id}/actions', { params: { path: { id } }, body: { action, ...(imageId ? { imageId } : {}) } }));
+  /**
+   * `imageId`: rebuild only (default: the server's current image); `rootPassword`: a new one on rebuild, the one to
+   * set on reset_password; `sshKeyIds`: rebuild only (default: the keys it has).
+   */
+  serverAction(id: string, action: PowerAction, imageId?: string, extra: { rootPassword?: string; sshKeyIds?: string[] } = {}): Promise<ServerView> {
+    return this.ok(this.client.POST('/api/v1/servers/{id}/actions', { params: { path: { id } }, body: { action, ...(imageId ? { imageId } : {}), ...extra } }));
   }
   /** A one-time console ticket; `staff` asks through the staff route (any tenant's server, audited). */
   consoleTicket(id: string, kind: ConsoleKind, staff = false): Promise<ConsoleTicketView> {

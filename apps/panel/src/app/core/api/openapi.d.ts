@@ -1897,6 +1897,8 @@ export interface components {
              * @example debian
              */
             defaultUser: string | null;
+            /** @description The image ships qemu-guest-agent: a root password can be reset on its running servers */
+            guestAgent: boolean;
         };
         CreateLocationDto: {
             /** @example fra1 */
@@ -1984,6 +1986,8 @@ export interface components {
              * @example debian
              */
             defaultUser: string | null;
+            /** @description The image ships qemu-guest-agent: a root password can be reset on its running servers */
+            guestAgent: boolean;
             url: string;
             sha256: string;
             /** @enum {string} */
@@ -2012,6 +2016,11 @@ export interface components {
              * @example debian
              */
             defaultUser?: string;
+            /**
+             * @description The image ships qemu-guest-agent (password reset, clean shutdown, fsfreeze)
+             * @default false
+             */
+            guestAgent?: boolean;
             /** @default true */
             active?: boolean;
         };
@@ -2038,6 +2047,11 @@ export interface components {
              * @example debian
              */
             defaultUser?: string;
+            /**
+             * @description The image ships qemu-guest-agent (password reset, clean shutdown, fsfreeze)
+             * @default false
+             */
+            guestAgent?: boolean;
             /** @default true */
             active?: boolean;
         };
@@ -2243,6 +2257,11 @@ export interface components {
              * @default []
              */
             sshKeyIds?: string[];
+            /**
+             * Format: password
+             * @description Root password (8-128 characters). Hashed (SHA-512 crypt) at once: never stored, logged or answered in clear. An order needs sshKeyIds, rootPassword, or both.
+             */
+            rootPassword?: string;
         };
         ServerAddressDto: {
             /** @enum {number} */
@@ -2257,7 +2276,7 @@ export interface components {
             /** Format: uuid */
             serverId: string;
             /** @enum {string} */
-            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete" | "boot_iso" | "detach_iso";
+            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete" | "boot_iso" | "detach_iso" | "reset_password";
             /** @enum {string} */
             state: "queued" | "dispatched" | "running" | "succeeded" | "failed";
             progress: number;
@@ -2303,7 +2322,7 @@ export interface components {
         };
         ServerActionDto: {
             /** @enum {string} */
-            action: "start" | "stop" | "reboot" | "rebuild" | "pause" | "resume" | "boot_iso" | "detach_iso";
+            action: "start" | "stop" | "reboot" | "rebuild" | "pause" | "resume" | "boot_iso" | "detach_iso" | "reset_password";
             /**
              * Format: uuid
              * @description rebuild only: the image to reinstall from (default: the current one). The disk is wiped; addresses and SSH keys stay.
@@ -2314,6 +2333,13 @@ export interface components {
              * @description boot_iso only: the ISO to attach and boot from (GET /api/v1/isos).
              */
             isoId?: string;
+            /** @description rebuild only: the SSH keys to install this time (default: the ones it has; [] for none, then a root password must remain). */
+            sshKeyIds?: string[];
+            /**
+             * Format: password
+             * @description rebuild: a new root password (default: keep the one it has); reset_password: the new root password, set in the running guest through its guest agent. Hashed at once, never stored or answered in clear.
+             */
+            rootPassword?: string;
         };
         AdminServerDto: {
             /** Format: uuid */
@@ -2359,7 +2385,7 @@ export interface components {
             /** Format: uuid */
             serverId: string;
             /** @enum {string} */
-            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete" | "boot_iso" | "detach_iso";
+            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete" | "boot_iso" | "detach_iso" | "reset_password";
             /** @enum {string} */
             state: "queued" | "dispatched" | "running" | "succeeded" | "failed";
             progress: number;

@@ -8,7 +8,7 @@ const plan = (id: string, price: number, active = true): PlanView => ({
   id, name: id, vcpus: 1, memoryMiB: 1024, diskGiB: 20, cpuQuotaPercent: 100, diskIops: 1000, diskMBps: 100,
   netMbit: 100, trafficGiB: 1000, priceMonthlyCents: price, currency: 'EUR', active,
 });
-const image: ImageView = { id: 'i1', name: 'Debian 12', osFamily: 'debian', version: '12', active: true };
+const image: ImageView = { bootMode: null, defaultUser: null, guestAgent: false, id: 'i1', name: 'Debian 12', osFamily: 'debian', version: '12', active: true };
 
 test('an empty draft names every missing step', () => {
   const d: OrderDraft = { location: null, plan: null, image: null, hostname: '', sshKeyIds: [] };

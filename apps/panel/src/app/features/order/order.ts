@@ -1,3 +1,4 @@
+import { rootPasswordProblem } from '../../shared/root-password';
 import { BreakpointObserver } from '@angular/cdk/layout';
 import { ChangeDetectionStrategy, Component, computed, effect, inject, signal, viewChild } from '@angular/core';
 import { toSignal } from '@angular/core/rxjs-interop';
@@ -49,6 +50,10 @@ export class OrderPage {
   readonly hostname = signal('');
   readonly hostnameTouched = signal(false);
   readonly sshKeyIds = signal<string[]>([]);
+  /** Never part of the draft (which is kept in sessionStorage): the password lives only in this page. */
+  readonly rootPassword = signal('');
+  readonly rootPasswordAgain = signal('');
+  readonly passwordProblem = computed(() => rootPasswordProblem(this.rootPassword(), this.rootPasswordAgain()));
 
   readonly newKeyName = signal('');
   readonly newKey = signal('');
@@ -187,14 +192,15 @@ export class OrderPage {
   async submit(): Promise<void> {
     this.hostnameTouched.set(true);
     const problems = this.problems();
-    if (problems.length > 0) {
-      this.submitError.set(problems.map((p) => p.problem).join(' '));
+    const pw = this.passwordProblem();
+    if (problems.length > 0 || pw) {
+      this.submitError.set([...problems.map((p) => p.problem), ...(pw ? [pw] : [])].join(' '));
       return;
     }
     this.submitting.set(true);
     this.submitError.set(null);
     try {
-      const body = toCreateBody(this.draft());
+      const body = { ...toCreateBody(this.draft()), ...(this.rootPassword() ? { rootPassword: this.rootPassword() } : {}) };
       const text = JSON.stringify(body);
       if (!this.idempotency || this.idempotency.body !== text) this.idempotency = { key: randomId(), body: text };
       const server = await this.api.createServer(body, this.idempotency.key);

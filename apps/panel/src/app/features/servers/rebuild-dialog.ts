@@ -6,6 +6,7 @@ import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 import { MatSelectModule } from '@angular/material/select';
 import type { ImageView } from '@oblako/contracts';
+import { rootPasswordProblem } from '../../shared/root-password';
 
 export interface RebuildData {
   hostname: string;
@@ -13,7 +14,13 @@ export interface RebuildData {
   images: ImageView[];
 }
 
-/** Rebuild: choose the image, type the host name; closes with the image id, or undefined. */
+export interface RebuildChoice {
+  imageId: string;
+  /** A new root password (with its confirmation checked); absent: keep the one the server has, if any. */
+  rootPassword?: string;
+}
+
+/** Rebuild: choose the image, optionally a new root password, type the host name; closes with the choice, or undefined. */
 @Component({
   selector: 'ob-rebuild-dialog',
   changeDetection: ChangeDetectionStrategy.OnPush,
@@ -29,6 +36,16 @@ export interface RebuildData {
             @for (i of data.images; track i.id) {<mat-option [value]="i.id">{{ i.name }}@if (i.id === data.currentImageId) { (current)}</mat-option>}
           </mat-select>
         </mat-form-field>
+        <p class="ob-muted">New root password (optional; empty keeps the current one). It is stored only as a hash.</p>
+        <mat-form-field class="ob-full">
+          <mat-label>New root password</mat-label>
+          <input matInput type="password" name="rootPassword" autocomplete="new-password" [ngModel]="password()" (ngModelChange)="password.set($event)" data-testid="rebuild-root-password" />
+        </mat-form-field>
+        <mat-form-field class="ob-full">
+          <mat-label>New root password again</mat-label>
+          <input matInput type="password" name="rootPasswordAgain" autocomplete="new-password" [ngModel]="again()" (ngModelChange)="again.set($event)" data-testid="rebuild-root-password-again" />
+        </mat-form-field>
+        @if (passwordProblem(); as p) {<p class="ob-error" role="alert" data-testid="rebuild-root-password-problem">{{ p }}</p>}
         <p>Type <strong class="ob-mono">{{ data.hostname }}</strong> to confirm.</p>
         <mat-form-field class="ob-full">
           <mat-label>Confirmation</mat-label>
@@ -44,12 +61,15 @@ export interface RebuildData {
 })
 export class RebuildDialog {
   readonly data = inject<RebuildData>(MAT_DIALOG_DATA);
-  private readonly ref = inject<MatDialogRef<RebuildDialog, string>>(MatDialogRef);
+  private readonly ref = inject<MatDialogRef<RebuildDialog, RebuildChoice>>(MatDialogRef);
   readonly imageId = signal(this.data.currentImageId);
   readonly typed = signal('');
-  readonly ok = computed(() => this.typed().trim() === this.data.hostname && !!this.imageId());
+  readonly password = signal('');
+  readonly again = signal('');
+  readonly passwordProblem = computed(() => rootPasswordProblem(this.password(), this.again()));
+  readonly ok = computed(() => this.typed().trim() === this.data.hostname && !!this.imageId() && !this.passwordProblem());
 
   confirm(): void {
-    if (this.ok()) this.ref.close(this.imageId());
+    if (this.ok()) this.ref.close({ imageId: this.imageId(), ...(this.password() ? { rootPassword: this.password() } : {}) });
   }
 }

@@ -13,7 +13,8 @@ import { ApiRequestError, errorMessage } from '../../core/api/api-error';
 import { AuthService } from '../../core/auth/auth.service';
 import { LiveService, type LiveEvent } from '../../core/live/live.service';
 import { ConfirmDialog, type ConfirmData } from '../../shared/confirm-dialog';
-import { RebuildDialog, type RebuildData } from './rebuild-dialog';
+import { RebuildDialog, type RebuildChoice, type RebuildData } from './rebuild-dialog';
+import { ResetPasswordDialog, type ResetPasswordData } from './reset-password-dialog';
 import { ErrorBanner } from '../../shared/error-banner';
 import { LoadState } from '../../shared/load-state';
 import { StateChip } from '../../shared/state-chip';
@@ -38,6 +39,7 @@ const ACTIONS: readonly ActionButton[] = [
   { action: 'pause', label: 'Pause', confirm: { title: 'Pause the server?', message: 'The server is frozen in memory: it keeps its state but answers nothing until you resume it.', confirmLabel: 'Pause' } },
   { action: 'resume', label: 'Resume', confirm: { title: 'Resume the server?', message: 'The server runs on from where it was paused.', confirmLabel: 'Resume' } },
   { action: 'rebuild', label: 'Rebuild', confirm: { title: 'Rebuild', message: '', confirmLabel: 'Rebuild', danger: true, typed: true } },
+  { action: 'reset_password', label: 'Reset root password', confirm: { title: 'Reset root password', message: '', confirmLabel: 'Reset' } },
   { action: 'delete', label: 'Delete', confirm: { title: 'Delete the server?', message: 'The server, its disk and its addresses are released. This cannot be undone.', confirmLabel: 'Delete', danger: true, typed: true } },
 ];
 
@@ -86,7 +88,10 @@ export class ServerDetailPage {
     if (!s) return [];
     return ACTIONS.map((a) => {
       const plan = planAction(s.state, a.action, this.activeTask() !== null);
-      return { ...a, enabled: plan.ok && this.canWrite() && this.busyAction() === null, reason: plan.ok ? (this.canWrite() ? '' : 'Your role may not change servers.') : plan.reason };
+      // the API refuses it too (409 no_guest_agent); the button says why before anyone asks
+      const noAgent = a.action === 'reset_password' && !s.image.guestAgent;
+      const reason = noAgent ? `The image ${s.image.name} has no guest agent: rebuild with a new root password instead.` : plan.ok ? (this.canWrite() ? '' : 'Your role may not change servers.') : plan.reason;
+      return { ...a, enabled: plan.ok && !noAgent && this.canWrite() && this.busyAction() === null, reason };
     });
   });
 
@@ -233,11 +238,18 @@ export class ServerDetailPage {
     const s = this.server();
     if (!s) return;
     let imageId: string | undefined;
+    let rootPassword: string | undefined;
     if (a.action === 'rebuild') {
       const images = await this.api.images().then((p) => p.items.filter((i) => i.active || i.id === s.image.id)).catch(() => [s.image]);
       const data: RebuildData = { hostname: s.hostname, currentImageId: s.image.id, images };
-      imageId = await firstValueFrom(this.dialog.open<RebuildDialog, RebuildData, string>(RebuildDialog, { data, width: '480px', maxWidth: '95vw' }).afterClosed());
-      if (!imageId) return;
+      const choice = await firstValueFrom(this.dialog.open<RebuildDialog, RebuildData, RebuildChoice>(RebuildDialog, { data, width: '480px', maxWidth: '95vw' }).afterClosed());
+      if (!choice) return;
+      imageId = choice.imageId;
+      rootPassword = choice.rootPassword;
+    } else if (a.action === 'reset_password') {
+      const data: ResetPasswordData = { hostname: s.hostname };
+      rootPassword = await firstValueFrom(this.dialog.open<ResetPasswordDialog, ResetPasswordData, string>(ResetPasswordDialog, { data, width: '480px', maxWidth: '95vw' }).afterClosed());
+      if (!rootPassword) return;
     } else {
       const data: ConfirmData = { ...a.confirm, ...(a.confirm.typed ? { typeToConfirm: s.hostname } : {}) };
       const ok = await firstValueFrom(this.dialog.open<ConfirmDialog, ConfirmData, boolean>(ConfirmDialog, { data, autoFocus: a.confirm.typed ? 'first-tabbable' : 'dialog', width: '440px', maxWidth: '95vw' }).afterClosed());
@@ -250,8 +262,10 @@ export class ServerDetailPage {
         a.action === 'delete'
           ? await this.api.deleteServer(s.id)
           : a.action === 'rebuild'
-            ? await this.api.serverAction(s.id, 'rebuild', imageId)
-            : await this.api.serverAction(s.id, a.action);
+            ? await this.api.serverAction(s.id, 'rebuild', imageId, rootPassword ? { rootPassword } : {})
+            : a.action === 'reset_password'
+              ? await this.api.serverAction(s.id, 'reset_password', undefined, { rootPassword })
+              : await this.api.serverAction(s.id, a.action);
       if (accepted) this.server.set(accepted);
       await this.refreshAfterAction(s.id);
     } catch (e) {
