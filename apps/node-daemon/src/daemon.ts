@@ -86,7 +86,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
   await consoles.start();
   const queue = new KeyedQueue(config.maxConcurrentCommands);
   const heartbeats = new HeartbeatLoop({ config, subjects: s, bus, hv, queue, log, version: DAEMON_VERSION });
-  const agent = deps.guestAgent ?? (config.provisioning === 'full' && !config.libvirtUri.startsWith('test:') ? new VirshGuestAgent(config.libvirtUri, execProgram) : NO_GUEST_AGENT);
+  const agent = deps.guestAgent ?? (config.provisioning === 'full' && !config.libvirtUri.startsWith('test') ? new VirshGuestAgent(config.libvirtUri, execProgram) : NO_GUEST_AGENT);
   const executor = new CommandExecutor(hv, provisioner, { stopGraceSeconds: config.stopGraceSeconds, agent });
   const commands = new CommandLoop({ config, subjects: s, bus, executor, queue, log, reportState: (id, state) => heartbeats.reportState(id, state) });
   heartbeats.start();
