@@ -59,6 +59,7 @@ import { AdminTasksService } from './servers/admin-tasks.service.js';
 import { AdminTaskActionsService } from './servers/admin-task-actions.service.js';
 import { ComputeLifecycle } from './servers/servers.lifecycle.js';
 import { ServerActionsService } from './servers/server-actions.service.js';
+import { ServerResizeService } from './servers/server-resize.service.js';
 import { ServerOrdersService } from './servers/server-orders.service.js';
 import { ServerViewsService } from './servers/server-views.service.js';
 import { SshKeysController } from './ssh-keys/ssh-keys.controller.js';
@@ -157,7 +158,7 @@ class EventsOutModule {}
   imports: [FleetModule, SshKeysModule],
   controllers: [ServersController, AdminServersController, AdminTasksController],
   providers: [
-    ServerOrdersService, ServerViewsService, ServerActionsService, AdminTasksService, AdminTaskActionsService, NodePlacementService, OutboxRelayService, TaskRunner, BillingPort,
+    ServerOrdersService, ServerViewsService, ServerActionsService, ServerResizeService, AdminTasksService, AdminTaskActionsService, NodePlacementService, OutboxRelayService, TaskRunner, BillingPort,
     // node events: each handler registers its kind (node-events/event-handlers.ts)
     NodeEventHandlers, NodeEventsConsumer, HeartbeatsService, TaskProgressHandler, TaskResultHandler, WireRefusedHandler, DomainStateHandler,
   ],

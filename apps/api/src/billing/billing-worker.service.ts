@@ -3,6 +3,7 @@ import { APP_CONFIG } from '../common/config.provider.js';
 import type { AppConfig } from '../config/config.js';
 import { BillingEventsService } from './billing-events.service.js';
 import { BillingReconciler } from './billing-reconciler.service.js';
+import { SubscriptionPlansService } from './subscription-plans.service.js';
 
 /**
  * The asynchronous half of the webhook: drains the inbox (woken right after a webhook stored an
@@ -23,6 +24,7 @@ export class BillingWorker {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(BillingEventsService) private readonly events: BillingEventsService,
     @Inject(BillingReconciler) private readonly reconciler: BillingReconciler,
+    @Inject(SubscriptionPlansService) private readonly plans: SubscriptionPlansService,
   ) {}
 
   start(): void {
@@ -66,6 +68,7 @@ export class BillingWorker {
         if (serverId) await this.reconciler.reconcile(serverId);
       }
       if (sweep) await this.reconciler.sweep();
+      if (sweep) await this.plans.syncPending(); // subscriptions of resized servers follow their new plan's price
       if (sweep && Date.now() - this.lastPrune > 3600_000) {
         this.lastPrune = Date.now();
         await this.events.prune();

@@ -11,6 +11,7 @@ import { BillingService } from './billing.service.js';
 import { BillingLifecycle, BillingWorker } from './billing-worker.service.js';
 import { CheckoutService } from './checkout.service.js';
 import { PlanPricesService } from './plan-prices.service.js';
+import { SubscriptionPlansService } from './subscription-plans.service.js';
 import { StripeWebhookService } from './stripe-webhook.service.js';
 import { createStripeClient, STRIPE } from './stripe.client.js';
 
@@ -42,7 +43,7 @@ export class BillingModule {
       module: BillingModule,
       imports: [servers],
       controllers: [BillingStatusController, BillingController, StripeWebhookController, AdminBillingController],
-      providers: [BillingEventsService, BillingReconciler, BillingWorker, BillingService, StripeWebhookService, ...(runtime ? [BillingLifecycle] : [])],
+      providers: [BillingEventsService, BillingReconciler, BillingWorker, BillingService, StripeWebhookService, SubscriptionPlansService, ...(runtime ? [BillingLifecycle] : [])],
       exports: [BillingWorker, BillingReconciler, BillingService],
     };
   }

@@ -15,12 +15,14 @@ import { Isos1796203228286 } from './migrations/1796203228286-isos.js';
 import { NodeJoin1796205390840 } from './migrations/1796205390840-node-join.js';
 import { ImageBoot1796206464363 } from './migrations/1796206464363-image-boot.js';
 import { RootPassword1796226517248 } from './migrations/1796226517248-root-password.js';
+import { Resize1796226655109 } from './migrations/1796226655109-resize.js';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000, TenantServerLimit1764300000000, TenantSuspension1764400000000,
   Accounts1796167214576, WebhooksNotifications1796169742512, ConsoleTickets1796196705708, OperationSteps1796196705800, OutboxClaims1796198340642,
   NodePending1796198412929, Isos1796203228286, NodeJoin1796205390840, ImageBoot1796206464363,
   RootPassword1796226517248,
+  Resize1796226655109,
 ];
 
 export interface DataSourceSettings {

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
-import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Permission, SERVER_STATES, type Page, type ServerState, type ServerView } from '@oblako/contracts';
 import { IsIn, IsOptional, IsUUID } from 'class-validator';
 import { DataSource } from 'typeorm';
@@ -8,7 +8,9 @@ import { UuidParam } from '../common/params.js';
 import { CurrentActor, type Actor } from '../common/request-context.js';
 import { AdminTaskActionsService } from './admin-task-actions.service.js';
 import { StaffReasonDto } from './admin-tasks.controller.js';
-import { ListServersQuery, ServerDto } from './servers.dto.js';
+import { ListServersQuery, ResizeChoiceDto, ResizeServerDto, ServerDto } from './servers.dto.js';
+import { ServerResizeService, type ResizeChoice } from './server-resize.service.js';
+import { nowMs } from '../common/clock.js';
 import { ServerViewsService } from './server-views.service.js';
 
 export class AdminListServersQuery extends ListServersQuery {
@@ -42,7 +44,24 @@ export class AdminServersController {
     @Inject(ServerViewsService) private readonly servers: ServerViewsService,
     @Inject(AdminTaskActionsService) private readonly actions: AdminTaskActionsService,
     @Inject(DataSource) private readonly ds: DataSource,
+    @Inject(ServerResizeService) private readonly resizes: ServerResizeService,
   ) {}
+
+  @Get(':id/resize-options')
+  @ApiOperation({ summary: 'Staff: every plan, on sale or not, each with the reason when this server may not move to it (a disk only grows)' })
+  @ApiOkResponse({ type: [ResizeChoiceDto] })
+  resizeOptions(@UuidParam() id: string): Promise<ResizeChoice[]> {
+    return this.resizes.choices(null, id);
+  }
+
+  @Post(':id/resize')
+  @HttpCode(202)
+  @RequirePermission(Permission.TasksManage)
+  @ApiOperation({ summary: 'Staff: move any server to any plan (a disk only grows); audited' })
+  @ApiAcceptedResponse({ type: ServerDto })
+  resize(@CurrentActor() actor: Actor, @UuidParam() id: string, @Body() dto: ResizeServerDto): Promise<ServerView> {
+    return this.resizes.resize(null, actor, id, dto.planId, nowMs());
+  }
 
   @Get()
   @ApiOkResponse({ type: AdminServerPageDto })

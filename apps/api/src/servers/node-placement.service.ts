@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { changedCount } from '../database/sql.js';
 import { weighNodes, type NodeCapacity, type ResourceRequest } from './placement.js';
 import { ServerError } from './servers.errors.js';
 
@@ -73,6 +74,24 @@ export class NodePlacementService {
         ? `The server's node has not connected yet; the ${what} was not sent. Try again later, or contact support.`
         : `The server's node is offline (no word from it${since}); the ${what} was not sent. Try again when it is back, or contact support.`,
     );
+  }
+
+  /**
+   * Hold more room for a server on its own node (a resize), in the caller's transaction: one conditional UPDATE,
+   * so two resizes on one node cannot both take its last room. 409 `no_capacity` when it does not fit.
+   */
+  async grow(m: EntityManager, nodeId: string, req: ResourceRequest): Promise<void> {
+    if (req.vcpus === 0 && req.memoryMiB === 0 && req.diskGiB === 0) return;
+    const held = changedCount(await m.query(
+      `UPDATE nodes SET used_vcpus = used_vcpus + $2, used_memory_mib = used_memory_mib + $3, used_disk_gib = used_disk_gib + $4
+        WHERE id = $1 AND used_vcpus + $2 <= floor(vcpus * cpu_overcommit) AND used_memory_mib + $3 <= floor(memory_mib * memory_overcommit)
+          AND used_disk_gib + $4 <= disk_gib
+        RETURNING id`,
+      [nodeId, req.vcpus, req.memoryMiB, req.diskGiB],
+    ));
+    if (held === 0) {
+      throw new ServerError('no_capacity', "No room: the server's node does not have the vCPU, memory or disk this plan needs right now. Pick a smaller plan, or try again later.");
+    }
   }
 
   /** Give a server's reservation back (inside the caller's transaction). */

@@ -20,6 +20,8 @@ export class ServerEntity {
   @Column({ name: 'iso_id', type: 'uuid', nullable: true }) isoId: string | null;
   /** crypt(3) (`$6$`) hash of the root password the customer chose, or null (SSH keys only). Never answered. */
   @Column({ name: 'root_password_hash', type: 'varchar', length: 512, nullable: true }) rootPasswordHash: string | null;
+  /** While a resize runs: the plan it moves to (its extra capacity is already held on the node). */
+  @Column({ name: 'resize_plan_id', type: 'uuid', nullable: true }) resizePlanId: string | null;
   /** The client's Idempotency-Key of the order, unique per tenant. */
   @Column({ name: 'idempotency_key', type: 'varchar', nullable: true, select: false }) idempotencyKey: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;

@@ -8,7 +8,8 @@ import { RequirePermission, TenantScoped, VerifiedEmailGuard } from '../common/g
 import { UuidParam } from '../common/params.js';
 import { CurrentActor, CurrentTenant, type Actor } from '../common/request-context.js';
 import { ServerEventsBus } from './server-events.bus.js';
-import { CreateServerDto, ListServersQuery, ServerActionDto, ServerDto, ServerPageDto, TaskDto } from './servers.dto.js';
+import { CreateServerDto, ListServersQuery, ResizeChoiceDto, ResizeServerDto, ServerActionDto, ServerDto, ServerPageDto, TaskDto } from './servers.dto.js';
+import { ServerResizeService, type ResizeChoice } from './server-resize.service.js';
 import { ServerActionsService } from './server-actions.service.js';
 import { ServerOrdersService } from './server-orders.service.js';
 import { ServerViewsService } from './server-views.service.js';
@@ -24,6 +25,7 @@ export class ServersController {
     @Inject(ServerViewsService) private readonly views: ServerViewsService,
     @Inject(ServerActionsService) private readonly actions: ServerActionsService,
     @Inject(ServerEventsBus) private readonly bus: ServerEventsBus,
+    @Inject(ServerResizeService) private readonly resizes: ServerResizeService,
   ) {}
 
   @Post()
@@ -82,6 +84,22 @@ export class ServersController {
   @ApiAcceptedResponse({ type: ServerDto, description: 'Accepted; the server is in the transient state and currentTask tracks the work.' })
   act(@CurrentTenant() tenantId: string, @CurrentActor() actor: Actor, @UuidParam() id: string, @Body() dto: ServerActionDto): Promise<ServerView> {
     return this.actions.act(tenantId, actor, id, dto.action, nowMs(), { imageId: dto.imageId, isoId: dto.isoId, sshKeyIds: dto.sshKeyIds, rootPassword: dto.rootPassword });
+  }
+
+  @Get(':id/resize-options')
+  @ApiOperation({ summary: 'The plans this server may be resized to, each with the reason when it may not' })
+  @ApiOkResponse({ type: [ResizeChoiceDto] })
+  resizeOptions(@CurrentTenant() tenantId: string, @UuidParam() id: string): Promise<ResizeChoice[]> {
+    return this.resizes.choices(tenantId, id);
+  }
+
+  @Post(':id/resize')
+  @HttpCode(202)
+  @RequirePermission(Permission.ServersWrite)
+  @ApiOperation({ summary: 'Move the server to a larger plan on sale (vCPU, memory, disk, limits; the guest restarts if running). 409 disk_shrink, plan_not_allowed, no_capacity or invalid_transition with the reason' })
+  @ApiAcceptedResponse({ type: ServerDto, description: 'Accepted; the server is resizing until the node confirms, then shows the new plan.' })
+  resize(@CurrentTenant() tenantId: string, @CurrentActor() actor: Actor, @UuidParam() id: string, @Body() dto: ResizeServerDto): Promise<ServerView> {
+    return this.resizes.resize(tenantId, actor, id, dto.planId, nowMs());
   }
 
   @Delete(':id')

@@ -75,6 +75,18 @@ export class ServerActionDto {
   rootPassword?: string;
 }
 
+export class ResizeServerDto {
+  @ApiProperty({ format: 'uuid', description: 'The plan to move to (GET /api/v1/servers/:id/resize-options). A disk only grows; a customer may choose a plan on sale with at least the vCPUs and memory the server has.' })
+  @IsUUID('all', { message: 'planId must be a plan id (UUID) from GET /api/v1/plans' })
+  planId: string;
+}
+
+export class ResizeChoiceDto {
+  @ApiProperty({ type: PlanDto }) plan: PlanDto;
+  @ApiProperty() allowed: boolean;
+  @ApiProperty({ nullable: true, type: String, description: 'Why the plan may not be chosen (null when allowed)' }) reason: string | null;
+}
+
 export class ListServersQuery {
   @ApiPropertyOptional({ description: 'nextCursor from the previous page' }) @IsOptional() @IsString() cursor?: string;
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 25 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100) limit?: number;

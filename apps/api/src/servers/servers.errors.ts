@@ -17,6 +17,8 @@ export const ServerErrorCode = {
   TaskNotFound: 'task_not_found',
   /** The server's image has no guest agent (a password reset needs one). */
   NoGuestAgent: 'no_guest_agent',
+  DiskShrink: 'disk_shrink',
+  PlanNotAllowed: 'plan_not_allowed',
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 
@@ -36,6 +38,8 @@ const STATUS: Record<ServerErrorCode, number> = {
   tenant_suspended: 403,
   task_not_found: 404,
   no_guest_agent: 409,
+  disk_shrink: 409,
+  plan_not_allowed: 409,
 };
 
 export class ServerError extends DomainError {

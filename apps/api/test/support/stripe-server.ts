@@ -36,6 +36,8 @@ export class FakeStripe {
   readonly subscriptions = new Map<string, Obj>();
   readonly invoices = new Map<string, Obj>();
   readonly portalSessions: Obj[] = [];
+  /** Proration lines made by moving a subscription item to another price (`proration_behavior=create_prorations`), as Stripe's pending invoice items. */
+  readonly prorations: Obj[] = [];
   /** Every API request: method and path (never the key). */
   readonly requests: { method: string; path: string }[] = [];
   /** Events caused by API calls (e.g. cancelling a subscription), for the test to deliver. */
@@ -155,6 +157,28 @@ export class FakeStripe {
     const now = this.tick();
     Object.assign(sub, { status: 'canceled', ended_at: now, canceled_at: sub.canceled_at ?? now });
     return [this.event('customer.subscription.deleted', sub)];
+  }
+
+  /** Items moved to another price: Stripe credits the unused time at the old price and charges it at the new one. */
+  private moveItems(sub: Obj, items: Obj[], behavior: string): void {
+    if (!['create_prorations', 'none', 'always_invoice'].includes(behavior)) throw new Error(`Invalid proration_behavior: ${behavior}`);
+    const now = this.tick();
+    for (const change of items) {
+      const item = sub.items.data.find((i: Obj) => i.id === change.id);
+      if (!item) throw Object.assign(new Error(`No such subscription item: '${change.id}'`), { status: 404 });
+      const price = this.prices.get(change.price);
+      if (!price || !price.active) throw new Error(`price ${change.price} is not active`);
+      const old = item.price;
+      const left = Math.max(0, (item.current_period_end - now) / (item.current_period_end - item.current_period_start));
+      if (behavior !== 'none' && old.id !== price.id) {
+        this.prorations.push(
+          { object: 'invoiceitem', subscription: sub.id, price: old.id, proration: true, amount: -Math.round(old.unit_amount * left), currency: old.currency },
+          { object: 'invoiceitem', subscription: sub.id, price: price.id, proration: true, amount: Math.round(price.unit_amount * left), currency: price.currency },
+        );
+      }
+      item.price = price;
+    }
+    this.outbox.push(this.event('customer.subscription.updated', sub));
   }
 
   private newInvoice(sub: Obj, status: 'paid' | 'open', now: number): Obj {
@@ -290,6 +314,7 @@ export class FakeStripe {
       if (!sub) throw notFound('subscription', b);
       if (method === 'GET') return sub;
       if (method === 'POST') {
+        if (params.items !== undefined) this.moveItems(sub, toArray(params.items), params.proration_behavior ?? 'create_prorations');
         if (params.cancel_at_period_end !== undefined) {
           sub.cancel_at_period_end = params.cancel_at_period_end === 'true';
           sub.canceled_at = sub.cancel_at_period_end ? this.tick() : null;
