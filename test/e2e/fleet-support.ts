@@ -159,3 +159,68 @@ export async function waitSettled(c: ApiClient, ids: string[], timeoutMs: number
     { timeoutMs, intervalMs: 250 },
   );
 }
+
+/**
+ * libvirt's test driver hosted by a libvirtd of its own (run as `nobody` in session mode, with its
+ * socket in a temp folder), so its domains outlive a node daemon that is SIGKILLed, as a real
+ * hypervisor's guests do. The test driver's default instance lives while a connection holds it:
+ * a `virsh` kept open here is that connection. Never the machine's own libvirtd.
+ */
+export interface LibvirtTestHost {
+  /** LIBVIRT_URI for the daemon: test+unix:///default?socket=... */
+  uri: string;
+  stop(): Promise<void>;
+}
+
+export async function startLibvirtTestHost(name: string): Promise<LibvirtTestHost> {
+  const { mkdtempSync, mkdirSync, chmodSync, chownSync, openSync, rmSync, existsSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { spawn } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), `oblako-lv-${name}-`));
+  chmodSync(dir, 0o755);
+  for (const d of ['run', 'config', 'cache', 'data']) {
+    mkdirSync(join(dir, d));
+    chownSync(join(dir, d), 65534, 65534);
+  }
+  const log = openSync(join(dir, 'libvirtd.log'), 'a');
+  const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin', HOME: join(dir, 'data'), XDG_RUNTIME_DIR: join(dir, 'run'), XDG_CONFIG_HOME: join(dir, 'config'), XDG_CACHE_HOME: join(dir, 'cache'), XDG_DATA_HOME: join(dir, 'data') };
+  const libvirtd = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'libvirtd'], { env, stdio: ['ignore', log, log] });
+  const socket = join(dir, 'run', 'libvirt', 'libvirt-sock');
+  const uri = `test+unix:///default?socket=${socket}`;
+  await waitFor(`libvirtd ${name} (${dir}/libvirtd.log)`, () => {
+    if (libvirtd.exitCode !== null) throw new Error(`libvirtd exited with ${libvirtd.exitCode}`);
+    return existsSync(socket);
+  }, { timeoutMs: 20_000, intervalMs: 100 });
+  const holder = spawn('virsh', ['-q', '-c', uri], { stdio: ['pipe', 'ignore', 'ignore'] });
+  // the test driver starts with a sample domain "test"; remove it so the node holds only what it is given
+  const { execFileSync } = await import('node:child_process');
+  await waitFor('the test driver via libvirtd', () => {
+    execFileSync('virsh', ['-q', '-c', uri, 'list', '--all'], { stdio: 'ignore' });
+    return true;
+  }, { timeoutMs: 10_000, intervalMs: 200 });
+  for (const cmd of [['destroy', 'test'], ['undefine', 'test']]) {
+    try {
+      execFileSync('virsh', ['-q', '-c', uri, ...cmd], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+  }
+  const kill = async (c: import('node:child_process').ChildProcess) => {
+    if (c.exitCode !== null || c.signalCode !== null) return;
+    const done = new Promise((ok) => c.once('exit', ok));
+    c.kill('SIGTERM');
+    const t = setTimeout(() => c.kill('SIGKILL'), 5000);
+    await done;
+    clearTimeout(t);
+  };
+  return {
+    uri,
+    async stop() {
+      holder.stdin?.end();
+      await kill(holder);
+      await kill(libvirtd);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

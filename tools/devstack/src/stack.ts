@@ -131,6 +131,8 @@ export interface Stack {
   verifyEmail(email: string): Promise<void>;
   /** Where a node daemon started by the stack keeps its files (and its nats.creds). */
   dataDirOf(nodeId: string): string;
+  /** Start another API replica (same database, NATS and secrets) on `port` or a free one; it answers /health when this resolves. */
+  startApi(name?: string, port?: number): Promise<{ url: string; port: number; process: ManagedProcess }>;
   /** Start (another) node daemon process for `nodeId`. */
   startDaemon(nodeId: string, env?: NodeJS.ProcessEnv, name?: string): Promise<ManagedProcess>;
   stop(): Promise<void>;
@@ -174,43 +176,51 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     }
     const apiPort = opts.apiPort || (await freePort());
     const panelPort = opts.panelPort || (opts.panelPort === 0 ? await freePort() : undefined);
-    const api = startProcess({
-      name: 'api',
-      command: process.execPath,
-      args: [join(root, 'apps/api/dist/src/main.js')],
-      env: {
-        ...process.env,
-        ...(mail ? { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(mail.smtpPort), SMTP_SECURITY: 'none', MAIL_POLL_MS: '250', MAIL_RETRY_BASE_SECONDS: '2' } : {}),
-        ...(panelPort ? { PANEL_URL: `http://localhost:${panelPort}` } : {}),
-        // Development mode: webhook endpoints on this machine are allowed (never in production).
-        WEBHOOKS_ALLOW_LOCALHOST: 'true',
-        // test stacks order keyless test guests; the demo (apiEnv) and production keep the rule
-        ORDER_REQUIRES_LOGIN: 'false',
-        ...opts.apiEnv,
-        DATABASE_URL: databaseUrl,
-        NATS_URL: natsUrl,
-        NATS_SUBJECT_PREFIX: subjectPrefix,
-        ...(opts.natsStreamReplicas ? { NATS_STREAM_REPLICAS: String(opts.natsStreamReplicas) } : {}),
-        ...(auth ? { NATS_CREDS: auth.apiCredsFile, NATS_ACCOUNT_SEED: auth.accountSeed, NATS_OPERATOR_SIGNING_SEED: auth.operatorSigningSeed, NATS_SYSTEM_CREDS: auth.systemCredsFile } : {}),
-        PORT: String(apiPort),
-        HOST: '127.0.0.1',
-        JWT_SECRET: opts.jwtSecret ?? randomBytes(48).toString('base64url'),
-      },
-      logFile: join(logs, 'api.log'),
-      echo: opts.echo,
-      restart,
-    });
-    cleanups.push(() => api.stop());
-    const apiUrl = `http://127.0.0.1:${apiPort}`;
-    await waitFor(
-      `the API to answer on ${apiUrl}/health (log: ${join(logs, 'api.log')})`,
-      async () => {
-        if (api.child.exitCode !== null) throw new Error(`the API exited with code ${api.child.exitCode}`);
-        const r = await fetch(`${apiUrl}/health`);
-        return r.ok;
-      },
-      { timeoutMs: 60_000, intervalMs: 100 },
-    );
+    const jwtSecret = opts.jwtSecret ?? randomBytes(48).toString('base64url');
+    const startApi = async (name = 'api', port?: number): Promise<{ url: string; port: number; process: ManagedProcess }> => {
+      const chosen = port || (await freePort());
+      const proc = startProcess({
+        name,
+        command: process.execPath,
+        args: [join(root, 'apps/api/dist/src/main.js')],
+        env: {
+          ...process.env,
+          ...(mail ? { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(mail.smtpPort), SMTP_SECURITY: 'none', MAIL_POLL_MS: '250', MAIL_RETRY_BASE_SECONDS: '2' } : {}),
+          ...(panelPort ? { PANEL_URL: `http://localhost:${panelPort}` } : {}),
+          // Development mode: webhook endpoints on this machine are allowed (never in production).
+          WEBHOOKS_ALLOW_LOCALHOST: 'true',
+          // test stacks order keyless test guests; the demo (apiEnv) and production keep the rule
+          ORDER_REQUIRES_LOGIN: 'false',
+          ...opts.apiEnv,
+          DATABASE_URL: databaseUrl,
+          NATS_URL: natsUrl,
+          NATS_SUBJECT_PREFIX: subjectPrefix,
+          ...(opts.natsStreamReplicas ? { NATS_STREAM_REPLICAS: String(opts.natsStreamReplicas) } : {}),
+          ...(auth ? { NATS_CREDS: auth.apiCredsFile, NATS_ACCOUNT_SEED: auth.accountSeed, NATS_OPERATOR_SIGNING_SEED: auth.operatorSigningSeed, NATS_SYSTEM_CREDS: auth.systemCredsFile } : {}),
+          PORT: String(chosen),
+          HOST: '127.0.0.1',
+          JWT_SECRET: jwtSecret,
+        },
+        logFile: join(logs, `${name}.log`),
+        echo: opts.echo,
+        restart,
+      });
+      cleanups.push(() => proc.stop());
+      const url = `http://127.0.0.1:${chosen}`;
+      await waitFor(
+        `the API to answer on ${url}/health (log: ${join(logs, `${name}.log`)})`,
+        async () => {
+          if (proc.child.exitCode !== null) throw new Error(`the API exited with code ${proc.child.exitCode}`);
+          const r = await fetch(`${url}/health`);
+          return r.ok;
+        },
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
+      return { url, port: chosen, process: proc };
+    };
+    const first = await startApi('api', apiPort);
+    const api = first.process;
+    const apiUrl = first.url;
 
     // The stack's own NATS connection (to watch heartbeats) uses the API's identity.
     const watchAuth = auth ? { authenticator: credsAuthenticator(readFileSync(auth.apiCredsFile)) } : {};
@@ -317,6 +327,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       mail,
       verifyEmail,
       startDaemon,
+      startApi,
       dataDirOf: (nodeId: string) => join(opts.dataDir, 'node', nodeId),
       stop: stopAll,
     };
