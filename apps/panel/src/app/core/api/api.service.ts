@@ -55,6 +55,13 @@ export type InvoiceView = Schemas['InvoiceView'];
 export type AdminOrderView = Schemas['AdminOrderView'];
 export type BillingEventView = Schemas['BillingEventView'];
 /** The power actions the API accepts (from its OpenAPI document). */
+/** One plan as a resize choice (GET /servers/:id/resize-options). */
+export interface ResizeChoice {
+  plan: PlanView;
+  allowed: boolean;
+  reason: string | null;
+}
+
 export type PowerAction = Schemas['ServerActionDto']['action'];
 
 export type AuditEntryView = Schemas['AuditEntryDto'];
@@ -139,6 +146,15 @@ export class ApiService {
   consoleTicket(id: string, kind: ConsoleKind, staff = false): Promise<ConsoleTicketView> {
     const init = { params: { path: { id } }, body: { kind } };
     return this.ok(staff ? this.client.POST('/api/v1/admin/servers/{id}/console', init) : this.client.POST('/api/v1/servers/{id}/console', init));
+  }
+  /** The plans a server may be resized to, each with the reason when it may not (`staff`: any plan, through the staff route). */
+  resizeOptions(id: string, staff = false): Promise<ResizeChoice[]> {
+    const init = { params: { path: { id } } };
+    return this.ok(staff ? this.client.GET('/api/v1/admin/servers/{id}/resize-options', init) : this.client.GET('/api/v1/servers/{id}/resize-options', init)) as Promise<ResizeChoice[]>;
+  }
+  resize(id: string, planId: string, staff = false): Promise<ServerView> {
+    const init = { params: { path: { id } }, body: { planId } };
+    return this.ok(staff ? this.client.POST('/api/v1/admin/servers/{id}/resize', init) : this.client.POST('/api/v1/servers/{id}/resize', init)) as Promise<ServerView>;
   }
   deleteServer(id: string): Promise<ServerView> {
     return this.ok(this.client.DELETE('/api/v1/servers/{id}', { params: { path: { id } } }));

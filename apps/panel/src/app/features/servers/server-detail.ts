@@ -6,7 +6,7 @@ import { MatDialog } from '@angular/material/dialog';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { MatTableModule } from '@angular/material/table';
 import { MatTooltipModule } from '@angular/material/tooltip';
-import { FINISHED_TASK_STATES, Permission, isTransient, planAction, type IsoView, type ServerView, type TaskView } from '@oblako/contracts';
+import { FINISHED_TASK_STATES, Permission, isTransient, planAction, planOperation, type IsoView, type ServerView, type TaskView } from '@oblako/contracts';
 import { firstValueFrom } from 'rxjs';
 import { ApiService, type PowerAction } from '../../core/api/api.service';
 import { ApiRequestError, errorMessage } from '../../core/api/api-error';
@@ -15,6 +15,7 @@ import { LiveService, type LiveEvent } from '../../core/live/live.service';
 import { ConfirmDialog, type ConfirmData } from '../../shared/confirm-dialog';
 import { RebuildDialog, type RebuildChoice, type RebuildData } from './rebuild-dialog';
 import { ResetPasswordDialog, type ResetPasswordData } from './reset-password-dialog';
+import { ResizeDialog, type ResizeData } from './resize-dialog';
 import { ErrorBanner } from '../../shared/error-banner';
 import { LoadState } from '../../shared/load-state';
 import { StateChip } from '../../shared/state-chip';
@@ -63,7 +64,7 @@ export class ServerDetailPage {
   readonly deleted = signal(false);
   readonly error = signal<string | null>(null);
   readonly actionError = signal<string | null>(null);
-  readonly busyAction = signal<PanelAction | null>(null);
+  readonly busyAction = signal<PanelAction | 'resize' | null>(null);
   readonly taskColumns = ['op', 'state', 'progress', 'createdAt', 'finishedAt', 'error'];
   readonly canWrite = computed(() => this.auth.permissions().has(Permission.ServersWrite));
   readonly canConsole = computed(() => this.auth.permissions().has(Permission.ServersConsole));
@@ -94,6 +95,39 @@ export class ServerDetailPage {
       return { ...a, enabled: plan.ok && !noAgent && this.canWrite() && this.busyAction() === null, reason };
     });
   });
+
+  /** Whether a resize may start now, and why not (the plan choice itself is checked by the API's resize-options). */
+  readonly resizePlan = computed(() => {
+    const s = this.server();
+    if (!s) return { enabled: false, reason: '' };
+    const plan = planOperation(s.state, 'resize', this.activeTask() !== null);
+    const reason = plan.ok ? (this.canWrite() ? '' : 'Your role may not change servers.') : plan.reason;
+    return { enabled: plan.ok && this.canWrite() && this.busyAction() === null, reason };
+  });
+
+  /** Resize: choose a plan (the others disabled with the reason), confirm, and the server moves to it. */
+  async resize(s: ServerView): Promise<void> {
+    this.actionError.set(null);
+    let choices;
+    try {
+      choices = await this.api.resizeOptions(s.id);
+    } catch (e) {
+      this.actionError.set(errorMessage(e));
+      return;
+    }
+    const data: ResizeData = { hostname: s.hostname, running: s.state === 'running', current: s.plan, choices };
+    const planId = await firstValueFrom(this.dialog.open<ResizeDialog, ResizeData, string>(ResizeDialog, { data, width: '560px', maxWidth: '95vw' }).afterClosed());
+    if (!planId) return;
+    this.busyAction.set('resize');
+    try {
+      this.server.set(await this.api.resize(s.id, planId));
+      await this.refreshAfterAction(s.id);
+    } catch (e) {
+      this.actionError.set(errorMessage(e));
+    } finally {
+      this.busyAction.set(null);
+    }
+  }
 
   private loadSeq = 0;
   /** A live event or tick came while the first load was in flight: reload once it is done. */
