@@ -38,6 +38,8 @@ export interface DaemonConfig {
   /** Seconds an ACPI shutdown may take (reboot, rebuild) before the domain is destroyed. */
   stopGraceSeconds: number;
   heartbeatIntervalMs: number;
+  /** How often each running server's usage is sampled (CPU, disk, tap traffic); 0 = no metering. */
+  usageIntervalMs: number;
   /** Commands executed at the same time (different servers; one server's commands run one by one). */
   maxConcurrentCommands: number;
   /** Network namespace the taps and routes live in (libvirtd runs in it too); unset = the daemon's own. */
@@ -117,6 +119,7 @@ export function loadConfig(env: Env = process.env): DaemonConfig {
     consoleDir: str('OBLAKO_CONSOLE_DIR') ?? '/run/oblako-console',
     stopGraceSeconds: int('STOP_GRACE_SECONDS', 60, 0, 3600),
     heartbeatIntervalMs: int('HEARTBEAT_INTERVAL_MS', 5000, 100, 600_000),
+    usageIntervalMs: int('USAGE_INTERVAL_MS', 60_000, 0, 3_600_000),
     maxConcurrentCommands: int('MAX_CONCURRENT_COMMANDS', 4, 1, 256),
     netns: str('OBLAKO_NETNS'),
     uplink: str('OBLAKO_UPLINK'),
@@ -185,6 +188,7 @@ export function validateConfig(c: DaemonConfig): string[] {
   if (!['debug', 'info', 'warn', 'error'].includes(c.logLevel)) problems.push(`LOG_LEVEL="${c.logLevel}" must be debug, info, warn or error`);
   if (!Number.isInteger(c.stopGraceSeconds) || c.stopGraceSeconds < 0) problems.push('STOP_GRACE_SECONDS must be a whole number >= 0');
   if (!Number.isInteger(c.heartbeatIntervalMs) || c.heartbeatIntervalMs < 100) problems.push('HEARTBEAT_INTERVAL_MS must be >= 100');
+  if (!Number.isInteger(c.usageIntervalMs) || (c.usageIntervalMs !== 0 && c.usageIntervalMs < 100)) problems.push('USAGE_INTERVAL_MS must be 0 (off) or >= 100');
   if (!Number.isInteger(c.maxConcurrentCommands) || c.maxConcurrentCommands < 1) problems.push('MAX_CONCURRENT_COMMANDS must be >= 1');
   return problems;
 }
@@ -203,6 +207,7 @@ export function defineConfig(partial: Partial<DaemonConfig> & Pick<DaemonConfig,
     consoleDir: '/run/oblako-console',
     stopGraceSeconds: 60,
     heartbeatIntervalMs: 5000,
+    usageIntervalMs: 60_000,
     maxConcurrentCommands: 4,
     hostChecks: true,
     bandwidth: 'auto',

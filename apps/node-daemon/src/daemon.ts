@@ -14,6 +14,9 @@ import type { HypervisorPort } from './hypervisor/port.js';
 import { createLogger, errorMessage, type Logger } from './log.js';
 import { helloApi, openBus, type Bus } from './nats/bus.js';
 import { WIRE_VERSION } from '@oblako/contracts';
+import { execProgram } from './host/exec.js';
+import { DomstatsReader, TapCounterReader, type UsageReader } from './usage/counters.js';
+import { meteredHypervisor, UsageSampler } from './usage/sampler.js';
 
 export const DAEMON_VERSION = '0.1.0';
 
@@ -33,6 +36,8 @@ export interface DaemonDeps {
   logger?: Logger;
   /** The guests' agent; default: through virsh on a full-provisioning node, none on libvirt's test driver. */
   guestAgent?: GuestAgent;
+  /** What the usage meter reads (default: tap counters and `virsh domstats` in full mode, nothing in minimal mode). */
+  usageReaders?: readonly UsageReader[];
 }
 
 export interface DaemonHandle {
@@ -43,6 +48,8 @@ export interface DaemonHandle {
   readonly consoles: ConsoleRelay;
   /** The command loop (its `finished` results answer redelivered commands). */
   readonly commands: CommandLoop;
+  /** The usage meter (null when nothing is metered: minimal mode or USAGE_INTERVAL_MS=0). */
+  readonly usage: UsageSampler | null;
   /** Publish a heartbeat now (also detects domain state changes). */
   heartbeat(): Promise<void>;
   /** Stop pulling, finish in-flight commands, drain NATS, close libvirt. Safe to call twice. */
@@ -87,7 +94,12 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
   const queue = new KeyedQueue(config.maxConcurrentCommands);
   const heartbeats = new HeartbeatLoop({ config, subjects: s, bus, hv, queue, log, version: DAEMON_VERSION });
   const agent = deps.guestAgent ?? (config.provisioning === 'full' && !config.libvirtUri.startsWith('test') ? new VirshGuestAgent(config.libvirtUri, execProgram) : NO_GUEST_AGENT);
-  const executor = new CommandExecutor(hv, provisioner, { stopGraceSeconds: config.stopGraceSeconds, agent });
+  const readers = deps.usageReaders ?? (config.provisioning === 'full' ? [new TapCounterReader(execProgram, config.netns), new DomstatsReader(execProgram, config.libvirtUri)] : []);
+  const usage = config.usageIntervalMs > 0 && readers.length
+    ? new UsageSampler({ hv, readers, events: bus.events, nodeId: config.nodeId, dataDir: config.dataDir, intervalMs: config.usageIntervalMs, log })
+    : null;
+  await usage?.start();
+  const executor = new CommandExecutor(usage ? meteredHypervisor(hv, usage) : hv, provisioner, { stopGraceSeconds: config.stopGraceSeconds, agent });
   const commands = new CommandLoop({ config, subjects: s, bus, executor, queue, log, reportState: (id, state) => heartbeats.reportState(id, state) });
   heartbeats.start();
   commands.start();
@@ -101,6 +113,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
       log.info('node daemon stopping: finishing in-flight commands');
       await heartbeats.stop();
       await commands.stop();
+      await usage?.stop();
       await consoles.stop();
       await bus.nc.drain().catch((err: unknown) => log.warn('draining NATS failed', { error: errorMessage(err) }));
       await hv.close();
@@ -110,7 +123,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     return stopPromise;
   };
 
-  return { config, subjects: s, hypervisor: hv, consoles, commands, heartbeat: () => heartbeats.now(), stop, stopped };
+  return { config, subjects: s, hypervisor: hv, consoles, commands, usage, heartbeat: () => heartbeats.now(), stop, stopped };
 }
 
 async function buildProvisioner(config: DaemonConfig, log: Logger, hv: HypervisorPort, given: DaemonDeps['provisioner']): Promise<ServerProvisioner> {

@@ -11,3 +11,4 @@ export * from './api.js';
 export * from './webhooks.js';
 export * from './console.js';
 export * from './wire.js';
+export * from './usage.js';

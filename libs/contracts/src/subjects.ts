@@ -45,6 +45,8 @@ export const EventKind = {
   DomainState: 'domain.state',
   /** A command in a wire version the daemon does not speak, refused unexecuted (`WireRefusalSchema`). */
   WireRefused: 'wire.refused',
+  /** Usage samples of the node's servers (`UsageEventSchema`, usage.ts). */
+  Usage: 'usage',
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 

@@ -118,3 +118,4 @@ export * from './mail-catcher.js';
 export * from './totp.js';
 export * from './console-client.js';
 export * from './nats-cluster.js';
+export * from './nats-server.js';

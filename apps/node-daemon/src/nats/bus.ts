@@ -17,6 +17,7 @@ import {
   type Subjects,
   type TaskProgressEvent,
   type TaskResultEvent,
+  type UsageEvent,
   type WireHelloReply,
   type WireRefusal,
   WIRE_VERSION,
@@ -149,6 +150,17 @@ export class EventPublisher {
   /** A command in another wire version, refused before any of it ran (frozen format, `wire.ts`). */
   wireRefused(e: WireRefusal): Promise<void> {
     return this.durable(this.s.nodeEvent(this.nodeId, EventKind.WireRefused), e);
+  }
+
+  /**
+   * Usage samples, confirmed by JetStream (throws when NATS or the stream does not answer: the sampler keeps
+   * them and sends them again; `msgId` makes a repeat within the stream's duplicate window a no-op, and the
+   * API counts each sample id once anyway).
+   */
+  async usage(e: UsageEvent, msgId: string): Promise<void> {
+    if (!this.nc.isClosed() && this.nc.isDraining()) throw new Error('NATS connection is draining');
+    // never a plain publish: only a stored (acknowledged) sample may leave the daemon's buffer
+    await this.js.publish(this.s.nodeEvent(this.nodeId, EventKind.Usage), enc.encode(JSON.stringify(e)), { timeout: 5000, msgID: msgId });
   }
 
   heartbeat(hb: Heartbeat): void {
