@@ -48,6 +48,10 @@ import { NodeEventsConsumer } from './node-events/node-events.consumer.js';
 import { TaskProgressHandler } from './node-events/task-progress.handler.js';
 import { TaskResultHandler } from './node-events/task-result.handler.js';
 import { WireRefusedHandler } from './node-events/wire-refused.handler.js';
+import { AdminNodeUsageController, UsageController } from './usage/usage.controller.js';
+import { UsageIngestHandler } from './usage/usage-ingest.handler.js';
+import { UsageRetentionService } from './usage/usage-retention.service.js';
+import { UsageService } from './usage/usage.service.js';
 import { TaskRunner } from './operations/task-runner.service.js';
 import { NodePlacementService } from './servers/node-placement.service.js';
 import { OutboxRelayService } from './servers/outbox-relay.service.js';
@@ -156,11 +160,12 @@ class EventsOutModule {}
 
 @Module({
   imports: [FleetModule, SshKeysModule],
-  controllers: [ServersController, AdminServersController, AdminTasksController],
+  controllers: [ServersController, AdminServersController, AdminTasksController, UsageController, AdminNodeUsageController],
   providers: [
     ServerOrdersService, ServerViewsService, ServerActionsService, ServerResizeService, AdminTasksService, AdminTaskActionsService, NodePlacementService, OutboxRelayService, TaskRunner, BillingPort,
     // node events: each handler registers its kind (node-events/event-handlers.ts)
     NodeEventHandlers, NodeEventsConsumer, HeartbeatsService, TaskProgressHandler, TaskResultHandler, WireRefusedHandler, DomainStateHandler,
+    UsageIngestHandler, UsageService, UsageRetentionService,
   ],
   exports: [ServerOrdersService, ServerViewsService, TaskRunner, OutboxRelayService, NodeEventsConsumer, NodeEventHandlers],
 })

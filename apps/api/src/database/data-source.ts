@@ -16,6 +16,7 @@ import { NodeJoin1796205390840 } from './migrations/1796205390840-node-join.js';
 import { ImageBoot1796206464363 } from './migrations/1796206464363-image-boot.js';
 import { RootPassword1796226517248 } from './migrations/1796226517248-root-password.js';
 import { Resize1796226655109 } from './migrations/1796226655109-resize.js';
+import { Usage1796227286386 } from './migrations/1796227286386-usage.js';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000, TenantServerLimit1764300000000, TenantSuspension1764400000000,
@@ -23,6 +24,7 @@ export const MIGRATIONS = [
   NodePending1796198412929, Isos1796203228286, NodeJoin1796205390840, ImageBoot1796206464363,
   RootPassword1796226517248,
   Resize1796226655109,
+  Usage1796227286386,
 ];
 
 export interface DataSourceSettings {

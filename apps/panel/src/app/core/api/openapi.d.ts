@@ -1092,6 +1092,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/servers/{id}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Usage graph of a server: CPU %, network bits/s in and out, disk bytes/s and IOPS (1h: per minute, 24h: per 5 minutes, 7d and 30d: per hour) */
+        get: operations["Usage_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/nodes/{id}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Usage graph of a node: its servers' CPU (percent of one core), network and disk, summed, and the count of servers */
+        get: operations["AdminNodeUsage_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/billing/status": {
         parameters: {
             query?: never;
@@ -2492,6 +2526,48 @@ export interface components {
         AdminTaskPageDto: {
             items: components["schemas"]["AdminTaskDto"][];
             nextCursor: string | null;
+        };
+        UsagePointDto: {
+            /**
+             * Format: date-time
+             * @description End of the interval
+             */
+            t: string;
+            /** @description Seconds of samples behind the point */
+            seconds: number;
+            /** @description Percent of the server's vCPUs (node: of one core) */
+            cpuPercent: number;
+            /** @description Bits per second to the guest */
+            netInBps: number;
+            /** @description Bits per second from the guest */
+            netOutBps: number;
+            /** @description Bytes per second */
+            diskReadBps: number;
+            /** @description Bytes per second */
+            diskWriteBps: number;
+            diskReadIops: number;
+            diskWriteIops: number;
+            /** @description Memory in use as the guest reports it */
+            memoryBytes: number | null;
+            /** @description Node graphs: servers with samples in the interval */
+            servers?: number;
+        };
+        UsageTotalsDto: {
+            netInBytes: number;
+            netOutBytes: number;
+            diskReadBytes: number;
+            diskWriteBytes: number;
+            cpuSeconds: number;
+        };
+        UsageSeriesDto: {
+            /** @enum {string} */
+            range: "1h" | "24h" | "7d" | "30d";
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            points: components["schemas"]["UsagePointDto"][];
+            totals: components["schemas"]["UsageTotalsDto"];
         };
         BillingStatusView: {
             /**
@@ -5599,6 +5675,73 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    Usage_get: {
+        parameters: {
+            query?: {
+                range?: "1h" | "24h" | "7d" | "30d";
+            };
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageSeriesDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminNodeUsage_get: {
+        parameters: {
+            query?: {
+                range?: "1h" | "24h" | "7d" | "30d";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageSeriesDto"];
+                };
             };
             /** @description Error (ApiError) */
             default: {
