@@ -14,7 +14,6 @@ import type { HypervisorPort } from './hypervisor/port.js';
 import { createLogger, errorMessage, type Logger } from './log.js';
 import { helloApi, openBus, type Bus } from './nats/bus.js';
 import { WIRE_VERSION } from '@oblako/contracts';
-import { execProgram } from './host/exec.js';
 import { DomstatsReader, TapCounterReader, type UsageReader } from './usage/counters.js';
 import { meteredHypervisor, UsageSampler } from './usage/sampler.js';
 
