@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { readFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -55,6 +55,46 @@ test('an http image from 127.0.0.1 is fetched; a wrong checksum is never stored'
   await assert.rejects(cache.ensure({ url: 'ftp://example.org/x', sha256: sha, format: 'qcow2' }), /not supported/);
   await assert.rejects(cache.ensure({ url: 'file://otherhost/x', sha256: sha, format: 'qcow2' }), /local path/);
   await assert.rejects(cache.ensure({ url: pathToFileURL(base).href, sha256: '../../x', format: 'qcow2' }), /hex/);
+});
+
+test('hardened cache: not a disk image, a raw that is qcow2, a backing file, a partial download: none becomes a base; a damaged cached copy is fetched again', async () => {
+  const d = join(dir, 'cache3');
+  const cache = new ImageCache(d, { exec: execProgram });
+  const refused = async (file: string, format: 'qcow2' | 'raw', why: RegExp) => {
+    const s256 = createHash('sha256').update(readFileSync(file)).digest('hex');
+    await assert.rejects(cache.ensure({ url: pathToFileURL(file).href, sha256: s256, format }), why);
+    assert.equal(existsSync(join(d, `${s256}.${format}`)), false, `${file} was stored`);
+  };
+  const html = join(dir, 'page.html');
+  writeFileSync(html, '<html>not found</html>');
+  await refused(html, 'qcow2', /not a qcow2 image \(qemu-img sees raw\); not stored/);
+  await refused(base, 'raw', /not a raw image \(qemu-img sees qcow2\)/);
+  // the known attack: a qcow2 whose backing file is a path on the node (here /etc/passwd)
+  const evil = join(dir, 'evil.qcow2');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-u', '-b', '/etc/passwd', '-F', 'raw', evil, '64M']);
+  await refused(evil, 'qcow2', /has a backing file \(\/etc\/passwd\)/);
+
+  // a server that hangs up half-way: the checksum of what arrived is wrong, nothing is stored, no partial file stays
+  const cut = createServer((_req, res) => {
+    res.writeHead(200, { 'content-length': String(statSync(base).size) });
+    res.write(readFileSync(base).subarray(0, 4096), () => res.destroy());
+  });
+  await new Promise<void>((r) => cut.listen(0, '127.0.0.1', r));
+  try {
+    await assert.rejects(cache.ensure({ url: `http://127.0.0.1:${(cut.address() as { port: number }).port}/base.qcow2`, sha256: sha, format: 'qcow2' }), /cannot fetch|expected/);
+  } finally {
+    cut.close();
+  }
+  assert.deepEqual(readdirSync(d).filter((n) => n.startsWith('.fetch-') || n.startsWith(sha)), []);
+
+  // a good one is stored; a later process finds it damaged on disk, removes it and fetches it again
+  const good = await cache.ensure({ url: pathToFileURL(base).href, sha256: sha, format: 'qcow2' });
+  writeFileSync(good, 'damaged');
+  writeFileSync(join(d, '.fetch-leftover'), 'partial download of a crashed process');
+  const later = new ImageCache(d, { exec: execProgram });
+  assert.equal(await later.ensure({ url: pathToFileURL(base).href, sha256: sha, format: 'qcow2' }), good);
+  assert.equal(createHash('sha256').update(readFileSync(good)).digest('hex'), sha);
+  assert.equal(existsSync(join(d, '.fetch-leftover')), false, 'the leftover partial file was swept');
 });
 
 test('overlay: qcow2 on the base, plan size, kept on redelivery, replaced on rebuild, removed twice', async () => {

@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import type { ImageRef } from '@oblako/contracts';
+import { ExecError, type Exec } from '../host/exec.js';
 
 export class ImageError extends Error {
   override name = 'ImageError';
@@ -29,17 +30,50 @@ export function checkImageUrl(url: string): URL {
   return u;
 }
 
+/** SHA-256 of a file, streamed. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), new Transform({ transform(chunk: Buffer, _e, cb) { hash.update(chunk); cb(); } }));
+  return hash.digest('hex');
+}
+
 /**
- * Base images fetched once per node into `<dir>/<sha256>.<format>` and checked against their
- * SHA-256 on the way in (a file that does not match is never stored). Concurrent requests for the
- * same image share one download. The file name is the checksum, so no user text becomes a path.
+ * What `qemu-img info` says of a downloaded file, checked before it may become a base: the format it declares
+ * (a "qcow2" that qemu-img sees as raw is not a disk image; a "raw" that is really qcow2 would smuggle in qcow2
+ * features), and no backing file (a qcow2 whose backing file points at another path on the node is a known way to
+ * read the host's files through a guest).
+ */
+export async function inspectImage(exec: Exec, path: string, format: 'qcow2' | 'raw'): Promise<void> {
+  let info: { format?: string; 'backing-filename'?: string; 'full-backing-filename'?: string };
+  try {
+    info = JSON.parse((await exec('qemu-img', ['info', '--output=json', path], { timeoutMs: 60_000 })).stdout) as typeof info;
+  } catch (err) {
+    throw new ImageError(`qemu-img cannot read the image: ${err instanceof ExecError ? err.stderr.trim().slice(0, 300) : String(err)}`);
+  }
+  if (info.format !== format) throw new ImageError(`the file is not a ${format} image (qemu-img sees ${info.format ?? 'nothing it knows'})`);
+  const backing = info['full-backing-filename'] ?? info['backing-filename'];
+  if (backing) throw new ImageError(`the image has a backing file (${backing.slice(0, 200)}): refused, a base image must stand alone`);
+}
+
+/**
+ * Base images fetched once per node into `<dir>/<sha256>.<format>`, checked against their SHA-256 on the way in
+ * and, with `exec`, inspected by qemu-img (format as declared, no backing file). Only a checked file is renamed
+ * into place, after an fsync of it and of the folder, so a partial download, a wrong checksum, a crash mid-write
+ * or a file that is not the declared image never becomes a base. A cached copy is hashed again the first time
+ * this process uses it (a file damaged on disk since is removed and fetched again). Leftover partial downloads of
+ * an earlier process are removed. Concurrent requests for the same image share one download. The file name is
+ * the checksum, so no user text becomes a path.
  */
 export class ImageCache {
   private readonly inflight = new Map<string, Promise<string>>();
+  /** Paths hashed and found right by this process. */
+  private readonly verified = new Set<string>();
+  /** One sweep per process, awaited by every fetch before it writes: it never sees a partial file of this process. */
+  private swept: Promise<void> | undefined;
 
   constructor(
     readonly dir: string,
-    private readonly opts: { timeoutMs?: number } = {},
+    private readonly opts: { timeoutMs?: number; exec?: Exec } = {},
   ) {}
 
   pathOf(image: Pick<ImageRef, 'sha256' | 'format'>): string {
@@ -54,15 +88,30 @@ export class ImageCache {
     const url = checkImageUrl(image.url);
     let p = this.inflight.get(path);
     if (!p) {
-      p = this.fetchOnce(url, image.sha256, path).finally(() => this.inflight.delete(path));
+      p = this.fetchOnce(url, image.sha256, path, image.format).finally(() => this.inflight.delete(path));
       this.inflight.set(path, p);
     }
     return p;
   }
 
-  private async fetchOnce(url: URL, sha256: string, path: string): Promise<string> {
-    if (await stat(path).then((s) => s.isFile(), () => false)) return path;
+  /** Partial downloads (`.fetch-*`) an earlier process left behind: nothing of this process is in flight yet. */
+  private async sweep(): Promise<void> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    await Promise.all(names.filter((n) => n.startsWith('.fetch-')).map((n) => rm(join(this.dir, n), { force: true })));
+  }
+
+  private async fetchOnce(url: URL, sha256: string, path: string, format: 'qcow2' | 'raw'): Promise<string> {
+    if (await stat(path).then((s) => s.isFile(), () => false)) {
+      if (this.verified.has(path)) return path;
+      if ((await sha256File(path)) === sha256) {
+        this.verified.add(path);
+        return path;
+      }
+      // damaged on disk since it was stored: never used as a base, fetched again
+      await rm(path, { force: true });
+    }
     await mkdir(this.dir, { recursive: true });
+    await (this.swept ??= this.sweep());
     const tmp = join(this.dir, `.fetch-${randomBytes(6).toString('hex')}`);
     const hash = createHash('sha256');
     const tap = new Transform({
@@ -83,12 +132,30 @@ export class ImageCache {
       await pipeline(source, tap, createWriteStream(tmp, { mode: 0o644 }));
       const got = hash.digest('hex');
       if (got !== sha256) throw new ImageError(`image ${url.href} has sha256 ${got}, expected ${sha256}: not stored`);
+      if (this.opts.exec) {
+        await inspectImage(this.opts.exec, tmp, format).catch((err: unknown) => {
+          throw new ImageError(`image ${url.href}: ${err instanceof Error ? err.message : String(err)}; not stored`);
+        });
+      }
+      await fsync(tmp);
       await rename(tmp, path);
+      await fsync(this.dir);
+      this.verified.add(path);
       return path;
     } catch (err) {
       await rm(tmp, { force: true });
       if (err instanceof ImageError) throw err;
       throw new ImageError(`cannot fetch image ${url.href}: ${err instanceof Error ? err.message : String(err)}`);
     }
+  }
+}
+
+/** Flush a file (or a folder's entries) to the disk. */
+async function fsync(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }

@@ -62,13 +62,13 @@ export function fullProvisionerParts(
 ): FullProvisionerParts {
   return {
     shaper: bandwidth === 'tc' ? new TcShaper(exec, config.netns) : undefined,
-    images: new ImageCache(join(config.dataDir, 'images')),
+    images: new ImageCache(join(config.dataDir, 'images'), { exec }),
     overlays: new Overlays(join(config.dataDir, 'disks'), exec),
     seeds: new SeedWriter(join(config.dataDir, 'seeds'), exec),
     network: new RoutedNetwork(exec, { netns: config.netns, uplink: config.uplink }),
     recordsDir: join(config.dataDir, 'servers'),
     consoles: consolePathsOf(config),
-    isos: new ImageCache(join(config.dataDir, 'isos')),
+    isos: new ImageCache(join(config.dataDir, 'isos'), { exec }),
   };
 }
 
