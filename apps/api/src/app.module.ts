@@ -72,6 +72,8 @@ import { AdminConsolesController, ConsolesController } from './consoles/consoles
 import { ConsolesService } from './consoles/consoles.service.js';
 import { AdminIsosController, IsosController } from './isos/isos.controller.js';
 import { IsosService } from './isos/isos.service.js';
+import { SnapshotsController } from './snapshots/snapshots.controller.js';
+import { SnapshotExpiry, SnapshotsService } from './snapshots/snapshots.service.js';
 import { ConsoleRelayService } from './consoles/console-relay.service.js';
 
 export interface AppModuleOptions {
@@ -160,20 +162,20 @@ class EventsOutModule {}
 
 @Module({
   imports: [FleetModule, SshKeysModule],
-  controllers: [ServersController, AdminServersController, AdminTasksController, UsageController, AdminNodeUsageController],
+  controllers: [ServersController, AdminServersController, AdminTasksController, UsageController, AdminNodeUsageController, SnapshotsController],
   providers: [
-    ServerOrdersService, ServerViewsService, ServerActionsService, ServerResizeService, AdminTasksService, AdminTaskActionsService, NodePlacementService, OutboxRelayService, TaskRunner, BillingPort,
+    ServerOrdersService, ServerViewsService, ServerActionsService, ServerResizeService, AdminTasksService, AdminTaskActionsService, NodePlacementService, OutboxRelayService, TaskRunner, BillingPort, SnapshotsService,
     // node events: each handler registers its kind (node-events/event-handlers.ts)
     NodeEventHandlers, NodeEventsConsumer, HeartbeatsService, TaskProgressHandler, TaskResultHandler, WireRefusedHandler, DomainStateHandler,
     UsageIngestHandler, UsageService, UsageRetentionService,
   ],
-  exports: [ServerOrdersService, ServerViewsService, TaskRunner, OutboxRelayService, NodeEventsConsumer, NodeEventHandlers],
+  exports: [ServerOrdersService, ServerViewsService, TaskRunner, OutboxRelayService, NodeEventsConsumer, NodeEventHandlers, SnapshotsService],
 })
 class ServersModule {}
 
 @Module({
   imports: [FleetModule, SshKeysModule, ServersModule],
-  providers: [ComputeLifecycle],
+  providers: [ComputeLifecycle, SnapshotExpiry],
 })
 class ComputeRuntimeModule {}
 

@@ -28,3 +28,9 @@ export function serverIdOfDomain(name: string): string | null {
 export function tapName(serverId: string): string {
   return 'ob' + createHash('sha256').update(assertServerId(serverId)).digest('hex').slice(0, 13);
 }
+
+/** The libvirt name of a snapshot the API knows by id (a UUID: no characters virsh or qcow2 could misread). */
+export function snapshotName(snapshotId: string): string {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(snapshotId)) throw new Error(`not a snapshot id: ${snapshotId}`);
+  return `s-${snapshotId.toLowerCase()}`;
+}

@@ -114,6 +114,8 @@ export interface PlanView {
   priceMonthlyCents: number;
   currency: string;
   active: boolean;
+  /** How many snapshots a server of this plan may keep. */
+  maxSnapshots: number;
 }
 
 export type ImageBootMode = 'disk' | 'direct-kernel';
@@ -129,6 +131,21 @@ export interface ImageView {
 
 /** An ISO of the provider's library, as customers see it. */
 export interface IsoView { id: string; name: string; active: boolean }
+
+/** A snapshot of a server, as its tenant sees it. `creating`/`deleting` while the task runs. */
+export interface SnapshotView {
+  id: string;
+  serverId: string;
+  name: string;
+  state: 'creating' | 'ready' | 'deleting';
+  /** Taken of a running or paused guest: a revert brings back its memory too (it runs again from that moment). */
+  withMemory: boolean;
+  /** What it added to the server's disk file on the node. */
+  sizeBytes: number;
+  createdAt: string;
+  /** When it is deleted by itself (null: kept until deleted). */
+  expiresAt: string | null;
+}
 /** Staff also see where nodes fetch it from and its checksum. */
 export interface AdminIsoView extends IsoView { url: string; sha256: string; createdAt: string }
 

@@ -24,6 +24,9 @@ export const NodeCommandSchema = z.discriminatedUnion('op', [
   OPERATIONS.boot_iso.command,
   OPERATIONS.detach_iso.command,
   OPERATIONS.reset_password.command,
+  OPERATIONS.snapshot_create.command,
+  OPERATIONS.snapshot_revert.command,
+  OPERATIONS.snapshot_delete.command,
 ]);
 export type NodeCommand = z.infer<typeof NodeCommandSchema>;
 export type NodeCommandInput = z.input<typeof NodeCommandSchema>;

@@ -13,6 +13,8 @@ export const ServerState = {
   /** Frozen with its memory kept (libvirt suspend): it answers nothing until resumed. */
   Paused: 'paused',
   Resuming: 'resuming',
+  /** A snapshot is being taken, reverted to or deleted (snapshot_create / snapshot_revert / snapshot_delete). */
+  Snapshotting: 'snapshotting',
   Suspended: 'suspended',
   Error: 'error',
   Deleting: 'deleting',
@@ -37,6 +39,9 @@ export const TaskOp = {
   BootIso: 'boot_iso',
   DetachIso: 'detach_iso',
   ResetPassword: 'reset_password',
+  SnapshotCreate: 'snapshot_create',
+  SnapshotRevert: 'snapshot_revert',
+  SnapshotDelete: 'snapshot_delete',
 } as const;
 export type TaskOp = (typeof TaskOp)[keyof typeof TaskOp];
 export const TASK_OPS = Object.values(TaskOp) as readonly TaskOp[];

@@ -44,6 +44,8 @@ export const TaskResultEventSchema = z.object({
   /** State of the domain after the command, as libvirt reports it. */
   domainState,
   timings: TaskTimingsSchema,
+  /** What the command made, for the operation's onResult (e.g. a snapshot's size in bytes). Absent for most ops. */
+  output: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]{0,63}$/), z.union([z.number(), z.string().max(1000), z.boolean()])).optional(),
   at: z.number(),
 });
 export type TaskResultEvent = z.infer<typeof TaskResultEventSchema>;

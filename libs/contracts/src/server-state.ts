@@ -22,6 +22,7 @@ const OBSERVED: readonly (readonly [ServerState, ServerState])[] = [
   ['resizing', 'error'], ['resizing', 'deleting'],
   ['pausing', 'error'], ['pausing', 'deleting'],
   ['resuming', 'paused'], ['resuming', 'error'], ['resuming', 'deleting'],
+  ['snapshotting', 'error'], ['snapshotting', 'deleting'],
   ['provisioning', 'deleting'],
   ['deleting', 'error'],
   ['pending_payment', 'deleted'],

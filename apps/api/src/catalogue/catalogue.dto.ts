@@ -41,6 +41,7 @@ export class PlanDto implements PlanView {
   @ApiProperty({ description: 'Cents per month' }) priceMonthlyCents: number;
   @ApiProperty({ example: 'EUR' }) currency: string;
   @ApiProperty() active: boolean;
+  @ApiProperty({ description: 'Snapshots a server of this plan may keep' }) maxSnapshots: number;
 }
 
 export class CreatePlanDto {
@@ -56,6 +57,7 @@ export class CreatePlanDto {
   @ApiProperty() @IsInt() @Min(0) @Max(100_000_000) priceMonthlyCents: number;
   @ApiPropertyOptional({ default: 'EUR' }) @IsOptional() @Matches(/^[A-Z]{3}$/, { message: 'currency must be a three-letter ISO code in capitals, e.g. EUR' }) currency?: string;
   @ApiPropertyOptional({ default: true }) @IsOptional() @IsBoolean() active?: boolean;
+  @ApiPropertyOptional({ default: 3, minimum: 0, maximum: 100, description: 'Snapshots a server of this plan may keep' }) @IsOptional() @IsInt() @Min(0) @Max(100) maxSnapshots?: number;
 }
 export class UpdatePlanDto extends PartialType(CreatePlanDto) {}
 

@@ -22,6 +22,8 @@ export class PlanEntity {
   @Column({ name: 'net_mbit', type: 'integer' }) netMbit: number;
   @Column({ name: 'traffic_gib', type: 'integer' }) trafficGiB: number;
   @Column({ name: 'price_monthly_cents', type: 'integer' }) priceMonthlyCents: number;
+  /** How many snapshots a server of this plan may keep. */
+  @Column({ name: 'max_snapshots', type: 'integer', default: 3 }) maxSnapshots: number;
   @Column({ type: 'char', length: 3 }) currency: string;
   @Column({ type: 'boolean' }) active: boolean;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;

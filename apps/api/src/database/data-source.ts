@@ -17,6 +17,7 @@ import { ImageBoot1796206464363 } from './migrations/1796206464363-image-boot.js
 import { RootPassword1796226517248 } from './migrations/1796226517248-root-password.js';
 import { Resize1796226655109 } from './migrations/1796226655109-resize.js';
 import { Usage1796227286386 } from './migrations/1796227286386-usage.js';
+import { Snapshots1796227781262 } from './migrations/1796227781262-snapshots.js';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000, TenantServerLimit1764300000000, TenantSuspension1764400000000,
@@ -25,6 +26,7 @@ export const MIGRATIONS = [
   RootPassword1796226517248,
   Resize1796226655109,
   Usage1796227286386,
+  Snapshots1796227781262,
 ];
 
 export interface DataSourceSettings {

@@ -6,10 +6,11 @@ import { IpAddressEntity, IpPoolEntity, NodeEntity } from '../fleet/fleet.entiti
 import { OutboxEntity, ServerEntity, TaskEntity } from '../servers/server.entities.js';
 import { SshKeyEntity } from '../ssh-keys/ssh-key.entity.js';
 import { IsoEntity } from '../isos/iso.entity.js';
+import { SnapshotEntity } from '../snapshots/snapshot.entity.js';
 import { MembershipEntity, TenantEntity, UserEntity } from '../tenants/tenant.entities.js';
 
 export const ENTITIES = [
   TenantEntity, UserEntity, MembershipEntity, RefreshSessionEntity, RefreshTokenEntity, ApiTokenEntity, SshKeyEntity,
   LocationEntity, PlanEntity, ImageEntity, NodeEntity, IpPoolEntity, IpAddressEntity, ServerEntity, TaskEntity, OutboxEntity,
-  AuditEntryEntity, IsoEntity,
+  AuditEntryEntity, IsoEntity, SnapshotEntity,
 ];

@@ -1,3 +1,4 @@
+import { dropSnapshotsOf } from '../snapshots/snapshot-space.js';
 import type { ApiOperation, Plan } from './operation.js';
 
 /**
@@ -17,5 +18,6 @@ export const deleteOperation: ApiOperation = {
     if (state !== 'deleted') return;
     if (server.nodeId) await deps.placement.release(m, server.nodeId, { vcpus: server.vcpus, memoryMiB: server.memoryMiB, diskGiB: server.diskGiB });
     await deps.ips.releaseForServer(m, server.id);
+    await dropSnapshotsOf(m, server.id);
   },
 };

@@ -14,6 +14,9 @@ import { unsuspendOperation } from './unsuspend.operation.js';
 import { bootIsoOperation } from './boot-iso.operation.js';
 import { detachIsoOperation } from './detach-iso.operation.js';
 import { resetPasswordOperation } from './reset-password.operation.js';
+import { snapshotCreateOperation } from './snapshot-create.operation.js';
+import { snapshotRevertOperation } from './snapshot-revert.operation.js';
+import { snapshotDeleteOperation } from './snapshot-delete.operation.js';
 
 /** The API side of every operation of the contract, by op (a missing one does not compile). */
 export const API_OPERATIONS: Readonly<Record<TaskOp, ApiOperation>> = {
@@ -31,4 +34,7 @@ export const API_OPERATIONS: Readonly<Record<TaskOp, ApiOperation>> = {
   boot_iso: bootIsoOperation as ApiOperation,
   detach_iso: detachIsoOperation,
   reset_password: resetPasswordOperation as ApiOperation,
+  snapshot_create: snapshotCreateOperation as ApiOperation,
+  snapshot_revert: snapshotRevertOperation as ApiOperation,
+  snapshot_delete: snapshotDeleteOperation as ApiOperation,
 };

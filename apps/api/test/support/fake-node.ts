@@ -6,7 +6,9 @@ import { TEST_NATS_URL } from '@oblako/testing';
 export interface FakeOutcome {
   ok: boolean;
   error?: { code: string; message: string };
-  domainState?: 'running' | 'shutoff' | 'missing';
+  domainState?: 'running' | 'shutoff' | 'paused' | 'missing';
+  /** The result's `output` (e.g. a snapshot's bytes). */
+  output?: Record<string, number | string | boolean>;
 }
 
 /**
@@ -55,6 +57,7 @@ export class FakeNode {
     const result = {
       v: WIRE_VERSION, taskId: cmd.taskId, serverId: cmd.serverId, nodeId: asNode, ...(cmd.attempt ? { attempt: cmd.attempt } : {}), op: cmd.op, ok: outcome.ok, error: outcome.error,
       domainState: outcome.domainState ?? (cmd.op === 'stop' ? 'shutoff' : cmd.op === 'delete' ? 'missing' : 'running'),
+      ...(outcome.output ? { output: outcome.output } : {}),
       timings: { receivedAt, hypervisorStartedAt: receivedAt + 0.1, hypervisorDoneAt: receivedAt + 0.5, finishedAt: Date.now(), steps: { define: 0.2, start: 0.2 } },
       at: Date.now(),
     };

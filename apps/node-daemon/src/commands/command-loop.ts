@@ -135,6 +135,7 @@ export class CommandLoop {
         ok: outcome.ok,
         ...(outcome.error ? { error: { code: outcome.error.code.slice(0, 64), message: outcome.error.message.slice(0, 4000) } } : {}),
         domainState: outcome.domainState,
+        ...(outcome.output ? { output: outcome.output } : {}),
         timings: rec.timings(finishedAt),
         at: finishedAt,
       };

@@ -4,7 +4,7 @@ import { DomainLifecycle } from '../hypervisor/lifecycle.js';
 import { HypervisorError, HypervisorErrorCode, type HypervisorPort } from '../hypervisor/port.js';
 import { errorMessage } from '../log.js';
 import { domainName } from '../naming.js';
-import { COMMAND_HANDLERS, CommandFailure, FailureCode, type CommandHandler, type HandlerContext } from './handlers/index.js';
+import { COMMAND_HANDLERS, CommandFailure, FailureCode, type CommandHandler, type HandlerContext, type TaskOutput } from './handlers/index.js';
 import type { ServerProvisioner } from './provisioner.js';
 import type { StepRecorder } from './recorder.js';
 
@@ -14,6 +14,7 @@ export interface Outcome {
   ok: boolean;
   domainState: DomainState;
   error?: { code: string; message: string };
+  output?: TaskOutput;
 }
 
 export interface ExecutorOptions {
@@ -56,6 +57,7 @@ export class CommandExecutor {
     const ctx = this.context(rec);
     const timeoutMs = this.timeoutOf(cmd, rec);
     let timer: NodeJS.Timeout | undefined;
+    let output: TaskOutput | void;
     try {
       const watchdog = new Promise<never>((_, reject) => {
         timer = setTimeout(
@@ -63,7 +65,7 @@ export class CommandExecutor {
           timeoutMs,
         );
       });
-      await Promise.race([handler.run(cmd as CommandOf<TaskOp>, ctx), watchdog]);
+      output = await Promise.race([handler.run(cmd as CommandOf<TaskOp>, ctx), watchdog]);
     } catch (err) {
       const domainState = await this.hv.state(domainName(cmd.serverId)).catch(() => DomainState.Other);
       if (err instanceof CommandFailure) return { ok: false, domainState, error: { code: err.code, message: err.message } };
@@ -73,7 +75,7 @@ export class CommandExecutor {
       clearTimeout(timer);
     }
     const domainState = await rec.step('state', () => this.hv.state(domainName(cmd.serverId)));
-    return { ok: true, domainState };
+    return { ok: true, domainState, ...(output ? { output } : {}) };
   }
 
   private context(rec: StepRecorder): HandlerContext {

@@ -23,6 +23,8 @@ export interface ServerProvisioner {
    * detach it (`null`); returns the new XML. Disk, seed and network stay as they are.
    */
   setIso(spec: ServerSpec, iso: IsoRef | null, rec: StepRecorder): Promise<string>;
+  /** Bytes the server's disk file takes on this host (allocated blocks: snapshots inside it included); 0 without one. */
+  diskBytes(serverId: string): Promise<number>;
   /** The domain is gone: remove disk, seed, tap and routes. Safe to repeat. */
   cleanup(serverId: string, addresses: readonly Address[], rec: StepRecorder): Promise<void>;
 }
@@ -51,6 +53,9 @@ export class MinimalProvisioner implements ServerProvisioner {
   /** The test driver boots nothing: the definition stays the minimal one. */
   async setIso(spec: ServerSpec): Promise<string> {
     return this.prepare(spec);
+  }
+  async diskBytes(): Promise<number> {
+    return 0;
   }
   async cleanup(): Promise<void> {}
 }

@@ -76,6 +76,11 @@ export class Overlays {
     return path;
   }
 
+  /** Bytes the overlay takes on the host's disk (allocated blocks), 0 when it does not exist. */
+  async allocatedBytes(serverId: string): Promise<number> {
+    return stat(this.pathOf(serverId)).then((s) => s.blocks * 512, () => 0);
+  }
+
   async remove(serverId: string): Promise<void> {
     await rm(this.pathOf(serverId), { force: true });
   }

@@ -4,6 +4,8 @@ import { HypervisorError, HypervisorErrorCode, type DomainSummary, type Hypervis
 interface FakeDomain {
   xml: string;
   state: DomainState;
+  /** snapshot name -> the state the domain had when it was taken */
+  snapshots?: Map<string, DomainState>;
 }
 
 /**
@@ -104,5 +106,26 @@ export class FakeHypervisor implements HypervisorPort {
   async xml(name: string) {
     this.hit('xml', name);
     return this.get(name).xml;
+  }
+  async snapshotNames(name: string): Promise<string[]> {
+    this.hit('snapshotNames', name);
+    return [...(this.get(name).snapshots?.keys() ?? [])];
+  }
+  async snapshotCreate(name: string, snapshot: string): Promise<void> {
+    this.hit('snapshotCreate', name);
+    const d = this.get(name);
+    d.snapshots ??= new Map();
+    if (!d.snapshots.has(snapshot)) d.snapshots.set(snapshot, d.state);
+  }
+  async snapshotRevert(name: string, snapshot: string): Promise<void> {
+    this.hit('snapshotRevert', name);
+    const d = this.get(name);
+    const was = d.snapshots?.get(snapshot);
+    if (was === undefined) throw new HypervisorError(HypervisorErrorCode.Other, `no domain snapshot with matching name '${snapshot}'`);
+    d.state = was;
+  }
+  async snapshotDelete(name: string, snapshot: string): Promise<void> {
+    this.hit('snapshotDelete', name);
+    this.get(name).snapshots?.delete(snapshot);
   }
 }

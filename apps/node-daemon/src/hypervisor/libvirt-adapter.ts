@@ -1,4 +1,5 @@
 import { DomainState } from '@oblako/contracts';
+import { execProgram, ExecError, type Exec } from '../host/exec.js';
 import { errorMessage, type Logger, silentLogger } from '../log.js';
 import { HypervisorError, HypervisorErrorCode, type DomainSummary, type HypervisorPort, type NodeCapacity } from './port.js';
 
@@ -106,6 +107,8 @@ export class LibvirtHypervisor implements HypervisorPort {
     private readonly log: Logger = silentLogger,
     /** The addon; replaced in tests of the connection handling. */
     private readonly loadAddon: () => Promise<LvModule> = loadLibvirtAddon,
+    /** Runs virsh for what the addon lacks (snapshots, undefine with flags). */
+    private readonly exec: Exec = execProgram,
   ) {}
 
   describe(): string {
@@ -212,8 +215,17 @@ export class LibvirtHypervisor implements HypervisorPort {
   destroy(name: string): Promise<void> {
     return this.onDomain('destroy', name, (d) => d.destroy());
   }
-  undefine(name: string): Promise<void> {
-    return this.onDomain('undefine', name, (d) => d.undefine());
+  /**
+   * A plain virDomainUndefine refuses a domain with snapshot (or checkpoint, or nvram) metadata; the addon has no
+   * flags, so such a domain is undefined through virsh with them.
+   */
+  async undefine(name: string): Promise<void> {
+    try {
+      await this.onDomain('undefine', name, (d) => d.undefine());
+    } catch (err) {
+      if (!/snapshot|checkpoint|nvram/i.test(errorMessage(err))) throw err;
+      await this.virsh('undefine', ['undefine', name, '--snapshots-metadata', '--checkpoints-metadata', '--nvram']);
+    }
   }
   pause(name: string): Promise<void> {
     return this.onDomain('pause', name, (d) => d.suspend());
@@ -223,6 +235,34 @@ export class LibvirtHypervisor implements HypervisorPort {
   }
   xml(name: string): Promise<string> {
     return this.onDomain('xml', name, (d) => d.getXMLDesc());
+  }
+
+  async snapshotNames(name: string): Promise<string[]> {
+    const out = await this.virsh('snapshotNames', ['snapshot-list', name, '--name']);
+    return out.split('\n').map((l) => l.trim()).filter(Boolean);
+  }
+  /** Internal snapshot: disk and, for a running or paused guest, its memory (the guest is paused while it is written). */
+  async snapshotCreate(name: string, snapshot: string): Promise<void> {
+    if ((await this.snapshotNames(name)).includes(snapshot)) return;
+    await this.virsh('snapshotCreate', ['snapshot-create-as', name, snapshot, '--atomic'], 30 * 60_000);
+  }
+  async snapshotRevert(name: string, snapshot: string): Promise<void> {
+    await this.virsh('snapshotRevert', ['snapshot-revert', name, snapshot], 30 * 60_000);
+  }
+  async snapshotDelete(name: string, snapshot: string): Promise<void> {
+    if (!(await this.snapshotNames(name)).includes(snapshot)) return;
+    await this.virsh('snapshotDelete', ['snapshot-delete', name, snapshot], 30 * 60_000);
+  }
+
+  /** One virsh call on this connection (argument array, never a shell), its errors classified like the addon's. */
+  private async virsh(what: string, args: string[], timeoutMs = 120_000): Promise<string> {
+    try {
+      return (await this.exec('virsh', ['-q', '-c', this.uri, ...args], { timeoutMs })).stdout;
+    } catch (err) {
+      const e = classifyLibvirtError(err instanceof ExecError ? new Error(err.stderr || err.message) : err);
+      this.log.warn(`virsh ${what} failed`, { error: e.message });
+      throw e;
+    }
   }
 
   /**

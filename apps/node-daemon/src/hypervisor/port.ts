@@ -53,4 +53,12 @@ export interface HypervisorPort {
   pause(name: string): Promise<void>;
   resume(name: string): Promise<void>;
   xml(name: string): Promise<string>;
+  /**
+   * Internal snapshots (qcow2, inside the server's overlay; with the guest's memory when it runs or is paused).
+   * `snapshotCreate` of a name that exists is a no-op; `snapshotDelete` of one that does not exist too.
+   */
+  snapshotNames(name: string): Promise<string[]>;
+  snapshotCreate(name: string, snapshot: string): Promise<void>;
+  snapshotRevert(name: string, snapshot: string): Promise<void>;
+  snapshotDelete(name: string, snapshot: string): Promise<void>;
 }

@@ -170,6 +170,10 @@ export class FullProvisioner implements ServerProvisioner {
     await rec.step('shaping', () => shaper.apply(serverId, record.netMbit ?? 0));
   }
 
+  async diskBytes(serverId: string): Promise<number> {
+    return this.parts.overlays.allocatedBytes(serverId);
+  }
+
   async cleanup(serverId: string, _addresses: readonly Address[], rec: StepRecorder): Promise<void> {
     const { overlays, seeds, network } = this.parts;
     const consoles = consoleFiles(this.parts.consoles, serverId);

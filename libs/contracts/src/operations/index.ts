@@ -14,6 +14,9 @@ import { unsuspendOperation } from './unsuspend.js';
 import { bootIsoOperation } from './boot-iso.js';
 import { detachIsoOperation } from './detach-iso.js';
 import { resetPasswordOperation } from './reset-password.js';
+import { snapshotCreateOperation } from './snapshot-create.js';
+import { snapshotRevertOperation } from './snapshot-revert.js';
+import { snapshotDeleteOperation } from './snapshot-delete.js';
 
 export * from './operation.js';
 export * from './create.js';
@@ -30,6 +33,9 @@ export * from './delete.js';
 export * from './boot-iso.js';
 export * from './detach-iso.js';
 export * from './reset-password.js';
+export * from './snapshot-create.js';
+export * from './snapshot-revert.js';
+export * from './snapshot-delete.js';
 
 /**
  * Every operation of the contract, by op. Adding an operation: a file in this folder (command schema +
@@ -51,6 +57,9 @@ export const OPERATIONS = {
   boot_iso: bootIsoOperation,
   detach_iso: detachIsoOperation,
   reset_password: resetPasswordOperation,
+  snapshot_create: snapshotCreateOperation,
+  snapshot_revert: snapshotRevertOperation,
+  snapshot_delete: snapshotDeleteOperation,
 } as const satisfies { readonly [Op in TaskOp]: OperationContract<Op> };
 
 export function operationOf(op: TaskOp): OperationContract {

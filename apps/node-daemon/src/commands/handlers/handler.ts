@@ -6,6 +6,9 @@ import { domainName } from '../../naming.js';
 import type { ServerProvisioner } from '../provisioner.js';
 import type { StepRecorder } from '../recorder.js';
 
+/** What a handler may report back with its result (`TaskResultEvent.output`). */
+export type TaskOutput = Record<string, number | string | boolean>;
+
 /** A command that cannot succeed, with a machine-readable code and a message a person can act on. */
 export class CommandFailure extends Error {
   constructor(
@@ -27,6 +30,7 @@ export const FailureCode = {
   NotPaused: 'not_paused',
   /** No QEMU guest agent answers in the guest (reset_password needs one). */
   AgentUnavailable: 'agent_unavailable',
+  SnapshotMissing: 'snapshot_missing',
   /** The handler did not finish within its watchdog timeout. */
   Timeout: 'timeout',
 } as const;
@@ -50,7 +54,8 @@ export interface HandlerContext {
  */
 export interface CommandHandler<Op extends TaskOp = TaskOp> {
   readonly op: Op;
-  run(cmd: CommandOf<Op>, ctx: HandlerContext): Promise<void>;
+  /** May return what it made (e.g. a snapshot's size): it goes back to the API as the result's `output`. */
+  run(cmd: CommandOf<Op>, ctx: HandlerContext): Promise<void | TaskOutput>;
   timeoutMs?(cmd: CommandOf<Op>, ctx: HandlerContext): number;
 }
 

@@ -14,6 +14,9 @@ import { unsuspendHandler } from './unsuspend.js';
 import { bootIsoHandler } from './boot-iso.js';
 import { detachIsoHandler } from './detach-iso.js';
 import { resetPasswordHandler } from './reset-password.js';
+import { snapshotCreateHandler } from './snapshot-create.js';
+import { snapshotRevertHandler } from './snapshot-revert.js';
+import { snapshotDeleteHandler } from './snapshot-delete.js';
 
 export * from './handler.js';
 
@@ -33,4 +36,7 @@ export const COMMAND_HANDLERS: { readonly [Op in TaskOp]: CommandHandler<Op> } =
   boot_iso: bootIsoHandler,
   detach_iso: detachIsoHandler,
   reset_password: resetPasswordHandler,
+  snapshot_create: snapshotCreateHandler,
+  snapshot_revert: snapshotRevertHandler,
+  snapshot_delete: snapshotDeleteHandler,
 };

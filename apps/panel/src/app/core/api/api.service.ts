@@ -5,6 +5,7 @@ import type {
   ApiTokenView,
   ConsoleKind,
   IsoView,
+  SnapshotView,
   ConsoleTicketView,
   ImageView,
   IpPoolView,
@@ -369,6 +370,18 @@ export class ApiService {
     return this.ok(this.client.PATCH('/api/v1/admin/isos/{id}', { params: { path: { id } }, body: { active } }));
   }
   /** Attach an ISO of the library and boot from it (the operation boot_iso). */
+  snapshots(id: string): Promise<SnapshotView[]> {
+    return this.ok(this.client.GET('/api/v1/servers/{id}/snapshots', { params: { path: { id } } })) as Promise<SnapshotView[]>;
+  }
+  createSnapshot(id: string, name: string, expiresInHours?: number): Promise<SnapshotView> {
+    return this.ok(this.client.POST('/api/v1/servers/{id}/snapshots', { params: { path: { id } }, body: { name, ...(expiresInHours ? { expiresInHours } : {}) } })) as Promise<SnapshotView>;
+  }
+  revertSnapshot(id: string, snapshotId: string): Promise<ServerView> {
+    return this.ok(this.client.POST('/api/v1/servers/{id}/snapshots/{snapshotId}/revert', { params: { path: { id, snapshotId } } }));
+  }
+  deleteSnapshot(id: string, snapshotId: string): Promise<ServerView> {
+    return this.ok(this.client.DELETE('/api/v1/servers/{id}/snapshots/{snapshotId}', { params: { path: { id, snapshotId } } }));
+  }
   bootIso(id: string, isoId: string): Promise<ServerView> {
     return this.ok(this.client.POST('/api/v1/servers/{id}/actions', { params: { path: { id } }, body: { action: 'boot_iso', isoId } }));
   }

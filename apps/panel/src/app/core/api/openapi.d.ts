@@ -1126,6 +1126,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/servers/{id}/snapshots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["Snapshots_list"];
+        put?: never;
+        post: operations["Snapshots_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/servers/{id}/snapshots/{snapshotId}/revert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["Snapshots_revert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/servers/{id}/snapshots/{snapshotId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: operations["Snapshots_remove"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/billing/status": {
         parameters: {
             query?: never;
@@ -1978,6 +2026,8 @@ export interface components {
             /** @example EUR */
             currency: string;
             active: boolean;
+            /** @description Snapshots a server of this plan may keep */
+            maxSnapshots: number;
         };
         ImageDto: {
             /** Format: uuid */
@@ -2045,6 +2095,11 @@ export interface components {
             currency?: string;
             /** @default true */
             active?: boolean;
+            /**
+             * @description Snapshots a server of this plan may keep
+             * @default 3
+             */
+            maxSnapshots?: number;
         };
         UpdatePlanDto: {
             /** @example Small */
@@ -2067,6 +2122,11 @@ export interface components {
             currency?: string;
             /** @default true */
             active?: boolean;
+            /**
+             * @description Snapshots a server of this plan may keep
+             * @default 3
+             */
+            maxSnapshots?: number;
         };
         AdminImageDto: {
             /** Format: uuid */
@@ -2378,7 +2438,7 @@ export interface components {
             /** Format: uuid */
             serverId: string;
             /** @enum {string} */
-            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete" | "boot_iso" | "detach_iso" | "reset_password";
+            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete" | "boot_iso" | "detach_iso" | "reset_password" | "snapshot_create" | "snapshot_revert" | "snapshot_delete";
             /** @enum {string} */
             state: "queued" | "dispatched" | "running" | "succeeded" | "failed";
             progress: number;
@@ -2399,7 +2459,7 @@ export interface components {
             tenantId: string;
             hostname: string;
             /** @enum {string} */
-            state: "pending_payment" | "provisioning" | "running" | "stopped" | "starting" | "stopping" | "rebooting" | "rebuilding" | "resizing" | "pausing" | "paused" | "resuming" | "suspended" | "error" | "deleting" | "deleted";
+            state: "pending_payment" | "provisioning" | "running" | "stopped" | "starting" | "stopping" | "rebooting" | "rebuilding" | "resizing" | "pausing" | "paused" | "resuming" | "snapshotting" | "suspended" | "error" | "deleting" | "deleted";
             plan: components["schemas"]["PlanDto"];
             image: components["schemas"]["ImageDto"];
             location: components["schemas"]["LocationDto"];
@@ -2463,7 +2523,7 @@ export interface components {
             tenantId: string;
             hostname: string;
             /** @enum {string} */
-            state: "pending_payment" | "provisioning" | "running" | "stopped" | "starting" | "stopping" | "rebooting" | "rebuilding" | "resizing" | "pausing" | "paused" | "resuming" | "suspended" | "error" | "deleting" | "deleted";
+            state: "pending_payment" | "provisioning" | "running" | "stopped" | "starting" | "stopping" | "rebooting" | "rebuilding" | "resizing" | "pausing" | "paused" | "resuming" | "snapshotting" | "suspended" | "error" | "deleting" | "deleted";
             plan: components["schemas"]["PlanDto"];
             image: components["schemas"]["ImageDto"];
             location: components["schemas"]["LocationDto"];
@@ -2500,7 +2560,7 @@ export interface components {
             /** Format: uuid */
             serverId: string;
             /** @enum {string} */
-            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete" | "boot_iso" | "detach_iso" | "reset_password";
+            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete" | "boot_iso" | "detach_iso" | "reset_password" | "snapshot_create" | "snapshot_revert" | "snapshot_delete";
             /** @enum {string} */
             state: "queued" | "dispatched" | "running" | "succeeded" | "failed";
             progress: number;
@@ -2568,6 +2628,29 @@ export interface components {
             to: string;
             points: components["schemas"]["UsagePointDto"][];
             totals: components["schemas"]["UsageTotalsDto"];
+        };
+        SnapshotDto: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            serverId: string;
+            name: string;
+            /** @enum {string} */
+            state: "creating" | "ready" | "deleting";
+            /** @description Taken of a running or paused server: a revert brings its memory back too */
+            withMemory: boolean;
+            /** @description What the snapshot added to the server's disk file on its node */
+            sizeBytes: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            expiresAt: string | null;
+        };
+        CreateSnapshotDto: {
+            /** @example before upgrade */
+            name: string;
+            /** @description Delete it by itself after this many hours (1 to 8760); absent: kept until deleted */
+            expiresInHours?: number;
         };
         BillingStatusView: {
             /**
@@ -5526,7 +5609,7 @@ export interface operations {
                 tenantId?: string;
                 nodeId?: string;
                 /** @description Without it, deleted servers are left out */
-                state?: "pending_payment" | "provisioning" | "running" | "stopped" | "starting" | "stopping" | "rebooting" | "rebuilding" | "resizing" | "pausing" | "paused" | "resuming" | "suspended" | "error" | "deleting" | "deleted";
+                state?: "pending_payment" | "provisioning" | "running" | "stopped" | "starting" | "stopping" | "rebooting" | "rebuilding" | "resizing" | "pausing" | "paused" | "resuming" | "snapshotting" | "suspended" | "error" | "deleting" | "deleted";
             };
             header?: never;
             path?: never;
@@ -5741,6 +5824,147 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UsageSeriesDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    Snapshots_list: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SnapshotDto"][];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    Snapshots_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateSnapshotDto"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the snapshot is creating (the server snapshotting) until its node confirms. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SnapshotDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    Snapshots_revert: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                id: string;
+                snapshotId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: the server is snapshotting until its node has reverted it. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServerDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    Snapshots_remove: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                id: string;
+                snapshotId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: the snapshot is deleting until its node confirms. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServerDto"];
                 };
             };
             /** @description Error (ApiError) */

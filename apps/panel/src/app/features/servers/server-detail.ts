@@ -16,6 +16,7 @@ import { ConfirmDialog, type ConfirmData } from '../../shared/confirm-dialog';
 import { RebuildDialog, type RebuildChoice, type RebuildData } from './rebuild-dialog';
 import { ResetPasswordDialog, type ResetPasswordData } from './reset-password-dialog';
 import { ResizeDialog, type ResizeData } from './resize-dialog';
+import { ServerSnapshots } from './server-snapshots';
 import { ErrorBanner } from '../../shared/error-banner';
 import { LoadState } from '../../shared/load-state';
 import { StateChip } from '../../shared/state-chip';
@@ -47,7 +48,7 @@ const ACTIONS: readonly ActionButton[] = [
 @Component({
   selector: 'ob-server-detail',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [RouterLink, MatButtonModule, MatCardModule, MatProgressBarModule, MatTableModule, MatTooltipModule, ErrorBanner, LoadState, StateChip],
+  imports: [RouterLink, MatButtonModule, MatCardModule, MatProgressBarModule, MatTableModule, MatTooltipModule, ErrorBanner, LoadState, StateChip, ServerSnapshots],
   templateUrl: './server-detail.html',
   styleUrl: './server-detail.scss',
 })
@@ -316,6 +317,12 @@ export class ServerDetailPage {
     } catch (e) {
       this.actionError.set(errorMessage(e));
     }
+  }
+
+  /** A snapshot task started (the answer is the server when the API gave one): follow it like any task. */
+  async onSnapshotTask(server: ServerView | null): Promise<void> {
+    if (server) this.server.set(server);
+    await this.refreshAfterAction(this.id());
   }
 
   private async refreshAfterAction(id: string): Promise<void> {
