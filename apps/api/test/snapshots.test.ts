@@ -74,6 +74,11 @@ test('snapshots: create, list, revert, delete through the API; the plan limit, n
   // an unknown snapshot of one's own server: 404 too
   assert.equal((await h.http('POST', `${base}/00000000-0000-4000-8000-000000000000/revert`, { token: a.token })).status, 404);
 
+  // a rebuild would replace the disk under the snapshots: refused while there are any
+  const rebuild = await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'rebuild' } });
+  assert.equal(rebuild.status, 409, JSON.stringify(rebuild.body));
+  assert.equal(rebuild.body.code, 'snapshots_exist');
+
   // revert: a snapshot of a paused guest comes back paused (the node says so)
   scripted.set('snapshot_revert', () => ({ ok: true, domainState: 'paused' }));
   const reverting = await h.http('POST', `${base}/${snapId}/revert`, { token: a.token });

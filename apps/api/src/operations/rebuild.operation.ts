@@ -1,6 +1,7 @@
 import { requireLogin } from '../servers/root-password.js';
 import type { ApiOperation, Plan } from './operation.js';
 import { onItsNode } from './node-step.js';
+import { refuseWhileSnapshots } from '../snapshots/snapshot-space.js';
 import { loadSpec } from './server-spec.js';
 
 export interface RebuildInput {
@@ -17,6 +18,7 @@ export const rebuildOperation: ApiOperation<RebuildInput | undefined> = {
   op: 'rebuild',
   async plan(ctx): Promise<Plan> {
     const input = ctx.input ?? {};
+    await refuseWhileSnapshots(ctx.m, ctx.server.id, 'a rebuild (it replaces the disk)');
     if (input.sshKeyIds !== undefined) {
       // checked for ownership (another team's key id is unknown here) before the server keeps them
       const keys = await ctx.deps.sshKeys.requireOwned(ctx.m, ctx.server.tenantId, input.sshKeyIds);

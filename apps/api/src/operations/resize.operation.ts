@@ -3,6 +3,7 @@ import type { EntityManager } from 'typeorm';
 import { ServerEntity } from '../servers/server.entities.js';
 import { ServerError } from '../servers/servers.errors.js';
 import type { ApiOperation, Plan } from './operation.js';
+import { refuseWhileSnapshots } from '../snapshots/snapshot-space.js';
 import { loadSpec } from './server-spec.js';
 
 export interface ResizeInput {
@@ -62,6 +63,7 @@ export const resizeOperation: ApiOperation<ResizeInput> = {
     const nodeId = server.nodeId;
     if (!nodeId) throw new ServerError('invalid_transition', 'The server has not been placed on a node yet; it cannot be resized.');
     await deps.placement.requireReachable(m, nodeId, 'resize');
+    if (plan.diskGiB > server.diskGiB) await refuseWhileSnapshots(m, server.id, 'growing its disk');
     const { grow } = resizeDelta(server, plan);
     await deps.placement.grow(m, nodeId, grow);
     const target = Object.assign(new ServerEntity(), server, { vcpus: plan.vcpus, memoryMiB: plan.memoryMiB, diskGiB: plan.diskGiB });

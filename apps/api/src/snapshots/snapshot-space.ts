@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { SnapshotEntity } from './snapshot.entity.js';
+import { SnapshotError } from './snapshots.errors.js';
 
 const GiB = 1024 ** 3;
 
@@ -25,4 +26,13 @@ export async function dropSnapshotsOf(m: EntityManager, serverId: string): Promi
   const rows = await m.find(SnapshotEntity, { where: { serverId } });
   for (const s of rows) await adjustNodeDisk(m, s.nodeId, -s.reservedGiB);
   if (rows.length) await m.delete(SnapshotEntity, { serverId });
+}
+
+/**
+ * A rebuild replaces the disk (its internal snapshots would vanish under libvirt's records) and QEMU cannot grow a
+ * qcow2 that holds internal snapshots: both are refused while the server has any (409 snapshots_exist).
+ */
+export async function refuseWhileSnapshots(m: EntityManager, serverId: string, what: string): Promise<void> {
+  const n = await m.countBy(SnapshotEntity, { serverId });
+  if (n > 0) throw new SnapshotError('snapshots_exist', `The server has ${n} snapshot${n === 1 ? '' : 's'}; delete ${n === 1 ? 'it' : 'them'} before ${what}.`);
 }
