@@ -112,7 +112,7 @@ describe('fault injection: two API replicas, two daemons, kills and a NATS resta
       note(`daemon-${which} SIGKILLed`);
       await new Promise((r) => setTimeout(r, 500 + rand() * 2000));
       const nodeId = which === 'a' ? e.stack.seed.nodeId : nodeB;
-      daemons[which] = await e.stack.startDaemon(nodeId, { LIBVIRT_URI: hosts[which === 'a' ? 0 : 1]!.uri }, `daemon-${which}-${Date.now() % 100000}`);
+      daemons[which] = await supervised(`daemon-${which}`, () => e.stack.startDaemon(nodeId, { LIBVIRT_URI: hosts[which === 'a' ? 0 : 1]!.uri }, `daemon-${which}-${Date.now() % 100000}`));
       note(`daemon-${which} restarted`);
     };
     const restartNats = async () => {
@@ -127,17 +127,35 @@ describe('fault injection: two API replicas, two daemons, kills and a NATS resta
       note('api-b SIGKILLed');
       await new Promise((r) => setTimeout(r, 500 + rand() * 2000));
       // back on the same port, so the clients' URL stays
-      apiB = await e.stack.startApi('api-b-2', apiB.port);
+      const port = apiB.port;
+      apiB = await supervised('api-b', () => e.stack.startApi(`api-b-${Date.now() % 100000}`, port));
       note('api-b restarted');
+    };
+
+    /** Start again until it comes up, as a supervisor would (a start while nats-server is down fails). */
+    const supervised = async <T>(what: string, start: () => Promise<T>): Promise<T> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await start();
+        } catch (err) {
+          note(`${what} did not start (attempt ${attempt}): ${(err as Error).message.split('\n')[0]}`);
+          if (attempt >= 10) throw err;
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    };
+    const fault = (p: Promise<void>) => {
+      p.catch(() => undefined); // awaited below; do not let an early failure count as unhandled
+      faults.push(p);
     };
 
     const ids: string[] = [];
     const owner = new Map<string, number>();
     const sends: Promise<void>[] = [];
     for (let i = 0; i < ORDERS; i++) {
-      if (i === killDaemonAt) faults.push(killDaemon(victim));
-      if (i === natsRestartAt) faults.push(restartNats());
-      if (i === killApiAt) faults.push(killApi());
+      if (i === killDaemonAt) fault(killDaemon(victim));
+      if (i === natsRestartAt) fault(restartNats());
+      if (i === killApiAt) fault(killApi());
       const who = i % 2;
       const key = `fault-${seed}-${i}`;
       sends.push(
@@ -184,7 +202,7 @@ describe('fault injection: two API replicas, two daemons, kills and a NATS resta
         }
         if (r.body.state !== 'running' || r.body.currentTask && ['queued', 'dispatched', 'running'].includes(r.body.currentTask.state)) continue;
         const action = ACTIONS[ids.indexOf(id) % ACTIONS.length]!;
-        if (n === secondFaultAt) faults.push(killDaemon(victim === 'a' ? 'b' : 'a'));
+        if (n === secondFaultAt) fault(killDaemon(victim === 'a' ? 'b' : 'a'));
         n++;
         const a = action === 'delete' ? await call(mine(id), n, 'DELETE', `/api/v1/servers/${id}`) : await call(mine(id), n, 'POST', `/api/v1/servers/${id}/actions`, { action });
         if (a.status === 202 || a.status === 204) {

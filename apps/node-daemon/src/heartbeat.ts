@@ -41,12 +41,16 @@ export class HeartbeatLoop {
     await this.heartbeat();
   }
 
-  /** Report a domain's state if it changed since the last report. */
-  async reportState(serverId: string, state: DomainState): Promise<void> {
+  /**
+   * Report a domain's state if it changed since the last report. `at` is when it was observed (not sent): a
+   * command that ends between the observation and the report has a later finish time, so the API can tell the
+   * report is older than that command's result.
+   */
+  async reportState(serverId: string, state: DomainState, at = nowMs()): Promise<void> {
     if (this.known.get(serverId) === state) return;
     if (state === DomainState.Missing) this.known.delete(serverId);
     else this.known.set(serverId, state);
-    await this.d.bus.events.domainState({ v: WIRE_VERSION, serverId, nodeId: this.d.config.nodeId, state, at: nowMs() });
+    await this.d.bus.events.domainState({ v: WIRE_VERSION, serverId, nodeId: this.d.config.nodeId, state, at });
   }
 
   private beat(): void {
@@ -58,6 +62,7 @@ export class HeartbeatLoop {
 
   private async heartbeat(): Promise<void> {
     const { config, bus, hv, queue, log, subjects: s } = this.d;
+    const observedAt = nowMs();
     const [cap, domains, diskGiB] = await Promise.all([
       hv.capacity(),
       hv.list(),
@@ -78,8 +83,8 @@ export class HeartbeatLoop {
       v: WIRE_VERSION, nodeId: config.nodeId, at: nowMs(), daemonVersion: this.d.version, hypervisor: hv.describe(),
       capacity: { vcpus: cap.vcpus, memoryMiB: cap.memoryMiB, diskGiB }, domains: ours,
     });
-    for (const d of ours) if (!queue.has(d.serverId)) await this.reportState(d.serverId, d.state);
-    for (const id of [...this.known.keys()]) if (!seen.has(id) && !queue.has(id)) await this.reportState(id, DomainState.Missing);
+    for (const d of ours) if (!queue.has(d.serverId)) await this.reportState(d.serverId, d.state, observedAt);
+    for (const id of [...this.known.keys()]) if (!seen.has(id) && !queue.has(id)) await this.reportState(id, DomainState.Missing, observedAt);
   }
 }
 

@@ -207,15 +207,23 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       });
       cleanups.push(() => proc.stop());
       const url = `http://127.0.0.1:${chosen}`;
-      await waitFor(
-        `the API to answer on ${url}/health (log: ${join(logs, `${name}.log`)})`,
-        async () => {
-          if (proc.child.exitCode !== null) throw new Error(`the API exited with code ${proc.child.exitCode}`);
-          const r = await fetch(`${url}/health`);
-          return r.ok;
-        },
-        { timeoutMs: 60_000, intervalMs: 100 },
-      );
+      let exited = false;
+      try {
+        await waitFor(
+          `the API to answer on ${url}/health (log: ${join(logs, `${name}.log`)})`,
+          async () => {
+            if (proc.child.exitCode !== null && !restart) exited = true;
+            if (exited) return true;
+            const r = await fetch(`${url}/health`);
+            return r.ok;
+          },
+          { timeoutMs: 60_000, intervalMs: 100 },
+        );
+      } catch (err) {
+        await proc.stop();
+        throw err;
+      }
+      if (exited) throw new Error(`the API exited with code ${proc.child.exitCode} before answering (log: ${join(logs, `${name}.log`)})`);
       return { url, port: chosen, process: proc };
     };
     const first = await startApi('api', apiPort);

@@ -22,6 +22,6 @@ export class DomainStateHandler implements NodeEventHandler<DomainStateEvent>, O
 
   async handle(nodeId: string, e: DomainStateEvent): Promise<void> {
     const target = FOLLOWS[e.state];
-    if (target) await this.runner.followGuest(nodeId, e.serverId, target);
+    if (target) await this.runner.followGuest(nodeId, e.serverId, target, e.at);
   }
 }

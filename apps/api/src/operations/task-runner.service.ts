@@ -280,13 +280,24 @@ export class TaskRunner {
    * The guest changed state by itself (shut down from inside, crashed), as the node reports it: follow it
    * when no task is running and the table allows it.
    */
-  async followGuest(nodeId: string, serverId: string, target: ServerState): Promise<void> {
+  async followGuest(nodeId: string, serverId: string, target: ServerState, at?: number): Promise<void> {
     const change = await this.ds.transaction(async (m) => {
       const server = await lockServer(m, serverId);
       if (!server) return null;
       if (server.nodeId !== nodeId) throw new RejectedEvent(`domain.state for server ${serverId} came from node ${nodeId}, but the server is on ${server.nodeId ?? 'no node'}`);
       if (!['running', 'stopped', 'error'].includes(server.state) || server.state === target) return null;
       if ((await hasActiveTask(m, server.id)) || !canTransition(server.state, target)) return null;
+      // An event the node sent before it finished the server's last task is older news than that task's
+      // result (it can arrive late: redelivered after an API replica died holding it, or after a NATS
+      // outage). Both times are the node's own clock.
+      if (at !== undefined) {
+        const [last]: { done: number | null }[] = await m.query(
+          `SELECT (timings->>'daemonFinishedAt')::float8 AS done FROM tasks
+            WHERE server_id = $1 AND node_id = $2 AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1`,
+          [server.id, nodeId],
+        );
+        if (last?.done != null && at <= last.done) return null;
+      }
       await this.writeServer(m, server, target);
       return { tenantId: server.tenantId, serverId: server.id, state: target, task: null };
     });
