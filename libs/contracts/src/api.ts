@@ -246,6 +246,13 @@ export interface ServerView {
   nodeId: string | null;
   /** The node's name (what staff call it), null before placement. */
   nodeName?: string | null;
+  /**
+   * False while the server's node is unreachable (offline: silent past the threshold, or never connected): its
+   * state is the last one known, not a live one. True when the node is online; null before placement.
+   */
+  nodeReachable?: boolean | null;
+  /** Why the control plane put the server in its state (e.g. "the hypervisor lost this server"); null otherwise. */
+  stateReason?: string | null;
   addresses: ServerAddressView[];
   currentTask: TaskView | null;
   /** The ISO attached as its CD-ROM (it boots from it) until detached; null when none. */

@@ -60,6 +60,7 @@ export interface AppConfig {
   outboxPollMs: number;
   /** A task with no word from its node for this long fails with a timeout. */
   taskTimeoutSeconds: number;
+  fleet: FleetConfig;
   /** AES-256 key sealing secrets the API reads back (TOTP seeds, webhook secrets, queued mail). */
   dataKey: Buffer;
   /** Where customers open the panel; links in mail point here. */
@@ -76,6 +77,16 @@ export interface AppConfig {
   orderRequiresLogin: boolean;
   webhooks: WebhookConfig;
   consoles: ConsoleConfig;
+}
+
+/** Reconciliation and self-healing (issue 9; DESIGN.md "Reconciliation and self-healing"). */
+export interface FleetConfig {
+  /** A node silent for this long turns offline: its servers show it, its creates move to another node (NODE_OFFLINE_AFTER_SECONDS, default 30). */
+  nodeOfflineAfterSeconds: number;
+  /** A server whose node has reported no domain for it this long turns `error` (RECONCILE_GRACE_SECONDS, default 30). */
+  lostDomainGraceSeconds: number;
+  /** A create is placed at most this many times before it ends in `error` (CREATE_ATTEMPTS, default 3). */
+  createAttempts: number;
 }
 
 export interface ConsoleConfig {
@@ -267,6 +278,11 @@ export function loadConfig(env: Env): AppConfig {
     logSql: logSqlRaw === 'true' || logSqlRaw === '1',
     outboxPollMs: int('OUTBOX_POLL_MS', 1000, 50, 60_000),
     taskTimeoutSeconds: int('TASK_TIMEOUT_SECONDS', 600, 1, 7 * 24 * 3600),
+    fleet: {
+      nodeOfflineAfterSeconds: int('NODE_OFFLINE_AFTER_SECONDS', 30, 1, 3600),
+      lostDomainGraceSeconds: int('RECONCILE_GRACE_SECONDS', 30, 1, 24 * 3600),
+      createAttempts: int('CREATE_ATTEMPTS', 3, 1, 10),
+    },
     dataKey: dataKey ?? deriveDataKey(jwtSecret),
     panelUrl,
     brand: { name: str('BRAND_NAME') ?? 'Oblako', supportEmail },

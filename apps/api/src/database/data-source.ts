@@ -18,6 +18,7 @@ import { RootPassword1796226517248 } from './migrations/1796226517248-root-passw
 import { Resize1796226655109 } from './migrations/1796226655109-resize.js';
 import { Usage1796227286386 } from './migrations/1796227286386-usage.js';
 import { Snapshots1796227781262 } from './migrations/1796227781262-snapshots.js';
+import { Reconciliation1796228500272 } from './migrations/1796228500272-reconciliation.js';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000, TenantServerLimit1764300000000, TenantSuspension1764400000000,
@@ -27,6 +28,7 @@ export const MIGRATIONS = [
   Resize1796226655109,
   Usage1796227286386,
   Snapshots1796227781262,
+  Reconciliation1796228500272,
 ];
 
 export interface DataSourceSettings {

@@ -1,11 +1,28 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Heartbeat } from '@oblako/contracts';
 import { DataSource } from 'typeorm';
+import { APP_CONFIG } from '../common/config.provider.js';
+import type { AppConfig } from '../config/config.js';
+import { ACTIVE_TASKS_SQL } from '../operations/active-tasks.js';
+import { DOMAIN_HOLDING_STATES_SQL, LOST_REASON, TaskRunner } from '../operations/task-runner.service.js';
 
-/** A node's heartbeat (core NATS, validated by the consumer): the node is alive (a `pending` or `offline` node turns `online`), and what it runs. */
+/**
+ * A node's heartbeat (core NATS, validated by the consumer): the node is alive (a `pending` or `offline` node turns
+ * `online`), and what it runs. Reconciliation: every server placed on the node in a state that holds a domain
+ * (running, stopped, paused, suspended) and not the subject of a task is compared with the heartbeat's domain list.
+ * One missing is marked with the time it was first missed; a server missing for longer than the grace period
+ * turns `error` ("the hypervisor lost this server") through the runner. A task running, or one that finished after
+ * the heartbeat was taken (a create finishing while the node listed its domains), clears the mark: no false alarm.
+ */
 @Injectable()
 export class HeartbeatsService {
-  constructor(@Inject(DataSource) private readonly ds: DataSource) {}
+  private readonly logger = new Logger('Reconciliation');
+
+  constructor(
+    @Inject(DataSource) private readonly ds: DataSource,
+    @Inject(TaskRunner) private readonly runner: TaskRunner,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   async onHeartbeat(nodeId: string, hb: Heartbeat): Promise<void> {
     await this.ds.query(
@@ -14,5 +31,32 @@ export class HeartbeatsService {
         WHERE id = $1`,
       [nodeId, hb.daemonVersion, hb.hypervisor],
     );
+    await this.reconcile(nodeId, hb);
+  }
+
+  private async reconcile(nodeId: string, hb: Heartbeat): Promise<void> {
+    const listed = hb.domains.map((d) => d.serverId);
+    // The heartbeat's own time (the node's clock), never later than ours.
+    const takenAt = new Date(Math.min(hb.at, Date.now()));
+    await this.ds.query(
+      `WITH c AS (
+         SELECT s.id, (s.id = ANY($2::uuid[]) OR EXISTS (
+                  SELECT 1 FROM tasks t WHERE t.server_id = s.id AND (t.state IN ${ACTIVE_TASKS_SQL} OR t.finished_at > $3::timestamptz))) AS present
+           FROM servers s
+          WHERE s.node_id = $1 AND s.state IN ${DOMAIN_HOLDING_STATES_SQL}
+       )
+       UPDATE servers s SET domain_missing_since = CASE WHEN c.present THEN NULL ELSE now() END
+         FROM c WHERE s.id = c.id AND c.present = (s.domain_missing_since IS NOT NULL)`,
+      [nodeId, listed, takenAt],
+    );
+    const grace = this.config.fleet.lostDomainGraceSeconds;
+    const lost: { id: string }[] = await this.ds.query(
+      `SELECT id FROM servers WHERE node_id = $1 AND domain_missing_since IS NOT NULL AND domain_missing_since < now() - make_interval(secs => $2)
+          AND state IN ${DOMAIN_HOLDING_STATES_SQL} AND NOT (id = ANY($3::uuid[]))`,
+      [nodeId, grace, listed],
+    );
+    for (const { id } of lost) {
+      if (await this.runner.markLost(nodeId, id, grace)) this.logger.warn(`Server ${id}: node ${nodeId} has reported no domain for it for over ${grace} s; ${LOST_REASON}`);
+    }
   }
 }

@@ -21,6 +21,12 @@ import { ACTIVE_TASKS_SQL, hasActiveTask } from './active-tasks.js';
 import { followPlan, type Next, type OperationDeps, type Step, type TaskState } from './operation.js';
 import { API_OPERATIONS } from './registry.js';
 
+/** States in which a server placed on a node has a domain there (a transient state has a task of its own). */
+export const DOMAIN_HOLDING_STATES: readonly ServerState[] = ['running', 'stopped', 'paused', 'suspended'];
+export const DOMAIN_HOLDING_STATES_SQL = `(${DOMAIN_HOLDING_STATES.map((s) => `'${s}'`).join(', ')})`;
+/** The reason a server turns `error` when its node no longer has its domain (reconciliation). */
+export const LOST_REASON = 'the hypervisor lost this server';
+
 /** Why an event was refused; the consumer terminates such messages instead of redelivering them. */
 export class RejectedEvent extends Error {}
 
@@ -304,6 +310,33 @@ export class TaskRunner {
     if (change) this.bus.emit(change);
   }
 
+  /**
+   * Reconciliation: the server's node has listed no domain for it for longer than `graceSeconds` while no task ran.
+   * Re-checked under the server's lock; the server turns `error` with {@link LOST_REASON} (the panel offers rebuild),
+   * audited as `server.lost` by the system. False when it no longer applies.
+   */
+  async markLost(nodeId: string, serverId: string, graceSeconds: number): Promise<boolean> {
+    const change = await this.ds.transaction(async (m) => {
+      const server = await lockServer(m, serverId);
+      if (!server || server.nodeId !== nodeId || !DOMAIN_HOLDING_STATES.includes(server.state)) return null;
+      const [still]: { since: Date }[] = await m.query(
+        `SELECT domain_missing_since AS since FROM servers WHERE id = $1 AND domain_missing_since < now() - make_interval(secs => $2)`,
+        [serverId, graceSeconds],
+      );
+      if (!still || (await hasActiveTask(m, serverId)) || !canTransition(server.state, 'error')) return null;
+      const from = server.state;
+      await this.writeServer(m, server, 'error', LOST_REASON);
+      await m.query('UPDATE servers SET domain_missing_since = NULL WHERE id = $1', [serverId]);
+      await this.audit.record(m, {
+        tenantId: server.tenantId, actorUserId: null, actorKind: 'system', action: 'server.lost', targetType: 'server', targetId: server.id, ip: null,
+        details: { from, to: 'error', nodeId, reason: LOST_REASON, missingSince: still.since.toISOString(), graceSeconds },
+      });
+      return { tenantId: server.tenantId, serverId: server.id, state: 'error' as const, task: null };
+    });
+    if (change) this.bus.emit(change);
+    return !!change;
+  }
+
   // ---------------------------------------------------------------- inside
 
   /** Carry out what the operation decided, in the caller's transaction. */
@@ -373,11 +406,12 @@ export class TaskRunner {
   }
 
   /** The one write of a server's state (and of what an operation changed on it: node, image, plan, size, attached ISO, logins). */
-  private async writeServer(m: EntityManager, server: ServerEntity, state: ServerState): Promise<void> {
+  private async writeServer(m: EntityManager, server: ServerEntity, state: ServerState, reason: string | null = null): Promise<void> {
     server.state = state;
+    server.stateReason = reason;
     if (state === 'deleted' && !server.deletedAt) server.deletedAt = new Date();
     await m.update(ServerEntity, { id: server.id }, {
-      state, nodeId: server.nodeId, imageId: server.imageId, planId: server.planId, vcpus: server.vcpus, memoryMiB: server.memoryMiB, diskGiB: server.diskGiB,
+      state, stateReason: reason, nodeId: server.nodeId, imageId: server.imageId, planId: server.planId, vcpus: server.vcpus, memoryMiB: server.memoryMiB, diskGiB: server.diskGiB,
       isoId: server.isoId, deletedAt: server.deletedAt, sshKeyIds: server.sshKeyIds, rootPasswordHash: server.rootPasswordHash ?? null,
     });
   }

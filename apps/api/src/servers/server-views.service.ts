@@ -96,7 +96,7 @@ export class ServerViewsService {
         [ids],
       ) as Promise<{ id: string }[]>,
       isoIds.length ? m.findBy(IsoEntity, { id: In(isoIds) }) : Promise.resolve([] as IsoEntity[]),
-      (nodeIds.length ? m.query('SELECT id, name FROM nodes WHERE id = ANY($1::uuid[])', [nodeIds]) : Promise.resolve([])) as Promise<{ id: string; name: string }[]>,
+      (nodeIds.length ? m.query('SELECT id, name, state FROM nodes WHERE id = ANY($1::uuid[])', [nodeIds]) : Promise.resolve([])) as Promise<{ id: string; name: string; state: string }[]>,
     ]);
     const tasks = current.length ? await m.findBy(TaskEntity, { id: In(current.map((t) => t.id)) }) : [];
     return servers.map((s) => ({
@@ -109,6 +109,8 @@ export class ServerViewsService {
       location: locationView(locations.find((l) => l.id === s.locationId)!),
       nodeId: s.nodeId,
       nodeName: s.nodeId ? (nodes.find((n) => n.id === s.nodeId)?.name ?? null) : null,
+      nodeReachable: s.nodeId ? ((n) => (n ? n.state === 'online' || n.state === 'maintenance' : null))(nodes.find((n) => n.id === s.nodeId)) : null,
+      stateReason: s.stateReason ?? null,
       addresses: (addresses.get(s.id) ?? []).map((a) => ({ family: a.family, address: a.address, prefix: a.prefix, gateway: a.gateway })),
       currentTask: ((t) => (t ? taskView(t) : null))(tasks.find((t) => t.serverId === s.id)),
       iso: ((i) => (i ? isoView(i) : null))(isos.find((i) => i.id === s.isoId)),

@@ -11,6 +11,8 @@ export class ServerEntity {
   @Column({ name: 'node_id', type: 'uuid', nullable: true }) nodeId: string | null;
   @Column({ type: 'varchar', length: 253 }) hostname: string;
   @Column({ type: 'varchar' }) state: ServerState;
+  /** Why the control plane put the server in its state (e.g. the hypervisor lost it); null otherwise, cleared by the next change. */
+  @Column({ name: 'state_reason', type: 'text', nullable: true }) stateReason: string | null;
   /** Resources reserved on the node at placement (the plan may change later). */
   @Column({ type: 'integer' }) vcpus: number;
   @Column({ name: 'memory_mib', type: 'integer' }) memoryMiB: number;

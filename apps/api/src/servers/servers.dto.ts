@@ -123,6 +123,8 @@ export class ServerDto implements ServerView {
   @ApiProperty({ type: LocationDto }) location: LocationDto;
   @ApiProperty({ format: 'uuid', nullable: true, type: String }) nodeId: string | null;
   @ApiPropertyOptional({ nullable: true, type: String, description: 'The node\'s name; null before placement' }) nodeName?: string | null;
+  @ApiPropertyOptional({ nullable: true, type: Boolean, description: 'False while the server\'s node is unreachable (offline or never connected): the state shown is the last known one. Null before placement.' }) nodeReachable?: boolean | null;
+  @ApiPropertyOptional({ nullable: true, type: String, description: 'Why the control plane put the server in its state, e.g. "the hypervisor lost this server"; null otherwise' }) stateReason?: string | null;
   @ApiProperty({ type: [ServerAddressDto] }) addresses: ServerAddressDto[];
   @ApiProperty({ type: TaskDto, nullable: true }) currentTask: TaskDto | null;
   @ApiProperty({ type: IsoDto, nullable: true, description: 'The ISO attached as its CD-ROM (it boots from it) until detach_iso' }) iso: IsoDto | null;

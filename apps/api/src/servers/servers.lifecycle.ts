@@ -8,9 +8,6 @@ import { OutboxRelayService } from './outbox-relay.service.js';
 import { APP_CONFIG } from '../common/config.provider.js';
 import type { AppConfig } from '../config/config.js';
 
-/** How long a node may stay silent before it counts as offline (and gets no new servers). */
-export const NODE_OFFLINE_AFTER_SECONDS = 30;
-
 /** Starts the messaging side after the app is built, in order, and stops it before connections close. */
 @Injectable()
 export class ComputeLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -75,7 +72,7 @@ export class ComputeLifecycle implements OnApplicationBootstrap, BeforeApplicati
     try {
       await this.ds.query(
         `UPDATE nodes SET state = 'offline' WHERE state = 'online' AND last_heartbeat_at < now() - make_interval(secs => $1)`,
-        [NODE_OFFLINE_AFTER_SECONDS],
+        [this.config.fleet.nodeOfflineAfterSeconds],
       );
     } catch (err) {
       this.logger.warn(`Node sweep failed: ${(err as Error).message}`);

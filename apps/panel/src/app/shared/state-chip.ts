@@ -8,7 +8,7 @@ const TONE: Record<string, string> = {
   maintenance: 'warn', pending_payment: 'warn', paused: 'warn',
   offered: 'ok', retired: 'off', active: 'ok', paid: 'ok', provisioned: 'ok', trialing: 'ok',
   pending: 'warn', open: 'warn', past_due: 'warn', draft: 'off', void: 'off', none: 'off', canceled: 'off',
-  unpaid: 'bad', uncollectible: 'bad',
+  unpaid: 'bad', uncollectible: 'bad', node_unreachable: 'bad',
 };
 
 /** A server, task or node state as a coloured chip; busy states pulse. */

@@ -2467,6 +2467,10 @@ export interface components {
             nodeId: string | null;
             /** @description The node's name; null before placement */
             nodeName?: string | null;
+            /** @description False while the server's node is unreachable (offline or never connected): the state shown is the last known one. Null before placement. */
+            nodeReachable?: boolean | null;
+            /** @description Why the control plane put the server in its state, e.g. "the hypervisor lost this server"; null otherwise */
+            stateReason?: string | null;
             addresses: components["schemas"]["ServerAddressDto"][];
             currentTask: components["schemas"]["TaskDto"] | null;
             /** @description The ISO attached as its CD-ROM (it boots from it) until detach_iso */
@@ -2531,6 +2535,10 @@ export interface components {
             nodeId: string | null;
             /** @description The node's name; null before placement */
             nodeName?: string | null;
+            /** @description False while the server's node is unreachable (offline or never connected): the state shown is the last known one. Null before placement. */
+            nodeReachable?: boolean | null;
+            /** @description Why the control plane put the server in its state, e.g. "the hypervisor lost this server"; null otherwise */
+            stateReason?: string | null;
             addresses: components["schemas"]["ServerAddressDto"][];
             currentTask: components["schemas"]["TaskDto"] | null;
             /** @description The ISO attached as its CD-ROM (it boots from it) until detach_iso */

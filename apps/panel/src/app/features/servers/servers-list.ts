@@ -44,7 +44,7 @@ export function primaryAddress(s: ServerView): string {
             </ng-container>
             <ng-container matColumnDef="state">
               <th mat-header-cell *matHeaderCellDef scope="col">State</th>
-              <td mat-cell *matCellDef="let s" data-testid="server-state" [attr.data-state]="s.state"><ob-state-chip [state]="s.state" /></td>
+              <td mat-cell *matCellDef="let s" data-testid="server-state" [attr.data-state]="s.state"><ob-state-chip [state]="s.state" />@if (s.nodeReachable === false) { <ob-state-chip state="node_unreachable" data-testid="node-unreachable" />}</td>
             </ng-container>
             <ng-container matColumnDef="address">
               <th mat-header-cell *matHeaderCellDef scope="col">Address</th>
