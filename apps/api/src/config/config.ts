@@ -85,8 +85,6 @@ export interface FleetConfig {
   nodeOfflineAfterSeconds: number;
   /** A server whose node has reported no domain for it this long turns `error` (RECONCILE_GRACE_SECONDS, default 30). */
   lostDomainGraceSeconds: number;
-  /** A create is placed at most this many times before it ends in `error` (CREATE_ATTEMPTS, default 3). */
-  createAttempts: number;
 }
 
 export interface ConsoleConfig {
@@ -281,7 +279,6 @@ export function loadConfig(env: Env): AppConfig {
     fleet: {
       nodeOfflineAfterSeconds: int('NODE_OFFLINE_AFTER_SECONDS', 30, 1, 3600),
       lostDomainGraceSeconds: int('RECONCILE_GRACE_SECONDS', 30, 1, 24 * 3600),
-      createAttempts: int('CREATE_ATTEMPTS', 3, 1, 10),
     },
     dataKey: dataKey ?? deriveDataKey(jwtSecret),
     panelUrl,

@@ -66,6 +66,8 @@ export interface ResultContext<Input = unknown> extends Omit<OperationContext<In
 export interface TimeoutContext extends Omit<OperationContext, 'input' | 'actor'> {
   task: TaskState;
   timeoutSeconds: number;
+  /** Set when the task's node went offline (no heartbeat past the threshold) rather than the task timing out. */
+  nodeOffline?: boolean;
 }
 
 /**

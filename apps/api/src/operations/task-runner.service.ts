@@ -264,6 +264,34 @@ export class TaskRunner {
   }
 
   /**
+   * A node went offline: its active creates go to their operation's `onTimeout` at once (with `nodeOffline`), so a
+   * create can be placed on another node instead of waiting out the task timeout. Other operations wait for the
+   * node or the timeout (their server lives there).
+   */
+  async nodeWentOffline(nodeId: string, timeoutSeconds: number): Promise<number> {
+    const tasks: { id: string }[] = await this.ds.query(`SELECT id FROM tasks WHERE node_id = $1 AND op = 'create' AND state IN ${ACTIVE_TASKS_SQL}`, [nodeId]);
+    let moved = 0;
+    for (const { id } of tasks) {
+      const { change, publications } = await this.ds.transaction(async (m) => {
+        const [task]: TaskRow[] = await m.query(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $1 AND node_id = $2 AND state IN ${ACTIVE_TASKS_SQL} FOR UPDATE SKIP LOCKED`, [id, nodeId]);
+        if (!task) return { change: null, publications: [] };
+        const server = await lockServer(m, task.server_id);
+        const operation = API_OPERATIONS[task.op];
+        const next: Next = server && operation.onTimeout
+          ? await operation.onTimeout({ m, server, deps: this.deps, task: taskState(task), timeoutSeconds, nodeOffline: true })
+          : { kind: 'end', ok: false, error: 'its node went offline' };
+        return this.apply(m, task, server, next, {}, { userId: null, kind: 'system', ip: null });
+      });
+      for (const p of publications) this.relay.publishCommitted(p);
+      if (change) {
+        moved++;
+        this.bus.emit(change);
+      }
+    }
+    return moved;
+  }
+
+  /**
    * Staff cancel an active task: it ends failed with `error`, and its server goes where a failure
    * takes it (as for a timeout). `record` writes the staff audit entry in the same transaction.
    * False when the task is not active (any more).
@@ -350,6 +378,8 @@ export class TaskRunner {
     }
     const [step, ...rest] = next.kind === 'next' ? next.steps : [next.step, ...task.pending_steps];
     const attempt = task.attempts + 1;
+    // what the operation moved (a create placed again: its node) is written with the next command
+    if (server.nodeId !== task.node_id || next.kind === 'retry') await this.writeServer(m, server, server.state, server.stateReason);
     const publication = await this.writeCommand(m, server, task.op, task.id, attempt, nowMs(), step!);
     await m.query(
       `UPDATE tasks SET attempts = $2, node_id = $3, state = 'queued', pending_steps = $4::jsonb, timings = timings || $5::jsonb, updated_at = now() WHERE id = $1`,

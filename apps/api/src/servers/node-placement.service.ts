@@ -29,10 +29,11 @@ const COLUMNS = 'id, vcpus, memory_mib, disk_gib, cpu_overcommit, memory_overcom
  */
 @Injectable()
 export class NodePlacementService {
-  async reserve(m: EntityManager, locationId: string, req: ResourceRequest): Promise<string> {
+  /** `exclude`: nodes not to use (a create placed again after its node failed). */
+  async reserve(m: EntityManager, locationId: string, req: ResourceRequest, exclude: readonly string[] = []): Promise<string> {
     const params = [locationId, req.vcpus, req.memoryMiB, req.diskGiB];
     const rows: NodeRow[] = await m.query(`SELECT ${COLUMNS} FROM nodes WHERE location_id = $1 AND ${FITS}`, params);
-    const ordered = weighNodes(rows.map(toCapacity), req);
+    const ordered = weighNodes(rows.filter((r) => !exclude.includes(r.id)).map(toCapacity), req);
     for (const mode of ['FOR UPDATE SKIP LOCKED', 'FOR UPDATE'] as const) {
       for (const node of ordered) {
         const locked: { id: string }[] = await m.query(`SELECT id FROM nodes WHERE id = $5 AND location_id = $1 AND ${FITS} ${mode}`, [...params, node.id]);

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { changedRows } from '../database/sql.js';
 import { NatsService } from '../messaging/nats.service.js';
 import { NodeEventsConsumer } from '../node-events/node-events.consumer.js';
 import { TaskRunner } from '../operations/task-runner.service.js';
@@ -70,10 +71,14 @@ export class ComputeLifecycle implements OnApplicationBootstrap, BeforeApplicati
   /** Nodes that have sent heartbeats and then went quiet stop receiving new servers. */
   private async markSilentNodesOffline(): Promise<void> {
     try {
-      await this.ds.query(
-        `UPDATE nodes SET state = 'offline' WHERE state = 'online' AND last_heartbeat_at < now() - make_interval(secs => $1)`,
+      const offline = changedRows<{ id: string }>(await this.ds.query(
+        `UPDATE nodes SET state = 'offline' WHERE state = 'online' AND last_heartbeat_at < now() - make_interval(secs => $1) RETURNING id`,
         [this.config.fleet.nodeOfflineAfterSeconds],
-      );
+      ));
+      for (const { id } of offline) {
+        const moved = await this.runner.nodeWentOffline(id, this.config.taskTimeoutSeconds);
+        this.logger.warn(`Node ${id} went offline (no heartbeat for ${this.config.fleet.nodeOfflineAfterSeconds} s)${moved ? `; ${moved} create(s) placed again elsewhere` : ''}`);
+      }
     } catch (err) {
       this.logger.warn(`Node sweep failed: ${(err as Error).message}`);
     }
