@@ -189,3 +189,59 @@ test('a resize the node fails keeps the old plan and gives the held room back; s
   assert.equal(stopped.plan.name, 'Medium');
   assert.deepEqual(await used(), await sumOfServers());
 });
+
+test('rescue and unrescue through the API: rescue is a state of its own, with its own refusals; a failed rescue goes back', async () => {
+  const a = await h.register('rescue');
+  const b = await h.register('rescue-other');
+  const id = await runningServer(a.token, 'rescue-1');
+  const foreign = await h.http('POST', `/api/v1/servers/${id}/actions`, { token: b.token, body: { action: 'rescue' } });
+  assert.equal(foreign.status, 404);
+  const notYet = await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'unrescue' } });
+  assert.equal(notYet.status, 409);
+  assert.match(notYet.body.message, /unrescue is allowed only when it is rescue/);
+
+  const r = await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'rescue' } });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  assert.equal(r.body.state, 'rescuing');
+  const inRescue = await waitState(a.token, id, 'rescue');
+  assert.equal(inRescue.currentTask.op, 'rescue');
+  const cmd = node.received.find((c) => c.serverId === id && c.op === 'rescue');
+  assert.ok(cmd && cmd.op === 'rescue');
+  assert.deepEqual(cmd.spec.addresses.map((x) => x.address), inRescue.addresses.map((x: { address: string }) => x.address), 'the rescue system gets the server\'s own addresses');
+  for (const action of ['reboot', 'stop', 'rebuild', 'pause']) {
+    const refused = await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action } });
+    assert.equal(refused.status, 409, `${action} in rescue`);
+  }
+  const resize = await h.http('POST', `/api/v1/servers/${id}/resize`, { token: a.token, body: { planId: h.seed.planIds.medium } });
+  assert.equal(resize.status, 409);
+  assert.equal(resize.body.code, 'invalid_transition');
+
+  // a failed unrescue leaves it in rescue, with the node's reason
+  scripted.set('unrescue', () => ({ ok: false, error: { code: 'host_error', message: 'define failed' } }));
+  try {
+    await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'unrescue' } });
+    const still = await waitState(a.token, id, 'rescue');
+    assert.equal(still.currentTask.state, 'failed');
+  } finally {
+    scripted.delete('unrescue');
+  }
+  const out = await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'unrescue' } });
+  assert.equal(out.status, 202);
+  assert.equal(out.body.state, 'unrescuing');
+  await waitState(a.token, id, 'running');
+
+  // a node without a rescue system says so, and the server stays as it was
+  scripted.set('rescue', () => ({ ok: false, error: { code: 'not_supported', message: 'this node has no rescue system' } }));
+  try {
+    await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'rescue' } });
+    const back = await waitState(a.token, id, 'running');
+    assert.match(back.currentTask.error, /^not_supported: this node has no rescue system/);
+  } finally {
+    scripted.delete('rescue');
+  }
+  // a server in rescue can still be deleted
+  await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'rescue' } });
+  await waitState(a.token, id, 'rescue');
+  const del = await h.http('DELETE', `/api/v1/servers/${id}`, { token: a.token });
+  assert.equal(del.status, 202, JSON.stringify(del.body));
+});

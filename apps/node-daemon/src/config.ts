@@ -52,6 +52,11 @@ export interface DaemonConfig {
    */
   directKernel?: { kernel: string; initrd?: string; cmdline?: string };
   /**
+   * The rescue system's disk image (qcow2; the project's test guest, tools/guest-image, booted with the direct
+   * kernel): a throwaway overlay on it is the first disk of a server in rescue. Unset: this node offers no rescue.
+   */
+  rescueImage?: string;
+  /**
    * How the plan's network rate is enforced: `libvirt` (`<bandwidth>` in the domain XML; needs
    * sch_sfq and act_police in the kernel), `tc` (htb on the tap + ifb, applied after start), or
    * `auto` (libvirt when /proc/config.gz shows both, else tc).
@@ -134,6 +139,7 @@ export function loadConfig(env: Env = process.env): DaemonConfig {
             cmdline: str('OBLAKO_DIRECT_CMDLINE') ?? str('OBLAKO_GUEST_CMDLINE'),
           }
         : undefined,
+    rescueImage: str('OBLAKO_RESCUE_IMAGE'),
     logLevel,
   };
   problems.push(...validateConfig(config));
@@ -184,6 +190,9 @@ export function validateConfig(c: DaemonConfig): string[] {
       if (v !== undefined && (!/^\/[A-Za-z0-9._/+-]*$/.test(v) || v.split('/').includes('..'))) problems.push(`${name}="${v}" must be an absolute path of letters, digits, ".", "_", "+", "-" and "/"`);
     }
     if (c.directKernel.cmdline !== undefined && !/^[\x20-\x7e]{0,1024}$/.test(c.directKernel.cmdline)) problems.push('OBLAKO_DIRECT_CMDLINE must be printable ASCII, at most 1024 characters');
+  }
+  if (c.rescueImage !== undefined && (!/^\/[A-Za-z0-9._/+-]*$/.test(c.rescueImage) || c.rescueImage.split('/').includes('..'))) {
+    problems.push(`OBLAKO_RESCUE_IMAGE="${c.rescueImage}" must be an absolute path of letters, digits, ".", "_", "+", "-" and "/"`);
   }
   if (!['debug', 'info', 'warn', 'error'].includes(c.logLevel)) problems.push(`LOG_LEVEL="${c.logLevel}" must be debug, info, warn or error`);
   if (!Number.isInteger(c.stopGraceSeconds) || c.stopGraceSeconds < 0) problems.push('STOP_GRACE_SECONDS must be a whole number >= 0');

@@ -27,6 +27,8 @@ export const NodeCommandSchema = z.discriminatedUnion('op', [
   OPERATIONS.snapshot_create.command,
   OPERATIONS.snapshot_revert.command,
   OPERATIONS.snapshot_delete.command,
+  OPERATIONS.rescue.command,
+  OPERATIONS.unrescue.command,
 ]);
 export type NodeCommand = z.infer<typeof NodeCommandSchema>;
 export type NodeCommandInput = z.input<typeof NodeCommandSchema>;

@@ -15,6 +15,10 @@ export const ServerState = {
   Resuming: 'resuming',
   /** A snapshot is being taken, reverted to or deleted (snapshot_create / snapshot_revert / snapshot_delete). */
   Snapshotting: 'snapshotting',
+  Rescuing: 'rescuing',
+  /** Booted into the node's rescue system with its own disk attached as a second disk, on its own address. */
+  Rescue: 'rescue',
+  Unrescuing: 'unrescuing',
   Suspended: 'suspended',
   Error: 'error',
   Deleting: 'deleting',
@@ -42,6 +46,8 @@ export const TaskOp = {
   SnapshotCreate: 'snapshot_create',
   SnapshotRevert: 'snapshot_revert',
   SnapshotDelete: 'snapshot_delete',
+  Rescue: 'rescue',
+  Unrescue: 'unrescue',
 } as const;
 export type TaskOp = (typeof TaskOp)[keyof typeof TaskOp];
 export const TASK_OPS = Object.values(TaskOp) as readonly TaskOp[];

@@ -51,7 +51,7 @@ test('resize has a rule: a resize never leaves a server resizing for ever', () =
 test('the transient states are exactly the operations\' running states that are not also their end', () => {
   assert.deepEqual(
     [...TRANSIENT].sort(),
-    ['deleting', 'pausing', 'provisioning', 'rebooting', 'rebuilding', 'resizing', 'resuming', 'snapshotting', 'starting', 'stopping'],
+    ['deleting', 'pausing', 'provisioning', 'rebooting', 'rebuilding', 'rescuing', 'resizing', 'resuming', 'snapshotting', 'starting', 'stopping', 'unrescuing'],
   );
   for (const s of TRANSIENT) assert.ok(SERVER_TRANSITIONS[s].includes('error') || s === 'rebuilding', `${s} can fail to error`);
 });
@@ -65,7 +65,7 @@ test('the table names only known states and deleted is final', () => {
 });
 
 test('customers get the actions whose audience is customer; suspend and unsuspend stay with billing and staff', () => {
-  assert.deepEqual([...CUSTOMER_ACTIONS].sort(), ['boot_iso', 'detach_iso', 'pause', 'reboot', 'rebuild', 'reset_password', 'resume', 'start', 'stop']);
+  assert.deepEqual([...CUSTOMER_ACTIONS].sort(), ['boot_iso', 'detach_iso', 'pause', 'reboot', 'rebuild', 'rescue', 'reset_password', 'resume', 'start', 'stop', 'unrescue']);
   assert.equal(ACTION_RULES.suspend.audience, 'system');
 });
 

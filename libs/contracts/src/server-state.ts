@@ -23,6 +23,9 @@ const OBSERVED: readonly (readonly [ServerState, ServerState])[] = [
   ['pausing', 'error'], ['pausing', 'deleting'],
   ['resuming', 'paused'], ['resuming', 'error'], ['resuming', 'deleting'],
   ['snapshotting', 'error'], ['snapshotting', 'deleting'],
+  ['rescuing', 'error'], ['rescuing', 'deleting'], ['unrescuing', 'error'], ['unrescuing', 'deleting'],
+  // the rescue system shut down from inside, or the hypervisor lost it
+  ['rescue', 'error'],
   ['provisioning', 'deleting'],
   ['deleting', 'error'],
   ['pending_payment', 'deleted'],
@@ -71,6 +74,8 @@ export const ServerAction = {
   Resume: 'resume',
   BootIso: 'boot_iso',
   DetachIso: 'detach_iso',
+  Rescue: 'rescue',
+  Unrescue: 'unrescue',
   ResetPassword: 'reset_password',
 } as const satisfies Record<string, TaskOp>;
 export type ServerAction = (typeof ServerAction)[keyof typeof ServerAction];

@@ -13,6 +13,8 @@ import { suspendOperation } from './suspend.operation.js';
 import { unsuspendOperation } from './unsuspend.operation.js';
 import { bootIsoOperation } from './boot-iso.operation.js';
 import { detachIsoOperation } from './detach-iso.operation.js';
+import { rescueOperation } from './rescue.operation.js';
+import { unrescueOperation } from './unrescue.operation.js';
 import { resetPasswordOperation } from './reset-password.operation.js';
 import { snapshotCreateOperation } from './snapshot-create.operation.js';
 import { snapshotRevertOperation } from './snapshot-revert.operation.js';
@@ -33,6 +35,8 @@ export const API_OPERATIONS: Readonly<Record<TaskOp, ApiOperation>> = {
   delete: deleteOperation,
   boot_iso: bootIsoOperation as ApiOperation,
   detach_iso: detachIsoOperation,
+  rescue: rescueOperation,
+  unrescue: unrescueOperation,
   reset_password: resetPasswordOperation as ApiOperation,
   snapshot_create: snapshotCreateOperation as ApiOperation,
   snapshot_revert: snapshotRevertOperation as ApiOperation,

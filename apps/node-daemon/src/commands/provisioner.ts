@@ -25,6 +25,11 @@ export interface ServerProvisioner {
   setIso(spec: ServerSpec, iso: IsoRef | null, rec: StepRecorder): Promise<string>;
   /** Bytes the server's disk file takes on this host (allocated blocks: snapshots inside it included); 0 without one. */
   diskBytes(serverId: string): Promise<number>;
+  /**
+   * The domain is off. `on`: a fresh rescue disk and the rescue definition (node's kernel, rescue disk first, the
+   * server's disk second, its seed and tap); off: the normal definition again, the rescue disk removed. Returns the XML.
+   */
+  setRescue(spec: ServerSpec, on: boolean, rec: StepRecorder): Promise<string>;
   /** The domain is gone: remove disk, seed, tap and routes. Safe to repeat. */
   cleanup(serverId: string, addresses: readonly Address[], rec: StepRecorder): Promise<void>;
 }
@@ -56,6 +61,10 @@ export class MinimalProvisioner implements ServerProvisioner {
   }
   async diskBytes(): Promise<number> {
     return 0;
+  }
+  /** The test driver boots nothing: the definition stays the minimal one. */
+  async setRescue(spec: ServerSpec): Promise<string> {
+    return this.prepare(spec);
   }
   async cleanup(): Promise<void> {}
 }

@@ -81,7 +81,32 @@ export class Overlays {
     return stat(this.pathOf(serverId)).then((s) => s.blocks * 512, () => 0);
   }
 
+  /** The rescue system's throwaway disk of a server in rescue: `<dir>/<serverId>.rescue.qcow2`. */
+  rescuePathOf(serverId: string): string {
+    return join(this.dir, `${assertServerId(serverId)}.rescue.qcow2`);
+  }
+
+  /** A fresh overlay on the rescue image (each rescue starts from a clean rescue system). */
+  async createRescue(serverId: string, base: string): Promise<string> {
+    await mkdir(this.dir, { recursive: true });
+    const path = this.rescuePathOf(serverId);
+    const tmp = join(this.dir, `.new-${randomBytes(6).toString('hex')}.qcow2`);
+    try {
+      await this.exec('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', 'qcow2', tmp]);
+      await rename(tmp, path);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    return path;
+  }
+
+  async removeRescue(serverId: string): Promise<void> {
+    await rm(this.rescuePathOf(serverId), { force: true });
+  }
+
   async remove(serverId: string): Promise<void> {
+    await rm(this.rescuePathOf(serverId), { force: true });
     await rm(this.pathOf(serverId), { force: true });
   }
 }

@@ -78,11 +78,11 @@ export function fullProvisionerParts(
  */
 export class FullProvisioner implements ServerProvisioner {
   constructor(
-    private readonly config: Pick<DaemonConfig, 'domainType' | 'directKernel'>,
+    private readonly config: Pick<DaemonConfig, 'domainType' | 'directKernel' | 'rescueImage'>,
     readonly parts: FullProvisionerParts,
   ) {}
 
-  domainXml(spec: ServerSpec, disk: string, seed: string, tap: string, iso: ServerRecord['iso'] = null): string {
+  domainXml(spec: ServerSpec, disk: string, seed: string, tap: string, iso: ServerRecord['iso'] = null, rescueDiskPath?: string): string {
     return buildDomainXml({
       type: this.config.domainType,
       serverId: spec.serverId,
@@ -95,7 +95,8 @@ export class FullProvisioner implements ServerProvisioner {
       seedPath: seed,
       tap,
       netMbit: this.parts.shaper ? 0 : spec.netMbit,
-      directKernel: bootFromNodeKernel(spec.image, this.config.directKernel),
+      directKernel: rescueDiskPath ? this.config.directKernel : bootFromNodeKernel(spec.image, this.config.directKernel),
+      rescueDiskPath,
       consoles: consoleFiles(this.parts.consoles, spec.serverId),
       cdromPath: iso ? this.parts.isos.pathOf({ sha256: iso.sha256, format: 'raw' }) : undefined,
     });
@@ -146,6 +147,22 @@ export class FullProvisioner implements ServerProvisioner {
     await this.saveRecord({ serverId: spec.serverId, addresses: spec.addresses, netMbit: spec.netMbit, iso: attached });
     const tap = await rec.step('network', () => network.ensure(spec.serverId, spec.addresses), { progress: 30 });
     return this.domainXml(spec, overlays.pathOf(spec.serverId), seeds.pathOf(spec.serverId), tap, attached);
+  }
+
+  async setRescue(spec: ServerSpec, on: boolean, rec: StepRecorder): Promise<string> {
+    const { overlays, seeds, network } = this.parts;
+    const rescueImage = this.config.rescueImage;
+    if (on && (!rescueImage || !this.config.directKernel)) {
+      throw new CommandFailure(FailureCode.NotSupported, 'this node has no rescue system (OBLAKO_RESCUE_IMAGE and OBLAKO_DIRECT_KERNEL)');
+    }
+    const iso = (await this.loadRecord(spec.serverId))?.iso ?? null;
+    const tap = await rec.step('network', () => network.ensure(spec.serverId, spec.addresses), { progress: 30 });
+    if (!on) {
+      await rec.step('rescue-disk', () => overlays.removeRescue(spec.serverId), { progress: 50 });
+      return this.domainXml(spec, overlays.pathOf(spec.serverId), seeds.pathOf(spec.serverId), tap, iso);
+    }
+    const rescue = await rec.step('rescue-disk', () => overlays.createRescue(spec.serverId, rescueImage!), { progress: 50 });
+    return this.domainXml(spec, overlays.pathOf(spec.serverId), seeds.pathOf(spec.serverId), tap, iso, rescue);
   }
 
   /** Sockets only root may open (QEMU runs as root here; the daemon connects as root). */

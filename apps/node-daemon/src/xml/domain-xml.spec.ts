@@ -82,3 +82,18 @@ test('an attached ISO is a read-only IDE CD-ROM first in the boot order, instead
   assert.match(buildDomainXml(base), /<kernel>\/k\/vmlinuz<\/kernel>/, 'without an ISO the direct kernel boots again');
   assert.throws(() => buildDomainXml({ ...base, cdromPath: '/x/../etc/shadow' }), /ISO path/);
 });
+
+test('rescue: the rescue disk is vda, the seed vdb, the server\'s own disk vdc with its limits; the direct kernel boots, never an ISO', () => {
+  const base = {
+    type: 'qemu' as const, serverId: id, hostname: 'h', vcpus: 1, memoryMiB: 128, directKernel: { kernel: '/k/vmlinuz', initrd: '/k/initrd.img' },
+    disk: { path: `/d/${id}.qcow2`, format: 'qcow2' as const, totalIopsSec: 500, totalBytesSec: 0 }, seedPath: `/s/${id}.iso`,
+  };
+  const xml = buildDomainXml({ ...base, rescueDiskPath: `/d/${id}.rescue.qcow2`, cdromPath: '/i/x.raw' });
+  const disks = [...xml.matchAll(/<source file="([^"]+)"\/>\s*<target dev="(vd[a-z])"/g)].map((m) => [m[2], m[1]]);
+  assert.deepEqual(disks, [['vda', `/d/${id}.rescue.qcow2`], ['vdc', `/d/${id}.qcow2`], ['vdb', `/s/${id}.iso`]]);
+  assert.match(xml, /<target dev="vdc" bus="virtio"\/>\s*<iotune>\s*<total_iops_sec>500</, "the server's own disk keeps its limits");
+  assert.match(xml, /<kernel>\/k\/vmlinuz<\/kernel>/);
+  assert.doesNotMatch(xml, /cdrom/);
+  assert.match(buildDomainXml(base), /<target dev="vda" bus="virtio"\/>\s*<iotune>/, 'out of rescue the own disk is vda again');
+  assert.throws(() => buildDomainXml({ ...base, directKernel: undefined, rescueDiskPath: '/d/r.qcow2' }), /direct kernel/);
+});

@@ -47,6 +47,11 @@ export interface DomainXmlInput {
   consoles?: DomainConsoles;
   /** An ISO as a read-only IDE CD-ROM (`hdc`), first in the boot order: the guest boots it instead of its disk (or direct kernel). */
   cdromPath?: string;
+  /**
+   * Rescue: this disk (the rescue system's throwaway overlay) is the first disk (`vda`) and the server's own disk
+   * moves to `vdc` (after the seed on `vdb`), with its limits; boot from `directKernel`, never from a CD-ROM.
+   */
+  rescueDiskPath?: string;
   /** The virtio-serial channel qemu-guest-agent talks on (org.qemu.guest_agent.0); default: with consoles. */
   guestAgent?: boolean;
 }
@@ -118,7 +123,9 @@ export function buildDomainXml(input: DomainXmlInput): string {
         )
       : null;
 
-  const os = input.cdromPath
+  if (input.rescueDiskPath && !input.directKernel) throw new XmlError('a rescue boot needs the direct kernel of the rescue system');
+  const cdromPath = input.rescueDiskPath ? undefined : input.cdromPath;
+  const os = cdromPath
     ? el('os', {}, el('type', { arch: 'x86_64' }, 'hvm'), el('boot', { dev: 'cdrom' }), el('boot', { dev: 'hd' }))
     : input.directKernel
     ? el(
@@ -137,7 +144,7 @@ export function buildDomainXml(input: DomainXmlInput): string {
         { type: 'file', device: 'disk' },
         el('driver', { name: 'qemu', type: input.disk.format === 'raw' ? 'raw' : 'qcow2' }),
         el('source', { file: safePath(input.disk.path, 'disk path') }),
-        el('target', { dev: 'vda', bus: 'virtio' }),
+        el('target', { dev: input.rescueDiskPath ? 'vdc' : 'vda', bus: 'virtio' }),
         input.disk.totalIopsSec > 0 || input.disk.totalBytesSec > 0
           ? el(
               'iotune',
@@ -160,12 +167,22 @@ export function buildDomainXml(input: DomainXmlInput): string {
       )
     : null;
 
-  const cdrom = input.cdromPath
+  const rescue = input.rescueDiskPath
+    ? el(
+        'disk',
+        { type: 'file', device: 'disk' },
+        el('driver', { name: 'qemu', type: 'qcow2' }),
+        el('source', { file: safePath(input.rescueDiskPath, 'rescue disk path') }),
+        el('target', { dev: 'vda', bus: 'virtio' }),
+      )
+    : null;
+
+  const cdrom = cdromPath
     ? el(
         'disk',
         { type: 'file', device: 'cdrom' },
         el('driver', { name: 'qemu', type: 'raw' }),
-        el('source', { file: safePath(input.cdromPath, 'ISO path') }),
+        el('source', { file: safePath(cdromPath, 'ISO path') }),
         el('target', { dev: 'hdc', bus: 'ide' }),
         el('readonly'),
       )
@@ -191,6 +208,7 @@ export function buildDomainXml(input: DomainXmlInput): string {
   const devices = el(
     'devices',
     {},
+    rescue,
     disk,
     seed,
     cdrom,

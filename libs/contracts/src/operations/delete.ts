@@ -11,7 +11,7 @@ export const deleteOperation = defineOperation({
   audience: 'customer',
   command: DeleteCommandSchema,
   rule: {
-    from: ['running', 'paused', 'stopped', 'error', 'suspended', 'pending_payment', 'provisioning'],
+    from: ['running', 'paused', 'stopped', 'error', 'suspended', 'pending_payment', 'provisioning', 'rescue'],
     running: 'deleting',
     success: 'deleted',
     failure: 'error',

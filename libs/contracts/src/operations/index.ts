@@ -18,7 +18,12 @@ import { snapshotCreateOperation } from './snapshot-create.js';
 import { snapshotRevertOperation } from './snapshot-revert.js';
 import { snapshotDeleteOperation } from './snapshot-delete.js';
 
+import { rescueOperation } from './rescue.js';
+import { unrescueOperation } from './unrescue.js';
+
 export * from './operation.js';
+export * from './rescue.js';
+export * from './unrescue.js';
 export * from './create.js';
 export * from './start.js';
 export * from './stop.js';
@@ -60,6 +65,8 @@ export const OPERATIONS = {
   snapshot_create: snapshotCreateOperation,
   snapshot_revert: snapshotRevertOperation,
   snapshot_delete: snapshotDeleteOperation,
+  rescue: rescueOperation,
+  unrescue: unrescueOperation,
 } as const satisfies { readonly [Op in TaskOp]: OperationContract<Op> };
 
 export function operationOf(op: TaskOp): OperationContract {

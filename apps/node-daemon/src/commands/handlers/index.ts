@@ -17,6 +17,8 @@ import { resetPasswordHandler } from './reset-password.js';
 import { snapshotCreateHandler } from './snapshot-create.js';
 import { snapshotRevertHandler } from './snapshot-revert.js';
 import { snapshotDeleteHandler } from './snapshot-delete.js';
+import { rescueHandler } from './rescue.js';
+import { unrescueHandler } from './unrescue.js';
 
 export * from './handler.js';
 
@@ -39,4 +41,6 @@ export const COMMAND_HANDLERS: { readonly [Op in TaskOp]: CommandHandler<Op> } =
   snapshot_create: snapshotCreateHandler,
   snapshot_revert: snapshotRevertHandler,
   snapshot_delete: snapshotDeleteHandler,
+  rescue: rescueHandler,
+  unrescue: unrescueHandler,
 };

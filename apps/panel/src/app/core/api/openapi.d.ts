@@ -2438,7 +2438,7 @@ export interface components {
             /** Format: uuid */
             serverId: string;
             /** @enum {string} */
-            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete" | "boot_iso" | "detach_iso" | "reset_password" | "snapshot_create" | "snapshot_revert" | "snapshot_delete";
+            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete" | "boot_iso" | "detach_iso" | "reset_password" | "snapshot_create" | "snapshot_revert" | "snapshot_delete" | "rescue" | "unrescue";
             /** @enum {string} */
             state: "queued" | "dispatched" | "running" | "succeeded" | "failed";
             progress: number;
@@ -2459,7 +2459,7 @@ export interface components {
             tenantId: string;
             hostname: string;
             /** @enum {string} */
-            state: "pending_payment" | "provisioning" | "running" | "stopped" | "starting" | "stopping" | "rebooting" | "rebuilding" | "resizing" | "pausing" | "paused" | "resuming" | "snapshotting" | "suspended" | "error" | "deleting" | "deleted";
+            state: "pending_payment" | "provisioning" | "running" | "stopped" | "starting" | "stopping" | "rebooting" | "rebuilding" | "resizing" | "pausing" | "paused" | "resuming" | "snapshotting" | "rescuing" | "rescue" | "unrescuing" | "suspended" | "error" | "deleting" | "deleted";
             plan: components["schemas"]["PlanDto"];
             image: components["schemas"]["ImageDto"];
             location: components["schemas"]["LocationDto"];
@@ -2488,7 +2488,7 @@ export interface components {
         };
         ServerActionDto: {
             /** @enum {string} */
-            action: "start" | "stop" | "reboot" | "rebuild" | "pause" | "resume" | "boot_iso" | "detach_iso" | "reset_password";
+            action: "start" | "stop" | "reboot" | "rebuild" | "pause" | "resume" | "boot_iso" | "detach_iso" | "rescue" | "unrescue" | "reset_password";
             /**
              * Format: uuid
              * @description rebuild only: the image to reinstall from (default: the current one). The disk is wiped; addresses and SSH keys stay.
@@ -2527,7 +2527,7 @@ export interface components {
             tenantId: string;
             hostname: string;
             /** @enum {string} */
-            state: "pending_payment" | "provisioning" | "running" | "stopped" | "starting" | "stopping" | "rebooting" | "rebuilding" | "resizing" | "pausing" | "paused" | "resuming" | "snapshotting" | "suspended" | "error" | "deleting" | "deleted";
+            state: "pending_payment" | "provisioning" | "running" | "stopped" | "starting" | "stopping" | "rebooting" | "rebuilding" | "resizing" | "pausing" | "paused" | "resuming" | "snapshotting" | "rescuing" | "rescue" | "unrescuing" | "suspended" | "error" | "deleting" | "deleted";
             plan: components["schemas"]["PlanDto"];
             image: components["schemas"]["ImageDto"];
             location: components["schemas"]["LocationDto"];
@@ -2568,7 +2568,7 @@ export interface components {
             /** Format: uuid */
             serverId: string;
             /** @enum {string} */
-            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete" | "boot_iso" | "detach_iso" | "reset_password" | "snapshot_create" | "snapshot_revert" | "snapshot_delete";
+            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete" | "boot_iso" | "detach_iso" | "reset_password" | "snapshot_create" | "snapshot_revert" | "snapshot_delete" | "rescue" | "unrescue";
             /** @enum {string} */
             state: "queued" | "dispatched" | "running" | "succeeded" | "failed";
             progress: number;
@@ -5617,7 +5617,7 @@ export interface operations {
                 tenantId?: string;
                 nodeId?: string;
                 /** @description Without it, deleted servers are left out */
-                state?: "pending_payment" | "provisioning" | "running" | "stopped" | "starting" | "stopping" | "rebooting" | "rebuilding" | "resizing" | "pausing" | "paused" | "resuming" | "snapshotting" | "suspended" | "error" | "deleting" | "deleted";
+                state?: "pending_payment" | "provisioning" | "running" | "stopped" | "starting" | "stopping" | "rebooting" | "rebuilding" | "resizing" | "pausing" | "paused" | "resuming" | "snapshotting" | "rescuing" | "rescue" | "unrescuing" | "suspended" | "error" | "deleting" | "deleted";
             };
             header?: never;
             path?: never;

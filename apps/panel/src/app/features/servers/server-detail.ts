@@ -40,6 +40,8 @@ const ACTIONS: readonly ActionButton[] = [
   { action: 'reboot', label: 'Reboot', confirm: { title: 'Reboot the server?', message: 'Running programs are interrupted while it restarts.', confirmLabel: 'Reboot' } },
   { action: 'pause', label: 'Pause', confirm: { title: 'Pause the server?', message: 'The server is frozen in memory: it keeps its state but answers nothing until you resume it.', confirmLabel: 'Pause' } },
   { action: 'resume', label: 'Resume', confirm: { title: 'Resume the server?', message: 'The server runs on from where it was paused.', confirmLabel: 'Resume' } },
+  { action: 'rescue', label: 'Rescue', confirm: { title: 'Boot into rescue?', message: 'The server shuts down and boots the rescue system on its own address, with its own disk attached as a second disk (/dev/vdc) to repair or copy. It stays in rescue until you leave it.', confirmLabel: 'Boot rescue' } },
+  { action: 'unrescue', label: 'Leave rescue', confirm: { title: 'Leave rescue?', message: 'The rescue system shuts down and the server boots from its own disk again.', confirmLabel: 'Leave rescue' } },
   { action: 'rebuild', label: 'Rebuild', confirm: { title: 'Rebuild', message: '', confirmLabel: 'Rebuild', danger: true, typed: true } },
   { action: 'reset_password', label: 'Reset root password', confirm: { title: 'Reset root password', message: '', confirmLabel: 'Reset' } },
   { action: 'delete', label: 'Delete', confirm: { title: 'Delete the server?', message: 'The server, its disk and its addresses are released. This cannot be undone.', confirmLabel: 'Delete', danger: true, typed: true } },
