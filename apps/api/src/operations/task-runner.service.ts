@@ -22,7 +22,7 @@ import { followPlan, type Next, type OperationDeps, type Step, type TaskState } 
 import { API_OPERATIONS } from './registry.js';
 
 /** States in which a server placed on a node has a domain there (a transient state has a task of its own). */
-export const DOMAIN_HOLDING_STATES: readonly ServerState[] = ['running', 'stopped', 'paused', 'suspended'];
+export const DOMAIN_HOLDING_STATES: readonly ServerState[] = ['running', 'stopped', 'paused', 'suspended', 'rescue'];
 export const DOMAIN_HOLDING_STATES_SQL = `(${DOMAIN_HOLDING_STATES.map((s) => `'${s}'`).join(', ')})`;
 /** The reason a server turns `error` when its node no longer has its domain (reconciliation). */
 export const LOST_REASON = 'the hypervisor lost this server';
