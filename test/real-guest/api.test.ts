@@ -19,6 +19,8 @@ import {
   ensureGuestImage,
   expectedTapName,
   guestGet,
+  guestRead,
+  guestWrite,
   htbRates,
   ingressRedirect,
   liveIotune,
@@ -83,6 +85,7 @@ describe('real guests ordered through the API', { skip: skip ?? false }, () => {
         OBLAKO_DIRECT_KERNEL: img.kernel,
         OBLAKO_DIRECT_INITRD: img.initrd,
         OBLAKO_DIRECT_CMDLINE: img.cmdline,
+        OBLAKO_RESCUE_IMAGE: img.image,
       },
     });
     admin = new ApiClient(stack.apiUrl);
@@ -179,6 +182,64 @@ describe('real guests ordered through the API', { skip: skip ?? false }, () => {
     // ...and traffic for that address still goes to the first guest only
     assert.equal((await guestGet(hv.netns, firstAddress, '/hostname'))?.trim(), 'alpha');
     assert.equal((await guestGet(hv.netns, address, '/hostname'))?.trim(), 'beta');
+  });
+
+  test('resize a running guest: the live domain, its cgroup quota and iotune, and what the guest sees all follow the new plan', async () => {
+    const beta = (await customer.ok<{ items: ServerView[] }>('GET', '/api/v1/servers')).items.find((x) => x.hostname === 'beta.example.test')!;
+    const address = beta.addresses[0]!.address;
+    const domain = `oblako-${beta.id}`;
+    assert.equal((await guestGet(hv.netns, address, '/nproc'))?.trim(), '1');
+    const memBefore = Number((await guestGet(hv.netns, address, '/memtotal-kib'))?.trim());
+    const bigger = await admin.ok<PlanView>('POST', '/api/v1/admin/plans', {
+      name: 'Guest test XL', vcpus: 2, memoryMiB: 384, diskGiB: 3, cpuQuotaPercent: 80, diskIops: 800, diskMBps: 20, netMbit: 8, priceMonthlyCents: 200,
+    });
+    const t0 = Date.now();
+    const r = await customer.call<ServerView>('POST', `/api/v1/servers/${beta.id}/resize`, { planId: bigger.id });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const done = await waitForState(customer, beta.id, 'running', 180_000);
+    assert.equal(done.plan.id, bigger.id, 'the server shows its new plan');
+    assert.equal(done.currentTask?.op, 'resize');
+    assert.equal(done.currentTask?.state, 'succeeded', done.currentTask?.error ?? '');
+    assert.equal(await waitForGuestHttp(hv.netns, address, 180_000), 'beta', 'the guest answers on its address again');
+    const resizedMs = Date.now() - t0;
+
+    // the live domain
+    const xml = await virsh(hv.uri, ['dumpxml', domain]);
+    assert.equal(/<vcpu[^>]*>(\d+)<\/vcpu>/.exec(xml)?.[1], '2', 'two vCPUs in the live domain');
+    assert.equal(/<currentMemory unit='KiB'>(\d+)<\/currentMemory>/.exec(xml)?.[1], String(384 * 1024), '384 MiB in the live domain');
+    // where the kernel holds it: each vCPU's cgroup quota, the disk's iotune
+    for (const vcpu of [0, 1]) assert.equal(vcpuQuota(hv, domain, vcpu).quota, 80_000, `vcpu${vcpu}'s cpu.cfs_quota_us is the new plan's 80 %`);
+    const io = await liveIotune(hv.uri, domain);
+    assert.equal(io.total_iops_sec, 800);
+    assert.ok([20 * 1000 * 1000, 20 * 1024 * 1024].includes(io.total_bytes_sec ?? -1), `total_bytes_sec for 20 MB/s (found ${io.total_bytes_sec})`);
+    // what the guest itself reports
+    assert.equal((await guestGet(hv.netns, address, '/nproc'))?.trim(), '2', 'the guest sees two CPUs');
+    assert.equal((await guestGet(hv.netns, address, '/disk'))?.trim(), String(3 * 1024 ** 3), 'the guest sees a 3 GiB disk');
+    const memAfter = Number((await guestGet(hv.netns, address, '/memtotal-kib'))?.trim());
+    assert.ok(memAfter > memBefore + 100 * 1024 && memAfter <= 384 * 1024, `the guest sees more memory: ${memBefore} KiB before, ${memAfter} KiB after`);
+    console.log(`[real-guest api] resize 1→2 vCPU, 256→384 MiB, 2→3 GiB: accepted → guest answering again in ${resizedMs} ms`);
+  });
+
+  test('rescue: the rescue system answers on the server\'s address and sees its disk as a second disk; unrescue boots it normally', async () => {
+    const beta = (await customer.ok<{ items: ServerView[] }>('GET', '/api/v1/servers')).items.find((x) => x.hostname === 'beta.example.test')!;
+    const address = beta.addresses[0]!.address;
+    const own = Number((await guestGet(hv.netns, address, '/disk'))?.trim());
+    await guestWrite(hv.netns, address, 'before-rescue', 'kept through rescue');
+    await act(beta.id, { action: 'rescue' });
+    const rescued = await waitForState(customer, beta.id, 'rescue', 180_000);
+    assert.equal(rescued.addresses[0]!.address, address);
+    assert.equal(await waitForGuestHttp(hv.netns, address, 180_000), 'beta', 'the rescue system answers on the server\'s own address');
+    const disks = ((await guestGet(hv.netns, address, '/disks')) ?? '').trim().split('\n').map((l) => l.split(' '));
+    const names = disks.map(([n]) => n);
+    assert.deepEqual(names, ['vda', 'vdb', 'vdc'], `rescue disk, seed, the server's own disk: ${JSON.stringify(disks)}`);
+    assert.equal(Number(disks.find(([n]) => n === 'vdc')![1]), own, "the second disk is the server's own, at its size");
+    assert.notEqual(Number((await guestGet(hv.netns, address, '/disk'))?.trim()), own, 'the rescue system booted from its own disk, not the server\'s');
+    await act(beta.id, { action: 'unrescue' });
+    await waitForState(customer, beta.id, 'running', 180_000);
+    assert.equal(await waitForGuestHttp(hv.netns, address, 180_000), 'beta');
+    assert.equal(Number((await guestGet(hv.netns, address, '/disk'))?.trim()), own, 'it boots from its own disk again');
+    assert.equal(((await guestGet(hv.netns, address, '/disks')) ?? '').trim().split('\n').length, 2, 'the rescue disk is gone');
+    assert.equal((await guestRead(hv.netns, address, 'before-rescue'))?.trim(), 'kept through rescue', 'its data is where it was');
   });
 
   test('stop, start, reboot, rebuild keeping the address, delete leaving nothing', async () => {
