@@ -46,6 +46,8 @@ export interface DaemonConfig {
   netns?: string;
   /** Host uplink that answers ARP for the guests' addresses (proxy_arp), optional. */
   uplink?: string;
+  /** Host-side MAC of every tap (OBLAKO_TAP_MAC, default fe:ff:ff:ff:ff:ff): the same on every node, for migration. */
+  tapMac?: string;
   /**
    * Boot every guest from this kernel (and initrd, command line) instead of the disk's boot
    * loader: the test guest (tools/guest-image) is a kernel + initramfs. Unset on real hosts.
@@ -128,6 +130,7 @@ export function loadConfig(env: Env = process.env): DaemonConfig {
     maxConcurrentCommands: int('MAX_CONCURRENT_COMMANDS', 4, 1, 256),
     netns: str('OBLAKO_NETNS'),
     uplink: str('OBLAKO_UPLINK'),
+    tapMac: str('OBLAKO_TAP_MAC')?.toLowerCase(),
     hostChecks: (str('OBLAKO_HOST_CHECKS') ?? 'on') !== 'off',
     bandwidth: (str('OBLAKO_BANDWIDTH') ?? 'auto') as DaemonConfig['bandwidth'],
     // OBLAKO_DIRECT_* (test/real-guest uses these); OBLAKO_GUEST_* accepted as aliases
@@ -183,6 +186,7 @@ export function validateConfig(c: DaemonConfig): string[] {
   if (!c.consoleDir || !isAbsolute(c.consoleDir) || !/^\/[A-Za-z0-9._/+-]*$/.test(c.consoleDir) || c.consoleDir.split('/').includes('..')) problems.push(`OBLAKO_CONSOLE_DIR="${c.consoleDir}" must be an absolute path of letters, digits, ".", "_", "+", "-" and "/"`);
   else if (c.consoleDir.length > 80) problems.push(`OBLAKO_CONSOLE_DIR="${c.consoleDir}" is ${c.consoleDir.length} characters; at most 80 (console socket paths must fit in 108 bytes)`);
   if (c.netns !== undefined && !NETNS.test(c.netns)) problems.push(`OBLAKO_NETNS="${c.netns}" may contain only letters, digits, ".", "-" and "_"`);
+  if (c.tapMac !== undefined && !/^[0-9a-f][02468ace](:[0-9a-f]{2}){5}$/.test(c.tapMac)) problems.push(`OBLAKO_TAP_MAC="${c.tapMac}" must be a unicast MAC address such as fe:ff:ff:ff:ff:ff`);
   if (c.uplink !== undefined && !IFNAME.test(c.uplink)) problems.push(`OBLAKO_UPLINK="${c.uplink}" is not an interface name (at most 15 letters, digits, ".", "-", "_")`);
   if (!['libvirt', 'tc', 'auto'].includes(c.bandwidth)) problems.push(`OBLAKO_BANDWIDTH="${c.bandwidth}" must be libvirt, tc or auto`);
   if (c.directKernel) {

@@ -56,7 +56,7 @@ export interface FullProvisionerParts {
 
 /** The directories under OBLAKO_DATA_DIR and the parts built on them. */
 export function fullProvisionerParts(
-  config: Pick<DaemonConfig, 'dataDir' | 'netns' | 'uplink' | 'consoleDir'>,
+  config: Pick<DaemonConfig, 'dataDir' | 'netns' | 'uplink' | 'consoleDir' | 'tapMac'>,
   exec: Exec = execProgram,
   bandwidth: 'libvirt' | 'tc' = 'libvirt',
 ): FullProvisionerParts {
@@ -65,7 +65,7 @@ export function fullProvisionerParts(
     images: new ImageCache(join(config.dataDir, 'images'), { exec }),
     overlays: new Overlays(join(config.dataDir, 'disks'), exec),
     seeds: new SeedWriter(join(config.dataDir, 'seeds'), exec),
-    network: new RoutedNetwork(exec, { netns: config.netns, uplink: config.uplink }),
+    network: new RoutedNetwork(exec, { netns: config.netns, uplink: config.uplink, tapMac: config.tapMac }),
     recordsDir: join(config.dataDir, 'servers'),
     consoles: consolePathsOf(config),
     isos: new ImageCache(join(config.dataDir, 'isos'), { exec }),
