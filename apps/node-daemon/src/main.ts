@@ -1,7 +1,27 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig } from './config.js';
 import { startDaemon, WireVersionError } from './daemon.js';
-import { errorMessage } from './log.js';
+import { checkHost } from './host/checks.js';
+import { execProgram } from './host/exec.js';
+import { LibvirtHypervisor } from './hypervisor/libvirt-adapter.js';
+import { createLogger, errorMessage } from './log.js';
+
+/** `main.js --check-host`: run the host checks only (the join script does, before it spends its token); exit 4 when something is missing. */
+async function checkOnly(config: ReturnType<typeof loadConfig>): Promise<never> {
+  if (config.provisioning !== 'full') {
+    process.stdout.write(`host checks: not needed for ${config.provisioning} provisioning (${config.libvirtUri})\n`);
+    process.exit(0);
+  }
+  const hv = new LibvirtHypervisor(config.libvirtUri, createLogger('error', { node: config.nodeId }));
+  const problems = await hv.connect().then(
+    () => checkHost(config, hv, execProgram),
+    (err: unknown) => [{ what: `libvirt at ${config.libvirtUri} is not reachable (${errorMessage(err)})`, fix: 'start libvirtd, or fix LIBVIRT_URI' }],
+  );
+  await hv.close().catch(() => undefined);
+  for (const p of problems) process.stderr.write(`  - ${p.what}: ${p.fix}\n`);
+  process.stdout.write(problems.length ? `host checks: ${problems.length} problem(s)\n` : 'host checks passed\n');
+  process.exit(problems.length ? 4 : 0);
+}
 
 /** The node daemon process: configuration from the environment, graceful stop on SIGINT/SIGTERM. */
 async function main(): Promise<void> {
@@ -12,6 +32,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${err instanceof ConfigError ? err.message : errorMessage(err)}\n`);
     process.exit(2);
   }
+  if (process.argv.includes('--check-host')) await checkOnly(config);
   let daemon;
   try {
     daemon = await startDaemon(config);
