@@ -247,7 +247,7 @@ describe('installing the control plane and joining a hypervisor on a second host
     await c.connect();
     await c.query(`UPDATE users SET email_verified_at = now() WHERE email = $1`, [`c-${id}@install.test`]);
     await c.end();
-    const s = await customer.ok<ServerView>('POST', '/api/v1/servers', { planId: plan.id, imageId: image.id, locationId, hostname: 'first.install.test' });
+    const s = await customer.ok<ServerView>('POST', '/api/v1/servers', { planId: plan.id, imageId: image.id, locationId, hostname: 'first.install.test', rootPassword: 'install test root password' });
     const running = await waitForState(customer, s.id, 'running', 30_000);
     assert.equal(running.nodeId, reg.node.id, 'placed on the joined host');
   });
