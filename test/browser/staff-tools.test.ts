@@ -236,4 +236,49 @@ describe('staff tools', () => {
     await b.admin.ok('DELETE', `/api/v1/admin/nodes/${ghost.node.id}`);
     await page.context().close();
   });
+  test('staff set the mail server and brand, send a test mail the SMTP server receives, and cannot require 2FA of staff without it themselves', async () => {
+    const page = await staffPage();
+    await byTestId(page, 'nav-admin-settings').click();
+    await byTestId(page, 'mail-form').waitFor();
+    assert.match(await byTestId(page, 'mail-source').innerText(), /environment applies/);
+
+    const mail = b.stack.mail!;
+    await byTestId(page, 'mail-host').fill('127.0.0.1');
+    await byTestId(page, 'mail-security').click();
+    await page.getByRole('option', { name: /None/ }).click();
+    await byTestId(page, 'mail-port').fill(String(mail.smtpPort));
+    const brand = `Settings Cloud ${uniqueName('b').slice(-5)}`;
+    await byTestId(page, 'mail-brand').fill(brand);
+    await byTestId(page, 'mail-port').fill('70000');
+    await byTestId(page, 'mail-save').click();
+    assert.match(await byTestId(page, 'mail-error').innerText(), /port is a whole number from 1 to 65535/);
+    await byTestId(page, 'mail-port').fill(String(mail.smtpPort));
+    await byTestId(page, 'mail-save').click();
+    await page.locator('[data-testid="mail-source"]', { hasText: /Saved .* \(version/ }).or(byTestId(page, 'mail-error')).first().waitFor();
+    if (await byTestId(page, 'mail-error').count()) assert.fail(`the save was refused: ${await byTestId(page, 'mail-error').innerText()}`);
+    assert.match(await byTestId(page, 'mail-source').innerText(), /Saved .* by admin@e2e\.test/);
+    await page.reload();
+    assert.equal(await byTestId(page, 'mail-brand').inputValue(), brand, 'the saved brand is shown after a reload');
+
+    const to = `${uniqueName('mailtest')}@browser.test`;
+    await byTestId(page, 'mail-test-to').fill(to);
+    await byTestId(page, 'mail-test-send').click();
+    const result = byTestId(page, 'mail-test-result');
+    await result.waitFor();
+    assert.equal(await result.getAttribute('data-sent'), 'true', await result.innerText());
+    assert.match(await result.innerText(), /250/);
+    const got = await mail.waitForMail(to);
+    assert.match(got.subject, new RegExp(brand), 'the test mail names the brand just saved');
+    await shot(page, '38-admin-settings');
+
+    // Requiring 2FA of staff while one's own account has none would lock oneself out: refused, and the toggle stays off.
+    await byTestId(page, 'staff-require-2fa').locator('button').click();
+    assert.match(await byTestId(page, 'staff-security-error').innerText(), /Turn on two-factor sign-in for your own account first/);
+    assert.equal(await byTestId(page, 'staff-require-2fa').locator('button').getAttribute('aria-checked'), 'false');
+
+    // Back to the environment's settings, as the rest of the file expects.
+    await byTestId(page, 'mail-reset').click();
+    await page.locator('[data-testid="mail-source"]', { hasText: /environment applies/ }).waitFor();
+    await page.context().close();
+  });
 });

@@ -215,6 +215,15 @@ describe('mail settings that staff configure', () => {
     assert.equal((await call(h.url, 'POST', '/api/v1/admin/settings/mail/test', { token: staff, body: { to: 'nope' } })).status, 400);
     assert.equal((await call(h.url, 'GET', '/api/v1/admin/settings/mail', { token: staff })).body.source, 'environment', 'nothing was saved');
 
+    // The settings in force can be saved back as they are, defaults included (sender and support address on
+    // "localhost", a host without a dot): the panel's form starts from them.
+    const inForce = (await call(h.url, 'GET', '/api/v1/admin/settings/mail', { token: staff })).body;
+    assert.match(inForce.supportEmail, /@localhost$/);
+    const { host, port, security, user, tlsVerify, from, brandName, supportEmail, panelUrl } = inForce;
+    const same = await call(h.url, 'PUT', '/api/v1/admin/settings/mail', { token: staff, body: { host, port, security, user, tlsVerify, from, brandName, supportEmail, panelUrl } });
+    assert.equal(same.status, 200, JSON.stringify(same.body));
+    assert.equal((await call(h.url, 'DELETE', '/api/v1/admin/settings/mail', { token: staff })).status, 200);
+
     // No user and no password: a relay that needs no login.
     const open = await call(h.url, 'PUT', '/api/v1/admin/settings/mail', { token: staff, body: nimbus({ user: null, password: null, port: h.mail!.smtpPort }) });
     assert.equal(open.status, 200, JSON.stringify(open.body));

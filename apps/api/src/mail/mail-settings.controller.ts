@@ -14,6 +14,8 @@ import { MailSettingsService, type EffectiveMailSettings, type MailSettingsField
 import { MailService, type SmtpTestResult } from './mail.service.js';
 
 const SECURITY: SmtpSecurity[] = ['starttls', 'tls', 'none'];
+/** Addresses on a host without a dot (no-reply@localhost, the defaults; an internal mail host) are valid mailboxes. */
+const MAILBOX = { require_tld: false };
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
 function IsSmtpHost(options?: ValidationOptions): PropertyDecorator {
@@ -34,7 +36,7 @@ function IsMailbox(options?: ValidationOptions): PropertyDecorator {
       validate: (v: unknown) => {
         if (typeof v !== 'string' || v.length > 320) return false;
         const named = /^([^<>"\r\n\0]{1,100}) <([^<>\s]+)>$/.exec(v);
-        return named ? named[1]!.trim() !== '' && isEmail(named[2]!) : isEmail(v);
+        return named ? named[1]!.trim() !== '' && isEmail(named[2]!, MAILBOX) : isEmail(v, MAILBOX);
       },
       defaultMessage: () => 'from must be an address (no-reply@example.com) or a name and an address (Example Cloud <no-reply@example.com>)',
     },
@@ -94,7 +96,7 @@ export class UpdateMailSettingsDto {
   @ApiProperty({ maxLength: 100, example: 'Example Cloud' })
   @IsString({ message: 'brandName must be text' }) @IsNotBlank() @MaxLength(100) brandName: string;
   @ApiProperty({ example: 'support@example.com' })
-  @IsEmail({}, { message: 'supportEmail must be an email address' }) @MaxLength(254) supportEmail: string;
+  @IsEmail(MAILBOX, { message: 'supportEmail must be an email address' }) @MaxLength(254) supportEmail: string;
   @ApiProperty({ example: 'https://panel.example.com' })
   @IsString() @MaxLength(2000) @IsWebUrl() panelUrl: string;
 }

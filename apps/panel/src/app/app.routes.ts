@@ -64,6 +64,8 @@ export const routes: Routes = [
         loadComponent: () => import('./features/admin/failed-tasks').then((m) => m.FailedTasksPage) },
       { path: 'admin/audit', canActivate: [permissionGuard(Permission.AuditRead)], title: 'Audit log · Oblako',
         loadComponent: () => import('./features/admin/audit').then((m) => m.AuditPage) },
+      { path: 'admin/settings', canActivate: [permissionGuard(Permission.SettingsManage)], title: 'Settings · Oblako',
+        loadComponent: () => import('./features/admin/settings').then((m) => m.SettingsPage) },
       { path: 'account', title: 'Account · Oblako', loadComponent: () => import('./core/layout/account').then((m) => m.AccountPage) },
       { path: 'forbidden', title: 'Not allowed · Oblako', loadComponent: () => import('./core/layout/not-found').then((m) => m.ForbiddenPage) },
       { path: '**', title: 'Not found · Oblako', loadComponent: () => import('./core/layout/not-found').then((m) => m.NotFoundPage) },

@@ -69,6 +69,9 @@ export type AuditEntryView = Schemas['AuditEntryDto'];
 
 export type AdminTaskView = Schemas['AdminTaskDto'];
 export type AdminServerView = Schemas['AdminServerDto'];
+export type MailSettingsView = Schemas['MailSettingsDto'];
+export type UpdateMailSettingsBody = Schemas['UpdateMailSettingsDto'];
+export type MailTestResultView = Schemas['MailTestResultDto'];
 export type AdminAuditEntryView = Schemas['AdminAuditEntryDto'];
 export type UpdatePlanBody = Schemas['UpdatePlanDto'];
 export type UpdateLocationBody = Schemas['UpdateLocationDto'];
@@ -327,6 +330,26 @@ export class ApiService {
   updateNode(id: string, body: UpdateNodeBody): Promise<NodeView> {
     return this.ok(this.client.PATCH('/api/v1/admin/nodes/{id}', { params: { path: { id } }, body }));
   }
+  // ---- staff settings
+  mailSettings(): Promise<MailSettingsView> {
+    return this.ok(this.client.GET('/api/v1/admin/settings/mail'));
+  }
+  saveMailSettings(body: UpdateMailSettingsBody): Promise<MailSettingsView> {
+    return this.ok(this.client.PUT('/api/v1/admin/settings/mail', { body }));
+  }
+  resetMailSettings(): Promise<MailSettingsView> {
+    return this.ok(this.client.DELETE('/api/v1/admin/settings/mail'));
+  }
+  sendTestMail(to: string): Promise<MailTestResultView> {
+    return this.ok(this.client.POST('/api/v1/admin/settings/mail/test', { body: { to } }));
+  }
+  async staffRequiresTwoFactor(): Promise<boolean> {
+    return (await this.ok(this.client.GET('/api/v1/admin/settings/security'))).staffRequireTwoFactor;
+  }
+  async setStaffRequiresTwoFactor(staffRequireTwoFactor: boolean): Promise<boolean> {
+    return (await this.ok(this.client.PUT('/api/v1/admin/settings/security', { body: { staffRequireTwoFactor } }))).staffRequireTwoFactor;
+  }
+
   adminTenants(): Promise<AdminTenantView[]> {
     return this.ok(this.client.GET('/api/v1/admin/tenants'));
   }

@@ -42,6 +42,7 @@ export const STAFF_NAV: readonly NavItem[] = [
   { label: 'Tenants', path: '/admin/tenants', permission: Permission.TenantsManage, testId: 'nav-admin-tenants' },
   { label: 'Failed tasks', path: '/admin/tasks', permission: Permission.TasksRead, testId: 'nav-admin-tasks' },
   { label: 'Audit log', path: '/admin/audit', permission: Permission.AuditRead, testId: 'nav-admin-audit' },
+  { label: 'Settings', path: '/admin/settings', permission: Permission.SettingsManage, testId: 'nav-admin-settings' },
 ];
 
 /** The tenant the panel acts in: the chosen one if the user still belongs to it, else the first. */
