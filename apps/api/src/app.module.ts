@@ -48,7 +48,8 @@ import { NodeEventsConsumer } from './node-events/node-events.consumer.js';
 import { TaskProgressHandler } from './node-events/task-progress.handler.js';
 import { TaskResultHandler } from './node-events/task-result.handler.js';
 import { WireRefusedHandler } from './node-events/wire-refused.handler.js';
-import { AdminNodeUsageController, UsageController } from './usage/usage.controller.js';
+import { AdminNodeUsageController, AdminTrafficController, UsageController } from './usage/usage.controller.js';
+import { TrafficQuotaService } from './usage/traffic-quota.service.js';
 import { UsageIngestHandler } from './usage/usage-ingest.handler.js';
 import { UsageRetentionService } from './usage/usage-retention.service.js';
 import { UsageService } from './usage/usage.service.js';
@@ -162,12 +163,12 @@ class EventsOutModule {}
 
 @Module({
   imports: [FleetModule, SshKeysModule],
-  controllers: [ServersController, AdminServersController, AdminTasksController, UsageController, AdminNodeUsageController, SnapshotsController],
+  controllers: [ServersController, AdminServersController, AdminTasksController, UsageController, AdminNodeUsageController, SnapshotsController, AdminTrafficController],
   providers: [
     ServerOrdersService, ServerViewsService, ServerActionsService, ServerResizeService, AdminTasksService, AdminTaskActionsService, NodePlacementService, OutboxRelayService, TaskRunner, BillingPort, SnapshotsService,
     // node events: each handler registers its kind (node-events/event-handlers.ts)
     NodeEventHandlers, NodeEventsConsumer, HeartbeatsService, TaskProgressHandler, TaskResultHandler, WireRefusedHandler, DomainStateHandler,
-    UsageIngestHandler, UsageService, UsageRetentionService,
+    UsageIngestHandler, UsageService, UsageRetentionService, TrafficQuotaService,
   ],
   exports: [ServerOrdersService, ServerViewsService, TaskRunner, OutboxRelayService, NodeEventsConsumer, NodeEventHandlers, SnapshotsService],
 })

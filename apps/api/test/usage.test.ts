@@ -5,6 +5,7 @@ import { WIRE_VERSION, type UsageSample } from '@oblako/contracts';
 import { waitFor } from '@oblako/testing';
 import { UsageIngestHandler } from '../src/usage/usage-ingest.handler.js';
 import { UsageRetentionService } from '../src/usage/usage-retention.service.js';
+import { TrafficQuotaService } from '../src/usage/traffic-quota.service.js';
 import { FakeNode } from './support/fake-node.js';
 import { ADMIN, startHarness, type Harness } from './support/harness.js';
 
@@ -112,4 +113,79 @@ test('retention: raw samples and 5-minute rows go when old; hourly and daily row
   assert.equal(Number((await h.ds.query(`SELECT count(*) FROM usage_samples WHERE server_id = $1`, [id]))[0].count), 0);
   assert.deepEqual(left.map((r: { level: string }) => r.level), ['1d', '1h', '5m']);
   assert.equal((await usage(a.token, id, '7d')).body.totals.netInBytes, 7_500_000);
+});
+
+test('traffic quota: 80 % warns, 100 % throttles the node to the over-quota rate (once), staff adding traffic and a new period lift it', async () => {
+  const staff = await h.login(ADMIN.email, ADMIN.password);
+  const plan = await h.http('POST', '/api/v1/admin/plans', {
+    token: staff,
+    body: { name: 'Metered 1 GiB', vcpus: 1, memoryMiB: 512, diskGiB: 10, netMbit: 100, trafficGiB: 1, trafficDirection: 'out', overQuotaMbit: 7, priceMonthlyCents: 100 },
+  });
+  assert.equal(plan.status, 201, JSON.stringify(plan.body));
+  assert.equal(plan.body.overQuotaMbit, 7);
+  const badPlan = await h.http('POST', '/api/v1/admin/plans', { token: staff, body: { name: 'x', vcpus: 1, memoryMiB: 512, diskGiB: 10, priceMonthlyCents: 1, trafficPeriod: 'weekly' } });
+  assert.equal(badPlan.status, 400);
+  assert.match(JSON.stringify(badPlan.body), /trafficPeriod must be one of calendar, anniversary/);
+
+  const a = await h.register('quota');
+  const created = await h.http('POST', '/api/v1/servers', { token: a.token, body: { planId: plan.body.id, imageId: h.seed.imageIds[0], locationId: h.seed.locationId, hostname: 'quota-1' } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const id: string = created.body.id;
+  await waitFor('running', async () => ((await h.http('GET', `/api/v1/servers/${id}`, { token: a.token })).body.state === 'running' ? true : undefined), { timeoutMs: 5000 });
+  const GiB = 1024 ** 3;
+  const send = (out: number, inb = 0) =>
+    node.publish(h.seed.nodeId, 'usage', { v: WIRE_VERSION, nodeId: h.seed.nodeId, at: Date.now(), samples: [sample(id, Date.now(), { netOutBytes: Math.round(out), netInBytes: Math.round(inb) })] });
+  const traffic = () => h.http('GET', `/api/v1/servers/${id}/traffic`, { token: a.token }).then((r) => r.body);
+  const throttles = () => node.received.filter((c) => c.serverId === id && c.op === 'throttle') as unknown as { netMbit: number }[];
+  const kinds = async () => (await h.ds.query(`SELECT kind FROM notifications WHERE tenant_id = $1 AND kind LIKE 'quota.%' ORDER BY created_at`, [a.tenantId])).map((r: { kind: string }) => r.kind);
+
+  // 0.85 GiB out (and in-traffic, which this plan does not count): a warning, no throttle
+  await send(0.85 * GiB, 5 * GiB);
+  await waitFor('85 %', async () => ((await traffic()).percent === 85 ? true : undefined), { timeoutMs: 5000 });
+  const t1 = await traffic();
+  assert.equal(t1.allowanceBytes, GiB);
+  assert.equal(t1.inBytes, 5 * GiB);
+  assert.equal(t1.throttled, false);
+  assert.equal(t1.direction, 'out');
+  assert.ok(new Date(t1.resetsAt) > new Date(), 'resets in the future');
+  assert.equal(new Date(t1.resetsAt).getUTCDate(), 1, 'calendar period: resets on the 1st');
+  assert.deepEqual(await kinds(), ['quota.warning']);
+  assert.equal(throttles().length, 0);
+
+  // over 100 %: told once, and the node gets one throttle to 7 Mbit/s
+  await send(0.2 * GiB);
+  await waitFor('throttled', async () => ((await traffic()).throttled ? true : undefined), { timeoutMs: 5000 });
+  assert.deepEqual(throttles().map((c) => c.netMbit), [7]);
+  await send(0.1 * GiB);
+  await waitFor('counted', async () => ((await traffic()).usedBytes >= 1.15 * GiB - 1 ? true : undefined), { timeoutMs: 5000 });
+  assert.deepEqual(await kinds(), ['quota.warning', 'quota.reached']);
+  assert.equal(throttles().length, 1, 'a throttled server is not throttled again');
+  const server = (await h.ds.query(`SELECT throttle_mbit, throttle_applied_mbit FROM servers WHERE id = $1`, [id]))[0];
+  assert.deepEqual(server, { throttle_mbit: 7, throttle_applied_mbit: 7 });
+
+  // only staff add traffic, with a reason; it lifts the throttle to the plan's rate, audited
+  assert.equal((await h.http('POST', `/api/v1/admin/servers/${id}/traffic`, { token: a.token, body: { addGiB: 1, reason: 'gift' } })).status, 403);
+  const noReason = await h.http('POST', `/api/v1/admin/servers/${id}/traffic`, { token: staff, body: { addGiB: 0 } });
+  assert.equal(noReason.status, 400);
+  assert.match(JSON.stringify(noReason.body), /addGiB must be at least 1/);
+  const added = await h.http('POST', `/api/v1/admin/servers/${id}/traffic`, { token: staff, body: { addGiB: 1, reason: 'customer bought a block' } });
+  assert.equal(added.status, 200, JSON.stringify(added.body));
+  assert.equal(added.body.allowanceBytes, 2 * GiB);
+  await waitFor('lifted', async () => ((await traffic()).throttled === false ? true : undefined), { timeoutMs: 5000 });
+  assert.deepEqual(throttles().map((c) => c.netMbit), [7, 100]);
+  const audit = await h.ds.query(`SELECT details FROM audit_log WHERE target_id = $1 AND action = 'server.traffic_added'`, [id]);
+  assert.equal(audit.length, 1);
+  assert.equal(audit[0].details.reason, 'customer bought a block');
+
+  // over again, then the period ends (its row moves into the past, as the clock would): the sweep lifts it
+  await send(1 * GiB);
+  await waitFor('throttled again', async () => ((await traffic()).throttled ? true : undefined), { timeoutMs: 5000 });
+  await h.ds.query(`UPDATE server_traffic SET period_start = period_start - interval '1 month' WHERE server_id = $1`, [id]);
+  await h.api.app.get(TrafficQuotaService).sweep();
+  await waitFor('lifted at the reset', async () => ((await traffic()).throttled === false ? true : undefined), { timeoutMs: 5000 });
+  assert.deepEqual(throttles().map((c) => c.netMbit), [7, 100, 7, 100]);
+  assert.equal((await traffic()).usedBytes, 0);
+  // other tenants: 404
+  const b = await h.register('quota-other');
+  assert.equal((await h.http('GET', `/api/v1/servers/${id}/traffic`, { token: b.token })).status, 404);
 });

@@ -110,6 +110,12 @@ export interface PlanView {
   diskMBps: number;
   netMbit: number;
   trafficGiB: number;
+  /** Which traffic counts against the allowance: in (to the server), out (from it) or both. */
+  trafficDirection: 'in' | 'out' | 'both';
+  /** When the allowance starts again: calendar (the 1st, UTC) or anniversary (the server's creation day). */
+  trafficPeriod: 'calendar' | 'anniversary';
+  /** Network rate once the allowance is used up, Mbit/s. */
+  overQuotaMbit: number;
   /** Price per month in the smallest currency unit (cents). */
   priceMonthlyCents: number;
   currency: string;

@@ -29,6 +29,7 @@ export const NodeCommandSchema = z.discriminatedUnion('op', [
   OPERATIONS.snapshot_delete.command,
   OPERATIONS.rescue.command,
   OPERATIONS.unrescue.command,
+  OPERATIONS.throttle.command,
 ]);
 export type NodeCommand = z.infer<typeof NodeCommandSchema>;
 export type NodeCommandInput = z.input<typeof NodeCommandSchema>;

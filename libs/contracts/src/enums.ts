@@ -48,6 +48,7 @@ export const TaskOp = {
   SnapshotDelete: 'snapshot_delete',
   Rescue: 'rescue',
   Unrescue: 'unrescue',
+  Throttle: 'throttle',
 } as const;
 export type TaskOp = (typeof TaskOp)[keyof typeof TaskOp];
 export const TASK_OPS = Object.values(TaskOp) as readonly TaskOp[];

@@ -38,6 +38,9 @@ export class PlanDto implements PlanView {
   @ApiProperty({ description: '0 = unlimited' }) diskMBps: number;
   @ApiProperty({ description: '0 = unlimited' }) netMbit: number;
   @ApiProperty({ description: '0 = unlimited' }) trafficGiB: number;
+  @ApiProperty({ enum: ['in', 'out', 'both'] }) trafficDirection: 'in' | 'out' | 'both';
+  @ApiProperty({ enum: ['calendar', 'anniversary'] }) trafficPeriod: 'calendar' | 'anniversary';
+  @ApiProperty({ description: 'Mbit/s once the traffic allowance is used up' }) overQuotaMbit: number;
   @ApiProperty({ description: 'Cents per month' }) priceMonthlyCents: number;
   @ApiProperty({ example: 'EUR' }) currency: string;
   @ApiProperty() active: boolean;
@@ -54,6 +57,9 @@ export class CreatePlanDto {
   @ApiPropertyOptional({ default: 0 }) @IsOptional() @IsInt() @Min(0) @Max(100_000) diskMBps?: number;
   @ApiPropertyOptional({ default: 0 }) @IsOptional() @IsInt() @Min(0) @Max(1_000_000) netMbit?: number;
   @ApiPropertyOptional({ default: 0 }) @IsOptional() @IsInt() @Min(0) @Max(10_000_000) trafficGiB?: number;
+  @ApiPropertyOptional({ enum: ['in', 'out', 'both'], default: 'both' }) @IsOptional() @IsIn(['in', 'out', 'both'], { message: 'trafficDirection must be one of in, out, both' }) trafficDirection?: 'in' | 'out' | 'both';
+  @ApiPropertyOptional({ enum: ['calendar', 'anniversary'], default: 'calendar' }) @IsOptional() @IsIn(['calendar', 'anniversary'], { message: 'trafficPeriod must be one of calendar, anniversary' }) trafficPeriod?: 'calendar' | 'anniversary';
+  @ApiPropertyOptional({ default: 10, minimum: 1 }) @IsOptional() @IsInt() @Min(1) @Max(1_000_000) overQuotaMbit?: number;
   @ApiProperty() @IsInt() @Min(0) @Max(100_000_000) priceMonthlyCents: number;
   @ApiPropertyOptional({ default: 'EUR' }) @IsOptional() @Matches(/^[A-Z]{3}$/, { message: 'currency must be a three-letter ISO code in capitals, e.g. EUR' }) currency?: string;
   @ApiPropertyOptional({ default: true }) @IsOptional() @IsBoolean() active?: boolean;

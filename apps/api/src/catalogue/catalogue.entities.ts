@@ -21,6 +21,12 @@ export class PlanEntity {
   @Column({ name: 'disk_mbps', type: 'integer' }) diskMBps: number;
   @Column({ name: 'net_mbit', type: 'integer' }) netMbit: number;
   @Column({ name: 'traffic_gib', type: 'integer' }) trafficGiB: number;
+  /** Which traffic counts against `trafficGiB`: to the guest, from it, or both. */
+  @Column({ name: 'traffic_direction', type: 'varchar', length: 4, default: 'both' }) trafficDirection: 'in' | 'out' | 'both';
+  /** When the allowance starts again: the 1st of each month (UTC), or the day of the month the server was created. */
+  @Column({ name: 'traffic_period', type: 'varchar', length: 12, default: 'calendar' }) trafficPeriod: 'calendar' | 'anniversary';
+  /** Rate once the allowance is used up (Mbit/s, both directions). */
+  @Column({ name: 'over_quota_mbit', type: 'integer', default: 10 }) overQuotaMbit: number;
   @Column({ name: 'price_monthly_cents', type: 'integer' }) priceMonthlyCents: number;
   /** How many snapshots a server of this plan may keep. */
   @Column({ name: 'max_snapshots', type: 'integer', default: 3 }) maxSnapshots: number;

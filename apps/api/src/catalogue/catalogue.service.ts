@@ -49,7 +49,7 @@ export class CatalogueService {
   deleteLocation(actor: Actor, id: string) { return this.remove(actor, LOCATION, id); }
 
   createPlan(actor: Actor, dto: CreatePlanDto) {
-    return this.create(actor, PLAN, { cpuQuotaPercent: 100, diskIops: 0, diskMBps: 0, netMbit: 0, trafficGiB: 0, currency: 'EUR', active: true, maxSnapshots: 3, ...dto }).then((p) => this.planChanged(p));
+    return this.create(actor, PLAN, { cpuQuotaPercent: 100, diskIops: 0, diskMBps: 0, netMbit: 0, trafficGiB: 0, trafficDirection: 'both', trafficPeriod: 'calendar', overQuotaMbit: 10, currency: 'EUR', active: true, maxSnapshots: 3, ...dto }).then((p) => this.planChanged(p));
   }
   updatePlan(actor: Actor, id: string, dto: UpdatePlanDto) { return this.update(actor, PLAN, id, dto).then((p) => this.planChanged(p)); }
   private async planChanged(p: PlanEntity): Promise<PlanView> {
@@ -118,7 +118,7 @@ export function locationView(r: LocationEntity): LocationView {
 export function planView(r: PlanEntity): PlanView {
   return {
     id: r.id, name: r.name, vcpus: r.vcpus, memoryMiB: r.memoryMiB, diskGiB: r.diskGiB, cpuQuotaPercent: r.cpuQuotaPercent, diskIops: r.diskIops,
-    diskMBps: r.diskMBps, netMbit: r.netMbit, trafficGiB: r.trafficGiB, priceMonthlyCents: r.priceMonthlyCents, currency: r.currency, active: r.active,
+    diskMBps: r.diskMBps, netMbit: r.netMbit, trafficGiB: r.trafficGiB, trafficDirection: r.trafficDirection, trafficPeriod: r.trafficPeriod, overQuotaMbit: r.overQuotaMbit, priceMonthlyCents: r.priceMonthlyCents, currency: r.currency, active: r.active,
     maxSnapshots: r.maxSnapshots,
   };
 }

@@ -18,6 +18,7 @@ import { RootPassword1796226517248 } from './migrations/1796226517248-root-passw
 import { Resize1796226655109 } from './migrations/1796226655109-resize.js';
 import { Usage1796227286386 } from './migrations/1796227286386-usage.js';
 import { Snapshots1796227781262 } from './migrations/1796227781262-snapshots.js';
+import { TrafficQuota1796228222318 } from './migrations/1796228222318-traffic-quota.js';
 import { Reconciliation1796228500272 } from './migrations/1796228500272-reconciliation.js';
 
 export const MIGRATIONS = [
@@ -28,6 +29,7 @@ export const MIGRATIONS = [
   Resize1796226655109,
   Usage1796227286386,
   Snapshots1796227781262,
+  TrafficQuota1796228222318,
   Reconciliation1796228500272,
 ];
 

@@ -19,6 +19,7 @@ import { resetPasswordOperation } from './reset-password.operation.js';
 import { snapshotCreateOperation } from './snapshot-create.operation.js';
 import { snapshotRevertOperation } from './snapshot-revert.operation.js';
 import { snapshotDeleteOperation } from './snapshot-delete.operation.js';
+import { throttleOperation } from './throttle.operation.js';
 
 /** The API side of every operation of the contract, by op (a missing one does not compile). */
 export const API_OPERATIONS: Readonly<Record<TaskOp, ApiOperation>> = {
@@ -41,4 +42,5 @@ export const API_OPERATIONS: Readonly<Record<TaskOp, ApiOperation>> = {
   snapshot_create: snapshotCreateOperation as ApiOperation,
   snapshot_revert: snapshotRevertOperation as ApiOperation,
   snapshot_delete: snapshotDeleteOperation as ApiOperation,
+  throttle: throttleOperation,
 };

@@ -6,6 +6,12 @@ import type { ServerEntity } from '../servers/server.entities.js';
 import { ServerError } from '../servers/servers.errors.js';
 import type { OperationDeps } from './operation.js';
 
+/** The plan's rate, or the over-quota rate while the server is throttled (whichever is lower; 0 = unlimited). */
+export function effectiveNetMbit(planMbit: number, throttleMbit: number): number {
+  if (throttleMbit <= 0) return planMbit;
+  return planMbit > 0 ? Math.min(planMbit, throttleMbit) : throttleMbit;
+}
+
 /** What the node needs to build (rebuild, resize) the server: the contract's ServerSpec. */
 export function specFor(server: ServerEntity, plan: PlanEntity, image: ImageEntity, keys: readonly SshKeyEntity[], addresses: readonly Address[]): ServerSpec {
   return {
@@ -18,7 +24,7 @@ export function specFor(server: ServerEntity, plan: PlanEntity, image: ImageEnti
     cpuShares: 1024,
     diskIops: plan.diskIops,
     diskMBps: plan.diskMBps,
-    netMbit: plan.netMbit,
+    netMbit: effectiveNetMbit(plan.netMbit, server.throttleMbit ?? 0),
     image: { id: image.id, name: image.name, url: image.url, sha256: image.sha256, format: image.format, cloudInit: 'nocloud', ...(image.bootMode ? { bootMode: image.bootMode } : {}), ...(image.defaultUser ? { defaultUser: image.defaultUser } : {}) },
     addresses: [...addresses],
     sshKeys: keys.map((k) => k.publicKey),

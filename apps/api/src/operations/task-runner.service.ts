@@ -443,6 +443,7 @@ export class TaskRunner {
     await m.update(ServerEntity, { id: server.id }, {
       state, stateReason: reason, nodeId: server.nodeId, imageId: server.imageId, planId: server.planId, vcpus: server.vcpus, memoryMiB: server.memoryMiB, diskGiB: server.diskGiB,
       isoId: server.isoId, deletedAt: server.deletedAt, sshKeyIds: server.sshKeyIds, rootPasswordHash: server.rootPasswordHash ?? null,
+      throttleSentMbit: server.throttleSentMbit ?? 0,
     });
   }
 

@@ -24,6 +24,10 @@ export class ServerEntity {
   @Column({ name: 'root_password_hash', type: 'varchar', length: 512, nullable: true }) rootPasswordHash: string | null;
   /** While a resize runs: the plan it moves to (its extra capacity is already held on the node). */
   @Column({ name: 'resize_plan_id', type: 'uuid', nullable: true }) resizePlanId: string | null;
+  /** Network rate the traffic quota wants (Mbit/s; 0 = not throttled), what was last sent to the node, and what it confirmed. */
+  @Column({ name: 'throttle_mbit', type: 'integer', default: 0 }) throttleMbit: number;
+  @Column({ name: 'throttle_sent_mbit', type: 'integer', default: 0 }) throttleSentMbit: number;
+  @Column({ name: 'throttle_applied_mbit', type: 'integer', default: 0 }) throttleAppliedMbit: number;
   /** The client's Idempotency-Key of the order, unique per tenant. */
   @Column({ name: 'idempotency_key', type: 'varchar', nullable: true, select: false }) idempotencyKey: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;

@@ -2,13 +2,15 @@ import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { EventKind, UsageEventSchema, type UsageEvent } from '@oblako/contracts';
 import { DataSource } from 'typeorm';
 import { NodeEventHandlers, type NodeEventHandler } from '../node-events/event-handlers.js';
+import { TrafficQuotaService } from './traffic-quota.service.js';
 
 const COUNTERS = ['cpu_ns', 'disk_read_bytes', 'disk_write_bytes', 'disk_read_ops', 'disk_write_ops', 'net_in_bytes', 'net_out_bytes'] as const;
 
 /**
  * One statement per usage event (a node's whole round, up to 500 samples): the samples of servers that
  * live on the sending node are inserted once by id (`ON CONFLICT DO NOTHING`: a repeat counts nothing),
- * and only the rows that were new are added to the 5-minute, hourly and daily rollups.
+ * and only the rows that were new are added to the 5-minute, hourly and daily rollups and to the server's
+ * traffic of its quota period (then the quota looks at those servers).
  */
 export const INGEST_SQL = `
 WITH s AS (
@@ -37,8 +39,16 @@ WITH s AS (
     ${COUNTERS.map((c) => `${c} = usage_rollups.${c} + EXCLUDED.${c}`).join(', ')},
     memory_bytes_max = GREATEST(usage_rollups.memory_bytes_max, EXCLUDED.memory_bytes_max)
   RETURNING 1
+), traf AS (
+  INSERT INTO server_traffic (server_id, period_start, in_bytes, out_bytes)
+  SELECT i.server_id, oblako_traffic_period_start(sv.created_at, p.traffic_period, i.to_at), sum(i.net_in_bytes), sum(i.net_out_bytes)
+    FROM ins i JOIN servers sv ON sv.id = i.server_id JOIN plans p ON p.id = sv.plan_id
+   GROUP BY 1, 2
+  ON CONFLICT (server_id, period_start) DO UPDATE SET
+    in_bytes = server_traffic.in_bytes + EXCLUDED.in_bytes, out_bytes = server_traffic.out_bytes + EXCLUDED.out_bytes
+  RETURNING server_id
 )
-SELECT (SELECT count(*) FROM s)::int AS received, (SELECT count(*) FROM ok)::int AS accepted, (SELECT count(*) FROM ins)::int AS inserted,
+SELECT (SELECT coalesce(array_agg(DISTINCT server_id), '{}') FROM traf)::text[] AS servers, (SELECT count(*) FROM s)::int AS received, (SELECT count(*) FROM ok)::int AS accepted, (SELECT count(*) FROM ins)::int AS inserted,
        (SELECT count(*) FROM roll)::int AS rolled`;
 
 /** Samples the ingest took since start: counted for /metrics and the benchmark. */
@@ -61,6 +71,7 @@ export class UsageIngestHandler implements NodeEventHandler<UsageEvent>, OnModul
   constructor(
     @Inject(NodeEventHandlers) private readonly registry: NodeEventHandlers,
     @Inject(DataSource) private readonly ds: DataSource,
+    @Inject(TrafficQuotaService) private readonly quota: TrafficQuotaService,
   ) {}
 
   onModuleInit(): void {
@@ -68,7 +79,7 @@ export class UsageIngestHandler implements NodeEventHandler<UsageEvent>, OnModul
   }
 
   async handle(nodeId: string, e: UsageEvent): Promise<void> {
-    const [r] = (await this.ds.query(INGEST_SQL, [nodeId, JSON.stringify(e.samples)])) as { received: number; accepted: number; inserted: number }[];
+    const [r] = (await this.ds.query(INGEST_SQL, [nodeId, JSON.stringify(e.samples)])) as { received: number; accepted: number; inserted: number; servers: string[] }[];
     this.counts.events++;
     this.counts.received += r.received;
     this.counts.inserted += r.inserted;
@@ -77,5 +88,6 @@ export class UsageIngestHandler implements NodeEventHandler<UsageEvent>, OnModul
       this.counts.refused += r.received - r.accepted;
       this.logger.warn(`node ${nodeId} sent ${r.received - r.accepted} usage sample(s) of servers that are not on it; not counted`);
     }
+    if (r.servers.length) await this.quota.evaluate(r.servers);
   }
 }

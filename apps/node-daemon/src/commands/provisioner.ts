@@ -30,6 +30,8 @@ export interface ServerProvisioner {
    * server's disk second, its seed and tap); off: the normal definition again, the rescue disk removed. Returns the XML.
    */
   setRescue(spec: ServerSpec, on: boolean, rec: StepRecorder): Promise<string>;
+  /** Keep `mbit` (0 = unlimited) as the server's network rate for later starts, and apply it now when `running`. */
+  setRate(serverId: string, mbit: number, running: boolean, rec: StepRecorder): Promise<void>;
   /** The domain is gone: remove disk, seed, tap and routes. Safe to repeat. */
   cleanup(serverId: string, addresses: readonly Address[], rec: StepRecorder): Promise<void>;
 }
@@ -66,5 +68,8 @@ export class MinimalProvisioner implements ServerProvisioner {
   async setRescue(spec: ServerSpec): Promise<string> {
     return this.prepare(spec);
   }
+  /** Nothing is shaped on a simulated node. */
+  async setRate(): Promise<void> {}
+
   async cleanup(): Promise<void> {}
 }

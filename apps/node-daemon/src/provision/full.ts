@@ -191,6 +191,14 @@ export class FullProvisioner implements ServerProvisioner {
     return this.parts.overlays.allocatedBytes(serverId);
   }
 
+  async setRate(serverId: string, mbit: number, running: boolean, rec: StepRecorder): Promise<void> {
+    const record = await this.loadRecord(serverId);
+    if (record) await this.saveRecord({ ...record, netMbit: mbit });
+    const shaper = this.parts.shaper;
+    // with libvirt's <bandwidth> (no tc shaper) the new rate takes effect when the domain is next defined
+    if (running && shaper) await rec.step('shaping', () => shaper.apply(serverId, mbit), { progress: 60 });
+  }
+
   async cleanup(serverId: string, _addresses: readonly Address[], rec: StepRecorder): Promise<void> {
     const { overlays, seeds, network } = this.parts;
     const consoles = consoleFiles(this.parts.consoles, serverId);

@@ -17,6 +17,7 @@ import { resetPasswordOperation } from './reset-password.js';
 import { snapshotCreateOperation } from './snapshot-create.js';
 import { snapshotRevertOperation } from './snapshot-revert.js';
 import { snapshotDeleteOperation } from './snapshot-delete.js';
+import { throttleOperation } from './throttle.js';
 
 import { rescueOperation } from './rescue.js';
 import { unrescueOperation } from './unrescue.js';
@@ -41,6 +42,7 @@ export * from './reset-password.js';
 export * from './snapshot-create.js';
 export * from './snapshot-revert.js';
 export * from './snapshot-delete.js';
+export * from './throttle.js';
 
 /**
  * Every operation of the contract, by op. Adding an operation: a file in this folder (command schema +
@@ -67,6 +69,7 @@ export const OPERATIONS = {
   snapshot_delete: snapshotDeleteOperation,
   rescue: rescueOperation,
   unrescue: unrescueOperation,
+  throttle: throttleOperation,
 } as const satisfies { readonly [Op in TaskOp]: OperationContract<Op> };
 
 export function operationOf(op: TaskOp): OperationContract {

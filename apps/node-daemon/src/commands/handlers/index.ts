@@ -19,6 +19,7 @@ import { snapshotRevertHandler } from './snapshot-revert.js';
 import { snapshotDeleteHandler } from './snapshot-delete.js';
 import { rescueHandler } from './rescue.js';
 import { unrescueHandler } from './unrescue.js';
+import { throttleHandler } from './throttle.js';
 
 export * from './handler.js';
 
@@ -43,4 +44,5 @@ export const COMMAND_HANDLERS: { readonly [Op in TaskOp]: CommandHandler<Op> } =
   snapshot_delete: snapshotDeleteHandler,
   rescue: rescueHandler,
   unrescue: unrescueHandler,
+  throttle: throttleHandler,
 };
