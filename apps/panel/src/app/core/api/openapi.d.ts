@@ -1092,6 +1092,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/servers/{id}/traffic": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Traffic of the current period: used in and out, allowance, reset date, whether the network is slowed */
+        get: operations["Usage_traffic"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/servers/{id}/usage": {
         parameters: {
             query?: never;
@@ -1169,6 +1186,24 @@ export interface paths {
         put?: never;
         post?: never;
         delete: operations["Snapshots_remove"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/servers/{id}/traffic": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A server's traffic in its current period */
+        get: operations["AdminTraffic_traffic"];
+        put?: never;
+        /** Add traffic to the current period of a server (audited with the reason); a throttle lifts when it is under its allowance again */
+        post: operations["AdminTraffic_add"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2021,6 +2056,12 @@ export interface components {
             netMbit: number;
             /** @description 0 = unlimited */
             trafficGiB: number;
+            /** @enum {string} */
+            trafficDirection: "in" | "out" | "both";
+            /** @enum {string} */
+            trafficPeriod: "calendar" | "anniversary";
+            /** @description Mbit/s once the traffic allowance is used up */
+            overQuotaMbit: number;
             /** @description Cents per month */
             priceMonthlyCents: number;
             /** @example EUR */
@@ -2090,6 +2131,18 @@ export interface components {
             netMbit?: number;
             /** @default 0 */
             trafficGiB?: number;
+            /**
+             * @default both
+             * @enum {string}
+             */
+            trafficDirection?: "in" | "out" | "both";
+            /**
+             * @default calendar
+             * @enum {string}
+             */
+            trafficPeriod?: "calendar" | "anniversary";
+            /** @default 10 */
+            overQuotaMbit?: number;
             priceMonthlyCents: number;
             /** @default EUR */
             currency?: string;
@@ -2117,6 +2170,18 @@ export interface components {
             netMbit?: number;
             /** @default 0 */
             trafficGiB?: number;
+            /**
+             * @default both
+             * @enum {string}
+             */
+            trafficDirection?: "in" | "out" | "both";
+            /**
+             * @default calendar
+             * @enum {string}
+             */
+            trafficPeriod?: "calendar" | "anniversary";
+            /** @default 10 */
+            overQuotaMbit?: number;
             priceMonthlyCents?: number;
             /** @default EUR */
             currency?: string;
@@ -2438,7 +2503,7 @@ export interface components {
             /** Format: uuid */
             serverId: string;
             /** @enum {string} */
-            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete" | "boot_iso" | "detach_iso" | "reset_password" | "snapshot_create" | "snapshot_revert" | "snapshot_delete" | "rescue" | "unrescue";
+            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete" | "boot_iso" | "detach_iso" | "reset_password" | "snapshot_create" | "snapshot_revert" | "snapshot_delete" | "rescue" | "unrescue" | "throttle";
             /** @enum {string} */
             state: "queued" | "dispatched" | "running" | "succeeded" | "failed";
             progress: number;
@@ -2568,7 +2633,7 @@ export interface components {
             /** Format: uuid */
             serverId: string;
             /** @enum {string} */
-            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete" | "boot_iso" | "detach_iso" | "reset_password" | "snapshot_create" | "snapshot_revert" | "snapshot_delete" | "rescue" | "unrescue";
+            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete" | "boot_iso" | "detach_iso" | "reset_password" | "snapshot_create" | "snapshot_revert" | "snapshot_delete" | "rescue" | "unrescue" | "throttle";
             /** @enum {string} */
             state: "queued" | "dispatched" | "running" | "succeeded" | "failed";
             progress: number;
@@ -2594,6 +2659,33 @@ export interface components {
         AdminTaskPageDto: {
             items: components["schemas"]["AdminTaskDto"][];
             nextCursor: string | null;
+        };
+        TrafficDto: {
+            /**
+             * @description Which traffic counts against the allowance
+             * @enum {string}
+             */
+            direction: "in" | "out" | "both";
+            /** Format: date-time */
+            periodStart: string;
+            /**
+             * Format: date-time
+             * @description When the allowance starts again (and a throttle lifts)
+             */
+            resetsAt: string;
+            /** @description The plan's allowance plus traffic staff added; null = unlimited */
+            allowanceBytes: number | null;
+            extraBytes: number;
+            /** @description To the server this period */
+            inBytes: number;
+            /** @description From the server this period */
+            outBytes: number;
+            /** @description What counts against the allowance */
+            usedBytes: number;
+            percent: number | null;
+            /** @description The network is slowed to the over-quota rate */
+            throttled: boolean;
+            overQuotaMbit: number;
         };
         UsagePointDto: {
             /**
@@ -2659,6 +2751,15 @@ export interface components {
             name: string;
             /** @description Delete it by itself after this many hours (1 to 8760); absent: kept until deleted */
             expiresInHours?: number;
+        };
+        AddTrafficDto: {
+            /**
+             * @description Why (kept in the audit log), 3 to 500 characters
+             * @example node hv2 repaired
+             */
+            reason: string;
+            /** @description GiB added to the current period */
+            addGiB: number;
         };
         BillingStatusView: {
             /**
@@ -5778,6 +5879,39 @@ export interface operations {
             };
         };
     };
+    Usage_traffic: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrafficDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
     Usage_get: {
         parameters: {
             query?: {
@@ -5973,6 +6107,70 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ServerDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminTraffic_traffic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrafficDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminTraffic_add: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddTrafficDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrafficDto"];
                 };
             };
             /** @description Error (ApiError) */
