@@ -155,6 +155,7 @@ async function main(): Promise<void> {
     // --- start the simulated nodes, each holding its servers' domains
     t = now();
     const startCpu = process.cpuUsage();
+    let startRetries = 0;
     for (let i = 0; i < nodeIds.length; i += 25) {
       await Promise.all(
         nodeIds.slice(i, i + 25).map(async (id) => {
@@ -165,12 +166,22 @@ async function main(): Promise<void> {
           const config = daemon.defineConfig({
             nodeId: id, natsUrl: TEST_NATS_URL, subjectPrefix: prefix, heartbeatIntervalMs: HEARTBEAT_MS, dataDir: dir, consoleDir: join(dir, 'c'), logLevel: 'error',
           });
-          nodes.push(await daemon.startDaemon(config, { hypervisor: hv, logger: silent }));
+          // a loaded nats-server can time out a JetStream request at start: try again, as systemd would
+          for (let attempt = 1; ; attempt++) {
+            try {
+              nodes.push(await daemon.startDaemon(config, { hypervisor: hv, logger: silent }));
+              break;
+            } catch (err) {
+              if (attempt >= 5) throw err;
+              startRetries++;
+              await new Promise((r) => setTimeout(r, 1000));
+            }
+          }
         }),
       );
     }
     const cpuStart = process.cpuUsage(startCpu);
-    console.log(`started ${NODES} simulated nodes in ${((now() - t) / 1000).toFixed(1)} s (${((cpuStart.user + cpuStart.system) / 1e6).toFixed(1)} CPU s)`);
+    console.log(`started ${NODES} simulated nodes in ${((now() - t) / 1000).toFixed(1)} s (${((cpuStart.user + cpuStart.system) / 1e6).toFixed(1)} CPU s, ${startRetries} starts retried)`);
     await waitFor(`all ${NODES} nodes online`, async () => {
       const r = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM nodes WHERE state = 'online' AND id = ANY($1::uuid[])`, [nodeIds]);
       return r.rows[0]!.n === NODES;
