@@ -31,7 +31,7 @@ import { PagedList } from './paged-list';
       </div>
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()"><p>Nothing recorded yet.</p></ob-load-state>
       @if (!loading() && items().length) {
-        <div class="ob-table-wrap"><table mat-table [dataSource]="items()" data-testid="audit-table">
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Audit log"><table mat-table [dataSource]="items()" data-testid="audit-table">
           <ng-container matColumnDef="at"><th mat-header-cell *matHeaderCellDef scope="col">When</th><td mat-cell *matCellDef="let a">{{ fmt(a.createdAt) }}</td></ng-container>
           <ng-container matColumnDef="actor"><th mat-header-cell *matHeaderCellDef scope="col">Who</th><td mat-cell *matCellDef="let a"><span class="ob-name" [title]="a.actorEmail ?? ''">{{ a.actorEmail ?? a.actorKind }}</span><br /><span class="ob-muted small">{{ a.actorKind }}</span></td></ng-container>
           <ng-container matColumnDef="tenant"><th mat-header-cell *matHeaderCellDef scope="col">Team</th><td mat-cell *matCellDef="let a" class="small"><span class="ob-name" [title]="a.tenantName ?? ''">{{ a.tenantName ?? '—' }}</span></td></ng-container>

@@ -140,7 +140,7 @@ abstract class AdminList<T extends { id: string }> {
       <ob-error-banner [message]="formError()" testId="plan-error" />
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()"><p>No plans yet.</p></ob-load-state>
       @if (!loading() && items().length) {
-        <div class="ob-table-wrap"><table mat-table [dataSource]="items()" data-testid="admin-plans-table">
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Plans"><table mat-table [dataSource]="items()" data-testid="admin-plans-table">
           <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Plan</th><td mat-cell *matCellDef="let p">{{ p.name }}</td></ng-container>
           <ng-container matColumnDef="cpu"><th mat-header-cell *matHeaderCellDef scope="col">vCPU</th><td mat-cell *matCellDef="let p">{{ p.vcpus }} · {{ p.cpuQuotaPercent }}%</td></ng-container>
           <ng-container matColumnDef="memory"><th mat-header-cell *matHeaderCellDef scope="col">Memory</th><td mat-cell *matCellDef="let p">{{ mib(p.memoryMiB) }}</td></ng-container>
@@ -247,7 +247,7 @@ export class PlansPage extends AdminList<PlanView> {
       <ob-error-banner [message]="formError()" testId="image-error" />
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()"><p>No images yet.</p></ob-load-state>
       @if (!loading() && items().length) {
-        <div class="ob-table-wrap"><table mat-table [dataSource]="items()" data-testid="admin-images-table">
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Images"><table mat-table [dataSource]="items()" data-testid="admin-images-table">
           <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Image</th><td mat-cell *matCellDef="let i">{{ i.name }}</td></ng-container>
           <ng-container matColumnDef="os"><th mat-header-cell *matHeaderCellDef scope="col">OS</th><td mat-cell *matCellDef="let i">{{ i.osFamily }} {{ i.version }}</td></ng-container>
           <ng-container matColumnDef="source"><th mat-header-cell *matHeaderCellDef scope="col">Source</th><td mat-cell *matCellDef="let i" class="url ob-mono">{{ i.format }} · {{ i.url }}</td></ng-container>
@@ -316,7 +316,7 @@ export class ImagesPage extends AdminList<AdminImageView> {
       <ob-error-banner [message]="formError()" testId="location-error" />
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()"><p>No locations yet.</p></ob-load-state>
       @if (!loading() && items().length) {
-        <div class="ob-table-wrap"><table mat-table [dataSource]="items()" data-testid="admin-locations-table">
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Locations"><table mat-table [dataSource]="items()" data-testid="admin-locations-table">
           <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Location</th><td mat-cell *matCellDef="let l">{{ l.name }}</td></ng-container>
           <ng-container matColumnDef="code"><th mat-header-cell *matHeaderCellDef scope="col">Code</th><td mat-cell *matCellDef="let l" class="ob-mono">{{ l.code }}</td></ng-container>
           <ng-container matColumnDef="country"><th mat-header-cell *matHeaderCellDef scope="col">Country</th><td mat-cell *matCellDef="let l">{{ l.country }}</td></ng-container>
@@ -395,7 +395,7 @@ export class LocationsPage extends AdminList<LocationView> {
       <ob-error-banner [message]="formError()" testId="iso-error" />
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()"><p>No ISOs yet.</p></ob-load-state>
       @if (!loading() && items().length) {
-        <div class="ob-table-wrap"><table mat-table [dataSource]="items()" data-testid="admin-isos-table">
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="ISO images"><table mat-table [dataSource]="items()" data-testid="admin-isos-table">
           <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">ISO</th><td mat-cell *matCellDef="let i">{{ i.name }}</td></ng-container>
           <ng-container matColumnDef="source"><th mat-header-cell *matHeaderCellDef scope="col">Source</th><td mat-cell *matCellDef="let i" class="url ob-mono">{{ i.url }}<br /><span class="ob-muted">{{ i.sha256 }}</span></td></ng-container>
           <ng-container matColumnDef="active"><th mat-header-cell *matHeaderCellDef scope="col">Offered</th>

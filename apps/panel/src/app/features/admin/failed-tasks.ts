@@ -46,7 +46,7 @@ const ACTIVE: readonly TaskState[] = ['queued', 'dispatched', 'running'];
         <p>{{ shown() === 'failed' ? 'No failed tasks. Everything that was asked of the fleet succeeded.' : 'Nothing is queued or running.' }}</p>
       </ob-load-state>
       @if (!loading() && items().length) {
-        <div class="ob-table-wrap"><table mat-table [dataSource]="items()" data-testid="failed-tasks-table">
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Failed tasks"><table mat-table [dataSource]="items()" data-testid="failed-tasks-table">
           <ng-container matColumnDef="when"><th mat-header-cell *matHeaderCellDef scope="col">When</th><td mat-cell *matCellDef="let t">{{ fmt(t.finishedAt ?? t.updatedAt) }}</td></ng-container>
           <ng-container matColumnDef="op"><th mat-header-cell *matHeaderCellDef scope="col">Operation</th>
             <td mat-cell *matCellDef="let t">{{ humanize(t.op) }} · attempt {{ t.attempts }}<br /><ob-state-chip [state]="t.state" /></td></ng-container>

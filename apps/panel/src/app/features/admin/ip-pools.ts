@@ -45,7 +45,7 @@ import { adminLoadError } from './admin-load';
         <p>No IP pools yet. Add an IPv4 or IPv6 block with its gateway so servers get addresses.</p>
       </ob-load-state>
       @if (!loading() && pools().length) {
-        <div class="ob-table-wrap">
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="IP pools">
           <table mat-table [dataSource]="pools()" data-testid="ip-pools-table">
             <ng-container matColumnDef="cidr"><th mat-header-cell *matHeaderCellDef scope="col">Block</th>
               <td mat-cell *matCellDef="let p" class="ob-mono">{{ p.cidr }}<br /><span class="ob-muted">gateway {{ p.gateway }}</span></td></ng-container>

@@ -61,7 +61,7 @@ import { heartbeatAge } from './node-health';
 
           <h2>Servers on {{ n.name }}</h2>
           @if (servers().length === 0) {<p class="ob-muted" data-testid="node-servers-empty">No servers on this node.</p>} @else {
-            <div class="ob-table-wrap"><table mat-table [dataSource]="servers()" data-testid="node-servers">
+            <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Node servers"><table mat-table [dataSource]="servers()" data-testid="node-servers">
               <ng-container matColumnDef="hostname"><th mat-header-cell *matHeaderCellDef scope="col">Server</th>
                 <td mat-cell *matCellDef="let s"><strong class="ob-name" [title]="s.hostname">{{ s.hostname }}</strong><br /><span class="ob-muted small ob-name" [title]="s.tenantName">{{ s.tenantName }}</span></td></ng-container>
               <ng-container matColumnDef="state"><th mat-header-cell *matHeaderCellDef scope="col">State</th><td mat-cell *matCellDef="let s"><ob-state-chip [state]="s.state" /></td></ng-container>
@@ -74,7 +74,7 @@ import { heartbeatAge } from './node-health';
 
           <h2>Recent tasks</h2>
           @if (tasks().length === 0) {<p class="ob-muted">No tasks yet.</p>} @else {
-            <div class="ob-table-wrap"><table mat-table [dataSource]="tasks()" data-testid="node-tasks">
+            <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Node tasks"><table mat-table [dataSource]="tasks()" data-testid="node-tasks">
               <ng-container matColumnDef="when"><th mat-header-cell *matHeaderCellDef scope="col">When</th><td mat-cell *matCellDef="let t">{{ fmt(t.createdAt) }}</td></ng-container>
               <ng-container matColumnDef="op"><th mat-header-cell *matHeaderCellDef scope="col">Operation</th><td mat-cell *matCellDef="let t">{{ humanize(t.op) }} · {{ t.hostname }}</td></ng-container>
               <ng-container matColumnDef="state"><th mat-header-cell *matHeaderCellDef scope="col">State</th><td mat-cell *matCellDef="let t"><ob-state-chip [state]="t.state" /></td></ng-container>

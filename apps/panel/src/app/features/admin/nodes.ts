@@ -70,7 +70,7 @@ import { nodeCapacity } from './capacity';
         <p>No nodes yet. Register a hypervisor host to place servers on it.</p>
       </ob-load-state>
       @if (!loading() && nodes().length) {
-        <div class="ob-table-wrap">
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Nodes">
           <table mat-table [dataSource]="nodes()" data-testid="nodes-table">
             <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Node</th>
               <td mat-cell *matCellDef="let n"><a [routerLink]="['/admin/nodes', n.id]" data-testid="node-link"><strong>{{ n.name }}</strong></a><br /><span class="ob-muted">{{ locationName(n.locationId) }}</span></td></ng-container>

@@ -41,7 +41,7 @@ import { adminLoadError } from './admin-load';
         <p>No servers{{ state() ? ' in state ' + humanize(state()!) : '' }}.</p>
       </ob-load-state>
       @if (!loading() && items().length) {
-        <div class="ob-table-wrap"><table mat-table [dataSource]="items()" data-testid="admin-servers-table">
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Servers"><table mat-table [dataSource]="items()" data-testid="admin-servers-table">
           <ng-container matColumnDef="hostname"><th mat-header-cell *matHeaderCellDef scope="col">Server</th>
             <td mat-cell *matCellDef="let s"><strong class="ob-name" [title]="s.hostname">{{ s.hostname }}</strong><br /><span class="ob-muted small ob-name" [title]="'Team ' + s.tenantName">{{ s.tenantName }}</span></td></ng-container>
           <ng-container matColumnDef="state"><th mat-header-cell *matHeaderCellDef scope="col">State</th>

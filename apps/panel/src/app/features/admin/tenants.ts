@@ -26,7 +26,7 @@ import { StateChip } from '../../shared/state-chip';
       <ob-error-banner [message]="rowError()" testId="tenant-error" />
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()"><p>No tenants yet.</p></ob-load-state>
       @if (!loading() && items().length) {
-        <div class="ob-table-wrap"><table mat-table [dataSource]="items()" data-testid="tenants-table">
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Tenants"><table mat-table [dataSource]="items()" data-testid="tenants-table">
           <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Tenant</th>
             <td mat-cell *matCellDef="let t"><strong>{{ t.name }}</strong><br /><span class="ob-mono ob-muted small">{{ t.id }}</span></td></ng-container>
           <ng-container matColumnDef="servers"><th mat-header-cell *matHeaderCellDef scope="col">Servers</th><td mat-cell *matCellDef="let t">{{ t.servers }}</td></ng-container>

@@ -45,7 +45,7 @@ import { formatDateTime } from '../../shared/format';
         <p>No API tokens yet.</p>
       </ob-load-state>
       @if (!loading() && tokens().length) {
-        <div class="ob-table-wrap">
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="API tokens">
           <table mat-table [dataSource]="tokens()" data-testid="api-tokens-table">
             <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Name</th><td mat-cell *matCellDef="let t"><span class="ob-name" [title]="t.name">{{ t.name }}</span></td></ng-container>
             <ng-container matColumnDef="prefix"><th mat-header-cell *matHeaderCellDef scope="col">Starts with</th><td mat-cell *matCellDef="let t" class="ob-mono">{{ t.prefix }}…</td></ng-container>

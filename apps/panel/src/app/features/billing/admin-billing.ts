@@ -20,7 +20,7 @@ import { adminLoadError } from '../admin/admin-load';
       </div>
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && orders().length === 0" (retry)="load()"><p>No orders.</p></ob-load-state>
       @if (!loading() && orders().length) {
-        <div class="ob-table-wrap"><table mat-table [dataSource]="orders()" data-testid="admin-orders-table">
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Orders"><table mat-table [dataSource]="orders()" data-testid="admin-orders-table">
           <ng-container matColumnDef="server"><th mat-header-cell *matHeaderCellDef scope="col">Server</th><td mat-cell *matCellDef="let o">{{ o.hostname }}<br /><span class="ob-muted small">{{ o.serverState }}</span></td></ng-container>
           <ng-container matColumnDef="order"><th mat-header-cell *matHeaderCellDef scope="col">Order</th><td mat-cell *matCellDef="let o"><ob-state-chip [state]="o.order" /></td></ng-container>
           <ng-container matColumnDef="status"><th mat-header-cell *matHeaderCellDef scope="col">Subscription</th><td mat-cell *matCellDef="let o">{{ o.status ?? '—' }}@if (o.suspension) { · suspended ({{ o.suspension }})}</td></ng-container>
@@ -33,7 +33,7 @@ import { adminLoadError } from '../admin/admin-load';
       @if (eventsError()) {<p class="ob-error" role="alert">{{ eventsError() }}</p>}
       @else if (events().length === 0) {<p class="ob-muted">No events waiting: every webhook has been applied.</p>}
       @else {
-        <div class="ob-table-wrap"><table mat-table [dataSource]="events()" data-testid="billing-events-table">
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Billing events"><table mat-table [dataSource]="events()" data-testid="billing-events-table">
           <ng-container matColumnDef="type"><th mat-header-cell *matHeaderCellDef scope="col">Event</th><td mat-cell *matCellDef="let e" class="ob-mono">{{ e.type }}<br /><span class="ob-muted small">{{ e.id }}</span></td></ng-container>
           <ng-container matColumnDef="received"><th mat-header-cell *matHeaderCellDef scope="col">Received</th><td mat-cell *matCellDef="let e">{{ fmt(e.receivedAt) }}</td></ng-container>
           <ng-container matColumnDef="outcome"><th mat-header-cell *matHeaderCellDef scope="col">Outcome</th><td mat-cell *matCellDef="let e">{{ e.outcome ?? 'waiting' }} · {{ e.attempts }} attempt(s)</td></ng-container>

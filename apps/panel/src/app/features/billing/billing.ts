@@ -29,7 +29,7 @@ import { formatDateTime, formatMoney } from '../../shared/format';
       <h2>Subscriptions</h2>
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && subs().length === 0" (retry)="load()"><p>No subscriptions yet: each server you order gets one.</p></ob-load-state>
       @if (!loading() && subs().length) {
-        <div class="ob-table-wrap"><table mat-table [dataSource]="subs()" data-testid="subscriptions-table">
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Subscriptions"><table mat-table [dataSource]="subs()" data-testid="subscriptions-table">
           <ng-container matColumnDef="server"><th mat-header-cell *matHeaderCellDef scope="col">Server</th>
             <td mat-cell *matCellDef="let s"><a [routerLink]="['/servers', s.serverId]">{{ s.hostname }}</a></td></ng-container>
           <ng-container matColumnDef="status"><th mat-header-cell *matHeaderCellDef scope="col">Status</th>
@@ -53,7 +53,7 @@ import { formatDateTime, formatMoney } from '../../shared/format';
       @if (!loading() && !error()) {
         @if (invoices().length === 0) {<p class="ob-muted">No invoices yet.</p>}
         @else {
-          <div class="ob-table-wrap"><table mat-table [dataSource]="invoices()" data-testid="invoices-table">
+          <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Invoices"><table mat-table [dataSource]="invoices()" data-testid="invoices-table">
             <ng-container matColumnDef="number"><th mat-header-cell *matHeaderCellDef scope="col">Invoice</th><td mat-cell *matCellDef="let i">{{ i.number ?? i.id }}</td></ng-container>
             <ng-container matColumnDef="date"><th mat-header-cell *matHeaderCellDef scope="col">Date</th><td mat-cell *matCellDef="let i">{{ fmt(i.createdAt) }}</td></ng-container>
             <ng-container matColumnDef="amount"><th mat-header-cell *matHeaderCellDef scope="col">Amount</th><td mat-cell *matCellDef="let i">{{ money(i.amountDue, i.currency) }}</td></ng-container>

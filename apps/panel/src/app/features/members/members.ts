@@ -55,7 +55,7 @@ const ROLE_HELP: Record<TenantRole, string> = {
       }
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()"><p>No members.</p></ob-load-state>
       @if (!loading() && items().length) {
-        <div class="ob-table-wrap"><table mat-table [dataSource]="items()" data-testid="members-table">
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Members"><table mat-table [dataSource]="items()" data-testid="members-table">
           <ng-container matColumnDef="email"><th mat-header-cell *matHeaderCellDef scope="col">Member</th>
             <td mat-cell *matCellDef="let m">{{ m.email }}@if (m.userId === auth.user()?.id) { <span class="ob-muted">(you)</span>}</td></ng-container>
           <ng-container matColumnDef="role"><th mat-header-cell *matHeaderCellDef scope="col">Role</th>

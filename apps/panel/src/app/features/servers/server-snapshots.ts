@@ -37,7 +37,7 @@ import { formatDateTime } from '../../shared/format';
       @if (snapshots().length === 0) {
         <p class="ob-muted" data-testid="snapshots-empty">No snapshots.</p>
       } @else {
-        <div class="ob-table-wrap">
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Snapshot list">
           <table class="ob-simple-table" data-testid="snapshot-list">
             <thead><tr><th scope="col">Name</th><th scope="col">Taken</th><th scope="col">Kind</th><th scope="col">Size</th><th scope="col">Expires</th><th scope="col">State</th><th scope="col"><span class="ob-visually-hidden">Actions</span></th></tr></thead>
             <tbody>

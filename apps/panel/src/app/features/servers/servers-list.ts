@@ -35,28 +35,28 @@ export function primaryAddress(s: ServerView): string {
           <a mat-flat-button routerLink="/order" data-testid="order-first-server">Order a server</a>}
       </ob-load-state>
       @if (!loading() && servers().length > 0) {
-        <div class="ob-table-wrap">
-          <table mat-table [dataSource]="servers()" [trackBy]="trackById" data-testid="servers-table">
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Servers">
+          <table mat-table class="ob-cards" [dataSource]="servers()" [trackBy]="trackById" data-testid="servers-table">
             <caption class="ob-visually-hidden">Your servers</caption>
             <ng-container matColumnDef="hostname">
               <th mat-header-cell *matHeaderCellDef scope="col">Host name</th>
-              <td mat-cell *matCellDef="let s"><a [routerLink]="['/servers', s.id]" data-testid="server-link">{{ s.hostname }}</a></td>
+              <td mat-cell *matCellDef="let s" class="ob-card-title"><a [routerLink]="['/servers', s.id]" data-testid="server-link">{{ s.hostname }}</a></td>
             </ng-container>
             <ng-container matColumnDef="state">
               <th mat-header-cell *matHeaderCellDef scope="col">State</th>
-              <td mat-cell *matCellDef="let s" data-testid="server-state" [attr.data-state]="s.state"><ob-state-chip [state]="s.state" />@if (s.nodeReachable === false) { <ob-state-chip state="node_unreachable" data-testid="node-unreachable" />}</td>
+              <td mat-cell *matCellDef="let s" data-label="State" data-testid="server-state" [attr.data-state]="s.state"><ob-state-chip [state]="s.state" />@if (s.nodeReachable === false) { <ob-state-chip state="node_unreachable" data-testid="node-unreachable" />}</td>
             </ng-container>
             <ng-container matColumnDef="address">
               <th mat-header-cell *matHeaderCellDef scope="col">Address</th>
-              <td mat-cell *matCellDef="let s" class="ob-mono" data-testid="server-address">{{ address(s) }}</td>
+              <td mat-cell *matCellDef="let s" data-label="Address" class="ob-mono" data-testid="server-address">{{ address(s) }}</td>
             </ng-container>
             <ng-container matColumnDef="plan">
               <th mat-header-cell *matHeaderCellDef scope="col">Plan</th>
-              <td mat-cell *matCellDef="let s">{{ s.plan.name }} <span class="ob-muted">· {{ price(s) }}/mo</span></td>
+              <td mat-cell *matCellDef="let s" data-label="Plan">{{ s.plan.name }} <span class="ob-muted">· {{ price(s) }}/mo</span></td>
             </ng-container>
             <ng-container matColumnDef="location">
               <th mat-header-cell *matHeaderCellDef scope="col">Location</th>
-              <td mat-cell *matCellDef="let s">{{ s.location.name }}</td>
+              <td mat-cell *matCellDef="let s" data-label="Location">{{ s.location.name }}</td>
             </ng-container>
             <tr mat-header-row *matHeaderRowDef="columns"></tr>
             <tr mat-row *matRowDef="let s; columns: columns" data-testid="server-row" [attr.data-server-id]="s.id"

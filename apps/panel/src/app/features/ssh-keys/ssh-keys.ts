@@ -42,7 +42,7 @@ import { formatDateTime } from '../../shared/format';
         <p>No SSH keys yet. Keys you add here can be installed on new servers.</p>
       </ob-load-state>
       @if (!loading() && keys().length) {
-        <div class="ob-table-wrap">
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="SSH keys">
           <table mat-table [dataSource]="keys()" data-testid="ssh-keys-table">
             <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Name</th><td mat-cell *matCellDef="let k"><span class="ob-name" [title]="k.name">{{ k.name }}</span></td></ng-container>
             <ng-container matColumnDef="fingerprint"><th mat-header-cell *matHeaderCellDef scope="col">Fingerprint</th><td mat-cell *matCellDef="let k" class="ob-mono ob-wrap fp">{{ k.fingerprint }}</td></ng-container>
