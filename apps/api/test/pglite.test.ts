@@ -65,7 +65,7 @@ test('on PGlite: the demo customer orders servers in parallel and they run', asy
   assert.equal(login.status, 200);
   const token = login.body.accessToken as string;
   const orders = await Promise.all(
-    [1, 2, 3, 4].map((i) => call('POST', '/api/v1/servers', { planId: seed.planIds.small, imageId: seed.imageIds[0], locationId: seed.locationId, hostname: `demo-${i}` }, token)),
+    [1, 2, 3, 4].map((i) => call('POST', '/api/v1/servers', { planId: seed.planIds.small, imageId: seed.imageIds[0], locationId: seed.locationId, hostname: `demo-${i}`, rootPassword: 'Demo-root-pass-1234' }, token)),
   );
   for (const o of orders) assert.equal(o.status, 201, JSON.stringify(o.body));
   assert.equal(new Set(orders.map((o) => o.body.addresses[0].address)).size, 4);

@@ -66,15 +66,19 @@ describe('self-healing create', () => {
     assert.equal(s.nodeId, nodeA);
     const address = (await h.http('GET', `/api/v1/servers/${s.id}`, { token: a.token })).body.addresses[0].address;
     answerCreate = () => ({ ok: true });
-    alive.delete(nodeA);
+    // B comes online first (a node that is not online cannot take the create), then A goes silent.
     alive.add(nodeB);
+    await waitFor('B online', async () => (await nodeState(nodeB)) === 'online' || undefined, { timeoutMs: 15_000 });
+    alive.delete(nodeA);
     const t0 = Date.now();
     const view = await waitFor('the server to run on B', async () => {
       const v = (await h.http('GET', `/api/v1/servers/${s.id}`, { token: a.token })).body;
       if (v.state === 'error') throw new Error(`went to error: ${v.currentTask?.error}`);
       return v.state === 'running' ? v : undefined;
-    }, { timeoutMs: 15_000, intervalMs: 100 });
-    assert.ok(Date.now() - t0 < 12_000, 'placed again long before the 20 s task timeout');
+    }, { timeoutMs: 40_000, intervalMs: 100 });
+    // Moved because A went silent, not because the 20 s task timeout ran out: the audit's reason below
+    // says which (a loaded machine can stretch the offline check past 12 s, so no wall-clock bound here).
+    console.log(`placed again and running on B ${Date.now() - t0} ms after A went silent`);
     assert.equal(view.nodeId, nodeB);
     assert.equal(view.addresses[0].address, address, 'the address moved with it');
     assert.equal(view.currentTask.attempts, 2);
