@@ -149,6 +149,8 @@ test('traffic quota: 80 % warns, 100 % throttles the node to the over-quota rate
   assert.equal(t1.direction, 'out');
   assert.ok(new Date(t1.resetsAt) > new Date(), 'resets in the future');
   assert.equal(new Date(t1.resetsAt).getUTCDate(), 1, 'calendar period: resets on the 1st');
+  // The quota is evaluated right after the ingest commits, so the notice follows the counted traffic by a moment.
+  await waitFor('the 80 % notice', async () => ((await kinds()).length >= 1 ? true : undefined), { timeoutMs: 5000 });
   assert.deepEqual(await kinds(), ['quota.warning']);
   assert.equal(throttles().length, 0);
 
@@ -158,6 +160,7 @@ test('traffic quota: 80 % warns, 100 % throttles the node to the over-quota rate
   assert.deepEqual(throttles().map((c) => c.netMbit), [7]);
   await send(0.1 * GiB);
   await waitFor('counted', async () => ((await traffic()).usedBytes >= 1.15 * GiB - 1 ? true : undefined), { timeoutMs: 5000 });
+  await waitFor('the 100 % notice', async () => ((await kinds()).length >= 2 ? true : undefined), { timeoutMs: 5000 });
   assert.deepEqual(await kinds(), ['quota.warning', 'quota.reached']);
   assert.equal(throttles().length, 1, 'a throttled server is not throttled again');
   const server = (await h.ds.query(`SELECT throttle_mbit, throttle_applied_mbit FROM servers WHERE id = $1`, [id]))[0];
