@@ -55,6 +55,8 @@ const GATEWAY = '198.51.100.1';
 const POOL6 = '2001:db8:100::/64';
 const GATEWAY6 = '2001:db8:100::1';
 const DISK_GIB = 4;
+const PASSWORD_1 = 'rebuild-chose-this-1';
+const PASSWORD_2 = 'reset-through-the-agent-2';
 
 /** What the daemon's builders look like (loaded from its compiled output at run time, so the hand start uses the very same seed and XML). */
 interface DaemonBuilders {
@@ -92,6 +94,7 @@ describe('a real Debian 12 server ordered through the API', { skip: skip ?? fals
   let imageId: string;
   let locationId: string;
   let keyId: string;
+  let guestImageId: string;
   let key: { keyFile: string; publicKey: string };
   let work: string;
   let builders: DaemonBuilders;
@@ -125,7 +128,11 @@ describe('a real Debian 12 server ordered through the API', { skip: skip ?? fals
         node: { vcpus: 2, memoryMiB: 4096, diskGiB: 100 },
         ipv4Cidr: POOL4,
         ipv4Gateway: GATEWAY,
-        images: [{ name: 'Debian 12', osFamily: 'debian', version: '12', url: `file://${img.image}`, sha256: img.imageSha256, format: 'qcow2', bootMode: 'disk', defaultUser: img.defaultUser, guestAgent: true }],
+        images: [
+          { name: 'Debian 12', osFamily: 'debian', version: '12', url: `file://${img.image}`, sha256: img.imageSha256, format: 'qcow2', bootMode: 'disk', defaultUser: img.defaultUser, guestAgent: true },
+          // wrongly said to have an agent: the busybox guest runs none, so the node's refusal is what the customer sees
+          { name: 'Oblako test guest', osFamily: 'busybox', version: '1', url: `file://${guest.image}`, sha256: guest.imageSha256, format: guest.imageFormat, bootMode: 'direct-kernel', guestAgent: true },
+        ],
       },
       libvirtUri: hv.uri,
       daemonEnv: {
@@ -153,6 +160,7 @@ describe('a real Debian 12 server ordered through the API', { skip: skip ?? fals
     assert.equal(debian.defaultUser, 'debian', 'the catalogue tells the customer which user to log in as');
     assert.equal(debian.bootMode, 'disk');
     imageId = debian.id;
+    guestImageId = images.find((i) => i.name === 'Oblako test guest')!.id;
     locationId = (await customer.ok<{ id: string }[]>('GET', '/api/v1/locations'))[0]!.id;
     keyId = (await customer.ok<{ id: string }>('POST', '/api/v1/ssh-keys', { name: 'laptop', publicKey: key.publicKey })).id;
   });
@@ -232,7 +240,8 @@ describe('a real Debian 12 server ordered through the API', { skip: skip ?? fals
     const route6 = JSON.parse(await sshRun(ssh, 'ip -j -6 route show default')) as { gateway: string; dev: string }[];
     assert.deepEqual(route6.map((r) => [r.gateway, r.dev]), [[GATEWAY6, 'eth0']], 'the IPv6 default route is via the assigned gateway');
     // and the guest really is reachable on both, from the hypervisor side
-    await run('ip', ['netns', 'exec', hv.netns, 'ssh-keyscan', '-T', '5', v6.address], { timeoutMs: 30_000 });
+    // (retried: on a loaded machine the IPv6 address may still be in duplicate address detection when SSH over IPv4 already answers)
+    await waitFor(`sshd answering on ${v6.address}`, async () => (await tryRun('ip', ['netns', 'exec', hv.netns, 'ssh-keyscan', '-T', '5', v6.address], 30_000)).ok || undefined, { timeoutMs: 120_000, intervalMs: 1000 });
 
     const diskBytes = DISK_GIB * 1024 ** 3;
     assert.equal(Number((await sshRun(ssh, 'lsblk -bdno SIZE /dev/vda')).trim()), diskBytes, "the disk is the plan's size");
@@ -253,7 +262,8 @@ describe('a real Debian 12 server ordered through the API', { skip: skip ?? fals
   test('a rebuild to the same image keeps the addresses and gives new host keys', async (t) => {
     if (!first) return t.skip('needs the first server');
     const { server, ssh, hostKeys } = first;
-    const r = await customer.call('POST', `/api/v1/servers/${server.id}/actions`, { action: 'rebuild', imageId });
+    // the customer chooses a root password this time (the key stays)
+    const r = await customer.call('POST', `/api/v1/servers/${server.id}/actions`, { action: 'rebuild', imageId, rootPassword: PASSWORD_1 });
     assert.equal(r.status, 202, JSON.stringify(r.body));
     const rebuilt = await waitForState(customer, server.id, 'running', 300_000);
     assert.deepEqual(rebuilt.addresses.map((a) => a.address).sort(), server.addresses.map((a) => a.address).sort(), 'the rebuild keeps the addresses');
@@ -263,9 +273,72 @@ describe('a real Debian 12 server ordered through the API', { skip: skip ?? fals
     assert.equal((await sshRun(ssh, 'hostname')).trim(), 'deb-one');
     await assertCloudInitDone(ssh);
     first = { server, ssh, hostKeys: after };
+
+    // the password hash is set: /etc/shadow holds exactly the hash the API made, and the password logs in over SSH
+    const { rows } = await pool.query<{ h: string }>('SELECT root_password_hash AS h FROM servers WHERE id = $1', [server.id]);
+    const hash = rows[0]!.h;
+    assert.match(hash, /^\$6\$/);
+    assert.equal(await shadowHash(ssh, 'root'), hash, "root's shadow entry is the API's hash");
+    assert.equal(await sshPassword(hv.netns, ssh.address, 'root', PASSWORD_1, work), 'root', 'root logs in over SSH with the password');
+    assert.equal(await sshPassword(hv.netns, ssh.address, 'root', 'not-the-password', work), null, 'a wrong password does not');
   });
 
-  test('the graceful stop powers the guest off through ACPI, not by destroying it; it starts again as it was', async (t) => {
+  test('"Reset root password" goes through the guest agent on a running server: new shadow hash, the new password logs in, the old one no longer', async (t) => {
+    if (!first) return t.skip('needs the first server');
+    const { server, ssh } = first;
+    const before = await shadowHash(ssh, 'root');
+    const bootId = (await sshRun(ssh, 'cat /proc/sys/kernel/random/boot_id')).trim();
+    const t0 = Date.now();
+    const r = await customer.call<ServerView>('POST', `/api/v1/servers/${server.id}/actions`, { action: 'reset_password', rootPassword: PASSWORD_2 });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    assert.equal(r.body.state, 'running');
+    const task = await waitFor('the reset task', async () => {
+      const { rows } = await pool.query<{ state: string; error: string | null }>(`SELECT state, error FROM tasks WHERE server_id = $1 AND op = 'reset_password'`, [server.id]);
+      return rows[0] && ['succeeded', 'failed'].includes(rows[0].state) ? rows[0] : undefined;
+    }, { timeoutMs: 120_000, intervalMs: 100 });
+    assert.equal(task.state, 'succeeded', task.error ?? '');
+    console.log(`[debian] reset_password through the guest agent took ${Date.now() - t0} ms`);
+    const { rows } = await pool.query<{ h: string }>('SELECT root_password_hash AS h FROM servers WHERE id = $1', [server.id]);
+    const after = await shadowHash(ssh, 'root');
+    assert.notEqual(after, before, 'the shadow hash changed');
+    assert.equal(after, rows[0]!.h, 'to the hash the API made of the new password');
+    assert.equal(await sshPassword(hv.netns, ssh.address, 'root', PASSWORD_2, work), 'root', 'the new password logs in');
+    assert.equal(await sshPassword(hv.netns, ssh.address, 'root', PASSWORD_1, work), null, 'the old one no longer does');
+    assert.equal((await sshRun(ssh, 'cat /proc/sys/kernel/random/boot_id')).trim(), bootId, 'the guest did not restart');
+  });
+
+  test('the busybox test guest has no agent: a password reset fails with a clear reason and its stop falls back to ACPI', async () => {
+    const created = await customer.ok<ServerView>('POST', '/api/v1/servers', { planId: plan.id, imageId: guestImageId, locationId, hostname: 'no-agent.example.test', sshKeyIds: [keyId] });
+    await waitForState(customer, created.id, 'running', 300_000);
+    const r = await customer.call('POST', `/api/v1/servers/${created.id}/actions`, { action: 'reset_password', rootPassword: PASSWORD_2 });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const task = await waitFor('the reset task', async () => {
+      const { rows } = await pool.query<{ state: string; error: string | null }>(`SELECT state, error FROM tasks WHERE server_id = $1 AND op = 'reset_password'`, [created.id]);
+      return rows[0] && ['succeeded', 'failed'].includes(rows[0].state) ? rows[0] : undefined;
+    }, { timeoutMs: 120_000, intervalMs: 100 });
+    assert.equal(task.state, 'failed');
+    assert.match(task.error ?? '', /^agent_unavailable: no guest agent answers/);
+    assert.equal((await waitForState(customer, created.id, 'running', 60_000)).state, 'running', 'the server keeps running');
+    const s = await customer.call('POST', `/api/v1/servers/${created.id}/actions`, { action: 'stop' });
+    assert.equal(s.status, 202, JSON.stringify(s.body));
+    await waitForState(customer, created.id, 'stopped', 300_000);
+    const steps = await stopSteps(created.id);
+    // ACPI, destroyed after the grace when the guest (still booting on a loaded machine) does not act on it
+    assert.ok(!steps.includes('stop_via_agent') && (steps.includes('stop_via_acpi') || steps.includes('stop_via_destroyed')), `no agent answered the ping: ACPI (the stop's steps: ${steps.join(', ')})`);
+    await customer.call('DELETE', `/api/v1/servers/${created.id}`);
+  });
+
+  /** The step names of the server's last stop task once it finished (the state may say `stopped` before the result is in). */
+  async function stopSteps(serverId: string): Promise<string[]> {
+    const row = await waitFor('the stop task to finish', async () => {
+      const { rows } = await pool.query<{ state: string; timings: { steps?: Record<string, number> } }>(
+        `SELECT state, timings FROM tasks WHERE server_id = $1 AND op = 'stop' ORDER BY created_at DESC LIMIT 1`, [serverId]);
+      return rows[0] && ['succeeded', 'failed'].includes(rows[0].state) ? rows[0] : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 100 });
+    return Object.keys(row.timings.steps ?? {});
+  }
+
+  test('the graceful stop powers the guest off through its guest agent, not by destroying it; it starts again as it was', async (t) => {
     if (!first) return t.skip('needs the first server');
     const { server, ssh, hostKeys } = first;
     const domain = `oblako-${server.id}`;
@@ -278,8 +351,10 @@ describe('a real Debian 12 server ordered through the API', { skip: skip ?? fals
     assert.equal((await virsh(hv.uri, ['domstate', domain])).trim(), 'shut off');
     const reasons = domainLog(hv, domain).match(/shutting down, reason=\w+/g) ?? [];
     assert.equal(reasons.length, before + 1, 'libvirt logged one more power-off');
-    assert.equal(reasons.at(-1), 'shutting down, reason=shutdown', 'the guest shut itself down (ACPI), it was not destroyed');
-    console.log(`[debian] graceful stop (ACPI) took ${stopMs} ms`);
+    assert.equal(reasons.at(-1), 'shutting down, reason=shutdown', 'the guest shut itself down, it was not destroyed');
+    const steps = await stopSteps(server.id);
+    assert.ok(steps.includes('stop_via_agent'), `the agent answered the ping and took the shutdown (the stop's steps: ${steps.join(', ')})`);
+    console.log(`[debian] graceful stop (guest agent) took ${stopMs} ms`);
 
     const s = await customer.call('POST', `/api/v1/servers/${server.id}/actions`, { action: 'start' });
     assert.equal(s.status, 202, JSON.stringify(s.body));
@@ -351,6 +426,30 @@ describe('a real Debian 12 server ordered through the API', { skip: skip ?? fals
     }
   }
 });
+
+/** The user's /etc/shadow hash, read over SSH as the default user with sudo. */
+async function shadowHash(ssh: SshTarget, user: string): Promise<string> {
+  const line = (await sshRun(ssh, `sudo -n grep '^${user}:' /etc/shadow`)).trim();
+  return line.split(':')[1] ?? '';
+}
+
+/**
+ * Log in with a password over SSH (no key offered) from inside the namespace; returns `whoami`'s answer, or null
+ * when the login is refused. OpenSSH's askpass (SSH_ASKPASS_REQUIRE=force) types the password: no sshpass needed.
+ */
+async function sshPassword(netns: string, address: string, user: string, password: string, dir: string): Promise<string | null> {
+  const askpass = join(dir, `askpass-${randomUUID().slice(0, 8)}`);
+  writeFileSync(askpass, `#!/bin/sh\nprintf '%s\\n' '${password}'\n`, { mode: 0o700 });
+  try {
+    const r = await run('ip', [
+      'netns', 'exec', netns, 'ssh', '-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=password,keyboard-interactive', '-o', 'NumberOfPasswordPrompts=1',
+      '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=5', `${user}@${address}`, '--', 'whoami',
+    ], { timeoutMs: 30_000, env: { ...process.env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' } }).catch(() => null);
+    return r ? r.stdout.trim() : null;
+  } finally {
+    rmSync(askpass, { force: true });
+  }
+}
 
 /** `cloud-init status --wait` is done, with no errors in its result and no warnings in its log. */
 async function assertCloudInitDone(ssh: SshTarget): Promise<void> {
