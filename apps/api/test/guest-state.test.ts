@@ -1,7 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WIRE_VERSION } from '@oblako/contracts';
-import { waitFor } from '@oblako/testing';
 import { FakeNode } from './support/fake-node.js';
 import { startHarness, type Harness } from './support/harness.js';
 
@@ -28,12 +27,6 @@ async function state(token: string, id: string): Promise<string> {
   return (await h.http('GET', `/api/v1/servers/${id}`, { token })).body.state;
 }
 
-async function waitState(token: string, id: string, want: string) {
-  return waitFor(`server ${id} to be ${want}`, async () => {
-    const r = await h.http('GET', `/api/v1/servers/${id}`, { token });
-    return r.body.state === want && !['queued', 'dispatched', 'running'].includes(r.body.currentTask?.state) ? r.body : undefined;
-  }, { timeoutMs: 5000, intervalMs: 10 });
-}
 
 async function lastFinish(id: string): Promise<number> {
   const [row] = await h.ds.query(`SELECT (timings->>'daemonFinishedAt')::float8 AS at FROM tasks WHERE server_id = $1 ORDER BY finished_at DESC LIMIT 1`, [id]);
@@ -50,26 +43,26 @@ describe('domain.state events against task results', () => {
     const body = { planId: h.seed.planIds.small, imageId: h.seed.imageIds[0], locationId: h.seed.locationId };
     const one = (await h.http('POST', '/api/v1/servers', { token: a.token, body: { ...body, hostname: 'g-1' } })).body.id as string;
     const two = (await h.http('POST', '/api/v1/servers', { token: a.token, body: { ...body, hostname: 'g-2' } })).body.id as string;
-    await waitState(a.token, one, 'running');
-    await waitState(a.token, two, 'running');
+    await h.waitIdle(a.token, one, 'running');
+    await h.waitIdle(a.token, two, 'running');
 
     // stop one; then a report of it running, observed before the stop finished, arrives
     assert.equal((await h.http('POST', `/api/v1/servers/${one}/actions`, { token: a.token, body: { action: 'stop' } })).status, 202);
-    await waitState(a.token, one, 'stopped');
+    await h.waitIdle(a.token, one, 'stopped');
     await guest(one, 'running', (await lastFinish(one)) - 50);
     // the guest of the other server powers itself off now: a fresh report, followed
     await guest(two, 'shutoff', Date.now() + 1);
-    await waitState(a.token, two, 'stopped');
+    await h.waitIdle(a.token, two, 'stopped');
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(await state(a.token, one), 'stopped', 'the stale report did not bring the stopped server back to running');
 
     // start it again; a stale "shutoff" from before the start finished is ignored, a fresh one is followed
     assert.equal((await h.http('POST', `/api/v1/servers/${one}/actions`, { token: a.token, body: { action: 'start' } })).status, 202);
-    await waitState(a.token, one, 'running');
+    await h.waitIdle(a.token, one, 'running');
     await guest(one, 'shutoff', (await lastFinish(one)) - 1);
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(await state(a.token, one), 'running');
     await guest(one, 'shutoff', Date.now() + 1);
-    await waitState(a.token, one, 'stopped');
+    await h.waitIdle(a.token, one, 'stopped');
   });
 });

@@ -6,7 +6,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitFor } from '@oblako/testing';
 import { FakeNode } from './support/fake-node.js';
 import { ADMIN, startHarness, type Harness } from './support/harness.js';
 
@@ -25,12 +24,6 @@ after(async () => {
   await h?.close();
 });
 
-async function waitState(token: string, id: string, state: string) {
-  return waitFor(`server ${id} to be ${state}`, async () => {
-    const r = await h.http('GET', `/api/v1/servers/${id}`, { token });
-    return r.body.state === state && !['queued', 'dispatched', 'running'].includes(r.body.currentTask?.state) ? r.body : undefined;
-  }, { timeoutMs: 5000, intervalMs: 10 });
-}
 
 test('staff manage the ISO library; customers see only what is offered', async () => {
   const bad = await h.http('POST', '/api/v1/admin/isos', { token: admin, body: { name: '', url: 'ftp://x/y.iso', sha256: 'XYZ' } });
@@ -58,7 +51,7 @@ test('boot_iso sends the ISO with the spec to the server’s node; detach_iso ta
   const b = await h.register('iso-other');
   const created = await h.http('POST', '/api/v1/servers', { token: a.token, body: { planId: h.seed.planIds.small, imageId: h.seed.imageIds[0], locationId: h.seed.locationId, hostname: 'iso-1' } });
   const id = created.body.id;
-  await waitState(a.token, id, 'running');
+  await h.waitIdle(a.token, id, 'running');
 
   assert.equal((await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'boot_iso' } })).status, 404, 'boot_iso needs an ISO');
   assert.equal((await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'start', isoId: iso.id } })).status, 400, 'isoId only with boot_iso');
@@ -68,7 +61,7 @@ test('boot_iso sends the ISO with the spec to the server’s node; detach_iso ta
   const boot = await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'boot_iso', isoId: iso.id } });
   assert.equal(boot.status, 202, JSON.stringify(boot.body));
   assert.equal(boot.body.state, 'rebooting');
-  const running = await waitState(a.token, id, 'running');
+  const running = await h.waitIdle(a.token, id, 'running');
   assert.deepEqual(running.iso, { id: iso.id, name: 'Installer', active: true });
   const cmd = node.received.find((c) => c.serverId === id && c.op === 'boot_iso');
   assert.ok(cmd && cmd.op === 'boot_iso');
@@ -79,7 +72,7 @@ test('boot_iso sends the ISO with the spec to the server’s node; detach_iso ta
 
   const detach = await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'detach_iso' } });
   assert.equal(detach.status, 202, JSON.stringify(detach.body));
-  const back = await waitState(a.token, id, 'running');
+  const back = await h.waitIdle(a.token, id, 'running');
   assert.equal(back.iso, null);
   assert.ok(node.received.some((c) => c.serverId === id && c.op === 'detach_iso'));
   assert.equal((await h.http('DELETE', `/api/v1/admin/isos/${iso.id}`, { token: admin })).status, 204);

@@ -23,21 +23,7 @@ after(async () => {
   await h?.close();
 });
 
-async function runningServer(token: string, hostname: string): Promise<string> {
-  const created = await h.http('POST', '/api/v1/servers', {
-    token, body: { planId: h.seed.planIds.small, imageId: h.seed.imageIds[0], locationId: h.seed.locationId, hostname },
-  });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  await waitState(token, created.body.id, 'running');
-  return created.body.id;
-}
 
-async function waitState(token: string, id: string, state: string) {
-  return waitFor(`server ${id} to be ${state}`, async () => {
-    const r = await h.http('GET', `/api/v1/servers/${id}`, { token });
-    return r.body.state === state && !['queued', 'dispatched', 'running'].includes(r.body.currentTask?.state) ? r.body : undefined;
-  }, { timeoutMs: 5000, intervalMs: 10 });
-}
 
 test('every op of the contract has its API operation file, registered under its op', () => {
   for (const [op, operation] of Object.entries(API_OPERATIONS)) assert.equal(operation.op, op);
@@ -46,12 +32,12 @@ test('every op of the contract has its API operation file, registered under its 
 test('pause and resume: a customer pauses a running server and resumes it; the node gets one command each; wrong states answer 409, another tenant 404', async () => {
   const a = await h.register('pause');
   const b = await h.register('pause-other');
-  const id = await runningServer(a.token, 'paused-1');
+  const id = await h.orderRunning(a.token, 'paused-1');
 
   const pausing = await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'pause' } });
   assert.equal(pausing.status, 202, JSON.stringify(pausing.body));
   assert.equal(pausing.body.state, 'pausing');
-  const paused = await waitState(a.token, id, 'paused');
+  const paused = await h.waitIdle(a.token, id, 'paused');
   assert.equal(paused.currentTask.op, 'pause');
   assert.equal(paused.currentTask.state, 'succeeded');
   const pauseCmds = node.received.filter((c) => c.serverId === id && c.op === 'pause');
@@ -69,13 +55,13 @@ test('pause and resume: a customer pauses a running server and resumes it; the n
   const resuming = await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'resume' } });
   assert.equal(resuming.status, 202, JSON.stringify(resuming.body));
   assert.equal(resuming.body.state, 'resuming');
-  await waitState(a.token, id, 'running');
+  await h.waitIdle(a.token, id, 'running');
 
   // a failed pause goes back to running, with the node's reason on the task
   scripted.set('pause', () => ({ ok: false, error: { code: 'not_running', message: 'the guest is shut off' } }));
   try {
     await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'pause' } });
-    const back = await waitState(a.token, id, 'running');
+    const back = await h.waitIdle(a.token, id, 'running');
     assert.equal(back.currentTask.state, 'failed');
     assert.match(back.currentTask.error, /^not_running: the guest is shut off/);
   } finally {
@@ -100,9 +86,9 @@ test('an event kind nobody handles is logged, counted and terminated, not acknow
 
 test('the runner retries a step when the operation says so: a new attempt, a result of the old attempt is ignored', async () => {
   const a = await h.register('retry');
-  const id = await runningServer(a.token, 'retry-1');
+  const id = await h.orderRunning(a.token, 'retry-1');
   await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'stop' } });
-  await waitState(a.token, id, 'stopped');
+  await h.waitIdle(a.token, id, 'stopped');
 
   // An operation that retries a failed step once on the same node (what a create elsewhere would do with another node).
   const start = API_OPERATIONS.start as { onResult?: (ctx: ResultContext) => Promise<Next> };
@@ -121,7 +107,7 @@ test('the runner retries a step when the operation says so: a new attempt, a res
     assert.equal(firstAttempt.attempt, 1);
     const second = await waitFor('the retried start', () => node.received.find((c) => c.serverId === id && c.op === 'start' && c.attempt === 2), { timeoutMs: 5000, intervalMs: 5 });
     assert.equal(second.taskId, firstAttempt.taskId, 'the same task, a new attempt');
-    const running = await waitState(a.token, id, 'running');
+    const running = await h.waitIdle(a.token, id, 'running');
     assert.equal(running.currentTask.attempts, 2);
     assert.equal(running.currentTask.state, 'succeeded');
     // a late answer of attempt 1 (say, a node that was slow) changes nothing

@@ -21,19 +21,7 @@ after(async () => {
   await h?.close();
 });
 
-async function runningServer(token: string, hostname: string, plan: 'small' | 'medium' = 'small'): Promise<string> {
-  const created = await h.http('POST', '/api/v1/servers', { token, body: { planId: h.seed.planIds[plan], imageId: h.seed.imageIds[0], locationId: h.seed.locationId, hostname } });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  await waitState(token, created.body.id, 'running');
-  return created.body.id;
-}
 
-async function waitState(token: string, id: string, state: string) {
-  return waitFor(`server ${id} to be ${state}`, async () => {
-    const r = await h.http('GET', `/api/v1/servers/${id}`, { token });
-    return r.body.state === state && !['queued', 'dispatched', 'running'].includes(r.body.currentTask?.state) ? r.body : undefined;
-  }, { timeoutMs: 5000, intervalMs: 10 });
-}
 
 interface Used { used_vcpus: number; used_memory_mib: number; used_disk_gib: number }
 async function used(): Promise<Used> {
@@ -53,7 +41,7 @@ async function sumOfServers(): Promise<Used> {
 test('a customer resizes a running server to a larger plan: room is held at once, the node gets the new spec, the server shows the new plan', async () => {
   const a = await h.register('resize');
   const b = await h.register('resize-other');
-  const id = await runningServer(a.token, 'grow-1');
+  const id = await h.orderRunning(a.token, 'grow-1');
   const before = await used();
 
   const options = await h.http('GET', `/api/v1/servers/${id}/resize-options`, { token: a.token });
@@ -93,7 +81,7 @@ test('a customer resizes a running server to a larger plan: room is held at once
   } finally {
     scripted.delete('resize');
   }
-  const done = await waitState(a.token, id, 'running');
+  const done = await h.waitIdle(a.token, id, 'running');
   assert.equal(done.plan.name, 'Medium');
   assert.equal(done.currentTask.op, 'resize');
   assert.equal(done.currentTask.state, 'succeeded');
@@ -105,7 +93,7 @@ test('a customer resizes a running server to a larger plan: room is held at once
 
 test('the three refusals: a disk that would shrink, the wrong state, no room on the node (409s, nothing held)', async () => {
   const a = await h.register('refuse');
-  const id = await runningServer(a.token, 'refuse-1', 'medium');
+  const id = await h.orderRunning(a.token, 'refuse-1', h.seed.planIds.medium);
   const start = await used();
 
   const shrink = await h.http('POST', `/api/v1/servers/${id}/resize`, { token: a.token, body: { planId: h.seed.planIds.small } });
@@ -118,13 +106,13 @@ test('the three refusals: a disk that would shrink, the wrong state, no room on 
   assert.equal(staffShrink.body.code, 'disk_shrink');
 
   await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'pause' } });
-  await waitState(a.token, id, 'paused');
+  await h.waitIdle(a.token, id, 'paused');
   const paused = await h.http('POST', `/api/v1/servers/${id}/resize`, { token: a.token, body: { planId: h.seed.planIds.large } });
   assert.equal(paused.status, 409);
   assert.equal(paused.body.code, 'invalid_transition');
   assert.match(paused.body.message, /paused/);
   await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'resume' } });
-  await waitState(a.token, id, 'running');
+  await h.waitIdle(a.token, id, 'running');
 
   // fill the node's memory up to what large would need minus one MiB
   const [cap] = await h.ds.query('SELECT floor(memory_mib * memory_overcommit)::int AS mem FROM nodes WHERE id = $1', [h.seed.nodeId]);
@@ -148,13 +136,13 @@ test('the three refusals: a disk that would shrink, the wrong state, no room on 
 
 test('a resize the node fails keeps the old plan and gives the held room back; staff may move a server to a plan not on sale', async () => {
   const a = await h.register('fail');
-  const id = await runningServer(a.token, 'fail-1');
+  const id = await h.orderRunning(a.token, 'fail-1');
   const start = await used();
   scripted.set('resize', () => ({ ok: false, error: { code: 'host_error', message: 'qemu-img resize failed' } }));
   try {
     const r = await h.http('POST', `/api/v1/servers/${id}/resize`, { token: a.token, body: { planId: h.seed.planIds.large } });
     assert.equal(r.status, 202);
-    const back = await waitState(a.token, id, 'running');
+    const back = await h.waitIdle(a.token, id, 'running');
     assert.equal(back.plan.name, 'Small');
     assert.equal(back.currentTask.state, 'failed');
     assert.match(back.currentTask.error, /^host_error: qemu-img resize failed/);
@@ -177,15 +165,15 @@ test('a resize the node fails keeps the old plan and gives the held room back; s
   assert.equal(custOptions.body.some((c: { plan: { id: string } }) => c.plan.id === hidden), false, 'customers see only plans on sale');
   const staff = await h.http('POST', `/api/v1/admin/servers/${id}/resize`, { token: admin, body: { planId: hidden } });
   assert.equal(staff.status, 202, JSON.stringify(staff.body));
-  const moved = await waitState(a.token, id, 'running');
+  const moved = await h.waitIdle(a.token, id, 'running');
   assert.equal(moved.plan.name, 'Legacy');
   assert.deepEqual(await used(), await sumOfServers());
   // a stopped server resizes too, and stays stopped
   await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'stop' } });
-  await waitState(a.token, id, 'stopped');
+  await h.waitIdle(a.token, id, 'stopped');
   const cold = await h.http('POST', `/api/v1/servers/${id}/resize`, { token: a.token, body: { planId: h.seed.planIds.medium } });
   assert.equal(cold.status, 202, JSON.stringify(cold.body));
-  const stopped = await waitState(a.token, id, 'stopped');
+  const stopped = await h.waitIdle(a.token, id, 'stopped');
   assert.equal(stopped.plan.name, 'Medium');
   assert.deepEqual(await used(), await sumOfServers());
 });
@@ -193,7 +181,7 @@ test('a resize the node fails keeps the old plan and gives the held room back; s
 test('rescue and unrescue through the API: rescue is a state of its own, with its own refusals; a failed rescue goes back', async () => {
   const a = await h.register('rescue');
   const b = await h.register('rescue-other');
-  const id = await runningServer(a.token, 'rescue-1');
+  const id = await h.orderRunning(a.token, 'rescue-1');
   const foreign = await h.http('POST', `/api/v1/servers/${id}/actions`, { token: b.token, body: { action: 'rescue' } });
   assert.equal(foreign.status, 404);
   const notYet = await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'unrescue' } });
@@ -203,7 +191,7 @@ test('rescue and unrescue through the API: rescue is a state of its own, with it
   const r = await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'rescue' } });
   assert.equal(r.status, 202, JSON.stringify(r.body));
   assert.equal(r.body.state, 'rescuing');
-  const inRescue = await waitState(a.token, id, 'rescue');
+  const inRescue = await h.waitIdle(a.token, id, 'rescue');
   assert.equal(inRescue.currentTask.op, 'rescue');
   const cmd = node.received.find((c) => c.serverId === id && c.op === 'rescue');
   assert.ok(cmd && cmd.op === 'rescue');
@@ -220,7 +208,7 @@ test('rescue and unrescue through the API: rescue is a state of its own, with it
   scripted.set('unrescue', () => ({ ok: false, error: { code: 'host_error', message: 'define failed' } }));
   try {
     await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'unrescue' } });
-    const still = await waitState(a.token, id, 'rescue');
+    const still = await h.waitIdle(a.token, id, 'rescue');
     assert.equal(still.currentTask.state, 'failed');
   } finally {
     scripted.delete('unrescue');
@@ -228,20 +216,20 @@ test('rescue and unrescue through the API: rescue is a state of its own, with it
   const out = await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'unrescue' } });
   assert.equal(out.status, 202);
   assert.equal(out.body.state, 'unrescuing');
-  await waitState(a.token, id, 'running');
+  await h.waitIdle(a.token, id, 'running');
 
   // a node without a rescue system says so, and the server stays as it was
   scripted.set('rescue', () => ({ ok: false, error: { code: 'not_supported', message: 'this node has no rescue system' } }));
   try {
     await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'rescue' } });
-    const back = await waitState(a.token, id, 'running');
+    const back = await h.waitIdle(a.token, id, 'running');
     assert.match(back.currentTask.error, /^not_supported: this node has no rescue system/);
   } finally {
     scripted.delete('rescue');
   }
   // a server in rescue can still be deleted
   await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'rescue' } });
-  await waitState(a.token, id, 'rescue');
+  await h.waitIdle(a.token, id, 'rescue');
   const del = await h.http('DELETE', `/api/v1/servers/${id}`, { token: a.token });
   assert.equal(del.status, 202, JSON.stringify(del.body));
 });

@@ -1,7 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NodeCommand } from '@oblako/contracts';
-import { waitFor } from '@oblako/testing';
 import { SnapshotExpiry } from '../src/snapshots/snapshots.service.js';
 import { FakeNode, type FakeOutcome } from './support/fake-node.js';
 import { startHarness, type Harness } from './support/harness.js';
@@ -20,26 +19,14 @@ after(async () => {
   await h?.close();
 });
 
-async function waitIdle(token: string, id: string, state: string) {
-  return waitFor(`server ${id} to be ${state}`, async () => {
-    const r = await h.http('GET', `/api/v1/servers/${id}`, { token });
-    return r.body.state === state && !['queued', 'dispatched', 'running'].includes(r.body.currentTask?.state) ? r.body : undefined;
-  }, { timeoutMs: 5000, intervalMs: 10 });
-}
 
-async function runningServer(token: string, hostname: string): Promise<string> {
-  const created = await h.http('POST', '/api/v1/servers', { token, body: { planId: h.seed.planIds.small, imageId: h.seed.imageIds[0], locationId: h.seed.locationId, hostname } });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  await waitIdle(token, created.body.id, 'running');
-  return created.body.id;
-}
 
 const usedDisk = async (): Promise<number> => (await h.ds.query(`SELECT used_disk_gib FROM nodes WHERE id = $1`, [h.seed.nodeId]))[0].used_disk_gib;
 
 test('snapshots: create, list, revert, delete through the API; the plan limit, node disk, another tenant and bad input', async () => {
   const a = await h.register('snap');
   const b = await h.register('snap-other');
-  const id = await runningServer(a.token, 'snap-1');
+  const id = await h.orderRunning(a.token, 'snap-1');
   const base = `/api/v1/servers/${id}/snapshots`;
   const disk0 = await usedDisk();
 
@@ -56,7 +43,7 @@ test('snapshots: create, list, revert, delete through the API; the plan limit, n
   assert.equal(created.body.state, 'creating');
   assert.equal(created.body.withMemory, true, 'taken of a running server');
   const snapId: string = created.body.id;
-  await waitIdle(a.token, id, 'running');
+  await h.waitIdle(a.token, id, 'running');
   const cmd = node.received.find((c) => c.op === 'snapshot_create' && c.serverId === id);
   assert.deepEqual((cmd as { snapshot: unknown }).snapshot, { id: snapId }, 'the node is told the snapshot id');
   const listed = await h.http('GET', base, { token: a.token });
@@ -84,16 +71,16 @@ test('snapshots: create, list, revert, delete through the API; the plan limit, n
   const reverting = await h.http('POST', `${base}/${snapId}/revert`, { token: a.token });
   assert.equal(reverting.status, 202, JSON.stringify(reverting.body));
   assert.equal(reverting.body.state, 'snapshotting');
-  await waitIdle(a.token, id, 'paused');
+  await h.waitIdle(a.token, id, 'paused');
   scripted.set('snapshot_revert', () => ({ ok: true, domainState: 'running' }));
   await h.http('POST', `${base}/${snapId}/revert`, { token: a.token });
-  await waitIdle(a.token, id, 'running');
+  await h.waitIdle(a.token, id, 'running');
   scripted.delete('snapshot_revert');
 
   // the plan's limit (3 by default)
   for (const n of ['two', 'three']) {
     assert.equal((await h.http('POST', base, { token: a.token, body: { name: n } })).status, 202);
-    await waitIdle(a.token, id, 'running');
+    await h.waitIdle(a.token, id, 'running');
   }
   const over = await h.http('POST', base, { token: a.token, body: { name: 'four' } });
   assert.equal(over.status, 409);
@@ -103,11 +90,11 @@ test('snapshots: create, list, revert, delete through the API; the plan limit, n
   // a failed create leaves no row and gives nothing of the disk away
   const disk3 = await usedDisk();
   await h.http('DELETE', `${base}/${snapId}`, { token: a.token });
-  await waitIdle(a.token, id, 'running');
+  await h.waitIdle(a.token, id, 'running');
   assert.equal(await usedDisk(), disk3 - 2, 'a deleted snapshot gives its space back');
   scripted.set('snapshot_create', () => ({ ok: false, error: { code: 'host_error', message: 'no space left on device' } }));
   await h.http('POST', base, { token: a.token, body: { name: 'fails' } });
-  const failed = await waitIdle(a.token, id, 'running');
+  const failed = await h.waitIdle(a.token, id, 'running');
   assert.equal(failed.currentTask.state, 'failed');
   assert.match(failed.currentTask.error, /no space left/);
   scripted.delete('snapshot_create');
@@ -117,13 +104,13 @@ test('snapshots: create, list, revert, delete through the API; the plan limit, n
   // a failed delete keeps the snapshot ready
   scripted.set('snapshot_delete', () => ({ ok: false, error: { code: 'host_error', message: 'qemu said no' } }));
   await h.http('DELETE', `${base}/${after.body[0].id}`, { token: a.token });
-  await waitIdle(a.token, id, 'running');
+  await h.waitIdle(a.token, id, 'running');
   scripted.delete('snapshot_delete');
   assert.equal((await h.http('GET', base, { token: a.token })).body.find((s: { id: string }) => s.id === after.body[0].id).state, 'ready');
 
   // a node with no disk left refuses a snapshot
   await h.http('DELETE', `${base}/${after.body[0].id}`, { token: a.token });
-  await waitIdle(a.token, id, 'running');
+  await h.waitIdle(a.token, id, 'running');
   const diskNow = await usedDisk();
   await h.ds.query(`UPDATE nodes SET used_disk_gib = disk_gib WHERE id = $1`, [h.seed.nodeId]);
   try {
@@ -137,23 +124,23 @@ test('snapshots: create, list, revert, delete through the API; the plan limit, n
   // deleting the server forgets its snapshots and gives their space back
   const beforeDelete = await usedDisk();
   await h.http('DELETE', `/api/v1/servers/${id}`, { token: a.token });
-  await waitIdle(a.token, id, 'deleted');
+  await h.waitIdle(a.token, id, 'deleted');
   assert.equal((await h.ds.query(`SELECT count(*)::int AS n FROM server_snapshots WHERE server_id = $1`, [id]))[0].n, 0);
   assert.ok((await usedDisk()) <= beforeDelete - 2, 'the last snapshot\'s 2 GiB went back with the server');
 });
 
 test('an expired snapshot is deleted by the system; one that has not expired stays', async () => {
   const a = await h.register('snap-expiry');
-  const id = await runningServer(a.token, 'snap-exp');
+  const id = await h.orderRunning(a.token, 'snap-exp');
   const base = `/api/v1/servers/${id}/snapshots`;
   const keep = await h.http('POST', base, { token: a.token, body: { name: 'keep', expiresInHours: 24 } });
-  await waitIdle(a.token, id, 'running');
+  await h.waitIdle(a.token, id, 'running');
   const old = await h.http('POST', base, { token: a.token, body: { name: 'old', expiresInHours: 1 } });
-  await waitIdle(a.token, id, 'running');
+  await h.waitIdle(a.token, id, 'running');
   assert.ok(keep.body.expiresAt && Date.parse(keep.body.expiresAt) > Date.now() + 23 * 3600_000);
   await h.ds.query(`UPDATE server_snapshots SET expires_at = now() - interval '1 minute' WHERE id = $1`, [old.body.id]);
   assert.equal(await h.api.app.get(SnapshotExpiry).sweep(), 1);
-  await waitIdle(a.token, id, 'running');
+  await h.waitIdle(a.token, id, 'running');
   const left = await h.http('GET', base, { token: a.token });
   assert.deepEqual(left.body.map((s: { name: string }) => s.name), ['keep']);
   const audit: { actor_kind: string }[] = await h.ds.query(`SELECT actor_kind FROM audit_log WHERE target_id = $1 AND action = 'server.snapshot_delete'`, [id]);

@@ -21,12 +21,6 @@ after(async () => {
   await h?.close();
 });
 
-async function runningServer(token: string, hostname: string): Promise<string> {
-  const created = await h.http('POST', '/api/v1/servers', { token, body: { planId: h.seed.planIds.small, imageId: h.seed.imageIds[0], locationId: h.seed.locationId, hostname } });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  await waitFor('running', async () => ((await h.http('GET', `/api/v1/servers/${created.body.id}`, { token })).body.state === 'running' ? true : undefined), { timeoutMs: 5000 });
-  return created.body.id;
-}
 
 function sample(serverId: string, toMs: number, over: Partial<UsageSample> = {}): UsageSample {
   return {
@@ -42,7 +36,7 @@ async function usage(token: string, id: string, range: string) {
 test('usage samples: counted once however often they arrive, rolled up, graphed per range, kept after deletion; other tenants get 404', async () => {
   const a = await h.register('usage');
   const b = await h.register('usage-other');
-  const id = await runningServer(a.token, 'metered-1');
+  const id = await h.orderRunning(a.token, 'metered-1');
   const now = Date.now();
   const samples = Array.from({ length: 10 }, (_, i) => sample(id, now - (9 - i) * 60_000));
   await node.publish(h.seed.nodeId, 'usage', { v: WIRE_VERSION, nodeId: h.seed.nodeId, at: now, samples: samples.slice(0, 6) });
@@ -103,7 +97,7 @@ test('usage samples: counted once however often they arrive, rolled up, graphed 
 
 test('retention: raw samples and 5-minute rows go when old; hourly and daily rows stay', async () => {
   const a = await h.register('usage-retention');
-  const id = await runningServer(a.token, 'metered-old');
+  const id = await h.orderRunning(a.token, 'metered-old');
   const old = Date.now() - 3 * 86400_000;
   await node.publish(h.seed.nodeId, 'usage', { v: WIRE_VERSION, nodeId: h.seed.nodeId, at: Date.now(), samples: [sample(id, old)] });
   await waitFor('old sample stored', async () => Number((await h.ds.query(`SELECT count(*) FROM usage_samples WHERE server_id = $1`, [id]))[0].count) === 1 || undefined);

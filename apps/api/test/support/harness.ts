@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestDatabase, dropStreams, newSshPublicKey, startMailCatcher, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, type MailCatcher, type TestDatabase } from '@oblako/testing';
+import { ACTIVE_TASK_STATES, type TaskState } from '@oblako/contracts';
+import { createTestDatabase, dropStreams, newSshPublicKey, startMailCatcher, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, waitFor, type MailCatcher, type TestDatabase } from '@oblako/testing';
 import type { LoggerService } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { loadConfig, startApi, type AppConfig, type RunningApi } from '../../src/app.js';
@@ -35,6 +36,10 @@ export interface Harness {
    */
   register(label: string, opts?: { verified?: boolean }): Promise<{ token: string; refreshToken: string; tenantId: string; userId: string; email: string; password: string }>;
   count(table: string): Promise<number>;
+  /** Wait until the server is in `state` with no task of it queued, dispatched or running; answers its view. */
+  waitIdle(token: string, id: string, state: string, timeoutMs?: number): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Order a server (the seed's location and first image; the small plan unless one is given) and wait until it runs, idle; answers its id. */
+  orderRunning(token: string, hostname: string, planId?: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -113,6 +118,18 @@ export async function startHarness(options: { env?: Record<string, string>; seed
     async count(table) {
       const rows = await ds.query(`SELECT count(*)::int AS n FROM ${table}`);
       return rows[0].n as number;
+    },
+    waitIdle(token, id, state, timeoutMs = 5000) {
+      return waitFor(`server ${id} to be ${state}`, async () => {
+        const r = await http('GET', `/api/v1/servers/${id}`, { token });
+        return r.body.state === state && !ACTIVE_TASK_STATES.includes(r.body.currentTask?.state as TaskState) ? r.body : undefined;
+      }, { timeoutMs, intervalMs: 10 });
+    },
+    async orderRunning(token, hostname, planId = seed.planIds.small) {
+      const created = await http('POST', '/api/v1/servers', { token, body: { planId, imageId: seed.imageIds[0], locationId: seed.locationId, hostname } });
+      if (created.status !== 201) throw new Error(`order ${hostname}: ${created.status} ${JSON.stringify(created.body)}`);
+      await harness.waitIdle(token, created.body.id, 'running');
+      return created.body.id as string;
     },
     async close() {
       await api.close();
