@@ -14,8 +14,6 @@ export const JOIN_SCRIPT = 'join-node.sh';
 export const NODE_BUNDLE = 'oblako-node.tar.gz';
 const TOKEN_PREFIX = 'ojt_';
 const TOKEN = /^ojt_[A-Za-z0-9_-]{43}$/;
-/** A node is online when its last heartbeat is this recent (as the housekeeping that marks nodes offline). */
-const ONLINE_WITHIN_MS = 30_000;
 
 const STATUS = {
   join_token_missing: 401,
@@ -121,7 +119,7 @@ export class NodeJoinService {
       nodeId: row.node_id,
       nodeName: row.node_name,
       state: node!.state,
-      online: node!.state === 'online' && !!last && Date.now() - last.getTime() < ONLINE_WITHIN_MS,
+      online: node!.state === 'online' && !!last && Date.now() - last.getTime() < this.config.fleet.nodeOfflineAfterSeconds * 1000, // the housekeeping's own threshold
       lastHeartbeatAt: last?.toISOString() ?? null,
     };
   }
