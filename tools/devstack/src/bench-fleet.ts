@@ -17,7 +17,6 @@
  * - the share of one core the API spends on heartbeats (API CPU with heartbeats minus without), and the nodes';
  * - the first page of a tenant's server list with 10,000 servers, through the API against the same query on PostgreSQL.
  */
-import { performance } from 'node:perf_hooks';
 import { readFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,25 +27,8 @@ import type { ServerView } from '@oblako/contracts';
 import { createTestDatabase, dropStreams, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, waitFor } from '@oblako/testing';
 import { ApiClient } from './http.js';
 import { REPO_ROOT, startStack } from './stack.js';
+import { intEnv, now, summary } from './bench-stats.js';
 
-const now = () => performance.timeOrigin + performance.now();
-
-function intEnv(name: string, def: number): number {
-  const raw = process.env[name];
-  if (!raw) return def;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive whole number (got "${raw}")`);
-  return n;
-}
-
-function pct(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-function summary(values: number[]): { p50: number; p99: number; max: number; n: number } {
-  const s = [...values].sort((a, b) => a - b);
-  return { p50: pct(s, 50), p99: pct(s, 99), max: s[s.length - 1] ?? NaN, n: s.length };
-}
 const f = (n: number) => (Number.isFinite(n) ? n.toFixed(2).padStart(9) : '      n/a');
 function row(name: string, x: { p50: number; p99: number; max: number }): void {
   console.log(`${name.padEnd(46)}${f(x.p50)}${f(x.p99)}${f(x.max)}`);

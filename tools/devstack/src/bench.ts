@@ -6,7 +6,6 @@
  *   npm run bench                      200 orders at 20 per second
  *   BENCH_ORDERS=500 BENCH_RATE=50 npm run bench
  */
-import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,27 +15,7 @@ import type { ServerView } from '@oblako/contracts';
 import { createTestDatabase, dropStreams, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, waitFor } from '@oblako/testing';
 import { ApiClient } from './http.js';
 import { REPO_ROOT, startStack } from './stack.js';
-
-const now = () => performance.timeOrigin + performance.now();
-
-function intEnv(name: string, def: number): number {
-  const raw = process.env[name];
-  if (!raw) return def;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive whole number (got "${raw}")`);
-  return n;
-}
-
-function pct(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}
-
-function summary(values: number[]): { p50: number; p99: number; max: number } {
-  const s = [...values].sort((a, b) => a - b);
-  return { p50: pct(s, 50), p99: pct(s, 99), max: s[s.length - 1] ?? NaN };
-}
+import { intEnv, now, summary } from './bench-stats.js';
 
 const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(2).padStart(8) : '     n/a');
 
