@@ -68,15 +68,14 @@ export const resizeOperation: ApiOperation<ResizeInput> = {
     await deps.placement.grow(m, nodeId, grow);
     const target = Object.assign(new ServerEntity(), server, { vcpus: plan.vcpus, memoryMiB: plan.memoryMiB, diskGiB: plan.diskGiB });
     const { spec } = await loadSpec(m, deps, target, { planId: plan.id });
-    await m.update(ServerEntity, { id: server.id }, { resizePlanId: plan.id });
-    server.resizePlanId = plan.id;
+    server.resizePlanId = plan.id; // written with the server's resizing state by the runner
     return {
       steps: [{ nodeId, command: { spec } }],
       audit: { fromPlanId: server.planId, toPlanId: plan.id, vcpus: plan.vcpus, memoryMiB: plan.memoryMiB, diskGiB: plan.diskGiB },
     };
   },
   async onEnd({ m, server, deps, ok }): Promise<void> {
-    const planId = await pendingPlan(m, server.id);
+    const planId = server.resizePlanId;
     if (!planId) return;
     const plan = await m.findOneByOrFail(PlanEntity, { id: planId });
     const { grow, shrink } = resizeDelta(server, plan);
@@ -89,12 +88,6 @@ export const resizeOperation: ApiOperation<ResizeInput> = {
         [server.id, plan.id],
       );
     }
-    server.resizePlanId = null;
-    await m.update(ServerEntity, { id: server.id }, { planId: server.planId, vcpus: server.vcpus, memoryMiB: server.memoryMiB, diskGiB: server.diskGiB, resizePlanId: null });
+    server.resizePlanId = null; // the runner writes the plan, the size and this with the end state
   },
 };
-
-async function pendingPlan(m: EntityManager, serverId: string): Promise<string | null> {
-  const [row]: { resize_plan_id: string | null }[] = await m.query('SELECT resize_plan_id FROM servers WHERE id = $1', [serverId]);
-  return row?.resize_plan_id ?? null;
-}

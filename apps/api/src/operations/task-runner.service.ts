@@ -128,9 +128,10 @@ export class TaskRunner {
       if (!ends.includes(plan.done) || !canTransition(contract.rule.running, plan.done)) {
         throw new Error(`${op} planned to end in ${plan.done}, which its rule does not allow`);
       }
+      // onEnd first: what it changes on the server (plan, size, ...) goes out in the one state write.
+      await API_OPERATIONS[op].onEnd?.({ m, server, deps: this.deps, ok: true, state: plan.done });
       await this.writeServer(m, server, plan.done);
       await auditEntry({ to: plan.done });
-      await API_OPERATIONS[op].onEnd?.({ m, server, deps: this.deps, ok: true, state: plan.done });
       return { server, task: null, steps: [], publications: [] };
     }
     await this.writeServer(m, server, contract.rule.running);
@@ -311,6 +312,25 @@ export class TaskRunner {
   }
 
   /**
+   * Staff force-delete a server stuck in `deleting` (its node never confirmed) or in `error`, in the caller's
+   * transaction, with the server locked (FOR UPDATE) by the caller: its active tasks fail with `error`, it turns
+   * `deleted` and lets go of what a finished delete lets go of (the delete operation's own `onEnd`: capacity,
+   * addresses, snapshots). Whatever is left on the node is the node's reconciliation to clean up. The one state
+   * write that skips the transition table (`error` -> `deleted`), on purpose and only here. Announce the change
+   * after the commit.
+   */
+  async forceDelete(m: EntityManager, server: ServerEntity, error: string): Promise<Change> {
+    if (server.state !== 'deleting' && server.state !== 'error') throw new OperationRefused(`Only a server stuck in deleting or in error can be force-deleted; this one is ${server.state}. Delete it the ordinary way.`);
+    await m.query(
+      `UPDATE tasks SET state = 'failed', error = $2, finished_at = now(), updated_at = now(), pending_steps = '[]' WHERE server_id = $1 AND state IN ${ACTIVE_TASKS_SQL}`,
+      [server.id, error],
+    );
+    await API_OPERATIONS.delete.onEnd?.({ m, server, deps: this.deps, ok: true, state: 'deleted' });
+    await this.writeServer(m, server, 'deleted');
+    return { tenantId: server.tenantId, serverId: server.id, state: 'deleted', task: null };
+  }
+
+  /**
    * The guest changed state by itself (shut down from inside, crashed), as the node reports it: follow it
    * when no task is running and the table allows it.
    */
@@ -417,8 +437,9 @@ export class TaskRunner {
       const next = override ?? outcomeOf(task.op, task.previous_state, ok);
       if (canTransition(server.state, next)) {
         state = next;
-        await this.writeServer(m, server, next);
+        // onEnd first: what it changes on the server (plan, size, ...) goes out in the one state write.
         await API_OPERATIONS[task.op].onEnd?.({ m, server, deps: this.deps, ok, state: next });
+        await this.writeServer(m, server, next);
       } else {
         this.logger.warn(`Server ${server.id}: ${server.state} -> ${next} is not in the transition table; left as is`);
       }
@@ -443,7 +464,7 @@ export class TaskRunner {
     await m.update(ServerEntity, { id: server.id }, {
       state, stateReason: reason, nodeId: server.nodeId, imageId: server.imageId, planId: server.planId, vcpus: server.vcpus, memoryMiB: server.memoryMiB, diskGiB: server.diskGiB,
       isoId: server.isoId, deletedAt: server.deletedAt, sshKeyIds: server.sshKeyIds, rootPasswordHash: server.rootPasswordHash ?? null,
-      throttleSentMbit: server.throttleSentMbit ?? 0,
+      throttleSentMbit: server.throttleSentMbit ?? 0, throttleAppliedMbit: server.throttleAppliedMbit ?? 0, resizePlanId: server.resizePlanId ?? null,
     });
   }
 

@@ -20,8 +20,7 @@ export const throttleOperation: ApiOperation<ThrottleInput> = {
   },
   async onEnd(ctx) {
     if (ctx.ok) {
-      await ctx.m.query(`UPDATE servers SET throttle_applied_mbit = throttle_sent_mbit WHERE id = $1`, [ctx.server.id]);
-      ctx.server.throttleAppliedMbit = ctx.server.throttleSentMbit;
+      ctx.server.throttleAppliedMbit = ctx.server.throttleSentMbit; // the runner writes it with the end state
     }
   },
 } as ApiOperation<ThrottleInput>;

@@ -4,12 +4,10 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { nowMs } from '../common/clock.js';
 import type { Actor } from '../common/request-context.js';
-import { IpAllocatorService } from '../fleet/ip-allocator.service.js';
-import { NodePlacementService } from './node-placement.service.js';
-import { ServerEventsBus } from './server-events.bus.js';
 import { ServerError } from './servers.errors.js';
 import { ServerActionsService } from './server-actions.service.js';
 import { TaskRunner } from '../operations/task-runner.service.js';
+import { ServerEntity } from './server.entities.js';
 
 interface TaskRow { id: string; tenant_id: string; server_id: string; op: string; state: string; newest: boolean }
 
@@ -25,9 +23,6 @@ export class AdminTaskActionsService {
     @Inject(DataSource) private readonly ds: DataSource,
     @Inject(ServerActionsService) private readonly servers: ServerActionsService,
     @Inject(TaskRunner) private readonly tasks: TaskRunner,
-    @Inject(NodePlacementService) private readonly placement: NodePlacementService,
-    @Inject(IpAllocatorService) private readonly ips: IpAllocatorService,
-    @Inject(ServerEventsBus) private readonly bus: ServerEventsBus,
     @Inject(AuditService) private readonly audit: AuditService,
   ) {}
 
@@ -72,32 +67,22 @@ export class AdminTaskActionsService {
 
   /**
    * A server stuck in `deleting` (its node never confirmed) or in `error` is marked deleted here:
-   * its active tasks fail, its capacity and addresses are released. Whatever is left on the node
-   * is the node's reconciliation to clean up.
+   * its active tasks fail, its capacity, addresses and snapshots are let go (TaskRunner.forceDelete,
+   * the one place that writes it). Whatever is left on the node is the node's reconciliation to clean up.
    */
   async forceDelete(actor: Actor, serverId: string, reason: string): Promise<void> {
     const change = await this.ds.transaction(async (m) => {
-      const [s]: { id: string; tenant_id: string; node_id: string | null; state: string; vcpus: number; memory_mib: number; disk_gib: number }[] = await m.query(
-        'SELECT id, tenant_id, node_id, state, vcpus, memory_mib, disk_gib FROM servers WHERE id = $1 FOR UPDATE',
-        [serverId],
-      );
-      if (!s) throw new ServerError('server_not_found', `No server with id ${serverId}.`);
-      if (s.state !== 'deleting' && s.state !== 'error') {
-        throw new ServerError('invalid_transition', `Only a server stuck in deleting or in error can be force-deleted; this one is ${s.state}. Delete it the ordinary way.`);
-      }
-      await m.query(
-        `UPDATE tasks SET state = 'failed', error = $2, finished_at = now(), updated_at = now() WHERE server_id = $1 AND state IN ('queued', 'dispatched', 'running')`,
-        [s.id, `cancelled: the server was force-deleted by staff (${reason})`],
-      );
-      await m.query(`UPDATE servers SET state = 'deleted', deleted_at = now(), updated_at = now() WHERE id = $1`, [s.id]);
-      if (s.node_id) await this.placement.release(m, s.node_id, { vcpus: s.vcpus, memoryMiB: s.memory_mib, diskGiB: s.disk_gib });
-      await this.ips.releaseForServer(m, s.id);
+      const server = await m.findOne(ServerEntity, { where: { id: serverId }, lock: { mode: 'pessimistic_write' } });
+      if (!server) throw new ServerError('server_not_found', `No server with id ${serverId}.`);
+      const from = server.state;
+      const change = await this.tasks.forceDelete(m, server, `cancelled: the server was force-deleted by staff (${reason})`);
       await this.audit.record(m, {
-        tenantId: s.tenant_id, actorUserId: actor.userId, actorKind: 'staff', action: 'server.force_delete', targetType: 'server', targetId: s.id, ip: actor.ip,
-        details: { from: s.state, reason },
+        tenantId: server.tenantId, actorUserId: actor.userId, actorKind: 'staff', action: 'server.force_delete', targetType: 'server', targetId: server.id, ip: actor.ip,
+        details: { from, reason },
       });
-      return { tenantId: s.tenant_id, serverId: s.id, state: 'deleted' as const, task: null };
+      return change;
     });
-    this.bus.emit(change);
+    this.tasks.announce(change);
   }
+
 }
