@@ -1,5 +1,4 @@
 import { PlanEntity } from '../catalogue/catalogue.entities.js';
-import type { EntityManager } from 'typeorm';
 import { ServerEntity } from '../servers/server.entities.js';
 import { ServerError } from '../servers/servers.errors.js';
 import type { ApiOperation, Plan } from './operation.js';
