@@ -17,7 +17,7 @@
  * - the share of one core the API spends on heartbeats (API CPU with heartbeats minus without), and the nodes';
  * - the first page of a tenant's server list with 10,000 servers, through the API against the same query on PostgreSQL.
  */
-import { readFileSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -27,17 +27,11 @@ import type { ServerView } from '@oblako/contracts';
 import { createTestDatabase, dropStreams, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, waitFor } from '@oblako/testing';
 import { ApiClient } from './http.js';
 import { REPO_ROOT, startStack } from './stack.js';
-import { intEnv, now, summary } from './bench-stats.js';
+import { cpuSeconds, intEnv, now, registerNodes, summary, writeServers } from './bench-stats.js';
 
 const f = (n: number) => (Number.isFinite(n) ? n.toFixed(2).padStart(9) : '      n/a');
 function row(name: string, x: { p50: number; p99: number; max: number }): void {
   console.log(`${name.padEnd(46)}${f(x.p50)}${f(x.p99)}${f(x.max)}`);
-}
-
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
 interface DaemonModule {
@@ -98,15 +92,7 @@ async function main(): Promise<void> {
 
     // --- the fleet: register every node through the API
     let t = now();
-    const nodeIds: string[] = [];
-    for (let i = 0; i < NODES; i += 20) {
-      const batch = await Promise.all(
-        Array.from({ length: Math.min(20, NODES - i) }, (_, j) =>
-          admin.ok<{ node: { id: string } }>('POST', '/api/v1/admin/nodes', { name: `sim-${i + j}`, locationId, vcpus: 64, memoryMiB: 262_144, diskGiB: 4000 }),
-        ),
-      );
-      nodeIds.push(...batch.map((b) => b.node.id));
-    }
+    const nodeIds = await registerNodes(admin, locationId, NODES);
     console.log(`registered ${NODES} nodes in ${((now() - t) / 1000).toFixed(1)} s`);
 
     // --- 20,000 servers, written straight into the database as if ordered long ago (10,000 of them one tenant's)
@@ -115,23 +101,9 @@ async function main(): Promise<void> {
       `INSERT INTO tenants (name) VALUES ('Big list tenant'), ('Rest of the fleet') RETURNING id`,
     );
     const [bigTenant, restTenant] = tenants.rows.map((r) => r.id) as [string, string];
+    const byNode = await writeServers(pool, { count: SERVERS, nodeIds, tenants: [bigTenant, restTenant], firstCount: LIST_SERVERS, locationId });
     const plan = (await pool.query<{ id: string; vcpus: number; memory_mib: number; disk_gib: number }>(`SELECT id, vcpus, memory_mib, disk_gib FROM plans ORDER BY vcpus, memory_mib LIMIT 1`)).rows[0]!;
     const image = (await pool.query<{ id: string }>(`SELECT id FROM images LIMIT 1`)).rows[0]!;
-    await pool.query(
-      `INSERT INTO servers (tenant_id, plan_id, image_id, location_id, node_id, hostname, state, vcpus, memory_mib, disk_gib, created_at)
-       SELECT CASE WHEN g <= $1 THEN $2::uuid ELSE $3::uuid END, $4, $5, $6, ($7::uuid[])[1 + (g % $8)], 'fleet-' || g, 'running', $9, $10, $11,
-              now() - make_interval(secs => $12 - g)
-         FROM generate_series(1, $12) g`,
-      [LIST_SERVERS, bigTenant, restTenant, plan.id, image.id, locationId, nodeIds, NODES, plan.vcpus, plan.memory_mib, plan.disk_gib, SERVERS],
-    );
-    await pool.query(
-      `UPDATE nodes n SET used_vcpus = s.v, used_memory_mib = s.m, used_disk_gib = s.d
-         FROM (SELECT node_id, sum(vcpus)::int v, sum(memory_mib)::int m, sum(disk_gib)::int d FROM servers WHERE state = 'running' GROUP BY node_id) s
-        WHERE n.id = s.node_id`,
-    );
-    const placed = await pool.query<{ node_id: string; id: string }>(`SELECT node_id, id FROM servers WHERE node_id = ANY($1::uuid[])`, [nodeIds]);
-    const byNode = new Map<string, string[]>();
-    for (const r of placed.rows) byNode.set(r.node_id, [...(byNode.get(r.node_id) ?? []), r.id]);
     console.log(`wrote ${SERVERS} servers in ${((now() - t) / 1000).toFixed(1)} s (${Math.round(SERVERS / NODES)} per node)`);
 
     // --- start the simulated nodes, each holding its servers' domains
