@@ -4,7 +4,7 @@
  * mode, so several runs and a demo can coexist). Every program runs with an argument array; every
  * packet stays inside the namespace.
  */
-import { execFile as execFileCb } from 'node:child_process';
+import { execFile as execFileCb, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -259,6 +259,102 @@ export async function guestOutboundRate(netns: string, address: string, bytes: n
 export async function guestInboundRate(netns: string, address: string, file: string): Promise<number> {
   const r = await inNetns(netns, 'curl', ['-s', '-o', '/dev/null', '--max-time', '120', '-H', 'Expect:', '--data-binary', `@${file}`, '-w', '%{speed_upload}', `http://${address}/cgi-bin/sink`], 130_000);
   return Number(r.stdout.trim());
+}
+
+/** What one curl moved: payload bytes and seconds (a transfer cut short by `maxSeconds` counts what it moved). */
+export interface Transfer {
+  bytes: number;
+  seconds: number;
+}
+
+/**
+ * From inside the namespace, fetch `bytes` from the guest (GET /cgi-bin/zero: the guest's outbound) or send it
+ * `uploadFile` (POST /cgi-bin/sink: its inbound). Stopped after `maxSeconds` (curl's exit 28), which then reports
+ * what arrived so far: tests that measure a rate over a fixed time use that.
+ */
+export async function guestTransfer(netns: string, address: string, what: { download: number } | { uploadFile: string }, maxSeconds = 600): Promise<Transfer> {
+  const args = 'download' in what
+    ? ['-s', '-o', '/dev/null', '-w', '%{size_download} %{time_total}', `http://${address}/cgi-bin/zero?bytes=${what.download}`]
+    : ['-s', '-o', '/dev/null', '-H', 'Expect:', '--data-binary', `@${what.uploadFile}`, '-w', '%{size_upload} %{time_total}', `http://${address}/cgi-bin/sink`];
+  const out = await new Promise<string>((resolve, reject) => {
+    execFileCb('ip', ['netns', 'exec', netns, 'curl', '--max-time', String(maxSeconds), ...args], { timeout: (maxSeconds + 30) * 1000 }, (err, stdout, stderr) => {
+      const code = (err as { code?: unknown } | null)?.code;
+      if (err && code !== 28) reject(new Error(`curl to ${address} failed: ${err.message} ${String(stderr)}`));
+      else resolve(String(stdout));
+    });
+  });
+  const [bytes, seconds] = out.trim().split(' ').map(Number);
+  if (!Number.isFinite(bytes) || !Number.isFinite(seconds)) throw new Error(`curl printed no size and time: ${out}`);
+  return { bytes: bytes!, seconds: seconds! };
+}
+
+/**
+ * A download from the guest that runs until stopped (GET /cgi-bin/zero of a terabyte, started again should it end):
+ * tests watch the tap's counters to see its rate change while it runs.
+ */
+export function guestStream(netns: string, address: string): { stop(): Promise<void> } {
+  let stopped = false;
+  let child: ChildProcess | null = null;
+  const loop = (): void => {
+    if (stopped) return;
+    child = spawn('ip', ['netns', 'exec', netns, 'curl', '-s', '-o', '/dev/null', `http://${address}/cgi-bin/zero?bytes=1000000000000`], { stdio: 'ignore' });
+    child.once('exit', () => setTimeout(loop, 200));
+  };
+  loop();
+  return {
+    async stop() {
+      stopped = true;
+      const c = child;
+      if (c && c.exitCode === null && c.signalCode === null) {
+        const gone = new Promise((r) => c.once('exit', r));
+        c.kill('SIGTERM');
+        await gone;
+      }
+    },
+  };
+}
+
+/** The kernel's cumulative counters of a device in the namespace (`rx` = what the other end, the guest, sent). */
+export async function linkCounters(netns: string, dev: string): Promise<{ ifindex: number; rxBytes: number; txBytes: number; rxPackets: number; txPackets: number }> {
+  const [l] = JSON.parse((await run('ip', ['-n', netns, '-j', '-s', 'link', 'show', 'dev', dev])).stdout) as { ifindex: number; stats64: { rx: { bytes: number; packets: number }; tx: { bytes: number; packets: number } } }[];
+  return { ifindex: l!.ifindex, rxBytes: l!.stats64.rx.bytes, txBytes: l!.stats64.tx.bytes, rxPackets: l!.stats64.rx.packets, txPackets: l!.stats64.tx.packets };
+}
+
+/**
+ * An independent count of a guest's IPv4 traffic: nftables counters in the namespace (input: from the guest,
+ * output: to it), kept by the test itself whatever happens to the tap. Bytes are IP packets; `wire` adds the
+ * 14-byte Ethernet header per packet, which is what a tap counts.
+ */
+export async function guestTrafficCounter(netns: string, address: string): Promise<{ read(): Promise<{ toGuest: number; fromGuest: number }>; remove(): Promise<void> }> {
+  const table = `usage_proof_${randomBytes(3).toString('hex')}`;
+  const script = [
+    `table ip ${table} {`,
+    `  chain input { type filter hook input priority -300; ip saddr ${address} counter; }`,
+    `  chain output { type filter hook output priority -300; ip daddr ${address} counter; }`,
+    '}',
+  ].join('\n');
+  await runWithInput('ip', ['netns', 'exec', netns, 'nft', '-f', '-'], script);
+  const read = async () => {
+    const out = (await inNetns(netns, 'nft', ['-j', 'list', 'table', 'ip', table])).stdout;
+    const rules = (JSON.parse(out) as { nftables: { rule?: { chain: string; expr: { counter?: { packets: number; bytes: number } }[] } }[] }).nftables.filter((x) => x.rule);
+    const wire = (chain: string) => {
+      const c = rules.find((r) => r.rule!.chain === chain)!.rule!.expr.find((e) => e.counter)!.counter!;
+      return c.bytes + 14 * c.packets;
+    };
+    return { toGuest: wire('output'), fromGuest: wire('input') };
+  };
+  return { read, remove: async () => void (await tryRun('ip', ['netns', 'exec', netns, 'nft', 'delete', 'table', 'ip', table])) };
+}
+
+/** Run a program with `input` on its stdin (no shell). */
+export function runWithInput(file: string, args: string[], input: string, timeoutMs = 30_000): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFileCb(file, args, { timeout: timeoutMs }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${file} ${args.join(' ')} failed: ${err.message}\n${String(stderr)}`));
+      else resolve({ stdout: String(stdout), stderr: String(stderr) });
+    });
+    child.stdin!.end(input);
+  });
 }
 
 // ---- spoofing -------------------------------------------------------------------------------------

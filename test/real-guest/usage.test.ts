@@ -1,0 +1,303 @@
+/**
+ * Issue 11's proof on a real guest, through the HTTP API: the API and the node daemon (full provisioning, QEMU
+ * in a private libvirtd's namespace) with the stack's own nats-server (so the test can stop it), PostgreSQL and
+ * a short sample interval. The test moves known numbers of bytes over the guest's address (curl from inside the
+ * namespace to the guest's HTTP server: GET /cgi-bin/zero is the guest's outbound, POST /cgi-bin/sink its
+ * inbound) and compares what the API reports with the bytes moved: across a daemon SIGKILL in the middle of the
+ * transfers, a reboot, and 30 s without NATS. Then the traffic quota: throughput before and after the allowance
+ * runs out, and after the period's reset and after staff add traffic.
+ * Opt-in like the other real-guest tests (OBLAKO_REAL_GUEST=1).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { PlanView, ServerView } from '@oblako/contracts';
+import { ApiClient, startNatsServer, startStack, type ManagedProcess, type NatsServer, type Stack } from '@oblako/devstack';
+import { createTestDatabase, uniqueName, waitFor, type TestDatabase } from '@oblako/testing';
+import { waitForState } from '../e2e/support.js';
+import {
+  destroyDomains, ensureGuestImage, expectedTapName, guestTrafficCounter, guestTransfer, linkCounters, realGuestSkipReason, run, sleep,
+  startHypervisor, virsh, waitForGuestHttp, type GuestImage, type Hypervisor,
+} from './support.js';
+
+const skip = realGuestSkipReason();
+const GATEWAY = '198.51.100.1';
+const MiB = 1024 ** 2;
+/** The daemon's sample interval in this test (production: 60 s). */
+const INTERVAL_MS = 2000;
+/** Bytes each way for the counting proof (OBLAKO_USAGE_PROOF_MIB to change). */
+const PROOF_BYTES = Number(process.env.OBLAKO_USAGE_PROOF_MIB ?? 64) * MiB;
+
+interface Traffic {
+  inBytes: number;
+  outBytes: number;
+  usedBytes: number;
+  allowanceBytes: number | null;
+  throttled: boolean;
+  resetsAt: string;
+  periodStart: string;
+}
+
+describe('usage of a real guest, through the API (issue 11)', { skip: skip ?? false }, () => {
+  let hv: Hypervisor;
+  let img: GuestImage;
+  let db: TestDatabase;
+  let sql: pg.Client;
+  let stack: Stack;
+  let dataDir: string;
+  let customer: ApiClient;
+  let admin: ApiClient;
+  let meterPlan: PlanView;
+  let imageId: string;
+  let locationId: string;
+  let daemon: ManagedProcess;
+  let restartedNats = null as NatsServer | null;
+  let upload: string;
+  /** The metered server of the first tests. */
+  let server: ServerView;
+  let address: string;
+  const results: string[] = [];
+  const note = (s: string) => {
+    results.push(s);
+    console.log(`[usage proof] ${s}`);
+  };
+
+  before(async () => {
+    img = await ensureGuestImage();
+    hv = await startHypervisor();
+    db = await createTestDatabase('oblako_rg_usage');
+    dataDir = join(tmpdir(), uniqueName('oblako-rg-usage'));
+    const adminPassword = uniqueName('pw');
+    stack = await startStack({
+      dataDir,
+      databaseUrl: db.url,
+      // the stack's own nats-server (operator mode, per-node users): the test stops it for 30 s
+      seed: {
+        adminEmail: 'admin@rg.test', adminPassword,
+        node: { vcpus: 2, memoryMiB: 4096, diskGiB: 100 },
+        ipv4Cidr: '198.51.100.0/24', ipv4Gateway: GATEWAY,
+        images: [{ name: 'Oblako test guest', osFamily: 'busybox', version: '1', url: `file://${img.image}`, sha256: img.imageSha256, format: 'qcow2' }],
+      },
+      libvirtUri: hv.uri,
+      daemonEnv: {
+        DOMAIN_TYPE: 'qemu', OBLAKO_PROVISIONING: 'full', OBLAKO_NETNS: hv.netns, STOP_GRACE_SECONDS: '20',
+        OBLAKO_DIRECT_KERNEL: img.kernel, OBLAKO_DIRECT_INITRD: img.initrd, OBLAKO_DIRECT_CMDLINE: img.cmdline,
+        USAGE_INTERVAL_MS: String(INTERVAL_MS),
+      },
+    });
+    daemon = stack.daemon!;
+    sql = new pg.Client({ connectionString: db.url });
+    await sql.connect();
+    admin = new ApiClient(stack.apiUrl);
+    await admin.login('admin@rg.test', adminPassword);
+    // no rate limit and no allowance: the guest moves what TCG lets it
+    meterPlan = await admin.ok<PlanView>('POST', '/api/v1/admin/plans', {
+      name: 'Metered', vcpus: 1, memoryMiB: 128, diskGiB: 1, cpuQuotaPercent: 100, netMbit: 0, priceMonthlyCents: 100,
+    });
+    customer = new ApiClient(stack.apiUrl);
+    const email = `${uniqueName('usage')}@rg.test`;
+    await customer.register(email, 'correct horse battery staple', 'Usage Ltd');
+    await stack.verifyEmail(email);
+    imageId = (await customer.ok<{ id: string; name: string }[]>('GET', '/api/v1/images')).find((i) => i.name === 'Oblako test guest')!.id;
+    locationId = (await customer.ok<{ id: string }[]>('GET', '/api/v1/locations'))[0]!.id;
+    upload = join(mkdtempSync(join(tmpdir(), 'oblako-usage-')), 'upload.bin');
+    await run('truncate', ['-s', String(PROOF_BYTES), upload]);
+  });
+
+  after(async () => {
+    if (results.length) console.log(`[usage proof] summary:\n  ${results.join('\n  ')}`);
+    await sql?.end().catch(() => undefined);
+    await stack?.stop().catch(() => undefined);
+    await restartedNats?.stop().catch(() => undefined);
+    if (hv) {
+      await destroyDomains(hv.uri, 'oblako-').catch(() => undefined);
+      await hv.close().catch((err) => console.error(`could not clean up ${hv.netns}: ${(err as Error).message}`));
+    }
+    await db?.drop().catch(() => undefined);
+    if (upload) rmSync(join(upload, '..'), { recursive: true, force: true });
+  });
+
+  async function order(planId: string, hostname: string): Promise<{ server: ServerView; address: string }> {
+    const created = await customer.ok<ServerView>('POST', '/api/v1/servers', { planId, imageId, locationId, hostname });
+    const s = await waitForState(customer, created.id, 'running', 180_000);
+    const a = s.addresses[0]!.address;
+    assert.equal(await waitForGuestHttp(hv.netns, a, 180_000), hostname);
+    return { server: s, address: a };
+  }
+
+  const traffic = (id: string) => customer.ok<Traffic>('GET', `/api/v1/servers/${id}/traffic`);
+  const hourTotals = async (id: string) => (await customer.ok<{ totals: { netInBytes: number; netOutBytes: number; diskWriteBytes: number; cpuSeconds: number } }>('GET', `/api/v1/servers/${id}/usage?range=1h`)).totals;
+
+  /**
+   * Wait until the API's numbers stop moving (three sample intervals alike, so the daemon's last samples are in),
+   * then read the kernel's and the test's own counters: they describe the same moment (an idle guest moves a few
+   * bytes at most).
+   */
+  async function settled(id: string, counter: { read(): Promise<{ toGuest: number; fromGuest: number }> }) {
+    let last = '';
+    let same = 0;
+    for (const deadline = Date.now() + 120_000; Date.now() < deadline; ) {
+      const t = await traffic(id);
+      const key = `${t.inBytes}/${t.outBytes}`;
+      same = key === last ? same + 1 : 0;
+      last = key;
+      if (same >= 3) {
+        const totals = await hourTotals(id);
+        const tap = await linkCounters(hv.netns, expectedTapName(id));
+        return { api: t, totals, tap, own: await counter.read() };
+      }
+      await sleep(INTERVAL_MS);
+    }
+    throw new Error(`the API's traffic of ${id} did not settle within 2 minutes (last ${last})`);
+  }
+
+  const pctOff = (got: number, want: number) => ((got - want) / want) * 100;
+
+  test('traffic is counted right: bytes fetched from and sent to the guest, across a daemon SIGKILL in the middle, within 2 %', async () => {
+    ({ server, address } = await order(meterPlan.id, 'meter'));
+    const counter = await guestTrafficCounter(hv.netns, address);
+    const t0 = await settled(server.id, counter);
+
+    const started = Date.now();
+    const down = guestTransfer(hv.netns, address, { download: PROOF_BYTES });
+    const up = guestTransfer(hv.netns, address, { uploadFile: upload });
+    // kill the daemon once a third of the bytes have crossed the tap, start it again two seconds later
+    await waitFor('a third of the transfer', async () => {
+      const c = await linkCounters(hv.netns, expectedTapName(server.id));
+      return c.rxBytes - t0.tap.rxBytes > PROOF_BYTES / 3 ? true : undefined;
+    }, { timeoutMs: 600_000, intervalMs: 200 });
+    daemon.child.kill('SIGKILL');
+    await daemon.exited;
+    const killedAt = Date.now() - started;
+    await sleep(2000);
+    daemon = await stack.startDaemon(stack.seed.nodeId, {}, 'daemon-2');
+    const [d, u] = await Promise.all([down, up]);
+    assert.equal(d.bytes, PROOF_BYTES, 'the whole file came from the guest');
+    assert.equal(u.bytes, PROOF_BYTES, 'the whole file went to the guest');
+    const t1 = await settled(server.id, counter);
+
+    const api = { in: t1.api.inBytes - t0.api.inBytes, out: t1.api.outBytes - t0.api.outBytes };
+    const graph = { in: t1.totals.netInBytes - t0.totals.netInBytes, out: t1.totals.netOutBytes - t0.totals.netOutBytes };
+    const tap = { in: t1.tap.txBytes - t0.tap.txBytes, out: t1.tap.rxBytes - t0.tap.rxBytes };
+    const own = { in: t1.own.toGuest - t0.own.toGuest, out: t1.own.fromGuest - t0.own.fromGuest };
+    note(
+      `${PROOF_BYTES / MiB} MiB each way in ${Math.max(d.seconds, u.seconds).toFixed(1)} s (down ${((d.bytes * 8) / d.seconds / 1e6).toFixed(1)} Mbit/s, ` +
+        `up ${((u.bytes * 8) / u.seconds / 1e6).toFixed(1)} Mbit/s), daemon SIGKILLed at ${(killedAt / 1000).toFixed(1)} s; API in ${api.in} out ${api.out}; ` +
+        `payload ${PROOF_BYTES} (API ${pctOff(api.in, PROOF_BYTES).toFixed(2)} % / ${pctOff(api.out, PROOF_BYTES).toFixed(2)} %); ` +
+        `kernel tap in ${tap.in} out ${tap.out} (API ${pctOff(api.in, tap.in).toFixed(3)} % / ${pctOff(api.out, tap.out).toFixed(3)} %); ` +
+        `nft wire in ${own.in} out ${own.out} (API ${pctOff(api.in, own.in).toFixed(2)} % / ${pctOff(api.out, own.out).toFixed(2)} %)`,
+    );
+    assert.deepEqual(graph, api, 'the graph (1-hour totals) and the traffic endpoint agree');
+    for (const dir of ['in', 'out'] as const) {
+      assert.ok(Math.abs(pctOff(api[dir], PROOF_BYTES)) < 2, `${dir}: the API counts the bytes moved within 2 % (${api[dir]} for ${PROOF_BYTES})`);
+      assert.ok(Math.abs(pctOff(api[dir], own[dir])) < 2, `${dir}: the API agrees with the test's own nftables count within 2 % (${api[dir]} for ${own[dir]})`);
+      // counted once: a sample sent twice (the restart) would add about a third of the transfer
+      assert.ok(Math.abs(pctOff(api[dir], tap[dir])) < 0.5, `${dir}: the API equals the kernel's tap counter (${api[dir]} for ${tap[dir]})`);
+    }
+    await counter.remove();
+  });
+
+  /** QEMU's own cumulative counters of the domain (CPU time, bytes written to all its disks) and its pid: what resets at a reboot. */
+  async function qemuCounters(id: string): Promise<{ pid: string; cpuNs: number; diskWriteBytes: number }> {
+    const name = `oblako-${id}`;
+    const text = await virsh(hv.uri, ['domstats', '--cpu-total', '--block', name]);
+    const num = (re: RegExp) => [...text.matchAll(re)].reduce((a, m) => a + Number(m[1]), 0);
+    return { pid: readFileSync(join(hv.runDir, 'qemu', `${name}.pid`), 'utf8').trim(), cpuNs: num(/cpu\.time=(\d+)/g), diskWriteBytes: num(/block\.\d+\.wr\.bytes=(\d+)/g) };
+  }
+
+  /** Write `bytes` into the guest's data filesystem (POST /cgi-bin/data, synced before it answers). */
+  async function guestWriteFile(name: string, file: string): Promise<void> {
+    const r = await run('ip', ['netns', 'exec', hv.netns, 'curl', '-s', '-f', '--max-time', '120', '-H', 'Expect:', '--data-binary', `@${file}`, `http://${address}/cgi-bin/data?name=${name}`], { timeoutMs: 130_000 });
+    assert.match(r.stdout.trim(), /^[0-9a-f]{64}$/, `the guest stored ${name}`);
+  }
+
+  test('a reboot starts QEMU\'s counters again: traffic, CPU and disk writes across it are neither lost nor doubled', async () => {
+    const counter = await guestTrafficCounter(hv.netns, address);
+    const small = join(upload, '..', 'disk.bin');
+    await run('truncate', ['-s', String(4 * MiB), small]);
+    const t0 = await settled(server.id, counter);
+    const q0 = await qemuCounters(server.id);
+    await guestTransfer(hv.netns, address, { download: PROOF_BYTES / 2 });
+    await guestWriteFile('before-reboot', small);
+    const q1 = await qemuCounters(server.id);
+    const r = await customer.call('POST', `/api/v1/servers/${server.id}/actions`, { action: 'reboot' });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    await waitForState(customer, server.id, 'running', 180_000);
+    assert.equal(await waitForGuestHttp(hv.netns, address, 180_000), 'meter');
+    await guestTransfer(hv.netns, address, { uploadFile: upload });
+    await guestWriteFile('after-reboot', small);
+    const t1 = await settled(server.id, counter);
+    const q2 = await qemuCounters(server.id);
+    assert.notEqual(q2.pid, q1.pid, 'the reboot started a new QEMU process (its counters began at zero)');
+    assert.ok(q2.cpuNs < q1.cpuNs || q2.diskWriteBytes < q1.diskWriteBytes, 'the new process counts from zero');
+
+    const api = { in: t1.api.inBytes - t0.api.inBytes, out: t1.api.outBytes - t0.api.outBytes };
+    const tap = { in: t1.tap.txBytes - t0.tap.txBytes, out: t1.tap.rxBytes - t0.tap.rxBytes };
+    const own = { in: t1.own.toGuest - t0.own.toGuest, out: t1.own.fromGuest - t0.own.fromGuest };
+    // what QEMU counted: the first process from the last settled reading to just before the reboot, then the new one
+    const qemu = { cpuNs: q1.cpuNs - q0.cpuNs + q2.cpuNs, diskWriteBytes: q1.diskWriteBytes - q0.diskWriteBytes + q2.diskWriteBytes };
+    const got = { cpuNs: (t1.totals.cpuSeconds - t0.totals.cpuSeconds) * 1e9, diskWriteBytes: t1.totals.diskWriteBytes - t0.totals.diskWriteBytes };
+    note(
+      `reboot: traffic API in ${api.in} out ${api.out}, tap ${tap.in}/${tap.out} (${pctOff(api.in, tap.in).toFixed(3)} % / ${pctOff(api.out, tap.out).toFixed(3)} %), ` +
+        `nft ${own.in}/${own.out}; disk writes API ${got.diskWriteBytes} vs QEMU ${qemu.diskWriteBytes} (${pctOff(got.diskWriteBytes, qemu.diskWriteBytes).toFixed(2)} %); ` +
+        `CPU API ${(got.cpuNs / 1e9).toFixed(2)} s vs QEMU ${(qemu.cpuNs / 1e9).toFixed(2)} s (${pctOff(got.cpuNs, qemu.cpuNs).toFixed(2)} %)`,
+    );
+    for (const dir of ['in', 'out'] as const) {
+      assert.ok(Math.abs(pctOff(api[dir], tap[dir])) < 0.5, `${dir}: the API equals the kernel's tap counter across the reboot (${api[dir]} for ${tap[dir]})`);
+      assert.ok(Math.abs(pctOff(api[dir], own[dir])) < 2, `${dir}: and the test's own count (${api[dir]} for ${own[dir]})`);
+    }
+    // CPU and disk: QEMU's counters were read by the test up to a sample interval away from the daemon's readings,
+    // and the guest's shutdown itself (between the daemon's last reading of the old process and its exit) is not
+    // counted (docs/DESIGN.md): close, not exact. Counting the first process twice would add 50-100 %.
+    assert.ok(got.diskWriteBytes >= 8 * MiB, `the 8 MiB written to the disk are counted (${got.diskWriteBytes})`);
+    assert.ok(Math.abs(pctOff(got.diskWriteBytes, qemu.diskWriteBytes)) < 10, `disk writes within 10 % of QEMU's own counters (${got.diskWriteBytes} for ${qemu.diskWriteBytes})`);
+    assert.ok(Math.abs(pctOff(got.cpuNs, qemu.cpuNs)) < 15, `CPU time within 15 % of QEMU's own counters (${got.cpuNs} for ${qemu.cpuNs})`);
+    await counter.remove();
+  });
+
+  test('NATS down for 30 s: the samples the daemon took meanwhile arrive afterwards and the totals are right', async () => {
+    const counter = await guestTrafficCounter(hv.netns, address);
+    const t0 = await settled(server.id, counter);
+    const nats = stack.nats!;
+    const downAt = new Date();
+    await nats.stop();
+    const [d, u] = await Promise.all([guestTransfer(hv.netns, address, { download: PROOF_BYTES / 2 }), guestTransfer(hv.netns, address, { uploadFile: upload })]);
+    const moved = { in: u.bytes, out: d.bytes };
+    const wait = 30_000 - (Date.now() - downAt.getTime());
+    if (wait > 0) await sleep(wait);
+    const during = (await sql.query<{ out: string }>(`SELECT coalesce(sum(net_out_bytes), 0)::text AS out FROM usage_samples WHERE server_id = $1 AND to_at > $2`, [server.id, downAt])).rows[0]!;
+    assert.ok(Number(during.out) < moved.out / 100, 'nothing of it reached the API while NATS was down');
+    restartedNats = await startNatsServer({
+      dataDir: join(dataDir, 'nats'), port: nats.port, configFile: stack.natsAuth?.configFile, credsFile: stack.natsAuth?.apiCredsFile, logFile: join(dataDir, 'logs', 'nats-2.log'),
+    });
+    const upAt = new Date();
+    const outage = (upAt.getTime() - downAt.getTime()) / 1000;
+    const t1 = await settled(server.id, counter);
+    const caughtUp = (Date.now() - upAt.getTime()) / 1000;
+    const api = { in: t1.api.inBytes - t0.api.inBytes, out: t1.api.outBytes - t0.api.outBytes };
+    const tap = { in: t1.tap.txBytes - t0.tap.txBytes, out: t1.tap.rxBytes - t0.tap.rxBytes };
+    const own = { in: t1.own.toGuest - t0.own.toGuest, out: t1.own.fromGuest - t0.own.fromGuest };
+    // the samples taken while NATS was down are there, with their own times (buffered, not one late delta)
+    const held = (await sql.query<{ n: number; out: string }>(
+      `SELECT count(*)::int AS n, coalesce(sum(net_out_bytes), 0)::text AS out FROM usage_samples WHERE server_id = $1 AND to_at > $2 AND to_at < $3`, [server.id, downAt, upAt],
+    )).rows[0]!;
+    note(
+      `NATS down ${outage.toFixed(1)} s: ${held.n} samples taken meanwhile arrived (${held.out} bytes out of ${moved.out} fetched), API settled ${caughtUp.toFixed(1)} s after NATS was back; ` +
+        `API in ${api.in} out ${api.out}, tap ${tap.in}/${tap.out} (${pctOff(api.in, tap.in).toFixed(3)} % / ${pctOff(api.out, tap.out).toFixed(3)} %), ` +
+        `payload ${moved.in}/${moved.out} (${pctOff(api.in, moved.in).toFixed(2)} % / ${pctOff(api.out, moved.out).toFixed(2)} %)`,
+    );
+    assert.ok(outage >= 30, `NATS was down for at least 30 s (${outage})`);
+    assert.ok(held.n >= (0.5 * outage * 1000) / INTERVAL_MS, `samples from the outage arrived with their own times (${held.n})`);
+    assert.ok(Number(held.out) >= 0.95 * moved.out, `they hold the bytes moved during the outage (${held.out} of ${moved.out})`);
+    for (const dir of ['in', 'out'] as const) {
+      assert.ok(Math.abs(pctOff(api[dir], tap[dir])) < 0.5, `${dir}: the API equals the kernel's tap counter (${api[dir]} for ${tap[dir]})`);
+      assert.ok(Math.abs(pctOff(api[dir], moved[dir])) < 2, `${dir}: the API counts the bytes moved within 2 % (${api[dir]} for ${moved[dir]})`);
+      assert.ok(Math.abs(pctOff(api[dir], own[dir])) < 2, `${dir}: and agrees with the test's own count (${api[dir]} for ${own[dir]})`);
+    }
+    await counter.remove();
+  });
+
+});
