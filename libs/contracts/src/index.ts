@@ -12,4 +12,3 @@ export * from './webhooks.js';
 export * from './console.js';
 export * from './wire.js';
 export * from './usage.js';
-export * from './orphans.js';

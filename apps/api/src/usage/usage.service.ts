@@ -63,7 +63,7 @@ interface Row {
   servers: number;
 }
 
-function rowsSql(level: 'raw' | '5m' | '1h', where: string): string {
+export function rowsSql(level: 'raw' | '5m' | '1h', where: string): string {
   const counters = `sum(cpu_ns)::text AS cpu_ns, sum(disk_read_bytes)::text AS disk_read_bytes, sum(disk_write_bytes)::text AS disk_write_bytes,
     sum(disk_read_ops)::text AS disk_read_ops, sum(disk_write_ops)::text AS disk_write_ops, sum(net_in_bytes)::text AS net_in_bytes,
     sum(net_out_bytes)::text AS net_out_bytes, count(DISTINCT server_id)::int AS servers`;
