@@ -76,6 +76,8 @@ import { IsosService } from './isos/isos.service.js';
 import { SnapshotsController } from './snapshots/snapshots.controller.js';
 import { SnapshotExpiry, SnapshotsService } from './snapshots/snapshots.service.js';
 import { ConsoleRelayService } from './consoles/console-relay.service.js';
+import { AdminBackupStoresController } from './backup-stores/backup-stores.controller.js';
+import { BackupStoresService } from './backup-stores/backup-stores.service.js';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -157,6 +159,10 @@ class StaffModule {
 @Module({ controllers: [MembersController], providers: [MembersService] })
 class MembersModule {}
 
+/** Staff's backup stores (issue 12). */
+@Module({ controllers: [AdminBackupStoresController], providers: [BackupStoresService], exports: [BackupStoresService] })
+class BackupStoresModule {}
+
 /** Webhook endpoints and their dispatcher, notifications and what turns server changes into both. */
 @Module({ controllers: [WebhooksController, NotificationsController], providers: [WebhookDispatcher, ServerChangeListener] })
 class EventsOutModule {}
@@ -210,6 +216,7 @@ export class AppModule {
         HealthModule,
         StaffModule.register(billing),
         MembersModule,
+        BackupStoresModule,
         EventsOutModule,
         ConsolesModule.register(!!options.offline),
         ...(options.offline ? [] : [ComputeRuntimeModule]),

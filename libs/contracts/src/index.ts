@@ -12,3 +12,4 @@ export * from './webhooks.js';
 export * from './console.js';
 export * from './wire.js';
 export * from './usage.js';
+export * from './backup-policy.js';

@@ -20,6 +20,7 @@ import { Usage1796227286386 } from './migrations/1796227286386-usage.js';
 import { Snapshots1796227781262 } from './migrations/1796227781262-snapshots.js';
 import { TrafficQuota1796228222318 } from './migrations/1796228222318-traffic-quota.js';
 import { Reconciliation1796228500272 } from './migrations/1796228500272-reconciliation.js';
+import { BackupStores1796285276904 } from './migrations/1796285276904-backup-stores.js';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000, TenantServerLimit1764300000000, TenantSuspension1764400000000,
@@ -31,6 +32,7 @@ export const MIGRATIONS = [
   Snapshots1796227781262,
   TrafficQuota1796228222318,
   Reconciliation1796228500272,
+  BackupStores1796285276904,
 ];
 
 export interface DataSourceSettings {

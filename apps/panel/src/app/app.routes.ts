@@ -50,6 +50,8 @@ export const routes: Routes = [
         loadComponent: () => import('./features/admin/node-detail').then((m) => m.NodeDetailPage) },
       { path: 'admin/ip-pools', canActivate: [permissionGuard(Permission.FleetManage)], title: 'IP pools · Oblako',
         loadComponent: () => import('./features/admin/ip-pools').then((m) => m.IpPoolsPage) },
+      { path: 'admin/backup-stores', canActivate: [permissionGuard(Permission.FleetManage)], title: 'Backup stores · Oblako',
+        loadComponent: () => import('./features/admin/backup-stores').then((m) => m.BackupStoresPage) },
       { path: 'admin/plans', canActivate: [permissionGuard(Permission.CatalogueManage)], title: 'Plans · Oblako',
         loadComponent: () => import('./features/admin/catalogue').then((m) => m.PlansPage) },
       { path: 'admin/images', canActivate: [permissionGuard(Permission.CatalogueManage)], title: 'Images · Oblako',

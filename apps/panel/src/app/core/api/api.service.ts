@@ -1,6 +1,7 @@
 import { Injectable, inject } from '@angular/core';
 import type {
   ApiTokenCreatedView,
+  BackupStoreView,
   AdminIsoView,
   ApiTokenView,
   ConsoleKind,
@@ -33,6 +34,8 @@ export type CreateServerBody = Schemas['CreateServerDto'];
 export type CreateNodeBody = Schemas['RegisterNodeDto'];
 export type CreateIpPoolBody = Schemas['CreateIpPoolDto'];
 export type UpdateNodeBody = Schemas['UpdateNodeDto'];
+export type CreateBackupStoreBody = Schemas['CreateBackupStoreDto'];
+export type UpdateBackupStoreBody = Schemas['UpdateBackupStoreDto'];
 export type AdminTenantView = Schemas['AdminTenantDto'];
 export type CreateLocationBody = Schemas['CreateLocationDto'];
 export type CreatePlanBody = Schemas['CreatePlanDto'];
@@ -440,6 +443,19 @@ export class ApiService {
   }
   async deleteIpPool(id: string): Promise<void> {
     await this.ok(this.client.DELETE('/api/v1/admin/ip-pools/{id}', { params: { path: { id } } }));
+  }
+  // ---- staff: backup stores
+  adminBackupStores(): Promise<BackupStoreView[]> {
+    return this.ok(this.client.GET('/api/v1/admin/backup-stores')) as Promise<BackupStoreView[]>;
+  }
+  createBackupStore(body: CreateBackupStoreBody): Promise<BackupStoreView> {
+    return this.ok(this.client.POST('/api/v1/admin/backup-stores', { body })) as Promise<BackupStoreView>;
+  }
+  updateBackupStore(id: string, body: UpdateBackupStoreBody): Promise<BackupStoreView> {
+    return this.ok(this.client.PATCH('/api/v1/admin/backup-stores/{id}', { params: { path: { id } }, body })) as Promise<BackupStoreView>;
+  }
+  async deleteBackupStore(id: string): Promise<void> {
+    await this.ok(this.client.DELETE('/api/v1/admin/backup-stores/{id}', { params: { path: { id } } }));
   }
   suspendTenant(id: string, reason: string): Promise<{ tenant: AdminTenantView }> {
     return this.ok(this.client.POST('/api/v1/admin/tenants/{id}/suspend', { params: { path: { id } }, body: { reason } }));

@@ -1594,6 +1594,38 @@ export interface paths {
         patch: operations["Members_change"];
         trace?: never;
     };
+    "/api/v1/admin/backup-stores": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["AdminBackupStores_list"];
+        put?: never;
+        post: operations["AdminBackupStores_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/backup-stores/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["AdminBackupStores_get"];
+        put?: never;
+        post?: never;
+        delete: operations["AdminBackupStores_remove"];
+        options?: never;
+        head?: never;
+        patch: operations["AdminBackupStores_update"];
+        trace?: never;
+    };
     "/api/v1/webhooks": {
         parameters: {
             query?: never;
@@ -3057,6 +3089,70 @@ export interface components {
         ChangeRoleDto: {
             /** @enum {string} */
             role: "owner" | "admin" | "member" | "billing";
+        };
+        BackupStoreDto: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            locationId: string;
+            name: string;
+            /** @enum {string} */
+            kind: "sftp";
+            /** @example backup1.example.net */
+            host: string;
+            /** @example 22 */
+            port: number;
+            /** @example oblako */
+            username: string;
+            /** @example /srv/oblako-backups */
+            basePath: string;
+            /** @description The pinned host key as one known_hosts line: "<host or [host]:port> <type> <base64>" */
+            hostKey: string;
+            /** @example SHA256:3z5I4X1SF9zKeDaFaqfg8vkw9rgz6kDqDQHquVJNkiU */
+            hostKeyFingerprint: string;
+            /** @description Disabled stores take no new backups; their backups stay restorable */
+            enabled: boolean;
+            /** @description Backups held on the store: a store with any cannot be deleted, only disabled */
+            backupCount: number;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        CreateBackupStoreDto: {
+            /** Format: uuid */
+            locationId: string;
+            /** @example fra1-backup-1 */
+            name: string;
+            /**
+             * @default sftp
+             * @enum {string}
+             */
+            kind?: "sftp";
+            /** @example backup1.example.net */
+            host: string;
+            /** @default 22 */
+            port?: number;
+            /** @example oblako */
+            username: string;
+            /**
+             * @description Absolute folder on the store; letters, digits, ".", "_", "-" and "/" only, no ".." segments
+             * @example /srv/oblako-backups
+             */
+            basePath: string;
+            /** @description Required: the store's host key: one known_hosts line, e.g. the output of "ssh-keyscan -t ed25519 <host>", or the host's ssh_host_ed25519_key.pub */
+            hostKey: string;
+            /** @default true */
+            enabled?: boolean;
+        };
+        UpdateBackupStoreDto: {
+            name?: string;
+            host?: string;
+            port?: number;
+            username?: string;
+            basePath?: string;
+            /** @description A new pinned key: the store's host key: one known_hosts line, e.g. the output of "ssh-keyscan -t ed25519 <host>", or the host's ssh_host_ed25519_key.pub. Left out, the key stays (pinned again to a new host or port) */
+            hostKey?: string;
+            /** @description false disables the store: no new backups go there */
+            enabled?: boolean;
         };
         CreateWebhookEndpointDto: {
             /**
@@ -6981,6 +7077,161 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MemberDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminBackupStores_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupStoreDto"][];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminBackupStores_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateBackupStoreDto"];
+            };
+        };
+        responses: {
+            /** @description The store (audited). Put each node's backupPublicKey into its authorized_keys. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupStoreDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminBackupStores_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupStoreDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminBackupStores_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted (audited); 409 backup_store_in_use while it holds backups: disable it instead. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminBackupStores_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateBackupStoreDto"];
+            };
+        };
+        responses: {
+            /** @description Changed fields (audited); enabled: false disables it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupStoreDto"];
                 };
             };
             /** @description Error (ApiError) */

@@ -34,6 +34,7 @@ export const STAFF_NAV: readonly NavItem[] = [
   { label: 'All servers', path: '/admin/servers', permission: Permission.TasksRead, testId: 'nav-admin-servers' },
   { label: 'Nodes', path: '/admin/nodes', permission: Permission.FleetManage, testId: 'nav-admin-nodes' },
   { label: 'IP pools', path: '/admin/ip-pools', permission: Permission.FleetManage, testId: 'nav-admin-ip-pools' },
+  { label: 'Backup stores', path: '/admin/backup-stores', permission: Permission.FleetManage, testId: 'nav-admin-backup-stores' },
   { label: 'Plans', path: '/admin/plans', permission: Permission.CatalogueManage, testId: 'nav-admin-plans' },
   { label: 'Images', path: '/admin/images', permission: Permission.CatalogueManage, testId: 'nav-admin-images' },
   { label: 'ISO library', path: '/admin/isos', permission: Permission.CatalogueManage, testId: 'nav-admin-isos' },

@@ -1,0 +1,94 @@
+/**
+ * Backup stores, schedules, retention and the grace period of deleted servers' backups (issue 12): the views the
+ * API answers and the limits the panel checks early (the API is the authority).
+ */
+
+export const BACKUP_STORE_KINDS = ['sftp'] as const;
+export type BackupStoreKind = (typeof BACKUP_STORE_KINDS)[number];
+
+/** A place off the hypervisors where backups go. Nodes log in with their own key (`backupPublicKey` of the node). */
+export interface BackupStoreView {
+  id: string;
+  locationId: string;
+  name: string;
+  kind: BackupStoreKind;
+  host: string;
+  port: number;
+  username: string;
+  /** Absolute folder on the store under which backups are written. */
+  basePath: string;
+  /** The store's pinned host key as one known_hosts line (`<host or [host]:port> <type> <base64>`). */
+  hostKey: string;
+  /** `SHA256:...` of the pinned key, as `ssh-keygen -l` prints it. */
+  hostKeyFingerprint: string;
+  /** Disabled stores take no new backups; their backups stay restorable. */
+  enabled: boolean;
+  /** Backups held there (any state): a store with backups cannot be deleted, only disabled. */
+  backupCount: number;
+  createdAt: string;
+}
+
+export const BACKUP_BASE_PATH_MAX_LENGTH = 255;
+/** The base path goes into commands run on the store over ssh: only these characters, so no quoting is needed. */
+export const BACKUP_BASE_PATH_PATTERN = /^\/[A-Za-z0-9._/-]*$/;
+/** A login name on the store (POSIX portable user names). */
+export const BACKUP_USERNAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
+
+export function basePathProblem(path: string): string | null {
+  if (!path.startsWith('/')) return 'basePath must be an absolute path (start with /).';
+  if (path.length > BACKUP_BASE_PATH_MAX_LENGTH) return `basePath may be at most ${BACKUP_BASE_PATH_MAX_LENGTH} characters long.`;
+  if (!BACKUP_BASE_PATH_PATTERN.test(path)) return 'basePath may contain only letters, digits, ".", "_", "-" and "/".';
+  if (path.split('/').some((seg) => seg === '..' || seg === '.')) return 'basePath may not contain "." or ".." segments.';
+  if (path === '/') return 'basePath may not be the root folder; choose a folder for the backups, e.g. /srv/backups.';
+  return null;
+}
+
+export const BACKUP_FREQUENCIES = ['daily', 'weekly'] as const;
+export type BackupFrequency = (typeof BACKUP_FREQUENCIES)[number];
+
+/** How many backups of each kind a server keeps (GFS). Every field 0 means "none of that bucket". */
+export interface RetentionPolicy {
+  /** The newest N ready backups. */
+  keepLast: number;
+  /** The newest backup of each of the last N days (UTC) that have one. */
+  keepDaily: number;
+  /** The newest backup of each of the last N ISO weeks that have one. */
+  keepWeekly: number;
+  /** The newest backup of each of the last N calendar months that have one. */
+  keepMonthly: number;
+}
+
+/** Upper bounds of each retention field (a per-server policy is checked against them). */
+export const RETENTION_MAX: RetentionPolicy = { keepLast: 30, keepDaily: 31, keepWeekly: 52, keepMonthly: 24 };
+/** What a server keeps when nobody chose otherwise. */
+export const RETENTION_DEFAULT: RetentionPolicy = { keepLast: 3, keepDaily: 7, keepWeekly: 4, keepMonthly: 3 };
+
+/** A server's backup schedule and retention policy (`GET/PUT /servers/:id/backup-schedule`). */
+export interface BackupScheduleView {
+  serverId: string;
+  enabled: boolean;
+  frequency: BackupFrequency;
+  /** 0 = Sunday ... 6 = Saturday (UTC); null for daily. */
+  weekday: number | null;
+  /** The window opens at this hour, UTC (0-23). */
+  windowStartHour: number;
+  /** The window lasts this many hours (1-23). */
+  windowHours: number;
+  retention: RetentionPolicy;
+  /** `true` when the server has no schedule saved yet: these are the defaults. */
+  isDefault: boolean;
+  /** When the next window opens (null while disabled). */
+  nextWindowAt: string | null;
+  /** The window a scheduled backup was last started for (null: none yet). */
+  lastWindowAt: string | null;
+}
+
+export const BACKUP_SCHEDULE_DEFAULT = { enabled: false, frequency: 'daily' as BackupFrequency, weekday: null, windowStartHour: 2, windowHours: 4 };
+
+/** Staff settings for backups (`GET/PUT /admin/settings/backups`). */
+export interface BackupSettingsView {
+  /** Backups of a deleted server are kept this many days, then removed (0: removed with the server). */
+  deletedServerGraceDays: number;
+}
+export const BACKUP_GRACE_DAYS_DEFAULT = 7;
+export const BACKUP_GRACE_DAYS_MAX = 365;
