@@ -203,6 +203,14 @@ describe('installing the control plane and joining a hypervisor on a second host
     assert.equal(login.status, 200, login.text);
     admin = new ApiClient(`http://127.0.0.1:${apiPort}`);
     await admin.login('admin@install.test', adminPassword);
+    // /metrics: each replica on its loopback port with the installer's METRICS_TOKEN; never through the public front
+    const metricsToken = parseEnvFile(join(ROOT, 'etc/oblako/api.env')).METRICS_TOKEN ?? '';
+    assert.match(metricsToken, /^[0-9a-f]{48}$/);
+    const scraped = await fetch(`http://127.0.0.1:${apiPort}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
+    assert.equal(scraped.status, 200);
+    assert.match(await scraped.text(), /oblako_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/auth\/login",status="200"\} [1-9]/);
+    assert.equal((await fetch(`http://127.0.0.1:${apiPort}/metrics`)).status, 401);
+    assert.equal((await https('GET', '/metrics')).status, 404, 'nginx does not route /metrics');
   });
 
   let reg: NodeRegistrationView;

@@ -162,6 +162,8 @@ const oldDbPassword = (() => {
 const dbPassword = oldDbPassword || randomBytes(24).toString('hex');
 const jwtSecret = oldEnv.JWT_SECRET || randomBytes(48).toString('base64');
 const dataKey = oldEnv.DATA_KEY || randomBytes(32).toString('base64');
+// GET /metrics of each replica (127.0.0.1:<port>) asks for it; nginx never routes /metrics (docs/metrics.md)
+const metricsToken = oldEnv.METRICS_TOKEN || randomBytes(24).toString('hex');
 
 // ---- TLS: the operator's certificate, or a self-signed one until then; NATS has its own ----
 const TLS = join(ETC, 'tls');
@@ -365,6 +367,7 @@ const apiEnv = {
   ...(selfSigned ? { PUBLIC_TLS_PIN: pinOf(panelCrt) } : {}),
   JWT_SECRET: jwtSecret,
   DATA_KEY: dataKey,
+  METRICS_TOKEN: metricsToken,
   HOST: '127.0.0.1',
 };
 // settings the operator added by hand (SMTP_*, STRIPE_*, ...) are kept
@@ -457,6 +460,8 @@ ${s['http-port'] ? `  server {
       proxy_next_upstream error timeout http_502;
     }
     location = /health { proxy_pass http://oblako_api; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    # operators scrape each replica on 127.0.0.1 with METRICS_TOKEN; never through the public front
+    location = /metrics { return 404; }
     # hashed build files never change
     location ~ "-[A-Z0-9]{8}\\.(js|mjs|css)$" {
       include ${join(NGINX, 'security-headers.conf')};
@@ -627,6 +632,8 @@ const out = [
     ? [`  Staff admin: ${s['admin-email']}`, `  Password:    ${adminPassword}`, '  (shown this once and stored nowhere; sign in and change it)']
     : [`  Staff admin: exists already (password unchanged)`]),
   `  Settings:  ${apiEnvFile} (0600), NATS keys ${keysFile} (0600)`,
+  `  Metrics:   each replica: curl -H "Authorization: Bearer $METRICS_TOKEN" http://127.0.0.1:${replicaPorts[0]}/metrics (METRICS_TOKEN in ${apiEnvFile});`,
+  '             each node: http://127.0.0.1:9465/metrics on the node itself (METRICS_LISTEN in its node.env); see docs/metrics.md',
   '  Hypervisors: panel → Nodes → Add, then run the join command it shows on the new host, as root.',
   '',
 ];

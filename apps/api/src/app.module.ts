@@ -39,6 +39,8 @@ import { NodeJoinService } from './fleet/node-join.service.js';
 import { FleetService } from './fleet/fleet.service.js';
 import { IpAllocatorService } from './fleet/ip-allocator.service.js';
 import { HealthController } from './health/health.controller.js';
+import { ApiMetrics } from './metrics/api-metrics.js';
+import { MetricsController } from './metrics/metrics.controller.js';
 import { NatsService } from './messaging/nats.service.js';
 import { BillingPort } from './servers/billing.port.js';
 import { DomainStateHandler } from './node-events/domain-state.handler.js';
@@ -117,8 +119,9 @@ class CoreModule {
         MailService,
         NotificationsService,
         WebhooksService,
+        ApiMetrics,
       ],
-      exports: [APP_CONFIG, DataSource, AuditService, NatsService, ServerEventsBus, MailSettingsService, MailService, NotificationsService, WebhooksService],
+      exports: [APP_CONFIG, DataSource, AuditService, NatsService, ServerEventsBus, MailSettingsService, MailService, NotificationsService, WebhooksService, ApiMetrics],
     };
   }
 }
@@ -145,7 +148,7 @@ class FleetModule {}
 @Module({ controllers: [SshKeysController], providers: [SshKeysService], exports: [SshKeysService] })
 class SshKeysModule {}
 
-@Module({ controllers: [HealthController] })
+@Module({ controllers: [HealthController, MetricsController] })
 class HealthModule {}
 
 @Module({})

@@ -9,6 +9,8 @@ import { ApiErrorDto } from './common/api-error.dto.js';
 import { CommonError } from './common/domain-error.js';
 import { installJsonBody } from './common/json-body.js';
 import { installStripeWebhookRawBody } from './billing/raw-body.js';
+import { ApiMetrics } from './metrics/api-metrics.js';
+import { installHttpMetrics } from './metrics/http-metrics.js';
 import type { AppConfig } from './config/config.js';
 
 export { loadConfig, ConfigError, type AppConfig } from './config/config.js';
@@ -31,6 +33,7 @@ export async function buildApp(config: AppConfig, options: BuildAppOptions = {})
   });
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  installHttpMetrics(app.getHttpAdapter().getInstance(), app.get(ApiMetrics));
   installStripeWebhookRawBody(app.getHttpAdapter().getInstance());
   installJsonBody(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new ApiExceptionFilter());

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { natsUrlProblem, STREAM_REPLICAS_DEFAULT, STREAM_REPLICAS_MAX, streamReplicasProblem } from '@oblako/contracts';
 
@@ -64,6 +65,11 @@ export interface DaemonConfig {
    * `auto` (libvirt when /proc/config.gz shows both, else tc).
    */
   bandwidth: 'libvirt' | 'tc' | 'auto';
+  /**
+   * Where /metrics (Prometheus) listens: METRICS_LISTEN=`host:port`, default 127.0.0.1:9465 from the environment,
+   * `off` for none; unset in a configuration built in code (tests, simulated fleets). Port 0 = any free port.
+   */
+  metricsListen?: { host: string; port: number };
   /** Run the host checks at start-up and refuse to start when something is missing (full mode). */
   hostChecks: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -143,11 +149,27 @@ export function loadConfig(env: Env = process.env): DaemonConfig {
           }
         : undefined,
     rescueImage: str('OBLAKO_RESCUE_IMAGE'),
+    metricsListen: parseListen(str('METRICS_LISTEN') ?? DEFAULT_METRICS_LISTEN, problems),
     logLevel,
   };
   problems.push(...validateConfig(config));
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9465';
+
+/** `host:port` (`[v6]:port` for IPv6) or `off`. */
+export function parseListen(raw: string, problems: string[]): { host: string; port: number } | undefined {
+  if (raw === 'off') return undefined;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+|localhost)):(\d{1,5})$/.exec(raw);
+  const host = m ? (m[1] ?? m[2]!) : '';
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || (host !== 'localhost' && !isIP(host)) || port > 65535) {
+    problems.push(`METRICS_LISTEN="${raw}" must be an address and port such as ${DEFAULT_METRICS_LISTEN} (or [::1]:9465), or off`);
+    return undefined;
+  }
+  return { host, port };
 }
 
 /**

@@ -16,6 +16,7 @@ import { helloApi, openBus, type Bus } from './nats/bus.js';
 import { WIRE_VERSION } from '@oblako/contracts';
 import { DomstatsReader, TapCounterReader, type UsageReader } from './usage/counters.js';
 import { meteredHypervisor, UsageSampler } from './usage/sampler.js';
+import { DaemonMetrics, MetricsServer, timedHypervisor } from './metrics/daemon-metrics.js';
 
 export const DAEMON_VERSION = '0.1.0';
 
@@ -49,6 +50,9 @@ export interface DaemonHandle {
   readonly commands: CommandLoop;
   /** The usage meter (null when nothing is metered: minimal mode or USAGE_INTERVAL_MS=0). */
   readonly usage: UsageSampler | null;
+  /** This daemon's Prometheus metrics, and the URL of its /metrics (null when METRICS_LISTEN is off). */
+  readonly metrics: DaemonMetrics;
+  readonly metricsUrl: string | null;
   /** Publish a heartbeat now (also detects domain state changes). */
   heartbeat(): Promise<void>;
   /** Stop pulling, finish in-flight commands, drain NATS, close libvirt. Safe to call twice. */
@@ -88,21 +92,32 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     throw new WireVersionError(hello.message);
   }
 
+  const metrics = new DaemonMetrics();
+  let metricsServer = config.metricsListen ? new MetricsServer(metrics, config.metricsListen) : null;
+  try {
+    await metricsServer?.start();
+  } catch (err) {
+    // Operators lose a scrape target, not the node: the daemon runs on and says why (the port is taken, most likely).
+    log.error('cannot serve /metrics; running without it', { listen: `${config.metricsListen!.host}:${config.metricsListen!.port}`, fix: 'free the port or set METRICS_LISTEN', error: errorMessage(err) });
+    metricsServer = null;
+  }
+  // every hypervisor call the daemon makes is timed; the handle keeps the port itself
+  const timed = timedHypervisor(hv, metrics);
   const consoles = new ConsoleRelay(bus.nc, s, config.nodeId, consolePathsOf(config), log);
   await consoles.start();
   const queue = new KeyedQueue(config.maxConcurrentCommands);
-  const heartbeats = new HeartbeatLoop({ config, subjects: s, bus, hv, queue, log, version: DAEMON_VERSION });
+  const heartbeats = new HeartbeatLoop({ config, subjects: s, bus, hv: timed, queue, log, version: DAEMON_VERSION, metrics });
   const agent = deps.guestAgent ?? (config.provisioning === 'full' && !config.libvirtUri.startsWith('test') ? new VirshGuestAgent(config.libvirtUri, execProgram) : NO_GUEST_AGENT);
   const readers = deps.usageReaders ?? (config.provisioning === 'full' ? [new TapCounterReader(execProgram, config.netns), new DomstatsReader(execProgram, config.libvirtUri)] : []);
   const usage = config.usageIntervalMs > 0 && readers.length
-    ? new UsageSampler({ hv, readers, events: bus.events, nodeId: config.nodeId, dataDir: config.dataDir, intervalMs: config.usageIntervalMs, log })
+    ? new UsageSampler({ hv: timed, readers, events: bus.events, nodeId: config.nodeId, dataDir: config.dataDir, intervalMs: config.usageIntervalMs, log, metrics })
     : null;
   await usage?.start();
-  const executor = new CommandExecutor(usage ? meteredHypervisor(hv, usage) : hv, provisioner, { stopGraceSeconds: config.stopGraceSeconds, agent });
-  const commands = new CommandLoop({ config, subjects: s, bus, executor, queue, log, reportState: (id, state) => heartbeats.reportState(id, state) });
+  const executor = new CommandExecutor(usage ? meteredHypervisor(timed, usage) : timed, provisioner, { stopGraceSeconds: config.stopGraceSeconds, agent });
+  const commands = new CommandLoop({ config, subjects: s, bus, executor, queue, log, metrics, reportState: (id, state) => heartbeats.reportState(id, state) });
   heartbeats.start();
   commands.start();
-  log.info('node daemon started', { libvirt: config.libvirtUri, provisioning: config.provisioning, stream: s.commandStream, consumer: s.nodeConsumer(config.nodeId) });
+  log.info('node daemon started', { libvirt: config.libvirtUri, provisioning: config.provisioning, stream: s.commandStream, consumer: s.nodeConsumer(config.nodeId), metrics: metricsServer?.url ?? 'off' });
 
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
@@ -114,6 +129,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
       await commands.stop();
       await usage?.stop();
       await consoles.stop();
+      await metricsServer?.stop();
       await bus.nc.drain().catch((err: unknown) => log.warn('draining NATS failed', { error: errorMessage(err) }));
       await hv.close();
       log.info('node daemon stopped');
@@ -122,7 +138,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     return stopPromise;
   };
 
-  return { config, subjects: s, hypervisor: hv, consoles, commands, usage, heartbeat: () => heartbeats.now(), stop, stopped };
+  return { config, subjects: s, hypervisor: hv, consoles, commands, usage, metrics, metricsUrl: metricsServer?.url ?? null, heartbeat: () => heartbeats.now(), stop, stopped };
 }
 
 async function buildProvisioner(config: DaemonConfig, log: Logger, hv: HypervisorPort, given: DaemonDeps['provisioner']): Promise<ServerProvisioner> {

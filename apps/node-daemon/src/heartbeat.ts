@@ -5,6 +5,7 @@ import type { DaemonConfig } from './config.js';
 import type { KeyedQueue } from './commands/keyed-queue.js';
 import type { HypervisorPort } from './hypervisor/port.js';
 import { errorMessage, type Logger } from './log.js';
+import type { DaemonMetrics } from './metrics/daemon-metrics.js';
 import { serverIdOfDomain } from './naming.js';
 import { ensureCommandConsumer, type Bus } from './nats/bus.js';
 
@@ -21,7 +22,7 @@ export class HeartbeatLoop {
   private running: Promise<void> | undefined;
 
   constructor(
-    private readonly d: { config: DaemonConfig; subjects: Subjects; bus: Bus; hv: HypervisorPort; queue: KeyedQueue; log: Logger; version: string },
+    private readonly d: { config: DaemonConfig; subjects: Subjects; bus: Bus; hv: HypervisorPort; queue: KeyedQueue; log: Logger; version: string; metrics?: DaemonMetrics },
   ) {}
 
   start(): void {
@@ -83,6 +84,9 @@ export class HeartbeatLoop {
       v: WIRE_VERSION, nodeId: config.nodeId, at: nowMs(), daemonVersion: this.d.version, hypervisor: hv.describe(),
       capacity: { vcpus: cap.vcpus, memoryMiB: cap.memoryMiB, diskGiB }, domains: ours,
     });
+    this.d.metrics?.heartbeats.inc();
+    this.d.metrics?.lastHeartbeat.set(Date.now() / 1000);
+    this.d.metrics?.setDomains(ours.map((d) => d.state));
     for (const d of ours) if (!queue.has(d.serverId)) await this.reportState(d.serverId, d.state, observedAt);
     for (const id of [...this.known.keys()]) if (!seen.has(id) && !queue.has(id)) await this.reportState(id, DomainState.Missing, observedAt);
   }

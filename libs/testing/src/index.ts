@@ -119,3 +119,4 @@ export * from './totp.js';
 export * from './console-client.js';
 export * from './nats-cluster.js';
 export * from './nats-server.js';
+export { parsePrometheus, promValue, type PromSample } from './prometheus.js';

@@ -231,6 +231,8 @@ async function main(): Promise<void> {
     `  Mail:       every mail the API sends (verification, reset, invitations, notifications) lands in a`,
     `              local SMTP catcher (port ${stack.mail?.smtpPort}); read them at ${stack.mail?.url}`,
     `  Node:       one daemon on ${libvirtUri}${realGuests ? ` (network namespace "${netns}")` : ''}`,
+    `  Metrics:    curl -H 'Authorization: Bearer ${stack.metricsToken}' ${stack.apiUrl}/metrics`,
+    `              the node daemon's: curl ${stack.daemonMetricsUrl(stack.seed.nodeId) ?? '(off)'}   (docs/metrics.md)`,
     '',
     `  Staff admin:    ${adminEmail} / ${adminPassword}`,
     `  Demo customer:  ${stack.seed.customer.email} / ${stack.seed.customer.password}`,

@@ -131,6 +131,10 @@ export interface Stack {
   verifyEmail(email: string): Promise<void>;
   /** Where a node daemon started by the stack keeps its files (and its nats.creds). */
   dataDirOf(nodeId: string): string;
+  /** The API's METRICS_TOKEN (apiEnv's, or a random one): `Authorization: Bearer <it>` on GET /metrics. */
+  metricsToken: string;
+  /** Where the daemon of `nodeId` started by the stack serves /metrics (127.0.0.1, a free port), null if none. */
+  daemonMetricsUrl(nodeId: string): string | null;
   /** Start another API replica (same database, NATS and secrets) on `port` or a free one; it answers /health when this resolves. */
   startApi(name?: string, port?: number): Promise<{ url: string; port: number; process: ManagedProcess }>;
   /** Start (another) node daemon process for `nodeId`. */
@@ -177,6 +181,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const apiPort = opts.apiPort || (await freePort());
     const panelPort = opts.panelPort || (opts.panelPort === 0 ? await freePort() : undefined);
     const jwtSecret = opts.jwtSecret ?? randomBytes(48).toString('base64url');
+    const metricsToken = opts.apiEnv?.METRICS_TOKEN ?? randomBytes(24).toString('hex');
+    const daemonMetrics = new Map<string, string>();
     const startApi = async (name = 'api', port?: number): Promise<{ url: string; port: number; process: ManagedProcess }> => {
       const chosen = port || (await freePort());
       const proc = startProcess({
@@ -191,6 +197,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           WEBHOOKS_ALLOW_LOCALHOST: 'true',
           // test stacks order keyless test guests; the demo (apiEnv) and production keep the rule
           ORDER_REQUIRES_LOGIN: 'false',
+          METRICS_TOKEN: metricsToken,
           ...opts.apiEnv,
           DATABASE_URL: databaseUrl,
           NATS_URL: natsUrl,
@@ -246,6 +253,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         writeFileSync(credsFile, reg.daemon.natsCreds, { mode: 0o600 });
         credsEnv.NATS_CREDS = credsFile;
       }
+      // each daemon its own free port: several on one machine must not fight over the default 9465
+      const metricsListen = `127.0.0.1:${await freePort()}`;
       const nc = await connect({ servers: natsServerList(natsUrl!), ...watchAuth });
       try {
         const sub = nc.subscribe(subjects(subjectPrefix).nodeHeartbeat(nodeId), { max: 1 });
@@ -263,6 +272,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
             LIBVIRT_URI: opts.libvirtUri ?? 'test:///default',
             OBLAKO_DATA_DIR: join(opts.dataDir, 'node', nodeId),
             HEARTBEAT_INTERVAL_MS: '2000',
+            METRICS_LISTEN: metricsListen,
             ...credsEnv,
             ...opts.daemonEnv,
             ...env,
@@ -290,6 +300,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         } finally {
           clearTimeout(timer);
         }
+        const listen = env.METRICS_LISTEN ?? opts.daemonEnv?.METRICS_LISTEN ?? metricsListen;
+        if (listen === 'off') daemonMetrics.delete(nodeId);
+        else daemonMetrics.set(nodeId, `http://${listen}/metrics`);
         return proc;
       } finally {
         await nc.close();
@@ -336,6 +349,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       verifyEmail,
       startDaemon,
       startApi,
+      metricsToken,
+      daemonMetricsUrl: (nodeId: string) => daemonMetrics.get(nodeId) ?? null,
       dataDirOf: (nodeId: string) => join(opts.dataDir, 'node', nodeId),
       stop: stopAll,
     };

@@ -77,6 +77,8 @@ export interface AppConfig {
   orderRequiresLogin: boolean;
   webhooks: WebhookConfig;
   consoles: ConsoleConfig;
+  /** Bearer token that `GET /metrics` asks for (METRICS_TOKEN); null = /metrics answers 404 (docs/metrics.md). */
+  metricsToken: string | null;
 }
 
 /** Reconciliation and self-healing (issue 9; DESIGN.md "Reconciliation and self-healing"). */
@@ -252,6 +254,10 @@ export function loadConfig(env: Env): AppConfig {
     timeoutMs: int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
     pollMs: int('WEBHOOK_POLL_MS', 1000, 50, 60_000),
   };
+  const metricsToken = str('METRICS_TOKEN') ?? null;
+  if (metricsToken && (metricsToken.length < 24 || !/^[\x21-\x7e]+$/.test(metricsToken))) {
+    problems.push('METRICS_TOKEN must be at least 24 printable characters without spaces, e.g. the output of `openssl rand -hex 24`');
+  }
   const logSqlRaw = str('LOG_SQL') ?? 'false';
   if (!['true', 'false', '1', '0'].includes(logSqlRaw)) problems.push(`LOG_SQL must be true or false (got "${logSqlRaw}")`);
 
@@ -292,6 +298,7 @@ export function loadConfig(env: Env): AppConfig {
       idleSeconds: int('CONSOLE_IDLE_SECONDS', 900, 2, 24 * 3600),
       accessCheckSeconds: int('CONSOLE_ACCESS_CHECK_SECONDS', 15, 1, 600),
     },
+    metricsToken,
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

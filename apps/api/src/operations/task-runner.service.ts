@@ -11,6 +11,7 @@ import { changedRows } from '../database/sql.js';
 import type { OperationActor } from '../common/request-context.js';
 import { IpAllocatorService } from '../fleet/ip-allocator.service.js';
 import { NatsService } from '../messaging/nats.service.js';
+import { ApiMetrics } from '../metrics/api-metrics.js';
 import { SshKeysService } from '../ssh-keys/ssh-keys.service.js';
 import { NodePlacementService } from '../servers/node-placement.service.js';
 import { OutboxRelayService, type CommittedCommand } from '../servers/outbox-relay.service.js';
@@ -67,6 +68,7 @@ export class TaskRunner {
     @Inject(OutboxRelayService) private readonly relay: OutboxRelayService,
     @Inject(ServerEventsBus) private readonly bus: ServerEventsBus,
     @Inject(AuditService) private readonly audit: AuditService,
+    @Inject(ApiMetrics) private readonly metrics: ApiMetrics,
     @Inject(IpAllocatorService) ips: IpAllocatorService,
     @Inject(NodePlacementService) placement: NodePlacementService,
     @Inject(SshKeysService) sshKeys: SshKeysService,
@@ -423,12 +425,14 @@ export class TaskRunner {
     m: EntityManager, task: TaskRow, server: ServerEntity | null, ok: boolean, error: string | null, timings: TaskStageTimings,
     actor: OperationActor | { userId: null; kind: 'node'; ip: null }, override?: ServerState,
   ): Promise<Change | null> {
-    await m.query(
+    const ended: unknown = await m.query(
       `UPDATE tasks SET state = $2, progress = CASE WHEN $3::boolean THEN 100 ELSE progress END, error = $4, finished_at = now(), updated_at = now(),
               timings = timings || $5::jsonb, pending_steps = '[]'
-        WHERE id = $1`,
+        WHERE id = $1 RETURNING extract(epoch FROM now() - created_at)::float8 AS seconds`,
       [task.id, ok ? 'succeeded' : 'failed', ok, error, JSON.stringify(timings)],
     );
+    // Observed here, in the transaction that ends the task: one that rolls back and is retried is counted again (rare: a deadlock).
+    this.metrics.taskFinished(task.op, ok, Number(changedRows<{ seconds: number }>(ended)[0]?.seconds));
     if (!server) return null;
     const rule = OPERATIONS[task.op].rule;
     let state = server.state;

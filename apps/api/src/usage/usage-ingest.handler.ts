@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { EventKind, UsageEventSchema, type UsageEvent } from '@oblako/contracts';
 import { DataSource } from 'typeorm';
+import { ApiMetrics } from '../metrics/api-metrics.js';
 import { NodeEventHandlers, type NodeEventHandler } from '../node-events/event-handlers.js';
 import { TrafficQuotaService } from './traffic-quota.service.js';
 
@@ -72,6 +73,7 @@ export class UsageIngestHandler implements NodeEventHandler<UsageEvent>, OnModul
     @Inject(NodeEventHandlers) private readonly registry: NodeEventHandlers,
     @Inject(DataSource) private readonly ds: DataSource,
     @Inject(TrafficQuotaService) private readonly quota: TrafficQuotaService,
+    @Inject(ApiMetrics) private readonly metrics: ApiMetrics,
   ) {}
 
   onModuleInit(): void {
@@ -84,6 +86,10 @@ export class UsageIngestHandler implements NodeEventHandler<UsageEvent>, OnModul
     this.counts.received += r.received;
     this.counts.inserted += r.inserted;
     this.counts.duplicates += r.accepted - r.inserted;
+    this.metrics.usageEvents.inc();
+    this.metrics.usageSamples.inc({ result: 'inserted' }, r.inserted);
+    this.metrics.usageSamples.inc({ result: 'duplicate' }, r.accepted - r.inserted);
+    this.metrics.usageSamples.inc({ result: 'refused' }, r.received - r.accepted);
     if (r.accepted < r.received) {
       this.counts.refused += r.received - r.accepted;
       this.logger.warn(`node ${nodeId} sent ${r.received - r.accepted} usage sample(s) of servers that are not on it; not counted`);

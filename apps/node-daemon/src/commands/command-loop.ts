@@ -4,6 +4,7 @@ import { nowMs, sleep } from '../clock.js';
 import type { DaemonConfig } from '../config.js';
 import { HypervisorErrorCode } from '../hypervisor/port.js';
 import { errorMessage, type Logger } from '../log.js';
+import type { DaemonMetrics } from '../metrics/daemon-metrics.js';
 import type { Bus } from '../nats/bus.js';
 import type { CommandExecutor } from './executor.js';
 import { FinishedTasks } from './finished-tasks.js';
@@ -23,6 +24,8 @@ export interface CommandLoopDeps {
   /** One server's commands never overlap; at most `maxConcurrentCommands` at once. */
   queue: KeyedQueue;
   log: Logger;
+  /** Command durations by op and outcome (docs/metrics.md). */
+  metrics?: DaemonMetrics;
   /** Tell the API the domain's state after a command (deduplicated by the caller). */
   reportState(serverId: string, state: DomainState): Promise<void>;
 }
@@ -143,6 +146,7 @@ export class CommandLoop {
       this.finished.remember(FinishedTasks.key(cmd.taskId, cmd.attempt), result);
       await bus.events.result(result);
       m.ack();
+      this.d.metrics?.commandDuration.observe({ op: cmd.op, outcome: outcome.ok ? 'succeeded' : 'failed' }, (finishedAt - receivedAt) / 1000);
       log[outcome.ok ? 'info' : 'warn']('command done', {
         op: cmd.op, taskId: cmd.taskId, serverId: cmd.serverId, ok: outcome.ok, error: outcome.error, ms: Math.round((finishedAt - receivedAt) * 100) / 100,
       });

@@ -8,6 +8,7 @@ import { errorMessage, type Logger } from '../log.js';
 import type { EventPublisher } from '../nats/bus.js';
 import { serverIdOfDomain } from '../naming.js';
 import type { DomainCounters, RawCounters, TapCounters, UsageReader } from './counters.js';
+import type { DaemonMetrics } from '../metrics/daemon-metrics.js';
 
 /** Samples kept on disk while NATS or the API cannot take them (a week of 60 s samples for ~10 servers... or a day of 70). */
 export const MAX_PENDING_SAMPLES = 100_000;
@@ -68,7 +69,10 @@ export class UsageSampler {
   private writing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly d: { hv: HypervisorPort; readers: readonly UsageReader[]; events: EventPublisher; nodeId: string; dataDir: string; intervalMs: number; log: Logger },
+    private readonly d: {
+      hv: HypervisorPort; readers: readonly UsageReader[]; events: EventPublisher; nodeId: string; dataDir: string; intervalMs: number; log: Logger;
+      metrics?: DaemonMetrics;
+    },
   ) {
     this.path = join(d.dataDir, 'usage', 'state.json');
   }
@@ -189,6 +193,7 @@ export class UsageSampler {
         while (this.state.pending.length) {
           const batch = this.state.pending.slice(0, USAGE_SAMPLES_PER_EVENT);
           await this.d.events.usage({ v: WIRE_VERSION, nodeId: this.d.nodeId, at: nowMs(), samples: batch }, `usage:${batch[0].id}:${batch.length}`);
+          this.d.metrics?.usageSamples.inc(batch.length);
           const sent = new Set(batch.map((s) => s.id));
           this.state.pending = this.state.pending.filter((s) => !sent.has(s.id));
           await this.persist();
