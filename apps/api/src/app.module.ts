@@ -80,6 +80,8 @@ import { SnapshotExpiry, SnapshotsService } from './snapshots/snapshots.service.
 import { ConsoleRelayService } from './consoles/console-relay.service.js';
 import { AdminBackupStoresController } from './backup-stores/backup-stores.controller.js';
 import { BackupStoresService } from './backup-stores/backup-stores.service.js';
+import { AdminBackupSettingsController, BackupScheduleController } from './backup-policy/backup-schedules.controller.js';
+import { BackupSchedulesService } from './backup-policy/backup-schedules.service.js';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -162,9 +164,9 @@ class StaffModule {
 @Module({ controllers: [MembersController], providers: [MembersService] })
 class MembersModule {}
 
-/** Staff's backup stores (issue 12). */
-@Module({ controllers: [AdminBackupStoresController], providers: [BackupStoresService], exports: [BackupStoresService] })
-class BackupStoresModule {}
+/** Backup stores (staff), schedules and retention (customers), the grace period of deleted servers' backups (issue 12). */
+@Module({ controllers: [AdminBackupStoresController, BackupScheduleController, AdminBackupSettingsController], providers: [BackupStoresService, BackupSchedulesService], exports: [BackupStoresService, BackupSchedulesService] })
+class BackupPolicyModule {}
 
 /** Webhook endpoints and their dispatcher, notifications and what turns server changes into both. */
 @Module({ controllers: [WebhooksController, NotificationsController], providers: [WebhookDispatcher, ServerChangeListener] })
@@ -219,7 +221,7 @@ export class AppModule {
         HealthModule,
         StaffModule.register(billing),
         MembersModule,
-        BackupStoresModule,
+        BackupPolicyModule,
         EventsOutModule,
         ConsolesModule.register(!!options.offline),
         ...(options.offline ? [] : [ComputeRuntimeModule]),

@@ -81,6 +81,8 @@ export interface BackupScheduleView {
   nextWindowAt: string | null;
   /** The window a scheduled backup was last started for (null: none yet). */
   lastWindowAt: string | null;
+  /** Why the last scheduled backup could not start (null when it did). A backup that started and failed says why itself. */
+  lastError: string | null;
 }
 
 export const BACKUP_SCHEDULE_DEFAULT = { enabled: false, frequency: 'daily' as BackupFrequency, weekday: null, windowStartHour: 2, windowHours: 4 };

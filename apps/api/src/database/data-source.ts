@@ -21,6 +21,7 @@ import { Snapshots1796227781262 } from './migrations/1796227781262-snapshots.js'
 import { TrafficQuota1796228222318 } from './migrations/1796228222318-traffic-quota.js';
 import { Reconciliation1796228500272 } from './migrations/1796228500272-reconciliation.js';
 import { BackupStores1796285276904 } from './migrations/1796285276904-backup-stores.js';
+import { BackupSchedules1796286000000 } from './migrations/1796286000000-backup-schedules.js';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000, TenantServerLimit1764300000000, TenantSuspension1764400000000,
@@ -33,6 +34,7 @@ export const MIGRATIONS = [
   TrafficQuota1796228222318,
   Reconciliation1796228500272,
   BackupStores1796285276904,
+  BackupSchedules1796286000000,
 ];
 
 export interface DataSourceSettings {
