@@ -2,6 +2,8 @@ import { Injectable, inject } from '@angular/core';
 import type {
   ApiTokenCreatedView,
   BackupStoreView,
+  BackupScheduleView,
+  BackupSettingsView,
   AdminIsoView,
   ApiTokenView,
   ConsoleKind,
@@ -36,6 +38,7 @@ export type CreateIpPoolBody = Schemas['CreateIpPoolDto'];
 export type UpdateNodeBody = Schemas['UpdateNodeDto'];
 export type CreateBackupStoreBody = Schemas['CreateBackupStoreDto'];
 export type UpdateBackupStoreBody = Schemas['UpdateBackupStoreDto'];
+export type PutBackupScheduleBody = Schemas['PutBackupScheduleDto'];
 export type AdminTenantView = Schemas['AdminTenantDto'];
 export type CreateLocationBody = Schemas['CreateLocationDto'];
 export type CreatePlanBody = Schemas['CreatePlanDto'];
@@ -443,6 +446,19 @@ export class ApiService {
   }
   async deleteIpPool(id: string): Promise<void> {
     await this.ok(this.client.DELETE('/api/v1/admin/ip-pools/{id}', { params: { path: { id } } }));
+  }
+  // ---- backups: schedules (customers), settings (staff)
+  backupSchedule(id: string): Promise<BackupScheduleView> {
+    return this.ok(this.client.GET('/api/v1/servers/{id}/backup-schedule', { params: { path: { id } } })) as Promise<BackupScheduleView>;
+  }
+  saveBackupSchedule(id: string, body: PutBackupScheduleBody): Promise<BackupScheduleView> {
+    return this.ok(this.client.PUT('/api/v1/servers/{id}/backup-schedule', { params: { path: { id } }, body })) as Promise<BackupScheduleView>;
+  }
+  backupSettings(): Promise<BackupSettingsView> {
+    return this.ok(this.client.GET('/api/v1/admin/settings/backups'));
+  }
+  saveBackupSettings(body: BackupSettingsView): Promise<BackupSettingsView> {
+    return this.ok(this.client.PUT('/api/v1/admin/settings/backups', { body }));
   }
   // ---- staff: backup stores
   adminBackupStores(): Promise<BackupStoreView[]> {

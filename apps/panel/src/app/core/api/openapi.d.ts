@@ -1626,6 +1626,40 @@ export interface paths {
         patch: operations["AdminBackupStores_update"];
         trace?: never;
     };
+    "/api/v1/servers/{id}/backup-schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["BackupSchedule_get"];
+        /** Set when the server is backed up (a daily or weekly window, UTC) and how many backups it keeps (audited) */
+        put: operations["BackupSchedule_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/settings/backups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["AdminBackupSettings_get"];
+        /** How many days the backups of a deleted server are kept (audited) */
+        put: operations["AdminBackupSettings_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/webhooks": {
         parameters: {
             query?: never;
@@ -3153,6 +3187,51 @@ export interface components {
             hostKey?: string;
             /** @description false disables the store: no new backups go there */
             enabled?: boolean;
+        };
+        RetentionDto: {
+            /** @description The newest N backups (at least 1: a server always keeps its newest) */
+            keepLast: number;
+            /** @description The newest backup of each of the last N days that have one (UTC) */
+            keepDaily: number;
+            /** @description The newest backup of each of the last N ISO weeks that have one */
+            keepWeekly: number;
+            /** @description The newest backup of each of the last N months that have one */
+            keepMonthly: number;
+        };
+        BackupScheduleDto: {
+            /** Format: uuid */
+            serverId: string;
+            enabled: boolean;
+            /** @enum {string} */
+            frequency: "daily" | "weekly";
+            /** @description 0 = Sunday ... 6 = Saturday (UTC); null when daily */
+            weekday: number | null;
+            /** @description The window opens at this hour, UTC */
+            windowStartHour: number;
+            windowHours: number;
+            retention: components["schemas"]["RetentionDto"];
+            /** @description Nothing saved yet: these are the defaults */
+            isDefault: boolean;
+            /** Format: date-time */
+            nextWindowAt: string | null;
+            /** Format: date-time */
+            lastWindowAt: string | null;
+            /** @description Why the last scheduled backup could not start (null when it did) */
+            lastError: string | null;
+        };
+        PutBackupScheduleDto: {
+            enabled: boolean;
+            /** @enum {string} */
+            frequency: "daily" | "weekly";
+            /** @description Required when weekly: 0 = Sunday ... 6 = Saturday (UTC) */
+            weekday?: number | null;
+            windowStartHour: number;
+            windowHours: number;
+            retention: components["schemas"]["RetentionDto"];
+        };
+        BackupSettingsDto: {
+            /** @description Backups of a deleted server are kept this many days (0: removed with the server) */
+            deletedServerGraceDays: number;
         };
         CreateWebhookEndpointDto: {
             /**
@@ -7232,6 +7311,137 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BackupStoreDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    BackupSchedule_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The saved schedule, or the defaults (isDefault) when none is saved. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupScheduleDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    BackupSchedule_put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PutBackupScheduleDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupScheduleDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminBackupSettings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupSettingsDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminBackupSettings_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BackupSettingsDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupSettingsDto"];
                 };
             };
             /** @description Error (ApiError) */

@@ -7,6 +7,7 @@ import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 import { MatSelectModule } from '@angular/material/select';
 import { MatSlideToggleModule } from '@angular/material/slide-toggle';
+import { BACKUP_GRACE_DAYS_MAX } from '@oblako/contracts';
 import { ApiService, type MailSettingsView, type MailTestResultView } from '../../core/api/api.service';
 import { errorMessage } from '../../core/api/api-error';
 import { AuthService } from '../../core/auth/auth.service';
@@ -94,6 +95,17 @@ import { DEFAULT_PORT, draftOf, mailBody, type MailDraft } from './mail-form';
           <p class="ob-muted">Staff without it are refused on staff pages until they turn it on under Account. Turn it on for your own account first.</p>
           @if (!auth.user()?.twoFactorEnabled) {<p class="ob-muted" data-testid="staff-security-hint">Your account does not use two-factor sign-in yet.</p>}
         </mat-card-content></mat-card>
+
+        <mat-card appearance="outlined" data-testid="backup-settings"><mat-card-content>
+          <h2>Backups</h2>
+          <ob-error-banner [message]="backupError()" testId="backup-settings-error" />
+          <form (ngSubmit)="saveGrace()" class="test">
+            <mat-form-field subscriptSizing="dynamic"><mat-label>Keep a deleted server's backups (days)</mat-label>
+              <input matInput name="graceDays" inputmode="numeric" [(ngModel)]="graceDays" data-testid="backup-grace-days" /></mat-form-field>
+            <button mat-stroked-button type="submit" [disabled]="busy()" data-testid="backup-grace-save">Save</button>
+          </form>
+          <p class="ob-muted">Meanwhile the customer can restore them into a new server; then they are removed from the store. 0 removes them with the server. A change applies to servers deleted from then on.</p>
+        </mat-card-content></mat-card>
       }
     </div>`,
   styles: `mat-card { margin-bottom: 16px; } .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 4px 16px; align-items: start; }
@@ -110,6 +122,8 @@ export class SettingsPage {
   readonly saved = signal<MailSettingsView | null>(null);
   readonly mailError = signal<string | null>(null);
   readonly securityError = signal<string | null>(null);
+  readonly backupError = signal<string | null>(null);
+  graceDays = '';
   readonly testResult = signal<MailTestResultView | null>(null);
   readonly staffRequires = signal(false);
   readonly busy = signal(false);
@@ -125,8 +139,9 @@ export class SettingsPage {
     this.loading.set(true);
     this.error.set(null);
     try {
-      const [mail, staff] = await Promise.all([this.api.mailSettings(), this.api.staffRequiresTwoFactor()]);
+      const [mail, staff, backups] = await Promise.all([this.api.mailSettings(), this.api.staffRequiresTwoFactor(), this.api.backupSettings()]);
       this.show(mail);
+      this.graceDays = String(backups.deletedServerGraceDays);
       this.staffRequires.set(staff);
       this.testTo ||= this.auth.user()?.email ?? '';
     } catch (e) {
@@ -171,6 +186,18 @@ export class SettingsPage {
       const r = await this.api.sendTestMail(this.testTo.trim());
       this.testResult.set(r);
       this.announcer.say(r.sent ? 'Test mail sent.' : `Test mail not sent: ${r.message}`);
+    });
+  }
+
+  async saveGrace(): Promise<void> {
+    const days = Number(this.graceDays.trim());
+    if (!this.graceDays.trim() || !Number.isInteger(days) || days < 0 || days > BACKUP_GRACE_DAYS_MAX) {
+      this.backupError.set(`Enter a whole number of days from 0 to ${BACKUP_GRACE_DAYS_MAX}.`);
+      return;
+    }
+    await this.run(this.backupError, async () => {
+      this.graceDays = String((await this.api.saveBackupSettings({ deletedServerGraceDays: days })).deletedServerGraceDays);
+      this.announcer.say(`Deleted servers' backups are kept ${this.graceDays} days.`);
     });
   }
 

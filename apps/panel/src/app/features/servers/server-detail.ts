@@ -17,6 +17,7 @@ import { RebuildDialog, type RebuildChoice, type RebuildData } from './rebuild-d
 import { ResetPasswordDialog, type ResetPasswordData } from './reset-password-dialog';
 import { ResizeDialog, type ResizeData } from './resize-dialog';
 import { ServerSnapshots } from './server-snapshots';
+import { ServerBackups } from './server-backups';
 import { ErrorBanner } from '../../shared/error-banner';
 import { LoadState } from '../../shared/load-state';
 import { StateChip } from '../../shared/state-chip';
@@ -50,7 +51,7 @@ const ACTIONS: readonly ActionButton[] = [
 @Component({
   selector: 'ob-server-detail',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [RouterLink, MatButtonModule, MatCardModule, MatProgressBarModule, MatTableModule, MatTooltipModule, ErrorBanner, LoadState, StateChip, ServerSnapshots],
+  imports: [RouterLink, MatButtonModule, MatCardModule, MatProgressBarModule, MatTableModule, MatTooltipModule, ErrorBanner, LoadState, StateChip, ServerSnapshots, ServerBackups],
   templateUrl: './server-detail.html',
   styleUrl: './server-detail.scss',
 })
