@@ -1,4 +1,5 @@
 import { RETENTION_MAX, type BackupFrequency, type BackupScheduleView, type RetentionPolicy } from '@oblako/contracts';
+import type { components } from '../../core/api/openapi.js';
 
 /** The schedule form as typed (numbers as text, so a half-typed value can be told apart from a wrong one). */
 export interface ScheduleDraft {
@@ -13,14 +14,8 @@ export interface ScheduleDraft {
   keepMonthly: string;
 }
 
-export interface ScheduleBody {
-  enabled: boolean;
-  frequency: BackupFrequency;
-  weekday: number | null;
-  windowStartHour: number;
-  windowHours: number;
-  retention: RetentionPolicy;
-}
+/** The body of `PUT /servers/:id/backup-schedule`, as the API's OpenAPI document types it. */
+export type ScheduleBody = components['schemas']['PutBackupScheduleDto'];
 
 export const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'] as const;
 
