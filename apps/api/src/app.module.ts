@@ -46,6 +46,8 @@ import { BillingPort } from './servers/billing.port.js';
 import { DomainStateHandler } from './node-events/domain-state.handler.js';
 import { NodeEventHandlers } from './node-events/event-handlers.js';
 import { HeartbeatsService } from './node-events/heartbeats.service.js';
+import { OrphanReportHandler } from './node-events/orphan-report.handler.js';
+import { NodeOrphansService } from './node-events/orphans.service.js';
 import { NodeEventsConsumer } from './node-events/node-events.consumer.js';
 import { TaskProgressHandler } from './node-events/task-progress.handler.js';
 import { TaskResultHandler } from './node-events/task-result.handler.js';
@@ -179,6 +181,7 @@ class EventsOutModule {}
     ServerOrdersService, ServerViewsService, ServerActionsService, ServerResizeService, AdminTasksService, AdminTaskActionsService, NodePlacementService, OutboxRelayService, TaskRunner, BillingPort, SnapshotsService,
     // node events: each handler registers its kind (node-events/event-handlers.ts)
     NodeEventHandlers, NodeEventsConsumer, HeartbeatsService, TaskProgressHandler, TaskResultHandler, WireRefusedHandler, DomainStateHandler,
+    NodeOrphansService, OrphanReportHandler,
     UsageIngestHandler, UsageService, UsageRetentionService, TrafficQuotaService,
   ],
   exports: [ServerOrdersService, ServerViewsService, TaskRunner, OutboxRelayService, NodeEventsConsumer, NodeEventHandlers, SnapshotsService],

@@ -171,6 +171,24 @@ export interface NodeView {
   lastHeartbeatAt: string | null;
 }
 
+/**
+ * A domain a node held that it should not (orphans.ts): the server lives on another node or was deleted. The API
+ * tells the node to destroy it once it has been listed for longer than the grace; `outcome` is the node's answer.
+ */
+export interface NodeOrphanView {
+  nodeId: string;
+  serverId: string;
+  /** `elsewhere`, `deleted`, or `unknown` (no such server: recorded for staff, never destroyed automatically). */
+  reason: 'elsewhere' | 'deleted' | 'unknown';
+  firstSeenAt: string;
+  lastSeenAt: string;
+  /** When the node was last told to destroy it (null: not yet, or never for `unknown`). */
+  toldAt: string | null;
+  outcome: 'destroyed' | 'gone' | 'kept' | 'refused' | null;
+  outcomeMessage: string | null;
+  resolvedAt: string | null;
+}
+
 export interface NodeRegistrationView {
   node: NodeView;
   /** What the node daemon needs to connect; shown once. */

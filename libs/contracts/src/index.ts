@@ -13,3 +13,4 @@ export * from './console.js';
 export * from './wire.js';
 export * from './usage.js';
 export * from './backup-policy.js';
+export * from './orphans.js';

@@ -47,6 +47,8 @@ export const EventKind = {
   WireRefused: 'wire.refused',
   /** Usage samples of the node's servers (`UsageEventSchema`, usage.ts). */
   Usage: 'usage',
+  /** What a node did with a domain it was told is an orphan (`OrphanReportSchema`, orphans.ts). */
+  OrphanReport: 'orphan.report',
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 

@@ -21,6 +21,7 @@ import { Snapshots1796227781262 } from './migrations/1796227781262-snapshots.js'
 import { TrafficQuota1796228222318 } from './migrations/1796228222318-traffic-quota.js';
 import { Reconciliation1796228500272 } from './migrations/1796228500272-reconciliation.js';
 import { BackupStores1796285276904 } from './migrations/1796285276904-backup-stores.js';
+import { NodeOrphans1796285430349 } from './migrations/1796285430349-node-orphans.js';
 import { BackupSchedules1796286000000 } from './migrations/1796286000000-backup-schedules.js';
 
 export const MIGRATIONS = [
@@ -34,6 +35,7 @@ export const MIGRATIONS = [
   TrafficQuota1796228222318,
   Reconciliation1796228500272,
   BackupStores1796285276904,
+  NodeOrphans1796285430349,
   BackupSchedules1796286000000,
 ];
 

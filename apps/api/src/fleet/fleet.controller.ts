@@ -1,10 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Patch, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { Permission, type IpPoolView, type NodeJoinView, type NodeRegistrationView, type NodeView } from '@oblako/contracts';
+import { Permission, type IpPoolView, type NodeJoinView, type NodeOrphanView, type NodeRegistrationView, type NodeView } from '@oblako/contracts';
 import { StaffOnly } from '../common/guards.js';
 import { UuidParam } from '../common/params.js';
 import { CurrentActor, type Actor } from '../common/request-context.js';
-import { CreateIpPoolDto, IpPoolDto, NodeDto, NodeJoinDto, NodeRegistrationDto, RegisterNodeDto, UpdateNodeDto } from './fleet.dto.js';
+import { CreateIpPoolDto, IpPoolDto, NodeDto, NodeJoinDto, NodeOrphanDto, NodeRegistrationDto, RegisterNodeDto, UpdateNodeDto } from './fleet.dto.js';
 import { FleetService } from './fleet.service.js';
 
 @ApiTags('admin: fleet')
@@ -36,6 +36,9 @@ export class AdminFleetController {
 
   @Get('nodes/:id') @ApiOkResponse({ type: NodeDto })
   node(@UuidParam() id: string): Promise<NodeView> { return this.fleet.getNode(id); }
+
+  @Get('nodes/:id/orphans') @ApiOkResponse({ type: [NodeOrphanDto], description: 'Domains the node held that it should not, and what it did with them.' })
+  orphans(@UuidParam() id: string): Promise<NodeOrphanView[]> { return this.fleet.listOrphans(id); }
 
   @Patch('nodes/:id') @ApiOkResponse({ type: NodeDto })
   updateNode(@CurrentActor() a: Actor, @UuidParam() id: string, @Body() dto: UpdateNodeDto): Promise<NodeView> { return this.fleet.updateNode(a, id, dto); }

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { NODE_STATES, type IpPoolView, type NodeJoinResultView, type NodeJoinStatusView, type NodeJoinView, type NodeRegistrationView, type NodeState, type NodeView } from '@oblako/contracts';
+import { NODE_STATES, type IpPoolView, type NodeJoinResultView, type NodeJoinStatusView, type NodeJoinView, type NodeOrphanView, type NodeRegistrationView, type NodeState, type NodeView } from '@oblako/contracts';
 import { IsIn, IsInt, IsNotEmpty, IsNumber, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
 
 export class NodeDto implements NodeView {
@@ -16,6 +16,19 @@ export class NodeDto implements NodeView {
   @ApiProperty() usedMemoryMiB: number;
   @ApiProperty() usedDiskGiB: number;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) lastHeartbeatAt: string | null;
+}
+
+export class NodeOrphanDto implements NodeOrphanView {
+  @ApiProperty({ format: 'uuid' }) nodeId: string;
+  @ApiProperty({ format: 'uuid' }) serverId: string;
+  @ApiProperty({ enum: ['elsewhere', 'deleted', 'unknown'], description: 'The server lives on another node, was deleted, or is unknown (recorded, never destroyed automatically).' })
+  reason: NodeOrphanView['reason'];
+  @ApiProperty({ format: 'date-time' }) firstSeenAt: string;
+  @ApiProperty({ format: 'date-time' }) lastSeenAt: string;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String, description: 'When the node was last told to destroy it.' }) toldAt: string | null;
+  @ApiProperty({ enum: ['destroyed', 'gone', 'kept', 'refused'], nullable: true, type: String, description: "The node's answer." }) outcome: NodeOrphanView['outcome'];
+  @ApiProperty({ nullable: true, type: String }) outcomeMessage: string | null;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) resolvedAt: string | null;
 }
 
 export class DaemonConnectionDto {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { IpPoolView, NodeJoinView, NodeRegistrationView, NodeView } from '@oblako/contracts';
+import type { IpPoolView, NodeJoinView, NodeOrphanView, NodeRegistrationView, NodeView } from '@oblako/contracts';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { pgCode } from '../database/sql.js';
@@ -94,6 +94,22 @@ export class FleetService {
     const row = await this.ds.getRepository(NodeEntity).findOneBy({ id });
     if (!row) throw new FleetError('node_not_found', `No node with id ${id}.`);
     return nodeView(row);
+  }
+
+  /** Domains the node held that it should not (node-events/orphans.service.ts), newest first. */
+  async listOrphans(id: string): Promise<NodeOrphanView[]> {
+    await this.getNode(id);
+    const rows: Record<string, unknown>[] = await this.ds.query(
+      `SELECT node_id, server_id, reason, first_seen_at, last_seen_at, told_at, outcome, outcome_message, resolved_at
+         FROM node_orphans WHERE node_id = $1 ORDER BY last_seen_at DESC LIMIT 500`,
+      [id],
+    );
+    const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : null);
+    return rows.map((r) => ({
+      nodeId: r.node_id as string, serverId: r.server_id as string, reason: r.reason as NodeOrphanView['reason'],
+      firstSeenAt: iso(r.first_seen_at)!, lastSeenAt: iso(r.last_seen_at)!, toldAt: iso(r.told_at),
+      outcome: (r.outcome as NodeOrphanView['outcome']) ?? null, outcomeMessage: (r.outcome_message as string | null) ?? null, resolvedAt: iso(r.resolved_at),
+    }));
   }
 
   async updateNode(actor: Actor, id: string, dto: UpdateNodeDto): Promise<NodeView> {

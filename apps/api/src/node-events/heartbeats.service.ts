@@ -5,6 +5,7 @@ import { APP_CONFIG } from '../common/config.provider.js';
 import type { AppConfig } from '../config/config.js';
 import { ACTIVE_TASKS_SQL } from '../operations/active-tasks.js';
 import { DOMAIN_HOLDING_STATES_SQL, LOST_REASON, TaskRunner } from '../operations/task-runner.service.js';
+import { NodeOrphansService } from './orphans.service.js';
 
 /**
  * A node's heartbeat (core NATS, validated by the consumer): the node is alive (a `pending` or `offline` node turns
@@ -13,6 +14,7 @@ import { DOMAIN_HOLDING_STATES_SQL, LOST_REASON, TaskRunner } from '../operation
  * One missing is marked with the time it was first missed; a server missing for longer than the grace period
  * turns `error` ("the hypervisor lost this server") through the runner. A task running, or one that finished after
  * the heartbeat was taken (a create finishing while the node listed its domains), clears the mark: no false alarm.
+ * Domains it lists that it should no longer hold are orphans (orphans.service.ts).
  */
 @Injectable()
 export class HeartbeatsService {
@@ -22,6 +24,7 @@ export class HeartbeatsService {
     @Inject(DataSource) private readonly ds: DataSource,
     @Inject(TaskRunner) private readonly runner: TaskRunner,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(NodeOrphansService) private readonly orphans: NodeOrphansService,
   ) {}
 
   async onHeartbeat(nodeId: string, hb: Heartbeat): Promise<void> {
@@ -58,5 +61,7 @@ export class HeartbeatsService {
     for (const { id } of lost) {
       if (await this.runner.markLost(nodeId, id, grace)) this.logger.warn(`Server ${id}: node ${nodeId} has reported no domain for it for over ${grace} s; ${LOST_REASON}`);
     }
+    // the other way round: domains it lists that it should no longer hold
+    await this.orphans.reconcile(nodeId, listed, takenAt, grace);
   }
 }

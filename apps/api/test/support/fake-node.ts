@@ -1,6 +1,8 @@
 import { jetstream, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { parseNodeCommand, subjects, WIRE_VERSION, type EventKind, type NodeCommand, type Subjects } from '@oblako/contracts';
+import {
+  ORPHAN_DESTROY, OrphanDestroyCommandSchema, parseNodeCommand, subjects, WIRE_VERSION, type EventKind, type NodeCommand, type OrphanDestroyCommand, type OrphanOutcome, type Subjects,
+} from '@oblako/contracts';
 import { TEST_NATS_URL } from '@oblako/testing';
 
 export interface FakeOutcome {
@@ -17,6 +19,9 @@ export interface FakeOutcome {
  */
 export class FakeNode {
   readonly received: NodeCommand[] = [];
+  /** Orphan commands (`orphan_destroy`) received; each is answered with an `orphan.report` of {@link orphanOutcome}. */
+  readonly orphans: OrphanDestroyCommand[] = [];
+  orphanOutcome: OrphanOutcome = 'destroyed';
   private messages: ConsumerMessages | null = null;
   private loop: Promise<void> = Promise.resolve();
 
@@ -36,6 +41,17 @@ export class FakeNode {
     const messages = node.messages;
     node.loop = (async () => {
       for await (const msg of messages) {
+        if (node.s.parse(msg.subject)?.name === ORPHAN_DESTROY) {
+          const o = OrphanDestroyCommandSchema.safeParse(msg.json());
+          if (o.success) {
+            node.orphans.push(o.data);
+            await node.publish(node.nodeId, 'orphan.report', {
+              v: WIRE_VERSION, nodeId: node.nodeId, serverId: o.data.serverId, outcome: node.orphanOutcome, message: `fake node: ${node.orphanOutcome}`, at: Date.now(),
+            });
+          }
+          msg.ack();
+          continue;
+        }
         const parsed = parseNodeCommand(msg.json());
         if (!parsed.ok) {
           msg.term();

@@ -1,5 +1,8 @@
 import type { JsMsg } from '@nats-io/jetstream';
-import { DomainState, parseNodeCommand, TASK_OPS, WIRE_VERSION, wireMismatch, wireVersionOf, type NodeCommand, type Subjects, type TaskOp, type TaskResultEvent } from '@oblako/contracts';
+import {
+  DomainState, ORPHAN_DESTROY, OrphanDestroyCommandSchema, parseNodeCommand, parseWith, TASK_OPS, WIRE_VERSION, wireMismatch, wireVersionOf,
+  type NodeCommand, type OrphanReport, type Subjects, type TaskOp, type TaskResultEvent,
+} from '@oblako/contracts';
 import { nowMs, sleep } from '../clock.js';
 import type { DaemonConfig } from '../config.js';
 import { HypervisorErrorCode } from '../hypervisor/port.js';
@@ -37,6 +40,8 @@ export interface CommandLoopDeps {
  */
 export class CommandLoop {
   readonly finished = new FinishedTasks();
+  /** serverId → the newest `issuedAt` of a task command received for it (an orphan command issued before that is stale). */
+  private readonly lastIssued = new Map<string, number>();
   private stopping = false;
   private readonly pulls = new Set<{ stop(): void }>();
   private readonly stopSignal = new AbortController();
@@ -83,8 +88,10 @@ export class CommandLoop {
 
   private async handle(m: JsMsg): Promise<void> {
     const receivedAt = nowMs();
+    if (this.d.subjects.parse(m.subject)?.name === ORPHAN_DESTROY) return this.destroyOrphan(m);
     const cmd = await this.validate(m, receivedAt);
     if (!cmd) return;
+    if (cmd.issuedAt > (this.lastIssued.get(cmd.serverId) ?? 0)) this.lastIssued.set(cmd.serverId, cmd.issuedAt);
     const key = FinishedTasks.key(cmd.taskId, cmd.attempt);
     // A copy of a command in progress waits for it; a finished one is answered with its stored result.
     // The last check and `track` run in one tick (no await between them), so two copies taken by two
@@ -157,6 +164,49 @@ export class CommandLoop {
       m.nak(1000);
     } finally {
       clearInterval(keepAlive);
+    }
+  }
+
+  /**
+   * The API says this node should no longer hold a server's domain (orphans.ts): not a task, so no result, but an
+   * `orphan.report` saying what was done. It runs in the server's queue (never beside a command of that server);
+   * the executor touches only a domain with Oblako's name, UUID and metadata mark.
+   */
+  private async destroyOrphan(m: JsMsg): Promise<void> {
+    const { config, bus, log } = this.d;
+    let raw: unknown;
+    try {
+      raw = m.json();
+    } catch (err) {
+      log.warn('refusing an orphan command that is not JSON', { seq: m.seq, error: errorMessage(err) });
+      m.term();
+      return;
+    }
+    const theirs = wireVersionOf(raw);
+    const mismatch = theirs === null ? null : wireMismatch('daemon', theirs);
+    if (mismatch) return this.refuseWireVersion(m, raw, theirs, mismatch);
+    const parsed = parseWith(OrphanDestroyCommandSchema, raw);
+    if (!parsed.ok || parsed.value.nodeId !== config.nodeId) {
+      log.warn('refusing an orphan command', { seq: m.seq, error: parsed.ok ? `for node ${parsed.value.nodeId}, this is ${config.nodeId}` : parsed.error });
+      m.term();
+      return;
+    }
+    const cmd = parsed.value;
+    try {
+      const done = await this.d.queue.run(cmd.serverId, async () => {
+        // A command of this server issued after the API called the domain an orphan (a create placed back here):
+        // the domain is the server's again. Checked in the server's queue, after whatever came before it.
+        const newer = this.lastIssued.get(cmd.serverId) ?? 0;
+        if (newer > cmd.issuedAt) return { outcome: 'kept' as const, message: `a command for server ${cmd.serverId} issued after this orphan command reached the node; the domain stays` };
+        return this.d.executor.destroyOrphan(cmd);
+      });
+      const report: OrphanReport = { v: WIRE_VERSION, nodeId: config.nodeId, serverId: cmd.serverId, outcome: done.outcome, message: done.message, at: nowMs() };
+      await bus.events.orphanReport(report);
+      m.ack();
+      log[done.outcome === 'refused' ? 'warn' : 'info']('orphan command done', { serverId: cmd.serverId, reason: cmd.reason, serverNodeId: cmd.serverNodeId, outcome: done.outcome, message: done.message });
+    } catch (err) {
+      log.error('orphan command failed, it will be redelivered', { serverId: cmd.serverId, error: errorMessage(err) });
+      m.nak(2000);
     }
   }
 

@@ -1,10 +1,11 @@
-import { DomainState, type CommandOf, type NodeCommand, type TaskOp } from '@oblako/contracts';
+import { DomainState, type CommandOf, type NodeCommand, type OrphanDestroyCommand, type OrphanOutcome, type TaskOp } from '@oblako/contracts';
 import { NO_GUEST_AGENT, type GuestAgent } from '../guest-agent.js';
 import { DomainLifecycle } from '../hypervisor/lifecycle.js';
 import { HypervisorError, HypervisorErrorCode, type HypervisorPort } from '../hypervisor/port.js';
 import { errorMessage } from '../log.js';
 import { domainName } from '../naming.js';
 import { COMMAND_HANDLERS, CommandFailure, FailureCode, type CommandHandler, type HandlerContext, type TaskOutput } from './handlers/index.js';
+import { destroyOrphan } from './orphans.js';
 import type { ServerProvisioner } from './provisioner.js';
 import type { StepRecorder } from './recorder.js';
 
@@ -76,6 +77,11 @@ export class CommandExecutor {
     }
     const domainState = await rec.step('state', () => this.hv.state(domainName(cmd.serverId)));
     return { ok: true, domainState, ...(output ? { output } : {}) };
+  }
+
+  /** A domain the API says this node should no longer hold (orphans.ts: only Oblako's own domains are touched). */
+  destroyOrphan(cmd: OrphanDestroyCommand): Promise<{ outcome: OrphanOutcome; message: string }> {
+    return destroyOrphan({ hv: this.hv, lifecycle: this.lifecycle, provisioner: this.provisioner }, cmd);
   }
 
   private context(rec: StepRecorder): HandlerContext {

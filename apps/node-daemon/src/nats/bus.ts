@@ -14,6 +14,7 @@ import {
   nodeInboxPrefix,
   type DomainStateEvent,
   type Heartbeat,
+  type OrphanReport,
   type Subjects,
   type TaskProgressEvent,
   type TaskResultEvent,
@@ -145,6 +146,11 @@ export class EventPublisher {
 
   domainState(e: DomainStateEvent): Promise<void> {
     return this.durable(this.s.nodeEvent(this.nodeId, EventKind.DomainState), e);
+  }
+
+  /** What the node did with a domain the API called an orphan (orphans.ts). */
+  orphanReport(e: OrphanReport): Promise<void> {
+    return this.durable(this.s.nodeEvent(this.nodeId, EventKind.OrphanReport), e);
   }
 
   /** A command in another wire version, refused before any of it ran (frozen format, `wire.ts`). */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { DOMAIN_METADATA_NS } from '@oblako/contracts';
 import type { DomainType } from '../config.js';
 import { domainName, assertServerId } from '../naming.js';
 import { el, renderXml, XmlError, type XmlChild } from './builder.js';
@@ -228,6 +229,8 @@ export function buildDomainXml(input: DomainXmlInput): string {
       el('name', {}, name),
       el('uuid', {}, input.serverId),
       el('title', {}, input.hostname),
+      // Oblako's mark: with the name and the UUID, what the daemon checks before it ever destroys an orphan
+      el('metadata', {}, el('oblako:server', { 'xmlns:oblako': DOMAIN_METADATA_NS, id: input.serverId })),
       el('memory', { unit: 'MiB' }, memoryMiB),
       el('currentMemory', { unit: 'MiB' }, memoryMiB),
       el('vcpu', { placement: 'static' }, vcpus),

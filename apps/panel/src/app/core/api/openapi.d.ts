@@ -715,6 +715,22 @@ export interface paths {
         patch: operations["AdminFleet_updateNode"];
         trace?: never;
     };
+    "/api/v1/admin/nodes/{id}/orphans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["AdminFleet_orphans"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/ip-pools": {
         parameters: {
             query?: never;
@@ -2446,6 +2462,34 @@ export interface components {
             daemon: components["schemas"]["DaemonConnectionDto"];
             /** @description The command to run on the hypervisor (single use, expires in an hour). */
             join: components["schemas"]["NodeJoinDto"];
+        };
+        NodeOrphanDto: {
+            /** Format: uuid */
+            nodeId: string;
+            /** Format: uuid */
+            serverId: string;
+            /**
+             * @description The server lives on another node, was deleted, or is unknown (recorded, never destroyed automatically).
+             * @enum {string}
+             */
+            reason: "elsewhere" | "deleted" | "unknown";
+            /** Format: date-time */
+            firstSeenAt: string;
+            /** Format: date-time */
+            lastSeenAt: string;
+            /**
+             * Format: date-time
+             * @description When the node was last told to destroy it.
+             */
+            toldAt: string | null;
+            /**
+             * @description The node's answer.
+             * @enum {string|null}
+             */
+            outcome: "destroyed" | "gone" | "kept" | "refused" | null;
+            outcomeMessage: string | null;
+            /** Format: date-time */
+            resolvedAt: string | null;
         };
         UpdateNodeDto: {
             /** @enum {string} */
@@ -5167,6 +5211,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NodeDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminFleet_orphans: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Domains the node held that it should not, and what it did with them. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeOrphanDto"][];
                 };
             };
             /** @description Error (ApiError) */
