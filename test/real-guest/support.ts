@@ -32,13 +32,15 @@ export interface RunResult {
 }
 
 /** Run a program (no shell). Rejects with stdout/stderr in the message when it fails. */
-export async function run(file: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+export async function run(file: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<RunResult> {
   try {
-    const { stdout, stderr } = await execFile(file, args, {
+    const running = execFile(file, args, {
       timeout: opts.timeoutMs ?? 120_000,
       maxBuffer: 16 * 1024 * 1024,
       env: opts.env ?? process.env,
     });
+    if (opts.input !== undefined) running.child.stdin?.end(opts.input);
+    const { stdout, stderr } = await running;
     return { stdout: String(stdout), stderr: String(stderr) };
   } catch (err) {
     const e = err as { stdout?: unknown; stderr?: unknown; message?: string };
@@ -333,7 +335,7 @@ export async function guestTrafficCounter(netns: string, address: string): Promi
     `  chain output { type filter hook output priority -300; ip daddr ${address} counter; }`,
     '}',
   ].join('\n');
-  await runWithInput('ip', ['netns', 'exec', netns, 'nft', '-f', '-'], script);
+  await run('ip', ['netns', 'exec', netns, 'nft', '-f', '-'], { input: script, timeoutMs: 30_000 });
   const read = async () => {
     const out = (await inNetns(netns, 'nft', ['-j', 'list', 'table', 'ip', table])).stdout;
     const rules = (JSON.parse(out) as { nftables: { rule?: { chain: string; expr: { counter?: { packets: number; bytes: number } }[] } }[] }).nftables.filter((x) => x.rule);
@@ -347,16 +349,6 @@ export async function guestTrafficCounter(netns: string, address: string): Promi
 }
 
 /** Run a program with `input` on its stdin (no shell). */
-export function runWithInput(file: string, args: string[], input: string, timeoutMs = 30_000): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = execFileCb(file, args, { timeout: timeoutMs }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${file} ${args.join(' ')} failed: ${err.message}\n${String(stderr)}`));
-      else resolve({ stdout: String(stdout), stderr: String(stderr) });
-    });
-    child.stdin!.end(input);
-  });
-}
-
 // ---- spoofing -------------------------------------------------------------------------------------
 
 function netCounter(text: string, proto: string, field: string): number {
