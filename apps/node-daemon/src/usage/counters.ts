@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Exec } from '../host/exec.js';
 import { serverIdOfDomain, tapName } from '../naming.js';
 
@@ -102,6 +103,17 @@ export function domainCountersOf(f: Record<string, string>): DomainCounters {
 }
 
 /**
+ * Where libvirtd keeps QEMU's pid files (`<domain>.pid`) for a connection URI: `/run/libvirt/qemu` for the
+ * system daemon, and beside the socket for a libvirtd of its own (`qemu:///system?socket=/x/run/libvirt-sock`
+ * → `/x/run/qemu`: a private libvirtd's runtime directory is where its socket is).
+ */
+export function qemuPidDir(uri: string): string {
+  const q = uri.indexOf('?');
+  const socket = q < 0 ? null : new URLSearchParams(uri.slice(q + 1)).get('socket');
+  return socket ? join(dirname(socket), 'qemu') : '/run/libvirt/qemu';
+}
+
+/**
  * CPU, disk and memory of every running domain in one `virsh domstats` (the addon has no stats calls:
  * its getInfo has CPU time but no block or memory statistics). The QEMU pid (libvirt's pid file) tells
  * one run of a domain from the next.
@@ -111,7 +123,7 @@ export class DomstatsReader implements UsageReader {
   constructor(
     private readonly exec: Exec,
     private readonly uri: string,
-    private readonly pidDir = '/run/libvirt/qemu',
+    private readonly pidDir = qemuPidDir(uri),
   ) {}
 
   async read(serverIds: readonly string[], into: Map<string, RawCounters>): Promise<void> {

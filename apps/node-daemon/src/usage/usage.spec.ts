@@ -15,12 +15,19 @@ import { createLogger } from '../log.js';
 import { FakeHypervisor } from '../hypervisor/fake.js';
 import { domainName, tapName } from '../naming.js';
 import { command, Harness } from '../test/harness.js';
-import { domainCountersOf, parseDomstats, TapCounterReader } from './counters.js';
+import { domainCountersOf, parseDomstats, qemuPidDir, TapCounterReader } from './counters.js';
 import { domainDelta, tapDelta } from './sampler.js';
 
 const ip = (args: string[]) => execProgram('ip', args);
 
 describe('usage deltas', () => {
+  it("finds QEMU's pid files beside a private libvirtd's socket, and in /run/libvirt/qemu for the system one", () => {
+    assert.equal(qemuPidDir('qemu:///system'), '/run/libvirt/qemu');
+    assert.equal(qemuPidDir('qemu:///system?socket=/var/lib/oblako-hv/ns1/run/libvirt-sock'), '/var/lib/oblako-hv/ns1/run/qemu');
+    assert.equal(qemuPidDir('qemu+unix:///system?no_verify=1&socket=%2Ftmp%2Fhv%2Flibvirt-sock'), '/tmp/hv/qemu');
+    assert.equal(qemuPidDir('test:///default'), '/run/libvirt/qemu');
+  });
+
   it('a counter that continues counts the difference; a new instance or a counter that went down counts its whole value', () => {
     const a = { instance: '7', cpuNs: 100, diskReadBytes: 10, diskWriteBytes: 20, diskReadOps: 1, diskWriteOps: 2 };
     assert.deepEqual(domainDelta(a, { ...a, cpuNs: 150, diskWriteBytes: 25 }), { ...a, cpuNs: 50, diskReadBytes: 0, diskWriteBytes: 5, diskReadOps: 0, diskWriteOps: 0 });
