@@ -51,8 +51,19 @@ test('usage samples: counted once however often they arrive, rolled up, graphed 
   }, { timeoutMs: 10_000, intervalMs: 50 });
   assert.equal(hour.status, 200);
   assert.equal(hour.body.totals.netOutBytes, 10 * 1_500_000);
-  assert.equal(hour.body.points.length, 10);
-  const p = hour.body.points[5];
+  // one point per minute of the hour, oldest first, the minutes without samples as gaps (not as zero)
+  assert.equal(hour.body.stepSeconds, 60);
+  assert.equal(hour.body.points.length, 60);
+  const metered = hour.body.points.filter((x: { seconds: number }) => x.seconds > 0);
+  assert.equal(metered.length, 10);
+  const gap = hour.body.points[0];
+  assert.equal(gap.seconds, 0);
+  assert.equal(gap.netInBps, null);
+  assert.equal(gap.cpuPercent, null);
+  const ts = hour.body.points.map((x: { t: string }) => Date.parse(x.t));
+  assert.ok(ts.every((t: number, i: number) => i === 0 || t - ts[i - 1] === 60_000), 'a point every 60 s');
+  assert.equal(Date.parse(hour.body.to) - Date.parse(hour.body.from), 3600_000);
+  const p = metered[5];
   // 30 s of CPU in 60 s on a 1-vCPU plan = 50 %; 7.5 MB in 60 s = 1 Mbit/s
   const vcpus = (await h.ds.query(`SELECT vcpus FROM servers WHERE id = $1`, [id]))[0].vcpus as number;
   assert.equal(p.cpuPercent, Math.round((50 / vcpus) * 100) / 100);
@@ -66,6 +77,11 @@ test('usage samples: counted once however often they arrive, rolled up, graphed 
     const r = await usage(a.token, id, range);
     assert.equal(r.status, 200);
     assert.equal(r.body.totals.netInBytes, 10 * 7_500_000, `${range} rollups count each sample once`);
+    const want = { '24h': [300, 288], '7d': [3600, 168], '30d': [3600, 720] }[range]!;
+    assert.deepEqual([r.body.stepSeconds, r.body.points.length], want, `${range}: step and points`);
+    const some = r.body.points.filter((x: { seconds: number }) => x.seconds > 0);
+    assert.ok(some.length >= 1 && some.length <= 3, `${range}: the ten minutes fall in 1 to 3 steps, the rest are gaps`);
+    assert.equal(some.reduce((a: number, x: { seconds: number }) => a + x.seconds, 0), 600);
     assert.equal(r.body.totals.diskWriteBytes, 10 * 3_000_000);
   }
   const daily = await h.ds.query(`SELECT sum(net_in_bytes)::bigint AS n, sum(samples)::int AS s FROM usage_rollups WHERE server_id = $1 AND level = '1d'`, [id]);
@@ -85,7 +101,10 @@ test('usage samples: counted once however often they arrive, rolled up, graphed 
   const nodeGraph = await h.http('GET', `/api/v1/admin/nodes/${h.seed.nodeId}/usage?range=1h`, { token: staff });
   assert.equal(nodeGraph.status, 200);
   assert.equal(nodeGraph.body.totals.netInBytes, 10 * 7_500_000);
-  assert.equal(nodeGraph.body.points[0].servers, 1);
+  assert.equal(nodeGraph.body.points.length, 60);
+  assert.equal(nodeGraph.body.points.filter((x: { servers: number }) => x.servers === 1).length, 10);
+  assert.equal(nodeGraph.body.points[0].servers, 0);
+  assert.equal(nodeGraph.body.points[0].netInBps, null);
   assert.equal((await h.http('GET', `/api/v1/admin/nodes/${h.seed.nodeId}/usage`, { token: a.token })).status, 403);
 
   // deleted: the usage stays (billing, history)

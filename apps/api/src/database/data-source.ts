@@ -23,6 +23,7 @@ import { Reconciliation1796228500272 } from './migrations/1796228500272-reconcil
 import { BackupStores1796285276904 } from './migrations/1796285276904-backup-stores.js';
 import { NodeOrphans1796285430349 } from './migrations/1796285430349-node-orphans.js';
 import { BackupSchedules1796286000000 } from './migrations/1796286000000-backup-schedules.js';
+import { UsageGraphIndex1796305751216 } from './migrations/1796305751216-usage-graph-index.js';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000, TenantServerLimit1764300000000, TenantSuspension1764400000000,
@@ -37,6 +38,7 @@ export const MIGRATIONS = [
   BackupStores1796285276904,
   NodeOrphans1796285430349,
   BackupSchedules1796286000000,
+  UsageGraphIndex1796305751216,
 ];
 
 export interface DataSourceSettings {

@@ -17,17 +17,17 @@ export class UsageQuery {
 }
 
 export class UsagePointDto implements UsagePoint {
-  @ApiProperty({ format: 'date-time', description: 'End of the interval' }) t: string;
-  @ApiProperty({ description: 'Seconds of samples behind the point' }) seconds: number;
-  @ApiProperty({ description: "Percent of the server's vCPUs (node: of one core)" }) cpuPercent: number;
-  @ApiProperty({ description: 'Bits per second to the guest' }) netInBps: number;
-  @ApiProperty({ description: 'Bits per second from the guest' }) netOutBps: number;
-  @ApiProperty({ description: 'Bytes per second' }) diskReadBps: number;
-  @ApiProperty({ description: 'Bytes per second' }) diskWriteBps: number;
-  @ApiProperty() diskReadIops: number;
-  @ApiProperty() diskWriteIops: number;
+  @ApiProperty({ format: 'date-time', description: 'End of the step the point covers' }) t: string;
+  @ApiProperty({ description: 'Seconds of samples behind the point; 0 = a gap (not running or not metered), every rate null' }) seconds: number;
+  @ApiProperty({ type: Number, nullable: true, description: "Percent of the server's vCPUs (node: of one core); null in a gap" }) cpuPercent: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'Bits per second to the guest' }) netInBps: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'Bits per second from the guest' }) netOutBps: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'Bytes per second' }) diskReadBps: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'Bytes per second' }) diskWriteBps: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'Read operations per second' }) diskReadIops: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'Write operations per second' }) diskWriteIops: number | null;
   @ApiProperty({ type: Number, nullable: true, description: 'Memory in use as the guest reports it' }) memoryBytes: number | null;
-  @ApiPropertyOptional({ description: 'Node graphs: servers with samples in the interval' }) servers?: number;
+  @ApiPropertyOptional({ description: 'Node graphs: servers with samples in the step' }) servers?: number;
 }
 
 export class UsageTotalsDto implements UsageTotals {
@@ -40,9 +40,10 @@ export class UsageTotalsDto implements UsageTotals {
 
 export class UsageSeriesDto implements UsageSeries {
   @ApiProperty({ enum: USAGE_RANGES }) range: UsageRange;
+  @ApiProperty({ description: 'Seconds between points: 60 (1h), 300 (24h), 3600 (7d, 30d)' }) stepSeconds: number;
   @ApiProperty({ format: 'date-time' }) from: string;
   @ApiProperty({ format: 'date-time' }) to: string;
-  @ApiProperty({ type: [UsagePointDto] }) points: UsagePointDto[];
+  @ApiProperty({ type: [UsagePointDto], description: 'One point per step from `from` to `to`, oldest first (60, 288, 168 or 720); gaps included' }) points: UsagePointDto[];
   @ApiProperty({ type: UsageTotalsDto }) totals: UsageTotalsDto;
 }
 
@@ -85,7 +86,7 @@ export class UsageController {
   }
 
   @Get(':id/usage')
-  @ApiOperation({ summary: 'Usage graph of a server: CPU %, network bits/s in and out, disk bytes/s and IOPS (1h: per minute, 24h: per 5 minutes, 7d and 30d: per hour)' })
+  @ApiOperation({ summary: 'Usage graph of a server: CPU %, network bits/s in and out, disk bytes/s and IOPS (1h: per minute, 24h: per 5 minutes, 7d and 30d: per hour), every step present, gaps with null rates' })
   @ApiOkResponse({ type: UsageSeriesDto })
   get(@CurrentTenant() tenantId: string, @UuidParam() id: string, @Query() q: UsageQuery): Promise<UsageSeries> {
     return this.usage.ofServer(tenantId, id, q.range ?? '24h');

@@ -6,27 +6,42 @@ import { ServerError } from '../servers/servers.errors.js';
 export const USAGE_RANGES = ['1h', '24h', '7d', '30d'] as const;
 export type UsageRange = (typeof USAGE_RANGES)[number];
 
-/** Which rows each range is drawn from: raw samples (about 60 points), 5-minute (288), hourly (168 / 720). */
-const SOURCE: Record<UsageRange, { interval: string; level: 'raw' | '5m' | '1h' }> = {
-  '1h': { interval: '1 hour', level: 'raw' },
-  '24h': { interval: '24 hours', level: '5m' },
-  '7d': { interval: '7 days', level: '1h' },
-  '30d': { interval: '30 days', level: '1h' },
+/**
+ * Which rows each range is drawn from and the step of its points: raw samples per minute (60 points),
+ * 5-minute rollups (288), hourly rollups (168 / 720).
+ */
+const SOURCE: Record<UsageRange, { seconds: number; step: number; level: 'raw' | '5m' | '1h' }> = {
+  '1h': { seconds: 3600, step: 60, level: 'raw' },
+  '24h': { seconds: 86_400, step: 300, level: '5m' },
+  '7d': { seconds: 7 * 86_400, step: 3600, level: '1h' },
+  '30d': { seconds: 30 * 86_400, step: 3600, level: '1h' },
 };
+
+/**
+ * The points of a range: every step from the first whole step after `now - range` to the step that holds
+ * `now`, so a graph has the same number of points whatever was metered (60, 288, 168, 720).
+ */
+export function usageGrid(range: UsageRange, nowMs: number): { step: number; from: Date; ends: number[] } {
+  const { seconds, step } = SOURCE[range];
+  const n = seconds / step;
+  const lastEnd = (Math.floor(nowMs / 1000 / step) + 1) * step;
+  const ends = Array.from({ length: n }, (_, i) => (lastEnd - (n - 1 - i) * step) * 1000);
+  return { step, from: new Date(lastEnd * 1000 - seconds * 1000), ends };
+}
 
 export interface UsagePoint {
   /** End of the point's interval (ISO 8601). */
   t: string;
-  /** Seconds of samples behind the point. */
+  /** Seconds of samples behind the point; 0 = a gap (the server was off or not metered): every rate is null. */
   seconds: number;
   /** CPU used, in percent of the server's vCPUs (of one core per server on the node graph). */
-  cpuPercent: number;
-  netInBps: number;
-  netOutBps: number;
-  diskReadBps: number;
-  diskWriteBps: number;
-  diskReadIops: number;
-  diskWriteIops: number;
+  cpuPercent: number | null;
+  netInBps: number | null;
+  netOutBps: number | null;
+  diskReadBps: number | null;
+  diskWriteBps: number | null;
+  diskReadIops: number | null;
+  diskWriteIops: number | null;
   memoryBytes: number | null;
   /** Node graphs: servers with samples in the point. */
   servers?: number;
@@ -42,8 +57,11 @@ export interface UsageTotals {
 
 export interface UsageSeries {
   range: UsageRange;
+  /** Seconds between points (each point covers the step that ends at its `t`). */
+  stepSeconds: number;
   from: string;
   to: string;
+  /** One point per step from `from` to `to`, oldest first; a gap is a point with `seconds: 0` and null rates. */
   points: UsagePoint[];
   totals: UsageTotals;
 }
@@ -51,7 +69,6 @@ export interface UsageSeries {
 interface Row {
   t: Date;
   seconds: number;
-  bucket_seconds: number;
   cpu_ns: string;
   disk_read_bytes: string;
   disk_write_bytes: string;
@@ -63,19 +80,30 @@ interface Row {
   servers: number;
 }
 
-export function rowsSql(level: 'raw' | '5m' | '1h', where: string): string {
+/**
+ * The SQL of a graph ($1 the server or node, $2 the first bucket's start). One server's rollups are one row
+ * per bucket: read straight off the primary key, which INCLUDEs the counters (an index-only scan in bucket
+ * order, no heap pages, no sort; migration UsageGraphIndex). Raw samples and a node's servers are summed.
+ */
+export function rowsSql(level: 'raw' | '5m' | '1h', scope: 'server' | 'node'): string {
   const counters = `sum(cpu_ns)::text AS cpu_ns, sum(disk_read_bytes)::text AS disk_read_bytes, sum(disk_write_bytes)::text AS disk_write_bytes,
     sum(disk_read_ops)::text AS disk_read_ops, sum(disk_write_ops)::text AS disk_write_ops, sum(net_in_bytes)::text AS net_in_bytes,
     sum(net_out_bytes)::text AS net_out_bytes, count(DISTINCT server_id)::int AS servers`;
+  const where = scope === 'server' ? 'server_id = $1' : 'node_id = $1';
   if (level === 'raw') {
-    return `SELECT date_bin('1 minute', to_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') + interval '1 minute' AS t, 60 AS bucket_seconds,
+    return `SELECT date_bin('1 minute', to_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') + interval '1 minute' AS t,
                    sum(extract(epoch FROM to_at - from_at))::float8 AS seconds, ${counters}, max(memory_bytes)::text AS memory_bytes
-              FROM usage_samples WHERE ${where} AND to_at > now() - $2::interval GROUP BY 1 ORDER BY 1`;
+              FROM usage_samples WHERE ${where} AND to_at > $2::timestamptz GROUP BY 1 ORDER BY 1`;
   }
   const len = level === '5m' ? 300 : 3600;
-  return `SELECT bucket + interval '${len} seconds' AS t, ${len} AS bucket_seconds, sum(seconds)::float8 AS seconds, ${counters},
-                 max(memory_bytes_max)::text AS memory_bytes
-            FROM usage_rollups WHERE ${where} AND level = '${level}' AND bucket > now() - $2::interval GROUP BY 1 ORDER BY 1`;
+  if (scope === 'server') {
+    return `SELECT bucket + interval '${len} seconds' AS t, seconds, cpu_ns::text AS cpu_ns, disk_read_bytes::text AS disk_read_bytes,
+                   disk_write_bytes::text AS disk_write_bytes, disk_read_ops::text AS disk_read_ops, disk_write_ops::text AS disk_write_ops,
+                   net_in_bytes::text AS net_in_bytes, net_out_bytes::text AS net_out_bytes, 1 AS servers, memory_bytes_max::text AS memory_bytes
+              FROM usage_rollups WHERE server_id = $1 AND level = '${level}' AND bucket >= $2::timestamptz ORDER BY bucket`;
+  }
+  return `SELECT bucket + interval '${len} seconds' AS t, sum(seconds)::float8 AS seconds, ${counters}, max(memory_bytes_max)::text AS memory_bytes
+            FROM usage_rollups WHERE node_id = $1 AND level = '${level}' AND bucket >= $2::timestamptz GROUP BY bucket ORDER BY bucket`;
 }
 
 /** Graph series of one server (the customer's) or one node (staff). */
@@ -86,33 +114,43 @@ export class UsageService {
   async ofServer(tenantId: string | null, serverId: string, range: UsageRange): Promise<UsageSeries> {
     const [server] = (await this.ds.query(`SELECT vcpus FROM servers WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2)`, [serverId, tenantId])) as { vcpus: number }[];
     if (!server) throw new ServerError('server_not_found', 'No server with that id in this team.');
-    const { interval, level } = SOURCE[range];
-    const rows = (await this.ds.query(rowsSql(level, 'server_id = $1'), [serverId, interval])) as Row[];
-    return this.series(range, interval, rows, server.vcpus, false);
+    const grid = usageGrid(range, Date.now());
+    const rows = (await this.ds.query(rowsSql(SOURCE[range].level, 'server'), [serverId, grid.from])) as Row[];
+    return this.series(range, grid, rows, server.vcpus, false);
   }
 
   async ofNode(nodeId: string, range: UsageRange): Promise<UsageSeries> {
     const [node] = (await this.ds.query(`SELECT id FROM nodes WHERE id = $1`, [nodeId])) as { id: string }[];
     if (!node) throw new FleetError('node_not_found', `No node with id ${nodeId}.`);
-    const { interval, level } = SOURCE[range];
-    const rows = (await this.ds.query(rowsSql(level, 'node_id = $1'), [nodeId, interval])) as Row[];
-    return this.series(range, interval, rows, 1, true);
+    const grid = usageGrid(range, Date.now());
+    const rows = (await this.ds.query(rowsSql(SOURCE[range].level, 'node'), [nodeId, grid.from])) as Row[];
+    return this.series(range, grid, rows, 1, true);
   }
 
-  private series(range: UsageRange, interval: string, rows: Row[], vcpus: number, node: boolean): UsageSeries {
+  private series(range: UsageRange, grid: ReturnType<typeof usageGrid>, rows: Row[], vcpus: number, node: boolean): UsageSeries {
     const totals: UsageTotals = { netInBytes: 0, netOutBytes: 0, diskReadBytes: 0, diskWriteBytes: 0, cpuSeconds: 0 };
-    const points = rows.map((r): UsagePoint => {
-      const n = (v: string) => Number(v);
+    const n = (v: string) => Number(v);
+    const round = (x: number) => Math.round(x * 100) / 100;
+    const byEnd = new Map<number, Row>();
+    for (const r of rows) {
+      byEnd.set(r.t.getTime(), r);
       totals.netInBytes += n(r.net_in_bytes);
       totals.netOutBytes += n(r.net_out_bytes);
       totals.diskReadBytes += n(r.disk_read_bytes);
       totals.diskWriteBytes += n(r.disk_write_bytes);
       totals.cpuSeconds += n(r.cpu_ns) / 1e9;
-      // a server's rates are over the time its samples cover; a node's are sums over the bucket's length
-      const secs = node ? Number(r.bucket_seconds) : Math.max(r.seconds, 1);
-      const round = (x: number) => Math.round(x * 100) / 100;
+    }
+    const points = grid.ends.map((end): UsagePoint => {
+      const r = byEnd.get(end);
+      const t = new Date(end).toISOString();
+      if (!r || r.seconds <= 0) {
+        const gap: UsagePoint = { t, seconds: 0, cpuPercent: null, netInBps: null, netOutBps: null, diskReadBps: null, diskWriteBps: null, diskReadIops: null, diskWriteIops: null, memoryBytes: null };
+        return node ? { ...gap, servers: 0 } : gap;
+      }
+      // a server's rates are over the time its samples cover; a node's are sums over the step's length
+      const secs = node ? grid.step : Math.max(r.seconds, 1);
       return {
-        t: r.t.toISOString(),
+        t,
         seconds: round(r.seconds),
         cpuPercent: round((n(r.cpu_ns) / (secs * 1e9 * vcpus)) * 100),
         netInBps: round((n(r.net_in_bytes) * 8) / secs),
@@ -125,8 +163,6 @@ export class UsageService {
         ...(node ? { servers: r.servers } : {}),
       };
     });
-    const to = new Date();
-    const from = new Date(to.getTime() - { '1 hour': 3600e3, '24 hours': 86400e3, '7 days': 7 * 86400e3, '30 days': 30 * 86400e3 }[interval]!);
-    return { range, from: from.toISOString(), to: to.toISOString(), points, totals };
+    return { range, stepSeconds: grid.step, from: grid.from.toISOString(), to: new Date(grid.ends[grid.ends.length - 1]!).toISOString(), points, totals };
   }
 }

@@ -1132,7 +1132,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Usage graph of a server: CPU %, network bits/s in and out, disk bytes/s and IOPS (1h: per minute, 24h: per 5 minutes, 7d and 30d: per hour) */
+        /** Usage graph of a server: CPU %, network bits/s in and out, disk bytes/s and IOPS (1h: per minute, 24h: per 5 minutes, 7d and 30d: per hour), every step present, gaps with null rates */
         get: operations["Usage_get"];
         put?: never;
         post?: never;
@@ -2800,26 +2800,28 @@ export interface components {
         UsagePointDto: {
             /**
              * Format: date-time
-             * @description End of the interval
+             * @description End of the step the point covers
              */
             t: string;
-            /** @description Seconds of samples behind the point */
+            /** @description Seconds of samples behind the point; 0 = a gap (not running or not metered), every rate null */
             seconds: number;
-            /** @description Percent of the server's vCPUs (node: of one core) */
-            cpuPercent: number;
+            /** @description Percent of the server's vCPUs (node: of one core); null in a gap */
+            cpuPercent: number | null;
             /** @description Bits per second to the guest */
-            netInBps: number;
+            netInBps: number | null;
             /** @description Bits per second from the guest */
-            netOutBps: number;
+            netOutBps: number | null;
             /** @description Bytes per second */
-            diskReadBps: number;
+            diskReadBps: number | null;
             /** @description Bytes per second */
-            diskWriteBps: number;
-            diskReadIops: number;
-            diskWriteIops: number;
+            diskWriteBps: number | null;
+            /** @description Read operations per second */
+            diskReadIops: number | null;
+            /** @description Write operations per second */
+            diskWriteIops: number | null;
             /** @description Memory in use as the guest reports it */
             memoryBytes: number | null;
-            /** @description Node graphs: servers with samples in the interval */
+            /** @description Node graphs: servers with samples in the step */
             servers?: number;
         };
         UsageTotalsDto: {
@@ -2832,10 +2834,13 @@ export interface components {
         UsageSeriesDto: {
             /** @enum {string} */
             range: "1h" | "24h" | "7d" | "30d";
+            /** @description Seconds between points: 60 (1h), 300 (24h), 3600 (7d, 30d) */
+            stepSeconds: number;
             /** Format: date-time */
             from: string;
             /** Format: date-time */
             to: string;
+            /** @description One point per step from `from` to `to`, oldest first (60, 288, 168 or 720); gaps included */
             points: components["schemas"]["UsagePointDto"][];
             totals: components["schemas"]["UsageTotalsDto"];
         };
