@@ -6,7 +6,7 @@ import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes, randomInt } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { connect, credsAuthenticator } from '@nats-io/transport-node';
 import pg from 'pg';
 import type { NodeJoinView, NodeRegistrationView, ServerView } from '@oblako/contracts';
@@ -226,7 +226,11 @@ describe('installing the control plane and joining a hypervisor on a second host
     const plan = await admin.ok<{ id: string }>('POST', '/api/v1/admin/plans', {
       name: 'Small', vcpus: 1, memoryMiB: 512, diskGiB: 10, cpuQuotaPercent: 100, diskIops: 500, diskMBps: 50, netMbit: 100, priceMonthlyCents: 500,
     });
-    const image = await admin.ok<{ id: string }>('POST', '/api/v1/admin/images', { name: 'Debian 12', osFamily: 'debian', version: '12', url: 'file:///var/lib/oblako/images/debian-12.qcow2', sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', format: 'qcow2' });
+    // a real file with its real sha256: production offers an image only once a node has fetched and verified it
+    const imageFile = join(ROOT, 'debian-12.qcow2');
+    assert.equal(spawnSync('qemu-img', ['create', '-q', '-f', 'qcow2', imageFile, '1G']).status, 0, 'qemu-img create');
+    const imageSha = createHash('sha256').update(readFileSync(imageFile)).digest('hex');
+    const image = await admin.ok<{ id: string }>('POST', '/api/v1/admin/images', { name: 'Debian 12', osFamily: 'debian', version: '12', url: `file://${imageFile}`, sha256: imageSha, format: 'qcow2' });
     reg = await admin.ok<NodeRegistrationView>('POST', '/api/v1/admin/nodes', { name: 'hv-second', locationId, vcpus: 8, memoryMiB: 16384, diskGiB: 200 });
     assert.ok(reg.join.command.includes(`https://${HOST_IP}:${httpsPort}`), reg.join.command);
 
@@ -255,6 +259,14 @@ describe('installing the control plane and joining a hypervisor on a second host
     await c.connect();
     await c.query(`UPDATE users SET email_verified_at = now() WHERE email = $1`, [`c-${id}@install.test`]);
     await c.end();
+    // the joined node's heartbeat has it fetch and verify the image; only then is it offered
+    await waitFor('the image verified on the joined node', async () => {
+      const states = await admin.ok<{ nodeId: string; state: string; reason: string | null }[]>('GET', `/api/v1/admin/images/${image.id}/nodes`);
+      const mine = states.find((x) => x.nodeId === reg.node.id);
+      if (mine?.state === 'failed') throw new Error(`the node could not verify the image: ${mine.reason}`);
+      return mine?.state === 'verified' || undefined;
+    }, { timeoutMs: 60_000 });
+    assert.deepEqual((await customer.ok<{ id: string }[]>('GET', `/api/v1/images?locationId=${locationId}`)).map((i) => i.id), [image.id]);
     const s = await customer.ok<ServerView>('POST', '/api/v1/servers', { planId: plan.id, imageId: image.id, locationId, hostname: 'first.install.test', rootPassword: 'install test root password' });
     const running = await waitForState(customer, s.id, 'running', 30_000);
     assert.equal(running.nodeId, reg.node.id, 'placed on the joined host');

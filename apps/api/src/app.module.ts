@@ -27,8 +27,9 @@ import { AuthController } from './auth/auth.controller.js';
 import { AuthService } from './auth/auth.service.js';
 import { BillingCoreModule, BillingModule } from './billing/billing.module.js';
 import { ApiTokenStrategy, JwtStrategy } from './auth/strategies.js';
-import { AdminCatalogueController, CatalogueController } from './catalogue/catalogue.controller.js';
+import { AdminCatalogueController, AdminImageNodesController, CatalogueController } from './catalogue/catalogue.controller.js';
 import { CatalogueService } from './catalogue/catalogue.service.js';
+import { ImageVerificationService } from './images/image-verification.service.js';
 import { APP_CONFIG } from './common/config.provider.js';
 import type { AppConfig } from './config/config.js';
 import { createDataSource, openDataSource } from './database/data-source.js';
@@ -176,13 +177,13 @@ class EventsOutModule {}
 
 @Module({
   imports: [FleetModule, SshKeysModule],
-  controllers: [ServersController, AdminServersController, AdminTasksController, UsageController, AdminNodeUsageController, SnapshotsController, AdminTrafficController],
+  controllers: [ServersController, AdminServersController, AdminTasksController, UsageController, AdminNodeUsageController, SnapshotsController, AdminTrafficController, AdminImageNodesController],
   providers: [
     ServerOrdersService, ServerViewsService, ServerActionsService, ServerResizeService, AdminTasksService, AdminTaskActionsService, NodePlacementService, OutboxRelayService, TaskRunner, BillingPort, SnapshotsService,
     // node events: each handler registers its kind (node-events/event-handlers.ts)
     NodeEventHandlers, NodeEventsConsumer, HeartbeatsService, TaskProgressHandler, TaskResultHandler, WireRefusedHandler, DomainStateHandler,
     NodeOrphansService, OrphanReportHandler,
-    UsageIngestHandler, UsageService, UsageRetentionService, TrafficQuotaService,
+    UsageIngestHandler, UsageService, UsageRetentionService, TrafficQuotaService, ImageVerificationService,
   ],
   exports: [ServerOrdersService, ServerViewsService, TaskRunner, OutboxRelayService, NodeEventsConsumer, NodeEventHandlers, SnapshotsService],
 })

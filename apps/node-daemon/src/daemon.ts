@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { subjects as makeSubjects, type Subjects } from '@oblako/contracts';
 import { validateConfig, ConfigError, type DaemonConfig } from './config.js';
 import { CommandExecutor } from './commands/executor.js';
@@ -8,6 +9,8 @@ import { ConsoleRelay } from './console/relay.js';
 import { MinimalProvisioner, type ServerProvisioner } from './commands/provisioner.js';
 import { NO_GUEST_AGENT, VirshGuestAgent, type GuestAgent } from './guest-agent.js';
 import { HeartbeatLoop } from './heartbeat.js';
+import { ImageCache } from './disks/images.js';
+import { ImageVerifier } from './disks/image-verifier.js';
 import { execProgram } from './host/exec.js';
 import { LibvirtHypervisor } from './hypervisor/libvirt-adapter.js';
 import type { HypervisorPort } from './hypervisor/port.js';
@@ -114,7 +117,9 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     : null;
   await usage?.start();
   const executor = new CommandExecutor(usage ? meteredHypervisor(timed, usage) : timed, provisioner, { stopGraceSeconds: config.stopGraceSeconds, agent });
-  const commands = new CommandLoop({ config, subjects: s, bus, executor, queue, log, metrics, reportState: (id, state) => heartbeats.reportState(id, state) });
+  // one cache per folder and process (its sweep of partial downloads must never meet another instance's fetch)
+  const images = new ImageVerifier(provisioner.imageCache ?? new ImageCache(join(config.dataDir, 'images'), { exec: execProgram }), config.nodeId);
+  const commands = new CommandLoop({ config, subjects: s, bus, executor, queue, log, metrics, images, reportState: (id, state) => heartbeats.reportState(id, state) });
   heartbeats.start();
   commands.start();
   log.info('node daemon started', { libvirt: config.libvirtUri, provisioning: config.provisioning, stream: s.commandStream, consumer: s.nodeConsumer(config.nodeId), metrics: metricsServer?.url ?? 'off' });

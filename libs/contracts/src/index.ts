@@ -14,3 +14,4 @@ export * from './wire.js';
 export * from './usage.js';
 export * from './backup-policy.js';
 export * from './orphans.js';
+export * from './images.js';

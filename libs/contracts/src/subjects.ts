@@ -49,6 +49,8 @@ export const EventKind = {
   Usage: 'usage',
   /** What a node did with a domain it was told is an orphan (`OrphanReportSchema`, orphans.ts). */
   OrphanReport: 'orphan.report',
+  /** A node's answer to `image_verify`: an image fetched and checked, or why not (`ImageStateEventSchema`, images.ts). */
+  ImageState: 'image.state',
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 

@@ -38,6 +38,26 @@ function sha256File(path: string): Promise<string> {
   });
 }
 
+/**
+ * The catalogue of the demo on libvirt's test driver, which boots nothing: empty qcow2 disks made here with
+ * qemu-img, each seeded with its real sha256, so that the demo's node fetches and verifies them like any image
+ * (the catalogue offers only verified images) without a manual step.
+ */
+async function testDriverImages(dir: string): Promise<NonNullable<SeedOptions['images']>> {
+  mkdirSync(dir, { recursive: true });
+  const images = [
+    { name: 'Debian 12', osFamily: 'debian', version: '12', file: 'debian-12.qcow2' },
+    { name: 'Alpine 3.20', osFamily: 'alpine', version: '3.20', file: 'alpine-3.20.qcow2' },
+  ];
+  const out: NonNullable<SeedOptions['images']> = [];
+  for (const img of images) {
+    const path = join(dir, img.file);
+    if (!existsSync(path)) await execFileP('qemu-img', ['create', '-q', '-f', 'qcow2', path, '10G'], { timeout: 30_000 });
+    out.push({ name: img.name, osFamily: img.osFamily, version: img.version, url: `file://${path}`, sha256: await sha256File(path), format: 'qcow2' });
+  }
+  return out;
+}
+
 /** What tools/guest-image/build.sh writes to .data/guest-image/manifest.json (the parts the demo uses). */
 interface GuestImageManifest {
   kernel: string;
@@ -162,6 +182,7 @@ async function main(): Promise<void> {
     customerTenantName: 'Demo Hosting Customer',
   };
   let daemonEnv: NodeJS.ProcessEnv = {};
+  if (!realGuests) seed.images = await testDriverImages(join(dataDir, 'images'));
   if (realGuests) {
     // where tools/guest-image/build.sh (run by scripts/demo.sh) put it
     const guest = loadGuestImage(process.env.OBLAKO_GUEST_IMAGE_DIR || join(REPO_ROOT, '.data/guest-image'));
@@ -206,7 +227,7 @@ async function main(): Promise<void> {
       libvirtUri,
       daemonEnv,
       // a person orders here: an SSH key, a root password or both (the test stacks turn the rule off)
-      apiEnv: { ORDER_REQUIRES_LOGIN: 'true' },
+      apiEnv: { ORDER_REQUIRES_LOGIN: 'true', REQUIRE_VERIFIED_IMAGES: 'true' },
       // A crashed child comes back with backoff instead of taking the stack (and its database) down.
       supervise: (message) => console.log(`[demo] ${message}`),
     });

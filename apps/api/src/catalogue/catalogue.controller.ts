@@ -1,13 +1,15 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Patch, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Inject, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Permission, type ImageView, type LocationView, type PlanView } from '@oblako/contracts';
 import { Authenticated, StaffOnly } from '../common/guards.js';
 import { UuidParam } from '../common/params.js';
+import { CommonError } from '../common/domain-error.js';
 import { CurrentActor, type Actor } from '../common/request-context.js';
 import {
-  AdminImageDto, CreateImageDto, CreateLocationDto, CreatePlanDto, ImageDto, LocationDto, PlanDto, UpdateImageDto, UpdateLocationDto, UpdatePlanDto,
+  AdminImageDto, CreateImageDto, ImageNodeStateDto, CreateLocationDto, CreatePlanDto, ImageDto, LocationDto, PlanDto, UpdateImageDto, UpdateLocationDto, UpdatePlanDto,
 } from './catalogue.dto.js';
 import { CatalogueService } from './catalogue.service.js';
+import { ImageVerificationService } from '../images/image-verification.service.js';
 
 @ApiTags('catalogue')
 @Controller('api/v1')
@@ -28,9 +30,10 @@ export class CatalogueController {
   }
 
   @Get('images')
-  @ApiOkResponse({ type: [ImageDto] })
-  images(): Promise<ImageView[]> {
-    return this.catalogue.listImages();
+  @ApiOkResponse({ type: [ImageDto], description: 'The images on offer: active and verified on a node (of the location, when given)' })
+  @ApiQuery({ name: 'locationId', required: false, description: 'Only images verified on a node of this location' })
+  images(@Query('locationId', new ParseUUIDPipe({ optional: true, exceptionFactory: () => new CommonError('validation_failed', 'locationId must be a UUID.') })) locationId?: string): Promise<ImageView[]> {
+    return this.catalogue.listImages(locationId);
   }
 }
 
@@ -66,4 +69,17 @@ export class AdminCatalogueController {
   updateImage(@CurrentActor() a: Actor, @UuidParam() id: string, @Body() dto: UpdateImageDto) { return this.catalogue.updateImage(a, id, dto); }
   @Delete('images/:id') @HttpCode(204)
   deleteImage(@CurrentActor() a: Actor, @UuidParam() id: string) { return this.catalogue.deleteImage(a, id); }
+}
+
+/** Staff: where an image stands on each node, and "Verify now" (issues 13 and 15). */
+@ApiTags('admin: catalogue')
+@Controller('api/v1/admin/images/:id/nodes')
+@StaffOnly(Permission.CatalogueManage)
+export class AdminImageNodesController {
+  constructor(@Inject(ImageVerificationService) private readonly verification: ImageVerificationService) {}
+
+  @Get() @ApiOkResponse({ type: [ImageNodeStateDto] })
+  states(@UuidParam() id: string) { return this.verification.statesOf(id); }
+  @Post(':nodeId/verify') @HttpCode(202) @ApiAcceptedResponse({ type: ImageNodeStateDto, description: 'Asked: the node fetches the image and checks it; the state turns verified or failed' })
+  verify(@CurrentActor() a: Actor, @UuidParam() id: string, @UuidParam('nodeId') nodeId: string) { return this.verification.verifyNow(a, id, nodeId); }
 }

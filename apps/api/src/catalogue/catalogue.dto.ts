@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
-import { NAME_MAX_LENGTH, type ImageView, type LocationView, type PlanView } from '@oblako/contracts';
+import { IMAGE_NODE_STATES, NAME_MAX_LENGTH, type ImageNodeState, type ImageNodeStateView, type ImageView, type LocationView, type PlanView } from '@oblako/contracts';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min } from 'class-validator';
 import { IsNotBlank } from '../common/validators.js';
 
@@ -106,3 +106,14 @@ export class CreateImageDto {
   @ApiPropertyOptional({ default: true }) @IsOptional() @IsBoolean() active?: boolean;
 }
 export class UpdateImageDto extends PartialType(CreateImageDto) {}
+
+export class ImageNodeStateDto implements ImageNodeStateView {
+  @ApiProperty({ format: 'uuid' }) nodeId: string;
+  @ApiProperty() nodeName: string;
+  @ApiProperty({ format: 'uuid' }) locationId: string;
+  @ApiProperty({ enum: IMAGE_NODE_STATES, description: 'unverified: never checked for the current sha256; verifying: asked; verified: fetched and checked; failed: see reason' })
+  state: ImageNodeState;
+  @ApiProperty({ nullable: true, type: String, description: 'Why the last check failed' }) reason: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) checkedAt: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) requestedAt: string | null;
+}

@@ -4,12 +4,15 @@ export const CatalogueErrorCode = {
   LocationNotFound: 'location_not_found',
   PlanNotFound: 'plan_not_found',
   ImageNotFound: 'image_not_found',
+  NodeNotFound: 'node_not_found',
+  /** No node of the location has fetched the image and checked its sha256 yet: it is not offered. */
+  ImageUnverified: 'image_unverified',
   Duplicate: 'duplicate',
   InUse: 'in_use',
 } as const;
 export type CatalogueErrorCode = (typeof CatalogueErrorCode)[keyof typeof CatalogueErrorCode];
 
-const STATUS: Record<CatalogueErrorCode, number> = { location_not_found: 404, plan_not_found: 404, image_not_found: 404, duplicate: 409, in_use: 409 };
+const STATUS: Record<CatalogueErrorCode, number> = { location_not_found: 404, plan_not_found: 404, image_not_found: 404, node_not_found: 404, image_unverified: 409, duplicate: 409, in_use: 409 };
 
 export class CatalogueError extends DomainError {
   readonly httpStatus: number;

@@ -6,6 +6,9 @@ import type { Actor } from '../common/request-context.js';
 import { ImageEntity, LocationEntity, PlanEntity } from './catalogue.entities.js';
 import { CatalogueError, type CatalogueErrorCode } from './catalogue.errors.js';
 import { pgCode } from '../database/sql.js';
+import { APP_CONFIG } from '../common/config.provider.js';
+import type { AppConfig } from '../config/config.js';
+import { IMAGE_VERIFIED_SQL } from '../images/image-verification.service.js';
 import type { AdminImageDto, CreateImageDto, CreateLocationDto, CreatePlanDto, UpdateImageDto, UpdateLocationDto, UpdatePlanDto } from './catalogue.dto.js';
 
 interface Kind<E> { entity: EntityTarget<E>; label: string; notFound: CatalogueErrorCode; unique: string }
@@ -24,6 +27,7 @@ export class CatalogueService {
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
     @Inject(AuditService) private readonly audit: AuditService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional() @Inject(PLAN_CHANGE_HOOK) private readonly planHook: PlanChangeHook | null = null,
   ) {}
 
@@ -36,8 +40,16 @@ export class CatalogueService {
     return rows.map(planView);
   }
 
-  async listImages(): Promise<ImageView[]> {
-    return (await this.ds.getRepository(ImageEntity).find({ where: { active: true }, order: { name: 'ASC' } })).map(imageView);
+  /**
+   * The images customers may order: active and, with REQUIRE_VERIFIED_IMAGES, verified on a node (of `locationId`,
+   * when given) for their current sha256. An image no node has fetched and checked is not offered.
+   */
+  async listImages(locationId?: string): Promise<ImageView[]> {
+    if (!this.config.requireVerifiedImages) return (await this.ds.getRepository(ImageEntity).find({ where: { active: true }, order: { name: 'ASC' } })).map(imageView);
+    const rows = await this.ds.getRepository(ImageEntity).createQueryBuilder('i')
+      .where('i.active').andWhere(IMAGE_VERIFIED_SQL('i', ':loc'), { loc: locationId ?? null })
+      .orderBy('i.name', 'ASC').getMany();
+    return rows.map(imageView);
   }
 
   async listImagesForStaff(): Promise<AdminImageDto[]> {

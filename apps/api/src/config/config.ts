@@ -75,6 +75,12 @@ export interface AppConfig {
    * order keyless test guests by the hundred turn it off; production and the demo never do.
    */
   orderRequiresLogin: boolean;
+  /**
+   * Images are offered (listed, orderable) only once a node has fetched them and checked their sha256, and each
+   * node's heartbeat has it check the active images it has not checked yet (REQUIRE_VERIFIED_IMAGES, default true).
+   * Test stacks whose simulated nodes answer no such command turn it off; production and the demo never do.
+   */
+  requireVerifiedImages: boolean;
   webhooks: WebhookConfig;
   consoles: ConsoleConfig;
   /** Bearer token that `GET /metrics` asks for (METRICS_TOKEN); null = /metrics answers 404 (docs/metrics.md). */
@@ -292,6 +298,7 @@ export function loadConfig(env: Env): AppConfig {
     mail,
     requireEmailVerification: bool('REQUIRE_EMAIL_VERIFICATION', true),
     orderRequiresLogin: bool('ORDER_REQUIRES_LOGIN', true),
+    requireVerifiedImages: bool('REQUIRE_VERIFIED_IMAGES', true),
     webhooks,
     consoles: {
       ticketSeconds: int('CONSOLE_TICKET_SECONDS', 30, 2, 300),

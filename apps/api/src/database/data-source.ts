@@ -23,6 +23,7 @@ import { Reconciliation1796228500272 } from './migrations/1796228500272-reconcil
 import { BackupStores1796285276904 } from './migrations/1796285276904-backup-stores.js';
 import { NodeOrphans1796285430349 } from './migrations/1796285430349-node-orphans.js';
 import { BackupSchedules1796286000000 } from './migrations/1796286000000-backup-schedules.js';
+import { ImageVerification1796305164402 } from './migrations/1796305164402-image-verification.js';
 import { UsageGraphIndex1796305751216 } from './migrations/1796305751216-usage-graph-index.js';
 
 export const MIGRATIONS = [
@@ -38,6 +39,7 @@ export const MIGRATIONS = [
   BackupStores1796285276904,
   NodeOrphans1796285430349,
   BackupSchedules1796286000000,
+  ImageVerification1796305164402,
   UsageGraphIndex1796305751216,
 ];
 

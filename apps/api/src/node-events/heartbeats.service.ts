@@ -3,6 +3,7 @@ import type { Heartbeat } from '@oblako/contracts';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../common/config.provider.js';
 import type { AppConfig } from '../config/config.js';
+import { ImageVerificationService } from '../images/image-verification.service.js';
 import { ACTIVE_TASKS_SQL } from '../operations/active-tasks.js';
 import { DOMAIN_HOLDING_STATES_SQL, LOST_REASON, TaskRunner } from '../operations/task-runner.service.js';
 import { NodeOrphansService } from './orphans.service.js';
@@ -25,6 +26,7 @@ export class HeartbeatsService {
     @Inject(TaskRunner) private readonly runner: TaskRunner,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(NodeOrphansService) private readonly orphans: NodeOrphansService,
+    @Inject(ImageVerificationService) private readonly images: ImageVerificationService,
   ) {}
 
   async onHeartbeat(nodeId: string, hb: Heartbeat): Promise<void> {
@@ -35,6 +37,8 @@ export class HeartbeatsService {
       [nodeId, hb.daemonVersion, hb.hypervisor],
     );
     await this.reconcile(nodeId, hb);
+    // images this node has not checked yet (verified images: the catalogue offers only those); never holds the beat
+    void this.images.checkMissing(nodeId).catch((err: unknown) => this.logger.warn(`Image checks for node ${nodeId} failed: ${(err as Error).message}`));
   }
 
   private async reconcile(nodeId: string, hb: Heartbeat): Promise<void> {

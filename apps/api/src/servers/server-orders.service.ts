@@ -7,6 +7,7 @@ import type { AppConfig } from '../config/config.js';
 import { pgCode } from '../database/sql.js';
 import { ImageEntity, LocationEntity, PlanEntity } from '../catalogue/catalogue.entities.js';
 import { imageView, locationView, planView } from '../catalogue/catalogue.service.js';
+import { IMAGE_VERIFIED_SQL } from '../images/image-verification.service.js';
 import { SYSTEM_ACTOR, type Actor } from '../common/request-context.js';
 import type { CreateInput } from '../operations/create.operation.js';
 import { TaskRunner, type Started } from '../operations/task-runner.service.js';
@@ -126,9 +127,10 @@ export class ServerOrdersService {
    */
   private async orderCatalogue(m: EntityManager, tenantId: string, input: CreateServerInput) {
     type TenantRow = { suspended: boolean } | null;
-    const [row]: { plan: Record<string, unknown> | null; image: Record<string, unknown> | null; location: Record<string, unknown> | null; uncapped: TenantRow; tenant: TenantRow }[] = await m.query(
+    const [row]: { plan: Record<string, unknown> | null; image: Record<string, unknown> | null; verified: boolean | null; location: Record<string, unknown> | null; uncapped: TenantRow; tenant: TenantRow }[] = await m.query(
       `SELECT (SELECT to_jsonb(p) FROM plans p WHERE p.id = $1 AND p.active) AS plan,
               (SELECT to_jsonb(i) FROM images i WHERE i.id = $2 AND i.active) AS image,
+              (SELECT ${IMAGE_VERIFIED_SQL('i', '$3')} FROM images i WHERE i.id = $2) AS verified,
               (SELECT to_jsonb(l) FROM locations l WHERE l.id = $3) AS location,
               (SELECT jsonb_build_object('suspended', suspended_at IS NOT NULL) FROM tenants WHERE id = $4 AND server_limit IS NULL FOR SHARE) AS uncapped,
               (SELECT jsonb_build_object('suspended', suspended_at IS NOT NULL) FROM tenants WHERE id = $4) AS tenant`,
@@ -138,6 +140,10 @@ export class ServerOrdersService {
     if (!row?.plan) throw new ServerError('plan_not_found', `No plan with id ${input.planId}; choose one from GET /api/v1/plans.`, [{ field: 'planId', problems: ['unknown plan'] }]);
     if (!row.image) throw new ServerError('image_not_found', `No image with id ${input.imageId}; choose one from GET /api/v1/images.`, [{ field: 'imageId', problems: ['unknown image'] }]);
     if (!row.location) throw new ServerError('location_not_found', `No location with id ${input.locationId}; choose one from GET /api/v1/locations.`, [{ field: 'locationId', problems: ['unknown location'] }]);
+    if (this.config.requireVerifiedImages && !row.verified) {
+      const name = String(row.image.name);
+      throw new ServerError('image_unverified', `The image "${name}" is not offered in ${String(row.location.name)} yet: no node there has fetched it and verified its sha256. Choose another image, or try again once staff have verified it.`, [{ field: 'imageId', problems: [`image "${name}" is not verified in this location`] }]);
+    }
     return {
       plan: entityFromJson(m, PlanEntity, row.plan),
       image: entityFromJson(m, ImageEntity, row.image),

@@ -19,6 +19,8 @@ export const ServerErrorCode = {
   NoGuestAgent: 'no_guest_agent',
   DiskShrink: 'disk_shrink',
   PlanNotAllowed: 'plan_not_allowed',
+  /** No node of the location has fetched the image and checked its sha256 yet (REQUIRE_VERIFIED_IMAGES). */
+  ImageUnverified: 'image_unverified',
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 
@@ -40,6 +42,7 @@ const STATUS: Record<ServerErrorCode, number> = {
   no_guest_agent: 409,
   disk_shrink: 409,
   plan_not_allowed: 409,
+  image_unverified: 409,
 };
 
 export class ServerError extends DomainError {

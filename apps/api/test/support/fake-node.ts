@@ -1,7 +1,8 @@
 import { jetstream, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
-  ORPHAN_DESTROY, OrphanDestroyCommandSchema, parseNodeCommand, subjects, WIRE_VERSION, type EventKind, type NodeCommand, type OrphanDestroyCommand, type OrphanOutcome, type Subjects,
+  IMAGE_VERIFY_OP, ImageVerifyCommandSchema, ORPHAN_DESTROY, OrphanDestroyCommandSchema, parseNodeCommand, subjects, WIRE_VERSION,
+  type EventKind, type ImageVerifyCommand, type NodeCommand, type OrphanDestroyCommand, type OrphanOutcome, type Subjects,
 } from '@oblako/contracts';
 import { TEST_NATS_URL } from '@oblako/testing';
 
@@ -22,6 +23,10 @@ export class FakeNode {
   /** Orphan commands (`orphan_destroy`) received; each is answered with an `orphan.report` of {@link orphanOutcome}. */
   readonly orphans: OrphanDestroyCommand[] = [];
   orphanOutcome: OrphanOutcome = 'destroyed';
+  /** The `image_verify` commands this node received. */
+  readonly imageRequests: ImageVerifyCommand[] = [];
+  /** How it answers them (`image.state`): by default every image checks out; null leaves a request unanswered. */
+  imageAnswer: (cmd: ImageVerifyCommand) => { ok: boolean; reason?: string } | null = () => ({ ok: true });
   private messages: ConsumerMessages | null = null;
   private loop: Promise<void> = Promise.resolve();
 
@@ -52,6 +57,11 @@ export class FakeNode {
           msg.ack();
           continue;
         }
+        if (node.s.parse(msg.subject)?.name === IMAGE_VERIFY_OP) {
+          await node.answerImage(msg.json());
+          msg.ack();
+          continue;
+        }
         const parsed = parseNodeCommand(msg.json());
         if (!parsed.ok) {
           msg.term();
@@ -78,6 +88,23 @@ export class FakeNode {
       at: Date.now(),
     };
     await this.publish(asNode, 'task.result', result);
+  }
+
+  private async answerImage(raw: unknown): Promise<void> {
+    const parsed = ImageVerifyCommandSchema.safeParse(raw);
+    if (!parsed.success) return;
+    const cmd = parsed.data;
+    this.imageRequests.push(cmd);
+    const a = this.imageAnswer(cmd);
+    if (!a) return;
+    await this.publish(this.nodeId, 'image.state', { v: WIRE_VERSION, requestId: cmd.requestId, nodeId: this.nodeId, imageId: cmd.imageId, sha256: cmd.sha256, ok: a.ok, ...(a.reason ? { reason: a.reason } : {}), at: Date.now() });
+  }
+
+  /** A heartbeat of this node (no domains), as its daemon sends one every few seconds. */
+  async heartbeat(): Promise<void> {
+    const hb = { v: WIRE_VERSION, nodeId: this.nodeId, at: Date.now(), daemonVersion: 'fake', hypervisor: 'fake', capacity: { vcpus: 8, memoryMiB: 16384, diskGiB: 200 }, domains: [] };
+    this.nc.publish(this.s.nodeHeartbeat(this.nodeId), JSON.stringify(hb));
+    await this.nc.flush();
   }
 
   async publish(subjectNode: string, kind: string, payload: unknown): Promise<void> {

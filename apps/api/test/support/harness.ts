@@ -65,6 +65,7 @@ export async function startHarness(options: { env?: Record<string, string>; seed
     PANEL_URL,
     // most tests order keyless servers of the test driver; test/root-password.test.ts turns the rule on
     ORDER_REQUIRES_LOGIN: 'false',
+    REQUIRE_VERIFIED_IMAGES: 'false',
     MAIL_POLL_MS: '200',
     MAIL_RETRY_BASE_SECONDS: '1',
     ...(mail ? { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(mail.smtpPort), SMTP_SECURITY: 'none', MAIL_FROM: 'Oblako Test <no-reply@oblako.test>' } : {}),

@@ -1,12 +1,13 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import {
-  DomainState, ORPHAN_DESTROY, OrphanDestroyCommandSchema, parseNodeCommand, parseWith, TASK_OPS, WIRE_VERSION, wireMismatch, wireVersionOf,
+  DomainState, IMAGE_VERIFY_OP, ImageVerifyCommandSchema, ORPHAN_DESTROY, OrphanDestroyCommandSchema, parseNodeCommand, parseWith, TASK_OPS, WIRE_VERSION, wireMismatch, wireVersionOf,
   type NodeCommand, type OrphanReport, type Subjects, type TaskOp, type TaskResultEvent,
 } from '@oblako/contracts';
 import { nowMs, sleep } from '../clock.js';
 import type { DaemonConfig } from '../config.js';
 import { HypervisorErrorCode } from '../hypervisor/port.js';
 import { errorMessage, type Logger } from '../log.js';
+import type { ImageVerifier } from '../disks/image-verifier.js';
 import type { DaemonMetrics } from '../metrics/daemon-metrics.js';
 import type { Bus } from '../nats/bus.js';
 import type { CommandExecutor } from './executor.js';
@@ -31,6 +32,8 @@ export interface CommandLoopDeps {
   metrics?: DaemonMetrics;
   /** Tell the API the domain's state after a command (deduplicated by the caller). */
   reportState(serverId: string, state: DomainState): Promise<void>;
+  /** Answers `image_verify` (fetch and check an image in this node's cache); without it such commands are refused. */
+  images?: ImageVerifier;
 }
 
 /**
@@ -89,6 +92,7 @@ export class CommandLoop {
   private async handle(m: JsMsg): Promise<void> {
     const receivedAt = nowMs();
     if (this.d.subjects.parse(m.subject)?.name === ORPHAN_DESTROY) return this.destroyOrphan(m);
+    if (this.d.subjects.parse(m.subject)?.name === IMAGE_VERIFY_OP) return this.verifyImage(m);
     const cmd = await this.validate(m, receivedAt);
     if (!cmd) return;
     if (cmd.issuedAt > (this.lastIssued.get(cmd.serverId) ?? 0)) this.lastIssued.set(cmd.serverId, cmd.issuedAt);
@@ -161,6 +165,43 @@ export class CommandLoop {
     } catch (err) {
       // The result could not be published: let JetStream redeliver; the stored result answers it.
       log.error('command not acknowledged, it will be redelivered', { taskId: cmd.taskId, error: errorMessage(err) });
+      m.nak(1000);
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  /**
+   * `image_verify` (no server, no task): fetch and check the image, answer with `image.state`, then ack. One image's
+   * checks share one download (the cache's in-flight map); they do not take a server's queue slot. A redelivered
+   * request is checked again, which is cheap once the image is cached and converges on the same answer.
+   */
+  private async verifyImage(m: JsMsg): Promise<void> {
+    const { config, bus, log } = this.d;
+    let raw: unknown;
+    try {
+      raw = m.json();
+    } catch {
+      raw = undefined;
+    }
+    const theirs = wireVersionOf(raw);
+    const mismatch = theirs === null ? null : wireMismatch('daemon', theirs);
+    if (mismatch) return this.refuseWireVersion(m, raw, theirs, mismatch);
+    const parsed = parseWith(ImageVerifyCommandSchema, raw);
+    if (!parsed.ok || parsed.value.nodeId !== config.nodeId || !this.d.images) {
+      log.warn('refusing an image_verify command', { subject: m.subject, seq: m.seq, error: parsed.ok ? (this.d.images ? `for node ${parsed.value.nodeId}, this is ${config.nodeId}` : 'this daemon has no image cache') : parsed.error });
+      m.term();
+      return;
+    }
+    const cmd = parsed.value;
+    const keepAlive = setInterval(() => m.working(), KEEPALIVE_MS);
+    try {
+      const answer = await this.d.images.verify(cmd);
+      await bus.events.imageState(answer);
+      m.ack();
+      log[answer.ok ? 'info' : 'warn']('image checked', { imageId: cmd.imageId, sha256: cmd.sha256, ok: answer.ok, reason: answer.reason });
+    } catch (err) {
+      log.error('image answer not published, the command will be redelivered', { imageId: cmd.imageId, error: errorMessage(err) });
       m.nak(1000);
     } finally {
       clearInterval(keepAlive);

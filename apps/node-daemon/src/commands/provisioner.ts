@@ -1,3 +1,4 @@
+import type { ImageCache } from '../disks/images.js';
 import type { Address, IsoRef, ServerSpec } from '@oblako/contracts';
 import type { DaemonConfig } from '../config.js';
 import { buildDomainXml } from '../xml/domain-xml.js';
@@ -8,6 +9,8 @@ import type { StepRecorder } from './recorder.js';
  * method is idempotent: a redelivered command calls it again with the same arguments.
  */
 export interface ServerProvisioner {
+  /** The node's base-image cache, when this provisioner keeps one (`image_verify` checks images into the same cache). */
+  readonly imageCache?: ImageCache;
   /** Make the host resources of a new server and return its domain XML. */
   prepare(spec: ServerSpec, rec: StepRecorder): Promise<string>;
   /** Before starting an existing domain: recreate what a host reboot loses (tap, routes). */

@@ -15,6 +15,7 @@ import {
   type DomainStateEvent,
   type Heartbeat,
   type OrphanReport,
+  type ImageStateEvent,
   type Subjects,
   type TaskProgressEvent,
   type TaskResultEvent,
@@ -156,6 +157,11 @@ export class EventPublisher {
   /** A command in another wire version, refused before any of it ran (frozen format, `wire.ts`). */
   wireRefused(e: WireRefusal): Promise<void> {
     return this.durable(this.s.nodeEvent(this.nodeId, EventKind.WireRefused), e);
+  }
+
+  /** The answer to an `image_verify` command (confirmed: staff and the catalogue wait for it). */
+  imageState(e: ImageStateEvent): Promise<void> {
+    return this.durable(this.s.nodeEvent(this.nodeId, EventKind.ImageState), e);
   }
 
   /**

@@ -82,6 +82,10 @@ export class FullProvisioner implements ServerProvisioner {
     readonly parts: FullProvisionerParts,
   ) {}
 
+  get imageCache(): ImageCache {
+    return this.parts.images;
+  }
+
   domainXml(spec: ServerSpec, disk: string, seed: string, tap: string, iso: ServerRecord['iso'] = null, rescueDiskPath?: string): string {
     return buildDomainXml({
       type: this.config.domainType,

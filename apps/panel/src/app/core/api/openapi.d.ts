@@ -1225,6 +1225,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/images/{id}/nodes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["AdminImageNodes_states"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/images/{id}/nodes/{nodeId}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["AdminImageNodes_verify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/billing/status": {
         parameters: {
             query?: never;
@@ -2876,6 +2908,24 @@ export interface components {
             /** @description GiB added to the current period */
             addGiB: number;
         };
+        ImageNodeStateDto: {
+            /** Format: uuid */
+            nodeId: string;
+            nodeName: string;
+            /** Format: uuid */
+            locationId: string;
+            /**
+             * @description unverified: never checked for the current sha256; verifying: asked; verified: fetched and checked; failed: see reason
+             * @enum {string}
+             */
+            state: "unverified" | "verifying" | "verified" | "failed";
+            /** @description Why the last check failed */
+            reason: string | null;
+            /** Format: date-time */
+            checkedAt: string | null;
+            /** Format: date-time */
+            requestedAt: string | null;
+        };
         BillingStatusView: {
             /**
              * @description off: no Stripe key; orders are provisioned at once
@@ -4468,13 +4518,17 @@ export interface operations {
     };
     Catalogue_images: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Only images verified on a node of this location */
+                locationId?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The images on offer: active and verified on a node (of the location, when given) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6426,6 +6480,68 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TrafficDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminImageNodes_states: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageNodeStateDto"][];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminImageNodes_verify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                nodeId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Asked: the node fetches the image and checks it; the state turns verified or failed */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageNodeStateDto"];
                 };
             };
             /** @description Error (ApiError) */

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { WIRE_VERSION } from './command-parts.js';
+
+const uuid = z.uuid();
+const nodeId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+const sha256 = z.string().regex(/^[a-f0-9]{64}$/);
+
+/**
+ * The node command that fetches an image into the node's cache and checks it (sha256, qemu-img: declared format,
+ * no backing file). Not a server operation: it names no server and no task, so it travels on its own subject
+ * (`<prefix>.node.<nodeId>.cmd.image_verify`) beside the operations' commands and is answered by an `image.state`
+ * event, not a task result.
+ */
+export const IMAGE_VERIFY_OP = 'image_verify';
+
+export const ImageVerifyCommandSchema = z.object({
+  v: z.literal(WIRE_VERSION),
+  kind: z.literal(IMAGE_VERIFY_OP),
+  /** Which request this is (the `Nats-Msg-Id` and the key the answer comes back with). */
+  requestId: uuid,
+  nodeId,
+  imageId: uuid,
+  url: z.string().min(1).max(2048),
+  sha256,
+  format: z.enum(['qcow2', 'raw']),
+  issuedAt: z.number(),
+});
+export type ImageVerifyCommand = z.infer<typeof ImageVerifyCommandSchema>;
+
+/** The node's answer to `image_verify`: the image is in its cache and checked, or why not. */
+export const ImageStateEventSchema = z.object({
+  v: z.literal(WIRE_VERSION),
+  requestId: uuid,
+  nodeId,
+  imageId: uuid,
+  /** The checksum the command asked for (an answer for an image's older checksum is stale). */
+  sha256,
+  ok: z.boolean(),
+  /** Why it failed (a checksum mismatch names both checksums; a fetch error names the URL). */
+  reason: z.string().max(2000).optional(),
+  /** Size of the verified file. */
+  bytes: z.number().int().min(0).optional(),
+  at: z.number(),
+});
+export type ImageStateEvent = z.infer<typeof ImageStateEventSchema>;
+
+/** Where an image stands on one node: `unverified` (never asked), `verifying` (asked), `verified`, `failed` (reason). */
+export const IMAGE_NODE_STATES = ['unverified', 'verifying', 'verified', 'failed'] as const;
+export type ImageNodeState = (typeof IMAGE_NODE_STATES)[number];
+
+/** Staff's view of an image on one node. */
+export interface ImageNodeStateView {
+  nodeId: string;
+  nodeName: string;
+  locationId: string;
+  state: ImageNodeState;
+  /** Why the last check failed (null otherwise). */
+  reason: string | null;
+  /** When the node last answered (ISO 8601), null if it never did. */
+  checkedAt: string | null;
+  /** When staff or the API last asked it (ISO 8601), null if never. */
+  requestedAt: string | null;
+}
