@@ -85,6 +85,7 @@ import { AdminBackupStoresController } from './backup-stores/backup-stores.contr
 import { BackupStoresService } from './backup-stores/backup-stores.service.js';
 import { AdminBackupSettingsController, BackupScheduleController } from './backup-policy/backup-schedules.controller.js';
 import { BackupSchedulesService } from './backup-policy/backup-schedules.service.js';
+import { BackupPolicyClock, BackupScheduler } from './backup-policy/backup-scheduler.service.js';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -168,7 +169,7 @@ class StaffModule {
 class MembersModule {}
 
 /** Backup stores (staff), schedules and retention (customers), the grace period of deleted servers' backups (issue 12). */
-@Module({ controllers: [AdminBackupStoresController, BackupScheduleController, AdminBackupSettingsController], providers: [BackupStoresService, BackupSchedulesService], exports: [BackupStoresService, BackupSchedulesService] })
+@Module({ controllers: [AdminBackupStoresController, BackupScheduleController, AdminBackupSettingsController], providers: [BackupStoresService, BackupSchedulesService, BackupPolicyClock, BackupScheduler], exports: [BackupStoresService, BackupSchedulesService, BackupPolicyClock, BackupScheduler] })
 class BackupPolicyModule {}
 
 /** Webhook endpoints and their dispatcher, notifications and what turns server changes into both. */
