@@ -169,6 +169,8 @@ export async function waitSettled(c: ApiClient, ids: string[], timeoutMs: number
 export interface LibvirtTestHost {
   /** LIBVIRT_URI for the daemon: test+unix:///default?socket=... */
   uri: string;
+  /** The libvirtd process (a test may freeze it with SIGSTOP to hold a daemon inside a libvirt call). */
+  libvirtdPid: number;
   stop(): Promise<void>;
 }
 
@@ -216,6 +218,7 @@ export async function startLibvirtTestHost(name: string): Promise<LibvirtTestHos
   };
   return {
     uri,
+    libvirtdPid: libvirtd.pid!,
     async stop() {
       holder.stdin?.end();
       await kill(holder);
