@@ -4,8 +4,10 @@
  * a short sample interval. The test moves known numbers of bytes over the guest's address (curl from inside the
  * namespace to the guest's HTTP server: GET /cgi-bin/zero is the guest's outbound, POST /cgi-bin/sink its
  * inbound) and compares what the API reports with the bytes moved: across a daemon SIGKILL in the middle of the
- * transfers, a reboot, and 30 s without NATS. Then the traffic quota: throughput before and after the allowance
- * runs out, and after the period's reset and after staff add traffic.
+ * transfers, a reboot, and 30 s without NATS. Then the traffic quota on a plan without a rate of its own: throughput
+ * before and after the allowance runs out (the server's period counter is first set to all but 16 MiB of it; the
+ * guest's own bytes then cross 100 %), the time from crossing to the over-quota htb on the tap, and throughput after
+ * staff add traffic and after the period's reset (its counter moved a month back; the API's clock is in another process).
  * Opt-in like the other real-guest tests (OBLAKO_REAL_GUEST=1).
  */
 import { after, before, describe, test } from 'node:test';
@@ -19,17 +21,20 @@ import { ApiClient, startNatsServer, startStack, type ManagedProcess, type NatsS
 import { createTestDatabase, uniqueName, waitFor, type TestDatabase } from '@oblako/testing';
 import { waitForState } from '../e2e/support.js';
 import {
-  destroyDomains, ensureGuestImage, expectedTapName, guestTrafficCounter, guestTransfer, linkCounters, realGuestSkipReason, run, sleep,
+  destroyDomains, ensureGuestImage, expectedTapName, guestStream, guestTrafficCounter, guestTransfer, htbRates, linkCounters, realGuestSkipReason, run, sleep,
   startHypervisor, virsh, waitForGuestHttp, type GuestImage, type Hypervisor,
 } from './support.js';
 
 const skip = realGuestSkipReason();
 const GATEWAY = '198.51.100.1';
 const MiB = 1024 ** 2;
-/** The daemon's sample interval in this test (production: 60 s). */
-const INTERVAL_MS = 2000;
+/** The daemon's sample interval in this test (production: 60 s; OBLAKO_USAGE_INTERVAL_MS=60000 to measure the quota's delay at it). */
+const INTERVAL_MS = Number(process.env.OBLAKO_USAGE_INTERVAL_MS ?? 2000);
 /** Bytes each way for the counting proof (OBLAKO_USAGE_PROOF_MIB to change). */
 const PROOF_BYTES = Number(process.env.OBLAKO_USAGE_PROOF_MIB ?? 64) * MiB;
+const GiB = 1024 ** 3;
+/** The quota plan's over-quota rate. */
+const OVER_QUOTA_MBIT = 2;
 
 interface Traffic {
   inBytes: number;
@@ -300,4 +305,126 @@ describe('usage of a real guest, through the API (issue 11)', { skip: skip ?? fa
     await counter.remove();
   });
 
+
+  /** Mbit/s of payload the guest sends (a download from it, at most `seconds`). */
+  async function outboundMbit(addr: string, seconds: number, cap = 256 * MiB): Promise<number> {
+    const t = await guestTransfer(hv.netns, addr, { download: cap }, seconds);
+    return (t.bytes * 8) / t.seconds / 1e6;
+  }
+
+  /**
+   * The server has used all but `leftBytes` of its allowance (plus what staff added) this period: its counter is set
+   * so, the way a month of earlier traffic would have left it (moving a whole GiB through TCG takes minutes); the
+   * bytes that then cross 100 % are the guest's own, counted by the daemon from the tap.
+   */
+  async function useAllBut(id: string, leftBytes: number): Promise<void> {
+    // the samples of earlier transfers first (they arrive up to an interval late and would add on top)
+    let last = '';
+    let same = 0;
+    for (const deadline = Date.now() + Math.max(120_000, 6 * INTERVAL_MS); same < 3; await sleep(INTERVAL_MS)) {
+      if (Date.now() > deadline) throw new Error(`the traffic of ${id} did not settle`);
+      const t = await traffic(id);
+      const key = `${t.inBytes}/${t.outBytes}`;
+      same = key === last ? same + 1 : 0;
+      last = key;
+    }
+    await sql.query(
+      `INSERT INTO server_traffic (server_id, period_start, out_bytes)
+       SELECT sv.id, oblako_traffic_period_start(sv.created_at, p.traffic_period, now()), 0 FROM servers sv JOIN plans p ON p.id = sv.plan_id WHERE sv.id = $1
+       ON CONFLICT (server_id, period_start) DO NOTHING`, [id]);
+    await sql.query(
+      `UPDATE server_traffic st SET out_bytes = greatest(st.out_bytes, p.traffic_gib::bigint * ${GiB} + st.extra_bytes - $2)
+         FROM servers sv JOIN plans p ON p.id = sv.plan_id
+        WHERE sv.id = $1 AND st.server_id = sv.id AND st.period_start = oblako_traffic_period_start(sv.created_at, p.traffic_period, now())`, [id, leftBytes]);
+  }
+
+  /**
+   * Let the guest send until the allowance runs out (a download that never ends): the moment the tap's counter
+   * passes the bytes that were left, and the moment the node's htb class with the over-quota rate is on the tap.
+   */
+  async function runOut(id: string, addr: string, leftBytes: number): Promise<{ crossedAt: number; appliedAt: number; seconds: number }> {
+    const tap = expectedTapName(id);
+    const start = (await linkCounters(hv.netns, tap)).rxBytes;
+    const stream = guestStream(hv.netns, addr);
+    let crossedAt = 0;
+    let appliedAt = 0;
+    try {
+      for (const deadline = Date.now() + 600_000; Date.now() < deadline && !appliedAt; await sleep(200)) {
+        const now = Date.now();
+        if (!crossedAt && (await linkCounters(hv.netns, tap)).rxBytes - start >= leftBytes) crossedAt = now;
+        if ((await htbRates(hv.netns, tap))['1:1'] === OVER_QUOTA_MBIT * 1e6) appliedAt = Date.now();
+      }
+    } finally {
+      await stream.stop();
+    }
+    assert.ok(crossedAt > 0 && appliedAt > 0, `the allowance ran out (${crossedAt}) and the over-quota rate reached the tap (${appliedAt}) within 10 minutes`);
+    assert.ok(appliedAt >= crossedAt - 1000, 'not throttled before the allowance ran out');
+    await waitFor('the API says throttled', async () => ((await traffic(id)).throttled ? true : undefined), { timeoutMs: 60_000, intervalMs: 500 });
+    return { crossedAt, appliedAt, seconds: (appliedAt - crossedAt) / 1000 };
+  }
+
+  /** Wait until the tap has no htb (no limit: the plan has no rate of its own) and the API says not throttled; seconds it took. */
+  async function lifted(id: string, since: number, what: string): Promise<number> {
+    const tap = expectedTapName(id);
+    await waitFor(`the throttle lifted (${what})`, async () => (Object.keys(await htbRates(hv.netns, tap)).length === 0 && !(await traffic(id)).throttled ? true : undefined), { timeoutMs: 180_000, intervalMs: 250 });
+    return (Date.now() - since) / 1000;
+  }
+
+  test('the quota throttles, then lifts: throughput before, at the over-quota rate once the allowance runs out, and again after staff add traffic and after a period reset (a plan with no rate of its own)', async () => {
+    // no base rate (netMbit 0): lifting means "no limit", the case whose lift once never reached the node
+    const quotaPlan = await admin.ok<PlanView>('POST', '/api/v1/admin/plans', {
+      name: 'Metered 1 GiB out', vcpus: 1, memoryMiB: 128, diskGiB: 1, cpuQuotaPercent: 100, netMbit: 0,
+      trafficGiB: 1, trafficDirection: 'out', overQuotaMbit: OVER_QUOTA_MBIT, priceMonthlyCents: 100,
+    });
+    const q = await order(quotaPlan.id, 'quota');
+    const id = q.server.id;
+    const tap = expectedTapName(id);
+    assert.deepEqual(await htbRates(hv.netns, tap), {}, 'no limit on the tap to begin with');
+
+    const before = await outboundMbit(q.address, 10);
+    note(`quota: before ${before.toFixed(1)} Mbit/s`);
+    assert.ok(before > 2 * OVER_QUOTA_MBIT, `before: the guest sends well above the over-quota rate (${before.toFixed(1)} Mbit/s), or this test proves nothing`);
+
+    // 1. the allowance runs out: the node throttles the tap to the over-quota rate
+    const left = 16 * MiB;
+    await useAllBut(id, left);
+    const first = await runOut(id, q.address, left);
+    const during = await outboundMbit(q.address, 15, 64 * MiB);
+    const t1 = await traffic(id);
+    assert.ok(t1.usedBytes >= GiB, `the API counts the allowance used (${t1.usedBytes})`);
+
+    // 2. staff add 1 GiB: the limit goes (no base rate: none at all)
+    const addedAt = Date.now();
+    const added = await admin.ok<Traffic>('POST', `/api/v1/admin/servers/${id}/traffic`, { addGiB: 1, reason: 'real-guest quota proof' });
+    assert.equal(added.allowanceBytes, 2 * GiB);
+    const liftAdd = await lifted(id, addedAt, 'staff added traffic');
+    const afterAdd = await outboundMbit(q.address, 10);
+
+    // 3. runs out again (of 2 GiB now), then the period ends: its counter moves a month into the past, as the
+    //    calendar would have it (the API's own clock cannot be moved from outside its process)
+    await useAllBut(id, left);
+    const second = await runOut(id, q.address, left);
+    const during2 = await outboundMbit(q.address, 15, 64 * MiB);
+    const resetAt = Date.now();
+    await sql.query(`UPDATE server_traffic SET period_start = period_start - interval '1 month' WHERE server_id = $1`, [id]);
+    const liftReset = await lifted(id, resetAt, 'period reset');
+    const afterReset = await outboundMbit(q.address, 10);
+    const t3 = await traffic(id);
+
+    note(
+      `quota (over-quota ${OVER_QUOTA_MBIT} Mbit/s, plan without a rate): before ${before.toFixed(1)} Mbit/s; allowance out -> htb on the tap in ` +
+        `${first.seconds.toFixed(1)} s and ${second.seconds.toFixed(1)} s (sample interval ${INTERVAL_MS / 1000} s); during ${during.toFixed(2)} / ${during2.toFixed(2)} Mbit/s; ` +
+        `staff +1 GiB -> lifted in ${liftAdd.toFixed(1)} s, then ${afterAdd.toFixed(1)} Mbit/s; period reset -> lifted in ${liftReset.toFixed(1)} s, then ${afterReset.toFixed(1)} Mbit/s`,
+    );
+    for (const [what, mbit] of [['first', during], ['second', during2]] as const) {
+      assert.ok(Math.abs(mbit - OVER_QUOTA_MBIT) <= 0.3 * OVER_QUOTA_MBIT, `${what} time over quota: the guest sends at the over-quota rate ±30 % (${mbit.toFixed(2)} Mbit/s for ${OVER_QUOTA_MBIT})`);
+    }
+    assert.ok(first.seconds < 120 && second.seconds < 120, `throttled within 2 minutes of the allowance running out (${first.seconds} s, ${second.seconds} s)`);
+    assert.ok(afterAdd > 2 * OVER_QUOTA_MBIT, `after staff added traffic the guest is no longer held to the over-quota rate (${afterAdd.toFixed(1)} Mbit/s)`);
+    assert.ok(afterReset > 2 * OVER_QUOTA_MBIT, `after the period reset the guest is no longer held to the over-quota rate (${afterReset.toFixed(1)} Mbit/s)`);
+    assert.ok(t3.usedBytes < left, `the new period counts from zero (${t3.usedBytes})`);
+    assert.equal(t3.allowanceBytes, GiB, "the traffic staff added belonged to the old period");
+    const deferred = await sql.query(`SELECT count(*)::int AS n FROM audit_log WHERE target_id = $1 AND action = 'server.throttle_deferred'`, [id]);
+    note(`quota: ${deferred.rows[0].n} deferred rate change(s) audited for the server`);
+  });
 });
