@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '@oblako/testing';
 import { FakeNode } from './support/fake-node.js';
-import { newEd25519Line, startHarness, type Harness } from './support/harness.js';
+import { ADMIN, newEd25519Line, startHarness, type Harness } from './support/harness.js';
 
 let h: Harness;
 let node: FakeNode;
@@ -155,6 +155,101 @@ describe('server lifecycle through the API with a simulated node', () => {
     const bad = await h.http('GET', '/api/v1/servers?cursor=nonsense', { token: a.token });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.code, 'invalid_cursor');
+  });
+
+  test('search by host name or the start of an address, sort by name or state, cursors bound to their sort, own team only', async () => {
+    const a = await h.register('search');
+    const b = await h.register('search-other');
+    const names = ['db-2.example.com', 'web-1.example.com', 'Alpha.example.com', 'web-3.example.com', 'cache-1.example.com'];
+    const made: { id: string; hostname: string; addresses: { address: string }[] }[] = [];
+    for (const n of names) {
+      const r = await order(a.token, { hostname: n.toLowerCase() });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      made.push(r.body);
+    }
+    const theirs = await order(b.token, { hostname: 'web-9.example.com' });
+    assert.equal(theirs.status, 201, JSON.stringify(theirs.body));
+    const list = async (token: string, query: string) => {
+      const r = await h.http('GET', `/api/v1/servers?${query}`, { token });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return r.body as { items: { id: string; hostname: string; state: string }[]; nextCursor: string | null };
+    };
+    const hostnames = (p: { items: { hostname: string }[] }) => p.items.map((s) => s.hostname);
+
+    // Part of a host name, any case; the other team's web-9 never shows.
+    assert.deepEqual(hostnames(await list(a.token, 'q=WEB&sort=name')), ['web-1.example.com', 'web-3.example.com']);
+    // LIKE wildcards are literal: "%" and "_" match nothing here (no host name or address has them).
+    assert.deepEqual(hostnames(await list(a.token, 'q=%25')), []);
+    assert.deepEqual(hostnames(await list(a.token, 'q=_')), []);
+    assert.deepEqual(hostnames(await list(a.token, 'q=he-1')), ['cache-1.example.com']);
+    assert.deepEqual(hostnames(await list(a.token, 'q=nothing-like-this')), []);
+    // The start of an address finds that server; the middle of one does not.
+    const addr = made[2]!.addresses[0]!.address;
+    assert.deepEqual(hostnames(await list(a.token, `q=${encodeURIComponent(addr)}`)), ['alpha.example.com']);
+    assert.ok(!hostnames(await list(a.token, `q=${encodeURIComponent(addr.slice(1))}`)).includes('alpha.example.com'), 'the middle of an address is not its start');
+    const other = theirs.body.addresses[0].address as string;
+    assert.deepEqual(hostnames(await list(a.token, `q=${encodeURIComponent(other)}`)), [], "another team's address finds nothing");
+
+    // Name order, both ways, paged two at a time: every server once, in order.
+    const walk = async (query: string) => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await list(a.token, `${query}&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+        seen.push(...hostnames(page));
+        cursor = page.nextCursor;
+      } while (cursor);
+      return seen;
+    };
+    const sorted = names.map((n) => n.toLowerCase()).sort();
+    assert.deepEqual(await walk('sort=name'), sorted);
+    assert.deepEqual(await walk('sort=name&order=desc'), [...sorted].reverse());
+    assert.deepEqual(await walk('sort=created&order=asc'), names.map((n) => n.toLowerCase()));
+
+    // State order: stop one; ascending, "running" comes before "stopped".
+    await waitState(a.token, made[0]!.id, 'running');
+    for (const m of made.slice(1)) await waitState(a.token, m.id, 'running');
+    const stop = await h.http('POST', `/api/v1/servers/${made[0]!.id}/actions`, { token: a.token, body: { action: 'stop' } });
+    assert.equal(stop.status, 202, JSON.stringify(stop.body));
+    await waitState(a.token, made[0]!.id, 'stopped');
+    const byState = await walk('sort=state');
+    assert.equal(byState.length, 5);
+    assert.equal(byState[byState.length - 1], 'db-2.example.com', 'running before stopped');
+    const desc = await walk('sort=state&order=desc');
+    assert.equal(desc[0], 'db-2.example.com');
+
+    // A cursor from one order is refused for another, with the reason.
+    const first = await list(a.token, 'sort=name&limit=2');
+    assert.ok(first.nextCursor);
+    for (const q of [`sort=created&cursor=${first.nextCursor}`, `sort=name&order=desc&cursor=${first.nextCursor}`]) {
+      const r = await h.http('GET', `/api/v1/servers?${q}`, { token: a.token });
+      assert.equal(r.status, 400, q);
+      assert.equal(r.body.code, 'invalid_cursor');
+      assert.match(r.body.message, /belongs to sort=name&order=asc/);
+    }
+    const forged = Buffer.from(JSON.stringify({ s: 'name', o: 'asc', k: ["x'; DROP TABLE servers; --", 'not-a-uuid'] })).toString('base64url');
+    const f = await h.http('GET', `/api/v1/servers?sort=name&cursor=${forged}`, { token: a.token });
+    assert.equal(f.status, 400);
+    assert.equal(f.body.code, 'invalid_cursor');
+
+    // Bad input names the field.
+    const badSort = await h.http('GET', '/api/v1/servers?sort=price', { token: a.token });
+    assert.equal(badSort.status, 400);
+    assert.match(JSON.stringify(badSort.body), /sort must be one of created, name, state/);
+    const badOrder = await h.http('GET', '/api/v1/servers?order=up', { token: a.token });
+    assert.equal(badOrder.status, 400);
+    assert.match(JSON.stringify(badOrder.body), /order must be one of asc, desc/);
+    const long = await h.http('GET', `/api/v1/servers?q=${'a'.repeat(254)}`, { token: a.token });
+    assert.equal(long.status, 400);
+    assert.match(JSON.stringify(long.body), /q must be at most 253 characters/);
+
+    // Staff search the same way across teams.
+    const staffToken = await h.login(ADMIN.email, ADMIN.password);
+    const staff = await h.http('GET', '/api/v1/admin/servers?q=web-&sort=name&limit=100', { token: staffToken });
+    assert.equal(staff.status, 200, JSON.stringify(staff.body));
+    const staffNames = staff.body.items.map((s: { hostname: string }) => s.hostname);
+    for (const n of ['web-1.example.com', 'web-3.example.com', 'web-9.example.com']) assert.ok(staffNames.includes(n), n);
+    assert.deepEqual(staffNames, [...staffNames].sort());
   });
 });
 

@@ -66,7 +66,7 @@ export class AdminServersController {
   @Get()
   @ApiOkResponse({ type: AdminServerPageDto })
   async list(@Query() q: AdminListServersQuery): Promise<Page<AdminServerView>> {
-    const page = await this.servers.listForStaff({ tenantId: q.tenantId, nodeId: q.nodeId, state: q.state }, q.cursor, q.limit);
+    const page = await this.servers.listForStaff({ tenantId: q.tenantId, nodeId: q.nodeId, state: q.state }, q);
     const ids = [...new Set(page.items.map((s) => s.tenantId))];
     const names: { id: string; name: string }[] = ids.length ? await this.ds.query('SELECT id, name FROM tenants WHERE id = ANY($1::uuid[])', [ids]) : [];
     const byId = new Map(names.map((t) => [t.id, t.name]));

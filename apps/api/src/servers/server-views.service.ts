@@ -12,6 +12,25 @@ import { ServerError } from './servers.errors.js';
 
 const DEFAULT_PAGE = 25;
 
+export const SERVER_SORTS = ['created', 'name', 'state'] as const;
+export type ServerSort = (typeof SERVER_SORTS)[number];
+export const SORT_ORDERS = ['asc', 'desc'] as const;
+export type SortOrder = (typeof SORT_ORDERS)[number];
+export interface ListQuery {
+  q?: string;
+  sort?: ServerSort;
+  order?: SortOrder;
+  cursor?: string;
+  limit?: number;
+}
+
+/** The keyset of each order: its columns, the id last so that every row has one place. */
+const SORT_KEYS: Record<ServerSort, { col: string; type: string }[]> = {
+  created: [{ col: 's.created_at', type: 'timestamptz' }, { col: 's.id', type: 'uuid' }],
+  name: [{ col: 's.hostname', type: 'text' }, { col: 's.id', type: 'uuid' }],
+  state: [{ col: 's.state', type: 'text' }, { col: 's.created_at', type: 'timestamptz' }, { col: 's.id', type: 'uuid' }],
+};
+
 /** What customers and staff read about servers: pages (keyset cursors), one server, its tasks. Reads only. */
 @Injectable()
 export class ServerViewsService {
@@ -20,49 +39,67 @@ export class ServerViewsService {
     @Inject(IpAllocatorService) private readonly ips: IpAllocatorService,
   ) {}
 
-  async list(tenantId: string, cursor: string | undefined, limit = DEFAULT_PAGE): Promise<Page<ServerView>> {
-    const after = cursor ? decodeCursor(cursor) : null;
-    const rows: { id: string; ts: string }[] = await this.ds.query(
-      `SELECT id, created_at::text AS ts FROM servers
-        WHERE tenant_id = $1 AND deleted_at IS NULL ${after ? 'AND (created_at, id) < ($3::timestamptz, $4::uuid)' : ''}
-        ORDER BY created_at DESC, id DESC LIMIT $2`,
-      after ? [tenantId, limit + 1, after.ts, after.id] : [tenantId, limit + 1],
-    );
-    const page = rows.slice(0, limit);
-    const servers = page.length ? await this.ds.getRepository(ServerEntity).findBy({ tenantId, id: In(page.map((r) => r.id)) }) : [];
-    const views = await this.views(this.ds.manager, servers);
-    const byId = new Map(views.map((v) => [v.id, v]));
-    const last = page[page.length - 1];
-    return { items: page.map((r) => byId.get(r.id)!), nextCursor: rows.length > limit && last ? encodeCursor(last.ts, last.id) : null };
+  /** One team's servers, a page at a time: `q` searches, `sort`/`order` order them, the cursor is bound to that order. */
+  list(tenantId: string, q: ListQuery = {}): Promise<Page<ServerView>> {
+    return this.page({ tenantId }, q);
   }
 
-  /** Staff: servers of every tenant, newest first, optionally by tenant, node or state. Not for customer routes. */
-  async listForStaff(filter: { tenantId?: string; nodeId?: string; state?: string }, cursor: string | undefined, limit = DEFAULT_PAGE): Promise<Page<ServerView>> {
-    const after = cursor ? decodeCursor(cursor) : null;
+  /** Staff: servers of every tenant, optionally by tenant, node or state, with the same search and order. Not for customer routes. */
+  listForStaff(filter: { tenantId?: string; nodeId?: string; state?: string }, q: ListQuery = {}): Promise<Page<ServerView>> {
+    return this.page({ ...filter, staff: true }, q);
+  }
+
+  private async page(filter: { tenantId?: string; nodeId?: string; state?: string; staff?: boolean }, q: ListQuery): Promise<Page<ServerView>> {
+    const sort = q.sort ?? 'created';
+    const order = q.order ?? (sort === 'created' ? 'desc' : 'asc');
+    const limit = q.limit ?? DEFAULT_PAGE;
+    const keys = SORT_KEYS[sort];
+    const after = q.cursor ? decodeListCursor(q.cursor, sort, order) : null;
     const where: string[] = [];
     const params: unknown[] = [limit + 1];
-    const add = (sql: string, value: unknown) => {
-      params.push(value);
-      where.push(sql.replace('?', `$${params.length}`));
+    const add = (sql: string, ...values: unknown[]) => {
+      let out = sql;
+      for (const v of values) {
+        params.push(v);
+        out = out.replace('?', `$${params.length}`);
+      }
+      where.push(out);
     };
-    if (filter.tenantId) add('tenant_id = ?', filter.tenantId);
-    if (filter.nodeId) add('node_id = ?', filter.nodeId);
-    if (filter.state) add('state = ?', filter.state);
-    else where.push('deleted_at IS NULL');
-    if (after) {
-      params.push(after.ts, after.id);
-      where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+    if (filter.tenantId) add('s.tenant_id = ?', filter.tenantId);
+    if (filter.nodeId) add('s.node_id = ?', filter.nodeId);
+    if (filter.state) add('s.state = ?', filter.state);
+    else where.push('s.deleted_at IS NULL');
+    const search = q.q?.trim();
+    if (search) {
+      const like = search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`);
+      add(`(s.hostname ILIKE '%' || ? || '%' OR EXISTS (SELECT 1 FROM ip_addresses a WHERE a.server_id = s.id AND host(a.address) LIKE ? || '%'))`, like, like);
     }
-    const rows: { id: string; ts: string }[] = await this.ds.query(
-      `SELECT id, created_at::text AS ts FROM servers ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT $1`,
+    if (after) {
+      const cmp = order === 'desc' ? '<' : '>';
+      const placeholders = keys.map((k, i) => {
+        params.push(after[i]);
+        return `$${params.length}::${k.type}`;
+      });
+      where.push(`(${keys.map((k) => k.col).join(', ')}) ${cmp} (${placeholders.join(', ')})`);
+    }
+    const dir = order === 'desc' ? 'DESC' : 'ASC';
+    const rows: Record<string, string>[] = await this.ds.query(
+      `SELECT ${keys.map((k, i) => `${k.col}${k.type === 'timestamptz' ? '::text' : ''} AS k${i}`).join(', ')} FROM servers s
+        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY ${keys.map((k) => `${k.col} ${dir}`).join(', ')} LIMIT $1`,
       params,
     );
+    const idKey = `k${keys.length - 1}`;
     const page = rows.slice(0, limit);
-    const servers = page.length ? await this.ds.getRepository(ServerEntity).findBy({ id: In(page.map((r) => r.id)) }) : [];
+    const ids = page.map((r) => r[idKey]!);
+    const servers = ids.length ? await this.ds.getRepository(ServerEntity).findBy(filter.staff ? { id: In(ids) } : { tenantId: filter.tenantId, id: In(ids) }) : [];
     const views = await this.views(this.ds.manager, servers);
     const byId = new Map(views.map((v) => [v.id, v]));
     const last = page[page.length - 1];
-    return { items: page.map((r) => byId.get(r.id)!), nextCursor: rows.length > limit && last ? encodeCursor(last.ts, last.id) : null };
+    return {
+      items: ids.map((id) => byId.get(id)!),
+      nextCursor: rows.length > limit && last ? encodeListCursor(sort, order, keys.map((_, i) => last[`k${i}`]!)) : null,
+    };
   }
 
   async get(tenantId: string, id: string): Promise<ServerView> {
@@ -144,3 +181,29 @@ export function decodeCursor(cursor: string): { ts: string; id: string } {
   throw new ServerError('invalid_cursor', 'The cursor is not one this API issued; pass nextCursor from the previous page unchanged, or omit it for the first page.');
 }
 
+
+/** A server-list cursor: the sort and order it belongs to, and the last row's keys. */
+export function encodeListCursor(sort: ServerSort, order: SortOrder, keys: string[]): string {
+  return Buffer.from(JSON.stringify({ s: sort, o: order, k: keys })).toString('base64url');
+}
+
+export function decodeListCursor(cursor: string, sort: ServerSort, order: SortOrder): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    parsed = null;
+  }
+  const c = parsed as { s?: unknown; o?: unknown; k?: unknown } | null;
+  const keys = SERVER_SORTS.includes(c?.s as ServerSort) ? SORT_KEYS[c!.s as ServerSort] : null;
+  const valid = keys && SORT_ORDERS.includes(c!.o as SortOrder) && Array.isArray(c!.k) && c!.k.length === keys.length &&
+    c!.k.every((v, i) => typeof v === 'string' && v.length <= 300 && (keys[i]!.type !== 'uuid' || /^[0-9a-f-]{36}$/i.test(v)) &&
+      (keys[i]!.type !== 'timestamptz' || /^\d{4}-\d{2}-\d{2}[ T][\d:.]+([+-]\d{2}(:?\d{2})?|Z)?$/.test(v)));
+  if (!valid) {
+    throw new ServerError('invalid_cursor', 'The cursor is not one this API issued; pass nextCursor from the previous page unchanged, or omit it for the first page.');
+  }
+  if (c!.s !== sort || c!.o !== order) {
+    throw new ServerError('invalid_cursor', `This cursor belongs to sort=${String(c!.s)}&order=${String(c!.o)}, not sort=${sort}&order=${order}; start again without a cursor when the order changes.`);
+  }
+  return c!.k as string[];
+}

@@ -50,7 +50,7 @@ export class ServersController {
   @Get()
   @ApiOkResponse({ type: ServerPageDto })
   list(@CurrentTenant() tenantId: string, @Query() q: ListServersQuery): Promise<Page<ServerView>> {
-    return this.views.list(tenantId, q.cursor, q.limit);
+    return this.views.list(tenantId, q);
   }
 
   @Sse('events')

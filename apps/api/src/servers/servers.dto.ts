@@ -4,12 +4,13 @@ import {
   type Page, type ServerAddressView, type ServerState, type ServerView, type TaskOp, type TaskState, type TaskView,
 } from '@oblako/contracts';
 import {
-  ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min, registerDecorator, type ValidationArguments,
+  ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min, registerDecorator, type ValidationArguments,
 } from 'class-validator';
 import { Type } from 'class-transformer';
 import { ImageDto, LocationDto, PlanDto } from '../catalogue/catalogue.dto.js';
 import { IsoDto } from '../isos/isos.dto.js';
 import { ROOT_PASSWORD_PATTERN, ROOT_PASSWORD_RULE } from './root-password.js';
+import { SERVER_SORTS, SORT_ORDERS, type ServerSort, type SortOrder } from './server-views.service.js';
 
 /** RFC 1123 host name, checked with the contract's rule so the panel and the API agree. */
 function IsHostname() {
@@ -88,6 +89,15 @@ export class ResizeChoiceDto {
 }
 
 export class ListServersQuery {
+  @ApiPropertyOptional({ maxLength: 253, description: 'Search: part of the host name (any case), or the start of an address (IPv4 or IPv6)' })
+  @IsOptional() @IsString({ message: 'q must be text' }) @MaxLength(253, { message: 'q must be at most 253 characters' })
+  q?: string;
+  @ApiPropertyOptional({ enum: SERVER_SORTS, default: 'created', description: 'created: order time; name: host name; state: state, then order time' })
+  @IsOptional() @IsIn(SERVER_SORTS, { message: `sort must be one of ${SERVER_SORTS.join(', ')}` })
+  sort?: ServerSort;
+  @ApiPropertyOptional({ enum: SORT_ORDERS, description: 'Default desc (newest first) for created, asc for name and state. A cursor only works with the sort and order it came from' })
+  @IsOptional() @IsIn(SORT_ORDERS, { message: `order must be one of ${SORT_ORDERS.join(', ')}` })
+  order?: SortOrder;
   @ApiPropertyOptional({ description: 'nextCursor from the previous page' }) @IsOptional() @IsString() cursor?: string;
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 25 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100) limit?: number;
 }

@@ -5647,6 +5647,12 @@ export interface operations {
     Servers_list: {
         parameters: {
             query?: {
+                /** @description Search: part of the host name (any case), or the start of an address (IPv4 or IPv6) */
+                q?: string;
+                /** @description created: order time; name: host name; state: state, then order time */
+                sort?: "created" | "name" | "state";
+                /** @description Default desc (newest first) for created, asc for name and state. A cursor only works with the sort and order it came from */
+                order?: "asc" | "desc";
                 /** @description nextCursor from the previous page */
                 cursor?: string;
                 limit?: number;
@@ -6021,6 +6027,12 @@ export interface operations {
     AdminServers_list: {
         parameters: {
             query?: {
+                /** @description Search: part of the host name (any case), or the start of an address (IPv4 or IPv6) */
+                q?: string;
+                /** @description created: order time; name: host name; state: state, then order time */
+                sort?: "created" | "name" | "state";
+                /** @description Default desc (newest first) for created, asc for name and state. A cursor only works with the sort and order it came from */
+                order?: "asc" | "desc";
                 /** @description nextCursor from the previous page */
                 cursor?: string;
                 limit?: number;
@@ -6089,6 +6101,12 @@ export interface operations {
     AdminTasks_list: {
         parameters: {
             query?: {
+                /** @description Search: part of the host name (any case), or the start of an address (IPv4 or IPv6) */
+                q?: string;
+                /** @description created: order time; name: host name; state: state, then order time */
+                sort?: "created" | "name" | "state";
+                /** @description Default desc (newest first) for created, asc for name and state. A cursor only works with the sort and order it came from */
+                order?: "asc" | "desc";
                 /** @description nextCursor from the previous page */
                 cursor?: string;
                 limit?: number;
