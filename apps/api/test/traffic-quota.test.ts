@@ -116,3 +116,46 @@ test('a plan with no base rate limit: throttled at 100 %, and the lift (no limit
     clock.advance(-toReset);
   }
 });
+
+test('a lift wanted while the server is stopped is said (audited) and reaches the node as soon as the server has started again', async () => {
+  const staff = await h.login(ADMIN.email, ADMIN.password);
+  const plan = await h.http('POST', '/api/v1/admin/plans', {
+    token: staff,
+    body: { name: 'Unlimited rate, 1 GiB (stop)', vcpus: 1, memoryMiB: 512, diskGiB: 10, netMbit: 0, trafficGiB: 1, overQuotaMbit: 3, priceMonthlyCents: 100 },
+  });
+  assert.equal(plan.status, 201, JSON.stringify(plan.body));
+  const a = await h.register('quota-stopped');
+  const id = await h.orderRunning(a.token, 'norate-2', plan.body.id);
+  const rates = () => node.received.filter((c) => c.serverId === id && c.op === 'throttle').map((c) => (c as unknown as { netMbit: number }).netMbit);
+  const traffic = () => h.http('GET', `/api/v1/servers/${id}/traffic`, { token: a.token }).then((r) => r.body);
+  await node.publish(h.seed.nodeId, 'usage', {
+    v: WIRE_VERSION, nodeId: h.seed.nodeId, at: Date.now(),
+    samples: [{ id: randomUUID(), serverId: id, from: Date.now() - 2000, to: Date.now(), cpuNs: 0, diskReadBytes: 0, diskWriteBytes: 0, diskReadOps: 0, diskWriteOps: 0, netInBytes: 0, netOutBytes: Math.round(1.1 * GiB) }],
+  });
+  await waitFor('throttled', async () => ((await traffic()).throttled ? true : undefined), { timeoutMs: 10_000 });
+  assert.deepEqual(rates(), [3]);
+
+  const stop = await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'stop' } });
+  assert.equal(stop.status, 202, JSON.stringify(stop.body));
+  await h.waitIdle(a.token, id, 'stopped');
+  const added = await h.http('POST', `/api/v1/admin/servers/${id}/traffic`, { token: staff, body: { addGiB: 1, reason: 'while stopped' } });
+  assert.equal(added.status, 200, JSON.stringify(added.body));
+  const deferred = await waitFor('the deferred lift in the audit log', async () => {
+    const rows = await h.ds.query(`SELECT details FROM audit_log WHERE target_id = $1 AND action = 'server.throttle_deferred'`, [id]);
+    return rows.length ? rows : undefined;
+  }, { timeoutMs: 10_000 });
+  assert.equal(deferred.length, 1);
+  assert.match(deferred[0].details.reason, /stopped/);
+  assert.equal(deferred[0].details.netMbit, 0);
+  // stopped: the node's record still holds 3 Mbit/s (a start applies it), so the API still says throttled
+  assert.equal((await traffic()).throttled, true);
+  assert.deepEqual(rates(), [3]);
+
+  const start = await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'start' } });
+  assert.equal(start.status, 202, JSON.stringify(start.body));
+  await waitFor('lifted right after the start', async () => (rates().length === 2 && (await traffic()).throttled === false ? true : undefined), { timeoutMs: 10_000 });
+  assert.deepEqual(rates(), [3, 0]);
+  // said once, not at every look
+  await h.api.app.get(TrafficQuotaService).sweep();
+  assert.equal((await h.ds.query(`SELECT count(*)::int AS n FROM audit_log WHERE target_id = $1 AND action = 'server.throttle_deferred'`, [id]))[0].n, 1);
+});
