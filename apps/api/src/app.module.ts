@@ -79,6 +79,8 @@ import { ConsolesService } from './consoles/consoles.service.js';
 import { AdminIsosController, IsosController } from './isos/isos.controller.js';
 import { IsosService } from './isos/isos.service.js';
 import { SnapshotsController } from './snapshots/snapshots.controller.js';
+import { BackupsController } from './backups/backups.controller.js';
+import { BackupsService } from './backups/backups.service.js';
 import { SnapshotExpiry, SnapshotsService } from './snapshots/snapshots.service.js';
 import { ConsoleRelayService } from './consoles/console-relay.service.js';
 import { AdminBackupStoresController } from './backup-stores/backup-stores.controller.js';
@@ -178,15 +180,15 @@ class EventsOutModule {}
 
 @Module({
   imports: [FleetModule, SshKeysModule],
-  controllers: [ServersController, AdminServersController, AdminTasksController, UsageController, AdminNodeUsageController, SnapshotsController, AdminTrafficController, AdminImageNodesController],
+  controllers: [ServersController, AdminServersController, AdminTasksController, UsageController, AdminNodeUsageController, SnapshotsController, BackupsController, AdminTrafficController, AdminImageNodesController],
   providers: [
-    ServerOrdersService, ServerViewsService, ServerActionsService, ServerResizeService, AdminTasksService, AdminTaskActionsService, NodePlacementService, OutboxRelayService, TaskRunner, BillingPort, SnapshotsService,
+    ServerOrdersService, ServerViewsService, ServerActionsService, ServerResizeService, AdminTasksService, AdminTaskActionsService, NodePlacementService, OutboxRelayService, TaskRunner, BillingPort, SnapshotsService, BackupsService,
     // node events: each handler registers its kind (node-events/event-handlers.ts)
     NodeEventHandlers, NodeEventsConsumer, HeartbeatsService, TaskProgressHandler, TaskResultHandler, WireRefusedHandler, DomainStateHandler,
     NodeOrphansService, OrphanReportHandler,
     UsageIngestHandler, UsageService, UsageRetentionService, TrafficQuotaService, ImageVerificationService,
   ],
-  exports: [ServerOrdersService, ServerViewsService, TaskRunner, OutboxRelayService, NodeEventsConsumer, NodeEventHandlers, SnapshotsService],
+  exports: [ServerOrdersService, ServerViewsService, TaskRunner, OutboxRelayService, NodeEventsConsumer, NodeEventHandlers, SnapshotsService, BackupsService],
 })
 class ServersModule {}
 

@@ -11,6 +11,8 @@ import { NO_GUEST_AGENT, VirshGuestAgent, type GuestAgent } from './guest-agent.
 import { HeartbeatLoop } from './heartbeat.js';
 import { ImageCache } from './disks/images.js';
 import { ImageVerifier } from './disks/image-verifier.js';
+import { ensureBackupKey, PushBackupEngine, type BackupEngine } from './backups/engine.js';
+import { Overlays } from './disks/overlays.js';
 import { execProgram } from './host/exec.js';
 import { LibvirtHypervisor } from './hypervisor/libvirt-adapter.js';
 import type { HypervisorPort } from './hypervisor/port.js';
@@ -41,6 +43,8 @@ export interface DaemonDeps {
   guestAgent?: GuestAgent;
   /** What the usage meter reads (default: tap counters and `virsh domstats` in full mode, nothing in minimal mode). */
   usageReaders?: readonly UsageReader[];
+  /** Backups to SFTP/SSH stores; default: push mode with the node's own key in full mode, none in minimal mode. */
+  backups?: BackupEngine;
 }
 
 export interface DaemonHandle {
@@ -109,14 +113,15 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
   const consoles = new ConsoleRelay(bus.nc, s, config.nodeId, consolePathsOf(config), log);
   await consoles.start();
   const queue = new KeyedQueue(config.maxConcurrentCommands);
-  const heartbeats = new HeartbeatLoop({ config, subjects: s, bus, hv: timed, queue, log, version: DAEMON_VERSION, metrics });
+  const backups = deps.backups ?? (config.provisioning === 'full' ? await startBackupEngine(config, log) : undefined);
+  const heartbeats = new HeartbeatLoop({ config, subjects: s, bus, hv: timed, queue, log, version: DAEMON_VERSION, metrics, backupPublicKey: backups?.publicKey });
   const agent = deps.guestAgent ?? (config.provisioning === 'full' && !config.libvirtUri.startsWith('test') ? new VirshGuestAgent(config.libvirtUri, execProgram) : NO_GUEST_AGENT);
   const readers = deps.usageReaders ?? (config.provisioning === 'full' ? [new TapCounterReader(execProgram, config.netns), new DomstatsReader(execProgram, config.libvirtUri)] : []);
   const usage = config.usageIntervalMs > 0 && readers.length
     ? new UsageSampler({ hv: timed, readers, events: bus.events, nodeId: config.nodeId, dataDir: config.dataDir, intervalMs: config.usageIntervalMs, log, metrics })
     : null;
   await usage?.start();
-  const executor = new CommandExecutor(usage ? meteredHypervisor(timed, usage) : timed, provisioner, { stopGraceSeconds: config.stopGraceSeconds, agent });
+  const executor = new CommandExecutor(usage ? meteredHypervisor(timed, usage) : timed, provisioner, { stopGraceSeconds: config.stopGraceSeconds, agent, backups });
   // one cache per folder and process (its sweep of partial downloads must never meet another instance's fetch)
   const images = new ImageVerifier(provisioner.imageCache ?? new ImageCache(join(config.dataDir, 'images'), { exec: execProgram }), config.nodeId);
   const commands = new CommandLoop({ config, subjects: s, bus, executor, queue, log, metrics, images, reportState: (id, state) => heartbeats.reportState(id, state) });
@@ -153,4 +158,21 @@ async function buildProvisioner(config: DaemonConfig, log: Logger, hv: Hyperviso
   // Loaded lazily so that minimal mode never touches host tools.
   const { createFullProvisioner } = await import('./provision/full.js');
   return createFullProvisioner(config, log, hv);
+}
+
+/**
+ * The node's backup engine: its key pair (made on first start, `<dataDir>/backups/backup_ed25519`, 0600, never sent)
+ * and push-mode backups staged under `<dataDir>/backups/staging`. Without `ssh-keygen` the node runs on without
+ * backups and says why.
+ */
+async function startBackupEngine(config: DaemonConfig, log: Logger): Promise<BackupEngine | undefined> {
+  const dir = join(config.dataDir, 'backups');
+  try {
+    const { keyPath, publicKey } = await ensureBackupKey(execProgram, dir, config.nodeId);
+    const overlays = new Overlays(join(config.dataDir, 'disks'), execProgram);
+    return new PushBackupEngine({ exec: execProgram, libvirtUri: config.libvirtUri, dir, keyPath, publicKey, diskPath: (id) => overlays.pathOf(id) });
+  } catch (err) {
+    log.error('cannot make the node\'s backup key; running without backups', { fix: 'install openssh-client (ssh-keygen, ssh)', error: errorMessage(err) });
+    return undefined;
+  }
 }

@@ -22,7 +22,7 @@ export class HeartbeatLoop {
   private running: Promise<void> | undefined;
 
   constructor(
-    private readonly d: { config: DaemonConfig; subjects: Subjects; bus: Bus; hv: HypervisorPort; queue: KeyedQueue; log: Logger; version: string; metrics?: DaemonMetrics },
+    private readonly d: { config: DaemonConfig; subjects: Subjects; bus: Bus; hv: HypervisorPort; queue: KeyedQueue; log: Logger; version: string; metrics?: DaemonMetrics; backupPublicKey?: string },
   ) {}
 
   start(): void {
@@ -83,6 +83,7 @@ export class HeartbeatLoop {
     bus.events.heartbeat({
       v: WIRE_VERSION, nodeId: config.nodeId, at: nowMs(), daemonVersion: this.d.version, hypervisor: hv.describe(),
       capacity: { vcpus: cap.vcpus, memoryMiB: cap.memoryMiB, diskGiB }, domains: ours,
+      ...(this.d.backupPublicKey ? { backupPublicKey: this.d.backupPublicKey } : {}),
     });
     this.d.metrics?.heartbeats.inc();
     this.d.metrics?.lastHeartbeat.set(Date.now() / 1000);

@@ -169,6 +169,8 @@ export interface NodeView {
   usedMemoryMiB: number;
   usedDiskGiB: number;
   lastHeartbeatAt: string | null;
+  /** The node's SSH public key for backup stores' authorized_keys (reported by its daemon; null until it has). */
+  backupPublicKey: string | null;
 }
 
 /**

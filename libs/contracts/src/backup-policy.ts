@@ -94,3 +94,36 @@ export interface BackupSettingsView {
 }
 export const BACKUP_GRACE_DAYS_DEFAULT = 7;
 export const BACKUP_GRACE_DAYS_MAX = 365;
+
+export const BACKUP_STATES = ['pending', 'running', 'ready', 'failed', 'deleting'] as const;
+export type BackupState = (typeof BACKUP_STATES)[number];
+export const BACKUP_TRIGGERS = ['manual', 'scheduled'] as const;
+export type BackupTrigger = (typeof BACKUP_TRIGGERS)[number];
+/** `full` today; `incremental` (through libvirt checkpoints) later. */
+export const BACKUP_KINDS = ['full'] as const;
+export type BackupKind = (typeof BACKUP_KINDS)[number];
+
+/** One backup of a server, as its tenant sees it (`GET /servers/:id/backups`); kept after the server is deleted. */
+export interface BackupView {
+  id: string;
+  serverId: string;
+  /** The server's name when the backup was taken (the server may be gone). */
+  serverName: string;
+  storeId: string;
+  /** `pending` until its node starts, `running` while it copies, `ready`, `failed` (see `error`), `deleting`. */
+  state: BackupState;
+  kind: BackupKind;
+  trigger: BackupTrigger;
+  /** Size of the backup file on the store (0 until ready). */
+  sizeBytes: number;
+  /** SHA-256 of the backup file, checked again before a restore (null until ready). */
+  sha256: string | null;
+  /** How long the backup took, from the node's start to the file renamed on the store (null until it ended). */
+  durationMs: number | null;
+  /** Why it failed (null unless failed). */
+  error: string | null;
+  /** The task that made it (progress shows there). */
+  taskId: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}

@@ -30,6 +30,9 @@ export const NodeCommandSchema = z.discriminatedUnion('op', [
   OPERATIONS.rescue.command,
   OPERATIONS.unrescue.command,
   OPERATIONS.throttle.command,
+  OPERATIONS.backup_create.command,
+  OPERATIONS.backup_restore.command,
+  OPERATIONS.backup_delete.command,
 ]);
 export type NodeCommand = z.infer<typeof NodeCommandSchema>;
 export type NodeCommandInput = z.input<typeof NodeCommandSchema>;

@@ -15,6 +15,10 @@ export const ServerState = {
   Resuming: 'resuming',
   /** A snapshot is being taken, reverted to or deleted (snapshot_create / snapshot_revert / snapshot_delete). */
   Snapshotting: 'snapshotting',
+  /** A backup is being taken or deleted (backup_create / backup_delete); the guest keeps running. */
+  BackingUp: 'backing_up',
+  /** A backup is being restored in place (backup_restore): the disk is replaced. */
+  Restoring: 'restoring',
   Rescuing: 'rescuing',
   /** Booted into the node's rescue system with its own disk attached as a second disk, on its own address. */
   Rescue: 'rescue',
@@ -49,6 +53,9 @@ export const TaskOp = {
   Rescue: 'rescue',
   Unrescue: 'unrescue',
   Throttle: 'throttle',
+  BackupCreate: 'backup_create',
+  BackupRestore: 'backup_restore',
+  BackupDelete: 'backup_delete',
 } as const;
 export type TaskOp = (typeof TaskOp)[keyof typeof TaskOp];
 export const TASK_OPS = Object.values(TaskOp) as readonly TaskOp[];

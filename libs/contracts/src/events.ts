@@ -71,6 +71,8 @@ export const HeartbeatSchema = z.object({
     diskGiB: z.number().int().min(0),
   }),
   domains: z.array(z.object({ serverId: uuid, state: domainState })).max(10000),
+  /** The node's own SSH public key (one OpenSSH line) for backup stores' authorized_keys; its private key never leaves the node. */
+  backupPublicKey: z.string().max(1024).regex(/^ssh-[a-z0-9-]+ [A-Za-z0-9+/=]+( [^\r\n]*)?$/).optional(),
 });
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 

@@ -51,7 +51,7 @@ test('resize has a rule: a resize never leaves a server resizing for ever', () =
 test('the transient states are exactly the operations\' running states that are not also their end', () => {
   assert.deepEqual(
     [...TRANSIENT].sort(),
-    ['deleting', 'pausing', 'provisioning', 'rebooting', 'rebuilding', 'rescuing', 'resizing', 'resuming', 'snapshotting', 'starting', 'stopping', 'unrescuing'],
+    ['backing_up', 'deleting', 'pausing', 'provisioning', 'rebooting', 'rebuilding', 'rescuing', 'resizing', 'restoring', 'resuming', 'snapshotting', 'starting', 'stopping', 'unrescuing'],
   );
   for (const s of TRANSIENT) assert.ok(SERVER_TRANSITIONS[s].includes('error') || s === 'rebuilding', `${s} can fail to error`);
 });

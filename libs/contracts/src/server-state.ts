@@ -23,6 +23,7 @@ const OBSERVED: readonly (readonly [ServerState, ServerState])[] = [
   ['pausing', 'error'], ['pausing', 'deleting'],
   ['resuming', 'paused'], ['resuming', 'error'], ['resuming', 'deleting'],
   ['snapshotting', 'error'], ['snapshotting', 'deleting'],
+  ['backing_up', 'error'], ['backing_up', 'deleting'], ['restoring', 'error'], ['restoring', 'deleting'],
   ['rescuing', 'error'], ['rescuing', 'deleting'], ['unrescuing', 'error'], ['unrescuing', 'deleting'],
   // the rescue system shut down from inside, or the hypervisor lost it
   ['rescue', 'error'],

@@ -24,6 +24,7 @@ import { BackupStores1796285276904 } from './migrations/1796285276904-backup-sto
 import { NodeOrphans1796285430349 } from './migrations/1796285430349-node-orphans.js';
 import { BackupSchedules1796286000000 } from './migrations/1796286000000-backup-schedules.js';
 import { ImageVerification1796305164402 } from './migrations/1796305164402-image-verification.js';
+import { Backups1796305724011 } from './migrations/1796305724011-backups.js';
 import { UsageGraphIndex1796305751216 } from './migrations/1796305751216-usage-graph-index.js';
 
 export const MIGRATIONS = [
@@ -40,6 +41,7 @@ export const MIGRATIONS = [
   NodeOrphans1796285430349,
   BackupSchedules1796286000000,
   ImageVerification1796305164402,
+  Backups1796305724011,
   UsageGraphIndex1796305751216,
 ];
 

@@ -8,10 +8,11 @@ import { SshKeyEntity } from '../ssh-keys/ssh-key.entity.js';
 import { IsoEntity } from '../isos/iso.entity.js';
 import { SnapshotEntity } from '../snapshots/snapshot.entity.js';
 import { BackupStoreEntity } from '../backup-stores/backup-store.entity.js';
+import { BackupEntity } from '../backups/backup.entity.js';
 import { MembershipEntity, TenantEntity, UserEntity } from '../tenants/tenant.entities.js';
 
 export const ENTITIES = [
   TenantEntity, UserEntity, MembershipEntity, RefreshSessionEntity, RefreshTokenEntity, ApiTokenEntity, SshKeyEntity,
   LocationEntity, PlanEntity, ImageEntity, NodeEntity, IpPoolEntity, IpAddressEntity, ServerEntity, TaskEntity, OutboxEntity,
-  AuditEntryEntity, IsoEntity, SnapshotEntity, BackupStoreEntity,
+  AuditEntryEntity, IsoEntity, SnapshotEntity, BackupStoreEntity, BackupEntity,
 ];

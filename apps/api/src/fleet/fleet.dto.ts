@@ -16,6 +16,7 @@ export class NodeDto implements NodeView {
   @ApiProperty() usedMemoryMiB: number;
   @ApiProperty() usedDiskGiB: number;
   @ApiProperty({ format: 'date-time', nullable: true, type: String }) lastHeartbeatAt: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'The node\'s SSH public key for backup stores\' authorized_keys (null until its daemon reported it)' }) backupPublicKey: string | null;
 }
 
 export class NodeOrphanDto implements NodeOrphanView {

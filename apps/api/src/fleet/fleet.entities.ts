@@ -20,6 +20,8 @@ export class NodeEntity {
   @Column({ name: 'last_heartbeat_at', type: 'timestamptz', nullable: true }) lastHeartbeatAt: Date | null;
   @Column({ name: 'daemon_version', type: 'varchar', nullable: true }) daemonVersion: string | null;
   @Column({ type: 'varchar', nullable: true }) hypervisor: string | null;
+  /** The daemon's SSH public key for backup stores (its private key stays on the node). */
+  @Column({ name: 'backup_public_key', type: 'text', nullable: true }) backupPublicKey: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
 }
 

@@ -37,7 +37,7 @@ export class FleetService {
         m.create(NodeEntity, {
           name: dto.name, locationId: dto.locationId, state: dto.state ?? 'pending', vcpus: dto.vcpus, memoryMiB: dto.memoryMiB, diskGiB: dto.diskGiB,
           cpuOvercommit: dto.cpuOvercommit ?? 4, memoryOvercommit: dto.memoryOvercommit ?? 1, usedVcpus: 0, usedMemoryMiB: 0, usedDiskGiB: 0,
-          natsUser: `node-${dto.name}`, lastHeartbeatAt: null, daemonVersion: null, hypervisor: null,
+          natsUser: `node-${dto.name}`, lastHeartbeatAt: null, daemonVersion: null, hypervisor: null, backupPublicKey: null,
         }),
       );
       await this.audit.record(m, { tenantId: null, actorUserId: actor.userId, actorKind: 'staff', action: 'node.register', targetType: 'node', targetId: row.id, ip: actor.ip, details: { name: row.name } });
@@ -251,6 +251,6 @@ export function nodeView(n: NodeEntity): NodeView {
   return {
     id: n.id, name: n.name, locationId: n.locationId, state: n.state, vcpus: n.vcpus, memoryMiB: n.memoryMiB, diskGiB: n.diskGiB,
     cpuOvercommit: n.cpuOvercommit, memoryOvercommit: n.memoryOvercommit, usedVcpus: n.usedVcpus, usedMemoryMiB: n.usedMemoryMiB, usedDiskGiB: n.usedDiskGiB,
-    lastHeartbeatAt: n.lastHeartbeatAt?.toISOString() ?? null,
+    lastHeartbeatAt: n.lastHeartbeatAt?.toISOString() ?? null, backupPublicKey: n.backupPublicKey ?? null,
   };
 }

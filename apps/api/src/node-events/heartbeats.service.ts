@@ -31,10 +31,10 @@ export class HeartbeatsService {
 
   async onHeartbeat(nodeId: string, hb: Heartbeat): Promise<void> {
     await this.ds.query(
-      `UPDATE nodes SET last_heartbeat_at = now(), daemon_version = $2, hypervisor = $3,
+      `UPDATE nodes SET last_heartbeat_at = now(), daemon_version = $2, hypervisor = $3, backup_public_key = coalesce($4, backup_public_key),
               state = CASE WHEN state IN ('offline', 'pending') THEN 'online' ELSE state END
         WHERE id = $1`,
-      [nodeId, hb.daemonVersion, hb.hypervisor],
+      [nodeId, hb.daemonVersion, hb.hypervisor, hb.backupPublicKey ?? null],
     );
     await this.reconcile(nodeId, hb);
     // images this node has not checked yet (verified images: the catalogue offers only those); never holds the beat

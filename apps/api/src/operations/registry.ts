@@ -20,6 +20,9 @@ import { snapshotCreateOperation } from './snapshot-create.operation.js';
 import { snapshotRevertOperation } from './snapshot-revert.operation.js';
 import { snapshotDeleteOperation } from './snapshot-delete.operation.js';
 import { throttleOperation } from './throttle.operation.js';
+import { backupCreateOperation } from './backup-create.operation.js';
+import { backupRestoreOperation } from './backup-restore.operation.js';
+import { backupDeleteOperation } from './backup-delete.operation.js';
 
 /** The API side of every operation of the contract, by op (a missing one does not compile). */
 export const API_OPERATIONS: Readonly<Record<TaskOp, ApiOperation>> = {
@@ -43,4 +46,7 @@ export const API_OPERATIONS: Readonly<Record<TaskOp, ApiOperation>> = {
   snapshot_revert: snapshotRevertOperation as ApiOperation,
   snapshot_delete: snapshotDeleteOperation as ApiOperation,
   throttle: throttleOperation,
+  backup_create: backupCreateOperation as ApiOperation,
+  backup_restore: backupRestoreOperation as ApiOperation,
+  backup_delete: backupDeleteOperation as ApiOperation,
 };

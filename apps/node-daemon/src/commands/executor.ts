@@ -1,4 +1,5 @@
 import { DomainState, type CommandOf, type NodeCommand, type OrphanDestroyCommand, type OrphanOutcome, type TaskOp } from '@oblako/contracts';
+import type { BackupEngine } from '../backups/engine.js';
 import { NO_GUEST_AGENT, type GuestAgent } from '../guest-agent.js';
 import { DomainLifecycle } from '../hypervisor/lifecycle.js';
 import { HypervisorError, HypervisorErrorCode, type HypervisorPort } from '../hypervisor/port.js';
@@ -25,6 +26,8 @@ export interface ExecutorOptions {
   defaultTimeoutMs?: number;
   /** The guests' agent (through libvirt); none on libvirt's test driver. */
   agent?: GuestAgent;
+  /** Backups to SFTP/SSH stores (full provisioning only). */
+  backups?: BackupEngine;
 }
 
 /** A handler that names no timeout gets this long (a create fetches an image the first time). */
@@ -85,7 +88,7 @@ export class CommandExecutor {
   }
 
   private context(rec: StepRecorder): HandlerContext {
-    return { hv: this.hv, provisioner: this.provisioner, lifecycle: this.lifecycle, rec, agent: this.opts.agent ?? NO_GUEST_AGENT, stopGraceSeconds: this.opts.stopGraceSeconds };
+    return { hv: this.hv, provisioner: this.provisioner, lifecycle: this.lifecycle, rec, agent: this.opts.agent ?? NO_GUEST_AGENT, stopGraceSeconds: this.opts.stopGraceSeconds, ...(this.opts.backups ? { backups: this.opts.backups } : {}) };
   }
 }
 

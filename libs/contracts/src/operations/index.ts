@@ -18,6 +18,9 @@ import { snapshotCreateOperation } from './snapshot-create.js';
 import { snapshotRevertOperation } from './snapshot-revert.js';
 import { snapshotDeleteOperation } from './snapshot-delete.js';
 import { throttleOperation } from './throttle.js';
+import { backupCreateOperation } from './backup-create.js';
+import { backupRestoreOperation } from './backup-restore.js';
+import { backupDeleteOperation } from './backup-delete.js';
 
 import { rescueOperation } from './rescue.js';
 import { unrescueOperation } from './unrescue.js';
@@ -43,6 +46,9 @@ export * from './snapshot-create.js';
 export * from './snapshot-revert.js';
 export * from './snapshot-delete.js';
 export * from './throttle.js';
+export * from './backup-create.js';
+export * from './backup-restore.js';
+export * from './backup-delete.js';
 
 /**
  * Every operation of the contract, by op. Adding an operation: a file in this folder (command schema +
@@ -70,6 +76,9 @@ export const OPERATIONS = {
   rescue: rescueOperation,
   unrescue: unrescueOperation,
   throttle: throttleOperation,
+  backup_create: backupCreateOperation,
+  backup_restore: backupRestoreOperation,
+  backup_delete: backupDeleteOperation,
 } as const satisfies { readonly [Op in TaskOp]: OperationContract<Op> };
 
 export function operationOf(op: TaskOp): OperationContract {

@@ -1,4 +1,5 @@
 import { DomainState, type CommandOf, type TaskOp } from '@oblako/contracts';
+import type { BackupEngine } from '../../backups/engine.js';
 import type { GuestAgent } from '../../guest-agent.js';
 import type { DomainLifecycle } from '../../hypervisor/lifecycle.js';
 import type { HypervisorPort } from '../../hypervisor/port.js';
@@ -45,6 +46,8 @@ export interface HandlerContext {
   readonly agent: GuestAgent;
   /** Grace for ACPI shutdowns the command does not specify (reboot, rebuild, resize). */
   readonly stopGraceSeconds: number;
+  /** Backups to SFTP/SSH stores; absent where the node provisions no disks (libvirt's test driver). */
+  readonly backups?: BackupEngine;
 }
 
 /**

@@ -20,6 +20,9 @@ import { snapshotDeleteHandler } from './snapshot-delete.js';
 import { rescueHandler } from './rescue.js';
 import { unrescueHandler } from './unrescue.js';
 import { throttleHandler } from './throttle.js';
+import { backupCreateHandler } from './backup-create.js';
+import { backupRestoreHandler } from './backup-restore.js';
+import { backupDeleteHandler } from './backup-delete.js';
 
 export * from './handler.js';
 
@@ -45,4 +48,7 @@ export const COMMAND_HANDLERS: { readonly [Op in TaskOp]: CommandHandler<Op> } =
   rescue: rescueHandler,
   unrescue: unrescueHandler,
   throttle: throttleHandler,
+  backup_create: backupCreateHandler,
+  backup_restore: backupRestoreHandler,
+  backup_delete: backupDeleteHandler,
 };

@@ -1207,6 +1207,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/servers/{id}/backups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["Backups_list"];
+        put?: never;
+        post: operations["Backups_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/servers/{id}/backups/{backupId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["Backups_get"];
+        put?: never;
+        post?: never;
+        delete: operations["Backups_remove"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/servers/{id}/backups/{backupId}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["Backups_restore"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/servers/{id}/traffic": {
         parameters: {
             query?: never;
@@ -2467,6 +2515,8 @@ export interface components {
             usedDiskGiB: number;
             /** Format: date-time */
             lastHeartbeatAt: string | null;
+            /** @description The node's SSH public key for backup stores' authorized_keys (null until its daemon reported it) */
+            backupPublicKey: string | null;
         };
         DaemonConnectionDto: {
             /** @description Pass to the daemon as its node id. */
@@ -2645,7 +2695,7 @@ export interface components {
             /** Format: uuid */
             serverId: string;
             /** @enum {string} */
-            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete" | "boot_iso" | "detach_iso" | "reset_password" | "snapshot_create" | "snapshot_revert" | "snapshot_delete" | "rescue" | "unrescue" | "throttle";
+            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete" | "boot_iso" | "detach_iso" | "reset_password" | "snapshot_create" | "snapshot_revert" | "snapshot_delete" | "rescue" | "unrescue" | "throttle" | "backup_create" | "backup_restore" | "backup_delete";
             /** @enum {string} */
             state: "queued" | "dispatched" | "running" | "succeeded" | "failed";
             progress: number;
@@ -2666,7 +2716,7 @@ export interface components {
             tenantId: string;
             hostname: string;
             /** @enum {string} */
-            state: "pending_payment" | "provisioning" | "running" | "stopped" | "starting" | "stopping" | "rebooting" | "rebuilding" | "resizing" | "pausing" | "paused" | "resuming" | "snapshotting" | "rescuing" | "rescue" | "unrescuing" | "suspended" | "error" | "deleting" | "deleted";
+            state: "pending_payment" | "provisioning" | "running" | "stopped" | "starting" | "stopping" | "rebooting" | "rebuilding" | "resizing" | "pausing" | "paused" | "resuming" | "snapshotting" | "backing_up" | "restoring" | "rescuing" | "rescue" | "unrescuing" | "suspended" | "error" | "deleting" | "deleted";
             plan: components["schemas"]["PlanDto"];
             image: components["schemas"]["ImageDto"];
             location: components["schemas"]["LocationDto"];
@@ -2734,7 +2784,7 @@ export interface components {
             tenantId: string;
             hostname: string;
             /** @enum {string} */
-            state: "pending_payment" | "provisioning" | "running" | "stopped" | "starting" | "stopping" | "rebooting" | "rebuilding" | "resizing" | "pausing" | "paused" | "resuming" | "snapshotting" | "rescuing" | "rescue" | "unrescuing" | "suspended" | "error" | "deleting" | "deleted";
+            state: "pending_payment" | "provisioning" | "running" | "stopped" | "starting" | "stopping" | "rebooting" | "rebuilding" | "resizing" | "pausing" | "paused" | "resuming" | "snapshotting" | "backing_up" | "restoring" | "rescuing" | "rescue" | "unrescuing" | "suspended" | "error" | "deleting" | "deleted";
             plan: components["schemas"]["PlanDto"];
             image: components["schemas"]["ImageDto"];
             location: components["schemas"]["LocationDto"];
@@ -2775,7 +2825,7 @@ export interface components {
             /** Format: uuid */
             serverId: string;
             /** @enum {string} */
-            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete" | "boot_iso" | "detach_iso" | "reset_password" | "snapshot_create" | "snapshot_revert" | "snapshot_delete" | "rescue" | "unrescue" | "throttle";
+            op: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete" | "boot_iso" | "detach_iso" | "reset_password" | "snapshot_create" | "snapshot_revert" | "snapshot_delete" | "rescue" | "unrescue" | "throttle" | "backup_create" | "backup_restore" | "backup_delete";
             /** @enum {string} */
             state: "queued" | "dispatched" | "running" | "succeeded" | "failed";
             progress: number;
@@ -2898,6 +2948,39 @@ export interface components {
             name: string;
             /** @description Delete it by itself after this many hours (1 to 8760); absent: kept until deleted */
             expiresInHours?: number;
+        };
+        BackupDto: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            serverId: string;
+            /** @description The server's name when the backup was taken */
+            serverName: string;
+            /** Format: uuid */
+            storeId: string;
+            /** @enum {string} */
+            state: "pending" | "running" | "ready" | "failed" | "deleting";
+            /** @enum {string} */
+            kind: "full";
+            /** @enum {string} */
+            trigger: "manual" | "scheduled";
+            /** @description Size of the backup file on the store (0 until ready) */
+            sizeBytes: number;
+            /** @description SHA-256 of the backup file, checked before a restore */
+            sha256: string | null;
+            /** @description How long the backup took, ms */
+            durationMs: number | null;
+            /** @description Why it failed */
+            error: string | null;
+            /**
+             * Format: uuid
+             * @description The task that made it (its progress)
+             */
+            taskId: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            finishedAt: string | null;
         };
         AddTrafficDto: {
             /**
@@ -6039,7 +6122,7 @@ export interface operations {
                 tenantId?: string;
                 nodeId?: string;
                 /** @description Without it, deleted servers are left out */
-                state?: "pending_payment" | "provisioning" | "running" | "stopped" | "starting" | "stopping" | "rebooting" | "rebuilding" | "resizing" | "pausing" | "paused" | "resuming" | "snapshotting" | "rescuing" | "rescue" | "unrescuing" | "suspended" | "error" | "deleting" | "deleted";
+                state?: "pending_payment" | "provisioning" | "running" | "stopped" | "starting" | "stopping" | "rebooting" | "rebuilding" | "resizing" | "pausing" | "paused" | "resuming" | "snapshotting" | "backing_up" | "restoring" | "rescuing" | "rescue" | "unrescuing" | "suspended" | "error" | "deleting" | "deleted";
             };
             header?: never;
             path?: never;
@@ -6428,6 +6511,178 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description Accepted: the snapshot is deleting until its node confirms. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServerDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    Backups_list: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The server's backups, newest first (a deleted server's too, while they are kept). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupDto"][];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    Backups_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: a full backup is pending (the server backing_up) until its node reports. 409 no_backup_store when the location has no enabled store. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    Backups_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                id: string;
+                backupId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    Backups_remove: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                id: string;
+                backupId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: the backup is deleting from its store until the node confirms. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServerDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    Backups_restore: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path: {
+                id: string;
+                backupId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: the server is restoring; its node checks the backup's checksum, then replaces the disk in place. */
             202: {
                 headers: {
                     [name: string]: unknown;

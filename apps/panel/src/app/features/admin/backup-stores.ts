@@ -160,9 +160,9 @@ export class BackupStoresPage {
     return this.byLocation().get(id) ?? id;
   }
 
-  /** The node's backup public key, once the backup engine reports it on the staff node view. */
+  /** The node's backup public key, as its daemon reported it (null until it has). */
   keyOf(n: NodeView): string | null {
-    return (n as NodeView & { backupPublicKey?: string | null }).backupPublicKey ?? null;
+    return n.backupPublicKey ?? null;
   }
 
   async load(): Promise<void> {

@@ -5,7 +5,7 @@ import { gaugeLevel, nodeCapacity } from './capacity.js';
 
 const node: NodeView = {
   id: 'n1', name: 'hv1', locationId: 'l1', state: 'online', vcpus: 8, memoryMiB: 16384, diskGiB: 500,
-  cpuOvercommit: 4, memoryOvercommit: 1.5, usedVcpus: 16, usedMemoryMiB: 12288, usedDiskGiB: 480, lastHeartbeatAt: null,
+  cpuOvercommit: 4, memoryOvercommit: 1.5, usedVcpus: 16, usedMemoryMiB: 12288, usedDiskGiB: 480, lastHeartbeatAt: null, backupPublicKey: null,
 };
 
 test('capacity applies the overcommit ratios to vCPU and RAM, not to disk', () => {

@@ -1,0 +1,178 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from '@nats-io/transport-node';
+import { subjects, WIRE_VERSION, type NodeCommand } from '@oblako/contracts';
+import { TEST_NATS_URL } from '@oblako/testing';
+import { BackupsService } from '../src/backups/backups.service.js';
+import { FakeNode, type FakeOutcome } from './support/fake-node.js';
+import { ADMIN, startHarness, type Harness } from './support/harness.js';
+
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGHzH9n07OGOJKwbUH3NRS15INZCUvwcN0itAFhTZZ2/';
+const SHA = 'a'.repeat(64);
+let h: Harness;
+let node: FakeNode;
+let staff: string;
+const scripted = new Map<string, (cmd: NodeCommand) => FakeOutcome | null>();
+
+before(async () => {
+  h = await startHarness();
+  staff = await h.login(ADMIN.email, ADMIN.password);
+  node = await FakeNode.start(h.config.natsSubjectPrefix, h.seed.nodeId, (cmd) => scripted.get(cmd.op)?.(cmd)
+    ?? (cmd.op === 'backup_create' ? { ok: true, output: { bytes: 123456789, sha256: SHA, durationMs: 4321 } } : { ok: true }));
+});
+after(async () => {
+  await node?.stop();
+  await h?.close();
+});
+
+async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('backups: 409 without a store; back up now, list, restore in place, delete; a failure says why on the backup and the task; another tenant 404; audited', async () => {
+  const a = await h.register('bk');
+  const b = await h.register('bk-other');
+  const id = await h.orderRunning(a.token, 'bk-1');
+  const base = `/api/v1/servers/${id}/backups`;
+
+  // no enabled store in the location yet: a clear 409
+  const none = await h.http('POST', base, { token: a.token });
+  assert.equal(none.status, 409, JSON.stringify(none.body));
+  assert.equal(none.body.code, 'no_backup_store');
+  assert.match(none.body.message, /no enabled backup store/);
+  assert.equal((await h.http('GET', `/api/v1/servers/${id}`, { token: a.token })).body.state, 'running', 'a refused backup leaves the server as it was');
+
+  const store = (await h.http('POST', '/api/v1/admin/backup-stores', { token: staff, body: {
+    locationId: h.seed.locationId, name: 'bk-store', host: 'backup1.example.net', port: 2222, username: 'oblako', basePath: '/srv/oblako-backups',
+    hostKey: `[backup1.example.net]:2222 ${KEY}`,
+  } })).body;
+  assert.ok(store.id, JSON.stringify(store));
+
+  // back up now
+  const created = await h.http('POST', base, { token: a.token });
+  assert.equal(created.status, 202, JSON.stringify(created.body));
+  assert.ok(['pending', 'running'].includes(created.body.state), created.body.state);
+  assert.equal(created.body.trigger, 'manual');
+  assert.equal(created.body.kind, 'full');
+  assert.equal(created.body.storeId, store.id);
+  const backupId: string = created.body.id;
+  await h.waitIdle(a.token, id, 'running');
+  const cmd = node.received.find((c) => c.op === 'backup_create' && c.serverId === id) as Extract<NodeCommand, { op: 'backup_create' }>;
+  assert.deepEqual(cmd.backup, { id: backupId, serverId: id });
+  assert.deepEqual(cmd.store, { id: store.id, host: 'backup1.example.net', port: 2222, username: 'oblako', basePath: '/srv/oblako-backups', hostKey: `[backup1.example.net]:2222 ${KEY}` });
+  const listed = await h.http('GET', base, { token: a.token });
+  assert.equal(listed.status, 200);
+  assert.equal(listed.body.length, 1);
+  assert.equal(listed.body[0].state, 'ready');
+  assert.equal(listed.body[0].sizeBytes, 123456789);
+  assert.equal(listed.body[0].sha256, SHA);
+  assert.equal(listed.body[0].durationMs, 4321);
+  assert.equal(listed.body[0].serverName, 'bk-1');
+  assert.ok(listed.body[0].taskId && listed.body[0].finishedAt);
+  const one = await h.http('GET', `${base}/${backupId}`, { token: a.token });
+  assert.equal(one.status, 200);
+  assert.equal(one.body.id, backupId);
+
+  // another tenant sees nothing and can touch nothing
+  assert.equal((await h.http('GET', base, { token: b.token })).status, 404);
+  assert.equal((await h.http('GET', `${base}/${backupId}`, { token: b.token })).status, 404);
+  assert.equal((await h.http('POST', base, { token: b.token })).status, 404);
+  assert.equal((await h.http('POST', `${base}/${backupId}/restore`, { token: b.token })).status, 404);
+  assert.equal((await h.http('DELETE', `${base}/${backupId}`, { token: b.token })).status, 404);
+  assert.equal((await h.http('POST', `${base}/00000000-0000-4000-8000-000000000000/restore`, { token: a.token })).status, 404);
+  assert.equal((await h.http('GET', `${base}/not-a-uuid`, { token: a.token })).status, 400);
+
+  // a failed backup: the store was down. The backup says why, the task too, the server runs on.
+  scripted.set('backup_create', () => ({ ok: false, error: { code: 'store_unreachable', message: 'backup store backup1.example.net:2222: Connection refused' } }));
+  const failing = await h.http('POST', base, { token: a.token });
+  assert.equal(failing.status, 202);
+  const failedTask = await h.waitIdle(a.token, id, 'running');
+  void failedTask;
+  scripted.delete('backup_create');
+  const failed = (await h.http('GET', `${base}/${failing.body.id}`, { token: a.token })).body;
+  assert.equal(failed.state, 'failed');
+  assert.match(failed.error, /store_unreachable: .*Connection refused/);
+  const [task] = await h.ds.query(`SELECT state, error FROM tasks WHERE id = $1`, [failed.taskId]);
+  assert.equal(task.state, 'failed');
+  assert.match(task.error, /Connection refused/);
+
+  // restore in place: the node is told the recorded checksum and to start the server again
+  const restoring = await h.http('POST', `${base}/${backupId}/restore`, { token: a.token });
+  assert.equal(restoring.status, 202, JSON.stringify(restoring.body));
+  assert.equal(restoring.body.state, 'restoring');
+  await h.waitIdle(a.token, id, 'running');
+  const rcmd = node.received.find((c) => c.op === 'backup_restore' && c.serverId === id) as Extract<NodeCommand, { op: 'backup_restore' }>;
+  assert.deepEqual(rcmd.backup, { id: backupId, serverId: id, sha256: SHA });
+  assert.equal(rcmd.startAfter, true);
+  // a failed backup cannot be restored
+  const notReady = await h.http('POST', `${base}/${failing.body.id}/restore`, { token: a.token });
+  assert.equal(notReady.status, 409);
+  assert.equal(notReady.body.code, 'backup_not_ready');
+
+  // a stopped server is restored and stays stopped
+  await h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body: { action: 'stop' } });
+  await h.waitIdle(a.token, id, 'stopped');
+  scripted.set('backup_restore', () => ({ ok: true, domainState: 'shutoff' }));
+  assert.equal((await h.http('POST', `${base}/${backupId}/restore`, { token: a.token })).status, 202);
+  await h.waitIdle(a.token, id, 'stopped');
+  scripted.delete('backup_restore');
+  const stoppedCmd = node.received.filter((c) => c.op === 'backup_restore' && c.serverId === id).at(-1) as Extract<NodeCommand, { op: 'backup_restore' }>;
+  assert.equal(stoppedCmd.startAfter, false);
+
+  // delete: a failed one and a ready one; each goes once the node confirms
+  for (const bid of [failing.body.id as string, backupId]) {
+    const del = await h.http('DELETE', `${base}/${bid}`, { token: a.token });
+    assert.equal(del.status, 202, JSON.stringify(del.body));
+    await h.waitIdle(a.token, id, 'stopped');
+  }
+  assert.deepEqual((await h.http('GET', base, { token: a.token })).body, []);
+  assert.equal(node.received.filter((c) => c.op === 'backup_delete' && c.serverId === id).length, 2);
+
+  const audit: { action: string }[] = await h.ds.query(`SELECT action FROM audit_log WHERE target_id = $1 AND action LIKE 'server.backup_%' ORDER BY id`, [id]);
+  assert.deepEqual(audit.map((x) => x.action), ['server.backup_create', 'server.backup_create', 'server.backup_restore', 'server.backup_restore', 'server.backup_delete', 'server.backup_delete']);
+  const failedAudit = await h.ds.query(`SELECT details FROM audit_log WHERE target_id = $1 AND action = 'task.failed'`, [id]);
+  assert.equal(failedAudit.length, 1);
+  assert.equal(failedAudit[0].details.op, 'backup_create');
+});
+
+test('BackupsService.requestBackup (the scheduler) starts a scheduled backup as the system; a busy server is refused', async () => {
+  const a = await h.register('bk-sched');
+  const id = await h.orderRunning(a.token, 'bk-sched-1');
+  const svc = h.api.app.get(BackupsService);
+  const view = await svc.requestBackup(id, 'scheduled');
+  assert.equal(view.trigger, 'scheduled');
+  assert.equal(view.serverId, id);
+  await assert.rejects(svc.requestBackup(id), /wait for the current task/);
+  await h.waitIdle(a.token, id, 'running');
+  const [row] = await h.ds.query(`SELECT state, trigger FROM backups WHERE id = $1`, [view.id]);
+  assert.deepEqual(row, { state: 'ready', trigger: 'scheduled' });
+  const [entry] = await h.ds.query(`SELECT actor_kind FROM audit_log WHERE target_id = $1 AND action = 'server.backup_create'`, [id]);
+  assert.equal(entry.actor_kind, 'system');
+});
+
+test('a node reports its backup public key in its heartbeat; staff see it on the node', async () => {
+  const line = `${KEY} oblako-node-test`;
+  const nc = await connect({ servers: TEST_NATS_URL });
+  try {
+    await until('the key on the node', async () => {
+      // the node's domains as they are, so reconciliation sees nothing missing
+      const placed: { id: string; state: string }[] = await h.ds.query(`SELECT id, state FROM servers WHERE node_id = $1 AND state IN ('running', 'stopped')`, [h.seed.nodeId]);
+      nc.publish(subjects(h.config.natsSubjectPrefix).nodeHeartbeat(h.seed.nodeId), JSON.stringify({
+        v: WIRE_VERSION, nodeId: h.seed.nodeId, at: Date.now(), daemonVersion: 'test', hypervisor: 'fake', capacity: { vcpus: 64, memoryMiB: 262144, diskGiB: 4000 },
+        domains: placed.map((p) => ({ serverId: p.id, state: p.state === 'stopped' ? 'shutoff' : 'running' })), backupPublicKey: line,
+      }));
+      await nc.flush();
+      await new Promise((r) => setTimeout(r, 200));
+      const n = await h.http('GET', `/api/v1/admin/nodes/${h.seed.nodeId}`, { token: staff });
+      return n.body.backupPublicKey === line ? n : null;
+    });
+  } finally {
+    await nc.close();
+  }
+});

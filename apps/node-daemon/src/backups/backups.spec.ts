@@ -1,0 +1,127 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { backupFilePath, parseNodeCommand, type BackupStoreRef, type NodeCommand } from '@oblako/contracts';
+import { CommandExecutor } from '../commands/executor.js';
+import { MinimalProvisioner } from '../commands/provisioner.js';
+import { StepRecorder } from '../commands/recorder.js';
+import { execProgram } from '../host/exec.js';
+import { FakeHypervisor } from '../hypervisor/fake.js';
+import { spec } from '../test/harness.js';
+import { ensureBackupKey } from './engine.js';
+import { SshStore } from './ssh-store.js';
+
+const SSHD = '/usr/sbin/sshd';
+
+function cmd(op: string, serverId: string, extra: Record<string, unknown> = {}): NodeCommand {
+  const r = parseNodeCommand({ v: 1, taskId: randomUUID(), serverId, nodeId: 'n1', attempt: 1, issuedAt: Date.now(), op, ...extra });
+  if (!r.ok) throw new Error(r.error);
+  return r.command;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+/** Debian's sshd on 127.0.0.1 (a store for the test): root only, with its own host key and authorized_keys. */
+async function startSshd(dir: string, authorized: string): Promise<{ port: number; hostKeyLine: string; proc: ChildProcess }> {
+  await execProgram('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host')]);
+  await writeFile(join(dir, 'authorized_keys'), `${authorized}\n`, { mode: 0o600 });
+  const port = await freePort();
+  await writeFile(join(dir, 'sshd_config'), [
+    `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'host')}`, `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+    'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'PermitRootLogin prohibit-password', `PidFile ${join(dir, 'sshd.pid')}`,
+  ].join('\n') + '\n');
+  await execProgram('mkdir', ['-p', '/run/sshd']);
+  const proc = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: 'ignore' });
+  const hostKeyLine = `[127.0.0.1]:${port} ${(await readFile(join(dir, 'host.pub'), 'utf8')).trim().split(' ').slice(0, 2).join(' ')}`;
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const r = await execProgram('ssh-keyscan', ['-p', String(port), '127.0.0.1'], { timeoutMs: 5000 }).catch(() => null);
+    if (r?.stdout.includes('ssh-ed25519')) break;
+    if (Date.now() > until) throw new Error('sshd did not come up');
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  return { port, hostKeyLine, proc };
+}
+
+const skip = process.getuid?.() !== 0 ? 'needs root (sshd as a store)' : !existsSync(SSHD) ? 'needs openssh-server (sshd)' : false;
+
+test('the SSH store: upload renamed only when the store\'s checksum matches, download checked against the recorded checksum, remove; a wrong host key or a store that is down fails clearly and leaves no file under the backup\'s name', { skip }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'oblako-bk-'));
+  let sshd: ChildProcess | undefined;
+  try {
+    const { keyPath, publicKey } = await ensureBackupKey(execProgram, join(dir, 'node'), 'node-1');
+    assert.match(publicKey, /^ssh-ed25519 \S+ oblako-node-node-1$/);
+    assert.equal(((await import('node:fs')).statSync(keyPath).mode & 0o777), 0o600, 'the private key is 0600');
+    assert.equal((await ensureBackupKey(execProgram, join(dir, 'node'), 'node-1')).publicKey, publicKey, 'made once, kept across restarts');
+    const s = await startSshd(join(dir), publicKey);
+    sshd = s.proc;
+    const store: BackupStoreRef = { id: randomUUID(), host: '127.0.0.1', port: s.port, username: 'root', basePath: join(dir, 'store'), hostKey: s.hostKeyLine };
+    const ssh = new SshStore({ keyPath, workDir: join(dir, 'node') });
+    const backup = { id: randomUUID(), serverId: randomUUID() };
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    const sha = createHash('sha256').update(data).digest('hex');
+    await writeFile(join(dir, 'staged.qcow2'), data);
+
+    const up = await ssh.upload(store, backup, join(dir, 'staged.qcow2'));
+    assert.deepEqual(up, { bytes: data.length, sha256: sha });
+    assert.equal(await ssh.exists(store, backup), true);
+    assert.equal(await ssh.exists(store, backup, '.tmp'), false, 'the .tmp was renamed');
+    assert.deepEqual(await readFile(backupFilePath(store, backup)), data);
+
+    await ssh.download(store, { ...backup, sha256: sha }, join(dir, 'back.qcow2'));
+    assert.deepEqual(await readFile(join(dir, 'back.qcow2')), data);
+    await assert.rejects(ssh.download(store, { ...backup, sha256: 'b'.repeat(64) }, join(dir, 'bad.qcow2')), (err: Error & { code?: string }) => err.code === 'checksum_mismatch' && /nothing was replaced/.test(err.message));
+
+    // another host key than the pinned one: refused before anything is sent
+    const other = { ...store, hostKey: `[127.0.0.1]:${s.port} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGHzH9n07OGOJKwbUH3NRS15INZCUvwcN0itAFhTZZ2/` };
+    const b2 = { id: randomUUID(), serverId: backup.serverId };
+    await assert.rejects(ssh.upload(other, b2, join(dir, 'staged.qcow2')), (err: Error & { code?: string }) => err.code === 'store_unreachable' && /host key/i.test(err.message));
+    assert.equal(existsSync(backupFilePath(store, b2)), false);
+    assert.equal(existsSync(`${backupFilePath(store, b2)}.tmp`), false);
+
+    await ssh.remove(store, backup);
+    assert.equal(existsSync(backupFilePath(store, backup)), false);
+    await ssh.remove(store, backup); // again: harmless
+
+    // the store is down
+    sshd.kill('SIGTERM');
+    await new Promise((r) => sshd!.once('exit', r));
+    sshd = undefined;
+    const b3 = { id: randomUUID(), serverId: backup.serverId };
+    await assert.rejects(ssh.upload(store, b3, join(dir, 'staged.qcow2')), (err: Error & { code?: string }) => err.code === 'store_unreachable' && /127\.0\.0\.1:\d+: .*refused/i.test(err.message));
+    assert.equal(existsSync(backupFilePath(store, b3)), false);
+  } finally {
+    sshd?.kill('SIGTERM');
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a node without disk provisioning (libvirt\'s test driver) refuses backups clearly', async () => {
+  const hv = new FakeHypervisor();
+  const ex = new CommandExecutor(hv, new MinimalProvisioner({ domainType: 'test' }), { stopGraceSeconds: 1 });
+  const sp = spec();
+  assert.equal((await ex.execute(cmd('create', sp.serverId, { spec: sp }), new StepRecorder())).ok, true);
+  const store = { id: randomUUID(), host: 'backup1.example.net', port: 22, username: 'oblako', basePath: '/srv/b', hostKey: 'backup1.example.net ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGHzH9n07OGOJKwbUH3NRS15INZCUvwcN0itAFhTZZ2/' };
+  const r = await ex.execute(cmd('backup_create', sp.serverId, { store, backup: { id: randomUUID(), serverId: sp.serverId } }), new StepRecorder());
+  assert.equal(r.ok, false);
+  assert.equal(r.error?.code, 'not_supported');
+  assert.equal(r.domainState, 'running', 'the server runs on');
+  // a command whose backup names another server is refused by the contract or the handler
+  const bad = parseNodeCommand({ v: 1, taskId: randomUUID(), serverId: sp.serverId, nodeId: 'n1', attempt: 1, issuedAt: Date.now(), op: 'backup_create', store: { ...store, basePath: '/srv/$(id)' }, backup: { id: randomUUID(), serverId: sp.serverId } });
+  assert.equal(bad.ok, false, 'a base path with shell characters never reaches a node');
+});
