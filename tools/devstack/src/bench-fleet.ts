@@ -21,12 +21,12 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import pg from 'pg';
 import { connect } from '@nats-io/transport-node';
 import type { ServerView } from '@oblako/contracts';
-import { createTestDatabase, dropStreams, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, waitFor } from '@oblako/testing';
+import { TEST_NATS_URL, uniqueName, waitFor } from '@oblako/testing';
 import { ApiClient } from './http.js';
-import { REPO_ROOT, startStack } from './stack.js';
+import { REPO_ROOT } from './stack.js';
+import { startBenchStack } from './bench-stack.js';
 import { cpuSeconds, intEnv, now, registerNodes, summary, writeServers } from './bench-stats.js';
 
 const f = (n: number) => (Number.isFinite(n) ? n.toFixed(2).padStart(9) : '      n/a');
@@ -61,35 +61,10 @@ async function main(): Promise<void> {
     createDataSource(s: { url: string; poolSize?: number }): { initialize(): Promise<unknown>; destroy(): Promise<void>; transaction<T>(fn: (m: unknown) => Promise<T>): Promise<T> };
   };
 
-  const db = await createTestDatabase('oblako_bench_fleet');
-  const prefix = uniqueSubjectPrefix();
-  const dataDir = join(tmpdir(), uniqueName('oblako-bench-fleet'));
-  const stack = await startStack({
-    dataDir,
-    databaseUrl: db.url,
-    natsUrl: TEST_NATS_URL,
-    subjectPrefix: prefix,
-    noDaemon: true,
-    mailCatcher: true,
-    apiEnv: { DATABASE_POOL_SIZE: '20' },
-    seed: {
-      adminEmail: 'admin@bench.test',
-      adminPassword: 'bench-admin-password',
-      node: { vcpus: 8, memoryMiB: 16384, diskGiB: 100 },
-      ipv4Cidr: '198.18.0.0/20',
-      ipv4Gateway: '198.18.0.1',
-    },
-  });
-  const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  const { stack, pool, admin, locationId, prefix, databaseUrl, close } = await startBenchStack('fleet', { mailCatcher: true, apiEnv: { DATABASE_POOL_SIZE: '20' } });
   const nodes: { stop(): Promise<void> }[] = [];
   const nodeDirs = join(tmpdir(), uniqueName('obf'));
   try {
-    const admin = new ApiClient(stack.apiUrl);
-    await admin.login('admin@bench.test', 'bench-admin-password');
-    const locationId = stack.seed.locationId;
-    // the seeded node never gets a daemon here: keep it out of placement
-    await pool.query(`UPDATE nodes SET state = 'maintenance' WHERE id = $1`, [stack.seed.nodeId]);
-
     // --- the fleet: register every node through the API
     let t = now();
     const nodeIds = await registerNodes(admin, locationId, NODES);
@@ -208,7 +183,7 @@ async function main(): Promise<void> {
     await nc.close();
 
     // --- placement: the API's own code over every node, in a transaction rolled back each time
-    const ds = apiMod.createDataSource({ url: db.url, poolSize: 2 });
+    const ds = apiMod.createDataSource({ url: databaseUrl, poolSize: 2 });
     await ds.initialize();
     const placement = new placementMod.NodePlacementService();
     const placementTimes: number[] = [];
@@ -277,11 +252,7 @@ async function main(): Promise<void> {
     console.log(`list p99 ${al.p99.toFixed(1)} ms through the API (target < 20 ms: ${al.p99 < 20 ? 'met' : 'MISSED'}), ${(al.p99 / pq.p99).toFixed(1)}x the direct query's p99 (${pq.p99.toFixed(2)} ms)`);
   } finally {
     for (const n of nodes) await n.stop().catch(() => undefined);
-    await pool.end();
-    await stack.stop();
-    await db.drop();
-    await dropStreams(prefix);
-    rmSync(dataDir, { recursive: true, force: true });
+    await close();
     rmSync(nodeDirs, { recursive: true, force: true });
   }
 }

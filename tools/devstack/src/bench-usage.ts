@@ -15,17 +15,16 @@
  * real rate, comes out of the same run. The servers are written straight into the database (as bench:fleet does).
  */
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import pg from 'pg';
+import type pg from 'pg';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { EventKind, subjects, USAGE_SAMPLES_PER_EVENT, WIRE_VERSION, type UsageSample } from '@oblako/contracts';
-import { createTestDatabase, dropStreams, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, waitFor } from '@oblako/testing';
+import { TEST_NATS_URL, waitFor } from '@oblako/testing';
 import { ApiClient } from './http.js';
-import { REPO_ROOT, startStack } from './stack.js';
+import { REPO_ROOT } from './stack.js';
+import { startBenchStack } from './bench-stack.js';
 import { cpuSeconds, intEnv, now, registerNodes, summary, writeServers } from './bench-stats.js';
 
 interface PgWrites {
@@ -66,20 +65,9 @@ async function main(): Promise<void> {
       `then the 30-day graph with ${ROLLUP_SERVERS} servers' 30 days of hourly rollups`,
   );
 
-  const db = await createTestDatabase('oblako_bench_usage');
-  const prefix = uniqueSubjectPrefix();
-  const dataDir = join(tmpdir(), uniqueName('oblako-bench-usage'));
-  const stack = await startStack({
-    dataDir, databaseUrl: db.url, natsUrl: TEST_NATS_URL, subjectPrefix: prefix, noDaemon: true,
-    seed: { adminEmail: 'admin@bench.test', adminPassword: 'bench-admin-password', node: { vcpus: 8, memoryMiB: 16384, diskGiB: 100 }, ipv4Cidr: '198.18.0.0/20', ipv4Gateway: '198.18.0.1' },
-  });
-  const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  const { stack, pool, admin, locationId, prefix, close } = await startBenchStack('usage');
   const nc = await connect({ servers: TEST_NATS_URL });
   try {
-    const admin = new ApiClient(stack.apiUrl);
-    await admin.login('admin@bench.test', 'bench-admin-password');
-    const locationId = stack.seed.locationId;
-    await pool.query(`UPDATE nodes SET state = 'maintenance' WHERE id = $1`, [stack.seed.nodeId]);
     let t = now();
     const nodeIds = await registerNodes(admin, locationId, NODES, 'meter');
     // the customer whose server's graph is read at the end owns every server
@@ -221,11 +209,7 @@ async function main(): Promise<void> {
     console.log(`  EXPLAIN before (the same server):\n${(await plan2(beforeSql, [probe, '30 days'])).join('\n')}`);
   } finally {
     await nc.close().catch(() => undefined);
-    await pool.end();
-    await stack.stop();
-    await db.drop();
-    await dropStreams(prefix);
-    rmSync(dataDir, { recursive: true, force: true });
+    await close();
   }
 }
 
