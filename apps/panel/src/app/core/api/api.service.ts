@@ -75,6 +75,8 @@ export type AuditEntryView = Schemas['AuditEntryDto'];
 
 export type AdminTaskView = Schemas['AdminTaskDto'];
 export type AdminServerView = Schemas['AdminServerDto'];
+export type UsageSeriesView = Schemas['UsageSeriesDto'];
+export type UsageRangeParam = UsageSeriesView['range'];
 export type MailSettingsView = Schemas['MailSettingsDto'];
 export type UpdateMailSettingsBody = Schemas['UpdateMailSettingsDto'];
 export type MailTestResultView = Schemas['MailTestResultDto'];
@@ -478,6 +480,14 @@ export class ApiService {
   }
   unsuspendTenant(id: string, reason: string): Promise<{ tenant: AdminTenantView }> {
     return this.ok(this.client.POST('/api/v1/admin/tenants/{id}/unsuspend', { params: { path: { id } }, body: { reason } }));
+  }
+  /** A server's usage graph: one point per step of the range, gaps with null rates. */
+  serverUsage(id: string, range: UsageRangeParam): Promise<UsageSeriesView> {
+    return this.ok(this.client.GET('/api/v1/servers/{id}/usage', { params: { path: { id }, query: { range } } }));
+  }
+  /** Staff: a node's usage graph (its servers summed, and how many had usage in each step). */
+  nodeUsage(id: string, range: UsageRangeParam): Promise<UsageSeriesView> {
+    return this.ok(this.client.GET('/api/v1/admin/nodes/{id}/usage', { params: { path: { id }, query: { range } } }));
   }
   adminNode(id: string): Promise<NodeView> {
     return this.ok(this.client.GET('/api/v1/admin/nodes/{id}', { params: { path: { id } } }));

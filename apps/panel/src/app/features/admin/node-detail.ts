@@ -9,6 +9,7 @@ import { ApiRequestError, errorMessage } from '../../core/api/api-error';
 import { LoadState } from '../../shared/load-state';
 import { StateChip } from '../../shared/state-chip';
 import { UsageBar } from '../../shared/usage-bar';
+import { UsageGraphs } from '../../shared/usage-graphs';
 import { formatDateTime, formatGiB, formatMiB, humanize } from '../../shared/format';
 import { primaryAddress } from '../servers/servers-list';
 import { nodeCapacity } from './capacity';
@@ -18,7 +19,7 @@ import { heartbeatAge } from './node-health';
 @Component({
   selector: 'ob-node-detail',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [RouterLink, MatButtonModule, MatCardModule, MatTableModule, LoadState, StateChip, UsageBar],
+  imports: [RouterLink, MatButtonModule, MatCardModule, MatTableModule, LoadState, StateChip, UsageBar, UsageGraphs],
   template: `
     <div class="ob-page" data-testid="node-page">
       <a routerLink="/admin/nodes" data-testid="back-to-nodes">← Nodes</a>
@@ -58,6 +59,8 @@ import { heartbeatAge } from './node-health';
               </mat-card-content>
             </mat-card>
           </div>
+
+          <ob-usage-graphs [targetId]="n.id" [node]="true" />
 
           <h2>Servers on {{ n.name }}</h2>
           @if (servers().length === 0) {<p class="ob-muted" data-testid="node-servers-empty">No servers on this node.</p>} @else {

@@ -18,6 +18,7 @@ import { ResetPasswordDialog, type ResetPasswordData } from './reset-password-di
 import { ResizeDialog, type ResizeData } from './resize-dialog';
 import { ServerSnapshots } from './server-snapshots';
 import { ServerBackups } from './server-backups';
+import { UsageGraphs } from '../../shared/usage-graphs';
 import { ErrorBanner } from '../../shared/error-banner';
 import { LoadState } from '../../shared/load-state';
 import { StateChip } from '../../shared/state-chip';
@@ -51,7 +52,7 @@ const ACTIONS: readonly ActionButton[] = [
 @Component({
   selector: 'ob-server-detail',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [RouterLink, MatButtonModule, MatCardModule, MatProgressBarModule, MatTableModule, MatTooltipModule, ErrorBanner, LoadState, StateChip, ServerSnapshots, ServerBackups],
+  imports: [RouterLink, MatButtonModule, MatCardModule, MatProgressBarModule, MatTableModule, MatTooltipModule, ErrorBanner, LoadState, StateChip, ServerSnapshots, ServerBackups, UsageGraphs],
   templateUrl: './server-detail.html',
   styleUrl: './server-detail.scss',
 })
