@@ -1,17 +1,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { request } from 'node:https';
-import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { connect, credsAuthenticator } from '@nats-io/transport-node';
 import pg from 'pg';
 import type { NodeJoinView, NodeRegistrationView, ServerView } from '@oblako/contracts';
 import { ApiClient } from '@oblako/devstack';
 import { TEST_PG_ADMIN_URL, waitFor } from '@oblako/testing';
+import { freeRun, httpsClient, linkNetns, must, parseEnvFile, readUnit, runInstall, sh, Units } from './install-support.js';
 import { waitForState } from './support.js';
 
 /**
@@ -20,7 +18,6 @@ import { waitForState } from './support.js';
  * second "host" — a network namespace that reaches the API and NATS only over a veth link —
  * joined with the command the panel shows.
  */
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const id = randomBytes(3).toString('hex');
 const NS = `oi${id}`;
 const VETH_HOST = `vh${id}`;
@@ -30,88 +27,13 @@ const HOST_IP = `${NET}.1`;
 const NS_IP = `${NET}.2`;
 const DB = `oblako_inst_${id}`;
 const ROOT = mkdtempSync('/tmp/oi-');
-const procs: { name: string; child: ChildProcess; log: string[] }[] = [];
-
-const sh = (file: string, args: string[], env: NodeJS.ProcessEnv = {}) => {
-  const r = spawnSync(file, args, { encoding: 'utf8', env: { PATH: process.env.PATH, ...env }, timeout: 600_000 });
-  return { code: r.status, out: r.stdout ?? '', err: r.stderr ?? '' };
-};
-const must = (file: string, args: string[]) => {
-  const r = sh(file, args);
-  assert.equal(r.code, 0, `${file} ${args.join(' ')}: ${r.err}`);
-  return r.out;
-};
-
-function portFree(port: number, host: string): Promise<boolean> {
-  return new Promise((ok) => {
-    const s = createServer();
-    s.once('error', () => ok(false));
-    s.listen(port, host, () => s.close(() => ok(true)));
-  });
-}
-async function freeRun(n: number): Promise<number> {
-  for (;;) {
-    const base = randomInt(20_000, 60_000);
-    let all = true;
-    for (let i = 0; i < n; i++) if (!(await portFree(base + i, '127.0.0.1'))) all = false;
-    if (all) return base;
-  }
-}
-
-/** What systemd would run for a unit: its ExecStart split as systemd splits it, with Environment= and EnvironmentFile=. */
-function readUnit(file: string, instance = ''): { argv: string[]; env: Record<string, string> } {
-  const text = readFileSync(file, 'utf8').replaceAll('%i', instance);
-  const split = (s: string) => [...s.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) => (m[1] !== undefined ? JSON.parse(`"${m[1]}"`) : m[2]) as string);
-  let argv: string[] = [];
-  const env: Record<string, string> = {};
-  const files: Record<string, string>[] = [];
-  for (const raw of text.split('\n')) {
-    const m = /^(ExecStart|Environment|EnvironmentFile)=(.*)$/.exec(raw.trim());
-    if (!m) continue;
-    if (m[1] === 'ExecStart') argv = split(m[2]!);
-    else if (m[1] === 'Environment') for (const kv of split(m[2]!)) env[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
-    else files.push(parseEnvFile(m[2]!.replace(/^-/, '')));
-  }
-  assert.ok(argv.length, `${file} has an ExecStart`);
-  return { argv, env: Object.assign(env, ...files) };
-}
-function parseEnvFile(file: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
-    if (m) env[m[1]!] = m[2]!.startsWith('"') ? (JSON.parse(m[2]!) as string) : m[2]!;
-  }
-  return env;
-}
-
-function startUnit(name: string, file: string, opts: { instance?: string; netns?: string } = {}): ChildProcess {
-  const u = readUnit(file, opts.instance);
-  const [cmd, ...args] = opts.netns ? ['nsenter', `--net=/run/netns/${opts.netns}`, ...u.argv] : u.argv;
-  const child = spawn(cmd!, args, { env: { PATH: process.env.PATH, ...u.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const log: string[] = [];
-  child.stdout!.on('data', (d: Buffer) => log.push(d.toString()));
-  child.stderr!.on('data', (d: Buffer) => log.push(d.toString()));
-  procs.push({ name, child, log });
-  return child;
-}
-const logsOf = (name: string) => procs.filter((p) => p.name === name).flatMap((p) => p.log).join('').slice(-4000);
+const units = new Units();
+const startUnit = (name: string, file: string, opts: { instance?: string; netns?: string } = {}) => units.start(name, file, opts);
+const logsOf = (name: string) => units.logsOf(name);
+const procs = units.procs;
 
 /** HTTPS through the installed nginx, checked against the installed (self-signed) certificate. */
-function https(method: string, path: string, body?: unknown): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
-  return new Promise((ok, fail) => {
-    const req = request(
-      { host: HOST_IP, port: httpsPort, path, method, ca: readFileSync(join(ROOT, 'etc/oblako/tls/panel.crt')), headers: body ? { 'content-type': 'application/json' } : {} },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => ok({ status: res.statusCode ?? 0, headers: res.headers, text }));
-      },
-    );
-    req.on('error', fail);
-    req.end(body ? JSON.stringify(body) : undefined);
-  });
-}
+const https = httpsClient(HOST_IP, () => httpsPort, join(ROOT, 'etc/oblako/tls/panel.crt'));
 
 let httpsPort = 0;
 let natsPort = 0;
@@ -120,25 +42,16 @@ let adminPassword = '';
 let admin: ApiClient;
 let installOut = '';
 const UNITS = join(ROOT, 'etc/systemd/system');
-const install = (extra: string[]) =>
-  sh(join(REPO, 'tools/install/install.sh'), ['--root', ROOT, '--no-packages', '--no-build', ...extra]);
+const install = (extra: string[]) => runInstall(ROOT, extra);
 
 before(() => {
   chmodSync(ROOT, 0o755); // as / is: nginx's workers (nobody here) read the panel's files below it
   must('ip', ['netns', 'add', NS]);
-  must('ip', ['link', 'add', VETH_HOST, 'type', 'veth', 'peer', 'name', VETH_NS]);
-  must('ip', ['link', 'set', VETH_NS, 'netns', NS]);
-  must('ip', ['addr', 'add', `${HOST_IP}/24`, 'dev', VETH_HOST]);
-  must('ip', ['link', 'set', VETH_HOST, 'up']);
-  must('ip', ['-n', NS, 'addr', 'add', `${NS_IP}/24`, 'dev', VETH_NS]);
-  must('ip', ['-n', NS, 'link', 'set', VETH_NS, 'up']);
-  must('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
+  linkNetns(NS, { vethHost: VETH_HOST, vethNs: VETH_NS, hostIp: HOST_IP, nsIp: NS_IP });
 });
 
 after(async () => {
-  for (const p of procs.reverse()) if (p.child.exitCode === null) p.child.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 1000));
-  for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  await units.stopAll();
   sh('ip', ['link', 'del', VETH_HOST]);
   sh('ip', ['netns', 'del', NS]);
   const c = new pg.Client({ connectionString: TEST_PG_ADMIN_URL });
