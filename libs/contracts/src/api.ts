@@ -118,6 +118,12 @@ export interface PlanView {
   overQuotaMbit: number;
   /** Price per month in the smallest currency unit (cents). */
   priceMonthlyCents: number;
+  /**
+   * Price per hour in cents for a plan billed by the hour (each started hour a server exists, reported to Stripe as
+   * metered usage); null for a plan billed monthly. For an hourly plan `priceMonthlyCents` is 730 hours of it, for
+   * comparison only.
+   */
+  priceHourlyCents: number | null;
   currency: string;
   active: boolean;
   /** How many snapshots a server of this plan may keep. */

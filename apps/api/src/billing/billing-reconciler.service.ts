@@ -11,6 +11,7 @@ import type { AppConfig } from '../config/config.js';
 import { OperationRefused, TaskRunner } from '../operations/task-runner.service.js';
 import { ServerOrdersService } from '../servers/server-orders.service.js';
 import { BillingClock } from './billing.clock.js';
+import { HourlyMeterService } from './hourly-meter.service.js';
 import { affectedRows, decideBillingAction, type BillingFacts } from './billing-policy.js';
 import { STRIPE } from './stripe.client.js';
 
@@ -47,6 +48,7 @@ export class BillingReconciler {
     @Inject(ServerOrdersService) private readonly orders: ServerOrdersService,
     @Inject(TaskRunner) private readonly runner: TaskRunner,
     @Inject(AuditService) private readonly audit: AuditService,
+    @Inject(HourlyMeterService) private readonly meter: HourlyMeterService,
   ) {}
 
   /** Every server whose billing state may ask for an action now. */
@@ -184,8 +186,11 @@ export class BillingReconciler {
   private async cancelSubscriptionNow(row: Row): Promise<boolean> {
     if (!this.stripe || !row.stripe_subscription_id) return false;
     try {
+      // An hourly server's meter stops first (its started hour billed whole, reported at once); `invoice_now` then
+      // invoices the period's hours now instead of dropping them with the subscription.
+      const metered = await this.meter.stop(row.server_id);
       // Cancelling an already cancelled subscription is an error at Stripe: then read its state instead.
-      const sub = await this.stripe.subscriptions.cancel(row.stripe_subscription_id).catch(() => this.stripe!.subscriptions.retrieve(row.stripe_subscription_id!));
+      const sub = await this.stripe.subscriptions.cancel(row.stripe_subscription_id, metered ? { invoice_now: true } : undefined).catch(() => this.stripe!.subscriptions.retrieve(row.stripe_subscription_id!));
       if (sub.status !== 'canceled' && sub.status !== 'incomplete_expired') return false;
       const ended = await this.ds.query(
         `UPDATE server_billing SET subscription_status = $2, subscription_ended_at = $3, updated_at = now()

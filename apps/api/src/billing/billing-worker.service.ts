@@ -3,6 +3,7 @@ import { APP_CONFIG } from '../common/config.provider.js';
 import type { AppConfig } from '../config/config.js';
 import { BillingEventsService } from './billing-events.service.js';
 import { BillingReconciler } from './billing-reconciler.service.js';
+import { HourlyMeterService } from './hourly-meter.service.js';
 import { SubscriptionPlansService } from './subscription-plans.service.js';
 
 /**
@@ -25,6 +26,7 @@ export class BillingWorker {
     @Inject(BillingEventsService) private readonly events: BillingEventsService,
     @Inject(BillingReconciler) private readonly reconciler: BillingReconciler,
     @Inject(SubscriptionPlansService) private readonly plans: SubscriptionPlansService,
+    @Inject(HourlyMeterService) private readonly meter: HourlyMeterService,
   ) {}
 
   start(): void {
@@ -69,6 +71,7 @@ export class BillingWorker {
       }
       if (sweep) await this.reconciler.sweep();
       if (sweep) await this.plans.syncPending(); // subscriptions of resized servers follow their new plan's price
+      if (sweep) await this.meter.sweep(); // finished hours of hourly servers → Stripe meter events
       if (sweep && Date.now() - this.lastPrune > 3600_000) {
         this.lastPrune = Date.now();
         await this.events.prune();

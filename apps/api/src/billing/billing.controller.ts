@@ -7,7 +7,7 @@ import { UuidParam } from '../common/params.js';
 import { CurrentActor, CurrentTenant, type Actor } from '../common/request-context.js';
 import { BillingService } from './billing.service.js';
 import {
-  AdminEventsQuery, AdminOrdersQuery, AdminOrderView, BillingEventView, BillingStatusView, CheckoutView, InvoiceView, StaffHoldDto, SubscriptionView, UrlView,
+  AdminEventsQuery, AdminOrdersQuery, AdminOrderView, BillingEventView, BillingStatusView, CheckoutView, InvoiceView, StaffHoldDto, SubscriptionView, UpcomingInvoiceView, UrlView,
 } from './billing.views.js';
 import { CheckoutService } from './checkout.service.js';
 import { StripeWebhookService } from './stripe-webhook.service.js';
@@ -69,6 +69,13 @@ export class BillingController {
   @ApiOkResponse({ type: [InvoiceView] })
   invoices(@CurrentTenant() tenantId: string): Promise<InvoiceView[]> {
     return this.billing.invoices(tenantId);
+  }
+
+  @Get('upcoming')
+  @ApiOperation({ summary: "The next invoice of each live subscription, as Stripe previews it (an hourly server: its hours so far this period)" })
+  @ApiOkResponse({ type: [UpcomingInvoiceView] })
+  upcoming(@CurrentTenant() tenantId: string): Promise<UpcomingInvoiceView[]> {
+    return this.billing.upcoming(tenantId);
   }
 
   @Post('portal')

@@ -10,6 +10,7 @@ import { BillingReconciler } from './billing-reconciler.service.js';
 import { BillingService } from './billing.service.js';
 import { BillingLifecycle, BillingWorker } from './billing-worker.service.js';
 import { CheckoutService } from './checkout.service.js';
+import { HourlyMeterService } from './hourly-meter.service.js';
 import { PlanPricesService } from './plan-prices.service.js';
 import { SubscriptionPlansService } from './subscription-plans.service.js';
 import { StripeWebhookService } from './stripe-webhook.service.js';
@@ -43,8 +44,8 @@ export class BillingModule {
       module: BillingModule,
       imports: [servers],
       controllers: [BillingStatusController, BillingController, StripeWebhookController, AdminBillingController],
-      providers: [BillingEventsService, BillingReconciler, BillingWorker, BillingService, StripeWebhookService, SubscriptionPlansService, ...(runtime ? [BillingLifecycle] : [])],
-      exports: [BillingWorker, BillingReconciler, BillingService],
+      providers: [BillingEventsService, BillingReconciler, HourlyMeterService, BillingWorker, BillingService, StripeWebhookService, SubscriptionPlansService, ...(runtime ? [BillingLifecycle] : [])],
+      exports: [BillingWorker, BillingReconciler, BillingService, HourlyMeterService],
     };
   }
 }

@@ -8,7 +8,7 @@ import type { AppConfig } from '../config/config.js';
 import { BillingClock } from './billing.clock.js';
 import { BillingError } from './billing.errors.js';
 import { BillingReconciler } from './billing-reconciler.service.js';
-import type { AdminOrderView, BillingEventView, BillingStatusView, InvoiceView, SubscriptionView } from './billing.views.js';
+import type { AdminOrderView, BillingEventView, BillingStatusView, InvoiceView, SubscriptionView, UpcomingInvoiceView } from './billing.views.js';
 import { STRIPE } from './stripe.client.js';
 
 interface SubRow {
@@ -70,6 +70,45 @@ export class BillingService {
       periodEnd: iso(r.period_end as Date | null),
       createdAt: (r.stripe_created as Date).toISOString(),
     }));
+  }
+
+  /**
+   * The next invoice of each of the tenant's live subscriptions, as Stripe previews it (`invoices.createPreview`): for an
+   * hourly server the hours its plan's meter summed so far in this period. One Stripe call per subscription; a
+   * subscription Stripe cannot preview (ended meanwhile) is left out.
+   */
+  async upcoming(tenantId: string): Promise<UpcomingInvoiceView[]> {
+    const stripe = this.stripe;
+    if (!stripe) return [];
+    const rows: { server_id: string; hostname: string; stripe_subscription_id: string; plan_name: string | null; hourly: boolean; stripe_customer_id: string; hours: number }[] = await this.ds.query(
+      `SELECT sb.server_id, s.hostname, sb.stripe_subscription_id, p.name AS plan_name, (p.price_hourly_cents IS NOT NULL) AS hourly, t.stripe_customer_id,
+              (SELECT count(*)::int FROM billing_hours bh WHERE bh.server_id = sb.server_id AND bh.reported_at IS NOT NULL) AS hours
+         FROM server_billing sb JOIN servers s ON s.id = sb.server_id AND s.tenant_id = sb.tenant_id
+         JOIN tenants t ON t.id = sb.tenant_id LEFT JOIN plans p ON p.id = sb.plan_id
+        WHERE sb.tenant_id = $1 AND sb.stripe_subscription_id IS NOT NULL AND sb.subscription_ended_at IS NULL AND t.stripe_customer_id IS NOT NULL
+        ORDER BY sb.created_at DESC LIMIT 100`,
+      [tenantId],
+    );
+    const out: UpcomingInvoiceView[] = [];
+    for (const r of rows) {
+      let invoice: Stripe.Invoice;
+      try {
+        invoice = await stripe.invoices.createPreview({ customer: r.stripe_customer_id, subscription: r.stripe_subscription_id });
+      } catch (err) {
+        this.logger.warn(`Previewing the next invoice of server ${r.server_id} failed: ${(err as Error).message}`);
+        continue;
+      }
+      out.push({
+        serverId: r.server_id, hostname: r.hostname, planName: r.plan_name, billedPer: r.hourly ? 'hour' : 'month', hoursReported: r.hours,
+        amountDue: invoice.amount_due, currency: invoice.currency, periodEnd: invoice.period_end ? new Date(invoice.period_end * 1000).toISOString() : null,
+        lines: invoice.lines.data.map((l) => ({
+          description: l.description ?? '', quantity: l.quantity ?? 0, amount: l.amount,
+          unitAmount: l.pricing?.unit_amount_decimal ? Number(l.pricing.unit_amount_decimal) : null,
+          periodStart: new Date(l.period.start * 1000).toISOString(), periodEnd: new Date(l.period.end * 1000).toISOString(),
+        })),
+      });
+    }
+    return out;
   }
 
   /** Cancel at the end of the paid period (Stripe keeps charging nothing more; customer.subscription.deleted follows then). */

@@ -46,6 +46,27 @@ export class InvoiceView {
   @ApiProperty({ format: 'date-time' }) createdAt: string;
 }
 
+export class UpcomingLineView {
+  @ApiProperty({ example: '3 × Hourly S (at 0.05 / hour)' }) description: string;
+  @ApiProperty({ description: 'Hours for an hourly plan' }) quantity: number;
+  @ApiProperty({ nullable: true, type: Number, description: 'Cents per unit (per hour for an hourly plan)' }) unitAmount: number | null;
+  @ApiProperty({ description: 'smallest currency unit' }) amount: number;
+  @ApiProperty({ format: 'date-time' }) periodStart: string;
+  @ApiProperty({ format: 'date-time' }) periodEnd: string;
+}
+
+export class UpcomingInvoiceView {
+  @ApiProperty({ format: 'uuid' }) serverId: string;
+  @ApiProperty() hostname: string;
+  @ApiProperty({ nullable: true, type: String }) planName: string | null;
+  @ApiProperty({ enum: ['hour', 'month'] }) billedPer: 'hour' | 'month';
+  @ApiProperty({ description: 'Hours of this server reported to Stripe so far (all periods)' }) hoursReported: number;
+  @ApiProperty({ description: 'smallest currency unit' }) amountDue: number;
+  @ApiProperty() currency: string;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) periodEnd: string | null;
+  @ApiProperty({ type: [UpcomingLineView] }) lines: UpcomingLineView[];
+}
+
 export class BillingEventView {
   @ApiProperty() id: string;
   @ApiProperty() type: string;

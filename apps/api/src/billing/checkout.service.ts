@@ -63,6 +63,8 @@ export class CheckoutService {
     try {
       const customer = await this.ensureCustomer(tenantId);
       const price = await this.prices.ensurePrice(server.plan_id);
+      const [plan]: { price_hourly_cents: number | null }[] = await this.ds.query('SELECT price_hourly_cents FROM plans WHERE id = $1', [server.plan_id]);
+      const hourly = plan?.price_hourly_cents != null;
       const metadata = { tenantId, serverId, orderKey: order.order_key };
       const base = this.config.billing.returnUrl;
       // One open session per order: the idempotency key makes a retried create return the same session;
@@ -72,7 +74,8 @@ export class CheckoutService {
           mode: 'subscription',
           customer,
           client_reference_id: serverId,
-          line_items: [{ price, quantity: 1 }],
+          // A metered (hourly) price takes no quantity: the meter's events are the quantity.
+          line_items: [hourly ? { price } : { price, quantity: 1 }],
           metadata,
           subscription_data: { metadata },
           success_url: `${base}/servers/${serverId}?checkout=success`,

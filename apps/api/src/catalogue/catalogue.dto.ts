@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { IMAGE_NODE_STATES, NAME_MAX_LENGTH, type ImageNodeState, type ImageNodeStateView, type ImageView, type LocationView, type PlanView } from '@oblako/contracts';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import { IsNotBlank } from '../common/validators.js';
 
 export class LocationDto implements LocationView {
@@ -41,7 +41,8 @@ export class PlanDto implements PlanView {
   @ApiProperty({ enum: ['in', 'out', 'both'] }) trafficDirection: 'in' | 'out' | 'both';
   @ApiProperty({ enum: ['calendar', 'anniversary'] }) trafficPeriod: 'calendar' | 'anniversary';
   @ApiProperty({ description: 'Mbit/s once the traffic allowance is used up' }) overQuotaMbit: number;
-  @ApiProperty({ description: 'Cents per month' }) priceMonthlyCents: number;
+  @ApiProperty({ description: 'Cents per month (an hourly plan: 730 hours of it, for comparison only)' }) priceMonthlyCents: number;
+  @ApiProperty({ nullable: true, type: Number, description: 'Cents per started hour for a plan billed by the hour; null = billed monthly' }) priceHourlyCents: number | null;
   @ApiProperty({ example: 'EUR' }) currency: string;
   @ApiProperty() active: boolean;
   @ApiProperty({ description: 'Snapshots a server of this plan may keep' }) maxSnapshots: number;
@@ -60,7 +61,13 @@ export class CreatePlanDto {
   @ApiPropertyOptional({ enum: ['in', 'out', 'both'], default: 'both' }) @IsOptional() @IsIn(['in', 'out', 'both'], { message: 'trafficDirection must be one of in, out, both' }) trafficDirection?: 'in' | 'out' | 'both';
   @ApiPropertyOptional({ enum: ['calendar', 'anniversary'], default: 'calendar' }) @IsOptional() @IsIn(['calendar', 'anniversary'], { message: 'trafficPeriod must be one of calendar, anniversary' }) trafficPeriod?: 'calendar' | 'anniversary';
   @ApiPropertyOptional({ default: 10, minimum: 1 }) @IsOptional() @IsInt() @Min(1) @Max(1_000_000) overQuotaMbit?: number;
-  @ApiProperty() @IsInt() @Min(0) @Max(100_000_000) priceMonthlyCents: number;
+  @ApiPropertyOptional({ description: 'Cents per month. Required for a monthly plan; leave out for an hourly one (it is then 730 hours of priceHourlyCents)' })
+  @ValidateIf((o: CreatePlanDto) => o.priceHourlyCents === undefined || o.priceHourlyCents === null || o.priceMonthlyCents !== undefined)
+  @IsInt({ message: 'priceMonthlyCents must be a whole number of cents (or give priceHourlyCents for a plan billed by the hour)' }) @Min(0) @Max(100_000_000)
+  priceMonthlyCents?: number;
+  @ApiPropertyOptional({ nullable: true, type: Number, minimum: 1, maximum: 1_000_000, description: 'Cents per started hour: the plan is billed by the hour (metered). Fixed when the plan is created.' })
+  @IsOptional() @IsInt({ message: 'priceHourlyCents must be a whole number of cents' }) @Min(1, { message: 'priceHourlyCents must be at least 1 cent' }) @Max(1_000_000)
+  priceHourlyCents?: number | null;
   @ApiPropertyOptional({ default: 'EUR' }) @IsOptional() @Matches(/^[A-Z]{3}$/, { message: 'currency must be a three-letter ISO code in capitals, e.g. EUR' }) currency?: string;
   @ApiPropertyOptional({ default: true }) @IsOptional() @IsBoolean() active?: boolean;
   @ApiPropertyOptional({ default: 3, minimum: 0, maximum: 100, description: 'Snapshots a server of this plan may keep' }) @IsOptional() @IsInt() @Min(0) @Max(100) maxSnapshots?: number;

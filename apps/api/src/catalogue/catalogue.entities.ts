@@ -28,6 +28,8 @@ export class PlanEntity {
   /** Rate once the allowance is used up (Mbit/s, both directions). */
   @Column({ name: 'over_quota_mbit', type: 'integer', default: 10 }) overQuotaMbit: number;
   @Column({ name: 'price_monthly_cents', type: 'integer' }) priceMonthlyCents: number;
+  /** Cents per started hour for a plan billed by the hour (metered in Stripe); NULL = billed monthly. */
+  @Column({ name: 'price_hourly_cents', type: 'integer', nullable: true }) priceHourlyCents: number | null;
   /** How many snapshots a server of this plan may keep. */
   @Column({ name: 'max_snapshots', type: 'integer', default: 3 }) maxSnapshots: number;
   @Column({ type: 'char', length: 3 }) currency: string;

@@ -61,9 +61,29 @@ export class CatalogueService {
   deleteLocation(actor: Actor, id: string) { return this.remove(actor, LOCATION, id); }
 
   createPlan(actor: Actor, dto: CreatePlanDto) {
-    return this.create(actor, PLAN, { cpuQuotaPercent: 100, diskIops: 0, diskMBps: 0, netMbit: 0, trafficGiB: 0, trafficDirection: 'both', trafficPeriod: 'calendar', overQuotaMbit: 10, currency: 'EUR', active: true, maxSnapshots: 3, ...dto }).then((p) => this.planChanged(p));
+    const hourly = dto.priceHourlyCents ?? null;
+    if (hourly !== null && dto.priceMonthlyCents !== undefined) {
+      throw priceError('priceMonthlyCents', 'give either priceMonthlyCents (billed monthly) or priceHourlyCents (billed by the hour), not both');
+    }
+    if (hourly === null && dto.priceMonthlyCents === undefined) throw priceError('priceMonthlyCents', 'priceMonthlyCents is required (or priceHourlyCents for a plan billed by the hour)');
+    const values = { cpuQuotaPercent: 100, diskIops: 0, diskMBps: 0, netMbit: 0, trafficGiB: 0, trafficDirection: 'both', trafficPeriod: 'calendar', overQuotaMbit: 10, currency: 'EUR', active: true, maxSnapshots: 3, ...dto, priceHourlyCents: hourly };
+    if (hourly !== null) values.priceMonthlyCents = hourly * HOURS_PER_MONTH;
+    return this.create(actor, PLAN, values).then((p) => this.planChanged(p));
   }
-  updatePlan(actor: Actor, id: string, dto: UpdatePlanDto) { return this.update(actor, PLAN, id, dto).then((p) => this.planChanged(p)); }
+  async updatePlan(actor: Actor, id: string, dto: UpdatePlanDto) {
+    const current = await this.ds.getRepository(PlanEntity).findOne({ where: { id } });
+    if (!current) throw new CatalogueError('plan_not_found', `No plan with id ${id}.`);
+    const values: UpdatePlanDto = { ...dto };
+    if (dto.priceHourlyCents !== undefined && (dto.priceHourlyCents === null) !== (current.priceHourlyCents === null)) {
+      // Servers are sold, metered and resized by the plan's interval: switching it would change running bills mid-period.
+      throw new CatalogueError('pricing_fixed', `The plan is billed ${current.priceHourlyCents === null ? 'monthly' : 'by the hour'}; that is fixed when a plan is created. Create a new plan instead.`);
+    }
+    if (current.priceHourlyCents !== null) {
+      if (dto.priceMonthlyCents !== undefined) throw priceError('priceMonthlyCents', 'the plan is billed by the hour: change priceHourlyCents (priceMonthlyCents follows as 730 hours)');
+      if (dto.priceHourlyCents) values.priceMonthlyCents = dto.priceHourlyCents * HOURS_PER_MONTH;
+    }
+    return this.update(actor, PLAN, id, values).then((p) => this.planChanged(p));
+  }
   private async planChanged(p: PlanEntity): Promise<PlanView> {
     await this.planHook?.planChanged(p.id);
     return planView(p);
@@ -123,6 +143,13 @@ export class CatalogueService {
   }
 }
 
+/** An hourly plan's comparison monthly price: 730 hours (365 × 24 / 12). */
+export const HOURS_PER_MONTH = 730;
+
+function priceError(field: string, problem: string): CatalogueError {
+  return new CatalogueError('invalid_price', problem.charAt(0).toUpperCase() + problem.slice(1) + '.', [{ field, problems: [problem] }]);
+}
+
 export function locationView(r: LocationEntity): LocationView {
   return { id: r.id, code: r.code, name: r.name, country: r.country };
 }
@@ -130,7 +157,7 @@ export function locationView(r: LocationEntity): LocationView {
 export function planView(r: PlanEntity): PlanView {
   return {
     id: r.id, name: r.name, vcpus: r.vcpus, memoryMiB: r.memoryMiB, diskGiB: r.diskGiB, cpuQuotaPercent: r.cpuQuotaPercent, diskIops: r.diskIops,
-    diskMBps: r.diskMBps, netMbit: r.netMbit, trafficGiB: r.trafficGiB, trafficDirection: r.trafficDirection, trafficPeriod: r.trafficPeriod, overQuotaMbit: r.overQuotaMbit, priceMonthlyCents: r.priceMonthlyCents, currency: r.currency, active: r.active,
+    diskMBps: r.diskMBps, netMbit: r.netMbit, trafficGiB: r.trafficGiB, trafficDirection: r.trafficDirection, trafficPeriod: r.trafficPeriod, overQuotaMbit: r.overQuotaMbit, priceMonthlyCents: r.priceMonthlyCents, priceHourlyCents: r.priceHourlyCents ?? null, currency: r.currency, active: r.active,
     maxSnapshots: r.maxSnapshots,
   };
 }

@@ -26,6 +26,7 @@ import { BackupSchedules1796286000000 } from './migrations/1796286000000-backup-
 import { ImageVerification1796305164402 } from './migrations/1796305164402-image-verification.js';
 import { Backups1796305724011 } from './migrations/1796305724011-backups.js';
 import { UsageGraphIndex1796305751216 } from './migrations/1796305751216-usage-graph-index.js';
+import { HourlyBilling1796307245005 } from './migrations/1796307245005-hourly-billing.js';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000, TenantServerLimit1764300000000, TenantSuspension1764400000000,
@@ -43,6 +44,7 @@ export const MIGRATIONS = [
   ImageVerification1796305164402,
   Backups1796305724011,
   UsageGraphIndex1796305751216,
+  HourlyBilling1796307245005,
 ];
 
 export interface DataSourceSettings {

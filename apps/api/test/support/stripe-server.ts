@@ -21,8 +21,9 @@ export interface FakeEvent {
 
 /**
  * A Stripe-compatible HTTP server for tests, implementing only the endpoints the product calls
- * (customers, products, prices, checkout sessions, billing-portal sessions, subscriptions
- * retrieve/update/cancel), with Stripe's form encoding, Bearer auth, idempotency keys and error
+ * (customers, products, prices incl. metered ones, checkout sessions, billing-portal sessions, subscriptions
+ * retrieve/update/cancel incl. `invoice_now`, billing meters, meter events with `identifier` dedupe, invoice
+ * previews whose lines sum the meter events), with Stripe's form encoding, Bearer auth, idempotency keys and error
  * shape. The real `stripe` SDK talks to it through STRIPE_API_URL. Scenario helpers move the
  * objects the way Stripe would (checkout paid, payment failed, invoice paid, subscription ended)
  * and return the webhook events Stripe would send; `deliver` signs them with the SDK's
@@ -36,6 +37,12 @@ export class FakeStripe {
   readonly subscriptions = new Map<string, Obj>();
   readonly invoices = new Map<string, Obj>();
   readonly portalSessions: Obj[] = [];
+  /** Billing meters (`/v1/billing/meters`), by id. */
+  readonly meters = new Map<string, Obj>();
+  /** Accepted meter events, in arrival order; an event whose `identifier` was seen before is dropped, as Stripe does. */
+  readonly meterEvents: Obj[] = [];
+  /** Every meter-event request, duplicates included (to show a retry reached Stripe and was dropped). */
+  meterEventRequests = 0;
   /** Proration lines made by moving a subscription item to another price (`proration_behavior=create_prorations`), as Stripe's pending invoice items. */
   readonly prorations: Obj[] = [];
   /** Every API request: method and path (never the key). */
@@ -109,10 +116,11 @@ export class FakeStripe {
     if (!session) throw new Error(`no session ${sessionId}`);
     const now = this.tick();
     const price = this.prices.get(session.line_items[0].price)!;
+    const metered = price.recurring?.usage_type === 'metered';
     const sub: Obj = {
       id: this.id('sub'), object: 'subscription', customer: session.customer, status: 'active', cancel_at_period_end: false, canceled_at: null,
       ended_at: null, created: now, metadata: { ...session.subscription_data?.metadata },
-      items: { object: 'list', data: [{ id: this.id('si'), object: 'subscription_item', price, quantity: 1, current_period_start: now, current_period_end: now + 30 * 86400 }] },
+      items: { object: 'list', data: [{ id: this.id('si'), object: 'subscription_item', price, ...(metered ? {} : { quantity: 1 }), current_period_start: now, current_period_end: now + 30 * 86400 }] },
     };
     this.subscriptions.set(sub.id, sub);
     const invoice = this.newInvoice(sub, 'paid', now);
@@ -182,14 +190,59 @@ export class FakeStripe {
   }
 
   private newInvoice(sub: Obj, status: 'paid' | 'open', now: number): Obj {
+    // A metered price is billed in arrears: the first invoice of a metered subscription is 0.
     const price = sub.items.data[0].price;
+    const amount = price.recurring?.usage_type === 'metered' ? 0 : price.unit_amount;
     const inv: Obj = {
-      id: this.id('in'), object: 'invoice', customer: sub.customer, status, currency: price.currency, amount_due: price.unit_amount,
-      amount_paid: status === 'paid' ? price.unit_amount : 0, created: now, number: `OBL-${this.seq}`, hosted_invoice_url: `${this.url}/i/${this.seq}`,
+      id: this.id('in'), object: 'invoice', customer: sub.customer, status, currency: price.currency, amount_due: amount,
+      amount_paid: status === 'paid' ? amount : 0, created: now, number: `OBL-${this.seq}`, hosted_invoice_url: `${this.url}/i/${this.seq}`,
       period_start: now, period_end: now + 30 * 86400,
       parent: { type: 'subscription_details', quote_details: null, subscription_details: { subscription: sub.id, metadata: { ...sub.metadata } } },
     };
     this.invoices.set(inv.id, inv);
+    return inv;
+  }
+
+  /**
+   * The invoice lines of a subscription's items over [from, to): a licensed price once per quantity, a metered price
+   * as the sum of its meter's events for the subscription's customer timestamped in that window (Stripe's `sum`
+   * aggregation). Stripe's line shape: amount, quantity, period, pricing.price_details.
+   */
+  private invoiceLines(sub: Obj, from: number, to: number): Obj[] {
+    return sub.items.data.map((item: Obj) => {
+      const price = item.price;
+      let quantity = item.quantity ?? 1;
+      if (price.recurring?.usage_type === 'metered') {
+        const meter = this.meters.get(price.recurring.meter);
+        quantity = this.meterEvents
+          .filter((e) => meter && e.event_name === meter.event_name && e.payload.stripe_customer_id === sub.customer && e.timestamp >= from && e.timestamp < to)
+          .reduce((n, e) => n + Number(e.payload.value), 0);
+      }
+      const product = this.products.get(price.product);
+      const amount = quantity * price.unit_amount;
+      return {
+        id: this.id('il'), object: 'line_item', amount, subtotal: amount, currency: price.currency, quantity, quantity_decimal: String(quantity),
+        description: `${quantity} × ${product?.name ?? 'item'}${price.recurring?.usage_type === 'metered' ? ` (at ${(price.unit_amount / 100).toFixed(2)} / hour)` : ''}`,
+        period: { start: from, end: to }, livemode: false, metadata: {}, discountable: true, discounts: [], discount_amounts: [], invoice: null, subscription: sub.id,
+        pricing: { type: 'price_details', price_details: { price: price.id, product: price.product }, unit_amount_decimal: String(price.unit_amount) },
+        parent: { type: 'subscription_item_details', subscription_item_details: { subscription: sub.id, subscription_item: item.id, proration: false } },
+      };
+    });
+  }
+
+  /** An invoice over the subscription's current period up to `to` (a preview, or the final invoice of `invoice_now`). */
+  private usageInvoice(sub: Obj, status: 'draft' | 'open', to: number, preview: boolean): Obj {
+    const item = sub.items.data[0];
+    const lines = this.invoiceLines(sub, item.current_period_start, to);
+    const total = lines.reduce((n: number, l: Obj) => n + l.amount, 0);
+    const inv: Obj = {
+      id: preview ? `upcoming_in_${this.seq}` : this.id('in'), object: 'invoice', customer: sub.customer, subscription: sub.id, status, currency: item.price.currency,
+      amount_due: total, amount_paid: 0, subtotal: total, total, created: this.clock, number: preview ? null : `OBL-${this.seq}`, hosted_invoice_url: preview ? null : `${this.url}/i/${this.seq}`,
+      period_start: item.current_period_start, period_end: to,
+      lines: { object: 'list', data: lines, has_more: false, url: `/v1/invoices/${preview ? 'upcoming' : 'x'}/lines` },
+      parent: { type: 'subscription_details', quote_details: null, subscription_details: { subscription: sub.id, metadata: { ...sub.metadata } } },
+    };
+    if (!preview) this.invoices.set(inv.id, inv);
     return inv;
   }
 
@@ -230,7 +283,8 @@ export class FakeStripe {
       this.outage--;
       return send(500, { error: { type: 'api_error', message: 'An unknown error occurred (simulated outage).' } });
     }
-    const params = parseForm(Buffer.concat(chunks).toString('utf8'));
+    // the SDK sends GET and DELETE parameters in the query string, POST ones in the form body
+    const params = parseForm(method === 'GET' || method === 'DELETE' ? url.search.slice(1) : Buffer.concat(chunks).toString('utf8'));
     const key = req.headers['idempotency-key'];
     const idemKey = typeof key === 'string' && method === 'POST' ? `${url.pathname} ${key}` : null;
     if (idemKey && this.idempotent.has(idemKey)) {
@@ -274,9 +328,11 @@ export class FakeStripe {
     if (a === 'prices' && method === 'POST') {
       if (!b) {
         if (!this.products.has(params.product)) throw notFound('product', params.product);
+        if (params.recurring?.usage_type === 'metered' && !this.meters.has(params.recurring?.meter)) throw new Error('A metered price needs recurring[meter], an existing billing meter.');
         const price = {
           id: this.id('price'), object: 'price', product: params.product, unit_amount: Number(params.unit_amount), currency: params.currency, active: true,
-          recurring: { interval: params.recurring?.interval, interval_count: 1 }, type: 'recurring', metadata: params.metadata ?? {},
+          recurring: { interval: params.recurring?.interval, interval_count: 1, usage_type: params.recurring?.usage_type ?? 'licensed', meter: params.recurring?.meter ?? null },
+          type: 'recurring', metadata: params.metadata ?? {},
         };
         this.prices.set(price.id, price);
         return price;
@@ -286,12 +342,62 @@ export class FakeStripe {
       if (params.active !== undefined) price.active = params.active === 'true';
       return price;
     }
+    if (a === 'billing' && b === 'meters' && method === 'POST' && !c) {
+      if (!params.display_name) throw new Error('Missing required param: display_name.');
+      if (!params.event_name || !/^[A-Za-z0-9_-]{1,100}$/.test(params.event_name)) throw new Error('Invalid event_name: 1-100 letters, digits, underscores or hyphens.');
+      if (!['sum', 'count', 'last'].includes(params.default_aggregation?.formula)) throw new Error('Missing required param: default_aggregation[formula].');
+      if ([...this.meters.values()].some((m) => m.event_name === params.event_name && m.status === 'active')) {
+        throw new Error(`An active meter with event_name ${params.event_name} already exists.`);
+      }
+      const meter = {
+        id: this.id('mtr'), object: 'billing.meter', display_name: params.display_name, event_name: params.event_name, status: 'active', livemode: false,
+        default_aggregation: { formula: params.default_aggregation.formula },
+        customer_mapping: { type: 'by_id', event_payload_key: params.customer_mapping?.event_payload_key ?? 'stripe_customer_id' },
+        value_settings: { event_payload_key: params.value_settings?.event_payload_key ?? 'value' },
+        event_time_window: params.event_time_window ?? null, created: this.clock, updated: this.clock,
+      };
+      this.meters.set(meter.id, meter);
+      return meter;
+    }
+    if (a === 'billing' && b === 'meters' && method === 'GET' && c) {
+      const meter = this.meters.get(c);
+      if (!meter) throw notFound('billing.meter', c);
+      return meter;
+    }
+    if (a === 'billing' && b === 'meter_events' && method === 'POST' && !c) {
+      this.meterEventRequests++;
+      const meter = [...this.meters.values()].find((m) => m.event_name === params.event_name && m.status === 'active');
+      if (!meter) throw new Error(`No active meter found for event_name ${params.event_name}.`);
+      const customer = params.payload?.[meter.customer_mapping.event_payload_key];
+      if (!customer || !this.customers.has(customer)) throw new Error(`No customer found for payload[${meter.customer_mapping.event_payload_key}] ${customer ?? ''}.`);
+      const raw = params.payload?.[meter.value_settings.event_payload_key];
+      if (raw === undefined || !/^-?\d+(\.\d+)?$/.test(raw)) throw new Error(`payload[${meter.value_settings.event_payload_key}] must be a number.`);
+      const now = Math.floor(this.timeSource() / 1000);
+      const timestamp = params.timestamp !== undefined ? Number(params.timestamp) : now;
+      if (timestamp < now - 35 * 86400 || timestamp > now + 300) throw new Error('timestamp must be within the past 35 calendar days or up to 5 minutes in the future.');
+      const identifier = params.identifier ?? this.id('mev');
+      const seen = this.meterEvents.find((e) => e.identifier === identifier);
+      if (seen) return seen; // Stripe enforces identifier uniqueness: a repeat is dropped
+      const ev = { object: 'billing.meter_event', event_name: params.event_name, identifier, payload: { ...params.payload }, timestamp, created: now, livemode: false };
+      this.meterEvents.push(ev);
+      return ev;
+    }
+    if (a === 'invoices' && b === 'create_preview' && method === 'POST') {
+      const sub = this.subscriptions.get(params.subscription);
+      if (!sub) throw notFound('subscription', params.subscription);
+      if (params.customer && params.customer !== sub.customer) throw new Error('The subscription does not belong to that customer.');
+      if (sub.status === 'canceled') throw Object.assign(new Error('No upcoming invoices for a canceled subscription.'), { status: 404 });
+      return this.usageInvoice(sub, 'draft', sub.items.data[0].current_period_end, true);
+    }
     if (a === 'checkout' && b === 'sessions' && method === 'POST' && !c) {
       if (params.mode !== 'subscription') throw new Error('only mode=subscription is implemented');
       if (!this.customers.has(params.customer)) throw notFound('customer', params.customer);
       const items = toArray(params.line_items);
       const price = this.prices.get(items[0]?.price);
       if (!price || !price.active) throw new Error(`price ${items[0]?.price} is not active`);
+      const metered = price.recurring?.usage_type === 'metered';
+      if (metered && items[0]!.quantity !== undefined) throw new Error('Quantity should not be specified where usage_type is `metered`. Remove quantity from `line_items[0]`.');
+      if (!metered && items[0]!.quantity === undefined) throw new Error('Quantity is required. Add `quantity` to `line_items[0]`.');
       const id = this.id('cs_test');
       const session = {
         id, object: 'checkout.session', mode: 'subscription', status: 'open', payment_status: 'unpaid', customer: params.customer,
@@ -323,7 +429,14 @@ export class FakeStripe {
         return sub;
       }
       if (method === 'DELETE') {
-        if (sub.status !== 'canceled') this.outbox.push(...this.endSubscription(b));
+        if (sub.status !== 'canceled') {
+          // invoice_now: the usage so far is invoiced at once (without it, a metered item's unbilled usage is dropped)
+          if (params.invoice_now === 'true') {
+            const final = this.usageInvoice(sub, 'open', this.tick() + 1, false);
+            this.outbox.push(this.event('invoice.finalized', final));
+          }
+          this.outbox.push(...this.endSubscription(b));
+        }
         return sub;
       }
     }

@@ -1405,6 +1405,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/billing/upcoming": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The next invoice of each live subscription, as Stripe previews it (an hourly server: its hours so far this period) */
+        get: operations["Billing_upcoming"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/billing/portal": {
         parameters: {
             query?: never;
@@ -2224,8 +2241,10 @@ export interface components {
             trafficPeriod: "calendar" | "anniversary";
             /** @description Mbit/s once the traffic allowance is used up */
             overQuotaMbit: number;
-            /** @description Cents per month */
+            /** @description Cents per month (an hourly plan: 730 hours of it, for comparison only) */
             priceMonthlyCents: number;
+            /** @description Cents per started hour for a plan billed by the hour; null = billed monthly */
+            priceHourlyCents: number | null;
             /** @example EUR */
             currency: string;
             active: boolean;
@@ -2305,7 +2324,10 @@ export interface components {
             trafficPeriod?: "calendar" | "anniversary";
             /** @default 10 */
             overQuotaMbit?: number;
-            priceMonthlyCents: number;
+            /** @description Cents per month. Required for a monthly plan; leave out for an hourly one (it is then 730 hours of priceHourlyCents) */
+            priceMonthlyCents?: number;
+            /** @description Cents per started hour: the plan is billed by the hour (metered). Fixed when the plan is created. */
+            priceHourlyCents?: number | null;
             /** @default EUR */
             currency?: string;
             /** @default true */
@@ -2344,7 +2366,10 @@ export interface components {
             trafficPeriod?: "calendar" | "anniversary";
             /** @default 10 */
             overQuotaMbit?: number;
+            /** @description Cents per month. Required for a monthly plan; leave out for an hourly one (it is then 730 hours of priceHourlyCents) */
             priceMonthlyCents?: number;
+            /** @description Cents per started hour: the plan is billed by the hour (metered). Fixed when the plan is created. */
+            priceHourlyCents?: number | null;
             /** @default EUR */
             currency?: string;
             /** @default true */
@@ -3071,6 +3096,36 @@ export interface components {
             periodEnd: string | null;
             /** Format: date-time */
             createdAt: string;
+        };
+        UpcomingLineView: {
+            /** @example 3 × Hourly S (at 0.05 / hour) */
+            description: string;
+            /** @description Hours for an hourly plan */
+            quantity: number;
+            /** @description Cents per unit (per hour for an hourly plan) */
+            unitAmount: number | null;
+            /** @description smallest currency unit */
+            amount: number;
+            /** Format: date-time */
+            periodStart: string;
+            /** Format: date-time */
+            periodEnd: string;
+        };
+        UpcomingInvoiceView: {
+            /** Format: uuid */
+            serverId: string;
+            hostname: string;
+            planName: string | null;
+            /** @enum {string} */
+            billedPer: "hour" | "month";
+            /** @description Hours of this server reported to Stripe so far (all periods) */
+            hoursReported: number;
+            /** @description smallest currency unit */
+            amountDue: number;
+            currency: string;
+            /** Format: date-time */
+            periodEnd: string | null;
+            lines: components["schemas"]["UpcomingLineView"][];
         };
         UrlView: {
             url: string;
@@ -6995,6 +7050,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["InvoiceView"][];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    Billing_upcoming: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpcomingInvoiceView"][];
                 };
             };
             /** @description Error (ApiError) */

@@ -6,7 +6,7 @@ import { offeredPlans, orderProblems, restoreDraft, saveDraft, suggestHostname, 
 const location: LocationView = { id: 'l1', code: 'fra1', name: 'Frankfurt', country: 'DE' };
 const plan = (id: string, price: number, active = true): PlanView => ({
   id, name: id, vcpus: 1, memoryMiB: 1024, diskGiB: 20, cpuQuotaPercent: 100, diskIops: 1000, diskMBps: 100,
-  netMbit: 100, trafficGiB: 1000, priceMonthlyCents: price, currency: 'EUR', active, maxSnapshots: 3,
+  netMbit: 100, trafficGiB: 1000, priceMonthlyCents: price, priceHourlyCents: null, currency: 'EUR', active, maxSnapshots: 3,
   trafficDirection: 'both', trafficPeriod: 'calendar', overQuotaMbit: 10,
 });
 const image: ImageView = { bootMode: null, defaultUser: null, guestAgent: false, id: 'i1', name: 'Debian 12', osFamily: 'debian', version: '12', active: true };

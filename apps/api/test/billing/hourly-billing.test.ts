@@ -1,0 +1,195 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { waitFor } from '@oblako/testing';
+import { startApi, type RunningApi } from '../../src/app.js';
+import { BillingClock } from '../../src/billing/billing.clock.js';
+import { BillingWorker } from '../../src/billing/billing-worker.service.js';
+import { HourlyMeterService } from '../../src/billing/hourly-meter.service.js';
+import { FakeNode } from '../support/fake-node.js';
+import { ADMIN, startHarness, type Harness } from '../support/harness.js';
+import { FakeStripe, type FakeEvent } from '../support/stripe-server.js';
+
+const HOUR = 3600_000;
+const RATE = 7; // cents per hour
+
+let h: Harness;
+let node: FakeNode;
+let stripe: FakeStripe;
+let clock: BillingClock;
+let worker: BillingWorker;
+let admin: string;
+let hourlyPlanId: string;
+let replica: RunningApi | null = null;
+
+before(async () => {
+  stripe = await FakeStripe.start();
+  // A long poll: the test drives the worker itself, so what it counts is what it caused.
+  h = await startHarness({ env: { ...stripe.env(), BILLING_POLL_MS: '600000', BILLING_RETURN_URL: 'https://panel.test' } });
+  node = await FakeNode.start(h.config.natsSubjectPrefix, h.seed.nodeId);
+  clock = h.api.app.get(BillingClock);
+  worker = h.api.app.get(BillingWorker);
+  stripe.setTimeSource(() => clock.now().getTime());
+  admin = await h.login(ADMIN.email, ADMIN.password);
+});
+after(async () => {
+  await node?.stop();
+  await replica?.close();
+  await h?.close();
+  await stripe?.stop();
+});
+
+async function deliverAll(events: FakeEvent[]) {
+  for (const e of events) {
+    const r = await stripe.deliver(h.url, e);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  }
+}
+
+async function waitState(token: string, id: string, want: string) {
+  return waitFor(`server ${id} to be ${want}`, async () => {
+    await worker.drain(true);
+    const r = await h.http('GET', `/api/v1/servers/${id}`, { token });
+    return r.body.state === want && !['queued', 'dispatched', 'running'].includes(r.body.currentTask?.state) ? r.body : undefined;
+  }, { timeoutMs: 15000, intervalMs: 50 });
+}
+
+/** Order a server on the hourly plan and pay its Checkout Session; answers it running. */
+async function paidHourlyServer(token: string, hostname: string) {
+  const r = await h.http('POST', '/api/v1/servers', { token, body: { planId: hourlyPlanId, imageId: h.seed.imageIds[0], locationId: h.seed.locationId, hostname } });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const session = stripe.sessionFor(r.body.id)!;
+  assert.deepEqual(session.line_items, [{ price: stripe.prices.get(session.line_items[0].price)!.id }], 'a metered price is sold without a quantity');
+  await deliverAll(stripe.completeCheckout(session.id));
+  await waitState(token, r.body.id, 'running');
+  return { id: r.body.id as string, sub: stripe.subscriptionFor(r.body.id)! };
+}
+
+function eventsOf(serverId: string) {
+  return stripe.meterEvents.filter((e) => e.identifier.startsWith(`${serverId}:`));
+}
+
+describe('hourly billing (Stripe billing meters on the Stripe-compatible test server, real SDK, PostgreSQL and NATS)', () => {
+  test('staff create a plan priced per hour: a Stripe meter and a metered price; validation names the field', async () => {
+    const both = await h.http('POST', '/api/v1/admin/plans', { token: admin, body: { name: 'Both', vcpus: 1, memoryMiB: 512, diskGiB: 10, priceMonthlyCents: 500, priceHourlyCents: 1 } });
+    assert.equal(both.status, 400, JSON.stringify(both.body));
+    assert.equal(both.body.details[0].field, 'priceMonthlyCents');
+    const zero = await h.http('POST', '/api/v1/admin/plans', { token: admin, body: { name: 'Zero', vcpus: 1, memoryMiB: 512, diskGiB: 10, priceHourlyCents: 0 } });
+    assert.equal(zero.status, 400, JSON.stringify(zero.body));
+    assert.match(JSON.stringify(zero.body), /priceHourlyCents/);
+    const neither = await h.http('POST', '/api/v1/admin/plans', { token: admin, body: { name: 'Neither', vcpus: 1, memoryMiB: 512, diskGiB: 10 } });
+    assert.equal(neither.status, 400, JSON.stringify(neither.body));
+    assert.match(JSON.stringify(neither.body), /priceMonthlyCents/);
+
+    const created = await h.http('POST', '/api/v1/admin/plans', { token: admin, body: { name: 'Hourly S', vcpus: 1, memoryMiB: 512, diskGiB: 10, priceHourlyCents: RATE } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.priceHourlyCents, RATE);
+    assert.equal(created.body.priceMonthlyCents, RATE * 730, 'a month of 730 hours, for comparison');
+    hourlyPlanId = created.body.id;
+    const [row] = await h.ds.query('SELECT * FROM billing_plan_prices WHERE plan_id = $1', [hourlyPlanId]);
+    const price = stripe.prices.get(row.stripe_price_id)!;
+    assert.equal(price.unit_amount, RATE);
+    assert.equal(price.recurring.usage_type, 'metered');
+    const meter = stripe.meters.get(price.recurring.meter)!;
+    assert.equal(meter.event_name, row.meter_event_name);
+    assert.equal(meter.default_aggregation.formula, 'sum');
+
+    const listed = await h.http('GET', '/api/v1/plans', { token: admin });
+    assert.equal(listed.body.find((p: { id: string }) => p.id === hourlyPlanId).priceHourlyCents, RATE);
+    assert.equal(listed.body.find((p: { id: string }) => p.id === h.seed.planIds.small).priceHourlyCents, null);
+
+    // the interval is fixed once a plan exists
+    const toMonthly = await h.http('PATCH', `/api/v1/admin/plans/${hourlyPlanId}`, { token: admin, body: { priceHourlyCents: null } });
+    assert.equal(toMonthly.status, 409, JSON.stringify(toMonthly.body));
+    assert.match(toMonthly.body.message, /by the hour/);
+    const toHourly = await h.http('PATCH', `/api/v1/admin/plans/${h.seed.planIds.small}`, { token: admin, body: { priceHourlyCents: 3 } });
+    assert.equal(toHourly.status, 409, JSON.stringify(toHourly.body));
+    const monthlyOnHourly = await h.http('PATCH', `/api/v1/admin/plans/${hourlyPlanId}`, { token: admin, body: { priceMonthlyCents: 100 } });
+    assert.equal(monthlyOnHourly.status, 400, JSON.stringify(monthlyOnHourly.body));
+  });
+
+  test('a server that lives a simulated 3 hours bills exactly 3 hours; retries and a second API instance report each hour once; deleting stops the meter', async () => {
+    const a = await h.register('hourly');
+    const { id, sub } = await paidHourlyServer(a.token, 'hourly-1.example.com');
+    await worker.drain(true);
+    assert.equal(eventsOf(id).length, 0, 'no hour is over yet');
+
+    // 2.5 simulated hours: two finished hours are reported, each with the identifier <serverId>:<hourStart>
+    clock.advance(2.5 * HOUR);
+    await worker.drain(true);
+    const two = eventsOf(id);
+    assert.equal(two.length, 2, JSON.stringify(two));
+    const [billing] = await h.ds.query('SELECT paid_at FROM server_billing WHERE server_id = $1', [id]);
+    const start = new Date(billing.paid_at).getTime();
+    assert.deepEqual(two.map((e) => e.identifier), [0, 1].map((k) => `${id}:${new Date(start + k * HOUR).toISOString()}`));
+    assert.ok(two.every((e) => e.payload.stripe_customer_id === sub.customer && e.payload.value === '1'));
+
+    // the tenant's upcoming invoice shows the hours (Stripe's preview sums the meter)
+    const up = await h.http('GET', '/api/v1/billing/upcoming', { token: a.token });
+    assert.equal(up.status, 200, JSON.stringify(up.body));
+    const mine = up.body.find((x: { serverId: string }) => x.serverId === id);
+    assert.equal(mine.billedPer, 'hour');
+    assert.equal(mine.hoursReported, 2);
+    assert.equal(mine.lines.length, 1);
+    assert.equal(mine.lines[0].quantity, 2);
+    assert.equal(mine.lines[0].unitAmount, RATE);
+    assert.equal(mine.amountDue, 2 * RATE);
+    // another tenant sees none of it
+    const other = await h.register('hourly-other');
+    assert.deepEqual((await h.http('GET', '/api/v1/billing/upcoming', { token: other.token })).body, []);
+
+    // idempotency: the reporter runs again, concurrently on two API instances, and an hour whose answer was "lost"
+    // (reported_at cleared) is sent again: Stripe keeps one event per hour
+    replica = await startApi(h.config, { logger: false });
+    const meters = [h.api.app.get(HourlyMeterService), replica.app.get(HourlyMeterService)];
+    await h.ds.query('UPDATE billing_hours SET reported_at = NULL WHERE server_id = $1 AND hour_start = $2', [id, new Date(start + HOUR)]);
+    const requestsBefore = stripe.meterEventRequests;
+    await Promise.all([meters[0]!.sweep(), meters[1]!.sweep(), worker.drain(true)]);
+    assert.ok(stripe.meterEventRequests > requestsBefore, 'the lost hour was sent again');
+    assert.equal(eventsOf(id).length, 2, 'and Stripe kept it once');
+    const [claimed] = await h.ds.query('SELECT count(*)::int AS n, count(reported_at)::int AS reported FROM billing_hours WHERE server_id = $1', [id]);
+    assert.deepEqual(claimed, { n: 2, reported: 2 });
+
+    // delete at 2.5 h: the started third hour is rounded up and reported at once; the subscription is cancelled with
+    // the hours invoiced now
+    assert.equal((await h.http('DELETE', `/api/v1/servers/${id}`, { token: a.token })).status, 202);
+    await waitState(a.token, id, 'deleted');
+    await waitFor('subscription cancelled', async () => {
+      await worker.drain(true);
+      return stripe.subscriptions.get(sub.id)!.status === 'canceled' ? true : undefined;
+    }, { timeoutMs: 8000, intervalMs: 50 });
+    assert.equal(eventsOf(id).length, 3);
+    assert.equal(eventsOf(id)[2]!.identifier, `${id}:${new Date(start + 2 * HOUR).toISOString()}`);
+    const final = [...stripe.invoices.values()].find((i) => i.parent.subscription_details.subscription === sub.id && i.lines);
+    assert.ok(final, 'a final invoice with the usage');
+    assert.equal(final.lines.data[0].quantity, 3, 'exactly 3 hours billed');
+    assert.equal(final.amount_due, 3 * RATE);
+    await deliverAll(stripe.outbox.splice(0));
+    await worker.drain(true);
+    const invoices = (await h.http('GET', '/api/v1/billing/invoices', { token: a.token })).body;
+    assert.ok(invoices.some((i: { amountDue: number; serverId: string }) => i.serverId === id && i.amountDue === 3 * RATE), JSON.stringify(invoices));
+
+    // the meter stays stopped: hours later, nothing more is reported or claimed
+    clock.advance(5 * HOUR);
+    await worker.drain(true);
+    await meters[1]!.sweep();
+    assert.equal(eventsOf(id).length, 3);
+    const [after3] = await h.ds.query('SELECT count(*)::int AS n FROM billing_hours WHERE server_id = $1', [id]);
+    assert.equal(after3.n, 3);
+    assert.deepEqual((await h.http('GET', '/api/v1/billing/upcoming', { token: a.token })).body.filter((x: { serverId: string }) => x.serverId === id), []);
+  });
+
+  test('a monthly server sends no meter events', async () => {
+    const m = await h.register('monthly-meter');
+    const r = await h.http('POST', '/api/v1/servers', { token: m.token, body: { planId: h.seed.planIds.small, imageId: h.seed.imageIds[0], locationId: h.seed.locationId, hostname: 'monthly-1' } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    await deliverAll(stripe.completeCheckout(stripe.sessionFor(r.body.id)!.id));
+    await waitState(m.token, r.body.id, 'running');
+    clock.advance(3 * HOUR);
+    await worker.drain(true);
+    assert.equal(eventsOf(r.body.id).length, 0);
+    const up = (await h.http('GET', '/api/v1/billing/upcoming', { token: m.token })).body;
+    assert.equal(up.length, 1);
+    assert.equal(up[0].billedPer, 'month');
+    assert.equal(up[0].amountDue, 500);
+  });
+});
