@@ -103,7 +103,9 @@ describe('a joined hypervisor on another host runs a real guest ordered through 
     // host's libvirt and the test guest's kernel as the node's settings
     const hvRoot = join(ROOT, 'hv');
     const t0 = Date.now();
-    const joined = sh('ip', ['netns', 'exec', hv.netns, 'bash', '-c', reg.join.command], {
+    // nsenter --net, not `ip netns exec`: the latter remounts /sys and hides the cgroup controllers, which a real
+    // second host has (its host checks look for the cpu controller)
+    const joined = sh('nsenter', [`--net=/run/netns/${hv.netns}`, 'bash', '-c', reg.join.command], {
       OBLAKO_NODE_ROOT: hvRoot, OBLAKO_SKIP_PACKAGES: '1', OBLAKO_NO_SYSTEMD: '1', OBLAKO_LIBVIRT_URI: hv.uri, OBLAKO_DOMAIN_TYPE: 'qemu',
       OBLAKO_PROVISIONING: 'full', OBLAKO_DIRECT_KERNEL: img.kernel, OBLAKO_DIRECT_INITRD: img.initrd, OBLAKO_DIRECT_CMDLINE: img.cmdline,
     });
@@ -128,6 +130,13 @@ describe('a joined hypervisor on another host runs a real guest ordered through 
     await c.connect();
     await c.query(`UPDATE users SET email_verified_at = now() WHERE email = $1`, [email]);
     await c.end();
+    // the joined node's heartbeat has it fetch and verify the image (its sha256); only then is it offered
+    await waitFor('the image verified on the joined node', async () => {
+      const states = await admin.ok<{ nodeId: string; state: string; reason: string | null }[]>('GET', `/api/v1/admin/images/${image.id}/nodes`);
+      const mine = states.find((x) => x.nodeId === reg.node.id);
+      if (mine?.state === 'failed') throw new Error(`the node could not verify the image: ${mine.reason}`);
+      return mine?.state === 'verified' || undefined;
+    }, { timeoutMs: 120_000 });
     const ordered = Date.now();
     const created = await customer.ok<ServerView>('POST', '/api/v1/servers', {
       planId: plan.id, imageId: image.id, locationId: location.id, hostname: 'far.joined.test', rootPassword: 'joined host root password',
