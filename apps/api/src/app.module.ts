@@ -1,4 +1,4 @@
-import { Global, Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { forwardRef, Global, Inject, Injectable, Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { DataSource } from 'typeorm';
@@ -81,13 +81,14 @@ import { IsosService } from './isos/isos.service.js';
 import { SnapshotsController } from './snapshots/snapshots.controller.js';
 import { BackupsController } from './backups/backups.controller.js';
 import { BackupsService } from './backups/backups.service.js';
+import { BackupsEngineAdapter } from './backups/backups-engine.adapter.js';
 import { SnapshotExpiry, SnapshotsService } from './snapshots/snapshots.service.js';
 import { ConsoleRelayService } from './consoles/console-relay.service.js';
 import { AdminBackupStoresController } from './backup-stores/backup-stores.controller.js';
 import { BackupStoresService } from './backup-stores/backup-stores.service.js';
 import { AdminBackupSettingsController, BackupScheduleController } from './backup-policy/backup-schedules.controller.js';
 import { BackupSchedulesService } from './backup-policy/backup-schedules.service.js';
-import { BackupPolicyClock, BackupScheduler } from './backup-policy/backup-scheduler.service.js';
+import { BACKUP_ENGINE, BackupPolicyClock, BackupScheduler } from './backup-policy/backup-scheduler.service.js';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -171,7 +172,12 @@ class StaffModule {
 class MembersModule {}
 
 /** Backup stores (staff), schedules and retention (customers), the grace period of deleted servers' backups (issue 12). */
-@Module({ controllers: [AdminBackupStoresController, BackupScheduleController, AdminBackupSettingsController], providers: [BackupStoresService, BackupSchedulesService, BackupPolicyClock, BackupScheduler], exports: [BackupStoresService, BackupSchedulesService, BackupPolicyClock, BackupScheduler] })
+@Module({
+  // the engine (ServersModule's BackupsService and runner) behind the scheduler's BACKUP_ENGINE port
+  imports: [forwardRef(() => ServersModule)],
+  controllers: [AdminBackupStoresController, BackupScheduleController, AdminBackupSettingsController],
+  providers: [BackupStoresService, BackupSchedulesService, BackupPolicyClock, BackupScheduler, BackupsEngineAdapter, { provide: BACKUP_ENGINE, useExisting: BackupsEngineAdapter }],
+  exports: [BackupStoresService, BackupSchedulesService, BackupPolicyClock, BackupScheduler] })
 class BackupPolicyModule {}
 
 /** Webhook endpoints and their dispatcher, notifications and what turns server changes into both. */

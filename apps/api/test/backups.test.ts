@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { connect } from '@nats-io/transport-node';
 import { subjects, WIRE_VERSION, type NodeCommand } from '@oblako/contracts';
 import { TEST_NATS_URL } from '@oblako/testing';
+import { BACKUP_ENGINE, BackupScheduler, type BackupEngine } from '../src/backup-policy/backup-scheduler.service.js';
+import { BackupsEngineAdapter } from '../src/backups/backups-engine.adapter.js';
 import { BackupsService } from '../src/backups/backups.service.js';
 import { FakeNode, type FakeOutcome } from './support/fake-node.js';
 import { ADMIN, startHarness, type Harness } from './support/harness.js';
@@ -175,4 +177,31 @@ test('a node reports its backup public key in its heartbeat; staff see it on the
   } finally {
     await nc.close();
   }
+});
+
+test('the scheduler\'s BACKUP_ENGINE is this engine: a due window starts a real scheduled backup, retention prunes through backup_delete', async () => {
+  const a = await h.register('bk-engine');
+  const id = await h.orderRunning(a.token, 'bk-engine-1');
+  const engine = h.api.app.get<BackupEngine>(BACKUP_ENGINE);
+  assert.ok(engine instanceof BackupsEngineAdapter);
+  const hourNow = new Date().getUTCHours();
+  const put = await h.http('PUT', `/api/v1/servers/${id}/backup-schedule`, { token: a.token, body: {
+    enabled: true, frequency: 'daily', windowStartHour: hourNow, windowHours: 2, retention: { keepLast: 1, keepDaily: 0, keepWeekly: 0, keepMonthly: 0 },
+  } });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  const scheduler = h.api.app.get(BackupScheduler);
+  const first = await scheduler.sweep();
+  assert.equal(first.started, 1, JSON.stringify(first));
+  await h.waitIdle(a.token, id, 'running');
+  const listed = (await h.http('GET', `/api/v1/servers/${id}/backups`, { token: a.token })).body;
+  assert.equal(listed.length, 1);
+  assert.deepEqual([listed[0].state, listed[0].trigger], ['ready', 'scheduled']);
+  // a second backup now, then keep-last 1 prunes the older one through the node
+  await h.http('POST', `/api/v1/servers/${id}/backups`, { token: a.token });
+  await h.waitIdle(a.token, id, 'running');
+  const second = await scheduler.sweep();
+  assert.equal(second.pruned, 1, JSON.stringify(second));
+  await h.waitIdle(a.token, id, 'running');
+  const left = (await h.http('GET', `/api/v1/servers/${id}/backups`, { token: a.token })).body;
+  assert.deepEqual(left.map((b: { trigger: string }) => b.trigger), ['manual'], 'the older (scheduled) one was pruned, the newest kept');
 });
