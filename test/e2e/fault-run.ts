@@ -1,6 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ServerView } from '@oblako/contracts';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { natsServerList, subjects, type ServerView } from '@oblako/contracts';
 import { ApiClient, type ManagedProcess } from '@oblako/devstack';
 import { newCustomer, startE2E, type E2E } from './support.js';
 import { catalogue, fleetCounts, HeartbeatWatch, registerNode, startLibvirtTestHost, waitSettled, type LibvirtTestHost } from './fleet-support.js';
@@ -65,6 +67,17 @@ export function faultInjection(title: string, startNats: () => Promise<FaultNats
     daemons.b = await e.stack.startDaemon(nodeB, { LIBVIRT_URI: hosts[1]!.uri }, 'daemon-b');
     apiB = await e.stack.startApi('api-b');
     watch = await HeartbeatWatch.start(nats.url, e.stack.subjectPrefix);
+    if (nats.streamReplicas) {
+      // the streams the API made really have the replicas asked for (a cluster run on R1 streams would prove little)
+      const nc = await connect({ servers: natsServerList(nats.url) });
+      try {
+        const jsm = await jetstreamManager(nc);
+        const s = subjects(e.stack.subjectPrefix);
+        for (const stream of [s.commandStream, s.eventStream]) assert.equal((await jsm.streams.info(stream)).config.num_replicas, nats.streamReplicas, stream);
+      } finally {
+        await nc.close();
+      }
+    }
   });
   after(async () => {
     await watch?.close();
