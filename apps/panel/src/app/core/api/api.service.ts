@@ -70,6 +70,13 @@ export interface ResizeChoice {
 }
 
 export type PowerAction = Schemas['ServerActionDto']['action'];
+export type ServerSort = NonNullable<NonNullable<paths['/api/v1/servers']['get']['parameters']['query']>['sort']>;
+export type SortOrder = NonNullable<NonNullable<paths['/api/v1/servers']['get']['parameters']['query']>['order']>;
+export interface ServerListView {
+  q?: string;
+  sort?: ServerSort;
+  order?: SortOrder;
+}
 
 export type AuditEntryView = Schemas['AuditEntryDto'];
 
@@ -134,8 +141,10 @@ export class ApiService {
   }
 
   // ---- servers
-  servers(cursor: string | null, limit = 25): Promise<Page<ServerView>> {
-    return this.ok(this.client.GET('/api/v1/servers', { params: { query: { ...(cursor ? { cursor } : {}), limit } } }));
+  /** A page of the team's servers: `q` searches host names and the start of addresses; a cursor works only with the order it came from. */
+  servers(cursor: string | null, limit = 25, view: ServerListView = {}): Promise<Page<ServerView>> {
+    const { q, sort, order } = view;
+    return this.ok(this.client.GET('/api/v1/servers', { params: { query: { ...(cursor ? { cursor } : {}), limit, ...(q ? { q } : {}), ...(sort ? { sort } : {}), ...(order ? { order } : {}) } } }));
   }
   server(id: string): Promise<ServerView> {
     return this.ok(this.client.GET('/api/v1/servers/{id}', { params: { path: { id } } }));

@@ -8,11 +8,12 @@ import { MatTableModule } from '@angular/material/table';
 import { MatTooltipModule } from '@angular/material/tooltip';
 import { FINISHED_TASK_STATES, Permission, isTransient, planAction, planOperation, type IsoView, type ServerView, type TaskView } from '@oblako/contracts';
 import { firstValueFrom } from 'rxjs';
-import { ApiService, type PowerAction } from '../../core/api/api.service';
+import { ApiService } from '../../core/api/api.service';
 import { ApiRequestError, errorMessage } from '../../core/api/api-error';
 import { AuthService } from '../../core/auth/auth.service';
 import { LiveService, type LiveEvent } from '../../core/live/live.service';
 import { ConfirmDialog, type ConfirmData } from '../../shared/confirm-dialog';
+import { SERVER_ACTIONS, actionStates, confirmAction, type ActionButton, type PanelAction } from './server-actions';
 import { RebuildDialog, type RebuildChoice, type RebuildData } from './rebuild-dialog';
 import { ResetPasswordDialog, type ResetPasswordData } from './reset-password-dialog';
 import { ResizeDialog, type ResizeData } from './resize-dialog';
@@ -26,28 +27,6 @@ import { coalesce } from '../../shared/coalesce';
 import { formatDateTime, formatGiB, formatMiB, formatMoney, humanize } from '../../shared/format';
 
 const SERVER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** What the API accepts: the power actions of its OpenAPI document, and DELETE. */
-type PanelAction = PowerAction | 'delete';
-
-interface ActionButton {
-  action: PanelAction;
-  label: string;
-  confirm: Omit<ConfirmData, 'typeToConfirm'> & { typed?: boolean };
-}
-
-const ACTIONS: readonly ActionButton[] = [
-  { action: 'start', label: 'Start', confirm: { title: 'Start the server?', message: 'The server boots from its disk.', confirmLabel: 'Start' } },
-  { action: 'stop', label: 'Stop', confirm: { title: 'Stop the server?', message: 'The operating system is asked to shut down; after a timeout the server is powered off.', confirmLabel: 'Stop' } },
-  { action: 'reboot', label: 'Reboot', confirm: { title: 'Reboot the server?', message: 'Running programs are interrupted while it restarts.', confirmLabel: 'Reboot' } },
-  { action: 'pause', label: 'Pause', confirm: { title: 'Pause the server?', message: 'The server is frozen in memory: it keeps its state but answers nothing until you resume it.', confirmLabel: 'Pause' } },
-  { action: 'resume', label: 'Resume', confirm: { title: 'Resume the server?', message: 'The server runs on from where it was paused.', confirmLabel: 'Resume' } },
-  { action: 'rescue', label: 'Rescue', confirm: { title: 'Boot into rescue?', message: 'The server shuts down and boots the rescue system on its own address, with its own disk attached as a second disk (/dev/vdc) to repair or copy. It stays in rescue until you leave it.', confirmLabel: 'Boot rescue' } },
-  { action: 'unrescue', label: 'Leave rescue', confirm: { title: 'Leave rescue?', message: 'The rescue system shuts down and the server boots from its own disk again.', confirmLabel: 'Leave rescue' } },
-  { action: 'rebuild', label: 'Rebuild', confirm: { title: 'Rebuild', message: '', confirmLabel: 'Rebuild', danger: true, typed: true } },
-  { action: 'reset_password', label: 'Reset root password', confirm: { title: 'Reset root password', message: '', confirmLabel: 'Reset' } },
-  { action: 'delete', label: 'Delete', confirm: { title: 'Delete the server?', message: 'The server, its disk and its addresses are released. This cannot be undone.', confirmLabel: 'Delete', danger: true, typed: true } },
-];
 
 @Component({
   selector: 'ob-server-detail',
@@ -91,14 +70,7 @@ export class ServerDetailPage {
 
   readonly actions = computed(() => {
     const s = this.server();
-    if (!s) return [];
-    return ACTIONS.map((a) => {
-      const plan = planAction(s.state, a.action, this.activeTask() !== null);
-      // the API refuses it too (409 no_guest_agent); the button says why before anyone asks
-      const noAgent = a.action === 'reset_password' && !s.image.guestAgent;
-      const reason = noAgent ? `The image ${s.image.name} has no guest agent: rebuild with a new root password instead.` : plan.ok ? (this.canWrite() ? '' : 'Your role may not change servers.') : plan.reason;
-      return { ...a, enabled: plan.ok && !noAgent && this.canWrite() && this.busyAction() === null, reason };
-    });
+    return s ? actionStates(s, SERVER_ACTIONS, { canWrite: this.canWrite(), busy: this.busyAction() !== null }) : [];
   });
 
   /** Whether a resize may start now, and why not (the plan choice itself is checked by the API's resize-options). */
@@ -290,9 +262,7 @@ export class ServerDetailPage {
       rootPassword = await firstValueFrom(this.dialog.open<ResetPasswordDialog, ResetPasswordData, string>(ResetPasswordDialog, { data, width: '480px', maxWidth: '95vw' }).afterClosed());
       if (!rootPassword) return;
     } else {
-      const data: ConfirmData = { ...a.confirm, ...(a.confirm.typed ? { typeToConfirm: s.hostname } : {}) };
-      const ok = await firstValueFrom(this.dialog.open<ConfirmDialog, ConfirmData, boolean>(ConfirmDialog, { data, autoFocus: a.confirm.typed ? 'first-tabbable' : 'dialog', width: '440px', maxWidth: '95vw' }).afterClosed());
-      if (!ok) return;
+      if (!(await confirmAction(this.dialog, a, s))) return;
     }
     this.busyAction.set(a.action);
     this.actionError.set(null);

@@ -1,16 +1,37 @@
 import { ChangeDetectionStrategy, Component, DestroyRef, computed, inject, signal } from '@angular/core';
-import { RouterLink } from '@angular/router';
+import { ActivatedRoute, Router, RouterLink } from '@angular/router';
 import { MatButtonModule } from '@angular/material/button';
+import { MatDialog } from '@angular/material/dialog';
 import { MatTableModule } from '@angular/material/table';
 import { FINISHED_TASK_STATES, Permission, isTransient, type ServerView } from '@oblako/contracts';
-import { ApiService } from '../../core/api/api.service';
+import { ApiService, type ServerListView, type ServerSort, type SortOrder } from '../../core/api/api.service';
 import { errorMessage } from '../../core/api/api-error';
 import { AuthService } from '../../core/auth/auth.service';
 import { LiveService, type LiveEvent } from '../../core/live/live.service';
+import { ErrorBanner } from '../../shared/error-banner';
 import { LoadState } from '../../shared/load-state';
 import { StateChip } from '../../shared/state-chip';
 import { coalesce } from '../../shared/coalesce';
 import { formatMoney } from '../../shared/format';
+import { ROW_ACTIONS, actionStates, confirmAction, type ActionState } from './server-actions';
+
+/** How long typing pauses before the search runs (and enters the URL). */
+const SEARCH_DEBOUNCE_MS = 300;
+
+/** The orders the list offers: value "sort:order". */
+export const LIST_ORDERS: readonly { value: string; label: string; sort: ServerSort; order: SortOrder }[] = [
+  { value: 'created:desc', label: 'Newest first', sort: 'created', order: 'desc' },
+  { value: 'created:asc', label: 'Oldest first', sort: 'created', order: 'asc' },
+  { value: 'name:asc', label: 'Host name A–Z', sort: 'name', order: 'asc' },
+  { value: 'name:desc', label: 'Host name Z–A', sort: 'name', order: 'desc' },
+  { value: 'state:asc', label: 'State', sort: 'state', order: 'asc' },
+];
+
+/** The list's view from the URL (?q=&sort=&order=); anything unknown falls back to newest first. */
+export function viewFromQuery(q: string | null, sort: string | null, order: string | null): { q: string; order: (typeof LIST_ORDERS)[number] } {
+  const wanted = `${sort ?? 'created'}:${order ?? (sort && sort !== 'created' ? 'asc' : 'desc')}`;
+  return { q: (q ?? '').slice(0, 253), order: LIST_ORDERS.find((o) => o.value === wanted) ?? LIST_ORDERS[0]! };
+}
 
 const PAGE_SIZE = 25;
 
@@ -22,14 +43,37 @@ export function primaryAddress(s: ServerView): string {
 @Component({
   selector: 'ob-servers-list',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [RouterLink, MatButtonModule, MatTableModule, LoadState, StateChip],
+  imports: [RouterLink, MatButtonModule, MatTableModule, ErrorBanner, LoadState, StateChip],
   template: `
     <div class="ob-page" data-testid="servers-page">
       <div class="ob-page-header">
         <h1>Servers</h1>
         @if (canOrder()) {<a mat-flat-button routerLink="/order" data-testid="order-server">Order a server</a>}
       </div>
-      <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && servers().length === 0" (retry)="reload()">
+      @if (hasAny()) {
+        <div class="toolbar" role="search">
+          <label class="field">
+            <span>Search</span>
+            <input type="search" [value]="searchText()" (input)="onSearchInput($any($event.target).value)" (keydown.enter)="commitSearch()"
+              placeholder="Host name or address" maxlength="253" autocomplete="off" data-testid="servers-search" aria-describedby="servers-search-hint" />
+            <small id="servers-search-hint" class="ob-muted">Part of a host name, or the start of an address</small>
+          </label>
+          <label class="field">
+            <span>Sort</span>
+            <select [value]="view().order.value" (change)="setOrder($any($event.target).value)" data-testid="servers-sort">
+              @for (o of orders; track o.value) {<option [value]="o.value" [selected]="o.value === view().order.value">{{ o.label }}</option>}
+            </select>
+          </label>
+        </div>
+      }
+      <ob-error-banner [message]="rowError()" testId="row-action-error" />
+      @if (!loading() && !error() && servers().length === 0 && view().q) {
+        <div class="no-match" role="status" data-testid="servers-no-match">
+          <p><strong>No servers match “{{ view().q }}”.</strong> Search looks at host names and the start of addresses.</p>
+          <button mat-stroked-button type="button" (click)="clearSearch()" data-testid="servers-clear-search">Clear the search</button>
+        </div>
+      }
+      <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && servers().length === 0 && !view().q" (retry)="reload()">
         <p><strong>No servers yet.</strong></p>
         @if (canOrder()) {<p>Order your first server: choose a location, a plan and an image, and it runs in seconds.</p>
           <a mat-flat-button routerLink="/order" data-testid="order-first-server">Order a server</a>}
@@ -58,6 +102,24 @@ export function primaryAddress(s: ServerView): string {
               <th mat-header-cell *matHeaderCellDef scope="col">Location</th>
               <td mat-cell *matCellDef="let s" data-label="Location">{{ s.location.name }}</td>
             </ng-container>
+            <ng-container matColumnDef="actions">
+              <th mat-header-cell *matHeaderCellDef scope="col">Actions</th>
+              <td mat-cell *matCellDef="let s" data-label="Actions" class="row-actions">
+                @let acts = rowActions(s);
+                <div role="group" [attr.aria-label]="'Power actions for ' + s.hostname">
+                  @for (a of acts; track a.action) {
+                    <button mat-stroked-button type="button" [disabled]="!a.enabled" (click)="runRow(a, s)"
+                      [attr.data-testid]="'row-action-' + a.action" [attr.aria-describedby]="a.enabled ? null : 'why-' + a.action + '-' + s.id">
+                      {{ busyRow() === s.id + a.action ? a.label + '…' : a.label }}</button>
+                  }
+                </div>
+                <ul class="ob-why" data-testid="row-action-reasons">
+                  @for (a of acts; track a.action) {
+                    @if (!a.enabled && a.reason) {<li [id]="'why-' + a.action + '-' + s.id" [attr.data-testid]="'row-why-' + a.action"><strong>{{ a.label }}:</strong> {{ a.reason }}</li>}
+                  }
+                </ul>
+              </td>
+            </ng-container>
             <tr mat-header-row *matHeaderRowDef="columns"></tr>
             <tr mat-row *matRowDef="let s; columns: columns" data-testid="server-row" [attr.data-server-id]="s.id"
               [attr.data-hostname]="s.hostname" [attr.data-state]="s.state"></tr>
@@ -73,12 +135,34 @@ export function primaryAddress(s: ServerView): string {
         @if (moreError()) {<p class="ob-error" role="alert">{{ moreError() }}</p>}
       }
     </div>`,
-  styles: `.more { display: flex; justify-content: center; padding: 16px; } td a { font-weight: 500; }`,
+  styles: `.more { display: flex; justify-content: center; padding: 16px; } td a { font-weight: 500; }
+    .toolbar { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-end; margin-bottom: 12px; }
+    .field { display: flex; flex-direction: column; gap: 4px; }
+    .field input { min-width: min(320px, 80vw); }
+    .field input, .field select { font: inherit; padding: 6px 8px; }
+    .no-match { padding: 16px 0; }
+    .row-actions [role=group] { display: flex; flex-wrap: wrap; gap: 4px; }
+    .row-actions .ob-why { max-width: 260px; }`,
 })
 export class ServersListPage {
   private readonly api = inject(ApiService);
   private readonly auth = inject(AuthService);
-  readonly columns = ['hostname', 'state', 'address', 'plan', 'location'];
+  private readonly router = inject(Router);
+  private readonly route = inject(ActivatedRoute);
+  private readonly dialog = inject(MatDialog);
+  readonly columns = ['hostname', 'state', 'address', 'plan', 'location', 'actions'];
+  readonly orders = LIST_ORDERS;
+  /** The search and order shown, from the URL (so reload and back keep them). */
+  readonly view = signal(viewFromQuery(null, null, null));
+  /** What is typed in the search box (it reaches the URL once typing pauses). */
+  readonly searchText = signal('');
+  /** The team has servers at all (the search and sort show only then); a search with no match keeps them. */
+  readonly hasAny = signal(false);
+  readonly busyRow = signal<string | null>(null);
+  readonly rowError = signal<string | null>(null);
+  readonly canWrite = computed(() => this.auth.permissions().has(Permission.ServersWrite));
+  private searchTimer: ReturnType<typeof setTimeout> | null = null;
+  private seq = 0;
   readonly servers = signal<ServerView[]>([]);
   readonly nextCursor = signal<string | null>(null);
   readonly loading = signal(true);
@@ -93,7 +177,19 @@ export class ServersListPage {
   private missedWhileLoading = false;
 
   constructor() {
-    void this.reload();
+    const destroyRefForUrl = inject(DestroyRef);
+    const sub = this.route.queryParamMap.subscribe((p) => {
+      const v = viewFromQuery(p.get('q'), p.get('sort'), p.get('order'));
+      const changed = v.q !== this.view().q || v.order.value !== this.view().order.value;
+      this.view.set(v);
+      // Back/forward bring the URL's search into the box; what is being typed stays.
+      if (!this.searchTimer) this.searchText.set(v.q);
+      if (changed || this.loading()) void this.reload();
+    });
+    destroyRefForUrl.onDestroy(() => {
+      sub.unsubscribe();
+      if (this.searchTimer) clearTimeout(this.searchTimer);
+    });
     const live = inject(LiveService);
     const destroyRef = inject(DestroyRef);
     live.watch(destroyRef, (e) => void this.onLive(e));
@@ -101,6 +197,56 @@ export class ServersListPage {
   }
 
   readonly trackById = (_: number, s: ServerView) => s.id;
+
+  private listView(): ServerListView {
+    const v = this.view();
+    return { ...(v.q.trim() ? { q: v.q.trim() } : {}), sort: v.order.sort, order: v.order.order };
+  }
+
+  onSearchInput(text: string): void {
+    this.searchText.set(text);
+    if (this.searchTimer) clearTimeout(this.searchTimer);
+    this.searchTimer = setTimeout(() => this.commitSearch(), SEARCH_DEBOUNCE_MS);
+  }
+
+  commitSearch(): void {
+    if (this.searchTimer) clearTimeout(this.searchTimer);
+    this.searchTimer = null;
+    const q = this.searchText().trim();
+    if (q === this.view().q) return;
+    void this.router.navigate([], { relativeTo: this.route, queryParams: { q: q || null }, queryParamsHandling: 'merge' });
+  }
+
+  clearSearch(): void {
+    this.searchText.set('');
+    this.commitSearch();
+  }
+
+  setOrder(value: string): void {
+    const o = LIST_ORDERS.find((x) => x.value === value) ?? LIST_ORDERS[0]!;
+    const isDefault = o === LIST_ORDERS[0];
+    void this.router.navigate([], { relativeTo: this.route, queryParams: { sort: isDefault ? null : o.sort, order: isDefault ? null : o.order }, queryParamsHandling: 'merge' });
+  }
+
+  rowActions(s: ServerView): ActionState[] {
+    return actionStates(s, ROW_ACTIONS, { canWrite: this.canWrite(), busy: this.busyRow()?.startsWith(s.id) ?? false });
+  }
+
+  /** Start, stop or reboot from the row, with the server page's confirmation. */
+  async runRow(a: ActionState, s: ServerView): Promise<void> {
+    if (!(await confirmAction(this.dialog, a, s))) return;
+    if (a.action === 'delete') return;
+    this.busyRow.set(s.id + a.action);
+    this.rowError.set(null);
+    try {
+      const accepted = await this.api.serverAction(s.id, a.action);
+      this.servers.update((list) => list.map((x) => (x.id === accepted.id ? accepted : x)));
+    } catch (e) {
+      this.rowError.set(`${a.label} ${s.hostname}: ${errorMessage(e)}`);
+    } finally {
+      this.busyRow.set(null);
+    }
+  }
   address(s: ServerView): string {
     return primaryAddress(s);
   }
@@ -109,17 +255,24 @@ export class ServersListPage {
   }
 
   async reload(): Promise<void> {
+    const seq = ++this.seq;
     this.loading.set(true);
     this.error.set(null);
+    this.moreError.set(null);
+    const view = this.listView();
     try {
-      const page = await this.api.servers(null, PAGE_SIZE);
+      const page = await this.api.servers(null, PAGE_SIZE, view);
+      if (seq !== this.seq) return;
       this.servers.set(page.items.filter((s) => s.state !== 'deleted'));
       this.nextCursor.set(page.nextCursor);
+      this.hasAny.set(page.items.length > 0 || !!view.q);
     } catch (e) {
+      if (seq !== this.seq) return;
       this.error.set(errorMessage(e));
     } finally {
-      this.loading.set(false);
+      if (seq === this.seq) this.loading.set(false);
     }
+    if (seq !== this.seq) return;
     if (this.missedWhileLoading) {
       this.missedWhileLoading = false;
       await this.refreshSoon();
@@ -132,7 +285,9 @@ export class ServersListPage {
     this.loadingMore.set(true);
     this.moreError.set(null);
     try {
-      const page = await this.api.servers(cursor, PAGE_SIZE);
+      const seq = this.seq;
+      const page = await this.api.servers(cursor, PAGE_SIZE, this.listView());
+      if (seq !== this.seq) return;
       const seen = new Set(this.servers().map((s) => s.id));
       this.servers.update((list) => [...list, ...page.items.filter((s) => !seen.has(s.id) && s.state !== 'deleted')]);
       this.nextCursor.set(page.nextCursor);
@@ -149,7 +304,10 @@ export class ServersListPage {
       this.missedWhileLoading = true;
       return;
     }
-    const page = await this.api.servers(null, Math.max(PAGE_SIZE, this.servers().length));
+    const seq = this.seq;
+    const page = await this.api.servers(null, Math.min(100, Math.max(PAGE_SIZE, this.servers().length)), this.listView());
+    if (seq !== this.seq) return;
+    if (page.items.length) this.hasAny.set(true);
     this.servers.set(page.items.filter((s) => s.state !== 'deleted'));
     this.nextCursor.set(page.nextCursor);
     this.error.set(null);
@@ -165,13 +323,14 @@ export class ServersListPage {
     const { server, state, task } = e;
     this.servers.update((list) => {
       const i = list.findIndex((s) => s.id === e.serverId);
-      if (i === -1) return server ? [server, ...list] : list;
+      // A new server goes on top of the default order; a search or another order asks the API where it belongs.
+      if (i === -1) return server && !this.view().q && this.view().order === LIST_ORDERS[0] ? [server, ...list] : list;
       const current = list[i] as ServerView;
       const copy = [...list];
       copy[i] = server ?? { ...current, state: state ?? current.state, currentTask: task ?? current.currentTask };
       return copy;
     });
-    // New servers, addresses and anything the event did not carry.
-    if (!server) await this.refreshSoon();
+    // New servers, addresses and anything the event did not carry; in another order a state change can move the row.
+    if (!server || this.view().q || this.view().order !== LIST_ORDERS[0]) await this.refreshSoon();
   }
 }
