@@ -15,6 +15,7 @@
  * real rate, comes out of the same run. The servers are written straight into the database (as bench:fleet does).
  */
 import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type pg from 'pg';
@@ -168,10 +169,10 @@ async function main(): Promise<void> {
     const hourly = Number((await pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM usage_rollups WHERE level = '1h'`)).rows[0]!.n);
     console.log(`\n30-day graph: ${hourly} hourly rollup rows present (written in ${((now() - t) / 1000).toFixed(1)} s)`);
     const usageMod = (await import(pathToFileURL(join(REPO_ROOT, 'apps/api/dist/src/usage/usage.service.js')).href)) as {
-      rowsSql(level: '1h', scope: 'server'): string;
+      serverGraphSql(level: '1h'): string;
       usageGrid(range: '30d', nowMs: number): { from: Date };
     };
-    const graphSql = usageMod.rowsSql('1h', 'server');
+    const graphSql = usageMod.serverGraphSql('1h');
     const beforeSql = `SELECT bucket + interval '3600 seconds' AS t, 3600 AS bucket_seconds, sum(seconds)::float8 AS seconds, sum(cpu_ns)::text AS cpu_ns,
         sum(disk_read_bytes)::text AS disk_read_bytes, sum(disk_write_bytes)::text AS disk_write_bytes, sum(disk_read_ops)::text AS disk_read_ops,
         sum(disk_write_ops)::text AS disk_write_ops, sum(net_in_bytes)::text AS net_in_bytes, sum(net_out_bytes)::text AS net_out_bytes,
@@ -186,26 +187,42 @@ async function main(): Promise<void> {
     const beforeTimes: number[] = [];
     // different servers' graphs in turn (not one server's pages hot in the cache), the target's through the API
     const others = all.slice(1, ROLLUP_SERVERS);
+    let apiCpu = 0;
     for (let i = 0; i < QUERIES; i++) {
+      const c0 = cpuSeconds(apiPid);
       let t0 = now();
       await customer.call('GET', `/api/v1/servers/${target}/usage?range=30d`);
       apiTimes.push(now() - t0);
+      apiCpu += cpuSeconds(apiPid) - c0;
       const sid = others.length ? others[i % others.length]! : target;
       t0 = now();
-      await pool.query(graphSql, [sid, usageMod.usageGrid('30d', Date.now()).from]);
+      await pool.query(graphSql, [sid, usageMod.usageGrid('30d', Date.now()).from, null]);
       pgTimes.push(now() - t0);
       t0 = now();
       await pool.query(beforeSql, [sid, '30 days']);
       beforeTimes.push(now() - t0);
     }
+    // the API's floor on this machine: the same customer reading the same server (authentication, tenant, one row)
+    const floorTimes: number[] = [];
+    let floorCpu = 0;
+    for (let i = 0; i < QUERIES; i++) {
+      const c0 = cpuSeconds(apiPid);
+      const t0 = now();
+      await customer.call('GET', `/api/v1/servers/${target}`);
+      floorTimes.push(now() - t0);
+      floorCpu += cpuSeconds(apiPid) - c0;
+    }
+    const f = summary(floorTimes);
     const a = summary(apiTimes);
     const q = summary(pgTimes);
     const b = summary(beforeTimes);
     console.log(`  GET /servers/:id/usage?range=30d (${first.body.points.length} points): p50 ${a.p50.toFixed(2)} ms, p99 ${a.p99.toFixed(2)} ms over ${a.n} (target p99 < 20 ms: ${a.p99 < 20 ? 'met' : 'MISSED'})`);
+    console.log(`  floor: GET /servers/:id (same auth and tenant check, one row): p50 ${f.p50.toFixed(2)} ms, p99 ${f.p99.toFixed(2)} ms; load average ${loadavg()[0]!.toFixed(1)}`);
+    console.log(`  API CPU per request (/proc, the machine's load left out): 30-day graph ${((apiCpu / QUERIES) * 1000).toFixed(2)} ms, floor ${((floorCpu / QUERIES) * 1000).toFixed(2)} ms`);
     console.log(`  the API's SQL on PostgreSQL (index-only on the key with INCLUDE): p50 ${q.p50.toFixed(2)} ms, p99 ${q.p99.toFixed(2)} ms; API/SQL p99 ${(a.p99 / q.p99).toFixed(1)}x, p50 ${(a.p50 / q.p50).toFixed(1)}x`);
     console.log(`  before (plain key, grouped query through the heap): p50 ${b.p50.toFixed(2)} ms, p99 ${b.p99.toFixed(2)} ms; before/after p50 ${(b.p50 / q.p50).toFixed(1)}x, p99 ${(b.p99 / q.p99).toFixed(1)}x`);
     const probe = others[others.length - 1] ?? target;
-    console.log(`  EXPLAIN after (a server not read yet):\n${(await plan2(graphSql, [probe, usageMod.usageGrid('30d', Date.now()).from])).join('\n')}`);
+    console.log(`  EXPLAIN after (a server not read yet):\n${(await plan2(graphSql, [probe, usageMod.usageGrid('30d', Date.now()).from, null])).join('\n')}`);
     console.log(`  EXPLAIN before (the same server):\n${(await plan2(beforeSql, [probe, '30 days'])).join('\n')}`);
   } finally {
     await nc.close().catch(() => undefined);
