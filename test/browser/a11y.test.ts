@@ -27,6 +27,8 @@ before(async () => {
   await api.register(email, PASSWORD, 'Accessible Hosting');
   await b.stack.verifyEmail(email);
   const seed = b.stack.seed;
+  // a second table for the phone check: the SSH key list becomes cards too
+  await api.ok('POST', '/api/v1/ssh-keys', { name: 'laptop', publicKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGHzH9n07OGOJKwbUH3NRS15INZCUvwcN0itAFhTZZ2/ a11y@phone' });
   const placed = await api.ok<ServerView>('POST', '/api/v1/servers', { locationId: seed.locationId, planId: seed.planIds.small, imageId: seed.imageIds[0], hostname: 'a11y-web-1' });
   server = await waitForState(api, placed.id, 'running', 60_000);
 });
@@ -112,6 +114,22 @@ describe('accessibility and phones', () => {
     await shot(page, '41-phone-server');
     assert.ok(wide <= 0, `the server list scrolls sideways by ${wide} px on a phone`);
     assert.ok(wide2 <= 0, `the server page scrolls sideways by ${wide2} px on a phone`);
+
+    // a second table: the SSH keys, one card per key, each value named by its column's label
+    await page.goto('/ssh-keys');
+    await byTestId(page, 'ssh-keys-table').waitFor();
+    assert.equal(await page.locator('[data-testid="ssh-keys-table"] .mat-mdc-header-row').isVisible(), false, 'no table header for the SSH keys on a phone');
+    const keyCells = await page.locator('[data-testid="ssh-keys-table"] .mat-mdc-row').first().locator('td').evaluateAll((tds) => tds.map((td) => {
+      const el = td as unknown as { getBoundingClientRect(): { right: number; width: number }; getAttribute(n: string): string | null };
+      const before = (globalThis as unknown as { getComputedStyle(e: unknown, p: string): { content: string } }).getComputedStyle(td, '::before').content;
+      const r = el.getBoundingClientRect();
+      return { label: el.getAttribute('data-label'), before, right: r.right, width: r.width };
+    }));
+    const fp = keyCells.find((c) => c.label === 'Fingerprint');
+    assert.ok(fp && fp.before === '"Fingerprint"', `the fingerprint is labelled on its card: ${JSON.stringify(keyCells)}`);
+    assert.ok(keyCells.every((c) => c.right <= 390), `every cell of the key's card is on screen: ${JSON.stringify(keyCells)}`);
+    assert.ok((await page.evaluate(scrollOverflow)) <= 0, 'the SSH key list does not scroll sideways on a phone');
+    await shot(page, '43-phone-ssh-keys');
     await page.context().close();
   });
 });

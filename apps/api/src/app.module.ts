@@ -30,6 +30,8 @@ import { ApiTokenStrategy, JwtStrategy } from './auth/strategies.js';
 import { AdminCatalogueController, AdminImageNodesController, CatalogueController } from './catalogue/catalogue.controller.js';
 import { CatalogueService } from './catalogue/catalogue.service.js';
 import { ImageVerificationService } from './images/image-verification.service.js';
+import { HeartbeatHistoryService } from './node-events/heartbeat-history.service.js';
+import { AdminNodeHeartbeatsController } from './node-events/heartbeat-history.controller.js';
 import { APP_CONFIG } from './common/config.provider.js';
 import type { AppConfig } from './config/config.js';
 import { createDataSource, openDataSource } from './database/data-source.js';
@@ -186,13 +188,13 @@ class EventsOutModule {}
 
 @Module({
   imports: [FleetModule, SshKeysModule],
-  controllers: [ServersController, AdminServersController, AdminTasksController, UsageController, AdminNodeUsageController, SnapshotsController, BackupsController, AdminTrafficController, AdminImageNodesController],
+  controllers: [ServersController, AdminServersController, AdminTasksController, UsageController, AdminNodeUsageController, SnapshotsController, BackupsController, AdminTrafficController, AdminImageNodesController, AdminNodeHeartbeatsController],
   providers: [
     ServerOrdersService, ServerViewsService, ServerActionsService, ServerResizeService, AdminTasksService, AdminTaskActionsService, NodePlacementService, OutboxRelayService, TaskRunner, BillingPort, SnapshotsService, BackupsService,
     // node events: each handler registers its kind (node-events/event-handlers.ts)
     NodeEventHandlers, NodeEventsConsumer, HeartbeatsService, TaskProgressHandler, TaskResultHandler, WireRefusedHandler, DomainStateHandler,
     NodeOrphansService, OrphanReportHandler,
-    UsageIngestHandler, UsageService, UsageRetentionService, TrafficQuotaService, ImageVerificationService,
+    UsageIngestHandler, UsageService, UsageRetentionService, TrafficQuotaService, ImageVerificationService, HeartbeatHistoryService,
   ],
   exports: [ServerOrdersService, ServerViewsService, TaskRunner, OutboxRelayService, NodeEventsConsumer, NodeEventHandlers, SnapshotsService, BackupsService],
 })

@@ -1,4 +1,5 @@
 import { statfs } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { DomainState, WIRE_VERSION, type Subjects } from '@oblako/contracts';
 import { nowMs } from './clock.js';
 import type { DaemonConfig } from './config.js';
@@ -82,7 +83,7 @@ export class HeartbeatLoop {
     }
     bus.events.heartbeat({
       v: WIRE_VERSION, nodeId: config.nodeId, at: nowMs(), daemonVersion: this.d.version, hypervisor: hv.describe(),
-      capacity: { vcpus: cap.vcpus, memoryMiB: cap.memoryMiB, diskGiB }, domains: ours,
+      capacity: { vcpus: cap.vcpus, memoryMiB: cap.memoryMiB, diskGiB }, domains: ours, load1: Math.round(loadavg()[0]! * 100) / 100,
       ...(this.d.backupPublicKey ? { backupPublicKey: this.d.backupPublicKey } : {}),
     });
     this.d.metrics?.heartbeats.inc();

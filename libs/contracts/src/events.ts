@@ -73,6 +73,8 @@ export const HeartbeatSchema = z.object({
   domains: z.array(z.object({ serverId: uuid, state: domainState })).max(10000),
   /** The node's own SSH public key (one OpenSSH line) for backup stores' authorized_keys; its private key never leaves the node. */
   backupPublicKey: z.string().max(1024).regex(/^ssh-[a-z0-9-]+ [A-Za-z0-9+/=]+( [^\r\n]*)?$/).optional(),
+  /** The host's 1-minute load average (absent from daemons older than the node page's heartbeat history). */
+  load1: z.number().min(0).max(100000).optional(),
 });
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 

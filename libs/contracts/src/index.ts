@@ -15,3 +15,4 @@ export * from './usage.js';
 export * from './backup-policy.js';
 export * from './orphans.js';
 export * from './images.js';
+export * from './node-heartbeats.js';

@@ -27,6 +27,7 @@ import { ImageVerification1796305164402 } from './migrations/1796305164402-image
 import { Backups1796305724011 } from './migrations/1796305724011-backups.js';
 import { UsageGraphIndex1796305751216 } from './migrations/1796305751216-usage-graph-index.js';
 import { HourlyBilling1796307245005 } from './migrations/1796307245005-hourly-billing.js';
+import { NodeHeartbeats1796307305116 } from './migrations/1796307305116-node-heartbeats.js';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000, TenantServerLimit1764300000000, TenantSuspension1764400000000,
@@ -45,6 +46,7 @@ export const MIGRATIONS = [
   Backups1796305724011,
   UsageGraphIndex1796305751216,
   HourlyBilling1796307245005,
+  NodeHeartbeats1796307305116,
 ];
 
 export interface DataSourceSettings {

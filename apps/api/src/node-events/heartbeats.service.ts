@@ -3,6 +3,7 @@ import type { Heartbeat } from '@oblako/contracts';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../common/config.provider.js';
 import type { AppConfig } from '../config/config.js';
+import { HeartbeatHistoryService } from './heartbeat-history.service.js';
 import { ImageVerificationService } from '../images/image-verification.service.js';
 import { ACTIVE_TASKS_SQL } from '../operations/active-tasks.js';
 import { DOMAIN_HOLDING_STATES_SQL, LOST_REASON, TaskRunner } from '../operations/task-runner.service.js';
@@ -27,6 +28,7 @@ export class HeartbeatsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(NodeOrphansService) private readonly orphans: NodeOrphansService,
     @Inject(ImageVerificationService) private readonly images: ImageVerificationService,
+    @Inject(HeartbeatHistoryService) private readonly history: HeartbeatHistoryService,
   ) {}
 
   async onHeartbeat(nodeId: string, hb: Heartbeat): Promise<void> {
@@ -37,6 +39,7 @@ export class HeartbeatsService {
       [nodeId, hb.daemonVersion, hb.hypervisor, hb.backupPublicKey ?? null],
     );
     await this.reconcile(nodeId, hb);
+    await this.history.record(nodeId, hb).catch((err: unknown) => this.logger.warn(`Heartbeat history of node ${nodeId} not kept: ${(err as Error).message}`));
     // images this node has not checked yet (verified images: the catalogue offers only those); never holds the beat
     void this.images.checkMissing(nodeId).catch((err: unknown) => this.logger.warn(`Image checks for node ${nodeId} failed: ${(err as Error).message}`));
   }

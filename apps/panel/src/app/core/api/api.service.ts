@@ -11,6 +11,8 @@ import type {
   SnapshotView,
   ConsoleTicketView,
   ImageView,
+  ImageNodeStateView,
+  NodeHeartbeatView,
   IpPoolView,
   LocationView,
   MeView,
@@ -427,6 +429,18 @@ export class ApiService {
   }
   createImage(body: CreateImageBody): Promise<AdminImageView> {
     return this.ok(this.client.POST('/api/v1/admin/images', { body }));
+  }
+  /** Staff: where an image stands on each node (verified images: only those are offered). */
+  adminImageNodes(id: string): Promise<ImageNodeStateView[]> {
+    return this.ok(this.client.GET('/api/v1/admin/images/{id}/nodes', { params: { path: { id } } }));
+  }
+  /** Staff: "Verify now" — the node fetches the image again and checks its sha256. */
+  verifyImageOn(id: string, nodeId: string): Promise<ImageNodeStateView> {
+    return this.ok(this.client.POST('/api/v1/admin/images/{id}/nodes/{nodeId}/verify', { params: { path: { id, nodeId } } }));
+  }
+  /** Staff: a node's last heartbeats, newest first. */
+  adminNodeHeartbeats(id: string): Promise<NodeHeartbeatView[]> {
+    return this.ok(this.client.GET('/api/v1/admin/nodes/{id}/heartbeats', { params: { path: { id } } }));
   }
   setImageActive(id: string, active: boolean): Promise<AdminImageView> {
     return this.ok(this.client.PATCH('/api/v1/admin/images/{id}', { params: { path: { id } }, body: { active } }));

@@ -1305,6 +1305,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/nodes/{id}/heartbeats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["AdminNodeHeartbeats_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/billing/status": {
         parameters: {
             query?: never;
@@ -3033,6 +3049,23 @@ export interface components {
             checkedAt: string | null;
             /** Format: date-time */
             requestedAt: string | null;
+        };
+        NodeHeartbeatDto: {
+            /**
+             * Format: date-time
+             * @description When the node took it (its clock)
+             */
+            at: string;
+            /**
+             * Format: date-time
+             * @description When the API received it
+             */
+            receivedAt: string;
+            /** @description Oblako domains the node reported */
+            domains: number;
+            /** @description The host's 1-minute load average (null from older daemons) */
+            load1: number | null;
+            daemonVersion: string | null;
         };
         BillingStatusView: {
             /**
@@ -6870,6 +6903,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ImageNodeStateDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminNodeHeartbeats_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The node's last 60 heartbeats, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeHeartbeatDto"][];
                 };
             };
             /** @description Error (ApiError) */

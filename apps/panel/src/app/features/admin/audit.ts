@@ -31,14 +31,14 @@ import { PagedList } from './paged-list';
       </div>
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()"><p>Nothing recorded yet.</p></ob-load-state>
       @if (!loading() && items().length) {
-        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Audit log"><table mat-table [dataSource]="items()" data-testid="audit-table">
-          <ng-container matColumnDef="at"><th mat-header-cell *matHeaderCellDef scope="col">When</th><td mat-cell *matCellDef="let a">{{ fmt(a.createdAt) }}</td></ng-container>
-          <ng-container matColumnDef="actor"><th mat-header-cell *matHeaderCellDef scope="col">Who</th><td mat-cell *matCellDef="let a"><span class="ob-name" [title]="a.actorEmail ?? ''">{{ a.actorEmail ?? a.actorKind }}</span><br /><span class="ob-muted small">{{ a.actorKind }}</span></td></ng-container>
-          <ng-container matColumnDef="tenant"><th mat-header-cell *matHeaderCellDef scope="col">Team</th><td mat-cell *matCellDef="let a" class="small"><span class="ob-name" [title]="a.tenantName ?? ''">{{ a.tenantName ?? '—' }}</span></td></ng-container>
-          <ng-container matColumnDef="action"><th mat-header-cell *matHeaderCellDef scope="col">Did</th><td mat-cell *matCellDef="let a" class="ob-mono">{{ a.action }}</td></ng-container>
-          <ng-container matColumnDef="target"><th mat-header-cell *matHeaderCellDef scope="col">To</th><td mat-cell *matCellDef="let a" class="small">{{ humanize(a.targetType) }} <strong class="ob-name" [title]="a.targetId ?? ''">{{ a.targetName ?? a.targetId ?? '' }}</strong>
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Audit log"><table mat-table class="ob-cards" [dataSource]="items()" data-testid="audit-table">
+          <ng-container matColumnDef="at"><th mat-header-cell *matHeaderCellDef scope="col">When</th><td mat-cell *matCellDef="let a" data-label="When">{{ fmt(a.createdAt) }}</td></ng-container>
+          <ng-container matColumnDef="actor"><th mat-header-cell *matHeaderCellDef scope="col">Who</th><td mat-cell *matCellDef="let a" data-label="Who"><span class="ob-name" [title]="a.actorEmail ?? ''">{{ a.actorEmail ?? a.actorKind }}</span><br /><span class="ob-muted small">{{ a.actorKind }}</span></td></ng-container>
+          <ng-container matColumnDef="tenant"><th mat-header-cell *matHeaderCellDef scope="col">Team</th><td mat-cell *matCellDef="let a" data-label="Team" class="small"><span class="ob-name" [title]="a.tenantName ?? ''">{{ a.tenantName ?? '—' }}</span></td></ng-container>
+          <ng-container matColumnDef="action"><th mat-header-cell *matHeaderCellDef scope="col">Did</th><td mat-cell *matCellDef="let a" data-label="Did" class="ob-mono">{{ a.action }}</td></ng-container>
+          <ng-container matColumnDef="target"><th mat-header-cell *matHeaderCellDef scope="col">To</th><td mat-cell *matCellDef="let a" data-label="To" class="small">{{ humanize(a.targetType) }} <strong class="ob-name" [title]="a.targetId ?? ''">{{ a.targetName ?? a.targetId ?? '' }}</strong>
             @if (a.details?.['reason']) {<div class="ob-muted ob-wrap reason">“{{ a.details['reason'] }}”</div>}</td></ng-container>
-          <ng-container matColumnDef="ip"><th mat-header-cell *matHeaderCellDef scope="col">From</th><td mat-cell *matCellDef="let a" class="ob-mono">{{ a.ip ?? '' }}</td></ng-container>
+          <ng-container matColumnDef="ip"><th mat-header-cell *matHeaderCellDef scope="col">From</th><td mat-cell *matCellDef="let a" data-label="From" class="ob-mono">{{ a.ip ?? '' }}</td></ng-container>
           <tr mat-header-row *matHeaderRowDef="columns"></tr>
           <tr mat-row *matRowDef="let a; columns: columns" data-testid="audit-row" [attr.data-action]="a.action"></tr>
         </table></div>

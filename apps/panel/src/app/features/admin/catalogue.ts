@@ -5,7 +5,7 @@ import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 import { MatSelectModule } from '@angular/material/select';
 import { MatTableModule } from '@angular/material/table';
-import type { AdminIsoView, LocationView, PlanView } from '@oblako/contracts';
+import type { AdminIsoView, ImageNodeStateView, LocationView, PlanView } from '@oblako/contracts';
 import { type AdminImageView, ApiService } from '../../core/api/api.service';
 import { errorMessage } from '../../core/api/api-error';
 import { ErrorBanner } from '../../shared/error-banner';
@@ -140,15 +140,15 @@ abstract class AdminList<T extends { id: string }> {
       <ob-error-banner [message]="formError()" testId="plan-error" />
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()"><p>No plans yet.</p></ob-load-state>
       @if (!loading() && items().length) {
-        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Plans"><table mat-table [dataSource]="items()" data-testid="admin-plans-table">
-          <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Plan</th><td mat-cell *matCellDef="let p">{{ p.name }}</td></ng-container>
-          <ng-container matColumnDef="cpu"><th mat-header-cell *matHeaderCellDef scope="col">vCPU</th><td mat-cell *matCellDef="let p">{{ p.vcpus }} · {{ p.cpuQuotaPercent }}%</td></ng-container>
-          <ng-container matColumnDef="memory"><th mat-header-cell *matHeaderCellDef scope="col">Memory</th><td mat-cell *matCellDef="let p">{{ mib(p.memoryMiB) }}</td></ng-container>
-          <ng-container matColumnDef="disk"><th mat-header-cell *matHeaderCellDef scope="col">Disk</th><td mat-cell *matCellDef="let p">{{ gib(p.diskGiB) }} · {{ p.diskIops }} IOPS · {{ p.diskMBps }} MB/s</td></ng-container>
-          <ng-container matColumnDef="net"><th mat-header-cell *matHeaderCellDef scope="col">Network</th><td mat-cell *matCellDef="let p">{{ p.netMbit }} Mbit/s · {{ gib(p.trafficGiB) }}/mo</td></ng-container>
-          <ng-container matColumnDef="price"><th mat-header-cell *matHeaderCellDef scope="col">Price</th><td mat-cell *matCellDef="let p">{{ money(p) }}/mo</td></ng-container>
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Plans"><table mat-table class="ob-cards" [dataSource]="items()" data-testid="admin-plans-table">
+          <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Plan</th><td mat-cell *matCellDef="let p" data-label="Plan">{{ p.name }}</td></ng-container>
+          <ng-container matColumnDef="cpu"><th mat-header-cell *matHeaderCellDef scope="col">vCPU</th><td mat-cell *matCellDef="let p" data-label="vCPU">{{ p.vcpus }} · {{ p.cpuQuotaPercent }}%</td></ng-container>
+          <ng-container matColumnDef="memory"><th mat-header-cell *matHeaderCellDef scope="col">Memory</th><td mat-cell *matCellDef="let p" data-label="Memory">{{ mib(p.memoryMiB) }}</td></ng-container>
+          <ng-container matColumnDef="disk"><th mat-header-cell *matHeaderCellDef scope="col">Disk</th><td mat-cell *matCellDef="let p" data-label="Disk">{{ gib(p.diskGiB) }} · {{ p.diskIops }} IOPS · {{ p.diskMBps }} MB/s</td></ng-container>
+          <ng-container matColumnDef="net"><th mat-header-cell *matHeaderCellDef scope="col">Network</th><td mat-cell *matCellDef="let p" data-label="Network">{{ p.netMbit }} Mbit/s · {{ gib(p.trafficGiB) }}/mo</td></ng-container>
+          <ng-container matColumnDef="price"><th mat-header-cell *matHeaderCellDef scope="col">Price</th><td mat-cell *matCellDef="let p" data-label="Price">{{ money(p) }}/mo</td></ng-container>
           <ng-container matColumnDef="active"><th mat-header-cell *matHeaderCellDef scope="col">Offered</th>
-            <td mat-cell *matCellDef="let p"><ob-state-chip [state]="p.active ? 'offered' : 'retired'" />
+            <td mat-cell *matCellDef="let p" data-label="Offered"><ob-state-chip [state]="p.active ? 'offered' : 'retired'" />
               <button mat-button type="button" [disabled]="busy() === p.id" (click)="toggle(p)" data-testid="plan-toggle">{{ p.active ? 'Retire' : 'Offer' }}</button>
               <button mat-button type="button" [disabled]="busy() === p.id" (click)="edit(p)" data-testid="plan-edit" [attr.aria-label]="'Edit ' + p.name">Edit</button></td></ng-container>
           <tr mat-header-row *matHeaderRowDef="columns"></tr>
@@ -247,12 +247,26 @@ export class PlansPage extends AdminList<PlanView> {
       <ob-error-banner [message]="formError()" testId="image-error" />
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()"><p>No images yet.</p></ob-load-state>
       @if (!loading() && items().length) {
-        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Images"><table mat-table [dataSource]="items()" data-testid="admin-images-table">
-          <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Image</th><td mat-cell *matCellDef="let i">{{ i.name }}</td></ng-container>
-          <ng-container matColumnDef="os"><th mat-header-cell *matHeaderCellDef scope="col">OS</th><td mat-cell *matCellDef="let i">{{ i.osFamily }} {{ i.version }}</td></ng-container>
-          <ng-container matColumnDef="source"><th mat-header-cell *matHeaderCellDef scope="col">Source</th><td mat-cell *matCellDef="let i" class="url ob-mono">{{ i.format }} · {{ i.url }}</td></ng-container>
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Images"><table mat-table class="ob-cards" [dataSource]="items()" data-testid="admin-images-table">
+          <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Image</th><td mat-cell *matCellDef="let i" data-label="Image" class="ob-card-title">{{ i.name }}</td></ng-container>
+          <ng-container matColumnDef="os"><th mat-header-cell *matHeaderCellDef scope="col">OS</th><td mat-cell *matCellDef="let i" data-label="OS">{{ i.osFamily }} {{ i.version }}</td></ng-container>
+          <ng-container matColumnDef="source"><th mat-header-cell *matHeaderCellDef scope="col">Source</th><td mat-cell *matCellDef="let i" data-label="Source" class="url ob-mono ob-wrap">{{ i.format }} · {{ i.url }}</td></ng-container>
+          <ng-container matColumnDef="nodes"><th mat-header-cell *matHeaderCellDef scope="col">On nodes</th>
+            <td mat-cell *matCellDef="let i" data-label="On nodes">
+              @for (s of statesOf(i.id); track s.nodeId) {
+                <div class="node-state" data-testid="image-node-state" [attr.data-node]="s.nodeName" [attr.data-state]="s.state">
+                  <span class="ob-name" [title]="s.nodeName">{{ s.nodeName }}</span> <ob-state-chip [state]="s.state" />
+                  @if (s.state !== 'verifying') {
+                    <button mat-button type="button" [disabled]="busy() === i.id + s.nodeId" (click)="verify(i, s)" data-testid="image-verify"
+                      [attr.aria-label]="'Verify ' + i.name + ' on ' + s.nodeName + ' now'">Verify now</button>
+                  }
+                  @if (s.state === 'failed' && s.reason) {<div class="reason ob-wrap" data-testid="image-node-reason">{{ s.reason }}</div>}
+                </div>
+              } @empty {<span class="ob-muted">No nodes yet</span>}
+              @if (i.active && !offeredToCustomers(i.id)) {<div class="ob-muted small" data-testid="image-not-offered">Not offered until a node has verified it.</div>}
+            </td></ng-container>
           <ng-container matColumnDef="active"><th mat-header-cell *matHeaderCellDef scope="col">Offered</th>
-            <td mat-cell *matCellDef="let i"><ob-state-chip [state]="i.active ? 'offered' : 'retired'" />
+            <td mat-cell *matCellDef="let i" data-label="Offered"><ob-state-chip [state]="i.active ? 'offered' : 'retired'" />
               <button mat-button type="button" [disabled]="busy() === i.id" (click)="toggle(i)" data-testid="image-toggle">{{ i.active ? 'Retire' : 'Offer' }}</button></td></ng-container>
           <tr mat-header-row *matHeaderRowDef="columns"></tr>
           <tr mat-row *matRowDef="let i; columns: columns" data-testid="admin-image-row" [attr.data-name]="i.name"></tr>
@@ -262,7 +276,9 @@ export class PlansPage extends AdminList<PlanView> {
 })
 export class ImagesPage extends AdminList<AdminImageView> {
   protected readonly path = '/admin/images';
-  readonly columns = ['name', 'os', 'source', 'active'];
+  readonly columns = ['name', 'os', 'source', 'nodes', 'active'];
+  /** Per image, where it stands on each node (customers are offered only images verified on a node). */
+  readonly nodeStates = signal<Record<string, ImageNodeStateView[]>>({});
   readonly form = this.fb.nonNullable.group({
     name: ['', [Validators.required, Validators.maxLength(120)]],
     osFamily: ['', [Validators.required, Validators.maxLength(40)]],
@@ -275,8 +291,39 @@ export class ImagesPage extends AdminList<AdminImageView> {
     super();
     void this.load();
   }
-  protected fetch() {
-    return this.api.adminImages();
+  protected async fetch() {
+    const page = await this.api.adminImages();
+    const states = await Promise.all(page.items.map((i) => this.api.adminImageNodes(i.id).catch(() => [] as ImageNodeStateView[])));
+    this.nodeStates.set(Object.fromEntries(page.items.map((i, n) => [i.id, states[n]!])));
+    return page;
+  }
+  statesOf(imageId: string): ImageNodeStateView[] {
+    return this.nodeStates()[imageId] ?? [];
+  }
+  offeredToCustomers(imageId: string): boolean {
+    return this.statesOf(imageId).some((s) => s.state === 'verified');
+  }
+  /** "Verify now": the node fetches and checks the image; the row follows until it answers (about a minute at most). */
+  async verify(i: AdminImageView, s: ImageNodeStateView): Promise<void> {
+    this.busy.set(i.id + s.nodeId);
+    try {
+      let state = await this.api.verifyImageOn(i.id, s.nodeId);
+      this.setNodeState(i.id, state);
+      this.announcer.say(`Verifying ${i.name} on ${s.nodeName}.`);
+      for (let n = 0; n < 60 && state.state === 'verifying'; n++) {
+        await new Promise((r) => setTimeout(r, 1000));
+        state = (await this.api.adminImageNodes(i.id)).find((x) => x.nodeId === s.nodeId) ?? state;
+        this.setNodeState(i.id, state);
+      }
+      this.announcer.say(state.state === 'verified' ? `${i.name} is verified on ${s.nodeName}.` : state.state === 'failed' ? `${i.name} failed on ${s.nodeName}: ${state.reason ?? ''}` : `${i.name} is still being checked on ${s.nodeName}.`);
+    } catch (e) {
+      this.formError.set(errorMessage(e));
+    } finally {
+      this.busy.set(null);
+    }
+  }
+  private setNodeState(imageId: string, state: ImageNodeStateView): void {
+    this.nodeStates.update((all) => ({ ...all, [imageId]: (all[imageId] ?? []).map((x) => (x.nodeId === state.nodeId ? state : x)) }));
   }
   create(): Promise<void> {
     this.form.markAllAsTouched();
@@ -316,10 +363,10 @@ export class ImagesPage extends AdminList<AdminImageView> {
       <ob-error-banner [message]="formError()" testId="location-error" />
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()"><p>No locations yet.</p></ob-load-state>
       @if (!loading() && items().length) {
-        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Locations"><table mat-table [dataSource]="items()" data-testid="admin-locations-table">
-          <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Location</th><td mat-cell *matCellDef="let l">{{ l.name }}</td></ng-container>
-          <ng-container matColumnDef="code"><th mat-header-cell *matHeaderCellDef scope="col">Code</th><td mat-cell *matCellDef="let l" class="ob-mono">{{ l.code }}</td></ng-container>
-          <ng-container matColumnDef="country"><th mat-header-cell *matHeaderCellDef scope="col">Country</th><td mat-cell *matCellDef="let l">{{ l.country }}</td></ng-container>
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Locations"><table mat-table class="ob-cards" [dataSource]="items()" data-testid="admin-locations-table">
+          <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Location</th><td mat-cell *matCellDef="let l" data-label="Location">{{ l.name }}</td></ng-container>
+          <ng-container matColumnDef="code"><th mat-header-cell *matHeaderCellDef scope="col">Code</th><td mat-cell *matCellDef="let l" data-label="Code" class="ob-mono">{{ l.code }}</td></ng-container>
+          <ng-container matColumnDef="country"><th mat-header-cell *matHeaderCellDef scope="col">Country</th><td mat-cell *matCellDef="let l" data-label="Country">{{ l.country }}</td></ng-container>
           <ng-container matColumnDef="actions"><th mat-header-cell *matHeaderCellDef scope="col"><span class="ob-visually-hidden">Actions</span></th>
             <td mat-cell *matCellDef="let l">
               <button mat-button type="button" [disabled]="busy() === l.id" (click)="edit(l)" data-testid="location-edit" [attr.aria-label]="'Edit ' + l.name">Edit</button>
@@ -395,11 +442,11 @@ export class LocationsPage extends AdminList<LocationView> {
       <ob-error-banner [message]="formError()" testId="iso-error" />
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()"><p>No ISOs yet.</p></ob-load-state>
       @if (!loading() && items().length) {
-        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="ISO images"><table mat-table [dataSource]="items()" data-testid="admin-isos-table">
-          <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">ISO</th><td mat-cell *matCellDef="let i">{{ i.name }}</td></ng-container>
-          <ng-container matColumnDef="source"><th mat-header-cell *matHeaderCellDef scope="col">Source</th><td mat-cell *matCellDef="let i" class="url ob-mono">{{ i.url }}<br /><span class="ob-muted">{{ i.sha256 }}</span></td></ng-container>
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="ISO images"><table mat-table class="ob-cards" [dataSource]="items()" data-testid="admin-isos-table">
+          <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">ISO</th><td mat-cell *matCellDef="let i" data-label="ISO">{{ i.name }}</td></ng-container>
+          <ng-container matColumnDef="source"><th mat-header-cell *matHeaderCellDef scope="col">Source</th><td mat-cell *matCellDef="let i" data-label="Source" class="url ob-mono">{{ i.url }}<br /><span class="ob-muted">{{ i.sha256 }}</span></td></ng-container>
           <ng-container matColumnDef="active"><th mat-header-cell *matHeaderCellDef scope="col">Offered</th>
-            <td mat-cell *matCellDef="let i"><ob-state-chip [state]="i.active ? 'offered' : 'retired'" />
+            <td mat-cell *matCellDef="let i" data-label="Offered"><ob-state-chip [state]="i.active ? 'offered' : 'retired'" />
               <button mat-button type="button" [disabled]="busy() === i.id" (click)="toggle(i)" data-testid="iso-toggle">{{ i.active ? 'Retire' : 'Offer' }}</button></td></ng-container>
           <tr mat-header-row *matHeaderRowDef="columns"></tr>
           <tr mat-row *matRowDef="let i; columns: columns" data-testid="admin-iso-row" [attr.data-name]="i.name"></tr>

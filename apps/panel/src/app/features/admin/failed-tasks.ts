@@ -46,16 +46,16 @@ const ACTIVE: readonly TaskState[] = ['queued', 'dispatched', 'running'];
         <p>{{ shown() === 'failed' ? 'No failed tasks. Everything that was asked of the fleet succeeded.' : 'Nothing is queued or running.' }}</p>
       </ob-load-state>
       @if (!loading() && items().length) {
-        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Failed tasks"><table mat-table [dataSource]="items()" data-testid="failed-tasks-table">
-          <ng-container matColumnDef="when"><th mat-header-cell *matHeaderCellDef scope="col">When</th><td mat-cell *matCellDef="let t">{{ fmt(t.finishedAt ?? t.updatedAt) }}</td></ng-container>
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Failed tasks"><table mat-table class="ob-cards" [dataSource]="items()" data-testid="failed-tasks-table">
+          <ng-container matColumnDef="when"><th mat-header-cell *matHeaderCellDef scope="col">When</th><td mat-cell *matCellDef="let t" data-label="When">{{ fmt(t.finishedAt ?? t.updatedAt) }}</td></ng-container>
           <ng-container matColumnDef="op"><th mat-header-cell *matHeaderCellDef scope="col">Operation</th>
-            <td mat-cell *matCellDef="let t">{{ humanize(t.op) }} · attempt {{ t.attempts }}<br /><ob-state-chip [state]="t.state" /></td></ng-container>
+            <td mat-cell *matCellDef="let t" data-label="Operation">{{ humanize(t.op) }} · attempt {{ t.attempts }}<br /><ob-state-chip [state]="t.state" /></td></ng-container>
           <ng-container matColumnDef="server"><th mat-header-cell *matHeaderCellDef scope="col">Server · team</th>
-            <td mat-cell *matCellDef="let t"><strong class="ob-name" [title]="t.hostname">{{ t.hostname }}</strong> <span class="ob-muted small">({{ humanize(t.serverState) }})</span><br />
+            <td mat-cell *matCellDef="let t" data-label="Server · team"><strong class="ob-name" [title]="t.hostname">{{ t.hostname }}</strong> <span class="ob-muted small">({{ humanize(t.serverState) }})</span><br />
               <span class="ob-muted small ob-name" [title]="t.tenantName">{{ t.tenantName }}</span></td></ng-container>
           <ng-container matColumnDef="node"><th mat-header-cell *matHeaderCellDef scope="col">Node</th>
-            <td mat-cell *matCellDef="let t">@if (t.nodeId) {<a [routerLink]="['/admin/nodes', t.nodeId]">{{ t.nodeName ?? 'a removed node' }}</a>} @else {—}</td></ng-container>
-          <ng-container matColumnDef="error"><th mat-header-cell *matHeaderCellDef scope="col">Error</th><td mat-cell *matCellDef="let t" class="err ob-wrap" data-testid="failed-task-error">{{ t.error }}</td></ng-container>
+            <td mat-cell *matCellDef="let t" data-label="Node">@if (t.nodeId) {<a [routerLink]="['/admin/nodes', t.nodeId]">{{ t.nodeName ?? 'a removed node' }}</a>} @else {—}</td></ng-container>
+          <ng-container matColumnDef="error"><th mat-header-cell *matHeaderCellDef scope="col">Error</th><td mat-cell *matCellDef="let t" data-label="Error" class="err ob-wrap" data-testid="failed-task-error">{{ t.error }}</td></ng-container>
           <ng-container matColumnDef="actions"><th mat-header-cell *matHeaderCellDef scope="col"><span class="ob-visually-hidden">Actions</span></th>
             <td mat-cell *matCellDef="let t"><div class="acts">
               @if (canManage()) {

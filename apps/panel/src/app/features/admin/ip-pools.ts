@@ -46,13 +46,13 @@ import { adminLoadError } from './admin-load';
       </ob-load-state>
       @if (!loading() && pools().length) {
         <div class="ob-table-wrap" tabindex="0" role="region" aria-label="IP pools">
-          <table mat-table [dataSource]="pools()" data-testid="ip-pools-table">
+          <table mat-table class="ob-cards" [dataSource]="pools()" data-testid="ip-pools-table">
             <ng-container matColumnDef="cidr"><th mat-header-cell *matHeaderCellDef scope="col">Block</th>
-              <td mat-cell *matCellDef="let p" class="ob-mono">{{ p.cidr }}<br /><span class="ob-muted">gateway {{ p.gateway }}</span></td></ng-container>
-            <ng-container matColumnDef="family"><th mat-header-cell *matHeaderCellDef scope="col">Family</th><td mat-cell *matCellDef="let p">IPv{{ p.family }}</td></ng-container>
-            <ng-container matColumnDef="location"><th mat-header-cell *matHeaderCellDef scope="col">Location</th><td mat-cell *matCellDef="let p">{{ locationName(p.locationId) }}</td></ng-container>
+              <td mat-cell *matCellDef="let p" data-label="Block" class="ob-mono">{{ p.cidr }}<br /><span class="ob-muted">gateway {{ p.gateway }}</span></td></ng-container>
+            <ng-container matColumnDef="family"><th mat-header-cell *matHeaderCellDef scope="col">Family</th><td mat-cell *matCellDef="let p" data-label="Family">IPv{{ p.family }}</td></ng-container>
+            <ng-container matColumnDef="location"><th mat-header-cell *matHeaderCellDef scope="col">Location</th><td mat-cell *matCellDef="let p" data-label="Location">{{ locationName(p.locationId) }}</td></ng-container>
             <ng-container matColumnDef="usage"><th mat-header-cell *matHeaderCellDef scope="col">Usage</th>
-              <td mat-cell *matCellDef="let p"><ob-usage-bar label="Addresses" [used]="num(p.used)" [total]="num(p.total)" [totalLabel]="totalLabel(p)" testId="ip-pool-usage" /></td></ng-container>
+              <td mat-cell *matCellDef="let p" data-label="Usage"><ob-usage-bar label="Addresses" [used]="num(p.used)" [total]="num(p.total)" [totalLabel]="totalLabel(p)" testId="ip-pool-usage" /></td></ng-container>
             <ng-container matColumnDef="actions"><th mat-header-cell *matHeaderCellDef scope="col"><span class="ob-visually-hidden">Actions</span></th>
               <td mat-cell *matCellDef="let p">
                 <button mat-button type="button" class="danger" (click)="remove(p)" [disabled]="busy() === p.id || num(p.used) > 0" data-testid="ip-pool-delete"

@@ -3,7 +3,7 @@ import { RouterLink } from '@angular/router';
 import { MatButtonModule } from '@angular/material/button';
 import { MatCardModule } from '@angular/material/card';
 import { MatTableModule } from '@angular/material/table';
-import type { LocationView, NodeView } from '@oblako/contracts';
+import type { LocationView, NodeHeartbeatView, NodeView } from '@oblako/contracts';
 import { ApiService, type AdminServerView, type AdminTaskView } from '../../core/api/api.service';
 import { ApiRequestError, errorMessage } from '../../core/api/api-error';
 import { LoadState } from '../../shared/load-state';
@@ -64,12 +64,12 @@ import { heartbeatAge } from './node-health';
 
           <h2>Servers on {{ n.name }}</h2>
           @if (servers().length === 0) {<p class="ob-muted" data-testid="node-servers-empty">No servers on this node.</p>} @else {
-            <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Node servers"><table mat-table [dataSource]="servers()" data-testid="node-servers">
+            <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Node servers"><table mat-table class="ob-cards" [dataSource]="servers()" data-testid="node-servers">
               <ng-container matColumnDef="hostname"><th mat-header-cell *matHeaderCellDef scope="col">Server</th>
-                <td mat-cell *matCellDef="let s"><strong class="ob-name" [title]="s.hostname">{{ s.hostname }}</strong><br /><span class="ob-muted small ob-name" [title]="s.tenantName">{{ s.tenantName }}</span></td></ng-container>
-              <ng-container matColumnDef="state"><th mat-header-cell *matHeaderCellDef scope="col">State</th><td mat-cell *matCellDef="let s"><ob-state-chip [state]="s.state" /></td></ng-container>
-              <ng-container matColumnDef="address"><th mat-header-cell *matHeaderCellDef scope="col">Address</th><td mat-cell *matCellDef="let s" class="ob-mono">{{ address(s) }}</td></ng-container>
-              <ng-container matColumnDef="plan"><th mat-header-cell *matHeaderCellDef scope="col">Plan</th><td mat-cell *matCellDef="let s">{{ s.plan.name }}</td></ng-container>
+                <td mat-cell *matCellDef="let s" class="ob-card-title"><strong class="ob-name" [title]="s.hostname">{{ s.hostname }}</strong><br /><span class="ob-muted small ob-name" [title]="s.tenantName">{{ s.tenantName }}</span></td></ng-container>
+              <ng-container matColumnDef="state"><th mat-header-cell *matHeaderCellDef scope="col">State</th><td mat-cell *matCellDef="let s" data-label="State"><ob-state-chip [state]="s.state" /></td></ng-container>
+              <ng-container matColumnDef="address"><th mat-header-cell *matHeaderCellDef scope="col">Address</th><td mat-cell *matCellDef="let s" data-label="Address" class="ob-mono">{{ address(s) }}</td></ng-container>
+              <ng-container matColumnDef="plan"><th mat-header-cell *matHeaderCellDef scope="col">Plan</th><td mat-cell *matCellDef="let s" data-label="Plan">{{ s.plan.name }}</td></ng-container>
               <tr mat-header-row *matHeaderRowDef="serverColumns"></tr>
               <tr mat-row *matRowDef="let s; columns: serverColumns" data-testid="node-server-row" [attr.data-hostname]="s.hostname"></tr>
             </table></div>
@@ -77,13 +77,27 @@ import { heartbeatAge } from './node-health';
 
           <h2>Recent tasks</h2>
           @if (tasks().length === 0) {<p class="ob-muted">No tasks yet.</p>} @else {
-            <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Node tasks"><table mat-table [dataSource]="tasks()" data-testid="node-tasks">
-              <ng-container matColumnDef="when"><th mat-header-cell *matHeaderCellDef scope="col">When</th><td mat-cell *matCellDef="let t">{{ fmt(t.createdAt) }}</td></ng-container>
-              <ng-container matColumnDef="op"><th mat-header-cell *matHeaderCellDef scope="col">Operation</th><td mat-cell *matCellDef="let t">{{ humanize(t.op) }} · {{ t.hostname }}</td></ng-container>
-              <ng-container matColumnDef="state"><th mat-header-cell *matHeaderCellDef scope="col">State</th><td mat-cell *matCellDef="let t"><ob-state-chip [state]="t.state" /></td></ng-container>
-              <ng-container matColumnDef="error"><th mat-header-cell *matHeaderCellDef scope="col">Error</th><td mat-cell *matCellDef="let t" class="err ob-wrap">{{ t.error ?? '' }}</td></ng-container>
+            <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Node tasks"><table mat-table class="ob-cards" [dataSource]="tasks()" data-testid="node-tasks">
+              <ng-container matColumnDef="when"><th mat-header-cell *matHeaderCellDef scope="col">When</th><td mat-cell *matCellDef="let t" data-label="When">{{ fmt(t.createdAt) }}</td></ng-container>
+              <ng-container matColumnDef="op"><th mat-header-cell *matHeaderCellDef scope="col">Operation</th><td mat-cell *matCellDef="let t" class="ob-card-title">{{ humanize(t.op) }} · {{ t.hostname }}</td></ng-container>
+              <ng-container matColumnDef="state"><th mat-header-cell *matHeaderCellDef scope="col">State</th><td mat-cell *matCellDef="let t" data-label="State"><ob-state-chip [state]="t.state" /></td></ng-container>
+              <ng-container matColumnDef="error"><th mat-header-cell *matHeaderCellDef scope="col">Error</th><td mat-cell *matCellDef="let t" data-label="Error" class="err ob-wrap">{{ t.error ?? '' }}</td></ng-container>
               <tr mat-header-row *matHeaderRowDef="taskColumns"></tr>
               <tr mat-row *matRowDef="let t; columns: taskColumns" data-testid="node-task-row" [attr.data-op]="t.op" [attr.data-state]="t.state"></tr>
+            </table></div>
+          }
+
+          <h2>Heartbeat history</h2>
+          @if (heartbeats().length === 0) {<p class="ob-muted" data-testid="node-heartbeats-empty">No heartbeat received yet.</p>} @else {
+            <p class="ob-muted small">The last {{ heartbeats().length }} heartbeats, newest first ({{ beatSpacing() }}).</p>
+            <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Heartbeat history"><table mat-table class="ob-cards" [dataSource]="heartbeats()" data-testid="node-heartbeats">
+              <ng-container matColumnDef="at"><th mat-header-cell *matHeaderCellDef scope="col">Received</th><td mat-cell *matCellDef="let b" class="ob-card-title">{{ fmt(b.receivedAt) }}</td></ng-container>
+              <ng-container matColumnDef="age"><th mat-header-cell *matHeaderCellDef scope="col">Age</th><td mat-cell *matCellDef="let b" data-label="Age">{{ beatAge(b.receivedAt) }}</td></ng-container>
+              <ng-container matColumnDef="domains"><th mat-header-cell *matHeaderCellDef scope="col">Domains</th><td mat-cell *matCellDef="let b" data-label="Domains" data-testid="heartbeat-domains">{{ b.domains }}</td></ng-container>
+              <ng-container matColumnDef="load"><th mat-header-cell *matHeaderCellDef scope="col">Load (1 min)</th><td mat-cell *matCellDef="let b" data-label="Load" data-testid="heartbeat-load">{{ b.load1 ?? '—' }}</td></ng-container>
+              <ng-container matColumnDef="version"><th mat-header-cell *matHeaderCellDef scope="col">Daemon</th><td mat-cell *matCellDef="let b" data-label="Daemon" class="ob-mono small">{{ b.daemonVersion ?? '—' }}</td></ng-container>
+              <tr mat-header-row *matHeaderRowDef="heartbeatColumns"></tr>
+              <tr mat-row *matRowDef="let b; columns: heartbeatColumns" data-testid="node-heartbeat-row"></tr>
             </table></div>
           }
         }
@@ -105,6 +119,8 @@ export class NodeDetailPage {
   readonly error = signal<string | null>(null);
   readonly serverColumns = ['hostname', 'state', 'address', 'plan'];
   readonly taskColumns = ['when', 'op', 'state', 'error'];
+  readonly heartbeats = signal<NodeHeartbeatView[]>([]);
+  readonly heartbeatColumns = ['at', 'age', 'domains', 'load', 'version'];
   fmt = formatDateTime;
   humanize = humanize;
   mib = formatMiB;
@@ -123,6 +139,18 @@ export class NodeDetailPage {
     return heartbeatAge(n.lastHeartbeatAt, Date.now());
   }
 
+  beatAge(iso: string): string {
+    return heartbeatAge(iso, Date.now());
+  }
+
+  /** How far apart the kept heartbeats are, on average: a gap in the history shows as a longer spacing. */
+  beatSpacing(): string {
+    const b = this.heartbeats();
+    if (b.length < 2) return 'one so far';
+    const s = (Date.parse(b[0]!.receivedAt) - Date.parse(b.at(-1)!.receivedAt)) / 1000 / (b.length - 1);
+    return `about every ${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
+  }
+
   locationName(id: string): string {
     return this.locations().find((l) => l.id === id)?.name ?? '—';
   }
@@ -132,12 +160,14 @@ export class NodeDetailPage {
     this.error.set(null);
     this.notFound.set(false);
     try {
-      const [node, servers, tasks, locations] = await Promise.all([
+      const [node, servers, tasks, locations, heartbeats] = await Promise.all([
         this.api.adminNode(id),
         this.api.adminServersOf({ nodeId: id }, null, 100),
         this.api.adminTasks(null, null, { nodeId: id, limit: 20 }),
         this.api.locations().catch(() => ({ items: [] as LocationView[] })),
+        this.api.adminNodeHeartbeats(id).catch(() => [] as NodeHeartbeatView[]),
       ]);
+      this.heartbeats.set(heartbeats);
       this.node.set(node);
       this.servers.set(servers.items);
       this.tasks.set(tasks.items);

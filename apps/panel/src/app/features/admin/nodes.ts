@@ -71,17 +71,17 @@ import { nodeCapacity } from './capacity';
       </ob-load-state>
       @if (!loading() && nodes().length) {
         <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Nodes">
-          <table mat-table [dataSource]="nodes()" data-testid="nodes-table">
+          <table mat-table class="ob-cards" [dataSource]="nodes()" data-testid="nodes-table">
             <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Node</th>
-              <td mat-cell *matCellDef="let n"><a [routerLink]="['/admin/nodes', n.id]" data-testid="node-link"><strong>{{ n.name }}</strong></a><br /><span class="ob-muted">{{ locationName(n.locationId) }}</span></td></ng-container>
+              <td mat-cell *matCellDef="let n" data-label="Node"><a [routerLink]="['/admin/nodes', n.id]" data-testid="node-link"><strong>{{ n.name }}</strong></a><br /><span class="ob-muted">{{ locationName(n.locationId) }}</span></td></ng-container>
             <ng-container matColumnDef="state"><th mat-header-cell *matHeaderCellDef scope="col">State</th>
-              <td mat-cell *matCellDef="let n"><ob-state-chip [state]="n.state" /><br /><span class="ob-muted small">heartbeat {{ fmt(n.lastHeartbeatAt) }}</span></td></ng-container>
+              <td mat-cell *matCellDef="let n" data-label="State"><ob-state-chip [state]="n.state" /><br /><span class="ob-muted small">heartbeat {{ fmt(n.lastHeartbeatAt) }}</span></td></ng-container>
             <ng-container matColumnDef="cpu"><th mat-header-cell *matHeaderCellDef scope="col">vCPU</th>
-              <td mat-cell *matCellDef="let n"><ob-usage-bar label="vCPU" [used]="cap(n).vcpus.used" [total]="cap(n).vcpus.total" testId="node-cpu" /></td></ng-container>
+              <td mat-cell *matCellDef="let n" data-label="vCPU"><ob-usage-bar label="vCPU" [used]="cap(n).vcpus.used" [total]="cap(n).vcpus.total" testId="node-cpu" /></td></ng-container>
             <ng-container matColumnDef="memory"><th mat-header-cell *matHeaderCellDef scope="col">Memory</th>
-              <td mat-cell *matCellDef="let n"><ob-usage-bar label="RAM" [used]="cap(n).memoryMiB.used" [total]="cap(n).memoryMiB.total" [format]="mib" testId="node-memory" /></td></ng-container>
+              <td mat-cell *matCellDef="let n" data-label="Memory"><ob-usage-bar label="RAM" [used]="cap(n).memoryMiB.used" [total]="cap(n).memoryMiB.total" [format]="mib" testId="node-memory" /></td></ng-container>
             <ng-container matColumnDef="disk"><th mat-header-cell *matHeaderCellDef scope="col">Disk</th>
-              <td mat-cell *matCellDef="let n"><ob-usage-bar label="Disk" [used]="cap(n).diskGiB.used" [total]="cap(n).diskGiB.total" [format]="gib" testId="node-disk" /></td></ng-container>
+              <td mat-cell *matCellDef="let n" data-label="Disk"><ob-usage-bar label="Disk" [used]="cap(n).diskGiB.used" [total]="cap(n).diskGiB.total" [format]="gib" testId="node-disk" /></td></ng-container>
             <ng-container matColumnDef="actions"><th mat-header-cell *matHeaderCellDef scope="col"><span class="ob-visually-hidden">Actions</span></th>
               <td mat-cell *matCellDef="let n">
                 <button mat-stroked-button type="button" (click)="newJoin(n)" [disabled]="busy() === n.id" data-testid="node-new-join">Join command</button>

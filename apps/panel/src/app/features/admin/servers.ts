@@ -41,15 +41,15 @@ import { adminLoadError } from './admin-load';
         <p>No servers{{ state() ? ' in state ' + humanize(state()!) : '' }}.</p>
       </ob-load-state>
       @if (!loading() && items().length) {
-        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Servers"><table mat-table [dataSource]="items()" data-testid="admin-servers-table">
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Servers"><table mat-table class="ob-cards" [dataSource]="items()" data-testid="admin-servers-table">
           <ng-container matColumnDef="hostname"><th mat-header-cell *matHeaderCellDef scope="col">Server</th>
-            <td mat-cell *matCellDef="let s"><strong class="ob-name" [title]="s.hostname">{{ s.hostname }}</strong><br /><span class="ob-muted small ob-name" [title]="'Team ' + s.tenantName">{{ s.tenantName }}</span></td></ng-container>
+            <td mat-cell *matCellDef="let s" data-label="Server"><strong class="ob-name" [title]="s.hostname">{{ s.hostname }}</strong><br /><span class="ob-muted small ob-name" [title]="'Team ' + s.tenantName">{{ s.tenantName }}</span></td></ng-container>
           <ng-container matColumnDef="state"><th mat-header-cell *matHeaderCellDef scope="col">State</th>
-            <td mat-cell *matCellDef="let s"><ob-state-chip [state]="s.state" />
+            <td mat-cell *matCellDef="let s" data-label="State"><ob-state-chip [state]="s.state" />
               @if (s.currentTask?.error) {<div class="err small">{{ s.currentTask.error }}</div>}</td></ng-container>
-          <ng-container matColumnDef="address"><th mat-header-cell *matHeaderCellDef scope="col">Address</th><td mat-cell *matCellDef="let s" class="ob-mono">{{ address(s) }}</td></ng-container>
+          <ng-container matColumnDef="address"><th mat-header-cell *matHeaderCellDef scope="col">Address</th><td mat-cell *matCellDef="let s" data-label="Address" class="ob-mono">{{ address(s) }}</td></ng-container>
           <ng-container matColumnDef="where"><th mat-header-cell *matHeaderCellDef scope="col">Plan · location · node</th>
-            <td mat-cell *matCellDef="let s">{{ s.plan.name }} · {{ s.location.name }}<br /><span class="ob-muted small">@if (s.nodeId) {<a [routerLink]="['/admin/nodes', s.nodeId]">{{ s.nodeName ?? 'a removed node' }}</a>} @else {not placed}</span></td></ng-container>
+            <td mat-cell *matCellDef="let s" data-label="Plan · location · node">{{ s.plan.name }} · {{ s.location.name }}<br /><span class="ob-muted small">@if (s.nodeId) {<a [routerLink]="['/admin/nodes', s.nodeId]">{{ s.nodeName ?? 'a removed node' }}</a>} @else {not placed}</span></td></ng-container>
           <ng-container matColumnDef="actions"><th mat-header-cell *matHeaderCellDef scope="col"><span class="ob-visually-hidden">Actions</span></th>
             <td mat-cell *matCellDef="let s">
               @if (canHold()) {

@@ -26,13 +26,13 @@ import { StateChip } from '../../shared/state-chip';
       <ob-error-banner [message]="rowError()" testId="tenant-error" />
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()"><p>No tenants yet.</p></ob-load-state>
       @if (!loading() && items().length) {
-        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Tenants"><table mat-table [dataSource]="items()" data-testid="tenants-table">
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Tenants"><table mat-table class="ob-cards" [dataSource]="items()" data-testid="tenants-table">
           <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Tenant</th>
-            <td mat-cell *matCellDef="let t"><strong>{{ t.name }}</strong><br /><span class="ob-mono ob-muted small">{{ t.id }}</span></td></ng-container>
-          <ng-container matColumnDef="servers"><th mat-header-cell *matHeaderCellDef scope="col">Servers</th><td mat-cell *matCellDef="let t">{{ t.servers }}</td></ng-container>
-          <ng-container matColumnDef="members"><th mat-header-cell *matHeaderCellDef scope="col">Members</th><td mat-cell *matCellDef="let t">{{ t.members }}</td></ng-container>
+            <td mat-cell *matCellDef="let t" data-label="Tenant"><strong>{{ t.name }}</strong><br /><span class="ob-mono ob-muted small">{{ t.id }}</span></td></ng-container>
+          <ng-container matColumnDef="servers"><th mat-header-cell *matHeaderCellDef scope="col">Servers</th><td mat-cell *matCellDef="let t" data-label="Servers">{{ t.servers }}</td></ng-container>
+          <ng-container matColumnDef="members"><th mat-header-cell *matHeaderCellDef scope="col">Members</th><td mat-cell *matCellDef="let t" data-label="Members">{{ t.members }}</td></ng-container>
           <ng-container matColumnDef="limit"><th mat-header-cell *matHeaderCellDef scope="col">Server limit</th>
-            <td mat-cell *matCellDef="let t">
+            <td mat-cell *matCellDef="let t" data-label="Server limit">
               <form class="limit" (ngSubmit)="save(t)">
                 <mat-form-field subscriptSizing="dynamic">
                   <mat-label>Limit</mat-label>
@@ -43,7 +43,7 @@ import { StateChip } from '../../shared/state-chip';
               </form>
             </td></ng-container>
           <ng-container matColumnDef="state"><th mat-header-cell *matHeaderCellDef scope="col">State</th>
-            <td mat-cell *matCellDef="let t" data-testid="tenant-state" [attr.data-state]="t.suspendedAt ? 'suspended' : 'active'">
+            <td mat-cell *matCellDef="let t" data-label="State" data-testid="tenant-state" [attr.data-state]="t.suspendedAt ? 'suspended' : 'active'">
               <ob-state-chip [state]="t.suspendedAt ? 'suspended' : 'active'" />
               @if (t.suspendedAt) {<div class="small ob-muted ob-wrap reason">since {{ fmt(t.suspendedAt) }}: {{ t.suspendedReason }}</div>}
               <div>@if (t.suspendedAt) {
@@ -52,7 +52,7 @@ import { StateChip } from '../../shared/state-chip';
                 <button mat-stroked-button type="button" class="danger" (click)="suspend(t)" [disabled]="busy() === t.id" data-testid="tenant-suspend">Suspend</button>
               }</div>
             </td></ng-container>
-          <ng-container matColumnDef="created"><th mat-header-cell *matHeaderCellDef scope="col">Since</th><td mat-cell *matCellDef="let t">{{ fmt(t.createdAt) }}</td></ng-container>
+          <ng-container matColumnDef="created"><th mat-header-cell *matHeaderCellDef scope="col">Since</th><td mat-cell *matCellDef="let t" data-label="Since">{{ fmt(t.createdAt) }}</td></ng-container>
           <tr mat-header-row *matHeaderRowDef="columns"></tr>
           <tr mat-row *matRowDef="let t; columns: columns" data-testid="tenant-row" [attr.data-name]="t.name"></tr>
         </table></div>

@@ -46,11 +46,11 @@ import { formatDateTime } from '../../shared/format';
       </ob-load-state>
       @if (!loading() && tokens().length) {
         <div class="ob-table-wrap" tabindex="0" role="region" aria-label="API tokens">
-          <table mat-table [dataSource]="tokens()" data-testid="api-tokens-table">
-            <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Name</th><td mat-cell *matCellDef="let t"><span class="ob-name" [title]="t.name">{{ t.name }}</span></td></ng-container>
-            <ng-container matColumnDef="prefix"><th mat-header-cell *matHeaderCellDef scope="col">Starts with</th><td mat-cell *matCellDef="let t" class="ob-mono">{{ t.prefix }}…</td></ng-container>
-            <ng-container matColumnDef="createdAt"><th mat-header-cell *matHeaderCellDef scope="col">Created</th><td mat-cell *matCellDef="let t">{{ fmt(t.createdAt) }}</td></ng-container>
-            <ng-container matColumnDef="lastUsedAt"><th mat-header-cell *matHeaderCellDef scope="col">Last used</th><td mat-cell *matCellDef="let t">{{ t.lastUsedAt ? fmt(t.lastUsedAt) : 'never' }}</td></ng-container>
+          <table mat-table class="ob-cards" [dataSource]="tokens()" data-testid="api-tokens-table">
+            <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Name</th><td mat-cell *matCellDef="let t" data-label="Name"><span class="ob-name" [title]="t.name">{{ t.name }}</span></td></ng-container>
+            <ng-container matColumnDef="prefix"><th mat-header-cell *matHeaderCellDef scope="col">Starts with</th><td mat-cell *matCellDef="let t" data-label="Starts with" class="ob-mono">{{ t.prefix }}…</td></ng-container>
+            <ng-container matColumnDef="createdAt"><th mat-header-cell *matHeaderCellDef scope="col">Created</th><td mat-cell *matCellDef="let t" data-label="Created">{{ fmt(t.createdAt) }}</td></ng-container>
+            <ng-container matColumnDef="lastUsedAt"><th mat-header-cell *matHeaderCellDef scope="col">Last used</th><td mat-cell *matCellDef="let t" data-label="Last used">{{ t.lastUsedAt ? fmt(t.lastUsedAt) : 'never' }}</td></ng-container>
             <ng-container matColumnDef="actions"><th mat-header-cell *matHeaderCellDef scope="col"><span class="ob-visually-hidden">Actions</span></th>
               <td mat-cell *matCellDef="let t"><button mat-button type="button" (click)="revoke(t)" data-testid="api-token-revoke" [attr.aria-label]="'Revoke token ' + t.name">Revoke</button></td></ng-container>
             <tr mat-header-row *matHeaderRowDef="columns"></tr>

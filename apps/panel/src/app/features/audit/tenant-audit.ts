@@ -16,12 +16,12 @@ import { formatDateTime } from '../../shared/format';
       <div class="ob-page-header"><h1>Audit log</h1></div>
       <ob-load-state [loading]="loading() && !items().length" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()"><p>No entries.</p></ob-load-state>
       @if (items().length) {
-        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Audit log"><table mat-table [dataSource]="items()">
-          <ng-container matColumnDef="at"><th mat-header-cell *matHeaderCellDef scope="col">When</th><td mat-cell *matCellDef="let e">{{ fmt(e.createdAt) }}</td></ng-container>
-          <ng-container matColumnDef="action"><th mat-header-cell *matHeaderCellDef scope="col">What</th><td mat-cell *matCellDef="let e"><code>{{ e.action }}</code></td></ng-container>
-          <ng-container matColumnDef="who"><th mat-header-cell *matHeaderCellDef scope="col">Who</th><td mat-cell *matCellDef="let e">{{ e.actorKind }}</td></ng-container>
-          <ng-container matColumnDef="target"><th mat-header-cell *matHeaderCellDef scope="col">On</th><td mat-cell *matCellDef="let e">{{ e.targetType }} {{ e.targetId ?? '' }}</td></ng-container>
-          <ng-container matColumnDef="ip"><th mat-header-cell *matHeaderCellDef scope="col">From</th><td mat-cell *matCellDef="let e">{{ e.ip ?? '' }}</td></ng-container>
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Audit log"><table mat-table class="ob-cards" [dataSource]="items()">
+          <ng-container matColumnDef="at"><th mat-header-cell *matHeaderCellDef scope="col">When</th><td mat-cell *matCellDef="let e" data-label="When">{{ fmt(e.createdAt) }}</td></ng-container>
+          <ng-container matColumnDef="action"><th mat-header-cell *matHeaderCellDef scope="col">What</th><td mat-cell *matCellDef="let e" data-label="What"><code>{{ e.action }}</code></td></ng-container>
+          <ng-container matColumnDef="who"><th mat-header-cell *matHeaderCellDef scope="col">Who</th><td mat-cell *matCellDef="let e" data-label="Who">{{ e.actorKind }}</td></ng-container>
+          <ng-container matColumnDef="target"><th mat-header-cell *matHeaderCellDef scope="col">On</th><td mat-cell *matCellDef="let e" data-label="On">{{ e.targetType }} {{ e.targetId ?? '' }}</td></ng-container>
+          <ng-container matColumnDef="ip"><th mat-header-cell *matHeaderCellDef scope="col">From</th><td mat-cell *matCellDef="let e" data-label="From">{{ e.ip ?? '' }}</td></ng-container>
           <tr mat-header-row *matHeaderRowDef="columns"></tr>
           <tr mat-row *matRowDef="let e; columns: columns" data-testid="tenant-audit-row" [attr.data-action]="e.action"></tr>
         </table></div>

@@ -20,11 +20,11 @@ import { adminLoadError } from '../admin/admin-load';
       </div>
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && orders().length === 0" (retry)="load()"><p>No orders.</p></ob-load-state>
       @if (!loading() && orders().length) {
-        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Orders"><table mat-table [dataSource]="orders()" data-testid="admin-orders-table">
-          <ng-container matColumnDef="server"><th mat-header-cell *matHeaderCellDef scope="col">Server</th><td mat-cell *matCellDef="let o">{{ o.hostname }}<br /><span class="ob-muted small">{{ o.serverState }}</span></td></ng-container>
-          <ng-container matColumnDef="order"><th mat-header-cell *matHeaderCellDef scope="col">Order</th><td mat-cell *matCellDef="let o"><ob-state-chip [state]="o.order" /></td></ng-container>
-          <ng-container matColumnDef="status"><th mat-header-cell *matHeaderCellDef scope="col">Subscription</th><td mat-cell *matCellDef="let o">{{ o.status ?? '—' }}@if (o.suspension) { · suspended ({{ o.suspension }})}</td></ng-container>
-          <ng-container matColumnDef="period"><th mat-header-cell *matHeaderCellDef scope="col">Paid until</th><td mat-cell *matCellDef="let o">{{ fmt(o.currentPeriodEnd) }}</td></ng-container>
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Orders"><table mat-table class="ob-cards" [dataSource]="orders()" data-testid="admin-orders-table">
+          <ng-container matColumnDef="server"><th mat-header-cell *matHeaderCellDef scope="col">Server</th><td mat-cell *matCellDef="let o" data-label="Server">{{ o.hostname }}<br /><span class="ob-muted small">{{ o.serverState }}</span></td></ng-container>
+          <ng-container matColumnDef="order"><th mat-header-cell *matHeaderCellDef scope="col">Order</th><td mat-cell *matCellDef="let o" data-label="Order"><ob-state-chip [state]="o.order" /></td></ng-container>
+          <ng-container matColumnDef="status"><th mat-header-cell *matHeaderCellDef scope="col">Subscription</th><td mat-cell *matCellDef="let o" data-label="Subscription">{{ o.status ?? '—' }}@if (o.suspension) { · suspended ({{ o.suspension }})}</td></ng-container>
+          <ng-container matColumnDef="period"><th mat-header-cell *matHeaderCellDef scope="col">Paid until</th><td mat-cell *matCellDef="let o" data-label="Paid until">{{ fmt(o.currentPeriodEnd) }}</td></ng-container>
           <tr mat-header-row *matHeaderRowDef="orderColumns"></tr>
           <tr mat-row *matRowDef="let o; columns: orderColumns" data-testid="admin-order-row" [attr.data-order]="o.order"></tr>
         </table></div>
@@ -33,11 +33,11 @@ import { adminLoadError } from '../admin/admin-load';
       @if (eventsError()) {<p class="ob-error" role="alert">{{ eventsError() }}</p>}
       @else if (events().length === 0) {<p class="ob-muted">No events waiting: every webhook has been applied.</p>}
       @else {
-        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Billing events"><table mat-table [dataSource]="events()" data-testid="billing-events-table">
-          <ng-container matColumnDef="type"><th mat-header-cell *matHeaderCellDef scope="col">Event</th><td mat-cell *matCellDef="let e" class="ob-mono">{{ e.type }}<br /><span class="ob-muted small">{{ e.id }}</span></td></ng-container>
-          <ng-container matColumnDef="received"><th mat-header-cell *matHeaderCellDef scope="col">Received</th><td mat-cell *matCellDef="let e">{{ fmt(e.receivedAt) }}</td></ng-container>
-          <ng-container matColumnDef="outcome"><th mat-header-cell *matHeaderCellDef scope="col">Outcome</th><td mat-cell *matCellDef="let e">{{ e.outcome ?? 'waiting' }} · {{ e.attempts }} attempt(s)</td></ng-container>
-          <ng-container matColumnDef="error"><th mat-header-cell *matHeaderCellDef scope="col">Last error</th><td mat-cell *matCellDef="let e" class="ob-error">{{ e.lastError ?? '' }}</td></ng-container>
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Billing events"><table mat-table class="ob-cards" [dataSource]="events()" data-testid="billing-events-table">
+          <ng-container matColumnDef="type"><th mat-header-cell *matHeaderCellDef scope="col">Event</th><td mat-cell *matCellDef="let e" data-label="Event" class="ob-mono">{{ e.type }}<br /><span class="ob-muted small">{{ e.id }}</span></td></ng-container>
+          <ng-container matColumnDef="received"><th mat-header-cell *matHeaderCellDef scope="col">Received</th><td mat-cell *matCellDef="let e" data-label="Received">{{ fmt(e.receivedAt) }}</td></ng-container>
+          <ng-container matColumnDef="outcome"><th mat-header-cell *matHeaderCellDef scope="col">Outcome</th><td mat-cell *matCellDef="let e" data-label="Outcome">{{ e.outcome ?? 'waiting' }} · {{ e.attempts }} attempt(s)</td></ng-container>
+          <ng-container matColumnDef="error"><th mat-header-cell *matHeaderCellDef scope="col">Last error</th><td mat-cell *matCellDef="let e" data-label="Last error" class="ob-error">{{ e.lastError ?? '' }}</td></ng-container>
           <tr mat-header-row *matHeaderRowDef="eventColumns"></tr>
           <tr mat-row *matRowDef="let e; columns: eventColumns" data-testid="billing-event-row"></tr>
         </table></div>

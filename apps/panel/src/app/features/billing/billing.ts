@@ -29,14 +29,14 @@ import { formatDateTime, formatMoney } from '../../shared/format';
       <h2>Subscriptions</h2>
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && subs().length === 0" (retry)="load()"><p>No subscriptions yet: each server you order gets one.</p></ob-load-state>
       @if (!loading() && subs().length) {
-        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Subscriptions"><table mat-table [dataSource]="subs()" data-testid="subscriptions-table">
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Subscriptions"><table mat-table class="ob-cards" [dataSource]="subs()" data-testid="subscriptions-table">
           <ng-container matColumnDef="server"><th mat-header-cell *matHeaderCellDef scope="col">Server</th>
-            <td mat-cell *matCellDef="let s"><a [routerLink]="['/servers', s.serverId]">{{ s.hostname }}</a></td></ng-container>
+            <td mat-cell *matCellDef="let s" data-label="Server"><a [routerLink]="['/servers', s.serverId]">{{ s.hostname }}</a></td></ng-container>
           <ng-container matColumnDef="status"><th mat-header-cell *matHeaderCellDef scope="col">Status</th>
-            <td mat-cell *matCellDef="let s"><ob-state-chip [state]="s.status ?? s.order" />
+            <td mat-cell *matCellDef="let s" data-label="Status"><ob-state-chip [state]="s.status ?? s.order" />
               @if (s.suspension) {<div class="ob-error small">suspended ({{ s.suspension }})</div>}
               @if (s.cancelAtPeriodEnd) {<div class="ob-muted small">ends at period end</div>}</td></ng-container>
-          <ng-container matColumnDef="period"><th mat-header-cell *matHeaderCellDef scope="col">Paid until</th><td mat-cell *matCellDef="let s">{{ fmt(s.currentPeriodEnd) }}</td></ng-container>
+          <ng-container matColumnDef="period"><th mat-header-cell *matHeaderCellDef scope="col">Paid until</th><td mat-cell *matCellDef="let s" data-label="Paid until">{{ fmt(s.currentPeriodEnd) }}</td></ng-container>
           <ng-container matColumnDef="actions"><th mat-header-cell *matHeaderCellDef scope="col"><span class="ob-visually-hidden">Actions</span></th>
             <td mat-cell *matCellDef="let s">
               @if (s.order === 'pending' && canManage()) {
@@ -53,11 +53,11 @@ import { formatDateTime, formatMoney } from '../../shared/format';
       @if (!loading() && !error()) {
         @if (invoices().length === 0) {<p class="ob-muted">No invoices yet.</p>}
         @else {
-          <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Invoices"><table mat-table [dataSource]="invoices()" data-testid="invoices-table">
-            <ng-container matColumnDef="number"><th mat-header-cell *matHeaderCellDef scope="col">Invoice</th><td mat-cell *matCellDef="let i">{{ i.number ?? i.id }}</td></ng-container>
-            <ng-container matColumnDef="date"><th mat-header-cell *matHeaderCellDef scope="col">Date</th><td mat-cell *matCellDef="let i">{{ fmt(i.createdAt) }}</td></ng-container>
-            <ng-container matColumnDef="amount"><th mat-header-cell *matHeaderCellDef scope="col">Amount</th><td mat-cell *matCellDef="let i">{{ money(i.amountDue, i.currency) }}</td></ng-container>
-            <ng-container matColumnDef="status"><th mat-header-cell *matHeaderCellDef scope="col">Status</th><td mat-cell *matCellDef="let i"><ob-state-chip [state]="i.status" /></td></ng-container>
+          <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Invoices"><table mat-table class="ob-cards" [dataSource]="invoices()" data-testid="invoices-table">
+            <ng-container matColumnDef="number"><th mat-header-cell *matHeaderCellDef scope="col">Invoice</th><td mat-cell *matCellDef="let i" data-label="Invoice">{{ i.number ?? i.id }}</td></ng-container>
+            <ng-container matColumnDef="date"><th mat-header-cell *matHeaderCellDef scope="col">Date</th><td mat-cell *matCellDef="let i" data-label="Date">{{ fmt(i.createdAt) }}</td></ng-container>
+            <ng-container matColumnDef="amount"><th mat-header-cell *matHeaderCellDef scope="col">Amount</th><td mat-cell *matCellDef="let i" data-label="Amount">{{ money(i.amountDue, i.currency) }}</td></ng-container>
+            <ng-container matColumnDef="status"><th mat-header-cell *matHeaderCellDef scope="col">Status</th><td mat-cell *matCellDef="let i" data-label="Status"><ob-state-chip [state]="i.status" /></td></ng-container>
             <ng-container matColumnDef="link"><th mat-header-cell *matHeaderCellDef scope="col"><span class="ob-visually-hidden">Link</span></th>
               <td mat-cell *matCellDef="let i">@if (i.hostedInvoiceUrl) {<a [href]="i.hostedInvoiceUrl" target="_blank" rel="noopener">View</a>}</td></ng-container>
             <tr mat-header-row *matHeaderRowDef="invColumns"></tr>

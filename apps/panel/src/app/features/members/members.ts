@@ -55,11 +55,11 @@ const ROLE_HELP: Record<TenantRole, string> = {
       }
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()"><p>No members.</p></ob-load-state>
       @if (!loading() && items().length) {
-        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Members"><table mat-table [dataSource]="items()" data-testid="members-table">
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Members"><table mat-table class="ob-cards" [dataSource]="items()" data-testid="members-table">
           <ng-container matColumnDef="email"><th mat-header-cell *matHeaderCellDef scope="col">Member</th>
-            <td mat-cell *matCellDef="let m">{{ m.email }}@if (m.userId === auth.user()?.id) { <span class="ob-muted">(you)</span>}</td></ng-container>
+            <td mat-cell *matCellDef="let m" data-label="Member">{{ m.email }}@if (m.userId === auth.user()?.id) { <span class="ob-muted">(you)</span>}</td></ng-container>
           <ng-container matColumnDef="role"><th mat-header-cell *matHeaderCellDef scope="col">Role</th>
-            <td mat-cell *matCellDef="let m">
+            <td mat-cell *matCellDef="let m" data-label="Role">
               <mat-form-field subscriptSizing="dynamic" class="role">
                 <mat-select [value]="m.role" (selectionChange)="changeRole(m, $event.value)" [disabled]="busy() === m.userId"
                   [attr.aria-label]="'Role of ' + m.email" data-testid="member-role-select">
@@ -67,7 +67,7 @@ const ROLE_HELP: Record<TenantRole, string> = {
                 </mat-select>
               </mat-form-field>
             </td></ng-container>
-          <ng-container matColumnDef="since"><th mat-header-cell *matHeaderCellDef scope="col">Since</th><td mat-cell *matCellDef="let m">{{ fmt(m.createdAt) }}</td></ng-container>
+          <ng-container matColumnDef="since"><th mat-header-cell *matHeaderCellDef scope="col">Since</th><td mat-cell *matCellDef="let m" data-label="Since">{{ fmt(m.createdAt) }}</td></ng-container>
           <ng-container matColumnDef="actions"><th mat-header-cell *matHeaderCellDef scope="col"><span class="ob-visually-hidden">Actions</span></th>
             <td mat-cell *matCellDef="let m"><button mat-button type="button" (click)="remove(m)" [disabled]="busy() === m.userId" data-testid="member-remove"
               [attr.aria-label]="'Remove ' + m.email">Remove</button></td></ng-container>

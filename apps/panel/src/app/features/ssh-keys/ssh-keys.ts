@@ -43,10 +43,10 @@ import { formatDateTime } from '../../shared/format';
       </ob-load-state>
       @if (!loading() && keys().length) {
         <div class="ob-table-wrap" tabindex="0" role="region" aria-label="SSH keys">
-          <table mat-table [dataSource]="keys()" data-testid="ssh-keys-table">
-            <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Name</th><td mat-cell *matCellDef="let k"><span class="ob-name" [title]="k.name">{{ k.name }}</span></td></ng-container>
-            <ng-container matColumnDef="fingerprint"><th mat-header-cell *matHeaderCellDef scope="col">Fingerprint</th><td mat-cell *matCellDef="let k" class="ob-mono ob-wrap fp">{{ k.fingerprint }}</td></ng-container>
-            <ng-container matColumnDef="createdAt"><th mat-header-cell *matHeaderCellDef scope="col">Added</th><td mat-cell *matCellDef="let k">{{ fmt(k.createdAt) }}</td></ng-container>
+          <table mat-table class="ob-cards" [dataSource]="keys()" data-testid="ssh-keys-table">
+            <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">Name</th><td mat-cell *matCellDef="let k" data-label="Name"><span class="ob-name" [title]="k.name">{{ k.name }}</span></td></ng-container>
+            <ng-container matColumnDef="fingerprint"><th mat-header-cell *matHeaderCellDef scope="col">Fingerprint</th><td mat-cell *matCellDef="let k" data-label="Fingerprint" class="ob-mono ob-wrap fp">{{ k.fingerprint }}</td></ng-container>
+            <ng-container matColumnDef="createdAt"><th mat-header-cell *matHeaderCellDef scope="col">Added</th><td mat-cell *matCellDef="let k" data-label="Added">{{ fmt(k.createdAt) }}</td></ng-container>
             <ng-container matColumnDef="actions"><th mat-header-cell *matHeaderCellDef scope="col"><span class="ob-visually-hidden">Actions</span></th>
               <td mat-cell *matCellDef="let k">@if (canWrite()) {<button mat-button type="button" (click)="remove(k)" data-testid="ssh-key-delete" [attr.aria-label]="'Delete key ' + k.name">Delete</button>}</td></ng-container>
             <tr mat-header-row *matHeaderRowDef="columns"></tr>
