@@ -30,8 +30,15 @@ export function resizeDelta(from: Size, to: Size): { grow: Size; shrink: Size } 
  * Why `plan` may not be chosen for `server` by a customer (null: it may). Shared by the operation (409) and the
  * list of choices the panel shows, so both say the same.
  */
-export function resizeRefusal(server: Size & { planId: string }, plan: PlanEntity, staff: boolean): { code: 'disk_shrink' | 'plan_not_allowed'; reason: string } | null {
+export function resizeRefusal(server: Size & { planId: string }, plan: PlanEntity, staff: boolean, current?: PlanEntity | null): { code: 'disk_shrink' | 'plan_not_allowed'; reason: string } | null {
   if (plan.id === server.planId) return { code: 'plan_not_allowed', reason: 'The server is already on this plan.' };
+  if (current && (current.priceHourlyCents == null) !== (plan.priceHourlyCents == null)) {
+    // An hourly server is metered on its subscription, a monthly one is charged ahead: one subscription cannot be both.
+    return {
+      code: 'plan_not_allowed',
+      reason: `This server is billed ${current.priceHourlyCents == null ? 'monthly' : 'by the hour'} and this plan ${plan.priceHourlyCents == null ? 'monthly' : 'by the hour'}: a resize keeps the billing interval. Order a new server on this plan instead.`,
+    };
+  }
   if (plan.diskGiB < server.diskGiB) {
     return { code: 'disk_shrink', reason: `A disk only grows: this plan has ${plan.diskGiB} GiB and the server's disk is ${server.diskGiB} GiB.` };
   }
@@ -57,7 +64,8 @@ export const resizeOperation: ApiOperation<ResizeInput> = {
     const { m, server, input, deps } = ctx;
     const plan = await m.findOneBy(PlanEntity, { id: input.planId });
     if (!plan) throw new ServerError('plan_not_found', `No plan with id ${input.planId}; pick one from GET /api/v1/plans.`);
-    const refusal = resizeRefusal(server, plan, input.staff);
+    const current = await m.findOneBy(PlanEntity, { id: server.planId });
+    const refusal = resizeRefusal(server, plan, input.staff, current);
     if (refusal) throw new ServerError(refusal.code, refusal.reason);
     const nodeId = server.nodeId;
     if (!nodeId) throw new ServerError('invalid_transition', 'The server has not been placed on a node yet; it cannot be resized.');

@@ -38,8 +38,9 @@ export class ServerResizeService {
     const server = await this.ds.manager.findOneBy(ServerEntity, { id: serverId, ...(tenantId ? { tenantId } : {}) });
     if (!server || server.state === 'deleted') throw new ServerError('server_not_found', 'No server with that id in this team.');
     const plans = await this.ds.manager.find(PlanEntity, { where: tenantId ? { active: true } : {}, order: { priceMonthlyCents: 'ASC', name: 'ASC' } });
+    const current = await this.ds.manager.findOneBy(PlanEntity, { id: server.planId });
     return plans.map((plan) => {
-      const refusal = resizeRefusal(server, plan, tenantId === null);
+      const refusal = resizeRefusal(server, plan, tenantId === null, current);
       return { plan: planView(plan), allowed: !refusal, reason: refusal?.reason ?? null };
     });
   }

@@ -137,6 +137,13 @@ describe('hourly billing (Stripe billing meters on the Stripe-compatible test se
     const other = await h.register('hourly-other');
     assert.deepEqual((await h.http('GET', '/api/v1/billing/upcoming', { token: other.token })).body, []);
 
+    // an hourly server cannot be resized to a monthly plan (nor a monthly one to an hourly plan): 409, said plainly
+    const toMonthly = await h.http('POST', `/api/v1/servers/${id}/resize`, { token: a.token, body: { planId: h.seed.planIds.medium } });
+    assert.equal(toMonthly.status, 409, JSON.stringify(toMonthly.body));
+    assert.match(toMonthly.body.message, /billed by the hour and this plan monthly/);
+    const options = (await h.http('GET', `/api/v1/servers/${id}/resize-options`, { token: a.token })).body;
+    assert.match(options.find((o: { plan: { id: string } }) => o.plan.id === h.seed.planIds.medium).reason, /keeps the billing interval/);
+
     // idempotency: the reporter runs again, concurrently on two API instances, and an hour whose answer was "lost"
     // (reported_at cleared) is sent again: Stripe keeps one event per hour
     replica = await startApi(h.config, { logger: false });
@@ -187,6 +194,9 @@ describe('hourly billing (Stripe billing meters on the Stripe-compatible test se
     clock.advance(3 * HOUR);
     await worker.drain(true);
     assert.equal(eventsOf(r.body.id).length, 0);
+    const toHourly = await h.http('POST', `/api/v1/servers/${r.body.id}/resize`, { token: m.token, body: { planId: hourlyPlanId } });
+    assert.equal(toHourly.status, 409, JSON.stringify(toHourly.body));
+    assert.match(toHourly.body.message, /billed monthly and this plan by the hour/);
     const up = (await h.http('GET', '/api/v1/billing/upcoming', { token: m.token })).body;
     assert.equal(up.length, 1);
     assert.equal(up[0].billedPer, 'month');
