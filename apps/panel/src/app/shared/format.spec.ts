@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatGiB, formatMiB, formatMoney, humanize, percent, plural, blockSizeText } from './format.js';
+import { formatGiB, formatMiB, formatMoney, formatPlanPrice, humanize, percent, plural, blockSizeText } from './format.js';
 
 test('money, sizes and shares read well', () => {
   assert.equal(formatMoney(1250, 'eur'), '€12.50');
@@ -27,4 +27,9 @@ test('block sizes are exact for IPv4 and named for large IPv6 blocks, never the 
   assert.equal(blockSizeText('2001:db8::/64'), 'a /64 (2^64)');
   assert.equal(blockSizeText('2001:db8::/120'), '256');
   assert.doesNotMatch(blockSizeText('2001:db8::/48'), /9007199254740991/);
+});
+
+test('formatPlanPrice: the unit follows the plan (per hour for a plan billed by the hour)', () => {
+  assert.equal(formatPlanPrice({ priceMonthlyCents: 500, priceHourlyCents: null, currency: 'EUR' }), '€5.00 per month');
+  assert.equal(formatPlanPrice({ priceMonthlyCents: 5110, priceHourlyCents: 7, currency: 'EUR' }), '€0.07 per hour');
 });

@@ -8,6 +8,11 @@ export function formatMoney(cents: number, currency: string, locale = 'en'): str
   }
 }
 
+/** A plan's price with its unit: "€5.00 per month", or for a plan billed by the hour "€0.07 per hour". */
+export function formatPlanPrice(p: { priceMonthlyCents: number; priceHourlyCents?: number | null; currency: string }): string {
+  return p.priceHourlyCents != null ? `${formatMoney(p.priceHourlyCents, p.currency)} per hour` : `${formatMoney(p.priceMonthlyCents, p.currency)} per month`;
+}
+
 export function formatMiB(mib: number): string {
   if (mib >= 1024 && mib % 1024 === 0) return `${mib / 1024} GiB`;
   if (mib >= 1024) return `${(mib / 1024).toFixed(1)} GiB`;

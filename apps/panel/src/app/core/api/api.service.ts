@@ -61,6 +61,7 @@ export type WebhookCategory = Schemas['CreateWebhookEndpointDto']['events'][numb
 export type BillingStatusView = Schemas['BillingStatusView'];
 export type SubscriptionView = Schemas['SubscriptionView'];
 export type InvoiceView = Schemas['InvoiceView'];
+export type UpcomingInvoiceView = Schemas['UpcomingInvoiceView'];
 export type AdminOrderView = Schemas['AdminOrderView'];
 export type BillingEventView = Schemas['BillingEventView'];
 /** The power actions the API accepts (from its OpenAPI document). */
@@ -226,6 +227,10 @@ export class ApiService {
   }
   invoices(): Promise<InvoiceView[]> {
     return this.ok(this.client.GET('/api/v1/billing/invoices'));
+  }
+  /** The next invoice of each live subscription as Stripe previews it (an hourly server: its hours so far). */
+  upcomingInvoices(): Promise<UpcomingInvoiceView[]> {
+    return this.ok(this.client.GET('/api/v1/billing/upcoming'));
   }
   async portalUrl(): Promise<string> {
     return (await this.ok(this.client.POST('/api/v1/billing/portal'))).url;

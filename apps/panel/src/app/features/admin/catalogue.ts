@@ -11,7 +11,7 @@ import { errorMessage } from '../../core/api/api-error';
 import { ErrorBanner } from '../../shared/error-banner';
 import { LoadState } from '../../shared/load-state';
 import { StateChip } from '../../shared/state-chip';
-import { formatGiB, formatMiB, formatMoney } from '../../shared/format';
+import { formatGiB, formatMiB, formatPlanPrice } from '../../shared/format';
 import { adminLoadError } from './admin-load';
 import { MatDialog } from '@angular/material/dialog';
 import { AnnouncerService } from '../../shared/announcer';
@@ -113,7 +113,7 @@ abstract class AdminList<T extends { id: string }> {
 @Component({
   selector: 'ob-admin-plans',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [ReactiveFormsModule, MatButtonModule, MatFormFieldModule, MatInputModule, MatTableModule, ErrorBanner, LoadState, StateChip],
+  imports: [ReactiveFormsModule, MatButtonModule, MatFormFieldModule, MatInputModule, MatSelectModule, MatTableModule, ErrorBanner, LoadState, StateChip],
   styleUrl: './admin-form.scss',
   template: `
     <div class="ob-page" data-testid="admin-plans-page">
@@ -130,7 +130,12 @@ abstract class AdminList<T extends { id: string }> {
           <mat-form-field><mat-label>Disk MB/s</mat-label><input matInput type="number" min="1" formControlName="diskMBps" /></mat-form-field>
           <mat-form-field><mat-label>Network Mbit/s</mat-label><input matInput type="number" min="1" formControlName="netMbit" /></mat-form-field>
           <mat-form-field><mat-label>Traffic GiB/month</mat-label><input matInput type="number" min="0" formControlName="trafficGiB" /></mat-form-field>
-          <mat-form-field><mat-label>Price per month</mat-label><input matInput type="number" min="0" step="0.01" formControlName="price" data-testid="plan-price" /></mat-form-field>
+          <mat-form-field><mat-label>Billed</mat-label>
+            <mat-select formControlName="billing" data-testid="plan-billing">
+              <mat-option value="month">per month</mat-option><mat-option value="hour">per hour (metered)</mat-option>
+            </mat-select>
+            @if (editing()) {<mat-hint>Fixed once the plan exists</mat-hint>}</mat-form-field>
+          <mat-form-field><mat-label>{{ form.controls.billing.value === 'hour' ? 'Price per hour' : 'Price per month' }}</mat-label><input matInput type="number" min="0" step="0.01" formControlName="price" data-testid="plan-price" /></mat-form-field>
           <mat-form-field><mat-label>Currency</mat-label><input matInput formControlName="currency" maxlength="3" /></mat-form-field>
           <div class="ob-row"><button mat-flat-button type="submit" [disabled]="saving()" data-testid="plan-submit">{{ editing() ? 'Save ' + editing()!.name : 'Add plan' }}</button>
             @if (editing()) {<button mat-button type="button" (click)="showForm.set(false); editing.set(null)" data-testid="plan-edit-cancel">Cancel</button>
@@ -146,7 +151,7 @@ abstract class AdminList<T extends { id: string }> {
           <ng-container matColumnDef="memory"><th mat-header-cell *matHeaderCellDef scope="col">Memory</th><td mat-cell *matCellDef="let p" data-label="Memory">{{ mib(p.memoryMiB) }}</td></ng-container>
           <ng-container matColumnDef="disk"><th mat-header-cell *matHeaderCellDef scope="col">Disk</th><td mat-cell *matCellDef="let p" data-label="Disk">{{ gib(p.diskGiB) }} · {{ p.diskIops }} IOPS · {{ p.diskMBps }} MB/s</td></ng-container>
           <ng-container matColumnDef="net"><th mat-header-cell *matHeaderCellDef scope="col">Network</th><td mat-cell *matCellDef="let p" data-label="Network">{{ p.netMbit }} Mbit/s · {{ gib(p.trafficGiB) }}/mo</td></ng-container>
-          <ng-container matColumnDef="price"><th mat-header-cell *matHeaderCellDef scope="col">Price</th><td mat-cell *matCellDef="let p" data-label="Price">{{ money(p) }}/mo</td></ng-container>
+          <ng-container matColumnDef="price"><th mat-header-cell *matHeaderCellDef scope="col">Price</th><td mat-cell *matCellDef="let p" data-label="Price">{{ money(p) }}</td></ng-container>
           <ng-container matColumnDef="active"><th mat-header-cell *matHeaderCellDef scope="col">Offered</th>
             <td mat-cell *matCellDef="let p" data-label="Offered"><ob-state-chip [state]="p.active ? 'offered' : 'retired'" />
               <button mat-button type="button" [disabled]="busy() === p.id" (click)="toggle(p)" data-testid="plan-toggle">{{ p.active ? 'Retire' : 'Offer' }}</button>
@@ -171,11 +176,16 @@ export class PlansPage extends AdminList<PlanView> {
     netMbit: [100, [Validators.required, Validators.min(1)]],
     trafficGiB: [1000, [Validators.required, Validators.min(0)]],
     price: [5, [Validators.required, Validators.min(0)]],
+    billing: ['month' as 'month' | 'hour'],
     currency: ['EUR', [Validators.required, Validators.pattern(/^[A-Za-z]{3}$/)]],
   });
   mib = formatMiB;
   gib = formatGiB;
-  money = (p: PlanView) => formatMoney(p.priceMonthlyCents, p.currency);
+  money = (p: PlanView) => formatPlanPrice(p);
+  override openNew(): void {
+    this.form.controls.billing.enable();
+    super.openNew();
+  }
   constructor() {
     super();
     void this.load();
@@ -187,8 +197,10 @@ export class PlansPage extends AdminList<PlanView> {
     this.editing.set(p);
     this.form.reset({
       name: p.name, vcpus: p.vcpus, memoryMiB: p.memoryMiB, diskGiB: p.diskGiB, cpuQuotaPercent: p.cpuQuotaPercent, diskIops: p.diskIops,
-      diskMBps: p.diskMBps, netMbit: p.netMbit, trafficGiB: p.trafficGiB, price: p.priceMonthlyCents / 100, currency: p.currency,
+      diskMBps: p.diskMBps, netMbit: p.netMbit, trafficGiB: p.trafficGiB, currency: p.currency,
+      billing: p.priceHourlyCents != null ? 'hour' : 'month', price: (p.priceHourlyCents ?? p.priceMonthlyCents) / 100,
     });
+    this.form.controls.billing.disable(); // the API answers 409: a plan's billing interval is fixed
     this.formError.set(null);
     this.showForm.set(true);
   }
@@ -199,12 +211,17 @@ export class PlansPage extends AdminList<PlanView> {
       this.formError.set(problem);
       return Promise.resolve();
     }
-    const { price, ...v } = this.form.getRawValue();
+    const { price, billing, ...v } = this.form.getRawValue();
+    if (billing === 'hour' && Math.round(Number(price) * 100) < 1) {
+      this.formError.set('The price per hour must be at least 0.01.');
+      return Promise.resolve();
+    }
     const n = (x: number) => Number(x);
     const body = {
       name: v.name.trim(), vcpus: n(v.vcpus), memoryMiB: n(v.memoryMiB), diskGiB: n(v.diskGiB), cpuQuotaPercent: n(v.cpuQuotaPercent),
       diskIops: n(v.diskIops), diskMBps: n(v.diskMBps), netMbit: n(v.netMbit), trafficGiB: n(v.trafficGiB),
-      priceMonthlyCents: Math.round(n(price) * 100), currency: v.currency.toUpperCase(),
+      ...(billing === 'hour' ? { priceHourlyCents: Math.round(n(price) * 100) } : { priceMonthlyCents: Math.round(n(price) * 100) }),
+      currency: v.currency.toUpperCase(),
     };
     const editing = this.editing();
     if (editing) return this.saveEdit(editing.id, () => this.api.updatePlan(editing.id, body), `The plan ${body.name} was saved.`);

@@ -5,7 +5,7 @@ import { MatDialog } from '@angular/material/dialog';
 import { MatTableModule } from '@angular/material/table';
 import { Permission } from '@oblako/contracts';
 import { firstValueFrom } from 'rxjs';
-import { ApiService, type InvoiceView, type SubscriptionView } from '../../core/api/api.service';
+import { ApiService, type InvoiceView, type SubscriptionView, type UpcomingInvoiceView } from '../../core/api/api.service';
 import { errorMessage } from '../../core/api/api-error';
 import { AuthService } from '../../core/auth/auth.service';
 import { ConfirmDialog, type ConfirmData } from '../../shared/confirm-dialog';
@@ -49,6 +49,23 @@ import { formatDateTime, formatMoney } from '../../shared/format';
           <tr mat-row *matRowDef="let s; columns: subColumns" data-testid="subscription-row" [attr.data-hostname]="s.hostname"></tr>
         </table></div>
       }
+      <h2>Next invoice</h2>
+      @if (!loading() && !error()) {
+        @if (upcoming().length === 0) {<p class="ob-muted">Nothing is due yet.</p>}
+        @else {
+          <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Next invoice"><table mat-table [dataSource]="upcomingLines()" data-testid="upcoming-table">
+            <ng-container matColumnDef="server"><th mat-header-cell *matHeaderCellDef scope="col">Server</th>
+              <td mat-cell *matCellDef="let l"><a [routerLink]="['/servers', l.serverId]">{{ l.hostname }}</a></td></ng-container>
+            <ng-container matColumnDef="item"><th mat-header-cell *matHeaderCellDef scope="col">Item</th>
+              <td mat-cell *matCellDef="let l">@if (l.billedPer === 'hour') {{{ l.quantity }} {{ l.quantity === 1 ? 'hour' : 'hours' }} of {{ l.planName }} at {{ money(l.unitAmount ?? 0, l.currency) }} per hour}
+                @else {{{ l.description }}}</td></ng-container>
+            <ng-container matColumnDef="period"><th mat-header-cell *matHeaderCellDef scope="col">Period</th><td mat-cell *matCellDef="let l">{{ fmt(l.periodStart) }} – {{ fmt(l.periodEnd) }}</td></ng-container>
+            <ng-container matColumnDef="amount"><th mat-header-cell *matHeaderCellDef scope="col">Amount</th><td mat-cell *matCellDef="let l">{{ money(l.amount, l.currency) }}</td></ng-container>
+            <tr mat-header-row *matHeaderRowDef="upColumns"></tr>
+            <tr mat-row *matRowDef="let l; columns: upColumns" data-testid="upcoming-row" [attr.data-hostname]="l.hostname"></tr>
+          </table></div>
+        }
+      }
       <h2>Invoices</h2>
       @if (!loading() && !error()) {
         @if (invoices().length === 0) {<p class="ob-muted">No invoices yet.</p>}
@@ -76,6 +93,12 @@ export class BillingPage {
   readonly invColumns = ['number', 'date', 'amount', 'status', 'link'];
   readonly subs = signal<SubscriptionView[]>([]);
   readonly invoices = signal<InvoiceView[]>([]);
+  readonly upcoming = signal<UpcomingInvoiceView[]>([]);
+  readonly upColumns = ['server', 'item', 'period', 'amount'];
+  /** One row per line of each server's next invoice (an hourly server: its hours this period). */
+  readonly upcomingLines = computed(() =>
+    this.upcoming().flatMap((u) => u.lines.map((l) => ({ ...l, serverId: u.serverId, hostname: u.hostname, planName: u.planName, billedPer: u.billedPer, currency: u.currency }))),
+  );
   readonly loading = signal(true);
   readonly error = signal<string | null>(null);
   readonly actionError = signal<string | null>(null);
@@ -92,9 +115,10 @@ export class BillingPage {
     this.loading.set(true);
     this.error.set(null);
     try {
-      const [subs, invoices] = await Promise.all([this.api.subscriptions(), this.api.invoices()]);
+      const [subs, invoices, upcoming] = await Promise.all([this.api.subscriptions(), this.api.invoices(), this.api.upcomingInvoices()]);
       this.subs.set(subs);
       this.invoices.set(invoices);
+      this.upcoming.set(upcoming);
     } catch (e) {
       this.error.set(errorMessage(e));
     } finally {

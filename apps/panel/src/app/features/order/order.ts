@@ -19,7 +19,7 @@ import { errorMessage } from '../../core/api/api-error';
 import { AuthService } from '../../core/auth/auth.service';
 import { ErrorBanner } from '../../shared/error-banner';
 import { LoadState } from '../../shared/load-state';
-import { formatGiB, formatMiB, formatMoney, randomId } from '../../shared/format';
+import { formatGiB, formatMiB, formatPlanPrice, randomId } from '../../shared/format';
 import { ORDER_DRAFT_KEY, offeredPlans, orderProblems, restoreDraft, saveDraft, suggestHostname, toCreateBody, type OrderDraft } from './order-draft';
 
 @Component({
@@ -127,7 +127,7 @@ export class OrderPage {
   formatMiB = formatMiB;
   formatGiB = formatGiB;
   money(p: PlanView): string {
-    return formatMoney(p.priceMonthlyCents, p.currency);
+    return formatPlanPrice(p);
   }
 
   async load(): Promise<void> {

@@ -5,7 +5,7 @@ import { MAT_DIALOG_DATA, MatDialogModule, MatDialogRef } from '@angular/materia
 import { MatRadioModule } from '@angular/material/radio';
 import type { PlanView } from '@oblako/contracts';
 import type { ResizeChoice } from '../../core/api/api.service';
-import { formatGiB, formatMiB, formatMoney } from '../../shared/format';
+import { formatGiB, formatMiB, formatPlanPrice } from '../../shared/format';
 
 export interface ResizeData {
   hostname: string;
@@ -51,14 +51,14 @@ export class ResizeDialog {
   private readonly ref = inject<MatDialogRef<ResizeDialog, string>>(MatDialogRef);
   readonly planId = signal<string>(this.data.choices.find((c) => c.allowed)?.plan.id ?? '');
   readonly chosen = computed(() => this.data.choices.find((c) => c.allowed && c.plan.id === this.planId())?.plan ?? null);
-  readonly billingNote = ' a month (with billing on, the rest of this month is prorated)';
+  readonly billingNote = ' (with billing on, a monthly plan prorates the rest of this month)';
   formatGiB = formatGiB;
 
   spec(p: PlanView): string {
     return `${p.vcpus} vCPU, ${formatMiB(p.memoryMiB)}, ${formatGiB(p.diskGiB)}`;
   }
   price(p: PlanView): string {
-    return formatMoney(p.priceMonthlyCents, p.currency);
+    return formatPlanPrice(p);
   }
   confirm(): void {
     const p = this.chosen();

@@ -24,7 +24,7 @@ import { ErrorBanner } from '../../shared/error-banner';
 import { LoadState } from '../../shared/load-state';
 import { StateChip } from '../../shared/state-chip';
 import { coalesce } from '../../shared/coalesce';
-import { formatDateTime, formatGiB, formatMiB, formatMoney, humanize } from '../../shared/format';
+import { formatDateTime, formatGiB, formatMiB, formatPlanPrice, humanize } from '../../shared/format';
 
 const SERVER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -164,7 +164,7 @@ export class ServerDetailPage {
   formatGiB = formatGiB;
   formatDateTime = formatDateTime;
   price(s: ServerView): string {
-    return formatMoney(s.plan.priceMonthlyCents, s.plan.currency);
+    return formatPlanPrice(s.plan);
   }
 
   async load(id: string): Promise<void> {

@@ -12,7 +12,7 @@ import { ErrorBanner } from '../../shared/error-banner';
 import { LoadState } from '../../shared/load-state';
 import { StateChip } from '../../shared/state-chip';
 import { coalesce } from '../../shared/coalesce';
-import { formatMoney } from '../../shared/format';
+import { formatPlanPrice } from '../../shared/format';
 import { ROW_ACTIONS, actionStates, confirmAction, type ActionState } from './server-actions';
 
 /** How long typing pauses before the search runs (and enters the URL). */
@@ -96,7 +96,7 @@ export function primaryAddress(s: ServerView): string {
             </ng-container>
             <ng-container matColumnDef="plan">
               <th mat-header-cell *matHeaderCellDef scope="col">Plan</th>
-              <td mat-cell *matCellDef="let s" data-label="Plan">{{ s.plan.name }} <span class="ob-muted">· {{ price(s) }}/mo</span></td>
+              <td mat-cell *matCellDef="let s" data-label="Plan">{{ s.plan.name }} <span class="ob-muted">· {{ price(s) }}</span></td>
             </ng-container>
             <ng-container matColumnDef="location">
               <th mat-header-cell *matHeaderCellDef scope="col">Location</th>
@@ -251,7 +251,7 @@ export class ServersListPage {
     return primaryAddress(s);
   }
   price(s: ServerView): string {
-    return formatMoney(s.plan.priceMonthlyCents, s.plan.currency);
+    return formatPlanPrice(s.plan);
   }
 
   async reload(): Promise<void> {
