@@ -255,7 +255,6 @@ describe('mail over a real SMTP server', () => {
 });
 
 describe('answers that never reveal whether an address has an account', () => {
-  const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)]!;
 
   test('password reset: the same status and body, in about the same time', async () => {
     const known = await h.register('known');
@@ -276,10 +275,12 @@ describe('answers that never reveal whether an address has an account', () => {
       assert.equal(u[i]!.status, k[i]!.status);
       assert.equal(u[i]!.body, k[i]!.body);
     }
-    const mk = median(k.map((x) => x.ms));
-    const mu = median(u.map((x) => x.ms));
-    // Both do the same work (a throttle check and one insert); a loaded machine adds noise, not a pattern.
-    assert.ok(Math.abs(mk - mu) < Math.max(50, 0.5 * Math.max(mk, mu)), `known ${k.map((x) => x.ms.toFixed(1))} ms vs unknown ${u.map((x) => x.ms.toFixed(1))} ms`);
+    // Both do the same work (a throttle check and one insert). A loaded machine only ever adds time to a request, so
+    // the fastest of each set shows the work itself (extra work for a known address, a password hash say, would raise
+    // every one of its times); medians of five under load differed by 110 ms with no pattern (stop 19's suite).
+    const mk = Math.min(...k.map((x) => x.ms));
+    const mu = Math.min(...u.map((x) => x.ms));
+    assert.ok(Math.abs(mk - mu) < Math.max(30, 0.5 * Math.max(mk, mu)), `fastest known ${mk.toFixed(1)} ms vs unknown ${mu.toFixed(1)} ms; known ${k.map((x) => x.ms.toFixed(1))} ms, unknown ${u.map((x) => x.ms.toFixed(1))} ms`);
     await h.mail!.waitForMail(known.email, (m) => /Reset/.test(m.subject));
   });
 
