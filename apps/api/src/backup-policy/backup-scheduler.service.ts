@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { MovableClock } from '../common/movable-clock.js';
 import { backupsToPrune, type PrunableBackup } from './retention.js';
 import { BackupSchedulesService, retentionOf, timesOf, type ScheduleRow } from './backup-schedules.service.js';
 import { windowAt } from './schedule-window.js';
@@ -9,21 +10,7 @@ import { windowAt } from './schedule-window.js';
  * `set()`/`advance()` instead of waiting for 02:00 UTC or seven days.
  */
 @Injectable()
-export class BackupPolicyClock {
-  private offsetMs = 0;
-
-  now(): Date {
-    return new Date(Date.now() + this.offsetMs);
-  }
-
-  advance(ms: number): void {
-    this.offsetMs += ms;
-  }
-
-  set(at: Date): void {
-    this.offsetMs = at.getTime() - Date.now();
-  }
-}
+export class BackupPolicyClock extends MovableClock {}
 
 /** One backup as the scheduler needs it: what pruning reads, and whose it is (to delete it through the engine). */
 export interface EngineBackup extends PrunableBackup {

@@ -1,18 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { MovableClock } from '../common/movable-clock.js';
 
 /**
- * The time billing decides by (grace periods, retention). Production: the wall clock. Tests move it
- * forward with `advance()` instead of waiting three days.
+ * The time billing decides by (grace periods, retention, hourly meters, traffic periods). Production: the wall
+ * clock. Tests move it forward with `advance()` instead of waiting three days.
  */
 @Injectable()
-export class BillingClock {
-  private offsetMs = 0;
-
-  now(): Date {
-    return new Date(Date.now() + this.offsetMs);
-  }
-
-  advance(ms: number): void {
-    this.offsetMs += ms;
-  }
-}
+export class BillingClock extends MovableClock {}
