@@ -3,23 +3,17 @@
  * Rates are decimal (SI), as network and disk speeds are sold: 1 Mbit/s = 1,000,000 bit/s, 1 MB/s = 1,000,000 B/s.
  */
 
+import type { components } from '../core/api/openapi.js';
+
 export const USAGE_RANGES = ['1h', '24h', '7d', '30d'] as const;
 export type UsageRangeKey = (typeof USAGE_RANGES)[number];
 export const RANGE_LABELS: Record<UsageRangeKey, string> = { '1h': '1 hour', '24h': '24 hours', '7d': '7 days', '30d': '30 days' };
 
-/** What the panel needs of a point (the API's UsagePointDto). */
-export interface UsagePointLike {
-  t: string;
-  seconds: number;
-  cpuPercent: number | null;
-  netInBps: number | null;
-  netOutBps: number | null;
-  diskReadBps: number | null;
-  diskWriteBps: number | null;
-  diskReadIops: number | null;
-  diskWriteIops: number | null;
-  servers?: number;
-}
+/**
+ * What the panel needs of a point: the API's UsagePointDto from the OpenAPI document (so it cannot drift from the
+ * API), less the memory the charts do not draw.
+ */
+export type UsagePointLike = Omit<components['schemas']['UsagePointDto'], 'memoryBytes'>;
 
 function scaled(v: number, units: string[], base = 1000): string {
   let i = 0;
