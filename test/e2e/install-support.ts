@@ -12,6 +12,9 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomInt } from 'node:crypto';
+import pg from 'pg';
+import { ApiClient } from '@oblako/devstack';
+import { TEST_PG_ADMIN_URL, waitFor } from '@oblako/testing';
 
 /** Repository root (this file is compiled to test/dist/e2e/install-support.js). */
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -134,4 +137,28 @@ export function linkNetns(netns: string, link: { vethHost: string; vethNs: strin
   must('ip', ['-n', netns, 'addr', 'add', `${link.nsIp}/24`, 'dev', link.vethNs]);
   must('ip', ['-n', netns, 'link', 'set', link.vethNs, 'up']);
   must('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+}
+
+/** A customer registered on the installed API, with the address marked verified in its database `db` (no mail here). */
+export async function verifiedCustomer(apiUrl: string, db: string, email: string, team: string): Promise<ApiClient> {
+  const customer = new ApiClient(apiUrl);
+  await customer.register(email, 'correct horse battery staple', team);
+  const c = new pg.Client({ connectionString: new URL(`/${db}`, TEST_PG_ADMIN_URL).toString() });
+  await c.connect();
+  try {
+    await c.query(`UPDATE users SET email_verified_at = now() WHERE email = $1`, [email]);
+  } finally {
+    await c.end();
+  }
+  return customer;
+}
+
+/** Wait until the node's heartbeat has had it fetch and verify the image (its sha256): only then is it offered. */
+export async function waitImageVerified(admin: ApiClient, imageId: string, nodeId: string, timeoutMs: number): Promise<void> {
+  await waitFor('the image verified on the joined node', async () => {
+    const states = await admin.ok<{ nodeId: string; state: string; reason: string | null }[]>('GET', `/api/v1/admin/images/${imageId}/nodes`);
+    const mine = states.find((x) => x.nodeId === nodeId);
+    if (mine?.state === 'failed') throw new Error(`the node could not verify the image: ${mine.reason}`);
+    return mine?.state === 'verified' || undefined;
+  }, { timeoutMs });
 }

@@ -9,7 +9,7 @@ import pg from 'pg';
 import type { NodeJoinView, NodeRegistrationView, ServerView } from '@oblako/contracts';
 import { ApiClient } from '@oblako/devstack';
 import { TEST_PG_ADMIN_URL, waitFor } from '@oblako/testing';
-import { freeRun, httpsClient, linkNetns, must, parseEnvFile, readUnit, runInstall, sh, Units } from './install-support.js';
+import { freeRun, httpsClient, linkNetns, must, parseEnvFile, readUnit, runInstall, sh, Units, verifiedCustomer, waitImageVerified } from './install-support.js';
 import { waitForState } from './support.js';
 
 /**
@@ -166,19 +166,8 @@ describe('installing the control plane and joining a hypervisor on a second host
       throw new Error(`${err.message}\n${logsOf('daemon1')}`);
     });
 
-    const customer = new ApiClient(`http://127.0.0.1:${apiPort}`);
-    await customer.register(`c-${id}@install.test`, 'correct horse battery staple', 'Install Customer');
-    const c = new pg.Client({ connectionString: new URL(`/${DB}`, TEST_PG_ADMIN_URL).toString() });
-    await c.connect();
-    await c.query(`UPDATE users SET email_verified_at = now() WHERE email = $1`, [`c-${id}@install.test`]);
-    await c.end();
-    // the joined node's heartbeat has it fetch and verify the image; only then is it offered
-    await waitFor('the image verified on the joined node', async () => {
-      const states = await admin.ok<{ nodeId: string; state: string; reason: string | null }[]>('GET', `/api/v1/admin/images/${image.id}/nodes`);
-      const mine = states.find((x) => x.nodeId === reg.node.id);
-      if (mine?.state === 'failed') throw new Error(`the node could not verify the image: ${mine.reason}`);
-      return mine?.state === 'verified' || undefined;
-    }, { timeoutMs: 60_000 });
+    const customer = await verifiedCustomer(`http://127.0.0.1:${apiPort}`, DB, `c-${id}@install.test`, 'Install Customer');
+    await waitImageVerified(admin, image.id, reg.node.id, 60_000);
     assert.deepEqual((await customer.ok<{ id: string }[]>('GET', `/api/v1/images?locationId=${locationId}`)).map((i) => i.id), [image.id]);
     const s = await customer.ok<ServerView>('POST', '/api/v1/servers', { planId: plan.id, imageId: image.id, locationId, hostname: 'first.install.test', rootPassword: 'install test root password' });
     const running = await waitForState(customer, s.id, 'running', 30_000);

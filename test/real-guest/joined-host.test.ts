@@ -17,7 +17,7 @@ import pg from 'pg';
 import type { NodeRegistrationView, PlanView, ServerView } from '@oblako/contracts';
 import { ApiClient } from '@oblako/devstack';
 import { TEST_PG_ADMIN_URL, waitFor } from '@oblako/testing';
-import { freeRun, httpsClient, linkNetns, parseEnvFile, readUnit, runInstall, sh, Units } from '../e2e/install-support.js';
+import { freeRun, httpsClient, linkNetns, parseEnvFile, readUnit, runInstall, sh, Units, verifiedCustomer, waitImageVerified } from '../e2e/install-support.js';
 import { waitForState } from '../e2e/support.js';
 import { destroyDomains, ensureGuestImage, realGuestSkipReason, startHypervisor, tryRun, virsh, type GuestImage, type Hypervisor } from './support.js';
 
@@ -123,20 +123,9 @@ describe('a joined hypervisor on another host runs a real guest ordered through 
     });
     console.log(`# joined-host: join command + daemon online in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-    const customer = new ApiClient(`http://127.0.0.1:${apiPort}`);
     const email = `c-${id}@joined.test`;
-    await customer.register(email, 'correct horse battery staple', 'Joined Host Customer');
-    const c = new pg.Client({ connectionString: new URL(`/${DB}`, TEST_PG_ADMIN_URL).toString() });
-    await c.connect();
-    await c.query(`UPDATE users SET email_verified_at = now() WHERE email = $1`, [email]);
-    await c.end();
-    // the joined node's heartbeat has it fetch and verify the image (its sha256); only then is it offered
-    await waitFor('the image verified on the joined node', async () => {
-      const states = await admin.ok<{ nodeId: string; state: string; reason: string | null }[]>('GET', `/api/v1/admin/images/${image.id}/nodes`);
-      const mine = states.find((x) => x.nodeId === reg.node.id);
-      if (mine?.state === 'failed') throw new Error(`the node could not verify the image: ${mine.reason}`);
-      return mine?.state === 'verified' || undefined;
-    }, { timeoutMs: 120_000 });
+    const customer = await verifiedCustomer(`http://127.0.0.1:${apiPort}`, DB, email, 'Joined Host Customer');
+    await waitImageVerified(admin, image.id, reg.node.id, 120_000);
     const ordered = Date.now();
     const created = await customer.ok<ServerView>('POST', '/api/v1/servers', {
       planId: plan.id, imageId: image.id, locationId: location.id, hostname: 'far.joined.test', rootPassword: 'joined host root password',
