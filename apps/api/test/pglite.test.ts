@@ -30,8 +30,10 @@ before(async () => {
   const seed = await seedDemo(ds, { adminEmail: 'admin@pglite.test', adminPassword: 'admin-password-123' });
   assert.deepEqual(await seedDemo(ds, { adminEmail: 'admin@pglite.test', adminPassword: 'admin-password-123' }), seed, 'the seed is idempotent');
   await ds.destroy();
+  // The simulated node answers no image_verify, so the verified-images gate (tested in image-verification.test) is
+  // off here, as in every harness stack: this test is about PGlite.
   api = await startApi(
-    loadConfig({ DATABASE_URL: url, NATS_URL: TEST_NATS_URL, NATS_SUBJECT_PREFIX: prefix, JWT_SECRET: randomBytes(32).toString('hex'), PORT: '0', HOST: '127.0.0.1' }),
+    loadConfig({ DATABASE_URL: url, NATS_URL: TEST_NATS_URL, NATS_SUBJECT_PREFIX: prefix, JWT_SECRET: randomBytes(32).toString('hex'), PORT: '0', HOST: '127.0.0.1', REQUIRE_VERIFIED_IMAGES: 'false' }),
     { logger: false },
   );
   node = await FakeNode.start(prefix, seed.nodeId);
