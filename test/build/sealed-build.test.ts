@@ -110,7 +110,7 @@ test('a failing compile and a command that leaves an empty script both fail loud
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
-test('every TypeScript project reference is an Nx dependency, so no two builds share a folder', () => {
+test('every TypeScript project reference is an Nx dependency (no two builds share a folder), and every build hashes its dependencies (no cached build outlives a dependency change)', () => {
   const r = spawnSync(process.execPath, [tool, 'check-graph'], { cwd: root, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
 });

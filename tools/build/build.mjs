@@ -12,7 +12,10 @@
 //       outputs restored from a cache. Prints the damaged projects and exits 1.
 //   node tools/build/build.mjs check-graph
 //       Every TypeScript project reference must also be an Nx dependency, or Nx would run the two
-//       builds side by side.
+//       builds side by side. And every build of a project with dependencies must hash their
+//       sources (`^default` in its inputs), or Nx hands out a cached build that was type-checked
+//       against the dependencies as they were: a change in libs/contracts that breaks the daemon
+//       then "builds" from the cache and fails only without it.
 //
 // Why: `tsc -b` builds referenced projects itself, so a project whose Nx task did not wait for a
 // reference rewrote the reference's files while Nx stored them in its cache (an empty
@@ -167,6 +170,13 @@ function checkGraph(root) {
       const target = byDir.get(resolve(root, p.dir, r.path));
       if (target && !have.has(target)) missing.push(`${p.name} references ${target} in tsconfig.json but Nx does not build ${target} first (add it to implicitDependencies)`);
     }
+  }
+  for (const p of projects(root)) {
+    const build = graph.nodes[p.name]?.data?.targets?.build;
+    if (!build || !(graph.dependencies[p.name] ?? []).length) continue;
+    if (!build.inputs) continue; // Nx's own default is ["default", "^default"]
+    const hashesDeps = build.inputs.some((i) => (typeof i === 'string' ? i.startsWith('^') : i.dependencies === true || i.input?.startsWith?.('^')));
+    if (!hashesDeps) missing.push(`${p.name}:build does not hash its dependencies' sources: add "^default" to its inputs, or its cache entry outlives a dependency change`);
   }
   if (missing.length) fail(missing.join('\n       '));
 }
