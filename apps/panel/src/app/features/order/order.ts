@@ -1,4 +1,3 @@
-import { rootPasswordProblem } from '../../shared/root-password';
 import { BreakpointObserver } from '@angular/cdk/layout';
 import { ChangeDetectionStrategy, Component, computed, effect, inject, signal, viewChild } from '@angular/core';
 import { toSignal } from '@angular/core/rxjs-interop';
@@ -18,6 +17,8 @@ import { BillingStatusService } from '../../core/api/billing-status.service';
 import { errorMessage } from '../../core/api/api-error';
 import { AuthService } from '../../core/auth/auth.service';
 import { ErrorBanner } from '../../shared/error-banner';
+import { rootPasswordProblem } from '../../shared/root-password';
+import { RootPasswordField } from '../../shared/root-password-field';
 import { LoadState } from '../../shared/load-state';
 import { formatGiB, formatMiB, formatPlanPrice, randomId } from '../../shared/format';
 import { ORDER_DRAFT_KEY, offeredPlans, orderProblems, restoreDraft, saveDraft, suggestHostname, toCreateBody, type OrderDraft } from './order-draft';
@@ -27,7 +28,7 @@ import { ORDER_DRAFT_KEY, offeredPlans, orderProblems, restoreDraft, saveDraft, 
   changeDetection: ChangeDetectionStrategy.OnPush,
   imports: [
     FormsModule, RouterLink, MatButtonModule, MatCheckboxModule, MatFormFieldModule, MatInputModule, MatProgressBarModule,
-    MatRadioModule, MatStepperModule, ErrorBanner, LoadState,
+    MatRadioModule, MatStepperModule, ErrorBanner, LoadState, RootPasswordField,
   ],
   templateUrl: './order.html',
   styleUrl: './order.scss',

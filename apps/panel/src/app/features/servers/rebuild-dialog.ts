@@ -7,6 +7,7 @@ import { MatInputModule } from '@angular/material/input';
 import { MatSelectModule } from '@angular/material/select';
 import type { ImageView } from '@oblako/contracts';
 import { rootPasswordProblem } from '../../shared/root-password';
+import { RootPasswordField } from '../../shared/root-password-field';
 
 export interface RebuildData {
   hostname: string;
@@ -24,7 +25,7 @@ export interface RebuildChoice {
 @Component({
   selector: 'ob-rebuild-dialog',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [FormsModule, MatButtonModule, MatDialogModule, MatFormFieldModule, MatInputModule, MatSelectModule],
+  imports: [FormsModule, MatButtonModule, MatDialogModule, MatFormFieldModule, MatInputModule, MatSelectModule, RootPasswordField],
   template: `
     <h2 mat-dialog-title>Rebuild {{ data.hostname }}?</h2>
     <form (ngSubmit)="confirm()">
@@ -37,15 +38,7 @@ export interface RebuildChoice {
           </mat-select>
         </mat-form-field>
         <p class="ob-muted">New root password (optional; empty keeps the current one). It is stored only as a hash.</p>
-        <mat-form-field class="ob-full">
-          <mat-label>New root password</mat-label>
-          <input matInput type="password" name="rootPassword" autocomplete="new-password" [ngModel]="password()" (ngModelChange)="password.set($event)" data-testid="rebuild-root-password" />
-        </mat-form-field>
-        <mat-form-field class="ob-full">
-          <mat-label>New root password again</mat-label>
-          <input matInput type="password" name="rootPasswordAgain" autocomplete="new-password" [ngModel]="again()" (ngModelChange)="again.set($event)" data-testid="rebuild-root-password-again" />
-        </mat-form-field>
-        @if (passwordProblem(); as p) {<p class="ob-error" role="alert" data-testid="rebuild-root-password-problem">{{ p }}</p>}
+        <ob-root-password testId="rebuild-root-password" label="New root password" [(password)]="password" [(again)]="again" />
         <p>Type <strong class="ob-mono">{{ data.hostname }}</strong> to confirm.</p>
         <mat-form-field class="ob-full">
           <mat-label>Confirmation</mat-label>
