@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatGiB, formatMiB, formatMoney, formatPlanPrice, humanize, percent, plural, blockSizeText } from './format.js';
+import { formatBytes, formatDuration, formatGiB, formatMiB, formatMoney, formatPlanPrice, humanize, percent, plural, blockSizeText } from './format.js';
 
 test('money, sizes and shares read well', () => {
   assert.equal(formatMoney(1250, 'eur'), '€12.50');
@@ -32,4 +32,17 @@ test('block sizes are exact for IPv4 and named for large IPv6 blocks, never the 
 test('formatPlanPrice: the unit follows the plan (per hour for a plan billed by the hour)', () => {
   assert.equal(formatPlanPrice({ priceMonthlyCents: 500, priceHourlyCents: null, currency: 'EUR' }), '€5.00 per month');
   assert.equal(formatPlanPrice({ priceMonthlyCents: 5110, priceHourlyCents: 7, currency: 'EUR' }), '€0.07 per hour');
+});
+
+test('backup sizes and durations read well', () => {
+  assert.equal(formatBytes(0), '0 B');
+  assert.equal(formatBytes(512), '512 B');
+  assert.equal(formatBytes(123456789), '118 MiB');
+  assert.equal(formatBytes(1024 ** 3), '1.0 GiB');
+  assert.equal(formatDuration(null), '—');
+  assert.equal(formatDuration(850), '850 ms');
+  assert.equal(formatDuration(4321), '4 s');
+  assert.equal(formatDuration(185_000), '3 min 5 s');
+  assert.equal(formatDuration(120_000), '2 min');
+  assert.equal(formatDuration(4_320_000), '1 h 12 min');
 });

@@ -23,6 +23,27 @@ export function formatGiB(gib: number): string {
   return gib >= 1024 ? `${(gib / 1024).toFixed(gib % 1024 === 0 ? 0 : 1)} TiB` : `${gib} GiB`;
 }
 
+/** A size in bytes for people: "812 KiB", "245 MiB", "1.0 GiB" (binary units, as disks are sold). */
+export function formatBytes(bytes: number): string {
+  if (!(bytes > 0)) return '0 B';
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${Math.round(bytes / 1024)} KiB`;
+  if (bytes < 1024 ** 3) return `${Math.round(bytes / 1024 ** 2)} MiB`;
+  if (bytes < 1024 ** 4) return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+  return `${(bytes / 1024 ** 4).toFixed(1)} TiB`;
+}
+
+/** A duration for people: "850 ms", "42 s", "3 min 5 s", "1 h 12 min". */
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms == null || !(ms >= 0)) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}`;
+  const m = Math.round(s / 60);
+  return `${Math.floor(m / 60)} h${m % 60 ? ` ${m % 60} min` : ''}`;
+}
+
 /** Used share in percent, 0..100, safe for zero totals. */
 export function percent(used: number, total: number): number {
   if (!(total > 0)) return 0;

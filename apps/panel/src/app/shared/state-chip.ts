@@ -9,7 +9,7 @@ const TONE: Record<string, string> = {
   offered: 'ok', retired: 'off', active: 'ok', paid: 'ok', provisioned: 'ok', trialing: 'ok',
   pending: 'warn', open: 'warn', past_due: 'warn', draft: 'off', void: 'off', none: 'off', canceled: 'off',
   unpaid: 'bad', uncollectible: 'bad', node_unreachable: 'bad',
-  verified: 'ok', unverified: 'off',
+  verified: 'ok', unverified: 'off', ready: 'ok',
 };
 
 /** A server, task or node state as a coloured chip; busy states pulse. */

@@ -2,6 +2,7 @@ import { Injectable, inject } from '@angular/core';
 import type {
   ApiTokenCreatedView,
   BackupStoreView,
+  BackupView,
   BackupScheduleView,
   BackupSettingsView,
   AdminIsoView,
@@ -476,6 +477,19 @@ export class ApiService {
   }
   async deleteIpPool(id: string): Promise<void> {
     await this.ok(this.client.DELETE('/api/v1/admin/ip-pools/{id}', { params: { path: { id } } }));
+  }
+  // ---- backups of a server (customers)
+  backups(id: string): Promise<BackupView[]> {
+    return this.ok(this.client.GET('/api/v1/servers/{id}/backups', { params: { path: { id } } })) as Promise<BackupView[]>;
+  }
+  createBackup(id: string): Promise<BackupView> {
+    return this.ok(this.client.POST('/api/v1/servers/{id}/backups', { params: { path: { id } } })) as Promise<BackupView>;
+  }
+  restoreBackup(id: string, backupId: string): Promise<ServerView> {
+    return this.ok(this.client.POST('/api/v1/servers/{id}/backups/{backupId}/restore', { params: { path: { id, backupId } } }));
+  }
+  deleteBackup(id: string, backupId: string): Promise<ServerView> {
+    return this.ok(this.client.DELETE('/api/v1/servers/{id}/backups/{backupId}', { params: { path: { id, backupId } } }));
   }
   // ---- backups: schedules (customers), settings (staff)
   backupSchedule(id: string): Promise<BackupScheduleView> {

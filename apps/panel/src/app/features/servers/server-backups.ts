@@ -1,21 +1,188 @@
-import { ChangeDetectionStrategy, Component, input } from '@angular/core';
-import type { ServerView } from '@oblako/contracts';
+import { ChangeDetectionStrategy, Component, computed, effect, inject, input, output, signal, untracked } from '@angular/core';
+import { MatButtonModule } from '@angular/material/button';
+import { MatDialog } from '@angular/material/dialog';
+import { MatTooltipModule } from '@angular/material/tooltip';
+import { planOperation, type BackupView, type ServerView } from '@oblako/contracts';
+import { ApiService } from '../../core/api/api.service';
+import { ApiRequestError, errorMessage } from '../../core/api/api-error';
+import { AnnouncerService } from '../../shared/announcer';
+import { askConfirm } from '../../shared/confirm-dialog';
+import { ErrorBanner } from '../../shared/error-banner';
+import { StateChip } from '../../shared/state-chip';
+import { formatBytes, formatDateTime, formatDuration } from '../../shared/format';
 import { BackupScheduleForm } from './backup-schedule-form';
 
-/** The Backups section of a server: its schedule and retention policy. */
+/** What a refused "Back up now" means for the person who pressed it. */
+export function backupErrorText(e: unknown, location: string): string {
+  if (e instanceof ApiRequestError && e.code === 'no_backup_store') {
+    return `Backups cannot be taken in ${location} yet: your provider has not set up a backup store there. Nothing was changed; contact support if you need backups now.`;
+  }
+  return errorMessage(e);
+}
+
+/**
+ * The Backups section of a server: its backups (newest first) with size, duration, checksum and why a failed one
+ * failed; "Back up now", restore in place and delete, each a task the page follows like any other (the server is
+ * backing_up or restoring meanwhile); and the schedule and retention policy.
+ */
 @Component({
   selector: 'ob-server-backups',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [BackupScheduleForm],
+  imports: [MatButtonModule, MatTooltipModule, BackupScheduleForm, ErrorBanner, StateChip],
   template: `
     <section class="backups" data-testid="server-backups" aria-labelledby="backups-title">
       <h2 id="backups-title">Backups</h2>
       <p class="ob-muted">A backup is a full copy of the disk on a backup store away from the server's host; it is kept after the server is deleted, for a while.</p>
+      @if (canWrite()) {
+        <div class="take">
+          <span [matTooltip]="why()" [matTooltipDisabled]="!why()">
+            <button mat-stroked-button type="button" [disabled]="!!why() || busy()" (click)="backUpNow()" data-testid="backup-now"
+              [attr.aria-describedby]="why() ? 'why-backup' : null">{{ busy() ? 'Working…' : 'Back up now' }}</button>
+          </span>
+          @if (why()) {<span id="why-backup" class="ob-muted small" data-testid="why-backup">{{ why() }}</span>}
+        </div>
+      }
+      <ob-error-banner [message]="error()" testId="backup-error" />
+      @if (loaded() && backups().length === 0) {
+        <p class="ob-muted" data-testid="backups-empty">No backups yet.</p>
+      } @else if (backups().length) {
+        <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Backup list">
+          <table class="ob-simple-table" data-testid="backup-list">
+            <thead><tr><th scope="col">Created</th><th scope="col">Trigger</th><th scope="col">State</th><th scope="col">Size</th><th scope="col">Took</th><th scope="col">SHA-256</th><th scope="col"><span class="ob-visually-hidden">Actions</span></th></tr></thead>
+            <tbody>
+              @for (b of backups(); track b.id) {
+                <tr data-testid="backup-row" [attr.data-id]="b.id" [attr.data-state]="b.state" [attr.data-trigger]="b.trigger">
+                  <td data-label="Created">{{ fmt(b.createdAt) }}</td>
+                  <td data-label="Trigger">{{ b.trigger }}</td>
+                  <td data-label="State"><ob-state-chip [state]="b.state" />
+                    @if (b.state === 'failed') {<div class="bad ob-wrap" data-testid="backup-failure">{{ b.error ?? 'No reason was recorded.' }}@if (b.trigger === 'scheduled') { It is tried again at the next window.}</div>}</td>
+                  <td data-label="Size" data-testid="backup-size">{{ b.state === 'ready' ? bytes(b.sizeBytes) : '—' }}</td>
+                  <td data-label="Took" data-testid="backup-duration">{{ duration(b.durationMs) }}</td>
+                  <td data-label="SHA-256">@if (b.sha256) {<span class="ob-mono" [title]="b.sha256" [attr.aria-label]="'SHA-256 ' + b.sha256" data-testid="backup-sha">{{ b.sha256.slice(0, 12) }}…</span>} @else {—}</td>
+                  <td class="row-actions">
+                    @if (canWrite()) {
+                      <span [matTooltip]="restoreWhy(b)" [matTooltipDisabled]="!restoreWhy(b)">
+                        <button mat-stroked-button type="button" [disabled]="!!restoreWhy(b) || busy()" (click)="restore(b)" data-testid="backup-restore">Restore</button>
+                      </span>
+                      <span [matTooltip]="deleteWhy(b)" [matTooltipDisabled]="!deleteWhy(b)">
+                        <button mat-stroked-button type="button" class="danger" [disabled]="!!deleteWhy(b) || busy()" (click)="remove(b)" data-testid="backup-delete">Delete</button>
+                      </span>
+                    }
+                  </td>
+                </tr>
+              }
+            </tbody>
+          </table>
+        </div>
+      }
       <ob-backup-schedule-form [serverId]="server().id" [canWrite]="canWrite()" />
     </section>
   `,
+  styles: `
+    .take { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin: 8px 0 12px; }
+    .small { font: var(--mat-sys-body-small); }
+    .bad { color: var(--mat-sys-error); max-width: 48ch; margin-top: 4px; }
+    .ob-simple-table { border-collapse: collapse; width: 100%; }
+    .ob-simple-table th, .ob-simple-table td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--mat-sys-outline-variant, #ddd); vertical-align: top; }
+    .row-actions { white-space: nowrap; display: flex; gap: 6px; }
+  `,
 })
 export class ServerBackups {
+  private readonly api = inject(ApiService);
+  private readonly dialog = inject(MatDialog);
+  private readonly announcer = inject(AnnouncerService);
   readonly server = input.required<ServerView>();
   readonly canWrite = input(false);
+  /** Another task holds the server. */
+  readonly taskActive = input(false);
+  /** A backup task was started (with the server the API answered, when it gave one): the page follows it. */
+  readonly changed = output<ServerView | null>();
+
+  readonly backups = signal<BackupView[]>([]);
+  readonly loaded = signal(false);
+  readonly busy = signal(false);
+  readonly error = signal<string | null>(null);
+  /** Why "Back up now" cannot start now ('' when it can). */
+  readonly why = computed(() => this.planWhy('backup_create'));
+  readonly fmt = formatDateTime;
+  readonly bytes = formatBytes;
+  readonly duration = formatDuration;
+
+  constructor() {
+    // reload whenever the server's state or task changes (a backup becomes ready or failed when its task ends)
+    effect(() => {
+      const s = this.server();
+      void s.state;
+      void s.currentTask?.state;
+      untracked(() => void this.reload());
+    });
+  }
+
+  private planWhy(op: 'backup_create' | 'backup_restore' | 'backup_delete'): string {
+    const plan = planOperation(this.server().state, op, this.taskActive());
+    return plan.ok ? '' : plan.reason;
+  }
+
+  restoreWhy(b: BackupView): string {
+    if (b.state !== 'ready') return b.state === 'failed' ? 'A failed backup cannot be restored.' : 'Only a finished backup can be restored.';
+    return this.planWhy('backup_restore');
+  }
+
+  deleteWhy(b: BackupView): string {
+    if (b.state !== 'ready' && b.state !== 'failed') return 'The backup is still being made or deleted.';
+    return this.planWhy('backup_delete');
+  }
+
+  async reload(): Promise<void> {
+    try {
+      this.backups.set(await this.api.backups(this.server().id));
+      this.loaded.set(true);
+    } catch (e) {
+      this.error.set(errorMessage(e));
+    }
+  }
+
+  async backUpNow(): Promise<void> {
+    await this.call(async () => {
+      await this.api.createBackup(this.server().id);
+      this.announcer.say(`A backup of ${this.server().hostname} has started.`);
+      this.changed.emit(null);
+    });
+  }
+
+  async restore(b: BackupView): Promise<void> {
+    const s = this.server();
+    const ok = await askConfirm(this.dialog, {
+      title: `Restore ${s.hostname} from the backup of ${this.fmt(b.createdAt)}?`,
+      message: `${s.hostname} is stopped and its disk is replaced by this backup: everything written since ${this.fmt(b.createdAt)} is lost. `
+        + 'Its addresses, name and settings stay; the backup\'s checksum is checked before anything is replaced'
+        + (s.state === 'running' ? ', and the server is started again afterwards.' : '. It stays stopped afterwards.'),
+      confirmLabel: 'Stop and restore', danger: true,
+    });
+    if (!ok) return;
+    await this.call(async () => this.changed.emit(await this.api.restoreBackup(s.id, b.id)));
+  }
+
+  async remove(b: BackupView): Promise<void> {
+    const ok = await askConfirm(this.dialog, {
+      title: `Delete the backup of ${this.fmt(b.createdAt)}?`,
+      message: b.state === 'failed' ? 'The failed backup is removed from the list (and whatever it left on the store).' : 'The backup is removed from the backup store; it cannot be restored any more. The server is not changed.',
+      confirmLabel: 'Delete backup', danger: true,
+    });
+    if (!ok) return;
+    await this.call(async () => this.changed.emit(await this.api.deleteBackup(this.server().id, b.id)));
+  }
+
+  private async call(fn: () => Promise<void>): Promise<void> {
+    this.busy.set(true);
+    this.error.set(null);
+    try {
+      await fn();
+      await this.reload();
+    } catch (e) {
+      this.error.set(backupErrorText(e, this.server().location.name));
+    } finally {
+      this.busy.set(false);
+    }
+  }
 }

@@ -293,7 +293,7 @@ export class ServerDetailPage {
     }
   }
 
-  /** A snapshot task started (the answer is the server when the API gave one): follow it like any task. */
+  /** A snapshot or backup task started (the answer is the server when the API gave one): follow it like any task. */
   async onSnapshotTask(server: ServerView | null): Promise<void> {
     if (server) this.server.set(server);
     await this.refreshAfterAction(this.id());
