@@ -75,3 +75,21 @@ export async function writeServers(
   for (const r of placed.rows) byNode.set(r.node_id, [...(byNode.get(r.node_id) ?? []), r.id]);
   return byNode;
 }
+
+/**
+ * `hours` hourly usage rollups (random counters, a whole hour of samples each) for every server in `serverIds`, the
+ * newest ending at the current hour's start, written an hour at a time for all servers: the order the ingest writes
+ * them in, so one server's rows are spread over many heap pages as in production.
+ */
+export async function writeHourlyRollups(pool: pg.Pool, serverIds: string[], hours: number): Promise<void> {
+  await pool.query(
+    `INSERT INTO usage_rollups (server_id, level, bucket, node_id, seconds, samples, cpu_ns, disk_read_bytes, disk_write_bytes, disk_read_ops, disk_write_ops, net_in_bytes, net_out_bytes, memory_bytes_max)
+     SELECT sv.id, '1h', date_trunc('hour', now()) - make_interval(hours => h), sv.node_id, 3600, 60, (random() * 3.6e12)::bigint, (random() * 3e9)::bigint,
+            (random() * 1e9)::bigint, (random() * 3e5)::bigint, (random() * 1e5)::bigint, (random() * 6e9)::bigint, (random() * 2e10)::bigint, 300000000
+       FROM generate_series(1, $2::int) h CROSS JOIN servers sv
+      WHERE sv.id = ANY($1::uuid[])
+      ORDER BY h DESC, sv.id
+     ON CONFLICT DO NOTHING`,
+    [serverIds, hours],
+  );
+}

@@ -26,7 +26,7 @@ import { TEST_NATS_URL, waitFor } from '@oblako/testing';
 import { ApiClient } from './http.js';
 import { REPO_ROOT } from './stack.js';
 import { startBenchStack } from './bench-stack.js';
-import { cpuSeconds, intEnv, now, registerNodes, summary, writeServers } from './bench-stats.js';
+import { cpuSeconds, intEnv, now, registerNodes, summary, writeHourlyRollups, writeServers } from './bench-stats.js';
 
 interface PgWrites {
   commits: number;
@@ -150,16 +150,7 @@ async function main(): Promise<void> {
     t = now();
     const all = [...byNode.values()].flat();
     const target = all[0]!;
-    await pool.query(
-      `INSERT INTO usage_rollups (server_id, level, bucket, node_id, seconds, samples, cpu_ns, disk_read_bytes, disk_write_bytes, disk_read_ops, disk_write_ops, net_in_bytes, net_out_bytes, memory_bytes_max)
-       SELECT sv.id, '1h', date_trunc('hour', now()) - make_interval(hours => h), sv.node_id, 3600, 60, (random() * 3.6e12)::bigint, (random() * 3e9)::bigint,
-              (random() * 1e9)::bigint, (random() * 3e5)::bigint, (random() * 1e5)::bigint, (random() * 6e9)::bigint, (random() * 2e10)::bigint, 300000000
-         FROM generate_series(1, 30 * 24) h CROSS JOIN servers sv
-        WHERE sv.id = ANY($1::uuid[])
-        ORDER BY h DESC, sv.id
-       ON CONFLICT DO NOTHING`,
-      [all.slice(0, ROLLUP_SERVERS)],
-    );
+    await writeHourlyRollups(pool, all.slice(0, ROLLUP_SERVERS), 30 * 24);
     // "before": the same rows in a copy of the table as it was before migration UsageGraphIndex (a plain primary key)
     // read with the query of then (grouped, through the heap); "after" is the real table and the API's query
     await pool.query(`CREATE TABLE bench_rollups_before (LIKE usage_rollups INCLUDING DEFAULTS, PRIMARY KEY (server_id, level, bucket))`);
