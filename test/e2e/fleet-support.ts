@@ -23,7 +23,7 @@ export async function catalogue(c: ApiClient): Promise<(hostname: string) => Rec
 
 /** Keeps the newest heartbeat of every node: the domains each node's libvirt holds, as its daemon reports them. */
 export class HeartbeatWatch {
-  private latest = new Map<string, { at: number; seen: number; domains: { serverId: string; state: string }[] }>();
+  private latest = new Map<string, { at: number; domains: { serverId: string; state: string }[] }>();
   private constructor(private readonly nc: NatsConnection) {}
 
   static async start(natsUrl: string, prefix: string): Promise<HeartbeatWatch> {
@@ -33,13 +33,17 @@ export class HeartbeatWatch {
     void (async () => {
       for await (const m of sub) {
         const hb = HeartbeatSchema.safeParse(m.json());
-        if (hb.success) w.latest.set(hb.data.nodeId, { at: hb.data.at, seen: Date.now(), domains: hb.data.domains });
+        if (hb.success) w.latest.set(hb.data.nodeId, { at: hb.data.at, domains: hb.data.domains });
       }
     })();
     return w;
   }
 
-  /** The domains of each node from a heartbeat sent after `since` (waits for one from every node). */
+  /**
+   * The domains of each node from a heartbeat whose domains were read after `since` (its `at`, the node's clock,
+   * the same machine here; waits for one from every node). Not "received after": a beat can be on the wire later
+   * than it was taken.
+   */
   async domainsAfter(nodeIds: string[], since = Date.now(), timeoutMs = 20_000): Promise<Map<string, { serverId: string; state: string }[]>> {
     return waitFor(
       `a heartbeat from each of ${nodeIds.length} nodes`,
@@ -47,7 +51,7 @@ export class HeartbeatWatch {
         const out = new Map<string, { serverId: string; state: string }[]>();
         for (const id of nodeIds) {
           const hb = this.latest.get(id);
-          if (!hb || hb.seen <= since) return undefined;
+          if (!hb || hb.at <= since) return undefined;
           out.set(id, hb.domains);
         }
         return out;

@@ -15,12 +15,21 @@ import { ensureCommandConsumer, type Bus } from './nats/bus.js';
  * also reports state changes nobody commanded (a guest powered itself off, crashed) and domains that vanished,
  * leaving servers with a command in flight to the command's own report; and it recreates the command
  * consumer (or stream) if it was deleted under the daemon.
+ *
+ * The heartbeat itself is only local reads (capacity, domains, disk) and one core NATS publish, stamped with
+ * the time the domains were read: the API compares tasks that finished after `at` with the list. Everything
+ * that asks JetStream (the stream and consumer checks, the state reports) runs after it, one round at a time,
+ * and never holds the next beat. On a cluster that lost a server, a consumer check waited out its 5 s timeout
+ * twice; with it inside the beat, heartbeats went out seconds late carrying a domain list read before the
+ * latest creates and stops (and `at` said "now"), so the API could mark a new server missing.
  */
 export class HeartbeatLoop {
   /** serverId → the domain state last reported. */
   private readonly known = new Map<string, DomainState>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | undefined;
+  /** The JetStream chores of the last beat (checks and state reports), while they run. */
+  private chores: Promise<void> | undefined;
 
   constructor(
     private readonly d: { config: DaemonConfig; subjects: Subjects; bus: Bus; hv: HypervisorPort; queue: KeyedQueue; log: Logger; version: string; metrics?: DaemonMetrics; backupPublicKey?: string },
@@ -35,12 +44,15 @@ export class HeartbeatLoop {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.running;
+    await this.chores;
   }
 
   /** A heartbeat now, after the one in progress. */
   async now(): Promise<void> {
     await this.running;
+    await this.chores;
     await this.heartbeat();
+    await this.chores;
   }
 
   /**
@@ -63,32 +75,38 @@ export class HeartbeatLoop {
   }
 
   private async heartbeat(): Promise<void> {
-    const { config, bus, hv, queue, log, subjects: s } = this.d;
+    const { config, bus, hv } = this.d;
     const observedAt = nowMs();
-    const [cap, domains, diskGiB] = await Promise.all([
-      hv.capacity(),
-      hv.list(),
-      diskCapacityGiB(config.dataDir),
-      bus.events.refreshEventStream(),
-      // a consumer (or stream) deleted under us is recreated: pulls on it resume by themselves
-      ensureCommandConsumer(bus.jsm, s, config.nodeId, log, config.streamReplicas).catch((err: unknown) => log.warn('cannot check the command consumer', { error: errorMessage(err) })),
-    ]);
+    const [cap, domains, diskGiB] = await Promise.all([hv.capacity(), hv.list(), diskCapacityGiB(config.dataDir)]);
     const ours: { serverId: string; state: DomainState }[] = [];
-    const seen = new Set<string>();
     for (const d of domains) {
       const serverId = serverIdOfDomain(d.name);
-      if (!serverId) continue;
-      ours.push({ serverId, state: d.state });
-      seen.add(serverId);
+      if (serverId) ours.push({ serverId, state: d.state });
     }
     bus.events.heartbeat({
-      v: WIRE_VERSION, nodeId: config.nodeId, at: nowMs(), daemonVersion: this.d.version, hypervisor: hv.describe(),
+      v: WIRE_VERSION, nodeId: config.nodeId, at: observedAt, daemonVersion: this.d.version, hypervisor: hv.describe(),
       capacity: { vcpus: cap.vcpus, memoryMiB: cap.memoryMiB, diskGiB }, domains: ours, load1: Math.round(loadavg()[0]! * 100) / 100,
       ...(this.d.backupPublicKey ? { backupPublicKey: this.d.backupPublicKey } : {}),
     });
     this.d.metrics?.heartbeats.inc();
     this.d.metrics?.lastHeartbeat.set(Date.now() / 1000);
     this.d.metrics?.setDomains(ours.map((d) => d.state));
+    if (!this.chores) {
+      this.chores = this.choresAfter(ours, observedAt)
+        .catch((err: unknown) => this.d.log.warn('heartbeat follow-up failed', { error: errorMessage(err) }))
+        .finally(() => (this.chores = undefined));
+    }
+  }
+
+  /** After a beat: check the event stream and the command consumer, then report the states that changed. */
+  private async choresAfter(ours: { serverId: string; state: DomainState }[], observedAt: number): Promise<void> {
+    const { config, bus, queue, log, subjects: s } = this.d;
+    await Promise.all([
+      bus.events.refreshEventStream(),
+      // a consumer (or stream) deleted under us is recreated: pulls on it resume by themselves
+      ensureCommandConsumer(bus.jsm, s, config.nodeId, log, config.streamReplicas).catch((err: unknown) => log.warn('cannot check the command consumer', { error: errorMessage(err) })),
+    ]);
+    const seen = new Set(ours.map((d) => d.serverId));
     for (const d of ours) if (!queue.has(d.serverId)) await this.reportState(d.serverId, d.state, observedAt);
     for (const id of [...this.known.keys()]) if (!seen.has(id) && !queue.has(id)) await this.reportState(id, DomainState.Missing, observedAt);
   }
