@@ -134,6 +134,24 @@ describe('the server list', () => {
     assert.ok(await stopped.locator('[data-testid="row-why-stop"]').isVisible());
     assert.equal((await c.api.ok<ServerView>('GET', `/api/v1/servers/${servers[1]!.id}`)).state, 'stopped');
 
+    // Sort by state: the lifecycle order (libs/contracts SERVER_STATE_ORDER), not the alphabet. Pause db-c:
+    // running, then paused, then stopped; alphabetical would put "paused" first.
+    await c.api.ok('POST', `/api/v1/servers/${servers[2]!.id}/actions`, { action: 'pause' });
+    await waitForState(c.api, servers[2]!.id, 'paused', 30_000);
+    await byTestId(page, 'servers-sort').selectOption('state:asc');
+    await page.waitForURL((u) => u.searchParams.get('sort') === 'state');
+    await shows(['mail-b.example', 'db-c.example', 'web-a.example']);
+    // A live change moves the row: start web-a from its row; once running it sits among the running ones,
+    // oldest first (mail-b was ordered before it), ahead of the paused one.
+    await stopped.locator('[data-testid="row-action-start"]').click();
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Start' }).click();
+    await page.locator('[data-testid="server-row"][data-hostname="web-a.example"][data-state="running"]').waitFor({ timeout: 30_000 });
+    await shows(['mail-b.example', 'web-a.example', 'db-c.example']);
+    await c.api.ok('POST', `/api/v1/servers/${servers[1]!.id}/actions`, { action: 'stop' });
+    await waitForState(c.api, servers[1]!.id, 'stopped', 30_000);
+    await shows(['mail-b.example', 'db-c.example', 'web-a.example']);
+
     // The server page shows its disabled actions' reasons on screen too.
     await stopped.locator('[data-testid="server-link"]').click();
     await byTestId(page, 'server-hostname').waitFor();

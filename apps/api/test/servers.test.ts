@@ -217,6 +217,24 @@ describe('server lifecycle through the API with a simulated node', () => {
     assert.equal(byState[byState.length - 1], 'db-2.example.com', 'running before stopped');
     const desc = await walk('sort=state&order=desc');
     assert.equal(desc[0], 'db-2.example.com');
+    // Lifecycle order (SERVER_STATE_ORDER), not the alphabet: a broken server (as a failed task leaves it) comes
+    // after the stopped one, where the alphabet would put "error" first. Paged one at a time, so the rank is in the cursor.
+    await h.ds.query(`UPDATE servers SET state = 'error', state_reason = 'test: a failed rebuild' WHERE id = $1`, [made[4]!.id]);
+    const lifecycle = async (query: string) => {
+      const seen: { hostname: string; state: string }[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await list(a.token, `${query}&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+        seen.push(...page.items.map((x) => ({ hostname: x.hostname, state: x.state })));
+        cursor = page.nextCursor;
+      } while (cursor);
+      return seen;
+    };
+    const states = (await lifecycle('sort=state')).map((x) => x.state);
+    assert.deepEqual(states, ['running', 'running', 'running', 'stopped', 'error'], 'running, then stopped, then error');
+    assert.deepEqual((await lifecycle('sort=state&order=desc')).map((x) => x.state), ['error', 'stopped', 'running', 'running', 'running']);
+    // Within one state: oldest first (created_at), so the three running ones keep their order.
+    assert.deepEqual((await lifecycle('sort=state')).slice(0, 3).map((x) => x.hostname), ['web-1.example.com', 'alpha.example.com', 'web-3.example.com']);
 
     // A cursor from one order is refused for another, with the reason.
     const first = await list(a.token, 'sort=name&limit=2');
@@ -227,7 +245,23 @@ describe('server lifecycle through the API with a simulated node', () => {
       assert.equal(r.body.code, 'invalid_cursor');
       assert.match(r.body.message, /belongs to sort=name&order=asc/);
     }
-    const forged = Buffer.from(JSON.stringify({ s: 'name', o: 'asc', k: ["x'; DROP TABLE servers; --", 'not-a-uuid'] })).toString('base64url');
+    // ... and one from a search for another search (or none, or none for one): the keys only mean "after this
+    // row" among the rows that search selects. Case and spaces do not make another search.
+    const searched = await list(a.token, 'q=web&sort=name&limit=1');
+    assert.ok(searched.nextCursor);
+    for (const [q, belongs, not] of [
+      [`q=db&sort=name&cursor=${searched.nextCursor}`, 'the search "web"', 'the search "db"'],
+      [`sort=name&cursor=${searched.nextCursor}`, 'the search "web"', 'no search'],
+      [`q=web&sort=name&cursor=${first.nextCursor}`, 'no search', 'the search "web"'],
+    ] as const) {
+      const r = await h.http('GET', `/api/v1/servers?${q}`, { token: a.token });
+      assert.equal(r.status, 400, q);
+      assert.equal(r.body.code, 'invalid_cursor');
+      assert.equal(r.body.message, `This cursor belongs to ${belongs}, not ${not}; start again without a cursor when the search changes.`);
+    }
+    const same = await list(a.token, `q=%20WEB%20&sort=name&limit=1&cursor=${searched.nextCursor}`);
+    assert.deepEqual(hostnames(same), ['web-3.example.com'], 'the same search, in other case and with spaces, goes on');
+    const forged = Buffer.from(JSON.stringify({ s: 'name', o: 'asc', q: '', f: '', k: ["x'; DROP TABLE servers; --", 'not-a-uuid'] })).toString('base64url');
     const f = await h.http('GET', `/api/v1/servers?sort=name&cursor=${forged}`, { token: a.token });
     assert.equal(f.status, 400);
     assert.equal(f.body.code, 'invalid_cursor');
@@ -250,6 +284,16 @@ describe('server lifecycle through the API with a simulated node', () => {
     const staffNames = staff.body.items.map((s: { hostname: string }) => s.hostname);
     for (const n of ['web-1.example.com', 'web-3.example.com', 'web-9.example.com']) assert.ok(staffNames.includes(n), n);
     assert.deepEqual(staffNames, [...staffNames].sort());
+    // A staff cursor is bound to the filters too: one from tenant A's servers does not walk tenant B's.
+    const staffFirst = await h.http('GET', `/api/v1/admin/servers?tenantId=${a.tenantId}&sort=name&limit=1`, { token: staffToken });
+    assert.equal(staffFirst.status, 200, JSON.stringify(staffFirst.body));
+    assert.ok(staffFirst.body.nextCursor);
+    const crossed = await h.http('GET', `/api/v1/admin/servers?tenantId=${b.tenantId}&sort=name&limit=1&cursor=${staffFirst.body.nextCursor}`, { token: staffToken });
+    assert.equal(crossed.status, 400, JSON.stringify(crossed.body));
+    assert.match(crossed.body.message, /belongs to other filters/);
+    const onward = await h.http('GET', `/api/v1/admin/servers?tenantId=${a.tenantId}&sort=name&limit=1&cursor=${staffFirst.body.nextCursor}`, { token: staffToken });
+    assert.equal(onward.status, 200, JSON.stringify(onward.body));
+    assert.equal(onward.body.items[0].hostname, 'cache-1.example.com');
   });
 });
 

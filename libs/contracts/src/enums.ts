@@ -31,6 +31,47 @@ export const ServerState = {
 export type ServerState = (typeof ServerState)[keyof typeof ServerState];
 export const SERVER_STATES = Object.values(ServerState) as readonly ServerState[];
 
+/**
+ * The order a person reads a server's life in, for "sort by state" (API and panel) and for state pickers:
+ * ordered and being built, coming up, up (and what happens while up), going down and down, held by staff
+ * or billing, broken, going away and gone. Every state exactly once (contracts.spec checks it).
+ */
+export const SERVER_STATE_ORDER: readonly ServerState[] = [
+  ServerState.PendingPayment,
+  ServerState.Provisioning,
+  ServerState.Starting,
+  ServerState.Running,
+  ServerState.Rebooting,
+  ServerState.Rebuilding,
+  ServerState.Resizing,
+  ServerState.Snapshotting,
+  ServerState.BackingUp,
+  ServerState.Restoring,
+  ServerState.Rescuing,
+  ServerState.Rescue,
+  ServerState.Unrescuing,
+  ServerState.Pausing,
+  ServerState.Paused,
+  ServerState.Resuming,
+  ServerState.Stopping,
+  ServerState.Stopped,
+  ServerState.Suspended,
+  ServerState.Error,
+  ServerState.Deleting,
+  ServerState.Deleted,
+];
+
+/** A state's place in SERVER_STATE_ORDER (1-based, as SQL's array_position); an unknown state sorts last. */
+export function serverStateRank(state: string): number {
+  const i = SERVER_STATE_ORDER.indexOf(state as ServerState);
+  return i === -1 ? SERVER_STATE_ORDER.length + 1 : i + 1;
+}
+
+/** Compare two states in lifecycle order (for Array.prototype.sort). */
+export function compareServerStates(a: string, b: string): number {
+  return serverStateRank(a) - serverStateRank(b);
+}
+
 /** One operation on one server, carried from the API to a node as a command. */
 export const TaskOp = {
   Create: 'create',

@@ -5,7 +5,7 @@ import {
 } from './server-state.js';
 import { OPERATIONS } from './operations/index.js';
 import { NodeCommandSchema } from './commands.js';
-import { SERVER_STATES, TASK_OPS } from './enums.js';
+import { SERVER_STATES, SERVER_STATE_ORDER, TASK_OPS, compareServerStates, serverStateRank } from './enums.js';
 
 test('every op of the contract has an operation file with a rule and a command schema', () => {
   assert.deepEqual(Object.keys(OPERATIONS).sort(), [...TASK_OPS].sort());
@@ -92,4 +92,18 @@ test('pause and resume: a running server pauses, a paused one resumes, stops, su
   for (const [from, via] of [['running', 'pausing'], ['paused', 'resuming'], ['paused', 'stopping'], ['paused', 'suspended']] as const) {
     assert.ok(canTransition(via, from), `${via} -> ${from}`);
   }
+});
+
+test('the lifecycle order names every state once, and sorts the way a person reads a server\'s life', () => {
+  assert.equal(new Set(SERVER_STATE_ORDER).size, SERVER_STATE_ORDER.length, 'no state twice');
+  assert.deepEqual([...SERVER_STATE_ORDER].sort(), [...SERVER_STATES].sort(), 'every state, nothing else');
+  // SQL builds the order into a literal array: only plain words may go there.
+  for (const s of SERVER_STATE_ORDER) assert.match(s, /^[a-z_]+$/);
+  const shuffled = ['deleted', 'stopped', 'error', 'running', 'provisioning', 'pending_payment', 'deleting', 'suspended', 'starting'];
+  assert.deepEqual([...shuffled].sort(compareServerStates),
+    ['pending_payment', 'provisioning', 'starting', 'running', 'stopped', 'suspended', 'error', 'deleting', 'deleted']);
+  // Alphabetical would put "deleted" first and "stopped" after "running" only by luck.
+  assert.ok(serverStateRank('running') < serverStateRank('stopped'));
+  assert.equal(serverStateRank('pending_payment'), 1, '1-based, as array_position');
+  assert.equal(serverStateRank('no_such_state'), SERVER_STATE_ORDER.length + 1, 'an unknown state sorts last');
 });

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Page, ServerView, TaskView } from '@oblako/contracts';
+import { SERVER_STATE_ORDER, type Page, type ServerView, type TaskView } from '@oblako/contracts';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import { ImageEntity, LocationEntity, PlanEntity } from '../catalogue/catalogue.entities.js';
 import { imageView, locationView, planView } from '../catalogue/catalogue.service.js';
@@ -24,11 +24,21 @@ export interface ListQuery {
   limit?: number;
 }
 
+/**
+ * A state's place in the contract's lifecycle order (SERVER_STATE_ORDER), as SQL: "running" before "stopped",
+ * "deleting" near the end, not the alphabet. The states are the contract's constants (plain words, checked
+ * here and in its spec), so the literal array carries no input; a state the list lacks sorts last.
+ */
+const STATE_RANK_SQL = ((states: readonly string[]) => {
+  if (!states.every((x) => /^[a-z_]+$/.test(x))) throw new Error('SERVER_STATE_ORDER holds a state that is not a plain word');
+  return `COALESCE(array_position(ARRAY[${states.map((x) => `'${x}'`).join(', ')}]::text[], s.state), ${states.length + 1})`;
+})(SERVER_STATE_ORDER);
+
 /** The keyset of each order: its columns, the id last so that every row has one place. */
-const SORT_KEYS: Record<ServerSort, { col: string; type: string }[]> = {
+const SORT_KEYS: Record<ServerSort, { col: string; type: 'timestamptz' | 'uuid' | 'text' | 'int' }[]> = {
   created: [{ col: 's.created_at', type: 'timestamptz' }, { col: 's.id', type: 'uuid' }],
   name: [{ col: 's.hostname', type: 'text' }, { col: 's.id', type: 'uuid' }],
-  state: [{ col: 's.state', type: 'text' }, { col: 's.created_at', type: 'timestamptz' }, { col: 's.id', type: 'uuid' }],
+  state: [{ col: STATE_RANK_SQL, type: 'int' }, { col: 's.created_at', type: 'timestamptz' }, { col: 's.id', type: 'uuid' }],
 };
 
 /** What customers and staff read about servers: pages (keyset cursors), one server, its tasks. Reads only. */
@@ -54,7 +64,8 @@ export class ServerViewsService {
     const order = q.order ?? (sort === 'created' ? 'desc' : 'asc');
     const limit = q.limit ?? DEFAULT_PAGE;
     const keys = SORT_KEYS[sort];
-    const after = q.cursor ? decodeListCursor(q.cursor, sort, order) : null;
+    const scope = listScope(filter, q.q);
+    const after = q.cursor ? decodeListCursor(q.cursor, sort, order, scope) : null;
     const where: string[] = [];
     const params: unknown[] = [limit + 1];
     const add = (sql: string, ...values: unknown[]) => {
@@ -69,9 +80,8 @@ export class ServerViewsService {
     if (filter.nodeId) add('s.node_id = ?', filter.nodeId);
     if (filter.state) add('s.state = ?', filter.state);
     else where.push('s.deleted_at IS NULL');
-    const search = q.q?.trim();
-    if (search) {
-      const like = search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`);
+    if (scope.q) {
+      const like = scope.q.replace(/[\\%_]/g, (c) => `\\${c}`);
       add(`(s.hostname ILIKE '%' || ? || '%' OR EXISTS (SELECT 1 FROM ip_addresses a WHERE a.server_id = s.id AND host(a.address) LIKE ? || '%'))`, like, like);
     }
     if (after) {
@@ -98,7 +108,7 @@ export class ServerViewsService {
     const last = page[page.length - 1];
     return {
       items: ids.map((id) => byId.get(id)!),
-      nextCursor: rows.length > limit && last ? encodeListCursor(sort, order, keys.map((_, i) => last[`k${i}`]!)) : null,
+      nextCursor: rows.length > limit && last ? encodeListCursor(sort, order, scope, keys.map((_, i) => String(last[`k${i}`]))) : null,
     };
   }
 
@@ -167,6 +177,9 @@ export function taskView(t: TaskEntity): TaskView {
   };
 }
 
+const CURSOR_NOT_OURS = 'The cursor is not one this API issued; pass nextCursor from the previous page unchanged, or omit it for the first page.';
+const TS_PATTERN = /^\d{4}-\d{2}-\d{2}[ T][\d:.]+([+-]\d{2}(:?\d{2})?|Z)?$/;
+
 export function encodeCursor(ts: string, id: string): string {
   return Buffer.from(JSON.stringify([ts, id])).toString('base64url');
 }
@@ -174,36 +187,60 @@ export function encodeCursor(ts: string, id: string): string {
 export function decodeCursor(cursor: string): { ts: string; id: string } {
   try {
     const [ts, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
-    if (typeof ts === 'string' && typeof id === 'string' && /^\d{4}-\d{2}-\d{2}[ T][\d:.]+([+-]\d{2}(:?\d{2})?|Z)?$/.test(ts) && /^[0-9a-f-]{36}$/i.test(id)) return { ts, id };
+    if (typeof ts === 'string' && typeof id === 'string' && TS_PATTERN.test(ts) && /^[0-9a-f-]{36}$/i.test(id)) return { ts, id };
   } catch {
     // fall through
   }
-  throw new ServerError('invalid_cursor', 'The cursor is not one this API issued; pass nextCursor from the previous page unchanged, or omit it for the first page.');
+  throw new ServerError('invalid_cursor', CURSOR_NOT_OURS);
 }
 
 
-/** A server-list cursor: the sort and order it belongs to, and the last row's keys. */
-export function encodeListCursor(sort: ServerSort, order: SortOrder, keys: string[]): string {
-  return Buffer.from(JSON.stringify({ s: sort, o: order, k: keys })).toString('base64url');
+/**
+ * What one walk through the list is of, besides its order: the search (trimmed, in lower case, as it matches) and,
+ * for staff, the tenant/node/state filters. A cursor carries it and is refused for any other, because its keys
+ * only mean "after this row" among the rows that search and those filters select.
+ */
+export interface ListScope {
+  q: string;
+  filters: string;
 }
 
-export function decodeListCursor(cursor: string, sort: ServerSort, order: SortOrder): string[] {
+export function listScope(filter: { tenantId?: string; nodeId?: string; state?: string; staff?: boolean }, q: string | undefined): ListScope {
+  return {
+    q: (q ?? '').trim().toLowerCase(),
+    filters: filter.staff ? [filter.tenantId ?? '', filter.nodeId ?? '', filter.state ?? ''].join('|') : '',
+  };
+}
+
+
+/** A server-list cursor: the sort, order and scope it belongs to, and the last row's keys. */
+export function encodeListCursor(sort: ServerSort, order: SortOrder, scope: ListScope, keys: string[]): string {
+  return Buffer.from(JSON.stringify({ s: sort, o: order, q: scope.q, f: scope.filters, k: keys })).toString('base64url');
+}
+
+export function decodeListCursor(cursor: string, sort: ServerSort, order: SortOrder, scope: ListScope): string[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
     parsed = null;
   }
-  const c = parsed as { s?: unknown; o?: unknown; k?: unknown } | null;
+  const c = parsed as { s?: unknown; o?: unknown; q?: unknown; f?: unknown; k?: unknown } | null;
   const keys = SERVER_SORTS.includes(c?.s as ServerSort) ? SORT_KEYS[c!.s as ServerSort] : null;
-  const valid = keys && SORT_ORDERS.includes(c!.o as SortOrder) && Array.isArray(c!.k) && c!.k.length === keys.length &&
+  const valid = keys && SORT_ORDERS.includes(c!.o as SortOrder) && typeof c!.q === 'string' && c!.q.length <= 253 &&
+    typeof c!.f === 'string' && c!.f.length <= 200 && Array.isArray(c!.k) && c!.k.length === keys.length &&
     c!.k.every((v, i) => typeof v === 'string' && v.length <= 300 && (keys[i]!.type !== 'uuid' || /^[0-9a-f-]{36}$/i.test(v)) &&
-      (keys[i]!.type !== 'timestamptz' || /^\d{4}-\d{2}-\d{2}[ T][\d:.]+([+-]\d{2}(:?\d{2})?|Z)?$/.test(v)));
-  if (!valid) {
-    throw new ServerError('invalid_cursor', 'The cursor is not one this API issued; pass nextCursor from the previous page unchanged, or omit it for the first page.');
-  }
+      (keys[i]!.type !== 'timestamptz' || TS_PATTERN.test(v)) && (keys[i]!.type !== 'int' || /^\d{1,4}$/.test(v)));
+  if (!valid) throw new ServerError('invalid_cursor', CURSOR_NOT_OURS);
   if (c!.s !== sort || c!.o !== order) {
     throw new ServerError('invalid_cursor', `This cursor belongs to sort=${String(c!.s)}&order=${String(c!.o)}, not sort=${sort}&order=${order}; start again without a cursor when the order changes.`);
+  }
+  if (c!.q !== scope.q) {
+    const named = (x: string) => (x ? `the search "${x}"` : 'no search');
+    throw new ServerError('invalid_cursor', `This cursor belongs to ${named(c!.q as string)}, not ${named(scope.q)}; start again without a cursor when the search changes.`);
+  }
+  if (c!.f !== scope.filters) {
+    throw new ServerError('invalid_cursor', 'This cursor belongs to other filters (tenant, node or state); start again without a cursor when the filters change.');
   }
   return c!.k as string[];
 }

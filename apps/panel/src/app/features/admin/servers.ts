@@ -6,7 +6,7 @@ import { MatDialog } from '@angular/material/dialog';
 import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatSelectModule } from '@angular/material/select';
 import { MatTableModule } from '@angular/material/table';
-import { Permission, SERVER_STATES, type ServerState, type ServerView } from '@oblako/contracts';
+import { Permission, SERVER_STATE_ORDER, type ServerState, type ServerView } from '@oblako/contracts';
 import { firstValueFrom } from 'rxjs';
 import { ApiService, type AdminServerView } from '../../core/api/api.service';
 import { errorMessage } from '../../core/api/api-error';
@@ -77,7 +77,8 @@ export class AdminServersPage {
   private readonly api = inject(ApiService);
   private readonly auth = inject(AuthService);
   private readonly dialog = inject(MatDialog);
-  readonly states = SERVER_STATES;
+  /** In lifecycle order (the contract's SERVER_STATE_ORDER), as the lists sort by state. */
+  readonly states = SERVER_STATE_ORDER;
   readonly columns = ['hostname', 'state', 'address', 'where', 'actions'];
   readonly items = signal<AdminServerView[]>([]);
   readonly next = signal<string | null>(null);

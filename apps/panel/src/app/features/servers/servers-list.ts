@@ -14,6 +14,7 @@ import { StateChip } from '../../shared/state-chip';
 import { coalesce } from '../../shared/coalesce';
 import { formatPlanPrice } from '../../shared/format';
 import { ROW_ACTIONS, actionStates, confirmAction, type ActionState } from './server-actions';
+import { inStateOrder } from './list-order';
 
 /** How long typing pauses before the search runs (and enters the URL). */
 const SEARCH_DEBOUNCE_MS = 300;
@@ -165,6 +166,7 @@ export class ServersListPage {
   private seq = 0;
   readonly servers = signal<ServerView[]>([]);
   readonly nextCursor = signal<string | null>(null);
+  private cursorView: ServerListView | null = null;
   readonly loading = signal(true);
   readonly loadingMore = signal(false);
   readonly error = signal<string | null>(null);
@@ -264,7 +266,7 @@ export class ServersListPage {
       const page = await this.api.servers(null, PAGE_SIZE, view);
       if (seq !== this.seq) return;
       this.servers.set(page.items.filter((s) => s.state !== 'deleted'));
-      this.nextCursor.set(page.nextCursor);
+      this.setCursor(page.nextCursor, view);
       this.hasAny.set(page.items.length > 0 || !!view.q);
     } catch (e) {
       if (seq !== this.seq) return;
@@ -281,21 +283,29 @@ export class ServersListPage {
 
   async loadMore(): Promise<void> {
     const cursor = this.nextCursor();
-    if (!cursor) return;
+    const view = this.cursorView;
+    if (!cursor || !view) return;
     this.loadingMore.set(true);
     this.moreError.set(null);
     try {
       const seq = this.seq;
-      const page = await this.api.servers(cursor, PAGE_SIZE, this.listView());
+      // The cursor's own search and order (the API refuses it for any other), not what the URL says by now.
+      const page = await this.api.servers(cursor, PAGE_SIZE, view);
       if (seq !== this.seq) return;
       const seen = new Set(this.servers().map((s) => s.id));
       this.servers.update((list) => [...list, ...page.items.filter((s) => !seen.has(s.id) && s.state !== 'deleted')]);
-      this.nextCursor.set(page.nextCursor);
+      this.setCursor(page.nextCursor, view);
     } catch (e) {
       this.moreError.set(errorMessage(e));
     } finally {
       this.loadingMore.set(false);
     }
+  }
+
+  /** The next page's cursor and the search and order it was issued for. */
+  private setCursor(cursor: string | null, view: ServerListView): void {
+    this.nextCursor.set(cursor);
+    this.cursorView = cursor ? view : null;
   }
 
   /** Quietly reload what is shown (polling, after reconnecting, after events). */
@@ -305,11 +315,12 @@ export class ServersListPage {
       return;
     }
     const seq = this.seq;
-    const page = await this.api.servers(null, Math.min(100, Math.max(PAGE_SIZE, this.servers().length)), this.listView());
+    const view = this.listView();
+    const page = await this.api.servers(null, Math.min(100, Math.max(PAGE_SIZE, this.servers().length)), view);
     if (seq !== this.seq) return;
     if (page.items.length) this.hasAny.set(true);
     this.servers.set(page.items.filter((s) => s.state !== 'deleted'));
-    this.nextCursor.set(page.nextCursor);
+    this.setCursor(page.nextCursor, view);
     this.error.set(null);
   }
 
@@ -328,7 +339,8 @@ export class ServersListPage {
       const current = list[i] as ServerView;
       const copy = [...list];
       copy[i] = server ?? { ...current, state: state ?? current.state, currentTask: task ?? current.currentTask };
-      return copy;
+      // In state order a new state moves the row now (the lifecycle order the API sorts by); the reload below confirms it.
+      return this.view().order.sort === 'state' ? inStateOrder(copy, this.view().order.order) : copy;
     });
     // New servers, addresses and anything the event did not carry; in another order a state change can move the row.
     if (!server || this.view().q || this.view().order !== LIST_ORDERS[0]) await this.refreshSoon();
