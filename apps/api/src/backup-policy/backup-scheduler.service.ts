@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
+import { NotificationsService } from '../notifications/notifications.service.js';
 import { DataSource } from 'typeorm';
 import { MovableClock } from '../common/movable-clock.js';
 import { backupsToPrune, type PrunableBackup } from './retention.js';
@@ -66,6 +67,7 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(BackupSchedulesService) private readonly schedules: BackupSchedulesService,
     @Inject(BackupPolicyClock) private readonly clock: BackupPolicyClock,
     @Optional() @Inject(BACKUP_ENGINE) private readonly engine: BackupEngine | null,
+    @Optional() @Inject(NotificationsService) private readonly notifications: NotificationsService | null = null,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -116,8 +118,22 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
         const message = (err as Error).message.slice(0, 500);
         await this.ds.query('UPDATE backup_schedules SET last_error = $2 WHERE server_id = $1 AND last_window_at = $3', [row.server_id, message, window]);
         this.logger.debug(`scheduled backup of ${row.server_id} not started: ${message}`);
+        await this.tellNotStarted(row.server_id, window, message);
       }
     }
+  }
+
+  /** A window whose backup could not start is a failed backup for the tenant (issue 14): said once per server and window. */
+  private async tellNotStarted(serverId: string, window: Date, message: string): Promise<void> {
+    if (!this.notifications) return;
+    const [s]: { tenant_id: string; hostname: string }[] = await this.ds.query('SELECT tenant_id, hostname FROM servers WHERE id = $1', [serverId]);
+    if (!s) return;
+    await this.notifications.notify(null, {
+      tenantId: s.tenant_id, kind: 'backup.failed', link: `/servers/${serverId}`, dedupKey: `backup-not-started:${serverId}:${window.toISOString()}`,
+      title: `Scheduled backup of ${s.hostname} failed`,
+      body: `The scheduled backup of ${s.hostname} could not start: ${message.replace(/\.?$/, '.')} It is tried again at the next backup window.`,
+      facts: [['Server', s.hostname], ['Reason', message]],
+    }).catch((err: Error) => this.logger.warn(`backup.failed notification for ${serverId} not written: ${err.message}`));
   }
 
   /**

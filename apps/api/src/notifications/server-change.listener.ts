@@ -67,6 +67,18 @@ export class ServerChangeListener implements OnApplicationBootstrap, OnApplicati
           title: `${hostname} is ready`,
           body: `Your server ${hostname} is running${v4 ? ` at ${v4}` : ''}. Log in over SSH as root with the key you chose when ordering; the console in the panel works too.`,
         });
+      } else if (t.state === 'failed' && t.op === 'backup_create') {
+        // A failed backup is its own kind (a person may want these by mail and not every failed task), said once.
+        const [b]: { trigger: string; error: string | null }[] = await m.query('SELECT trigger, error FROM backups WHERE task_id = $1', [t.id]);
+        const why = b?.error ?? t.error ?? 'no reason given';
+        const scheduled = b?.trigger === 'scheduled';
+        await this.notifications.notify(m, {
+          tenantId: c.tenantId, kind: 'backup.failed', link, dedupKey: `backup-failed:${t.id}`,
+          title: `${scheduled ? 'Scheduled backup' : 'Backup'} of ${hostname} failed`,
+          body: `The ${scheduled ? 'scheduled ' : ''}backup of ${hostname} failed: ${why}. Nothing was kept of it on the backup store, and the server is ${c.state} as before.`
+            + (scheduled ? ' It is tried again at the next backup window.' : ' You can start another one from the server page.'),
+          facts: [['Server', hostname], ['Reason', why]],
+        });
       } else if (t.state === 'failed') {
         await this.notifications.notify(m, {
           tenantId: c.tenantId, kind: 'task.failed', link, dedupKey: `failed:${t.id}`,

@@ -1,0 +1,87 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { NodeCommand } from '@oblako/contracts';
+import { BackupScheduler } from '../src/backup-policy/backup-scheduler.service.js';
+import { FakeNode, type FakeOutcome } from './support/fake-node.js';
+import { ADMIN, PANEL_URL, startHarness, type Harness } from './support/harness.js';
+
+/**
+ * Issue 14, "a backup failed": the tenant hears of it in the panel and by mail (read back from the test's real SMTP
+ * server), whether the backup ran and failed or a scheduled window could not start one; once each, only to the
+ * members who want that kind by mail, and never to another tenant.
+ */
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGHzH9n07OGOJKwbUH3NRS15INZCUvwcN0itAFhTZZ2/';
+let h: Harness;
+let node: FakeNode;
+const scripted = new Map<string, (cmd: NodeCommand) => FakeOutcome | null>();
+
+before(async () => {
+  h = await startHarness({ mail: true });
+  node = await FakeNode.start(h.config.natsSubjectPrefix, h.seed.nodeId, (cmd) => scripted.get(cmd.op)?.(cmd) ?? { ok: true });
+});
+after(async () => {
+  await node?.stop();
+  await h?.close();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('a failed backup and a scheduled backup that could not start each reach the panel and the mail of those who want it, once', async () => {
+  const owner = await h.register('bkn-owner');
+  const member = await h.register('bkn-member');
+  const stranger = await h.register('bkn-stranger');
+  await h.ds.query(`INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, 'member')`, [owner.tenantId, member.userId]);
+  const asMember = { 'x-tenant-id': owner.tenantId };
+  // the member wants failed tasks by mail, but not failed backups
+  const prefs = await h.http('PUT', '/api/v1/notifications/preferences', { token: member.token, headers: asMember, body: { preferences: [{ kind: 'backup.failed', email: false }] } });
+  assert.equal(prefs.status, 200, JSON.stringify(prefs.body));
+  const id = await h.orderRunning(owner.token, 'bkn-1');
+  await h.orderRunning(stranger.token, 'bkn-other-1');
+
+  // 1. a scheduled window with no backup store in the location: the backup cannot start
+  const hourNow = new Date().getUTCHours();
+  const put = await h.http('PUT', `/api/v1/servers/${id}/backup-schedule`, { token: owner.token, body: {
+    enabled: true, frequency: 'daily', windowStartHour: hourNow, windowHours: 2, retention: { keepLast: 3, keepDaily: 0, keepWeekly: 0, keepMonthly: 0 },
+  } });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  const scheduler = h.api.app.get(BackupScheduler);
+  const sweep = await scheduler.sweep();
+  assert.equal(sweep.failedToStart, 1, JSON.stringify(sweep));
+  const notStarted = await h.mail!.waitForMail(owner.email, (m) => /Scheduled backup of bkn-1 failed/.test(m.subject));
+  assert.match(notStarted.text, /could not start: The server's location has no enabled backup store/);
+  assert.match(notStarted.text, /tried again at the next backup window/);
+  assert.match(notStarted.text, new RegExp(`${PANEL_URL}/servers/${id}`));
+  assert.ok(notStarted.html.includes('bkn-1'), 'the HTML part names the server too');
+  // the same window swept again (another replica, the next 30 s) says nothing new
+  assert.equal((await scheduler.sweep()).failedToStart, 0);
+
+  // 2. a store that is down: the backup runs on the node and fails with the node's reason
+  const staff = await h.login(ADMIN.email, ADMIN.password);
+  const store = await h.http('POST', '/api/v1/admin/backup-stores', { token: staff, body: {
+    locationId: h.seed.locationId, name: 'bkn-store', host: 'backup1.example.net', port: 22, username: 'oblako', basePath: '/srv/oblako-backups', hostKey: `backup1.example.net ${KEY}`,
+  } });
+  assert.equal(store.status, 201, JSON.stringify(store.body));
+  scripted.set('backup_create', () => ({ ok: false, error: { code: 'store_unreachable', message: 'backup store backup1.example.net:22: Connection refused' } }));
+  const started = await h.http('POST', `/api/v1/servers/${id}/backups`, { token: owner.token });
+  assert.equal(started.status, 202, JSON.stringify(started.body));
+  await h.waitIdle(owner.token, id, 'running');
+  const failed = await h.mail!.waitForMail(owner.email, (m) => /^Backup of bkn-1 failed/.test(m.subject));
+  assert.match(failed.text, /store_unreachable: .*Connection refused/);
+  assert.match(failed.text, /server is running as before/);
+  assert.match(failed.text, /Reason: store_unreachable/);
+
+  // in the panel: both, for every member of the tenant (the member only turned the mail off), as backup.failed and not as task.failed
+  await sleep(1000);
+  const list = await h.http('GET', '/api/v1/notifications', { token: member.token, headers: asMember });
+  const kinds = list.body.items.map((n: { kind: string; title: string }) => `${n.kind} ${n.title}`);
+  assert.deepEqual(kinds.filter((k: string) => /bkn-1/.test(k) && !/ready/.test(k)), ['backup.failed Backup of bkn-1 failed', 'backup.failed Scheduled backup of bkn-1 failed']);
+  assert.equal(list.body.items.find((n: { kind: string }) => n.kind === 'backup.failed').link, `/servers/${id}`);
+  const inbox = h.mail!.inbox();
+  assert.equal(inbox.filter((m) => m.to.includes(owner.email) && /bkn-1 failed/.test(m.subject)).length, 2, 'each failure mailed once to the owner');
+  assert.equal(inbox.some((m) => m.to.includes(member.email) && /backup/i.test(m.subject)), false, 'the member turned backup mail off');
+  assert.equal(inbox.some((m) => /backup_create of bkn-1 failed/.test(m.subject)), false, 'no second, generic task-failed mail');
+  // another tenant hears nothing of it
+  const theirs = await h.http('GET', '/api/v1/notifications', { token: stranger.token });
+  assert.equal(theirs.body.items.some((n: { kind: string }) => n.kind === 'backup.failed'), false);
+  assert.equal(inbox.some((m) => m.to.includes(stranger.email) && /backup/i.test(m.subject)), false);
+});
