@@ -118,3 +118,47 @@ test('a new checksum takes the image off the shelf until the node has checked th
   assert.equal((await stateOn(alpineId)).state, 'verifying');
   assert.deepEqual(await offered(a.token), ['Debian 12']);
 });
+
+test('a rebuild, like an order, needs an image verified on the server\'s own node; a deprecated image serves its servers but no new order or rebuild', async () => {
+  // Debian is verified on the node; Alpine's new checksum is still being checked there (the test before)
+  const a = await h.register('img-rebuild');
+  const created = await order(a.token, debianId, 'rebuild-verified-1');
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const id = created.body.id;
+  const settled = () => waitFor('the server to settle', async () => {
+    const r = await h.http('GET', `/api/v1/servers/${id}`, { token: a.token });
+    return ['running', 'stopped'].includes(r.body.state) && !['queued', 'dispatched', 'running'].includes(r.body.currentTask?.state) ? r.body : undefined;
+  }, { timeoutMs: 15_000, intervalMs: 20 });
+  await settled();
+  const act = (body: Record<string, unknown>) => h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body });
+  const tasksBefore = await h.count('tasks');
+  const refused = await act({ action: 'rebuild', imageId: alpineId });
+  assert.equal(refused.status, 409, JSON.stringify(refused.body));
+  assert.equal(refused.body.code, 'image_unverified');
+  assert.match(refused.body.message, /"Alpine 3.20" is not verified on this server's node/);
+  assert.equal(refused.body.details[0].field, 'imageId');
+  assert.equal(await h.count('tasks'), tasksBefore, 'no task was made');
+  assert.equal((await act({ action: 'rebuild', imageId: debianId })).status, 202);
+  await settled();
+
+  // deprecated: off the shelf, refused for orders and rebuilds by name, while the server itself keeps working
+  assert.equal((await h.http('PATCH', `/api/v1/admin/images/${debianId}`, { token: admin, body: { active: false } })).status, 200);
+  try {
+    assert.ok(!(await offered(a.token)).includes('Debian 12'));
+    const newOrder = await order(a.token, debianId, 'deprecated-1');
+    assert.equal(newOrder.status, 409, JSON.stringify(newOrder.body));
+    assert.equal(newOrder.body.code, 'image_deprecated');
+    assert.match(newOrder.body.message, /"Debian 12" is deprecated/);
+    const rebuild = await act({ action: 'rebuild' });
+    assert.equal(rebuild.status, 409);
+    assert.equal(rebuild.body.code, 'image_deprecated');
+    assert.equal((await act({ action: 'stop' })).status, 202, 'the server made from it keeps working');
+    const stopped = await settled();
+    assert.equal(stopped.state, 'stopped');
+    assert.equal(stopped.image.name, 'Debian 12');
+    assert.equal((await act({ action: 'start' })).status, 202);
+    assert.equal((await settled()).state, 'running');
+  } finally {
+    await h.http('PATCH', `/api/v1/admin/images/${debianId}`, { token: admin, body: { active: true } });
+  }
+});

@@ -68,7 +68,11 @@ test('an order with a password: only its SHA-512 crypt hash is stored and sent t
   assert.ok(!JSON.stringify(created.body).includes('$6$'), 'no hash in the answer');
   const id = created.body.id;
   const view = await settled(a.token, id);
-  assert.ok(!JSON.stringify(view).includes('$6$') && !JSON.stringify(view).toLowerCase().includes('password'));
+  // the view says only that a password is set (rootPasswordSet), never the password or its hash
+  assert.ok(!JSON.stringify(view).includes('$6$') && !JSON.stringify(view).includes(PASSWORD));
+  assert.deepEqual(Object.keys(view).filter((k) => /password/i.test(k)), ['rootPasswordSet']);
+  assert.equal(view.rootPasswordSet, true);
+  assert.deepEqual(view.sshKeyIds, []);
   const [{ root_password_hash: hash }] = await h.ds.query('SELECT root_password_hash FROM servers WHERE id = $1', [id]);
   assert.match(hash, /^\$6\$[./0-9A-Za-z]{16}\$[./0-9A-Za-z]{86}$/);
   assert.ok(verifyPassword(PASSWORD, hash));
@@ -95,7 +99,10 @@ test('rebuild chooses keys and password again; it may not leave the server witho
   const created = await order(a.token, { hostname: 'pw-rb', sshKeyIds: [key.body.id] });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const id = created.body.id;
-  await settled(a.token, id);
+  // what a rebuild dialog starts from: the server's keys and whether root has a password
+  const first = await settled(a.token, id);
+  assert.deepEqual(first.sshKeyIds, [key.body.id]);
+  assert.equal(first.rootPasswordSet, false);
   const act = (body: Record<string, unknown>) => h.http('POST', `/api/v1/servers/${id}/actions`, { token: a.token, body });
 
   const nothing = await act({ action: 'rebuild', sshKeyIds: [] });
@@ -106,7 +113,10 @@ test('rebuild chooses keys and password again; it may not leave the server witho
 
   const rb = await act({ action: 'rebuild', sshKeyIds: [], rootPassword: PASSWORD });
   assert.equal(rb.status, 202, JSON.stringify(rb.body));
-  await settled(a.token, id);
+  const after = await settled(a.token, id);
+  assert.deepEqual(after.sshKeyIds, []);
+  assert.equal(after.rootPasswordSet, true);
+  assert.ok(!JSON.stringify(after).includes('$6$'));
   const cmd = node.received.filter((c) => c.serverId === id && c.op === 'rebuild').at(-1);
   assert.ok(cmd && cmd.op === 'rebuild');
   assert.deepEqual(cmd.spec.sshKeys, [], 'the key was taken off');

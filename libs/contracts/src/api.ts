@@ -289,6 +289,10 @@ export interface ServerView {
   currentTask: TaskView | null;
   /** The ISO attached as its CD-ROM (it boots from it) until detached; null when none. */
   iso: IsoView | null;
+  /** The team's SSH keys the server was given (at order or its last rebuild): a rebuild starts from them. */
+  sshKeyIds: string[];
+  /** Whether root has a password (its hash is never answered): a rebuild may keep it. */
+  rootPasswordSet: boolean;
   createdAt: string;
   updatedAt: string;
   /** Set when billing is on and the server waits for payment. */

@@ -29,6 +29,8 @@ export interface OperationDeps {
   ips: IpAllocatorService;
   placement: NodePlacementService;
   sshKeys: SshKeysService;
+  /** REQUIRE_VERIFIED_IMAGES: a rebuild, like an order, needs an image its node has verified. */
+  requireVerifiedImages: boolean;
 }
 
 /**

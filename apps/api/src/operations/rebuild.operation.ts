@@ -2,10 +2,10 @@ import { requireLogin } from '../servers/root-password.js';
 import type { ApiOperation, Plan } from './operation.js';
 import { onItsNode } from './node-step.js';
 import { refuseWhileSnapshots } from '../snapshots/snapshot-space.js';
-import { loadSpec } from './server-spec.js';
+import { loadSpec, requireOfferable } from './server-spec.js';
 
 export interface RebuildInput {
-  /** The image to reinstall from (default: the current one); it must be active. */
+  /** The image to reinstall from (default: the current one); it must be offered (not deprecated) and verified on the server's node. */
   imageId?: string;
   /** The SSH keys to install this time (default: the ones it has); `[]` removes them all (a password must remain). */
   sshKeyIds?: string[];
@@ -28,6 +28,7 @@ export const rebuildOperation: ApiOperation<RebuildInput | undefined> = {
     // choosing the logins again must leave one (a rebuild that keeps them changes nothing about logging in)
     if (input.sshKeyIds !== undefined || input.rootPasswordHash !== undefined) requireLogin(ctx.server.sshKeyIds, ctx.server.rootPasswordHash);
     const { spec, image } = await loadSpec(ctx.m, ctx.deps, ctx.server, { imageId: input.imageId });
+    await requireOfferable(ctx.m, ctx.deps, ctx.server, image);
     ctx.server.imageId = image.id;
     const plan = await onItsNode('rebuild', () => ({ spec }))(ctx);
     return { ...plan, audit: { imageId: image.id, sshKeys: ctx.server.sshKeyIds.length, ...(input.rootPasswordHash !== undefined ? { rootPassword: 'changed' } : {}) } };

@@ -34,16 +34,35 @@ export function specFor(server: ServerEntity, plan: PlanEntity, image: ImageEnti
 
 /**
  * The spec of a server that exists, read in the caller's transaction: its plan (or `planId`), its image (or
- * `imageId`, which must be active), its SSH keys and its addresses.
+ * `imageId`), its SSH keys and its addresses. A deprecated image (`active: false`) still serves the servers made
+ * from it (resize, rescue, ISO, a paid order); only new orders and rebuilds refuse it (`requireOfferable`).
  */
 export async function loadSpec(m: EntityManager, deps: OperationDeps, server: ServerEntity, opts: { imageId?: string; planId?: string } = {}): Promise<{ spec: ServerSpec; image: ImageEntity; plan: PlanEntity }> {
   const imageId = opts.imageId ?? server.imageId;
   const [image, plan, keys, addresses] = await Promise.all([
-    m.findOneBy(ImageEntity, { id: imageId, active: true }),
+    m.findOneBy(ImageEntity, { id: imageId }),
     m.findOneByOrFail(PlanEntity, { id: opts.planId ?? server.planId }),
     deps.sshKeys.requireOwned(m, server.tenantId, server.sshKeyIds),
     deps.ips.addressesOf(m, [server.id]).then((a) => a.get(server.id) ?? []),
   ]);
-  if (!image) throw new ServerError('image_not_found', `No active image with id ${imageId}; pick one from GET /api/v1/images.`);
+  if (!image) throw new ServerError('image_not_found', `No image with id ${imageId}; pick one from GET /api/v1/images.`, [{ field: 'imageId', problems: ['unknown image'] }]);
   return { spec: specFor(server, plan, image, keys, addresses), image, plan };
+}
+
+/**
+ * A rebuild installs the image anew: it must be on offer (not deprecated) and, with REQUIRE_VERIFIED_IMAGES,
+ * verified for its current sha256 on the server's own node (the node that will use it), else 409.
+ */
+export async function requireOfferable(m: EntityManager, deps: OperationDeps, server: ServerEntity, image: ImageEntity): Promise<void> {
+  if (!image.active) {
+    throw new ServerError('image_deprecated', `The image "${image.name}" is deprecated: servers running it keep working, but no new server or rebuild uses it. Choose another image.`, [{ field: 'imageId', problems: [`image "${image.name}" is deprecated`] }]);
+  }
+  if (!deps.requireVerifiedImages) return;
+  const [row]: { ok: boolean }[] = await m.query(
+    `SELECT EXISTS (SELECT 1 FROM image_node_states v WHERE v.image_id = $1 AND v.node_id = $2 AND v.sha256 = $3 AND v.state = 'verified') AS ok`,
+    [image.id, server.nodeId, image.sha256],
+  );
+  if (!row?.ok) {
+    throw new ServerError('image_unverified', `The image "${image.name}" is not verified on this server's node yet: the node has not fetched it and checked its sha256. Choose another image, or try again once staff have verified it there.`, [{ field: 'imageId', problems: [`image "${image.name}" is not verified on the server's node`] }]);
+  }
 }

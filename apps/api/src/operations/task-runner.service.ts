@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { APP_CONFIG } from '../common/config.provider.js';
+import type { AppConfig } from '../config/config.js';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   ACTIVE_TASK_STATES, canTransition, commandMessageId, OPERATIONS, outcomeOf, planOperation, WIRE_VERSION,
@@ -72,8 +74,9 @@ export class TaskRunner {
     @Inject(IpAllocatorService) ips: IpAllocatorService,
     @Inject(NodePlacementService) placement: NodePlacementService,
     @Inject(SshKeysService) sshKeys: SshKeysService,
+    @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    this.deps = { ips, placement, sshKeys };
+    this.deps = { ips, placement, sshKeys, requireVerifiedImages: config.requireVerifiedImages };
   }
 
   /**

@@ -129,7 +129,7 @@ export class ServerOrdersService {
     type TenantRow = { suspended: boolean } | null;
     const [row]: { plan: Record<string, unknown> | null; image: Record<string, unknown> | null; verified: boolean | null; location: Record<string, unknown> | null; uncapped: TenantRow; tenant: TenantRow }[] = await m.query(
       `SELECT (SELECT to_jsonb(p) FROM plans p WHERE p.id = $1 AND p.active) AS plan,
-              (SELECT to_jsonb(i) FROM images i WHERE i.id = $2 AND i.active) AS image,
+              (SELECT to_jsonb(i) FROM images i WHERE i.id = $2) AS image,
               (SELECT ${IMAGE_VERIFIED_SQL('i', '$3')} FROM images i WHERE i.id = $2) AS verified,
               (SELECT to_jsonb(l) FROM locations l WHERE l.id = $3) AS location,
               (SELECT jsonb_build_object('suspended', suspended_at IS NOT NULL) FROM tenants WHERE id = $4 AND server_limit IS NULL FOR SHARE) AS uncapped,
@@ -139,6 +139,10 @@ export class ServerOrdersService {
     if (row?.uncapped?.suspended || row?.tenant?.suspended) throw tenantSuspended();
     if (!row?.plan) throw new ServerError('plan_not_found', `No plan with id ${input.planId}; choose one from GET /api/v1/plans.`, [{ field: 'planId', problems: ['unknown plan'] }]);
     if (!row.image) throw new ServerError('image_not_found', `No image with id ${input.imageId}; choose one from GET /api/v1/images.`, [{ field: 'imageId', problems: ['unknown image'] }]);
+    if (!row.image.active) {
+      const name = String(row.image.name);
+      throw new ServerError('image_deprecated', `The image "${name}" is deprecated: no new servers are made from it. Choose another image from GET /api/v1/images.`, [{ field: 'imageId', problems: [`image "${name}" is deprecated`] }]);
+    }
     if (!row.location) throw new ServerError('location_not_found', `No location with id ${input.locationId}; choose one from GET /api/v1/locations.`, [{ field: 'locationId', problems: ['unknown location'] }]);
     if (this.config.requireVerifiedImages && !row.verified) {
       const name = String(row.image.name);
@@ -215,6 +219,8 @@ function viewOf(p: Placed): ServerView {
     addresses: p.addresses.map((a) => ({ family: a.family, address: a.address, prefix: a.prefix, gateway: a.gateway })),
     currentTask: p.started?.task ? taskView(p.started.task) : null,
     iso: null,
+    sshKeyIds: [...p.server.sshKeyIds],
+    rootPasswordSet: p.server.rootPasswordHash !== null,
     createdAt: p.server.createdAt.toISOString(),
     updatedAt: p.server.updatedAt.toISOString(),
   };

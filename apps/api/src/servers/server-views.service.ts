@@ -161,6 +161,8 @@ export class ServerViewsService {
       addresses: (addresses.get(s.id) ?? []).map((a) => ({ family: a.family, address: a.address, prefix: a.prefix, gateway: a.gateway })),
       currentTask: ((t) => (t ? taskView(t) : null))(tasks.find((t) => t.serverId === s.id)),
       iso: ((i) => (i ? isoView(i) : null))(isos.find((i) => i.id === s.isoId)),
+      sshKeyIds: [...s.sshKeyIds],
+      rootPasswordSet: s.rootPasswordHash !== null && s.rootPasswordHash !== undefined,
       createdAt: s.createdAt.toISOString(),
       updatedAt: s.updatedAt.toISOString(),
     }));

@@ -138,6 +138,8 @@ export class ServerDto implements ServerView {
   @ApiProperty({ type: [ServerAddressDto] }) addresses: ServerAddressDto[];
   @ApiProperty({ type: TaskDto, nullable: true }) currentTask: TaskDto | null;
   @ApiProperty({ type: IsoDto, nullable: true, description: 'The ISO attached as its CD-ROM (it boots from it) until detach_iso' }) iso: IsoDto | null;
+  @ApiProperty({ type: [String], format: 'uuid', description: 'The team\'s SSH keys the server was given (at order or its last rebuild); a rebuild keeps them unless told otherwise' }) sshKeyIds: string[];
+  @ApiProperty({ description: 'Whether root has a password; the password and its hash are never answered' }) rootPasswordSet: boolean;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ format: 'date-time' }) updatedAt: string;
   @ApiPropertyOptional({ nullable: true, type: String, description: 'Stripe Checkout URL while the server waits for payment (billing on).' }) checkoutUrl?: string | null;

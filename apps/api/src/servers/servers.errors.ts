@@ -21,6 +21,8 @@ export const ServerErrorCode = {
   PlanNotAllowed: 'plan_not_allowed',
   /** No node of the location has fetched the image and checked its sha256 yet (REQUIRE_VERIFIED_IMAGES). */
   ImageUnverified: 'image_unverified',
+  /** Staff deprecated the image: the servers made from it keep working; no new order or rebuild uses it. */
+  ImageDeprecated: 'image_deprecated',
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 
@@ -43,6 +45,7 @@ const STATUS: Record<ServerErrorCode, number> = {
   disk_shrink: 409,
   plan_not_allowed: 409,
   image_unverified: 409,
+  image_deprecated: 409,
 };
 
 export class ServerError extends DomainError {

@@ -140,8 +140,9 @@ export class ApiService {
   async plans(): Promise<Page<PlanView>> {
     return page<PlanView>(await this.ok(this.client.GET('/api/v1/plans')));
   }
-  async images(): Promise<Page<ImageView>> {
-    return page<ImageView>(await this.ok(this.client.GET('/api/v1/images')));
+  /** The images on offer; with `locationId`, only those verified on a node of that location. */
+  async images(locationId?: string): Promise<Page<ImageView>> {
+    return page<ImageView>(await this.ok(this.client.GET('/api/v1/images', { params: { query: locationId ? { locationId } : {} } })));
   }
 
   // ---- servers

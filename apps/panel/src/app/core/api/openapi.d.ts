@@ -2773,6 +2773,10 @@ export interface components {
             currentTask: components["schemas"]["TaskDto"] | null;
             /** @description The ISO attached as its CD-ROM (it boots from it) until detach_iso */
             iso: components["schemas"]["IsoDto"] | null;
+            /** @description The team's SSH keys the server was given (at order or its last rebuild); a rebuild keeps them unless told otherwise */
+            sshKeyIds: string[];
+            /** @description Whether root has a password; the password and its hash are never answered */
+            rootPasswordSet: boolean;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -2841,6 +2845,10 @@ export interface components {
             currentTask: components["schemas"]["TaskDto"] | null;
             /** @description The ISO attached as its CD-ROM (it boots from it) until detach_iso */
             iso: components["schemas"]["IsoDto"] | null;
+            /** @description The team's SSH keys the server was given (at order or its last rebuild); a rebuild keeps them unless told otherwise */
+            sshKeyIds: string[];
+            /** @description Whether root has a password; the password and its hash are never answered */
+            rootPasswordSet: boolean;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */

@@ -43,6 +43,9 @@ export class OrderPage {
   readonly locations = signal<LocationView[]>([]);
   readonly plans = signal<PlanView[]>([]);
   readonly images = signal<ImageView[]>([]);
+  /** The images offered in the chosen location (GET /images?locationId: verified on a node there); null while loading. */
+  readonly locationImages = signal<ImageView[] | null>(null);
+  readonly locationImagesError = signal<string | null>(null);
   readonly keys = signal<SshKeyView[]>([]);
 
   readonly location = signal<LocationView | null>(null);
@@ -108,7 +111,7 @@ export class OrderPage {
       locations: this.locations(), plans: this.plans(), images: this.images(), sshKeyIds: this.keys().map((k) => k.id),
     });
     if (saved) {
-      if (saved.location) this.location.set(saved.location);
+      if (saved.location) this.setLocation(saved.location);
       this.plan.set(saved.plan);
       this.image.set(saved.image);
       this.hostname.set(saved.hostname);
@@ -140,7 +143,7 @@ export class OrderPage {
       this.plans.set(offeredPlans(plans.items));
       this.images.set(images.items.filter((i) => i.active));
       this.keys.set(keys.items);
-      if (locations.items.length === 1) this.location.set(locations.items[0] ?? null);
+      if (locations.items.length === 1) this.setLocation(locations.items[0] ?? null);
       this.loading.set(false);
       this.restore();
     } catch (e) {
@@ -151,7 +154,30 @@ export class OrderPage {
   }
 
   pickLocation(id: string): void {
-    this.location.set(this.locations().find((l) => l.id === id) ?? null);
+    this.setLocation(this.locations().find((l) => l.id === id) ?? null);
+  }
+
+  /** A location chosen: its own images are loaded; an image chosen before that is not offered there is unchosen. */
+  private setLocation(location: LocationView | null): void {
+    if (location?.id === this.location()?.id && this.locationImages() !== null) return;
+    this.location.set(location);
+    this.locationImages.set(null);
+    this.locationImagesError.set(null);
+    if (location) void this.loadLocationImages(location.id);
+  }
+
+  private async loadLocationImages(locationId: string): Promise<void> {
+    try {
+      const items = (await this.api.images(locationId)).items.filter((i) => i.active);
+      if (this.location()?.id !== locationId) return;
+      this.locationImages.set(items);
+      const chosen = this.image();
+      if (chosen && !items.some((i) => i.id === chosen.id)) this.image.set(null);
+    } catch (e) {
+      if (this.location()?.id !== locationId) return;
+      this.locationImages.set([]);
+      this.locationImagesError.set(errorMessage(e));
+    }
   }
 
   pickPlan(id: string): void {
@@ -159,7 +185,7 @@ export class OrderPage {
   }
 
   pickImage(id: string): void {
-    const image = this.images().find((i) => i.id === id) ?? null;
+    const image = (this.locationImages() ?? []).find((i) => i.id === id) ?? null;
     this.image.set(image);
     if (image && !this.hostname()) this.hostname.set(suggestHostname(image));
   }

@@ -6,7 +6,7 @@ import { MatDialog } from '@angular/material/dialog';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { MatTableModule } from '@angular/material/table';
 import { MatTooltipModule } from '@angular/material/tooltip';
-import { FINISHED_TASK_STATES, Permission, isTransient, planAction, planOperation, type IsoView, type ServerView, type TaskView } from '@oblako/contracts';
+import { FINISHED_TASK_STATES, Permission, isTransient, planAction, planOperation, type ImageView, type IsoView, type ServerView, type SshKeyView, type TaskView } from '@oblako/contracts';
 import { firstValueFrom } from 'rxjs';
 import { ApiService } from '../../core/api/api.service';
 import { ApiRequestError, errorMessage } from '../../core/api/api-error';
@@ -250,13 +250,20 @@ export class ServerDetailPage {
     if (!s) return;
     let imageId: string | undefined;
     let rootPassword: string | undefined;
+    let sshKeyIds: string[] | undefined;
     if (a.action === 'rebuild') {
-      const images = await this.api.images().then((p) => p.items.filter((i) => i.active || i.id === s.image.id)).catch(() => [s.image]);
-      const data: RebuildData = { hostname: s.hostname, currentImageId: s.image.id, images };
-      const choice = await firstValueFrom(this.dialog.open<RebuildDialog, RebuildData, RebuildChoice>(RebuildDialog, { data, width: '480px', maxWidth: '95vw' }).afterClosed());
+      // the images on offer in the server's location (verified there); its own image even when it is not any more
+      const [images, keys] = await Promise.all([
+        this.api.images(s.location.id).then((p) => p.items.filter((i) => i.active)).catch(() => [] as ImageView[]),
+        this.api.sshKeys().then((p) => p.items).catch(() => [] as SshKeyView[]),
+      ]);
+      if (!images.some((i) => i.id === s.image.id)) images.unshift(s.image);
+      const data: RebuildData = { hostname: s.hostname, currentImageId: s.image.id, images, keys, currentKeyIds: s.sshKeyIds ?? [], passwordSet: !!s.rootPasswordSet };
+      const choice = await firstValueFrom(this.dialog.open<RebuildDialog, RebuildData, RebuildChoice>(RebuildDialog, { data, width: '520px', maxWidth: '95vw' }).afterClosed());
       if (!choice) return;
       imageId = choice.imageId;
       rootPassword = choice.rootPassword;
+      sshKeyIds = choice.sshKeyIds;
     } else if (a.action === 'reset_password') {
       const data: ResetPasswordData = { hostname: s.hostname };
       rootPassword = await firstValueFrom(this.dialog.open<ResetPasswordDialog, ResetPasswordData, string>(ResetPasswordDialog, { data, width: '480px', maxWidth: '95vw' }).afterClosed());
@@ -271,7 +278,7 @@ export class ServerDetailPage {
         a.action === 'delete'
           ? await this.api.deleteServer(s.id)
           : a.action === 'rebuild'
-            ? await this.api.serverAction(s.id, 'rebuild', imageId, rootPassword ? { rootPassword } : {})
+            ? await this.api.serverAction(s.id, 'rebuild', imageId, { ...(rootPassword ? { rootPassword } : {}), ...(sshKeyIds ? { sshKeyIds } : {}) })
             : a.action === 'reset_password'
               ? await this.api.serverAction(s.id, 'reset_password', undefined, { rootPassword })
               : await this.api.serverAction(s.id, a.action);
