@@ -17,7 +17,7 @@
  *
  *   npm run bench:graph
  *   BENCH_CONCURRENCY=1,4,8 BENCH_REQUESTS=400 npm run bench:graph
- *   BENCH_CPU_PROF=/tmp/prof npm run bench:graph      the API runs with --cpu-prof; its .cpuprofile lands there
+ *   BENCH_CPU_PROF=/tmp/prof npm run bench:graph      the API is profiled; its .cpuprofile lands there
  */
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -87,8 +87,8 @@ async function main(): Promise<void> {
       `${REQUESTS} requests of each kind at concurrency ${levels.join(', ')}, in blocks of ${BLOCK}; ${SERVERS} servers with 30 days of rollups`,
   );
   const { stack, pool, admin, locationId, databaseUrl, close } = await startBenchStack('graph', {
-    // the API writes its profile when it exits; Nest re-raises SIGTERM after closing, which would skip that
-    apiEnv: profDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir} --import=${pathToFileURL(join(REPO_ROOT, 'tools/devstack/dist/exit-on-second-signal.js')).href}` } : {},
+    // --cpu-prof is not allowed in NODE_OPTIONS: a preload runs the inspector's profiler and writes the profile at the stop
+    apiEnv: profDir ? { NODE_OPTIONS: `--import=${pathToFileURL(join(REPO_ROOT, 'tools/devstack/dist/cpu-profile-preload.js')).href}`, OBLAKO_CPU_PROF_DIR: profDir } : {},
   });
   const sqlPool = new pg.Pool({ connectionString: databaseUrl, max: Math.max(...levels) });
   try {

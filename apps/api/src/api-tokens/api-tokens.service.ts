@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { ApiTokenCreatedView, ApiTokenView, StaffRole } from '@oblako/contracts';
+import type { ApiTokenCreatedView, ApiTokenView, StaffRole, TenantRole } from '@oblako/contracts';
 import { DataSource, IsNull } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { newSecret, sha256Hex } from '../auth/secrets.js';
 import { changedCount } from '../database/sql.js';
 import { CommonError } from '../common/domain-error.js';
-import type { Actor, Principal } from '../common/request-context.js';
+import type { Actor, MembershipLookup, Principal } from '../common/request-context.js';
 import { ApiTokenEntity } from './api-token.entity.js';
 
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -44,13 +44,15 @@ export class ApiTokensService {
   }
 
   /** Resolve a presented token; it acts with its creator's current role in its tenant. */
-  async principalForToken(token: string): Promise<Principal | null> {
-    const rows: { id: string; tenant_id: string; user_id: string; email: string; staff_role: StaffRole | null; last_used_at: Date | null; two_factor: boolean; verified: boolean }[] = await this.ds.query(
+  /** The principal of an API token that is not revoked, and its membership in the token's tenant (what the tenant guard checks). */
+  async principalForToken(token: string): Promise<{ principal: Principal; membership: MembershipLookup } | null> {
+    const rows: { id: string; tenant_id: string; user_id: string; email: string; staff_role: StaffRole | null; last_used_at: Date | null; two_factor: boolean; verified: boolean; role: TenantRole; require_two_factor: boolean }[] = await this.ds.query(
       `SELECT t.id, t.tenant_id, t.user_id, u.email, u.staff_role, t.last_used_at,
-              u.totp_enabled_at IS NOT NULL AS two_factor, u.email_verified_at IS NOT NULL AS verified
+              u.totp_enabled_at IS NOT NULL AS two_factor, u.email_verified_at IS NOT NULL AS verified, ms.role, tn.require_two_factor
          FROM api_tokens t
          JOIN users u ON u.id = t.user_id
          JOIN memberships ms ON ms.user_id = t.user_id AND ms.tenant_id = t.tenant_id
+         JOIN tenants tn ON tn.id = t.tenant_id
         WHERE t.token_hash = $1 AND t.revoked_at IS NULL`,
       [sha256Hex(token)],
     );
@@ -60,8 +62,9 @@ export class ApiTokensService {
       await this.ds.query('UPDATE api_tokens SET last_used_at = now() WHERE id = $1', [row.id]);
     }
     // Staff powers are never exercised through an API token.
-    return { kind: 'api_token', userId: row.user_id, email: row.email, staffRole: null, sessionId: null, apiTokenId: row.id, apiTokenTenantId: row.tenant_id,
+    const principal: Principal = { kind: 'api_token', userId: row.user_id, email: row.email, staffRole: null, sessionId: null, apiTokenId: row.id, apiTokenTenantId: row.tenant_id,
       twoFactorEnabled: row.two_factor, emailVerified: row.verified };
+    return { principal, membership: { asked: row.tenant_id, row: { tenant_id: row.tenant_id, role: row.role, require_two_factor: row.require_two_factor } } };
   }
 }
 

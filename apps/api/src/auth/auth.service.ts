@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import type { AuthTokensView, LoginResultView, MeView, SessionView, StaffRole, TwoFactorChallengeView, TwoFactorSetupView } from '@oblako/contracts';
+import type { AuthTokensView, LoginResultView, MeView, SessionView, StaffRole, TenantRole, TwoFactorChallengeView, TwoFactorSetupView } from '@oblako/contracts';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { APP_CONFIG } from '../common/config.provider.js';
-import type { Principal } from '../common/request-context.js';
+import type { MembershipLookup, Principal } from '../common/request-context.js';
+import { membershipSql } from '../common/tenant-membership.js';
 import type { AppConfig } from '../config/config.js';
 import { MailService } from '../mail/mail.service.js';
 import { accountMail } from '../mail/templates.js';
@@ -443,20 +444,32 @@ export class AuthService {
   }
 
   /** Called by the JWT strategy for every request: the user must exist and the session must be live. */
-  async principalForAccessToken(claims: AccessClaims): Promise<Principal | null> {
+  /**
+   * The principal of an access token whose session is still open, and, in the same statement, the membership the tenant
+   * guard will check (`tenant`: the tenant asked for, null = the user's first; undefined = do not look it up).
+   */
+  async principalForAccessToken(claims: AccessClaims, tenant?: string | null): Promise<{ principal: Principal; membership?: MembershipLookup } | null> {
     if (claims.typ !== 'access' || !claims.sub || !claims.sid) return null;
-    const rows: { id: string; email: string; staff_role: StaffRole | null; two_factor: boolean; verified: boolean }[] = await this.ds.query(
-      `SELECT u.id, u.email, u.staff_role, u.totp_enabled_at IS NOT NULL AS two_factor, u.email_verified_at IS NOT NULL AS verified FROM users u
-         JOIN refresh_sessions s ON s.user_id = u.id AND s.id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()
-        WHERE u.id = $1`,
-      [claims.sub, claims.sid],
-    );
+    const withMembership = tenant !== undefined;
+    const rows: ({ id: string; email: string; staff_role: StaffRole | null; two_factor: boolean; verified: boolean } & Partial<Record<'m_tenant_id' | 'm_role' | 'm_require_two_factor', unknown>>)[] =
+      await this.ds.query(
+        `SELECT u.id, u.email, u.staff_role, u.totp_enabled_at IS NOT NULL AS two_factor, u.email_verified_at IS NOT NULL AS verified
+                ${withMembership ? ', m.tenant_id AS m_tenant_id, m.role AS m_role, m.require_two_factor AS m_require_two_factor' : ''}
+           FROM users u
+           JOIN refresh_sessions s ON s.user_id = u.id AND s.id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()
+           ${withMembership ? `LEFT JOIN LATERAL (${membershipSql('u.id', '$3::uuid')}) m ON true` : ''}
+          WHERE u.id = $1`,
+        withMembership ? [claims.sub, claims.sid, tenant] : [claims.sub, claims.sid],
+      );
     const u = rows[0];
     if (!u) return null;
-    return {
+    const principal: Principal = {
       kind: 'user', userId: u.id, email: u.email, staffRole: u.staff_role, sessionId: claims.sid, apiTokenId: null, apiTokenTenantId: null,
       twoFactorEnabled: u.two_factor, emailVerified: u.verified,
     };
+    if (!withMembership) return { principal };
+    const row = u.m_tenant_id ? { tenant_id: u.m_tenant_id as string, role: u.m_role as TenantRole, require_two_factor: u.m_require_two_factor as boolean } : null;
+    return { principal, membership: { asked: tenant, row } };
   }
 
   private async openSession(m: EntityManager, userId: string, client: ClientInfo, twoFactor: boolean): Promise<AuthTokensView> {

@@ -3,17 +3,17 @@ import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { ApiBearerAuth, ApiDefaultResponse, ApiHeader } from '@nestjs/swagger';
 import { ApiErrorDto } from './api-error.dto.js';
-import { staffRoleCan, tenantRoleCan, type Permission, type TenantRole } from '@oblako/contracts';
+import { staffRoleCan, tenantRoleCan, type Permission } from '@oblako/contracts';
 import { DataSource } from 'typeorm';
 import { CommonError } from './domain-error.js';
-import type { OblakoRequest, Principal } from './request-context.js';
+import type { MembershipRow, OblakoRequest, Principal } from './request-context.js';
 import { APP_CONFIG } from './config.provider.js';
 import type { AppConfig } from '../config/config.js';
 import { staffRequireTwoFactor } from '../auth/staff-policy.js';
+import { askedTenantId, membershipSql, TENANT_HEADER } from './tenant-membership.js';
 
 const PERMISSION_KEY = 'oblako:permission';
-export const TENANT_HEADER = 'x-tenant-id';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export { TENANT_HEADER } from './tenant-membership.js';
 
 /** 1. Authentication: a JWT access token or an API token, both as `Authorization: Bearer ...`. */
 @Injectable()
@@ -27,6 +27,11 @@ export class AuthenticationGuard extends AuthGuard(['jwt', 'api-token']) {
   }
 }
 
+async function membershipOf(ds: DataSource, userId: string, tenantId: string | null): Promise<MembershipRow | null> {
+  const rows: MembershipRow[] = await ds.query(membershipSql('$1', '$2::uuid'), [userId, tenantId]);
+  return rows[0] ?? null;
+}
+
 /** 2. Tenant: which tenant the request acts in, and the caller's role there. */
 @Injectable()
 export class TenantGuard implements CanActivate {
@@ -36,20 +41,14 @@ export class TenantGuard implements CanActivate {
     const req = ctx.switchToHttp().getRequest<OblakoRequest>();
     const principal = req.user;
     if (!principal) throw new Error('TenantGuard must run after AuthenticationGuard');
-    const header = req.headers[TENANT_HEADER];
-    const asked = typeof header === 'string' && header !== '' ? header : null;
-    if (asked !== null && !UUID.test(asked)) throw new CommonError('validation_failed', `The ${TENANT_HEADER} header must be a tenant id (a UUID).`);
+    const asked = askedTenantId(req);
+    if (asked === 'invalid') throw new CommonError('validation_failed', `The ${TENANT_HEADER} header must be a tenant id (a UUID).`);
     let tenantId = principal.apiTokenTenantId ?? asked;
     if (principal.apiTokenTenantId && asked && asked !== principal.apiTokenTenantId) {
       throw new CommonError('forbidden', `This API token belongs to another tenant than the ${TENANT_HEADER} header names; drop the header or use a token of that tenant.`);
     }
-    const rows: { tenant_id: string; role: TenantRole; require_two_factor: boolean }[] = await this.ds.query(
-      tenantId
-        ? 'SELECT ms.tenant_id, ms.role, t.require_two_factor FROM memberships ms JOIN tenants t ON t.id = ms.tenant_id WHERE ms.user_id = $1 AND ms.tenant_id = $2'
-        : 'SELECT ms.tenant_id, ms.role, t.require_two_factor FROM memberships ms JOIN tenants t ON t.id = ms.tenant_id WHERE ms.user_id = $1 ORDER BY ms.created_at, ms.id LIMIT 1',
-      tenantId ? [principal.userId, tenantId] : [principal.userId],
-    );
-    const row = rows[0];
+    // read with the principal when the strategy knew which tenant this request asks for (every JWT and API token request)
+    const row = req.membership && req.membership.asked === tenantId ? req.membership.row : await membershipOf(this.ds, principal.userId, tenantId);
     if (!row) {
       if (tenantId) throw new CommonError('not_found', 'You are not a member of that tenant.');
       throw new CommonError('no_tenant', 'Your account belongs to no team; sign up with a team name or ask a team owner to invite you.');

@@ -24,9 +24,28 @@ export interface TenantContext {
   role: TenantRole;
 }
 
+/** A membership as the tenant guard checks it. */
+export interface MembershipRow {
+  tenant_id: string;
+  role: TenantRole;
+  require_two_factor: boolean;
+}
+
+/**
+ * The caller's membership in the tenant the request asks for (`asked`: the tenant header's id, the API token's tenant, or
+ * null for the user's first tenant), read by the authentication strategy in the same statement as the principal, so an
+ * authenticated tenant request costs one round trip to PostgreSQL before its own work instead of two. It belongs to this
+ * request only (nothing is kept between requests); the tenant guard uses it when it resolves the same `asked`.
+ */
+export interface MembershipLookup {
+  asked: string | null;
+  row: MembershipRow | null;
+}
+
 export interface OblakoRequest extends Request {
   user?: Principal;
   tenantContext?: TenantContext;
+  membership?: MembershipLookup;
 }
 
 /** The authenticated caller. Throws if the authentication guard did not run: a wiring bug, never a fallback. */
