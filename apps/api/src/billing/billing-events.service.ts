@@ -136,7 +136,7 @@ export class BillingEventsService {
       );
     } else if (refs.subscriptionId) {
       [order] = await m.query(
-        'SELECT server_id, tenant_id, order_key, stripe_subscription_id, paid_at, past_due_since FROM server_billing WHERE stripe_subscription_id = $1 FOR UPDATE',
+        'SELECT server_id, tenant_id, order_key, stripe_subscription_id, paid_at, past_due_since FROM server_billing WHERE stripe_subscription_id = $1 ORDER BY paid_at NULLS LAST, created_at LIMIT 1 FOR UPDATE',
         [refs.subscriptionId],
       );
     }
@@ -203,13 +203,15 @@ export class BillingEventsService {
     const periodEnd = sub.items?.data?.[0]?.current_period_end ?? null;
     const pastDueSince = mergePastDueSince(status, order.past_due_since, event.type === 'invoice.payment_failed' ? eventAt : now);
     const endedAt = ENDED.includes(status) ? new Date((sub.ended_at ?? event.created) * 1000) : null;
+    // Every server on the subscription follows it (a tenant's hourly servers share one), except those a delete detached
+    // from it (meter stopped, their billing ended): their rows keep that end.
     await m.query(
       `UPDATE server_billing SET subscription_status = $2::varchar, cancel_at_period_end = $3, current_period_end = $4, subscription_ended_at = $5,
               past_due_since = $6, subscription_synced_at = $7::timestamptz,
               paid_at = CASE WHEN $2::varchar IN ('active', 'trialing') THEN coalesce(paid_at, $7::timestamptz) ELSE paid_at END,
               updated_at = now()
-        WHERE server_id = $1`,
-      [order.server_id, status, sub.cancel_at_period_end, periodEnd ? new Date(periodEnd * 1000) : null, endedAt, pastDueSince, now],
+        WHERE stripe_subscription_id = $1 AND NOT (meter_stopped_at IS NOT NULL AND subscription_ended_at IS NOT NULL)`,
+      [order.stripe_subscription_id, status, sub.cancel_at_period_end, periodEnd ? new Date(periodEnd * 1000) : null, endedAt, pastDueSince, now],
     );
   }
 

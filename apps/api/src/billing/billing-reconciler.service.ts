@@ -12,6 +12,7 @@ import { OperationRefused, TaskRunner } from '../operations/task-runner.service.
 import { ServerOrdersService } from '../servers/server-orders.service.js';
 import { BillingClock } from './billing.clock.js';
 import { HourlyMeterService } from './hourly-meter.service.js';
+import { HourlySubscriptionService } from './hourly-subscription.service.js';
 import { affectedRows, decideBillingAction, type BillingFacts } from './billing-policy.js';
 import { STRIPE } from './stripe.client.js';
 
@@ -49,6 +50,7 @@ export class BillingReconciler {
     @Inject(TaskRunner) private readonly runner: TaskRunner,
     @Inject(AuditService) private readonly audit: AuditService,
     @Inject(HourlyMeterService) private readonly meter: HourlyMeterService,
+    @Inject(HourlySubscriptionService) private readonly hourly: HourlySubscriptionService,
   ) {}
 
   /** Every server whose billing state may ask for an action now. */
@@ -108,11 +110,12 @@ export class BillingReconciler {
         // Placed: the same facts may now ask for more (e.g. a payment failure that arrived meanwhile).
         if (depth === 0) await this.reconcileOnce(serverId, 1);
         return;
-      case 'cancel_subscription':
-        if (await this.cancelSubscriptionNow(row)) {
-          await this.note(row, 'billing.cancel', { reason: decision.reason, subscriptionId: row.stripe_subscription_id, atPeriodEnd: false });
-        }
+      case 'cancel_subscription': {
+        const done = await this.cancelSubscriptionNow(row);
+        if (done === 'cancelled') await this.note(row, 'billing.cancel', { reason: decision.reason, subscriptionId: row.stripe_subscription_id, atPeriodEnd: false });
+        if (done === 'detached') await this.note(row, 'billing.meter_stopped', { reason: decision.reason, subscriptionId: row.stripe_subscription_id, kept: 'other hourly servers use the subscription' });
         return;
+      }
       case 'terminate':
         await this.runner.run({ serverId, tenantId: row.tenant_id }, 'delete', SYSTEM_ACTOR, undefined, nowMs());
         await this.note(row, 'billing.terminate', { reason: 'subscription ended and the retention period passed', endedAt: row.subscription_ended_at?.toISOString() });
@@ -181,14 +184,25 @@ export class BillingReconciler {
     }
   }
 
-  /** Cancel at once and mirror the result (customer.subscription.deleted follows and changes nothing more). */
-  /** Returns true when this call recorded the end (so concurrent reconcilers audit it once). */
-  private async cancelSubscriptionNow(row: Row): Promise<boolean> {
+  /**
+   * Cancel at once and mirror the result (customer.subscription.deleted follows and changes nothing more). An hourly
+   * server whose subscription other hourly servers of the tenant still use is only detached: its meter stops and its
+   * billing ends, the subscription goes on. Returns what this call recorded (so concurrent reconcilers audit it once).
+   */
+  private async cancelSubscriptionNow(row: Row): Promise<'cancelled' | 'detached' | false> {
     if (!this.stripe || !row.stripe_subscription_id) return false;
     try {
       // An hourly server's meter stops first (its started hour billed whole, reported at once); `invoice_now` then
       // invoices the period's hours now instead of dropping them with the subscription.
       const metered = await this.meter.stop(row.server_id);
+      // Checked after this server's meter stopped: of two servers deleted at once, the later check sees both stopped and cancels.
+      if (metered && (await this.hourly.sharedWithOthers(row.stripe_subscription_id, row.server_id))) {
+        const detached = await this.ds.query(
+          `UPDATE server_billing SET subscription_ended_at = meter_stopped_at, updated_at = now() WHERE server_id = $1 AND subscription_ended_at IS NULL RETURNING server_id`,
+          [row.server_id],
+        );
+        return affectedRows(detached) > 0 ? 'detached' : false;
+      }
       // Cancelling an already cancelled subscription is an error at Stripe: then read its state instead.
       const sub = await this.stripe.subscriptions.cancel(row.stripe_subscription_id, metered ? { invoice_now: true } : undefined).catch(() => this.stripe!.subscriptions.retrieve(row.stripe_subscription_id!));
       if (sub.status !== 'canceled' && sub.status !== 'incomplete_expired') return false;
@@ -197,7 +211,7 @@ export class BillingReconciler {
           WHERE server_id = $1 AND subscription_ended_at IS NULL RETURNING server_id`,
         [row.server_id, sub.status, new Date((sub.ended_at ?? Math.floor(this.clock.now().getTime() / 1000)) * 1000)],
       );
-      return affectedRows(ended) > 0;
+      return affectedRows(ended) > 0 ? 'cancelled' : false;
     } catch (err) {
       this.logger.warn(`Cancelling subscription of server ${row.server_id} failed: ${(err as Error).message}`);
       return false;

@@ -11,6 +11,7 @@ import { BillingService } from './billing.service.js';
 import { BillingLifecycle, BillingWorker } from './billing-worker.service.js';
 import { CheckoutService } from './checkout.service.js';
 import { HourlyMeterService } from './hourly-meter.service.js';
+import { HourlySubscriptionService } from './hourly-subscription.service.js';
 import { PlanPricesService } from './plan-prices.service.js';
 import { SubscriptionPlansService } from './subscription-plans.service.js';
 import { StripeWebhookService } from './stripe-webhook.service.js';
@@ -27,11 +28,12 @@ import { createStripeClient, STRIPE } from './stripe.client.js';
     { provide: STRIPE, useFactory: (config: AppConfig) => createStripeClient(config.billing), inject: [APP_CONFIG] },
     BillingClock,
     PlanPricesService,
+    HourlySubscriptionService,
     CheckoutService,
     { provide: CHECKOUT_STARTER, useExisting: CheckoutService },
     { provide: PLAN_CHANGE_HOOK, useExisting: PlanPricesService },
   ],
-  exports: [STRIPE, BillingClock, PlanPricesService, CheckoutService, CHECKOUT_STARTER, PLAN_CHANGE_HOOK],
+  exports: [STRIPE, BillingClock, PlanPricesService, HourlySubscriptionService, CheckoutService, CHECKOUT_STARTER, PLAN_CHANGE_HOOK],
 })
 export class BillingCoreModule {}
 

@@ -73,9 +73,12 @@ export class BillingService {
   }
 
   /**
-   * The next invoice of each of the tenant's live subscriptions, as Stripe previews it (`invoices.createPreview`): for an
-   * hourly server the hours its plan's meter summed so far in this period. One Stripe call per subscription; a
-   * subscription Stripe cannot preview (ended meanwhile) is left out.
+   * The next invoice of each of the tenant's live servers, as Stripe previews it (`invoices.createPreview`, once per
+   * subscription). A monthly server has its own subscription and its lines are Stripe's. The tenant's hourly servers
+   * share one subscription whose lines are per plan (the plan's meter sums the hours of all its servers), so each
+   * hourly server's entry shows its own part: its hours this period per plan, as reported to Stripe, at the plan's
+   * rate; `subscriptionAmountDue` is Stripe's total of the shared invoice (the sum of those parts). A subscription
+   * Stripe cannot preview (ended meanwhile) is left out.
    */
   async upcoming(tenantId: string): Promise<UpcomingInvoiceView[]> {
     const stripe = this.stripe;
@@ -89,26 +92,48 @@ export class BillingService {
         ORDER BY sb.created_at DESC LIMIT 100`,
       [tenantId],
     );
+    const previews = new Map<string, Stripe.Invoice | null>();
     const out: UpcomingInvoiceView[] = [];
     for (const r of rows) {
-      let invoice: Stripe.Invoice;
-      try {
-        invoice = await stripe.invoices.createPreview({ customer: r.stripe_customer_id, subscription: r.stripe_subscription_id });
-      } catch (err) {
-        this.logger.warn(`Previewing the next invoice of server ${r.server_id} failed: ${(err as Error).message}`);
-        continue;
+      if (!previews.has(r.stripe_subscription_id)) {
+        try {
+          previews.set(r.stripe_subscription_id, await stripe.invoices.createPreview({ customer: r.stripe_customer_id, subscription: r.stripe_subscription_id }));
+        } catch (err) {
+          this.logger.warn(`Previewing the next invoice of subscription ${r.stripe_subscription_id} failed: ${(err as Error).message}`);
+          previews.set(r.stripe_subscription_id, null);
+        }
       }
+      const invoice = previews.get(r.stripe_subscription_id);
+      if (!invoice) continue;
+      const lines = r.hourly ? await this.hourLines(r.server_id, invoice) : invoice.lines.data.map((l) => ({
+        description: l.description ?? '', quantity: l.quantity ?? 0, amount: l.amount,
+        unitAmount: l.pricing?.unit_amount_decimal ? Number(l.pricing.unit_amount_decimal) : null,
+        periodStart: new Date(l.period.start * 1000).toISOString(), periodEnd: new Date(l.period.end * 1000).toISOString(),
+      }));
       out.push({
         serverId: r.server_id, hostname: r.hostname, planName: r.plan_name, billedPer: r.hourly ? 'hour' : 'month', hoursReported: r.hours,
-        amountDue: invoice.amount_due, currency: invoice.currency, periodEnd: invoice.period_end ? new Date(invoice.period_end * 1000).toISOString() : null,
-        lines: invoice.lines.data.map((l) => ({
-          description: l.description ?? '', quantity: l.quantity ?? 0, amount: l.amount,
-          unitAmount: l.pricing?.unit_amount_decimal ? Number(l.pricing.unit_amount_decimal) : null,
-          periodStart: new Date(l.period.start * 1000).toISOString(), periodEnd: new Date(l.period.end * 1000).toISOString(),
-        })),
+        subscriptionId: r.stripe_subscription_id, subscriptionAmountDue: invoice.amount_due,
+        amountDue: lines.reduce((n, l) => n + l.amount, 0), currency: invoice.currency, periodEnd: invoice.period_end ? new Date(invoice.period_end * 1000).toISOString() : null,
+        lines,
       });
     }
     return out;
+  }
+
+  /** An hourly server's part of its subscription's next invoice: its reported hours in the invoice's period, per plan. */
+  private async hourLines(serverId: string, invoice: Stripe.Invoice): Promise<UpcomingInvoiceView['lines']> {
+    const from = new Date(invoice.period_start * 1000);
+    const to = new Date(invoice.period_end * 1000);
+    const rows: { name: string; rate: number; hours: number }[] = await this.ds.query(
+      `SELECT p.name, p.price_hourly_cents AS rate, count(*)::int AS hours FROM billing_hours bh JOIN plans p ON p.id = bh.plan_id
+        WHERE bh.server_id = $1 AND bh.reported_at IS NOT NULL AND bh.hour_start >= $2 AND bh.hour_start < $3
+        GROUP BY p.id, p.name, p.price_hourly_cents ORDER BY min(bh.hour_start)`,
+      [serverId, from, to],
+    );
+    return rows.map((r) => ({
+      description: `${r.hours} × ${r.name} (at ${(r.rate / 100).toFixed(2)} / hour)`, quantity: r.hours, unitAmount: r.rate, amount: r.hours * r.rate,
+      periodStart: from.toISOString(), periodEnd: to.toISOString(),
+    }));
   }
 
   /** Cancel at the end of the paid period (Stripe keeps charging nothing more; customer.subscription.deleted follows then). */

@@ -61,10 +61,12 @@ export class UpcomingInvoiceView {
   @ApiProperty({ nullable: true, type: String }) planName: string | null;
   @ApiProperty({ enum: ['hour', 'month'] }) billedPer: 'hour' | 'month';
   @ApiProperty({ description: 'Hours of this server reported to Stripe so far (all periods)' }) hoursReported: number;
-  @ApiProperty({ description: 'smallest currency unit' }) amountDue: number;
+  @ApiProperty({ description: "The Stripe subscription the server is billed on (a tenant's hourly servers share one)" }) subscriptionId: string;
+  @ApiProperty({ description: "This server's part of the next invoice (smallest currency unit)" }) amountDue: number;
+  @ApiProperty({ description: "Stripe's total of the subscription's next invoice (all the servers on it)" }) subscriptionAmountDue: number;
   @ApiProperty() currency: string;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) periodEnd: string | null;
-  @ApiProperty({ type: [UpcomingLineView] }) lines: UpcomingLineView[];
+  @ApiProperty({ type: [UpcomingLineView], description: "This server's lines: Stripe's for a monthly server; for an hourly server its hours this period per plan" }) lines: UpcomingLineView[];
 }
 
 export class BillingEventView {
@@ -89,7 +91,7 @@ export class UrlView {
 }
 
 export class CheckoutView {
-  @ApiProperty() checkoutUrl: string;
+  @ApiProperty({ nullable: true, type: String, description: "null: no payment step needed (an hourly server joined the team's hourly subscription and is placed shortly)" }) checkoutUrl: string | null;
 }
 
 export class StaffHoldDto {

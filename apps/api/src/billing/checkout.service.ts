@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../common/config.provider.js';
 import type { AppConfig } from '../config/config.js';
 import { BillingError } from './billing.errors.js';
+import { HourlySubscriptionService } from './hourly-subscription.service.js';
 import { PlanPricesService } from './plan-prices.service.js';
 import { STRIPE } from './stripe.client.js';
 
@@ -25,6 +26,7 @@ export class CheckoutService {
     @Inject(STRIPE) private readonly stripe: Stripe | null,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(PlanPricesService) private readonly prices: PlanPricesService,
+    @Inject(HourlySubscriptionService) private readonly hourly: HourlySubscriptionService,
   ) {}
 
   /**
@@ -41,8 +43,11 @@ export class CheckoutService {
     }
   }
 
-  /** Checkout URL of a server waiting for payment: the existing session's, or a new one. */
-  async checkoutUrl(tenantId: string, serverId: string): Promise<string> {
+  /**
+   * Checkout URL of a server waiting for payment: the existing session's, or a new one; null when it needs none (an
+   * hourly server of a tenant whose hourly subscription is live joins that subscription and is placed on the next sweep).
+   */
+  async checkoutUrl(tenantId: string, serverId: string): Promise<string | null> {
     const stripe = this.requireStripe();
     const [server]: { id: string; plan_id: string; state: string }[] = await this.ds.query(
       'SELECT id, plan_id, state FROM servers WHERE id = $1 AND tenant_id = $2',
@@ -61,10 +66,11 @@ export class CheckoutService {
     if (!order) throw new BillingError('server_not_found', 'No server with that id in this team.');
     if (order.checkout_url) return order.checkout_url;
     try {
-      const customer = await this.ensureCustomer(tenantId);
-      const price = await this.prices.ensurePrice(server.plan_id);
       const [plan]: { price_hourly_cents: number | null }[] = await this.ds.query('SELECT price_hourly_cents FROM plans WHERE id = $1', [server.plan_id]);
       const hourly = plan?.price_hourly_cents != null;
+      if (hourly && (await this.hourly.join(tenantId, serverId, server.plan_id))) return null;
+      const customer = await this.ensureCustomer(tenantId);
+      const price = await this.prices.ensurePrice(server.plan_id);
       const metadata = { tenantId, serverId, orderKey: order.order_key };
       const base = this.config.billing.returnUrl;
       // One open session per order: the idempotency key makes a retried create return the same session;

@@ -3,10 +3,11 @@ import type Stripe from 'stripe';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { changedCount } from '../database/sql.js';
+import { HourlySubscriptionService } from './hourly-subscription.service.js';
 import { PlanPricesService } from './plan-prices.service.js';
 import { STRIPE } from './stripe.client.js';
 
-interface PendingRow { server_id: string; tenant_id: string; plan_id: string; stripe_subscription_id: string }
+interface PendingRow { server_id: string; tenant_id: string; plan_id: string; stripe_subscription_id: string; hourly: boolean }
 
 /**
  * After a resize, the server's subscription follows its new plan: its item moves to the plan's current price with
@@ -24,6 +25,7 @@ export class SubscriptionPlansService {
     @Inject(STRIPE) private readonly stripe: Stripe | null,
     @Inject(PlanPricesService) private readonly prices: PlanPricesService,
     @Inject(AuditService) private readonly audit: AuditService,
+    @Inject(HourlySubscriptionService) private readonly hourly: HourlySubscriptionService,
   ) {}
 
   /** Move every marked subscription to its plan's price; returns how many moved. Failures stay marked for the next sweep. */
@@ -31,9 +33,10 @@ export class SubscriptionPlansService {
     const stripe = this.stripe;
     if (!stripe) return 0;
     const rows: PendingRow[] = await this.ds.query(
-      `SELECT server_id, tenant_id, plan_id, stripe_subscription_id FROM server_billing
-        WHERE stripe_price_pending AND stripe_subscription_id IS NOT NULL AND plan_id IS NOT NULL AND subscription_ended_at IS NULL
-        ORDER BY updated_at LIMIT $1`,
+      `SELECT sb.server_id, sb.tenant_id, sb.plan_id, sb.stripe_subscription_id, (p.price_hourly_cents IS NOT NULL) AS hourly
+         FROM server_billing sb JOIN plans p ON p.id = sb.plan_id
+        WHERE sb.stripe_price_pending AND sb.stripe_subscription_id IS NOT NULL AND sb.subscription_ended_at IS NULL
+        ORDER BY sb.updated_at LIMIT $1`,
       [limit],
     );
     let moved = 0;
@@ -44,7 +47,11 @@ export class SubscriptionPlansService {
         const item = sub.items.data[0];
         if (!item) throw new Error(`subscription ${sub.id} has no item`);
         const from = typeof item.price === 'string' ? item.price : item.price.id;
-        if (from !== priceId) {
+        if (row.hourly) {
+          // The tenant's hourly subscription is shared: the other servers keep their plan's item, so the new plan's
+          // metered price gets an item of its own (once); the meter events say which hours belong to which plan.
+          await this.hourly.ensureItem(sub, priceId);
+        } else if (from !== priceId) {
           await stripe.subscriptions.update(
             sub.id,
             { items: [{ id: item.id, price: priceId }], proration_behavior: 'create_prorations' },
@@ -57,7 +64,7 @@ export class SubscriptionPlansService {
             [row.server_id, row.plan_id],
           ));
           if (done === 0) return; // the plan changed again meanwhile: the next sweep moves it on
-          if (from === priceId) return;
+          if (from === priceId || row.hourly) return;
           await this.audit.record(m, {
             tenantId: row.tenant_id, actorUserId: null, actorKind: 'system', action: 'billing.plan_changed', targetType: 'server', targetId: row.server_id, ip: null,
             details: { subscriptionId: sub.id, fromPriceId: from, toPriceId: priceId, planId: row.plan_id, proration: 'create_prorations' },

@@ -28,6 +28,7 @@ import { Backups1796305724011 } from './migrations/1796305724011-backups.js';
 import { UsageGraphIndex1796305751216 } from './migrations/1796305751216-usage-graph-index.js';
 import { HourlyBilling1796307245005 } from './migrations/1796307245005-hourly-billing.js';
 import { NodeHeartbeats1796307305116 } from './migrations/1796307305116-node-heartbeats.js';
+import { SharedHourlySubscription1796411561923 } from './migrations/1796411561923-shared-hourly-subscription.js';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000, TenantServerLimit1764300000000, TenantSuspension1764400000000,
@@ -47,6 +48,7 @@ export const MIGRATIONS = [
   UsageGraphIndex1796305751216,
   HourlyBilling1796307245005,
   NodeHeartbeats1796307305116,
+  SharedHourlySubscription1796411561923,
 ];
 
 export interface DataSourceSettings {

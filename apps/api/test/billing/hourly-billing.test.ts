@@ -185,6 +185,88 @@ describe('hourly billing (Stripe billing meters on the Stripe-compatible test se
     assert.deepEqual((await h.http('GET', '/api/v1/billing/upcoming', { token: a.token })).body.filter((x: { serverId: string }) => x.serverId === id), []);
   });
 
+  test("a tenant's hourly servers share one subscription: 3 servers on one plan and 1 on another bill exactly the hours each lived, upcoming and final", async () => {
+    const RATE_M = 11;
+    const planM = await h.http('POST', '/api/v1/admin/plans', { token: admin, body: { name: 'Hourly M', vcpus: 1, memoryMiB: 512, diskGiB: 10, priceHourlyCents: RATE_M } });
+    assert.equal(planM.status, 201, JSON.stringify(planM.body));
+    const t = await h.register('hourly-many');
+    const first = await paidHourlyServer(t.token, 'many-a.example.com');
+    const sub = first.sub;
+
+    /** A later hourly order joins the tenant's subscription: no Checkout, placed by the worker. */
+    async function joined(planId: string, hostname: string) {
+      const r = await h.http('POST', '/api/v1/servers', { token: t.token, body: { planId, imageId: h.seed.imageIds[0], locationId: h.seed.locationId, hostname } });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.equal(r.body.checkoutUrl, null, 'no payment step: it joins the paid hourly subscription');
+      assert.equal(stripe.sessionFor(r.body.id), undefined, 'no Checkout Session');
+      await waitState(t.token, r.body.id, 'running');
+      const [row] = await h.ds.query('SELECT stripe_subscription_id FROM server_billing WHERE server_id = $1', [r.body.id]);
+      assert.equal(row.stripe_subscription_id, sub.id);
+      return r.body.id as string;
+    }
+    const upcoming = async () => (await h.http('GET', '/api/v1/billing/upcoming', { token: t.token })).body as { serverId: string; subscriptionId: string; amountDue: number; subscriptionAmountDue: number; lines: { quantity: number; unitAmount: number }[] }[];
+    const stripeLines = () =>
+      Object.fromEntries(stripe.preview(sub.id).lines.data.map((l: { quantity: number; pricing: { price_details: { price: string } } }) => [l.pricing.price_details.price, l.quantity]));
+    const [rowS] = await h.ds.query('SELECT stripe_price_id FROM billing_plan_prices WHERE plan_id = $1', [hourlyPlanId]);
+
+    clock.advance(1 * HOUR);
+    const b = await joined(hourlyPlanId, 'many-b.example.com');
+    clock.advance(1 * HOUR);
+    await worker.drain(true);
+    // two servers on one plan: A 2 hours, B 1 hour; one subscription, one item for the plan, Stripe's line = 3
+    let up = await upcoming();
+    assert.deepEqual(up.map((u) => u.subscriptionId), [sub.id, sub.id]);
+    assert.equal(up.find((u) => u.serverId === first.id)!.lines[0]!.quantity, 2);
+    assert.equal(up.find((u) => u.serverId === b)!.lines[0]!.quantity, 1);
+    assert.ok(up.every((u) => u.subscriptionAmountDue === 3 * RATE), JSON.stringify(up));
+    assert.equal(stripe.subscriptions.get(sub.id)!.items.data.length, 1);
+
+    const c = await joined(hourlyPlanId, 'many-c.example.com');
+    const d = await joined(planM.body.id, 'many-d.example.com');
+    const [rowM] = await h.ds.query('SELECT stripe_price_id FROM billing_plan_prices WHERE plan_id = $1', [planM.body.id]);
+    assert.deepEqual(stripe.subscriptions.get(sub.id)!.items.data.map((i: { price: { id: string } }) => i.price.id), [rowS.stripe_price_id, rowM.stripe_price_id], 'one item per plan price');
+    clock.advance(2.5 * HOUR);
+    await worker.drain(true);
+    // at 4.5 h: A 4, B 3, C 2 (three servers on one plan) and D 2 on the other plan
+    up = await upcoming();
+    const hours = Object.fromEntries(up.map((u) => [u.serverId, u.lines.map((l) => l.quantity)]));
+    assert.deepEqual(hours, { [first.id]: [4], [b]: [3], [c]: [2], [d]: [2] });
+    assert.equal(up.find((u) => u.serverId === d)!.lines[0]!.unitAmount, RATE_M);
+    assert.deepEqual(stripeLines(), { [rowS.stripe_price_id]: 9, [rowM.stripe_price_id]: 2 }, "Stripe bills the plan's item once with the sum");
+    assert.ok(up.every((u) => u.subscriptionAmountDue === 9 * RATE + 2 * RATE_M));
+    assert.equal(up.reduce((n, u) => n + u.amountDue, 0), 9 * RATE + 2 * RATE_M, 'the parts add up to Stripe\'s total');
+
+    // deleting C and B detaches them: their started hour is billed, the subscription goes on for the others
+    for (const id of [c, b]) {
+      assert.equal((await h.http('DELETE', `/api/v1/servers/${id}`, { token: t.token })).status, 202);
+      await waitState(t.token, id, 'deleted');
+    }
+    await worker.drain(true);
+    assert.equal(stripe.subscriptions.get(sub.id)!.status, 'active');
+    assert.deepEqual([eventsOf(c).length, eventsOf(b).length], [3, 4]);
+    clock.advance(1 * HOUR);
+    await worker.drain(true);
+    assert.deepEqual([eventsOf(c).length, eventsOf(b).length], [3, 4], 'their meters stay stopped');
+
+    // deleting the last two (at 5.5 h) cancels the subscription with everything invoiced now
+    for (const id of [d, first.id]) {
+      assert.equal((await h.http('DELETE', `/api/v1/servers/${id}`, { token: t.token })).status, 202);
+      await waitState(t.token, id, 'deleted');
+    }
+    await waitFor('subscription cancelled', async () => {
+      await worker.drain(true);
+      return stripe.subscriptions.get(sub.id)!.status === 'canceled' ? true : undefined;
+    }, { timeoutMs: 8000, intervalMs: 50 });
+    assert.deepEqual([first.id, b, c, d].map((id) => eventsOf(id).length), [6, 4, 3, 4]);
+    const final = [...stripe.invoices.values()].find((i) => i.parent.subscription_details.subscription === sub.id && i.lines);
+    assert.ok(final, 'a final invoice with the usage');
+    assert.deepEqual(Object.fromEntries(final.lines.data.map((l: { quantity: number; pricing: { price_details: { price: string } } }) => [l.pricing.price_details.price, l.quantity])),
+      { [rowS.stripe_price_id]: 6 + 4 + 3, [rowM.stripe_price_id]: 4 });
+    assert.equal(final.amount_due, 13 * RATE + 4 * RATE_M);
+    await deliverAll(stripe.outbox.splice(0));
+    await worker.drain(true);
+  });
+
   test('a monthly server sends no meter events', async () => {
     const m = await h.register('monthly-meter');
     const r = await h.http('POST', '/api/v1/servers', { token: m.token, body: { planId: h.seed.planIds.small, imageId: h.seed.imageIds[0], locationId: h.seed.locationId, hostname: 'monthly-1' } });

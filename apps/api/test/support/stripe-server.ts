@@ -22,7 +22,7 @@ export interface FakeEvent {
 /**
  * A Stripe-compatible HTTP server for tests, implementing only the endpoints the product calls
  * (customers, products, prices incl. metered ones, checkout sessions, billing-portal sessions, subscriptions
- * retrieve/update/cancel incl. `invoice_now`, billing meters, meter events with `identifier` dedupe, invoice
+ * retrieve/update/cancel incl. `invoice_now`, subscription items (create: one item per price per subscription), billing meters, meter events with `identifier` dedupe, invoice
  * previews whose lines sum the meter events), with Stripe's form encoding, Bearer auth, idempotency keys and error
  * shape. The real `stripe` SDK talks to it through STRIPE_API_URL. Scenario helpers move the
  * objects the way Stripe would (checkout paid, payment failed, invoice paid, subscription ended)
@@ -176,6 +176,7 @@ export class FakeStripe {
       if (!item) throw Object.assign(new Error(`No such subscription item: '${change.id}'`), { status: 404 });
       const price = this.prices.get(change.price);
       if (!price || !price.active) throw new Error(`price ${change.price} is not active`);
+      if (sub.items.data.some((i: Obj) => i.id !== item.id && i.price.id === price.id)) throw new Error(`Cannot add multiple subscription items with the same plan: ${price.id}`);
       const old = item.price;
       const left = Math.max(0, (item.current_period_end - now) / (item.current_period_end - item.current_period_start));
       if (behavior !== 'none' && old.id !== price.id) {
@@ -228,6 +229,13 @@ export class FakeStripe {
         parent: { type: 'subscription_item_details', subscription_item_details: { subscription: sub.id, subscription_item: item.id, proration: false } },
       };
     });
+  }
+
+  /** The subscription's upcoming invoice as Stripe would preview it now (what `invoices.createPreview` answers). */
+  preview(subId: string): Obj {
+    const sub = this.subscriptions.get(subId);
+    if (!sub) throw new Error(`no subscription ${subId}`);
+    return this.usageInvoice(sub, 'draft', sub.items.data[0].current_period_end, true);
   }
 
   /** An invoice over the subscription's current period up to `to` (a preview, or the final invoice of `invoice_now`). */
@@ -387,7 +395,7 @@ export class FakeStripe {
       if (!sub) throw notFound('subscription', params.subscription);
       if (params.customer && params.customer !== sub.customer) throw new Error('The subscription does not belong to that customer.');
       if (sub.status === 'canceled') throw Object.assign(new Error('No upcoming invoices for a canceled subscription.'), { status: 404 });
-      return this.usageInvoice(sub, 'draft', sub.items.data[0].current_period_end, true);
+      return this.preview(sub.id);
     }
     if (a === 'checkout' && b === 'sessions' && method === 'POST' && !c) {
       if (params.mode !== 'subscription') throw new Error('only mode=subscription is implemented');
@@ -414,6 +422,33 @@ export class FakeStripe {
       const s = { id: this.id('bps'), object: 'billing_portal.session', customer: params.customer, return_url: params.return_url, url: `${this.url}/portal/${this.seq}` };
       this.portalSessions.push(s);
       return s;
+    }
+    if (a === 'subscription_items' && method === 'POST' && !b) {
+      // Stripe's rules for adding an item: an existing, live subscription; an active price of the subscription's currency
+      // and interval; one item per price per subscription; a metered price without a quantity.
+      const sub = this.subscriptions.get(params.subscription);
+      if (!params.subscription) throw new Error('Missing required param: subscription.');
+      if (!sub) throw notFound('subscription', params.subscription);
+      if (['canceled', 'incomplete_expired'].includes(sub.status)) throw new Error(`You cannot update a subscription that is ${sub.status}.`);
+      const price = this.prices.get(params.price);
+      if (!price) throw notFound('price', params.price);
+      if (!price.active) throw new Error(`The price specified is inactive. This field only accepts active prices.`);
+      const first = sub.items.data[0].price;
+      if (price.currency !== first.currency || price.recurring?.interval !== first.recurring?.interval) {
+        throw new Error('Currency and interval fields must match across all plans on this subscription.');
+      }
+      if (sub.items.data.some((i: Obj) => i.price.id === price.id)) throw new Error(`Cannot add multiple subscription items with the same plan: ${price.id}`);
+      const metered = price.recurring?.usage_type === 'metered';
+      if (metered && params.quantity !== undefined) throw new Error('Quantity should not be specified where usage_type is `metered`.');
+      if (params.proration_behavior !== undefined && !['create_prorations', 'none', 'always_invoice'].includes(params.proration_behavior)) throw new Error(`Invalid proration_behavior: ${params.proration_behavior}`);
+      const base = sub.items.data[0];
+      const item = {
+        id: this.id('si'), object: 'subscription_item', subscription: sub.id, price, ...(metered ? {} : { quantity: Number(params.quantity ?? 1) }),
+        current_period_start: base.current_period_start, current_period_end: base.current_period_end, created: this.tick(), metadata: params.metadata ?? {},
+      };
+      sub.items.data.push(item);
+      this.outbox.push(this.event('customer.subscription.updated', sub));
+      return item;
     }
     if (a === 'subscriptions' && b) {
       const sub = this.subscriptions.get(b);

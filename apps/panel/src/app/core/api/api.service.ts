@@ -237,7 +237,8 @@ export class ApiService {
   async portalUrl(): Promise<string> {
     return (await this.ok(this.client.POST('/api/v1/billing/portal'))).url;
   }
-  async checkoutUrl(serverId: string): Promise<string> {
+  /** null: no payment step (an hourly server joined the team's hourly subscription and is being placed). */
+  async checkoutUrl(serverId: string): Promise<string | null> {
     return (await this.ok(this.client.POST('/api/v1/billing/servers/{serverId}/checkout', { params: { path: { serverId } } }))).checkoutUrl;
   }
   adminOrders(failedOnly: boolean): Promise<AdminOrderView[]> {

@@ -3161,18 +3161,24 @@ export interface components {
             billedPer: "hour" | "month";
             /** @description Hours of this server reported to Stripe so far (all periods) */
             hoursReported: number;
-            /** @description smallest currency unit */
+            /** @description The Stripe subscription the server is billed on (a tenant's hourly servers share one) */
+            subscriptionId: string;
+            /** @description This server's part of the next invoice (smallest currency unit) */
             amountDue: number;
+            /** @description Stripe's total of the subscription's next invoice (all the servers on it) */
+            subscriptionAmountDue: number;
             currency: string;
             /** Format: date-time */
             periodEnd: string | null;
+            /** @description This server's lines: Stripe's for a monthly server; for an hourly server its hours this period per plan */
             lines: components["schemas"]["UpcomingLineView"][];
         };
         UrlView: {
             url: string;
         };
         CheckoutView: {
-            checkoutUrl: string;
+            /** @description null: no payment step needed (an hourly server joined the team's hourly subscription and is placed shortly) */
+            checkoutUrl: string | null;
         };
         StaffHoldDto: {
             /**

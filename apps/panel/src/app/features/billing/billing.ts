@@ -126,11 +126,14 @@ export class BillingPage {
     }
   }
 
-  private async go(key: string, url: () => Promise<string>): Promise<void> {
+  private async go(key: string, url: () => Promise<string | null>): Promise<void> {
     this.busy.set(key);
     this.actionError.set(null);
     try {
-      window.location.assign(await url());
+      const to = await url();
+      // no URL: nothing to pay (an hourly server joined the team's hourly subscription): show the new state
+      if (to) window.location.assign(to);
+      else await this.load();
     } catch (e) {
       this.actionError.set(errorMessage(e));
     } finally {

@@ -294,7 +294,9 @@ export class ServerDetailPage {
   async pay(s: ServerView): Promise<void> {
     this.actionError.set(null);
     try {
-      window.location.assign(s.checkoutUrl ?? (await this.api.checkoutUrl(s.id)));
+      const to = s.checkoutUrl ?? (await this.api.checkoutUrl(s.id));
+      // no URL: nothing to pay (an hourly server joined the team's hourly subscription); the live updates show it placed
+      if (to) window.location.assign(to);
     } catch (e) {
       this.actionError.set(errorMessage(e));
     }
