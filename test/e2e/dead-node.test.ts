@@ -2,7 +2,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
-import type { ServerView } from '@oblako/contracts';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { natsServerList, subjects, type ServerView } from '@oblako/contracts';
 import type { ApiClient, ManagedProcess } from '@oblako/devstack';
 import { waitFor } from '@oblako/testing';
 import { newCustomer, startE2E, waitForState, type E2E } from './support.js';
@@ -21,9 +23,10 @@ import { catalogue, fleetCounts, HeartbeatWatch, startLibvirtTestHost, type Libv
  * order goes in: the daemon reports "lookup" and then waits on libvirt; it dies there; libvirtd is thawed.
  * Node A is registered with more room than B, so spread placement puts attempt 1 on A.
  * Where the orphan comes from: the frozen daemon, once thawed, finishes attempt 1's create (its late result is
- * ignored); after a SIGKILL, attempt 1's command is still unacknowledged on A's consumer and JetStream gives it to
- * the new daemon after the consumer's ack wait (60 s), which then builds it. Either way A holds a domain of a server
- * that lives on B, and is told to destroy it after RECONCILE_GRACE_SECONDS.
+ * ignored), so A holds a domain of a server that lives on B and is told to destroy it after RECONCILE_GRACE_SECONDS.
+ * After a SIGKILL there is none: attempt 1's command, still unacknowledged on A's consumer, is taken back from the
+ * command stream when the create is placed on B, so the new daemon never gets it (before, JetStream handed it over
+ * when the consumer's 60 s ack wait ran out, the daemon built it, and the orphan went about 55 s after the restart).
  */
 const OFFLINE_S = 5;
 const GRACE_S = 2;
@@ -189,16 +192,53 @@ describe('the dead node: a create whose daemon dies runs on the other node, and 
     assert.equal(s.currentTask!.attempts, 2);
   });
 
-  test('kill: SIGKILL, then a new daemon process', async () => {
+  test('kill: SIGKILL, then a new daemon process that never runs the moved create', async () => {
     const before = { a: await usedVcpus(nodeA), b: await usedVcpus(nodeB) };
     const { server, t0 } = await orderIntoDyingDaemon('dead-kill', async () => {
       daemonA.child.kill('SIGKILL');
       await daemonA.exited;
     });
-    await assertMovedToB(server, t0, before, 'kill');
+    const moved = await assertMovedToB(server, t0, before, 'kill');
+    // the API took attempt 1's command back from A's consumer when it placed the create on B
+    const s = subjects(e.stack.subjectPrefix);
+    const nc = await connect({ servers: natsServerList(e.stack.natsUrl) });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const left = async () => {
+        const out: number[] = [];
+        for (let seq = 1; ; ) {
+          const m = await jsm.streams.getMessage(s.commandStream, { next_by_subj: s.nodeCommand(nodeA, 'create'), seq } as unknown as { seq: number });
+          if (!m) return out;
+          if ((m.json() as { taskId?: string }).taskId === moved.currentTask!.id) out.push(m.seq);
+          seq = m.seq + 1;
+        }
+      };
+      await waitFor('attempt 1 taken back from A', async () => ((await left()).length === 0 ? true : undefined), { timeoutMs: 10_000, intervalMs: 100 });
+      const consumer = await jsm.consumers.info(s.commandStream, s.nodeConsumer(nodeA));
+      assert.equal(consumer.num_ack_pending, 0, 'nothing of the dead daemon waits for its ack wait');
+      assert.equal(consumer.num_pending, 0, 'nothing waits for A');
+    } finally {
+      await nc.close();
+    }
     const backAt = Date.now();
     daemonA = await e.stack.startDaemon(nodeA, { LIBVIRT_URI: hosts[0]!.uri }, `daemon-a-${Date.now() % 100000}`);
     timings.push(`dead-node kill: a new daemon on A sent its first heartbeat ${((Date.now() - backAt) / 1000).toFixed(1)} s after it was started`);
-    await assertOrphanDestroyed(server, backAt, 'kill');
+    // A never builds the moved create: two heartbeats of the new daemon, its libvirt, the orphans list
+    await watch.domainsAfter([nodeA], Date.now());
+    const hb = await watch.domainsAfter([nodeA], Date.now());
+    assert.ok(!hb.get(nodeA)!.some((d) => d.serverId === server.id), 'A reports no domain of the moved server');
+    assert.ok(!domainsOn(hosts[0]!).some((d) => d.includes(server.id)), 'A\'s libvirt holds no domain of it');
+    const orphans = await e.admin.ok<{ serverId: string }[]>('GET', `/api/v1/admin/nodes/${nodeA}/orphans`);
+    assert.ok(!orphans.some((o) => o.serverId === server.id), 'no orphan to clean up');
+    timings.push(`dead-node kill: A clean ${((Date.now() - backAt) / 1000).toFixed(1)} s after its new daemon started (two heartbeats; nothing was built, nothing to destroy)`);
+    const stillB = await waitForState(customer, server.id, 'running');
+    assert.equal(stillB.nodeId, nodeB);
+    const ids = (await db.query<{ id: string }>(`SELECT id FROM servers`)).rows.map((r) => r.id);
+    const counts = await fleetCounts(e.stack.databaseUrl, await watch.domainsAfter([nodeA, nodeB], Date.now()), ids);
+    assert.equal(counts.duplicateAddresses, 0);
+    assert.deepEqual(counts.capacityMismatches, []);
+    assert.deepEqual(counts.domainMismatches, []);
+    assert.deepEqual(counts.strayDomains, []);
+    assert.equal(counts.openTasks, 0);
   });
 });

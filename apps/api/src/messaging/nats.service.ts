@@ -127,6 +127,32 @@ export class NatsService implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * Take back a node's commands that are still in the command stream (the node has not acknowledged them,
+   * delivered or not): every message on `subject` whose payload `match`es is deleted. nats-server then drops
+   * it from the node's consumer at once (checked on 2.9.10: its ack-pending count falls to 0 and it is never
+   * redelivered), so a daemon that comes back never runs it. How many were taken back.
+   */
+  async withdrawCommands(subject: string, match: (payload: unknown) => boolean): Promise<number> {
+    const stream = this.subjects.commandStream;
+    let withdrawn = 0;
+    // a work queue holds only what its nodes have not acknowledged: a node's backlog, a short walk
+    for (let seq = 1, i = 0; i < 10_000; i++) {
+      // STREAM.MSG.GET takes next_by_subj (nats-server 2.9+); this client types it only for direct gets
+      const msg = await this.jsm.streams.getMessage(stream, { next_by_subj: subject, seq } as unknown as { seq: number });
+      if (!msg) break;
+      let payload: unknown = null;
+      try {
+        payload = msg.json();
+      } catch {
+        // not ours to judge: left alone
+      }
+      if (match(payload) && (await this.jsm.streams.deleteMessage(stream, msg.seq, false))) withdrawn++;
+      seq = msg.seq + 1;
+    }
+    return withdrawn;
+  }
+
   /** The API's durable event consumer. Idempotent. */
   async ensureEventConsumer(): Promise<void> {
     await this.ensureConsumer(this.subjects.eventStream, apiEventConsumerDefinition(this.subjects));

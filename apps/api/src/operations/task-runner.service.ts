@@ -45,6 +45,20 @@ export interface Started {
 
 type Change = Omit<ServerChange, 'at'>;
 
+/** Commands of a task's older attempts to take back from a node after the commit ({@link TaskRunner.withdraw}). */
+interface Withdrawal {
+  nodeId: string;
+  op: TaskOp;
+  taskId: string;
+  upToAttempt: number;
+}
+
+interface Applied {
+  change: Change | null;
+  publications: CommittedCommand[];
+  withdrawals: Withdrawal[];
+}
+
 interface TaskRow {
   id: string; tenant_id: string; server_id: string; node_id: string | null; op: TaskOp; state: string; previous_state: ServerState | null;
   attempts: number; pending_steps: Step[];
@@ -209,9 +223,9 @@ export class TaskRunner {
   /** A node's result for the current step of a task: the operation decides what follows. */
   async onResult(nodeId: string, e: TaskResultEvent): Promise<void> {
     const seenAt = nowMs();
-    const { change, publications } = await this.ds.transaction(async (m) => {
+    const { change, publications, withdrawals } = await this.ds.transaction(async (m) => {
       const task = await this.taskFor(m, nodeId, e, true);
-      if (!task || !ACTIVE_TASK_STATES.includes(task.state as never)) return { change: null, publications: [] }; // duplicate delivery or a stale attempt
+      if (!task || !ACTIVE_TASK_STATES.includes(task.state as never)) return { change: null, publications: [], withdrawals: [] }; // duplicate delivery or a stale attempt
       if (task.op !== e.op) throw new RejectedEvent(`result for task ${task.id} says op "${e.op}" but the task is "${task.op}"`);
       const server = await lockServer(m, task.server_id);
       const timings: TaskStageTimings = {
@@ -227,7 +241,7 @@ export class TaskRunner {
       const next = server ? (operation.onResult ? await operation.onResult(ctx) : followPlan(ctx)) : ({ kind: 'end', ok: e.ok } as Next);
       return this.apply(m, task, server, next, timings, { userId: null, kind: 'node', ip: null });
     });
-    for (const p of publications) this.relay.publishCommitted(p);
+    this.sendAfterCommit(publications, withdrawals);
     if (change) this.bus.emit(change);
   }
 
@@ -244,13 +258,13 @@ export class TaskRunner {
     );
     let expired = 0;
     for (const { id } of stale) {
-      const { change, publications } = await this.ds.transaction(async (m) => {
+      const { change, publications, withdrawals } = await this.ds.transaction(async (m) => {
         const [task]: TaskRow[] = await m.query(
           `SELECT ${TASK_COLUMNS} FROM tasks
             WHERE id = $1 AND state IN ${ACTIVE_TASKS_SQL} AND updated_at < now() - make_interval(secs => $2) FOR UPDATE SKIP LOCKED`,
           [id, timeoutSeconds],
         );
-        if (!task) return { change: null, publications: [] };
+        if (!task) return { change: null, publications: [], withdrawals: [] };
         const server = await lockServer(m, task.server_id);
         const operation = API_OPERATIONS[task.op];
         const fallback: Next = {
@@ -260,7 +274,7 @@ export class TaskRunner {
         const next = server && operation.onTimeout ? await operation.onTimeout({ m, server, deps: this.deps, task: taskState(task), timeoutSeconds }) : fallback;
         return this.apply(m, task, server, next, {}, { userId: null, kind: 'system', ip: null });
       });
-      for (const p of publications) this.relay.publishCommitted(p);
+      this.sendAfterCommit(publications, withdrawals);
       if (change) {
         expired++;
         this.bus.emit(change);
@@ -278,9 +292,9 @@ export class TaskRunner {
     const tasks: { id: string }[] = await this.ds.query(`SELECT id FROM tasks WHERE node_id = $1 AND op = 'create' AND state IN ${ACTIVE_TASKS_SQL}`, [nodeId]);
     let moved = 0;
     for (const { id } of tasks) {
-      const { change, publications } = await this.ds.transaction(async (m) => {
+      const { change, publications, withdrawals } = await this.ds.transaction(async (m) => {
         const [task]: TaskRow[] = await m.query(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $1 AND node_id = $2 AND state IN ${ACTIVE_TASKS_SQL} FOR UPDATE SKIP LOCKED`, [id, nodeId]);
-        if (!task) return { change: null, publications: [] };
+        if (!task) return { change: null, publications: [], withdrawals: [] };
         const server = await lockServer(m, task.server_id);
         const operation = API_OPERATIONS[task.op];
         const next: Next = server && operation.onTimeout
@@ -288,7 +302,7 @@ export class TaskRunner {
           : { kind: 'end', ok: false, error: 'its node went offline' };
         return this.apply(m, task, server, next, {}, { userId: null, kind: 'system', ip: null });
       });
-      for (const p of publications) this.relay.publishCommitted(p);
+      this.sendAfterCommit(publications, withdrawals);
       if (change) {
         moved++;
         this.bus.emit(change);
@@ -303,15 +317,15 @@ export class TaskRunner {
    * False when the task is not active (any more).
    */
   async cancel(taskId: string, error: string, record: (m: EntityManager, task: { tenantId: string; serverId: string; op: string }) => Promise<void>): Promise<boolean> {
-    const { change, publications, found } = await this.ds.transaction(async (m) => {
+    const { change, publications, withdrawals, found } = await this.ds.transaction(async (m) => {
       const [task]: TaskRow[] = await m.query(`SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $1 AND state IN ${ACTIVE_TASKS_SQL} FOR UPDATE`, [taskId]);
-      if (!task) return { change: null, publications: [], found: false };
+      if (!task) return { change: null, publications: [], withdrawals: [], found: false };
       await record(m, { tenantId: task.tenant_id, serverId: task.server_id, op: task.op });
       const server = await lockServer(m, task.server_id);
       const r = await this.apply(m, task, server, { kind: 'end', ok: false, error }, {}, { userId: null, kind: 'system', ip: null });
       return { ...r, found: true };
     });
-    for (const p of publications) this.relay.publishCommitted(p);
+    this.sendAfterCommit(publications, withdrawals);
     if (change) this.bus.emit(change);
     return found;
   }
@@ -395,11 +409,11 @@ export class TaskRunner {
   /** Carry out what the operation decided, in the caller's transaction. */
   private async apply(
     m: EntityManager, task: TaskRow, server: ServerEntity | null, next: Next, timings: TaskStageTimings, actor: OperationActor | { userId: null; kind: 'node'; ip: null },
-  ): Promise<{ change: Change | null; publications: CommittedCommand[] }> {
+  ): Promise<Applied> {
     if (next.kind === 'end' || !server) {
       const ok = next.kind === 'end' ? next.ok : false;
       const error = next.kind === 'end' ? (next.error ?? null) : 'the server is gone';
-      return { change: await this.finish(m, task, server, ok, error, timings, actor, next.kind === 'end' ? next.state : undefined), publications: [] };
+      return { change: await this.finish(m, task, server, ok, error, timings, actor, next.kind === 'end' ? next.state : undefined), publications: [], withdrawals: [] };
     }
     const [step, ...rest] = next.kind === 'next' ? next.steps : [next.step, ...task.pending_steps];
     const attempt = task.attempts + 1;
@@ -420,7 +434,34 @@ export class TaskRunner {
       tenantId: server.tenantId, serverId: server.id, state: server.state,
       task: { id: task.id, serverId: server.id, op: task.op, state: 'queued', progress: 0, stage: next.kind === 'retry' ? 'retry' : null, error: null },
     };
-    return { change, publications: [publication] };
+    // the task left its node (a create placed again): that node's copies of the older attempts are taken back
+    const withdrawals: Withdrawal[] = task.node_id && task.node_id !== step!.nodeId ? [{ nodeId: task.node_id, op: task.op, taskId: task.id, upToAttempt: task.attempts }] : [];
+    return { change, publications: [publication], withdrawals };
+  }
+
+  /** After the commit: publish the new commands; take back from the stream the ones a node must no longer run. */
+  private sendAfterCommit(publications: CommittedCommand[], withdrawals: Withdrawal[]): void {
+    for (const p of publications) this.relay.publishCommitted(p);
+    for (const w of withdrawals) void this.withdraw(w);
+  }
+
+  /**
+   * A create placed on another node while its old node was silent: the old attempt's command may still wait in the
+   * old node's consumer, unacknowledged (a daemon SIGKILLed mid-create). JetStream would hand it to the node's next
+   * daemon when the 60 s ack wait runs out, and that daemon would build a domain only to be told it is an orphan.
+   * Deleting it from the command stream means it never runs. If NATS cannot be asked now, the orphan path still
+   * cleans up after the node is back.
+   */
+  private async withdraw(w: Withdrawal): Promise<void> {
+    try {
+      const n = await this.nats.withdrawCommands(this.nats.subjects.nodeCommand(w.nodeId, w.op), (p) => {
+        const c = p as { taskId?: unknown; attempt?: unknown } | null;
+        return c?.taskId === w.taskId && typeof c.attempt === 'number' && c.attempt <= w.upToAttempt;
+      });
+      if (n) this.logger.log(`Task ${w.taskId}: took back ${n} unacknowledged ${w.op} command(s) of attempt <= ${w.upToAttempt} from node ${w.nodeId}`);
+    } catch (err) {
+      this.logger.warn(`Task ${w.taskId}: could not take back the ${w.op} command from node ${w.nodeId} (${(err as Error).message}); the node's reconciliation will remove what it builds`);
+    }
   }
 
   /** Finish a locked, active task and move its server on by the operation's rule. */
