@@ -26,7 +26,7 @@ after(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('a failed backup and a scheduled backup that could not start each reach the panel and the mail of those who want it, once', async () => {
+test('a failed backup and a scheduled backup that could not start each reach the panel and the mail of those who want it, once; staff list the failed backups', async () => {
   const owner = await h.register('bkn-owner');
   const member = await h.register('bkn-member');
   const stranger = await h.register('bkn-stranger');
@@ -84,4 +84,19 @@ test('a failed backup and a scheduled backup that could not start each reach the
   const theirs = await h.http('GET', '/api/v1/notifications', { token: stranger.token });
   assert.equal(theirs.body.items.some((n: { kind: string }) => n.kind === 'backup.failed'), false);
   assert.equal(inbox.some((m) => m.to.includes(stranger.email) && /backup/i.test(m.subject)), false);
+
+  // staff see the failed backups across tenants with the reason, apart from other failed tasks
+  scripted.set('stop', () => ({ ok: false, error: { code: 'libvirt_error', message: 'domain did not stop' } }));
+  await h.http('POST', `/api/v1/servers/${id}/actions`, { token: owner.token, body: { action: 'stop' } });
+  await h.waitIdle(owner.token, id, 'running');
+  const allFailed = (await h.http('GET', '/api/v1/admin/tasks?state=failed', { token: staff })).body.items as { op: string }[];
+  assert.deepEqual(allFailed.map((t) => t.op).sort(), ['backup_create', 'stop']);
+  const backups = await h.http('GET', '/api/v1/admin/tasks?state=failed&op=backup_create', { token: staff });
+  assert.equal(backups.status, 200, JSON.stringify(backups.body));
+  assert.deepEqual(backups.body.items.map((t: { op: string; hostname: string; tenantId: string }) => [t.op, t.hostname, t.tenantId]), [['backup_create', 'bkn-1', owner.tenantId]]);
+  assert.match(backups.body.items[0].error, /Connection refused/);
+  const wrong = await h.http('GET', '/api/v1/admin/tasks?op=backup_everything', { token: staff });
+  assert.equal(wrong.status, 400);
+  assert.match(JSON.stringify(wrong.body), /op must be one of/);
+  assert.equal((await h.http('GET', '/api/v1/admin/tasks?state=failed&op=backup_create', { token: owner.token })).status, 403, 'customers are not staff');
 });

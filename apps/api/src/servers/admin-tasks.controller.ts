@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { Permission, TASK_STATES, type Page, type ServerView, type TaskState } from '@oblako/contracts';
+import { Permission, TASK_OPS, TASK_STATES, type Page, type ServerView, type TaskOp, type TaskState } from '@oblako/contracts';
 import { IsIn, IsOptional, IsString, IsUUID, Matches, MaxLength, MinLength } from 'class-validator';
 import { RequirePermission, StaffOnly } from '../common/guards.js';
 import { UuidParam } from '../common/params.js';
@@ -14,6 +14,10 @@ export class AdminListTasksQuery extends ListServersQuery {
   @IsOptional()
   @IsIn(TASK_STATES, { message: `state must be one of ${TASK_STATES.join(', ')}` })
   state?: TaskState;
+  @ApiPropertyOptional({ enum: TASK_OPS, description: 'e.g. backup_create with state=failed: the failed backups across tenants, with their reasons' })
+  @IsOptional()
+  @IsIn(TASK_OPS, { message: `op must be one of ${TASK_OPS.join(', ')}` })
+  op?: TaskOp;
   @ApiPropertyOptional({ format: 'uuid' }) @IsOptional() @IsUUID('all', { message: 'tenantId must be a tenant id (UUID)' }) tenantId?: string;
   @ApiPropertyOptional({ format: 'uuid' }) @IsOptional() @IsUUID('all', { message: 'nodeId must be a node id (UUID)' }) nodeId?: string;
 }
@@ -55,7 +59,7 @@ export class AdminTasksController {
   @Get()
   @ApiOkResponse({ type: AdminTaskPageDto })
   list(@Query() q: AdminListTasksQuery): Promise<Page<AdminTaskView>> {
-    return this.tasks.list({ state: q.state, tenantId: q.tenantId, nodeId: q.nodeId }, q.cursor, q.limit);
+    return this.tasks.list({ state: q.state, op: q.op, tenantId: q.tenantId, nodeId: q.nodeId }, q.cursor, q.limit);
   }
 
   @Post(':id/retry')

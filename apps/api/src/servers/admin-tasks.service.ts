@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Page, TaskState, TaskView } from '@oblako/contracts';
+import type { Page, TaskOp, TaskState, TaskView } from '@oblako/contracts';
 import { DataSource, In } from 'typeorm';
 import { TaskEntity } from './server.entities.js';
 import { decodeCursor, encodeCursor, taskView } from './server-views.service.js';
@@ -19,12 +19,13 @@ const DEFAULT_PAGE = 25;
 export class AdminTasksService {
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}
 
-  /** Tasks of every tenant, newest first, optionally in one state; staff only (no tenant filter here on purpose). */
-  async list(filter: { state?: TaskState; tenantId?: string; nodeId?: string }, cursor: string | undefined, limit = DEFAULT_PAGE): Promise<Page<AdminTaskView>> {
+  /** Tasks of every tenant, newest first, optionally in one state and of one operation; staff only (no tenant filter here on purpose). */
+  async list(filter: { state?: TaskState; op?: TaskOp; tenantId?: string; nodeId?: string }, cursor: string | undefined, limit = DEFAULT_PAGE): Promise<Page<AdminTaskView>> {
     const after = cursor ? decodeCursor(cursor) : null;
     const params: unknown[] = [limit + 1];
     const where: string[] = [];
     if (filter.state) where.push(`t.state = $${params.push(filter.state)}`);
+    if (filter.op) where.push(`t.op = $${params.push(filter.op)}`);
     if (filter.tenantId) where.push(`t.tenant_id = $${params.push(filter.tenantId)}::uuid`);
     if (filter.nodeId) where.push(`t.node_id = $${params.push(filter.nodeId)}::uuid`);
     if (after) where.push(`(t.created_at, t.id) < ($${params.push(after.ts)}::timestamptz, $${params.push(after.id)}::uuid)`);

@@ -25,6 +25,7 @@ import type {
   ServerState,
   ServerView,
   SshKeyView,
+  TaskOp,
   TaskState,
   TaskView,
   TenantRole,
@@ -456,7 +457,7 @@ export class ApiService {
   failedTasks(cursor: string | null): Promise<Page<AdminTaskView>> {
     return this.adminTasks('failed', cursor);
   }
-  adminTasks(state: TaskState | null, cursor: string | null, filter: { nodeId?: string; tenantId?: string; limit?: number } = {}): Promise<Page<AdminTaskView>> {
+  adminTasks(state: TaskState | null, cursor: string | null, filter: { nodeId?: string; tenantId?: string; op?: TaskOp; limit?: number } = {}): Promise<Page<AdminTaskView>> {
     return this.ok(this.client.GET('/api/v1/admin/tasks', { params: { query: { ...(state ? { state } : {}), ...(cursor ? { cursor } : {}), ...filter } } }));
   }
   retryTask(id: string, reason: string): Promise<ServerView> {

@@ -6297,6 +6297,8 @@ export interface operations {
                 limit?: number;
                 /** @description e.g. failed; without it, tasks in every state */
                 state?: "queued" | "dispatched" | "running" | "succeeded" | "failed";
+                /** @description e.g. backup_create with state=failed: the failed backups across tenants, with their reasons */
+                op?: "create" | "start" | "stop" | "reboot" | "rebuild" | "resize" | "suspend" | "unsuspend" | "pause" | "resume" | "delete" | "boot_iso" | "detach_iso" | "reset_password" | "snapshot_create" | "snapshot_revert" | "snapshot_delete" | "rescue" | "unrescue" | "throttle" | "backup_create" | "backup_restore" | "backup_delete";
                 tenantId?: string;
                 nodeId?: string;
             };

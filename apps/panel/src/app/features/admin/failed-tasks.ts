@@ -18,7 +18,8 @@ import { StateChip } from '../../shared/state-chip';
 import { formatDateTime, humanize } from '../../shared/format';
 import { PagedList } from './paged-list';
 
-type Shown = 'failed' | 'active' | TaskState;
+/** Failed tasks, the active (stuck?) ones, or only the failed backups (issue 12: their failure is visible to staff). */
+type Shown = 'failed' | 'active' | 'backups';
 const ACTIVE: readonly TaskState[] = ['queued', 'dispatched', 'running'];
 
 /**
@@ -32,18 +33,19 @@ const ACTIVE: readonly TaskState[] = ['queued', 'dispatched', 'running'];
   imports: [FormsModule, RouterLink, MatButtonModule, MatFormFieldModule, MatSelectModule, MatTableModule, ErrorBanner, LoadState, StateChip],
   template: `
     <div class="ob-page" data-testid="failed-tasks-page">
-      <div class="ob-page-header"><h1 tabindex="-1">{{ shown() === 'failed' ? 'Failed tasks' : 'Active tasks' }}</h1>
+      <div class="ob-page-header"><h1 tabindex="-1">{{ TITLE[shown()] }}</h1>
         <mat-form-field subscriptSizing="dynamic">
           <mat-label>Show</mat-label>
           <mat-select [ngModel]="shown()" (ngModelChange)="show($event)" data-testid="failed-tasks-state">
             <mat-option value="failed">failed</mat-option>
             <mat-option value="active">queued or running (stuck?)</mat-option>
+            <mat-option value="backups">failed backups</mat-option>
           </mat-select>
         </mat-form-field>
       </div>
       <ob-error-banner [message]="rowError()" testId="task-action-error" />
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()">
-        <p>{{ shown() === 'failed' ? 'No failed tasks. Everything that was asked of the fleet succeeded.' : 'Nothing is queued or running.' }}</p>
+        <p>{{ EMPTY[shown()] }}</p>
       </ob-load-state>
       @if (!loading() && items().length) {
         <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Failed tasks"><table mat-table class="ob-cards" [dataSource]="items()" data-testid="failed-tasks-table">
@@ -91,7 +93,8 @@ export class FailedTasksPage {
   readonly shown = signal<Shown>('failed');
   private readonly list = new PagedList(async (cursor: string | null) => {
     const states: TaskState[] = this.shown() === 'active' ? [...ACTIVE] : ['failed'];
-    const pages = await Promise.all(states.map((s) => this.api.adminTasks(s, cursor)));
+    const filter = this.shown() === 'backups' ? { op: 'backup_create' as const } : {};
+    const pages = await Promise.all(states.map((s) => this.api.adminTasks(s, cursor, filter)));
     // One state shown (failed) pages by cursor; the active ones are few: all of them at once.
     const items = pages.flatMap((p) => p.items).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
     return { items, next: states.length === 1 ? (pages[0]?.nextCursor ?? null) : null };
@@ -106,6 +109,12 @@ export class FailedTasksPage {
   readonly canManage = computed(() => this.auth.permissions().has(Permission.TasksManage));
   fmt = formatDateTime;
   humanize = humanize;
+  readonly TITLE: Record<Shown, string> = { failed: 'Failed tasks', active: 'Active tasks', backups: 'Failed backups' };
+  readonly EMPTY: Record<Shown, string> = {
+    failed: 'No failed tasks. Everything that was asked of the fleet succeeded.',
+    active: 'Nothing is queued or running.',
+    backups: 'No failed backups. (A scheduled backup that could not start at all is on its server\'s schedule and told to its team.)',
+  };
 
   constructor() {
     void this.load();
