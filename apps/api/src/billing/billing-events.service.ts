@@ -6,6 +6,8 @@ import { pgCode } from '../database/sql.js';
 import { NotificationsService } from '../notifications/notifications.service.js';
 import { WebhooksService } from '../webhooks/webhooks.service.js';
 import { BillingClock } from './billing.clock.js';
+import { HourlySubscriptionService } from './hourly-subscription.service.js';
+import { PlanPricesService } from './plan-prices.service.js';
 import { affectedRows, mergePastDueSince } from './billing-policy.js';
 import { STRIPE } from './stripe.client.js';
 
@@ -56,6 +58,8 @@ export class BillingEventsService {
     @Inject(AuditService) private readonly audit: AuditService,
     @Inject(NotificationsService) private readonly notifications: NotificationsService,
     @Inject(WebhooksService) private readonly webhooks: WebhooksService,
+    @Inject(HourlySubscriptionService) private readonly hourly: HourlySubscriptionService,
+    @Inject(PlanPricesService) private readonly prices: PlanPricesService,
   ) {}
 
   /** Store a verified event once (unique Stripe event id). Returns false for a duplicate delivery. */
@@ -163,8 +167,24 @@ export class BillingEventsService {
       return { serverId: order.server_id, outcome: 'duplicate subscription cancelled' };
     }
     if (refs.subscriptionId && !order.stripe_subscription_id) {
-      await m.query('UPDATE server_billing SET stripe_subscription_id = $2, updated_at = now() WHERE server_id = $1', [order.server_id, refs.subscriptionId]);
-      order.stripe_subscription_id = refs.subscriptionId;
+      const shared = await this.hourlySubscriptionOf(m, order, refs.subscriptionId);
+      if (shared) {
+        // Two hourly orders were paid through two Checkouts: the later one joins the tenant's hourly subscription and its
+        // own is cancelled at once (metered, so nothing was charged on it), or both would bill every hour of the plan.
+        await this.requireStripe().subscriptions.cancel(refs.subscriptionId).catch((err: Error) => {
+          if (!/No such subscription|already|canceled/i.test(err.message)) throw err;
+        });
+        await this.hourly.ensureItem(await this.requireStripe().subscriptions.retrieve(shared.subscriptionId), await this.prices.ensurePrice(shared.planId));
+        await m.query('UPDATE server_billing SET stripe_subscription_id = $2, paid_at = coalesce(paid_at, $3), updated_at = now() WHERE server_id = $1', [order.server_id, shared.subscriptionId, eventAt]);
+        await this.audit.record(m, {
+          tenantId: order.tenant_id, actorUserId: null, actorKind: 'system', action: 'billing.joined_subscription', targetType: 'server', targetId: order.server_id, ip: null,
+          details: { eventId: event.id, subscriptionId: shared.subscriptionId, cancelled: refs.subscriptionId, reason: 'paid through a second Checkout while the team had an hourly subscription' },
+        });
+        order.stripe_subscription_id = shared.subscriptionId;
+      } else {
+        await m.query('UPDATE server_billing SET stripe_subscription_id = $2, updated_at = now() WHERE server_id = $1', [order.server_id, refs.subscriptionId]);
+        order.stripe_subscription_id = refs.subscriptionId;
+      }
     }
     if (refs.checkoutPaid) {
       await m.query('UPDATE server_billing SET paid_at = coalesce(paid_at, $2), updated_at = now() WHERE server_id = $1', [order.server_id, eventAt]);
@@ -177,6 +197,21 @@ export class BillingEventsService {
     if (order.stripe_subscription_id) await this.mirrorSubscription(m, order, event, eventAt);
     if (refs.invoice && (event.type === 'invoice.payment_failed' || event.type === 'invoice.paid')) await this.tellTenant(m, order, event.type, refs.invoice);
     return { serverId: order.server_id, outcome: 'applied' };
+  }
+
+  /**
+   * For an hourly order's new subscription: the tenant's other live hourly subscription, if it has one. The tenant row
+   * lock makes two orders' first events take turns, so the second sees the first's subscription.
+   */
+  private async hourlySubscriptionOf(m: EntityManager, order: OrderRow, subscriptionId: string): Promise<{ subscriptionId: string; planId: string } | null> {
+    const [plan]: { plan_id: string; hourly: boolean }[] = await m.query(
+      'SELECT sb.plan_id, (p.price_hourly_cents IS NOT NULL) AS hourly FROM server_billing sb JOIN plans p ON p.id = sb.plan_id WHERE sb.server_id = $1',
+      [order.server_id],
+    );
+    if (!plan?.hourly) return null;
+    await m.query('SELECT id FROM tenants WHERE id = $1 FOR UPDATE', [order.tenant_id]);
+    const other = await this.hourly.of(order.tenant_id, order.server_id, m);
+    return other && other !== subscriptionId ? { subscriptionId: other, planId: plan.plan_id } : null;
   }
 
   /** Payment outcomes reach the tenant: a notification (and mail to owners and billing members) and a billing webhook, once per Stripe event. */

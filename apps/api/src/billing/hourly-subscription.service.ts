@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Stripe from 'stripe';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { BillingClock } from './billing.clock.js';
 import { BillingError } from './billing.errors.js';
@@ -33,8 +33,8 @@ export class HourlySubscriptionService {
   ) {}
 
   /** The tenant's live hourly subscription (the one its other hourly servers use), if any. */
-  async of(tenantId: string, exceptServerId?: string): Promise<string | null> {
-    const [row]: { stripe_subscription_id: string }[] = await this.ds.query(
+  async of(tenantId: string, exceptServerId?: string, m: EntityManager = this.ds.manager): Promise<string | null> {
+    const [row]: { stripe_subscription_id: string }[] = await m.query(
       `SELECT sb.stripe_subscription_id FROM server_billing sb JOIN plans p ON p.id = sb.plan_id
         WHERE sb.tenant_id = $1 AND ($2::uuid IS NULL OR sb.server_id <> $2) AND ${LIVE_HOURLY}
         ORDER BY sb.paid_at NULLS LAST LIMIT 1`,

@@ -267,6 +267,40 @@ describe('hourly billing (Stripe billing meters on the Stripe-compatible test se
     await worker.drain(true);
   });
 
+  test('two hourly orders paid through two Checkouts before either was placed: the second joins the first subscription, its own is cancelled', async () => {
+    const t = await h.register('hourly-two-checkouts');
+    const ids: string[] = [];
+    for (const hostname of ['two-a', 'two-b']) {
+      const r = await h.http('POST', '/api/v1/servers', { token: t.token, body: { planId: hourlyPlanId, imageId: h.seed.imageIds[0], locationId: h.seed.locationId, hostname } });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.ok(r.body.checkoutUrl, 'no hourly subscription yet: each goes to Checkout');
+      ids.push(r.body.id);
+    }
+    const events = ids.map((id) => stripe.completeCheckout(stripe.sessionFor(id)!.id));
+    for (const batch of events) await deliverAll(batch);
+    for (const id of ids) await waitState(t.token, id, 'running');
+    const [a, b] = ids.map((id) => stripe.subscriptionFor(id)!);
+    const rows = await h.ds.query('SELECT server_id, stripe_subscription_id FROM server_billing WHERE server_id = ANY($1)', [ids]);
+    assert.deepEqual(new Set(rows.map((r: { stripe_subscription_id: string }) => r.stripe_subscription_id)), new Set([a.id]), 'both on the first subscription');
+    assert.equal(a.status, 'active');
+    assert.equal(b.status, 'canceled', 'the second Checkout\'s subscription is cancelled');
+    await deliverAll(stripe.outbox.splice(0));
+    await worker.drain(true);
+    assert.equal((await h.http('GET', `/api/v1/servers/${ids[1]}`, { token: t.token })).body.state, 'running', 'its cancelled subscription does not suspend the server');
+    clock.advance(2 * HOUR);
+    await worker.drain(true);
+    assert.deepEqual(ids.map((id) => eventsOf(id).length), [2, 2]);
+    const [line] = stripe.preview(a.id).lines.data;
+    assert.equal(line.quantity, 4, 'each hour billed once: 2 servers × 2 hours');
+    for (const id of ids) assert.equal((await h.http('DELETE', `/api/v1/servers/${id}`, { token: t.token })).status, 202);
+    for (const id of ids) await waitState(t.token, id, 'deleted');
+    await waitFor('subscription cancelled', async () => {
+      await worker.drain(true);
+      return stripe.subscriptions.get(a.id)!.status === 'canceled' ? true : undefined;
+    }, { timeoutMs: 8000, intervalMs: 50 });
+    await deliverAll(stripe.outbox.splice(0));
+  });
+
   test('a monthly server sends no meter events', async () => {
     const m = await h.register('monthly-meter');
     const r = await h.http('POST', '/api/v1/servers', { token: m.token, body: { planId: h.seed.planIds.small, imageId: h.seed.imageIds[0], locationId: h.seed.locationId, hostname: 'monthly-1' } });
