@@ -17,16 +17,33 @@ const SOURCE: Record<UsageRange, { seconds: number; step: number; level: 'raw' |
   '30d': { seconds: 30 * 86_400, step: 3600, level: '1h' },
 };
 
+/** The points of a range (see usageGrid); shared by every request in the same step, so never changed. */
+export interface UsageGrid {
+  step: number;
+  from: Date;
+  /** End of each point's step, epoch milliseconds, oldest first. */
+  ends: readonly number[];
+  /** The same ends as ISO 8601 (the points' `t`). */
+  iso: readonly string[];
+}
+
+const grids = new Map<UsageRange, UsageGrid>();
+
 /**
  * The points of a range: every step from the first whole step after `now - range` to the step that holds
- * `now`, so a graph has the same number of points whatever was metered (60, 288, 168, 720).
+ * `now`, so a graph has the same number of points whatever was metered (60, 288, 168, 720). A range's grid
+ * changes once a step (an hour for 30 days), so the last one is kept and handed to every request in that step.
  */
-export function usageGrid(range: UsageRange, nowMs: number): { step: number; from: Date; ends: number[] } {
+export function usageGrid(range: UsageRange, nowMs: number): UsageGrid {
   const { seconds, step } = SOURCE[range];
-  const n = seconds / step;
   const lastEnd = (Math.floor(nowMs / 1000 / step) + 1) * step;
+  const kept = grids.get(range);
+  if (kept && kept.ends[kept.ends.length - 1] === lastEnd * 1000) return kept;
+  const n = seconds / step;
   const ends = Array.from({ length: n }, (_, i) => (lastEnd - (n - 1 - i) * step) * 1000);
-  return { step, from: new Date(lastEnd * 1000 - seconds * 1000), ends };
+  const grid: UsageGrid = { step, from: new Date(lastEnd * 1000 - seconds * 1000), ends, iso: ends.map((e) => new Date(e).toISOString()) };
+  grids.set(range, grid);
+  return grid;
 }
 
 export interface UsagePoint {
@@ -66,17 +83,22 @@ export interface UsageSeries {
   totals: UsageTotals;
 }
 
+/**
+ * One step's row as the SQL below answers it: every value a float8 (counters are whole numbers far below 2^53, so
+ * exact), the step's end as epoch seconds. Numbers, not text and timestamptz: pg turns 720 rows of text and
+ * timestamps into strings and Dates at 4.5 ms of CPU against 2.6 ms for float8 (bench:graph, same machine).
+ */
 interface Row {
-  t: Date;
+  t: number;
   seconds: number;
-  cpu_ns: string;
-  disk_read_bytes: string;
-  disk_write_bytes: string;
-  disk_read_ops: string;
-  disk_write_ops: string;
-  net_in_bytes: string;
-  net_out_bytes: string;
-  memory_bytes: string | null;
+  cpu_ns: number;
+  disk_read_bytes: number;
+  disk_write_bytes: number;
+  disk_read_ops: number;
+  disk_write_ops: number;
+  net_in_bytes: number;
+  net_out_bytes: number;
+  memory_bytes: number | null;
   servers: number;
 }
 
@@ -86,23 +108,23 @@ interface Row {
  * order, no heap pages, no sort; migration UsageGraphIndex). Raw samples and a node's servers are summed.
  */
 export function rowsSql(level: 'raw' | '5m' | '1h', scope: 'server' | 'node'): string {
-  const counters = `sum(cpu_ns)::text AS cpu_ns, sum(disk_read_bytes)::text AS disk_read_bytes, sum(disk_write_bytes)::text AS disk_write_bytes,
-    sum(disk_read_ops)::text AS disk_read_ops, sum(disk_write_ops)::text AS disk_write_ops, sum(net_in_bytes)::text AS net_in_bytes,
-    sum(net_out_bytes)::text AS net_out_bytes, count(DISTINCT server_id)::int AS servers`;
+  const counters = `sum(cpu_ns)::float8 AS cpu_ns, sum(disk_read_bytes)::float8 AS disk_read_bytes, sum(disk_write_bytes)::float8 AS disk_write_bytes,
+    sum(disk_read_ops)::float8 AS disk_read_ops, sum(disk_write_ops)::float8 AS disk_write_ops, sum(net_in_bytes)::float8 AS net_in_bytes,
+    sum(net_out_bytes)::float8 AS net_out_bytes, count(DISTINCT server_id)::int AS servers`;
   const where = scope === 'server' ? 'server_id = $1' : 'node_id = $1';
   if (level === 'raw') {
-    return `SELECT date_bin('1 minute', to_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') + interval '1 minute' AS t,
-                   sum(extract(epoch FROM to_at - from_at))::float8 AS seconds, ${counters}, max(memory_bytes)::text AS memory_bytes
+    return `SELECT date_part('epoch', date_bin('1 minute', to_at, TIMESTAMPTZ '2000-01-01 00:00:00+00')) + 60 AS t,
+                   sum(extract(epoch FROM to_at - from_at))::float8 AS seconds, ${counters}, max(memory_bytes)::float8 AS memory_bytes
               FROM usage_samples WHERE ${where} AND to_at > $2::timestamptz GROUP BY 1 ORDER BY 1`;
   }
   const len = level === '5m' ? 300 : 3600;
   if (scope === 'server') {
-    return `SELECT bucket + interval '${len} seconds' AS t, seconds, cpu_ns::text AS cpu_ns, disk_read_bytes::text AS disk_read_bytes,
-                   disk_write_bytes::text AS disk_write_bytes, disk_read_ops::text AS disk_read_ops, disk_write_ops::text AS disk_write_ops,
-                   net_in_bytes::text AS net_in_bytes, net_out_bytes::text AS net_out_bytes, 1 AS servers, memory_bytes_max::text AS memory_bytes
+    return `SELECT date_part('epoch', bucket) + ${len} AS t, seconds::float8 AS seconds, cpu_ns::float8 AS cpu_ns, disk_read_bytes::float8 AS disk_read_bytes,
+                   disk_write_bytes::float8 AS disk_write_bytes, disk_read_ops::float8 AS disk_read_ops, disk_write_ops::float8 AS disk_write_ops,
+                   net_in_bytes::float8 AS net_in_bytes, net_out_bytes::float8 AS net_out_bytes, 1 AS servers, memory_bytes_max::float8 AS memory_bytes
               FROM usage_rollups WHERE server_id = $1 AND level = '${level}' AND bucket >= $2::timestamptz ORDER BY bucket`;
   }
-  return `SELECT bucket + interval '${len} seconds' AS t, sum(seconds)::float8 AS seconds, ${counters}, max(memory_bytes_max)::text AS memory_bytes
+  return `SELECT date_part('epoch', bucket) + ${len} AS t, sum(seconds)::float8 AS seconds, ${counters}, max(memory_bytes_max)::float8 AS memory_bytes
             FROM usage_rollups WHERE node_id = $1 AND level = '${level}' AND bucket >= $2::timestamptz GROUP BY bucket ORDER BY bucket`;
 }
 
@@ -124,7 +146,7 @@ export class UsageService {
 
   async ofServer(tenantId: string | null, serverId: string, range: UsageRange): Promise<UsageSeries> {
     const grid = usageGrid(range, Date.now());
-    const rows = (await this.ds.query(serverGraphSql(SOURCE[range].level), [serverId, grid.from, tenantId])) as (Omit<Row, 't'> & { t: Date | null; vcpus: number })[];
+    const rows = (await this.ds.query(serverGraphSql(SOURCE[range].level), [serverId, grid.from, tenantId])) as (Omit<Row, 't'> & { t: number | null; vcpus: number })[];
     if (!rows.length) throw new ServerError('server_not_found', 'No server with that id in this team.');
     return this.series(range, grid, rows.filter((r): r is Row & { vcpus: number } => r.t !== null), rows[0]!.vcpus, false);
   }
@@ -137,42 +159,52 @@ export class UsageService {
     return this.series(range, grid, rows, 1, true);
   }
 
-  private series(range: UsageRange, grid: ReturnType<typeof usageGrid>, rows: Row[], vcpus: number, node: boolean): UsageSeries {
+  private series(range: UsageRange, grid: UsageGrid, rows: Row[], vcpus: number, node: boolean): UsageSeries {
     const totals: UsageTotals = { netInBytes: 0, netOutBytes: 0, diskReadBytes: 0, diskWriteBytes: 0, cpuSeconds: 0 };
-    const n = (v: string) => Number(v);
-    const round = (x: number) => Math.round(x * 100) / 100;
-    const byEnd = new Map<number, Row>();
+    const n = grid.ends.length;
+    // each row's place in the grid, by arithmetic on its step's end (rows outside the grid are left out)
+    const byIndex: (Row | undefined)[] = new Array<Row | undefined>(n);
+    const firstEnd = grid.ends[0]! / 1000;
     for (const r of rows) {
-      byEnd.set(r.t.getTime(), r);
-      totals.netInBytes += n(r.net_in_bytes);
-      totals.netOutBytes += n(r.net_out_bytes);
-      totals.diskReadBytes += n(r.disk_read_bytes);
-      totals.diskWriteBytes += n(r.disk_write_bytes);
-      totals.cpuSeconds += n(r.cpu_ns) / 1e9;
+      totals.netInBytes += r.net_in_bytes;
+      totals.netOutBytes += r.net_out_bytes;
+      totals.diskReadBytes += r.disk_read_bytes;
+      totals.diskWriteBytes += r.disk_write_bytes;
+      totals.cpuSeconds += r.cpu_ns / 1e9;
+      const i = (r.t - firstEnd) / grid.step;
+      if (Number.isInteger(i) && i >= 0 && i < n) byIndex[i] = r;
     }
-    const points = grid.ends.map((end): UsagePoint => {
-      const r = byEnd.get(end);
-      const t = new Date(end).toISOString();
+    const points: UsagePoint[] = new Array<UsagePoint>(n);
+    for (let i = 0; i < n; i++) {
+      const r = byIndex[i];
+      const t = grid.iso[i]!;
       if (!r || r.seconds <= 0) {
-        const gap: UsagePoint = { t, seconds: 0, cpuPercent: null, netInBps: null, netOutBps: null, diskReadBps: null, diskWriteBps: null, diskReadIops: null, diskWriteIops: null, memoryBytes: null };
-        return node ? { ...gap, servers: 0 } : gap;
+        points[i] = node
+          ? { t, seconds: 0, cpuPercent: null, netInBps: null, netOutBps: null, diskReadBps: null, diskWriteBps: null, diskReadIops: null, diskWriteIops: null, memoryBytes: null, servers: 0 }
+          : { t, seconds: 0, cpuPercent: null, netInBps: null, netOutBps: null, diskReadBps: null, diskWriteBps: null, diskReadIops: null, diskWriteIops: null, memoryBytes: null };
+        continue;
       }
       // a server's rates are over the time its samples cover; a node's are sums over the step's length
       const secs = node ? grid.step : Math.max(r.seconds, 1);
-      return {
+      const point: UsagePoint = {
         t,
-        seconds: round(r.seconds),
-        cpuPercent: round((n(r.cpu_ns) / (secs * 1e9 * vcpus)) * 100),
-        netInBps: round((n(r.net_in_bytes) * 8) / secs),
-        netOutBps: round((n(r.net_out_bytes) * 8) / secs),
-        diskReadBps: round(n(r.disk_read_bytes) / secs),
-        diskWriteBps: round(n(r.disk_write_bytes) / secs),
-        diskReadIops: round(n(r.disk_read_ops) / secs),
-        diskWriteIops: round(n(r.disk_write_ops) / secs),
-        memoryBytes: r.memory_bytes === null ? null : n(r.memory_bytes),
-        ...(node ? { servers: r.servers } : {}),
+        seconds: round2(r.seconds),
+        cpuPercent: round2((r.cpu_ns / (secs * 1e9 * vcpus)) * 100),
+        netInBps: round2((r.net_in_bytes * 8) / secs),
+        netOutBps: round2((r.net_out_bytes * 8) / secs),
+        diskReadBps: round2(r.disk_read_bytes / secs),
+        diskWriteBps: round2(r.disk_write_bytes / secs),
+        diskReadIops: round2(r.disk_read_ops / secs),
+        diskWriteIops: round2(r.disk_write_ops / secs),
+        memoryBytes: r.memory_bytes,
       };
-    });
-    return { range, stepSeconds: grid.step, from: grid.from.toISOString(), to: new Date(grid.ends[grid.ends.length - 1]!).toISOString(), points, totals };
+      if (node) point.servers = r.servers;
+      points[i] = point;
+    }
+    return { range, stepSeconds: grid.step, from: grid.from.toISOString(), to: grid.iso[n - 1]!, points, totals };
   }
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
 }
