@@ -22,13 +22,13 @@ import { generateRootPassword, ROOT_PASSWORD_MAX, ROOT_PASSWORD_MIN, rootPasswor
         <input matInput [type]="shown() ? 'text' : 'password'" [name]="testId() + '-password'" autocomplete="new-password" spellcheck="false"
           [attr.maxlength]="max" [ngModel]="password()" (ngModelChange)="password.set($event)" [attr.data-testid]="testId() + '-input'"
           [attr.aria-describedby]="testId() + '-rule'" />
-        <mat-hint [id]="testId() + '-rule'">{{ min }} to {{ max }} characters, no tabs or new lines</mat-hint>
       </mat-form-field>
       <mat-form-field class="ob-full">
         <mat-label>{{ label() }} again</mat-label>
         <input matInput [type]="shown() ? 'text' : 'password'" [name]="testId() + '-again'" autocomplete="new-password" spellcheck="false"
           [attr.maxlength]="max" [ngModel]="again()" (ngModelChange)="again.set($event)" [attr.data-testid]="testId() + '-again'" />
       </mat-form-field>
+      <p class="ob-muted rule" [id]="testId() + '-rule'">{{ min }} to {{ max }} characters, no tabs or new lines.</p>
       <div class="row">
         <button mat-stroked-button type="button" (click)="shown.set(!shown())" [attr.aria-pressed]="shown()" [attr.data-testid]="testId() + '-show'">
           {{ shown() ? 'Hide' : 'Show' }}</button>
@@ -37,10 +37,10 @@ import { generateRootPassword, ROOT_PASSWORD_MAX, ROOT_PASSWORD_MIN, rootPasswor
           <span class="strength" [class]="'strength ' + s" [attr.data-testid]="testId() + '-strength'" aria-live="polite">Strength: {{ s }}</span>
         }
       </div>
-      @if (generated()) {<p class="ob-muted" [attr.data-testid]="testId() + '-generated'">Generated and shown: copy it now, it is not shown again after this dialog.</p>}
+      @if (generated()) {<p class="ob-muted" [attr.data-testid]="testId() + '-generated'">Generated and shown: copy it now. Only its hash is kept, so it cannot be shown again later.</p>}
       @if (problem(); as p) {<p class="ob-error" role="alert" [attr.data-testid]="testId() + '-problem'">{{ p }}</p>}
     </div>`,
-  styles: `.row { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin: 0 0 8px; }
+  styles: `.fields mat-form-field { display: block; margin-bottom: 12px; } .rule { margin: 0 0 8px; font-size: 0.875rem; } .row { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin: 0 0 8px; }
     .strength { font-size: 0.875rem; padding: 2px 8px; border-radius: 8px; }
     .strength.weak { background: var(--mat-sys-error-container); color: var(--mat-sys-on-error-container); }
     .strength.fair { background: var(--mat-sys-surface-container-highest); }

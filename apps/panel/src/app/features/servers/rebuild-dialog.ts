@@ -49,7 +49,7 @@ export interface RebuildChoice {
           <legend><strong>SSH keys</strong> installed for root</legend>
           @for (k of data.keys; track k.id) {
             <mat-checkbox [checked]="keyIds().includes(k.id)" (change)="toggleKey(k.id, $event.checked)" data-testid="rebuild-key" [attr.data-name]="k.name">
-              {{ k.name }} <span class="ob-muted ob-mono">{{ k.fingerprint }}</span></mat-checkbox>
+              {{ k.name }} <span class="ob-muted ob-mono fp">{{ k.fingerprint }}</span></mat-checkbox>
           } @empty {<p class="ob-muted" data-testid="rebuild-no-keys">The team has no SSH keys; add one under SSH keys, or give a root password.</p>}
         </fieldset>
         <p class="ob-muted" data-testid="rebuild-password-now">{{ data.passwordSet ? 'Root has a password now: leave the fields empty to keep it, or type a new one.' : 'Root has no password now: type one to set it (optional with an SSH key).' }} It is stored only as a hash.</p>
@@ -66,7 +66,7 @@ export interface RebuildChoice {
         <button mat-flat-button type="submit" class="danger" [disabled]="!ok()" data-testid="confirm-submit">Rebuild</button>
       </mat-dialog-actions>
     </form>`,
-  styles: `.keys { border: 0; padding: 0; margin: 0 0 8px; display: flex; flex-direction: column; } .danger { --mat-button-filled-container-color: var(--mat-sys-error); --mat-button-filled-label-text-color: var(--mat-sys-on-error); }`,
+  styles: `.keys { border: 0; padding: 0; margin: 0 0 8px; display: flex; flex-direction: column; } .fp { word-break: break-all; font-size: 0.8rem; } .danger { --mat-button-filled-container-color: var(--mat-sys-error); --mat-button-filled-label-text-color: var(--mat-sys-on-error); }`,
 })
 export class RebuildDialog {
   readonly data = inject<RebuildData>(MAT_DIALOG_DATA);
