@@ -60,7 +60,7 @@ BUILD_PACKAGES=(build-essential python3 pkg-config libvirt-dev git)
 RUNTIME_PACKAGES=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils iproute2 nftables genisoimage procps util-linux nats-server)
 # What the tests add: nginx for the install test (tools/install), Chromium for the browser tests; busybox, cpio and curl for the test guest
 # (isolinux for its bootable ISO); mmdebstrap, GRUB, e2fsprogs and fdisk build the Debian image, ssh logs in to it.
-TEST_PACKAGES=(nginx chromium busybox-static cpio curl ca-certificates isolinux syslinux-common mmdebstrap grub-pc-bin e2fsprogs fdisk openssh-client)
+TEST_PACKAGES=(nginx chromium busybox-static cpio curl ca-certificates isolinux syslinux-common mmdebstrap grub-pc-bin e2fsprogs fdisk openssh-client openssh-server)
 
 # ensure_npm_deps: npm ci when package-lock.json changed since the last successful install.
 ensure_npm_deps() {

@@ -84,6 +84,8 @@ import { SnapshotsController } from './snapshots/snapshots.controller.js';
 import { BackupsController } from './backups/backups.controller.js';
 import { BackupsService } from './backups/backups.service.js';
 import { BackupsEngineAdapter } from './backups/backups-engine.adapter.js';
+import { TenantBackupsController } from './backups/tenant-backups.controller.js';
+import { TenantBackupsService } from './backups/tenant-backups.service.js';
 import { SnapshotExpiry, SnapshotsService } from './snapshots/snapshots.service.js';
 import { ConsoleRelayService } from './consoles/console-relay.service.js';
 import { AdminBackupStoresController } from './backup-stores/backup-stores.controller.js';
@@ -177,8 +179,8 @@ class MembersModule {}
 @Module({
   // the engine (ServersModule's BackupsService and runner) behind the scheduler's BACKUP_ENGINE port
   imports: [forwardRef(() => ServersModule)],
-  controllers: [AdminBackupStoresController, BackupScheduleController, AdminBackupSettingsController],
-  providers: [BackupStoresService, BackupSchedulesService, BackupPolicyClock, BackupScheduler, BackupsEngineAdapter, { provide: BACKUP_ENGINE, useExisting: BackupsEngineAdapter }],
+  controllers: [AdminBackupStoresController, BackupScheduleController, AdminBackupSettingsController, TenantBackupsController],
+  providers: [TenantBackupsService, BackupStoresService, BackupSchedulesService, BackupPolicyClock, BackupScheduler, BackupsEngineAdapter, { provide: BACKUP_ENGINE, useExisting: BackupsEngineAdapter }],
   exports: [BackupStoresService, BackupSchedulesService, BackupPolicyClock, BackupScheduler] })
 class BackupPolicyModule {}
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { connect } from '@nats-io/transport-node';
 import { subjects, WIRE_VERSION, type NodeCommand } from '@oblako/contracts';
 import { TEST_NATS_URL } from '@oblako/testing';
-import { BACKUP_ENGINE, BackupScheduler, type BackupEngine } from '../src/backup-policy/backup-scheduler.service.js';
+import { BACKUP_ENGINE, BackupPolicyClock, BackupScheduler, type BackupEngine } from '../src/backup-policy/backup-scheduler.service.js';
 import { BackupsEngineAdapter } from '../src/backups/backups-engine.adapter.js';
 import { BackupsService } from '../src/backups/backups.service.js';
 import { FakeNode, type FakeOutcome } from './support/fake-node.js';
@@ -204,4 +204,94 @@ test('the scheduler\'s BACKUP_ENGINE is this engine: a due window starts a real 
   await h.waitIdle(a.token, id, 'running');
   const left = (await h.http('GET', `/api/v1/servers/${id}/backups`, { token: a.token })).body;
   assert.deepEqual(left.map((b: { trigger: string }) => b.trigger), ['manual'], 'the older (scheduled) one was pruned, the newest kept');
+});
+
+/** The location's store (made once per run). */
+async function ensureStore(): Promise<string> {
+  const [row]: { id: string }[] = await h.ds.query('SELECT id FROM backup_stores WHERE location_id = $1 AND enabled LIMIT 1', [h.seed.locationId]);
+  if (row) return row.id;
+  const store = (await h.http('POST', '/api/v1/admin/backup-stores', { token: staff, body: {
+    locationId: h.seed.locationId, name: 'bk-store-2', host: 'backup1.example.net', port: 2222, username: 'oblako', basePath: '/srv/oblako-backups',
+    hostKey: `[backup1.example.net]:2222 ${KEY}`,
+  } })).body;
+  return store.id as string;
+}
+
+test('restore into a new server: an order whose create carries the backup; also of a deleted server within grace; plan too small 409, past grace 409, another tenant 404', async () => {
+  await ensureStore();
+  const a = await h.register('rtn');
+  const b = await h.register('rtn-other');
+  const id = await h.orderRunning(a.token, 'rtn-src', h.seed.planIds.medium);
+  const made = await h.http('POST', `/api/v1/servers/${id}/backups`, { token: a.token });
+  assert.equal(made.status, 202, JSON.stringify(made.body));
+  await h.waitIdle(a.token, id, 'running');
+  const backupId: string = made.body.id;
+  const gib = 1024 ** 3;
+
+  const all = await h.http('GET', '/api/v1/backups', { token: a.token });
+  assert.equal(all.status, 200, JSON.stringify(all.body));
+  assert.equal(all.body.length, 1);
+  assert.equal(all.body[0].id, backupId);
+  assert.equal(all.body[0].serverDeleted, false);
+  assert.equal(all.body[0].graceExpiresAt, null);
+  assert.equal(all.body[0].locationId, h.seed.locationId);
+  assert.equal(all.body[0].virtualSizeBytes, 60 * gib, 'the medium plan\'s 60 GiB disk');
+  assert.deepEqual((await h.http('GET', '/api/v1/backups?serverDeleted=true', { token: a.token })).body, []);
+  assert.equal((await h.http('GET', '/api/v1/backups?serverDeleted=maybe', { token: a.token })).status, 400);
+
+  // another tenant: nothing listed, the restore is 404 (not 403, not 409)
+  assert.deepEqual((await h.http('GET', '/api/v1/backups', { token: b.token })).body, []);
+  const foreign = await h.http('POST', `/api/v1/backups/${backupId}/restore-to-new`, { token: b.token, body: { hostname: 'steal', planId: h.seed.planIds.large, rootPassword: 'correct-horse-1' } });
+  assert.equal(foreign.status, 404, JSON.stringify(foreign.body));
+  assert.equal(foreign.body.code, 'backup_not_found');
+
+  // a plan with a smaller disk than the backup's: 409 naming both sizes, and no server made
+  const before = await h.count('servers');
+  const small = await h.http('POST', `/api/v1/backups/${backupId}/restore-to-new`, { token: a.token, body: { hostname: 'rtn-small', planId: h.seed.planIds.small, rootPassword: 'correct-horse-1' } });
+  assert.equal(small.status, 409, JSON.stringify(small.body));
+  assert.equal(small.body.code, 'plan_disk_too_small');
+  assert.match(small.body.message, /20 GiB disk.*60 GiB disk/);
+  assert.equal(await h.count('servers'), before);
+  const elsewhere = await h.http('POST', `/api/v1/backups/${backupId}/restore-to-new`, { token: a.token, body: { hostname: 'rtn-x', planId: h.seed.planIds.medium, locationId: '00000000-0000-4000-8000-000000000000', rootPassword: 'correct-horse-1' } });
+  assert.equal(elsewhere.status, 409);
+  assert.equal(elsewhere.body.code, 'backup_other_location');
+
+  // delete the server: its backup stays, listed as a deleted server's with its grace
+  assert.equal((await h.http('DELETE', `/api/v1/servers/${id}`, { token: a.token })).status, 202);
+  await h.waitIdle(a.token, id, 'deleted');
+  const [{ deleted_at: deletedAt }] = await h.ds.query('SELECT deleted_at FROM servers WHERE id = $1', [id]);
+  const graceDays = (await h.http('GET', '/api/v1/admin/settings/backups', { token: staff })).body.deletedServerGraceDays as number;
+  const gone = await h.http('GET', '/api/v1/backups?serverDeleted=true', { token: a.token });
+  assert.equal(gone.body.length, 1);
+  assert.equal(gone.body[0].serverName, 'rtn-src');
+  assert.equal(gone.body[0].graceExpiresAt, new Date(new Date(deletedAt).getTime() + graceDays * 86_400_000).toISOString());
+  assert.deepEqual((await h.http('GET', '/api/v1/backups?serverDeleted=false', { token: a.token })).body, []);
+
+  // restore it into a new server: the order's path, the create command carries the store and the recorded checksum
+  const restored = await h.http('POST', `/api/v1/backups/${backupId}/restore-to-new`, { token: a.token, body: { hostname: 'rtn-new', planId: h.seed.planIds.large, rootPassword: 'correct-horse-1' } });
+  assert.equal(restored.status, 202, JSON.stringify(restored.body));
+  assert.equal(restored.body.hostname, 'rtn-new');
+  assert.ok(restored.body.addresses.length > 0, 'addresses allocated like an order');
+  await h.waitIdle(a.token, restored.body.id, 'running');
+  const create = node.received.find((c) => c.op === 'create' && c.serverId === restored.body.id) as Extract<NodeCommand, { op: 'create' }>;
+  assert.ok(create.restore, 'the create carries the restore');
+  assert.deepEqual(create.restore.backup, { id: backupId, serverId: id, sha256: SHA });
+  assert.equal(create.restore.store.basePath, '/srv/oblako-backups');
+  assert.equal(create.spec.diskGiB, 120, 'the large plan\'s disk: the node grows the backup to it');
+  const [audit] = await h.ds.query(`SELECT details FROM audit_log WHERE target_id = $1 AND action = 'server.create'`, [restored.body.id]);
+  assert.equal(audit.details.restoredFromBackupId, backupId);
+  // an ordinary order carries no restore
+  const plain = await h.orderRunning(a.token, 'rtn-plain');
+  assert.equal((node.received.find((c) => c.op === 'create' && c.serverId === plain) as Extract<NodeCommand, { op: 'create' }>).restore, undefined);
+
+  // past the grace: 409 backup_expired
+  const clock = h.api.app.get(BackupPolicyClock);
+  clock.set(new Date(new Date(deletedAt).getTime() + graceDays * 86_400_000 + 60_000));
+  try {
+    const late = await h.http('POST', `/api/v1/backups/${backupId}/restore-to-new`, { token: a.token, body: { hostname: 'rtn-late', planId: h.seed.planIds.large, rootPassword: 'correct-horse-1' } });
+    assert.equal(late.status, 409, JSON.stringify(late.body));
+    assert.equal(late.body.code, 'backup_expired');
+  } finally {
+    clock.set(new Date());
+  }
 });

@@ -116,6 +116,8 @@ export interface BackupView {
   trigger: BackupTrigger;
   /** Size of the backup file on the store (0 until ready). */
   sizeBytes: number;
+  /** The disk's size as the guest saw it: a plan for a restore into a new server needs at least this disk. */
+  virtualSizeBytes: number;
   /** SHA-256 of the backup file, checked again before a restore (null until ready). */
   sha256: string | null;
   /** How long the backup took, from the node's start to the file renamed on the store (null until it ended). */
@@ -126,4 +128,16 @@ export interface BackupView {
   taskId: string | null;
   createdAt: string;
   finishedAt: string | null;
+}
+
+/**
+ * One of the tenant's backups across its servers (`GET /backups`), also of a deleted server: restorable into a new
+ * server (`POST /backups/:id/restore-to-new`) until `graceExpiresAt`, when the scheduler deletes it.
+ */
+export interface TenantBackupView extends BackupView {
+  serverDeleted: boolean;
+  /** A deleted server's backup goes at this time (its deletion plus the staff's grace days); null for a live server's. */
+  graceExpiresAt: string | null;
+  /** The location of the backup's store: a restore into a new server lands there. */
+  locationId: string;
 }

@@ -1,6 +1,7 @@
-import type { BackupStoreRef } from '@oblako/contracts';
+import type { BackupStoreRef, CreateRestore } from '@oblako/contracts';
 import type { EntityManager } from 'typeorm';
 import { BackupStoreEntity } from '../backup-stores/backup-store.entity.js';
+import type { ServerEntity } from '../servers/server.entities.js';
 import { BackupEntity } from './backup.entity.js';
 import { BackupError } from './backups.errors.js';
 
@@ -36,4 +37,17 @@ export async function lastTask(m: EntityManager, serverId: string, op: string): 
     'SELECT id, error FROM tasks WHERE server_id = $1 AND op = $2 ORDER BY created_at DESC, id DESC LIMIT 1', [serverId, op],
   );
   return row ?? null;
+}
+
+/**
+ * What a create of a server made from a backup carries (restore into a new server): the store and the backup with its
+ * recorded checksum. Nothing for an ordinary server. The backup must still be ready (a create placed again, or paid
+ * late, finds it so: a backup being restored from is not deleted).
+ */
+export async function restoreSourceOf(m: EntityManager, server: Pick<ServerEntity, 'restoredFromBackupId' | 'tenantId'>): Promise<CreateRestore | undefined> {
+  if (!server.restoredFromBackupId) return undefined;
+  const b = await m.findOneBy(BackupEntity, { id: server.restoredFromBackupId, tenantId: server.tenantId });
+  if (!b || b.state !== 'ready' || !b.sha256) throw new BackupError('backup_not_ready', 'The backup this server is restored from is no longer ready (deleted or failed); it cannot be built from it.');
+  const store = await storeOf(m, b);
+  return { store: storeRef(store), backup: { id: b.id, serverId: b.serverId, sha256: b.sha256 } };
 }

@@ -21,6 +21,8 @@ export class BackupEntity {
   @Column({ name: 'parent_id', type: 'uuid', nullable: true }) parentId: string | null;
   @Column({ type: 'text' }) trigger: BackupTrigger;
   @Column({ name: 'size_bytes', type: 'bigint', transformer: bigintNumber }) sizeBytes: number;
+  /** The disk's size as the guest saw it (a plan for a restore into a new server needs at least this disk). */
+  @Column({ name: 'virtual_size_bytes', type: 'bigint', transformer: bigintNumber }) virtualSizeBytes: number;
   @Column({ name: 'bytes_moved', type: 'bigint', transformer: bigintNumber }) bytesMoved: number;
   @Column({ type: 'text', nullable: true }) sha256: string | null;
   @Column({ name: 'duration_ms', type: 'integer', nullable: true }) durationMs: number | null;

@@ -5,10 +5,20 @@ export const BackupErrorCode = {
   NotReady: 'backup_not_ready',
   NoStore: 'no_backup_store',
   StoreDisabled: 'backup_store_disabled',
+  /** A deleted server's backup past the staff's grace days (the scheduler deletes it). */
+  Expired: 'backup_expired',
+  /** The plan of a restore into a new server has a smaller disk than the backup. */
+  PlanDiskTooSmall: 'plan_disk_too_small',
+  /** A restore into a new server in another location than the backup's store. */
+  OtherLocation: 'backup_other_location',
+  /** A server being created from this backup still needs it. */
+  InUse: 'backup_in_use',
 } as const;
 export type BackupErrorCode = (typeof BackupErrorCode)[keyof typeof BackupErrorCode];
 
-const STATUS: Record<BackupErrorCode, number> = { backup_not_found: 404, backup_not_ready: 409, no_backup_store: 409, backup_store_disabled: 409 };
+const STATUS: Record<BackupErrorCode, number> = {
+  backup_not_found: 404, backup_not_ready: 409, no_backup_store: 409, backup_store_disabled: 409, backup_expired: 409, plan_disk_too_small: 409, backup_other_location: 409, backup_in_use: 409,
+};
 
 export class BackupError extends DomainError {
   readonly httpStatus: number;

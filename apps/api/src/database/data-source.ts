@@ -29,6 +29,7 @@ import { UsageGraphIndex1796305751216 } from './migrations/1796305751216-usage-g
 import { HourlyBilling1796307245005 } from './migrations/1796307245005-hourly-billing.js';
 import { NodeHeartbeats1796307305116 } from './migrations/1796307305116-node-heartbeats.js';
 import { SharedHourlySubscription1796411561923 } from './migrations/1796411561923-shared-hourly-subscription.js';
+import { BackupRestoreToNew1796420000000 } from './migrations/1796420000000-backup-restore-to-new.js';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000, TenantServerLimit1764300000000, TenantSuspension1764400000000,
@@ -49,6 +50,7 @@ export const MIGRATIONS = [
   HourlyBilling1796307245005,
   NodeHeartbeats1796307305116,
   SharedHourlySubscription1796411561923,
+  BackupRestoreToNew1796420000000,
 ];
 
 export interface DataSourceSettings {

@@ -25,7 +25,7 @@ export const backupCreateOperation: ApiOperation<BackupCreateInput> = {
     const steps = await onItsNode<BackupCreateInput>('backup_create', () => ({ store: storeRef(store), backup: { id: input.id, serverId: server.id } }))(ctx);
     await m.insert(BackupEntity, {
       id: input.id, tenantId: server.tenantId, serverId: server.id, serverName: server.hostname, storeId: store.id, nodeId: server.nodeId, taskId: null,
-      state: 'pending', kind: 'full', parentId: null, trigger: input.trigger, sizeBytes: 0, bytesMoved: 0, sha256: null, durationMs: null, error: null, finishedAt: null,
+      state: 'pending', kind: 'full', parentId: null, trigger: input.trigger, sizeBytes: 0, virtualSizeBytes: server.diskGiB * 1024 ** 3, bytesMoved: 0, sha256: null, durationMs: null, error: null, finishedAt: null,
     });
     return { ...steps, audit: { backupId: input.id, storeId: store.id, trigger: input.trigger } };
   },
@@ -35,7 +35,7 @@ export const backupCreateOperation: ApiOperation<BackupCreateInput> = {
     const sha = typeof out['sha256'] === 'string' && /^[a-f0-9]{64}$/.test(out['sha256']) ? out['sha256'] : null;
     if (result.ok && sha) {
       await m.update(BackupEntity, { serverId: server.id, state: 'pending' }, {
-        state: 'ready', taskId: task.id, sha256: sha, sizeBytes: num(out['bytes']) ?? 0, bytesMoved: num(out['bytesMoved']) ?? num(out['bytes']) ?? 0,
+        state: 'ready', taskId: task.id, sha256: sha, sizeBytes: num(out['bytes']) ?? 0, ...(num(out['virtualBytes']) ? { virtualSizeBytes: num(out['virtualBytes'])! } : {}), bytesMoved: num(out['bytesMoved']) ?? num(out['bytes']) ?? 0,
         durationMs: num(out['durationMs']), finishedAt: new Date(),
       });
       return followPlan(ctx);

@@ -1,5 +1,6 @@
 import type { ImageEntity, PlanEntity } from '../catalogue/catalogue.entities.js';
 import type { SshKeyEntity } from '../ssh-keys/ssh-key.entity.js';
+import { restoreSourceOf } from '../backups/backup-refs.js';
 import { ServerError } from '../servers/servers.errors.js';
 import type { ApiOperation, Next, Plan, ResultContext, TimeoutContext } from './operation.js';
 import { loadSpec, specFor } from './server-spec.js';
@@ -26,7 +27,8 @@ export const createOperation: ApiOperation<CreateInput> = {
     const nodeId = await deps.placement.reserve(m, server.locationId, { vcpus: server.vcpus, memoryMiB: server.memoryMiB, diskGiB: server.diskGiB });
     const addresses = await deps.ips.allocateForServer(m, { locationId: server.locationId, serverId: server.id, tenantId: server.tenantId });
     server.nodeId = nodeId;
-    return { steps: [{ nodeId, command: { spec: specFor(server, input.plan, input.image, input.keys, addresses) } }] };
+    const restore = await restoreSourceOf(m, server);
+    return { steps: [{ nodeId, command: { spec: specFor(server, input.plan, input.image, input.keys, addresses), ...(restore ? { restore } : {}) } }] };
   },
   async onResult(ctx): Promise<Next> {
     const { result } = ctx;
@@ -66,5 +68,6 @@ async function placeAgain(ctx: ResultContext | TimeoutContext, why: string): Pro
   if (old) await deps.placement.release(m, old, req);
   server.nodeId = nodeId;
   const { spec } = await loadSpec(m, deps, server);
-  return { kind: 'retry', step: { nodeId, command: { spec } }, reason: `${why}; placed again on another node (attempt ${task.attempts + 1} of ${CREATE_ATTEMPTS})` };
+  const restore = await restoreSourceOf(m, server);
+  return { kind: 'retry', step: { nodeId, command: { spec, ...(restore ? { restore } : {}) } }, reason: `${why}; placed again on another node (attempt ${task.attempts + 1} of ${CREATE_ATTEMPTS})` };
 }

@@ -30,6 +30,15 @@ export interface CreateServerInput {
 }
 
 /**
+ * An order of a server made from a backup (restore into a new server): `check` runs in the order's transaction once
+ * the plan is known (the backup locked, still ready and restorable, the plan's disk big enough), and throws to refuse.
+ */
+export interface RestoreOrder {
+  backupId: string;
+  check(m: EntityManager, plan: PlanEntity): Promise<void>;
+}
+
+/**
  * Ordering: the order's checks (catalogue, SSH keys, the tenant's state and cap, the Idempotency-Key) and the
  * server row; placing it is the create operation's work, begun through the runner in the same transaction.
  */
@@ -49,10 +58,11 @@ export class ServerOrdersService {
    * Order a server. With billing off it is placed at once: node capacity, its address, the task and
    * the outbox row are written in one transaction, so an order either fully happens or not at all.
    */
-  async create(tenantId: string, actor: Actor, input: CreateServerInput, acceptedAt: number, idempotencyKey: string | null = null): Promise<ServerView> {
+  async create(tenantId: string, actor: Actor, input: CreateServerInput, acceptedAt: number, idempotencyKey: string | null = null, restore: RestoreOrder | null = null): Promise<ServerView> {
+    const restoredFromBackupId = restore?.backupId ?? null;
     if (idempotencyKey) {
       const earlier = await this.findByIdempotencyKey(tenantId, idempotencyKey);
-      if (earlier) return this.replay(tenantId, earlier, input);
+      if (earlier) return this.replay(tenantId, earlier, input, restoredFromBackupId);
     }
     if (this.config.orderRequiresLogin) requireLogin(input.sshKeyIds ?? [], input.rootPassword);
     const rootPasswordHash = input.rootPassword !== undefined ? hashPassword(input.rootPassword) : null;
@@ -62,15 +72,16 @@ export class ServerOrdersService {
         const { plan, image, location, tenantLocked } = await this.orderCatalogue(m, tenantId, input);
         const keys = await this.sshKeys.requireOwned(m, tenantId, input.sshKeyIds ?? []);
         await this.checkTenant(m, tenantId, tenantLocked);
+        if (restore) await restore.check(m, plan);
         // Born waiting for payment; with billing off the create operation moves it on at once, in this transaction.
         const server = await m.save(
           m.create(ServerEntity, {
             tenantId, planId: plan.id, imageId: image.id, locationId: location.id, nodeId: null, hostname: input.hostname.toLowerCase(),
             state: 'pending_payment', vcpus: plan.vcpus, memoryMiB: plan.memoryMiB, diskGiB: plan.diskGiB,
-            sshKeyIds: keys.map((k) => k.id), rootPasswordHash, isoId: null, idempotencyKey, deletedAt: null,
+            sshKeyIds: keys.map((k) => k.id), rootPasswordHash, isoId: null, idempotencyKey, deletedAt: null, restoredFromBackupId,
           }),
         );
-        await this.audit.record(m, { tenantId, actorUserId: actor.userId, actorKind: actor.kind, action: 'server.create', targetType: 'server', targetId: server.id, ip: actor.ip, details: { planId: plan.id, imageId: image.id, locationId: location.id, hostname: server.hostname, sshKeys: keys.length, rootPassword: rootPasswordHash !== null } });
+        await this.audit.record(m, { tenantId, actorUserId: actor.userId, actorKind: actor.kind, action: 'server.create', targetType: 'server', targetId: server.id, ip: actor.ip, details: { planId: plan.id, imageId: image.id, locationId: location.id, hostname: server.hostname, sshKeys: keys.length, rootPassword: rootPasswordHash !== null, ...(restoredFromBackupId ? { restoredFromBackupId } : {}) } });
         if (this.billing.enabled) return { server, plan, image, location, addresses: [], started: null };
         const create: CreateInput = { plan, image, keys };
         const started = await this.runner.begin(m, server, 'create', actor, create, acceptedAt, { audit: false, hasActiveTask: false });
@@ -81,7 +92,7 @@ export class ServerOrdersService {
       // A concurrent request with the same key won the race: answer with its order.
       if (idempotencyKey && pgCode(err) === '23505') {
         const earlier = await this.findByIdempotencyKey(tenantId, idempotencyKey);
-        if (earlier) return this.replay(tenantId, earlier, input);
+        if (earlier) return this.replay(tenantId, earlier, input, restoredFromBackupId);
       }
       throw err;
     }
@@ -180,8 +191,9 @@ export class ServerOrdersService {
   }
 
   /** The same key again: the same order, if it asked for the same thing. */
-  private async replay(tenantId: string, earlier: ServerEntity, input: CreateServerInput): Promise<ServerView> {
+  private async replay(tenantId: string, earlier: ServerEntity, input: CreateServerInput, restoredFromBackupId: string | null): Promise<ServerView> {
     const same =
+      (earlier.restoredFromBackupId ?? null) === restoredFromBackupId &&
       earlier.planId === input.planId && earlier.imageId === input.imageId && earlier.locationId === input.locationId &&
       earlier.hostname === input.hostname.toLowerCase() &&
       [...earlier.sshKeyIds].sort().join(',') === [...new Set(input.sshKeyIds ?? [])].sort().join(',') &&

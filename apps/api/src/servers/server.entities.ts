@@ -29,6 +29,8 @@ export class ServerEntity {
   @Column({ name: 'throttle_sent_mbit', type: 'integer', default: 0 }) throttleSentMbit: number;
   @Column({ name: 'throttle_applied_mbit', type: 'integer', default: 0 }) throttleAppliedMbit: number;
   /** The client's Idempotency-Key of the order, unique per tenant. */
+  /** The backup this server was made from (restore into a new server): its create carries the restore. */
+  @Column({ name: 'restored_from_backup_id', type: 'uuid', nullable: true }) restoredFromBackupId: string | null;
   @Column({ name: 'idempotency_key', type: 'varchar', nullable: true, select: false }) idempotencyKey: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;

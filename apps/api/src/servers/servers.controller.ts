@@ -1,11 +1,10 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Post, Query, Sse, UseGuards, type MessageEvent } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import { CommonError } from '../common/domain-error.js';
 import { Permission, type Page, type ServerView, type TaskView } from '@oblako/contracts';
 import { filter, interval, map, merge, type Observable } from 'rxjs';
 import { nowMs } from '../common/clock.js';
 import { RequirePermission, TenantScoped, VerifiedEmailGuard } from '../common/guards.js';
-import { UuidParam } from '../common/params.js';
+import { idempotencyKeyOf, UuidParam } from '../common/params.js';
 import { CurrentActor, CurrentTenant, type Actor } from '../common/request-context.js';
 import { ServerEventsBus } from './server-events.bus.js';
 import { CreateServerDto, ListServersQuery, ResizeChoiceDto, ResizeServerDto, ServerActionDto, ServerDto, ServerPageDto, TaskDto } from './servers.dto.js';
@@ -41,10 +40,7 @@ export class ServersController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
   ): Promise<ServerView> {
     const acceptedAt = nowMs();
-    if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,128}$/.test(idempotencyKey)) {
-      throw new CommonError('validation_failed', 'The Idempotency-Key header must be 1 to 128 printable ASCII characters without spaces, e.g. a UUID.');
-    }
-    return this.orders.create(tenantId, actor, dto, acceptedAt, idempotencyKey ?? null);
+    return this.orders.create(tenantId, actor, dto, acceptedAt, idempotencyKeyOf(idempotencyKey));
   }
 
   @Get()

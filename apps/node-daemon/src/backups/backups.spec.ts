@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { StepRecorder } from '../commands/recorder.js';
 import { execProgram } from '../host/exec.js';
 import { FakeHypervisor } from '../hypervisor/fake.js';
 import { spec } from '../test/harness.js';
-import { ensureBackupKey } from './engine.js';
+import { ensureBackupKey, PushBackupEngine } from './engine.js';
 import { SshStore } from './ssh-store.js';
 
 const SSHD = '/usr/sbin/sshd';
@@ -124,4 +124,40 @@ test('a node without disk provisioning (libvirt\'s test driver) refuses backups 
   // a command whose backup names another server is refused by the contract or the handler
   const bad = parseNodeCommand({ v: 1, taskId: randomUUID(), serverId: sp.serverId, nodeId: 'n1', attempt: 1, issuedAt: Date.now(), op: 'backup_create', store: { ...store, basePath: '/srv/$(id)' }, backup: { id: randomUUID(), serverId: sp.serverId } });
   assert.equal(bad.ok, false, 'a base path with shell characters never reaches a node');
+});
+
+test('a new server from a backup: fetched, checked, grown to the plan\'s disk and put in place; a redelivered create keeps it; a backup of a bigger disk is refused with nothing placed', { skip: skip || (!existsSync('/usr/bin/qemu-img') && 'needs qemu-img') }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'oblako-bk-new-'));
+  let sshd: ChildProcess | undefined;
+  try {
+    const { keyPath, publicKey } = await ensureBackupKey(execProgram, join(dir, 'node'), 'node-1');
+    const s = await startSshd(dir, publicKey);
+    sshd = s.proc;
+    const store: BackupStoreRef = { id: randomUUID(), host: '127.0.0.1', port: s.port, username: 'root', basePath: join(dir, 'store'), hostKey: s.hostKeyLine };
+    const disks = join(dir, 'disks');
+    const engine = new PushBackupEngine({ exec: execProgram, libvirtUri: 'test:///default', dir: join(dir, 'node'), keyPath, publicKey, diskPath: (id) => join(disks, `${id}.qcow2`) });
+    const ssh = new SshStore({ keyPath, workDir: join(dir, 'node') });
+    const rec = new StepRecorder();
+    // a 1.5 GiB backup (as a stopped server's converted disk would be)
+    await execProgram('qemu-img', ['create', '-q', '-f', 'qcow2', join(dir, 'b.qcow2'), String(1536 * 1024 ** 2)]);
+    const backup = { id: randomUUID(), serverId: randomUUID() };
+    const { sha256 } = await ssh.upload(store, backup, join(dir, 'b.qcow2'));
+    const newId = randomUUID();
+    await engine.newDiskFrom(store, { ...backup, sha256 }, newId, 2, rec);
+    const info = JSON.parse((await execProgram('qemu-img', ['info', '--output=json', join(disks, `${newId}.qcow2`)])).stdout) as { 'virtual-size': number };
+    assert.equal(info['virtual-size'], 2 * 1024 ** 3, 'grown to the new plan\'s 2 GiB');
+    assert.ok('restore_check' in rec.steps && 'restore_grow' in rec.steps, 'qemu-img check ran, and the disk was grown');
+    await engine.newDiskFrom(store, { ...backup, sha256: 'c'.repeat(64) }, newId, 2, rec); // redelivered: the disk is there, nothing fetched
+    // a plan smaller than the backup: refused, nothing placed, nothing staged
+    const other = randomUUID();
+    await assert.rejects(engine.newDiskFrom(store, { ...backup, sha256 }, other, 1, rec), /larger than the new server's 1 GiB/);
+    assert.equal(existsSync(join(disks, `${other}.qcow2`)), false);
+    assert.deepEqual((await readdir(join(dir, 'node', 'staging'))).filter((f) => f.endsWith('.qcow2')), []);
+    // a checksum that differs from the recorded one: nothing placed
+    await assert.rejects(engine.newDiskFrom(store, { ...backup, sha256: 'd'.repeat(64) }, other, 2, rec), (err: Error & { code?: string }) => err.code === 'checksum_mismatch');
+    assert.equal(existsSync(join(disks, `${other}.qcow2`)), false);
+  } finally {
+    sshd?.kill('SIGTERM');
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DomainState, type BackupRef, type BackupStoreRef } from '@oblako/contracts';
 import { CommandFailure } from '../commands/handlers/handler.js';
 import type { StepRecorder } from '../commands/recorder.js';
@@ -13,11 +13,16 @@ export interface BackupEngine {
   /** The node's SSH public key (one OpenSSH line) for the stores' authorized_keys. */
   readonly publicKey: string;
   /** A full backup of the server's disk to the store; answers the file's size, SHA-256 and the time it took. */
-  backup(store: BackupStoreRef, backup: BackupRef, domain: DomainState, rec: StepRecorder): Promise<{ bytes: number; sha256: string; durationMs: number }>;
+  backup(store: BackupStoreRef, backup: BackupRef, domain: DomainState, rec: StepRecorder): Promise<{ bytes: number; sha256: string; durationMs: number; virtualBytes: number }>;
   /** Fetch a backup into the node's staging folder and check its SHA-256; answers the staged file (the caller removes it). */
   fetch(store: BackupStoreRef, backup: BackupRef & { sha256: string }, rec: StepRecorder): Promise<string>;
   /** The domain is off: the staged file becomes the server's disk. */
   replaceDisk(serverId: string, staged: string, rec: StepRecorder): Promise<void>;
+  /**
+   * A new server made from a backup: fetch and check it, grow it to `diskGiB` (a backup of a bigger disk is refused)
+   * and make it the server's disk. A disk already there (a redelivered create) is kept as it is.
+   */
+  newDiskFrom(store: BackupStoreRef, backup: BackupRef & { sha256: string }, serverId: string, diskGiB: number, rec: StepRecorder): Promise<void>;
   remove(store: BackupStoreRef, backup: BackupRef, rec: StepRecorder): Promise<void>;
 }
 
@@ -68,7 +73,7 @@ export class PushBackupEngine implements BackupEngine {
     this.store = new SshStore({ keyPath: o.keyPath, workDir: o.dir });
   }
 
-  async backup(store: BackupStoreRef, backup: BackupRef, domain: DomainState, rec: StepRecorder): Promise<{ bytes: number; sha256: string; durationMs: number }> {
+  async backup(store: BackupStoreRef, backup: BackupRef, domain: DomainState, rec: StepRecorder): Promise<{ bytes: number; sha256: string; durationMs: number; virtualBytes: number }> {
     const started = Date.now();
     await mkdir(this.staging, { recursive: true, mode: 0o700 });
     const staged = join(this.staging, `${assertServerId(backup.id)}.qcow2`);
@@ -80,8 +85,9 @@ export class PushBackupEngine implements BackupEngine {
       } else {
         await rec.step('backup_convert', () => this.o.exec('qemu-img', ['convert', '-O', 'qcow2', this.o.diskPath(backup.serverId), staged], { timeoutMs: 6 * 3600_000 }), { progress: 10 });
       }
+      const virtualBytes = await this.virtualSize(staged);
       const up = await rec.step('backup_upload', () => this.store.upload(store, backup, staged, () => rec.keepAlive()), { progress: 50 });
-      return { ...up, durationMs: Date.now() - started };
+      return { ...up, virtualBytes, durationMs: Date.now() - started };
     } finally {
       await rm(staged, { force: true });
       await rm(xml, { force: true });
@@ -108,6 +114,32 @@ export class PushBackupEngine implements BackupEngine {
       await rename(staged, disk);
       await chmod(disk, mode & 0o777);
     }, { progress: 70 });
+  }
+
+  async newDiskFrom(store: BackupStoreRef, backup: BackupRef & { sha256: string }, serverId: string, diskGiB: number, rec: StepRecorder): Promise<void> {
+    const disk = this.o.diskPath(serverId);
+    if (await stat(disk).then((s) => s.isFile(), () => false)) return;
+    const staged = await this.fetch(store, backup, rec);
+    try {
+      const size = diskGiB * 1024 ** 3;
+      const virtual = await this.virtualSize(staged);
+      if (virtual > size) {
+        throw new CommandFailure(BackupFailureCode.BackupFailed, `the backup is of a ${(virtual / 1024 ** 3).toFixed(2)} GiB disk, larger than the new server's ${diskGiB} GiB; nothing was made`);
+      }
+      if (virtual < size) await rec.step('restore_grow', () => this.o.exec('qemu-img', ['resize', '-q', '-f', 'qcow2', staged, String(size)], { timeoutMs: 600_000 }), { progress: 55 });
+      await mkdir(dirname(disk), { recursive: true });
+      await rec.step('restore_place', () => rename(staged, disk), { progress: 60 });
+    } finally {
+      await rm(staged, { force: true });
+    }
+  }
+
+  /** The virtual size (the disk as the guest sees it) of a qcow2 file. */
+  private async virtualSize(path: string): Promise<number> {
+    const { stdout } = await this.o.exec('qemu-img', ['info', '--output=json', '-f', 'qcow2', path], { timeoutMs: 60_000 });
+    const size = (JSON.parse(stdout) as { 'virtual-size'?: number })['virtual-size'];
+    if (typeof size !== 'number') throw new CommandFailure(BackupFailureCode.BackupFailed, `qemu-img info gave no virtual size for ${path}`);
+    return size;
   }
 
   async remove(store: BackupStoreRef, backup: BackupRef, rec: StepRecorder): Promise<void> {

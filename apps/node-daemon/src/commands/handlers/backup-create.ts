@@ -18,7 +18,7 @@ export const backupCreateHandler: CommandHandler<'backup_create'> = {
     if (cmd.backup.serverId !== cmd.serverId) throw new CommandFailure(FailureCode.InvalidCommand, `backup.serverId ${cmd.backup.serverId} differs from the command's serverId ${cmd.serverId}`);
     const state = await requireDomain(ctx, cmd.serverId);
     const r = await engine.backup(cmd.store, cmd.backup, state, ctx.rec);
-    return { bytes: r.bytes, bytesMoved: r.bytes, sha256: r.sha256, durationMs: r.durationMs };
+    return { bytes: r.bytes, bytesMoved: r.bytes, sha256: r.sha256, durationMs: r.durationMs, virtualBytes: r.virtualBytes };
   },
   timeoutMs: () => 6 * 3600_000,
 };

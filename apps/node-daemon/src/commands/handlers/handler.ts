@@ -59,7 +59,8 @@ export interface CommandHandler<Op extends TaskOp = TaskOp> {
   readonly op: Op;
   /** May return what it made (e.g. a snapshot's size): it goes back to the API as the result's `output`. */
   run(cmd: CommandOf<Op>, ctx: HandlerContext): Promise<void | TaskOutput>;
-  timeoutMs?(cmd: CommandOf<Op>, ctx: HandlerContext): number;
+  /** Undefined: the executor's default. */
+  timeoutMs?(cmd: CommandOf<Op>, ctx: HandlerContext): number | undefined;
 }
 
 /** The domain's state; a server with no domain here fails with `domain_missing`. */

@@ -1789,6 +1789,39 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/backups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["TenantBackups_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backups/{id}/restore-to-new": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Restore a backup (also a deleted server's, within its grace) into a new server: an order of a server whose disk is the backup (409 plan_disk_too_small, backup_expired, backup_not_ready, backup_other_location) */
+        post: operations["TenantBackups_restoreToNew"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/webhooks": {
         parameters: {
             query?: never;
@@ -3015,6 +3048,8 @@ export interface components {
             trigger: "manual" | "scheduled";
             /** @description Size of the backup file on the store (0 until ready) */
             sizeBytes: number;
+            /** @description The disk's size as the guest saw it, bytes: a plan for a restore into a new server needs at least this disk */
+            virtualSizeBytes: number;
             /** @description SHA-256 of the backup file, checked before a restore */
             sha256: string | null;
             /** @description How long the backup took, ms */
@@ -3516,6 +3551,77 @@ export interface components {
         BackupSettingsDto: {
             /** @description Backups of a deleted server are kept this many days (0: removed with the server) */
             deletedServerGraceDays: number;
+        };
+        TenantBackupDto: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            serverId: string;
+            /** @description The server's name when the backup was taken */
+            serverName: string;
+            /** Format: uuid */
+            storeId: string;
+            /** @enum {string} */
+            state: "pending" | "running" | "ready" | "failed" | "deleting";
+            /** @enum {string} */
+            kind: "full";
+            /** @enum {string} */
+            trigger: "manual" | "scheduled";
+            /** @description Size of the backup file on the store (0 until ready) */
+            sizeBytes: number;
+            /** @description The disk's size as the guest saw it, bytes: a plan for a restore into a new server needs at least this disk */
+            virtualSizeBytes: number;
+            /** @description SHA-256 of the backup file, checked before a restore */
+            sha256: string | null;
+            /** @description How long the backup took, ms */
+            durationMs: number | null;
+            /** @description Why it failed */
+            error: string | null;
+            /**
+             * Format: uuid
+             * @description The task that made it (its progress)
+             */
+            taskId: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            finishedAt: string | null;
+            /** @description The backed-up server has been deleted (the backup is kept until graceExpiresAt) */
+            serverDeleted: boolean;
+            /**
+             * Format: date-time
+             * @description When the scheduler deletes a deleted server's backup (its deletion plus the staff's grace days); null for a live server's
+             */
+            graceExpiresAt: string | null;
+            /**
+             * Format: uuid
+             * @description The location of the backup's store: a restore into a new server lands there
+             */
+            locationId: string;
+        };
+        RestoreToNewDto: {
+            /** Format: uuid */
+            planId: string;
+            /**
+             * @description RFC 1123 host name
+             * @example web-1.example.com
+             */
+            hostname: string;
+            /**
+             * @description SSH keys of this tenant to install
+             * @default []
+             */
+            sshKeyIds?: string[];
+            /**
+             * Format: password
+             * @description Root password (8-128 characters). Hashed (SHA-512 crypt) at once: never stored, logged or answered in clear. An order needs sshKeyIds, rootPassword, or both.
+             */
+            rootPassword?: string;
+            /**
+             * Format: uuid
+             * @description Must be the backup's location (TenantBackupView.locationId) when given
+             */
+            locationId?: string;
         };
         CreateWebhookEndpointDto: {
             /**
@@ -8077,6 +8183,81 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BackupSettingsDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    TenantBackups_list: {
+        parameters: {
+            query?: {
+                /** @description Only backups of deleted servers (true) or of live ones (false); all without it */
+                serverDeleted?: "true" | "false";
+            };
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The team's backups across its servers, newest first; ?serverDeleted=true: only those of deleted servers (restorable into a new server until graceExpiresAt). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantBackupDto"][];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    TenantBackups_restoreToNew: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Tenant to act in; defaults to the user's first tenant (API tokens are bound to theirs). */
+                "x-tenant-id"?: string;
+                /** @description As for an order: retrying with the same key returns the first server. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RestoreToNewDto"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the new server, provisioning (or pending_payment with a checkoutUrl when billing is on). */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServerDto"];
                 };
             };
             /** @description Error (ApiError) */
