@@ -1,10 +1,45 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type Stripe from 'stripe';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { BillingClock } from './billing.clock.js';
 import { STRIPE } from './stripe.client.js';
 
 interface HourRow { server_id: string; hour_start: Date; stripe_customer_id: string; meter_event_name: string }
+
+/**
+ * Claim a server's (or every server's) due hours into `billing_hours` at the plan the billing row has now: a live
+ * server's finished hours; a stopped (deleted or ended) one's started hours, at least one; with `throughStarted` (a
+ * resize is about to change the plan) also the hour in progress, so that hour stays on the plan it started on.
+ * One server waits for a concurrent claim of it; a sweep of all skips rows another replica holds.
+ */
+export async function claimHours(m: EntityManager, now: Date, serverId: string | null, throughStarted: boolean): Promise<void> {
+  await m.query(
+    `WITH due AS (
+       SELECT sb.server_id, sb.tenant_id, sb.plan_id, sb.paid_at, sb.meter_hours AS from_k, t.stripe_customer_id, bp.meter_event_name,
+              CASE WHEN coalesce(sb.meter_stopped_at, sb.subscription_ended_at) IS NOT NULL
+                   THEN greatest(1, ceil(extract(epoch FROM (least(coalesce(sb.meter_stopped_at, sb.subscription_ended_at), $1) - sb.paid_at)) / 3600))::int
+                   WHEN $3::boolean THEN ceil(extract(epoch FROM ($1 - sb.paid_at)) / 3600)::int
+                   ELSE floor(extract(epoch FROM ($1 - sb.paid_at)) / 3600)::int END AS to_k
+         FROM server_billing sb
+         JOIN plans p ON p.id = sb.plan_id AND p.price_hourly_cents IS NOT NULL
+         JOIN billing_plan_prices bp ON bp.plan_id = sb.plan_id AND bp.meter_event_name IS NOT NULL
+         JOIN tenants t ON t.id = sb.tenant_id AND t.stripe_customer_id IS NOT NULL
+        WHERE sb.fulfilment = 'provisioned' AND sb.paid_at IS NOT NULL AND sb.stripe_subscription_id IS NOT NULL
+          AND ($2::uuid IS NULL OR sb.server_id = $2)
+          FOR UPDATE OF sb ${serverId ? '' : 'SKIP LOCKED'}
+     ), claimed AS (
+       UPDATE server_billing sb SET meter_hours = due.to_k, updated_at = now()
+         FROM due WHERE sb.server_id = due.server_id AND due.to_k > due.from_k
+       RETURNING sb.server_id
+     )
+     INSERT INTO billing_hours (server_id, hour_start, tenant_id, plan_id, stripe_customer_id, meter_event_name)
+     SELECT due.server_id, due.paid_at + k * interval '1 hour', due.tenant_id, due.plan_id, due.stripe_customer_id, due.meter_event_name
+       FROM due JOIN claimed ON claimed.server_id = due.server_id
+       CROSS JOIN LATERAL generate_series(due.from_k, due.to_k - 1) AS k
+     ON CONFLICT (server_id, hour_start) DO NOTHING`,
+    [now, serverId, throughStarted],
+  );
+}
 
 /** The meter event identifier of one server-hour: Stripe drops a second event with the same identifier. */
 export function hourIdentifier(serverId: string, hourStart: Date): string {
@@ -58,32 +93,7 @@ export class HourlyMeterService {
   }
 
   private async claim(serverId?: string): Promise<void> {
-    // hours due: a live server's finished hours; a stopped (deleted or ended) one's started hours, at least one
-    await this.ds.query(
-      `WITH due AS (
-         SELECT sb.server_id, sb.tenant_id, sb.plan_id, sb.paid_at, sb.meter_hours AS from_k, t.stripe_customer_id, bp.meter_event_name,
-                CASE WHEN coalesce(sb.meter_stopped_at, sb.subscription_ended_at) IS NOT NULL
-                     THEN greatest(1, ceil(extract(epoch FROM (least(coalesce(sb.meter_stopped_at, sb.subscription_ended_at), $1) - sb.paid_at)) / 3600))::int
-                     ELSE floor(extract(epoch FROM ($1 - sb.paid_at)) / 3600)::int END AS to_k
-           FROM server_billing sb
-           JOIN plans p ON p.id = sb.plan_id AND p.price_hourly_cents IS NOT NULL
-           JOIN billing_plan_prices bp ON bp.plan_id = sb.plan_id AND bp.meter_event_name IS NOT NULL
-           JOIN tenants t ON t.id = sb.tenant_id AND t.stripe_customer_id IS NOT NULL
-          WHERE sb.fulfilment = 'provisioned' AND sb.paid_at IS NOT NULL AND sb.stripe_subscription_id IS NOT NULL
-            AND ($2::uuid IS NULL OR sb.server_id = $2)
-            FOR UPDATE OF sb SKIP LOCKED
-       ), claimed AS (
-         UPDATE server_billing sb SET meter_hours = due.to_k, updated_at = now()
-           FROM due WHERE sb.server_id = due.server_id AND due.to_k > due.from_k
-         RETURNING sb.server_id
-       )
-       INSERT INTO billing_hours (server_id, hour_start, tenant_id, plan_id, stripe_customer_id, meter_event_name)
-       SELECT due.server_id, due.paid_at + k * interval '1 hour', due.tenant_id, due.plan_id, due.stripe_customer_id, due.meter_event_name
-         FROM due JOIN claimed ON claimed.server_id = due.server_id
-         CROSS JOIN LATERAL generate_series(due.from_k, due.to_k - 1) AS k
-       ON CONFLICT (server_id, hour_start) DO NOTHING`,
-      [this.clock.now(), serverId ?? null],
-    );
+    await claimHours(this.ds.manager, this.clock.now(), serverId ?? null, false);
   }
 
   private async report(serverId?: string): Promise<number> {

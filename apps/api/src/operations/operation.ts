@@ -31,6 +31,8 @@ export interface OperationDeps {
   sshKeys: SshKeysService;
   /** REQUIRE_VERIFIED_IMAGES: a rebuild, like an order, needs an image its node has verified. */
   requireVerifiedImages: boolean;
+  /** The time billing decides by (BillingClock): a resize closes the hour in progress on the old hourly plan. */
+  billingNow: () => Date;
 }
 
 /**

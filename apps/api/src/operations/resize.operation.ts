@@ -1,3 +1,4 @@
+import { claimHours } from '../billing/hourly-meter.service.js';
 import { PlanEntity } from '../catalogue/catalogue.entities.js';
 import { ServerEntity } from '../servers/server.entities.js';
 import { ServerError } from '../servers/servers.errors.js';
@@ -89,7 +90,11 @@ export const resizeOperation: ApiOperation<ResizeInput> = {
     if (server.nodeId) await deps.placement.release(m, server.nodeId, ok ? shrink : grow);
     if (ok) {
       Object.assign(server, { planId: plan.id, vcpus: plan.vcpus, memoryMiB: plan.memoryMiB, diskGiB: plan.diskGiB });
-      // With billing on, the billing worker moves the subscription item to the new plan's price (with proration).
+      // An hourly server's hour in progress is billed at the plan it started on: claimed now, before the plan changes
+      // (docs/DESIGN.md "Hourly billing"); the hours from the next one on are the new plan's.
+      await claimHours(m, deps.billingNow(), server.id, true);
+      // With billing on, the billing worker moves the subscription item to the new plan's price (with proration), or
+      // for an hourly server adds the new plan's metered price to the shared subscription.
       await m.query(
         `UPDATE server_billing SET plan_id = $2, stripe_price_pending = stripe_subscription_id IS NOT NULL, updated_at = now() WHERE server_id = $1`,
         [server.id, plan.id],

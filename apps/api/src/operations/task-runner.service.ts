@@ -8,6 +8,7 @@ import {
 } from '@oblako/contracts';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
+import { BillingClock } from '../billing/billing.clock.js';
 import { nowMs } from '../common/clock.js';
 import { changedRows } from '../database/sql.js';
 import type { OperationActor } from '../common/request-context.js';
@@ -89,8 +90,9 @@ export class TaskRunner {
     @Inject(NodePlacementService) placement: NodePlacementService,
     @Inject(SshKeysService) sshKeys: SshKeysService,
     @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(BillingClock) billingClock: BillingClock,
   ) {
-    this.deps = { ips, placement, sshKeys, requireVerifiedImages: config.requireVerifiedImages };
+    this.deps = { ips, placement, sshKeys, requireVerifiedImages: config.requireVerifiedImages, billingNow: () => billingClock.now() };
   }
 
   /**

@@ -38,6 +38,12 @@ after(async () => {
   await stripe?.stop();
 });
 
+/** Simulated time passes for every API instance (a second one joins in the idempotency test). */
+function advance(ms: number) {
+  clock.advance(ms);
+  if (replica) replica.app.get(BillingClock).set(clock.now());
+}
+
 async function deliverAll(events: FakeEvent[]) {
   for (const e of events) {
     const r = await stripe.deliver(h.url, e);
@@ -114,7 +120,7 @@ describe('hourly billing (Stripe billing meters on the Stripe-compatible test se
     assert.equal(eventsOf(id).length, 0, 'no hour is over yet');
 
     // 2.5 simulated hours: two finished hours are reported, each with the identifier <serverId>:<hourStart>
-    clock.advance(2.5 * HOUR);
+    advance(2.5 * HOUR);
     await worker.drain(true);
     const two = eventsOf(id);
     assert.equal(two.length, 2, JSON.stringify(two));
@@ -147,6 +153,7 @@ describe('hourly billing (Stripe billing meters on the Stripe-compatible test se
     // idempotency: the reporter runs again, concurrently on two API instances, and an hour whose answer was "lost"
     // (reported_at cleared) is sent again: Stripe keeps one event per hour
     replica = await startApi(h.config, { logger: false });
+    replica.app.get(BillingClock).set(clock.now());
     const meters = [h.api.app.get(HourlyMeterService), replica.app.get(HourlyMeterService)];
     await h.ds.query('UPDATE billing_hours SET reported_at = NULL WHERE server_id = $1 AND hour_start = $2', [id, new Date(start + HOUR)]);
     const requestsBefore = stripe.meterEventRequests;
@@ -176,7 +183,7 @@ describe('hourly billing (Stripe billing meters on the Stripe-compatible test se
     assert.ok(invoices.some((i: { amountDue: number; serverId: string }) => i.serverId === id && i.amountDue === 3 * RATE), JSON.stringify(invoices));
 
     // the meter stays stopped: hours later, nothing more is reported or claimed
-    clock.advance(5 * HOUR);
+    advance(5 * HOUR);
     await worker.drain(true);
     await meters[1]!.sweep();
     assert.equal(eventsOf(id).length, 3);
@@ -209,9 +216,9 @@ describe('hourly billing (Stripe billing meters on the Stripe-compatible test se
       Object.fromEntries(stripe.preview(sub.id).lines.data.map((l: { quantity: number; pricing: { price_details: { price: string } } }) => [l.pricing.price_details.price, l.quantity]));
     const [rowS] = await h.ds.query('SELECT stripe_price_id FROM billing_plan_prices WHERE plan_id = $1', [hourlyPlanId]);
 
-    clock.advance(1 * HOUR);
+    advance(1 * HOUR);
     const b = await joined(hourlyPlanId, 'many-b.example.com');
-    clock.advance(1 * HOUR);
+    advance(1 * HOUR);
     await worker.drain(true);
     // two servers on one plan: A 2 hours, B 1 hour; one subscription, one item for the plan, Stripe's line = 3
     let up = await upcoming();
@@ -225,7 +232,7 @@ describe('hourly billing (Stripe billing meters on the Stripe-compatible test se
     const d = await joined(planM.body.id, 'many-d.example.com');
     const [rowM] = await h.ds.query('SELECT stripe_price_id FROM billing_plan_prices WHERE plan_id = $1', [planM.body.id]);
     assert.deepEqual(stripe.subscriptions.get(sub.id)!.items.data.map((i: { price: { id: string } }) => i.price.id), [rowS.stripe_price_id, rowM.stripe_price_id], 'one item per plan price');
-    clock.advance(2.5 * HOUR);
+    advance(2.5 * HOUR);
     await worker.drain(true);
     // at 4.5 h: A 4, B 3, C 2 (three servers on one plan) and D 2 on the other plan
     up = await upcoming();
@@ -244,7 +251,7 @@ describe('hourly billing (Stripe billing meters on the Stripe-compatible test se
     await worker.drain(true);
     assert.equal(stripe.subscriptions.get(sub.id)!.status, 'active');
     assert.deepEqual([eventsOf(c).length, eventsOf(b).length], [3, 4]);
-    clock.advance(1 * HOUR);
+    advance(1 * HOUR);
     await worker.drain(true);
     assert.deepEqual([eventsOf(c).length, eventsOf(b).length], [3, 4], 'their meters stay stopped');
 
@@ -287,7 +294,7 @@ describe('hourly billing (Stripe billing meters on the Stripe-compatible test se
     await deliverAll(stripe.outbox.splice(0));
     await worker.drain(true);
     assert.equal((await h.http('GET', `/api/v1/servers/${ids[1]}`, { token: t.token })).body.state, 'running', 'its cancelled subscription does not suspend the server');
-    clock.advance(2 * HOUR);
+    advance(2 * HOUR);
     await worker.drain(true);
     assert.deepEqual(ids.map((id) => eventsOf(id).length), [2, 2]);
     const [line] = stripe.preview(a.id).lines.data;
@@ -301,13 +308,48 @@ describe('hourly billing (Stripe billing meters on the Stripe-compatible test se
     await deliverAll(stripe.outbox.splice(0));
   });
 
+  test('resize hourly → hourly: the hour in progress is billed at the plan it started on, the next hours at the new plan', async () => {
+    const RATE_L = 13;
+    const planL = await h.http('POST', '/api/v1/admin/plans', { token: admin, body: { name: 'Hourly L', vcpus: 2, memoryMiB: 1024, diskGiB: 20, priceHourlyCents: RATE_L } });
+    assert.equal(planL.status, 201, JSON.stringify(planL.body));
+    const t = await h.register('hourly-resize');
+    const { id, sub } = await paidHourlyServer(t.token, 'resize-h.example.com');
+    advance(1.5 * HOUR);
+    await worker.drain(true);
+    const r = await h.http('POST', `/api/v1/servers/${id}/resize`, { token: t.token, body: { planId: planL.body.id } });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    assert.equal((await waitState(t.token, id, 'running')).plan.name, 'Hourly L');
+    advance(1.7 * HOUR); // 3.2 h: hours 0 and 1 started on S (hour 1 was in progress at the resize), hour 2 on L
+    await worker.drain(true);
+    const [sPrice] = await h.ds.query('SELECT stripe_price_id, meter_event_name FROM billing_plan_prices WHERE plan_id = $1', [hourlyPlanId]);
+    const [lPrice] = await h.ds.query('SELECT stripe_price_id, meter_event_name FROM billing_plan_prices WHERE plan_id = $1', [planL.body.id]);
+    assert.deepEqual(eventsOf(id).map((e) => e.event_name), [sPrice.meter_event_name, sPrice.meter_event_name, lPrice.meter_event_name]);
+    assert.deepEqual(sub.items.data.map((i: { price: { id: string } }) => i.price.id), [sPrice.stripe_price_id, lPrice.stripe_price_id], 'the new plan\'s price joined the subscription');
+    assert.equal(stripe.prorations.filter((p) => p.subscription === sub.id).length, 0, 'metered items prorate nothing');
+    const lines = Object.fromEntries(stripe.preview(sub.id).lines.data.map((l: { quantity: number; pricing: { price_details: { price: string } } }) => [l.pricing.price_details.price, l.quantity]));
+    assert.deepEqual(lines, { [sPrice.stripe_price_id]: 2, [lPrice.stripe_price_id]: 1 });
+    const up = (await h.http('GET', '/api/v1/billing/upcoming', { token: t.token })).body;
+    assert.deepEqual(up[0].lines.map((l: { quantity: number; unitAmount: number }) => [l.quantity, l.unitAmount]), [[2, RATE], [1, RATE_L]]);
+    assert.equal(up[0].amountDue, 2 * RATE + RATE_L);
+    assert.equal(up[0].subscriptionAmountDue, 2 * RATE + RATE_L);
+    assert.equal((await h.http('DELETE', `/api/v1/servers/${id}`, { token: t.token })).status, 202);
+    await waitState(t.token, id, 'deleted');
+    await waitFor('subscription cancelled', async () => {
+      await worker.drain(true);
+      return stripe.subscriptions.get(sub.id)!.status === 'canceled' ? true : undefined;
+    }, { timeoutMs: 8000, intervalMs: 50 });
+    const final = [...stripe.invoices.values()].find((i) => i.parent.subscription_details.subscription === sub.id && i.lines);
+    assert.equal(final?.amount_due, 2 * RATE + 2 * RATE_L, 'the started fourth hour at the new plan');
+    await deliverAll(stripe.outbox.splice(0));
+  });
+
   test('a monthly server sends no meter events', async () => {
     const m = await h.register('monthly-meter');
     const r = await h.http('POST', '/api/v1/servers', { token: m.token, body: { planId: h.seed.planIds.small, imageId: h.seed.imageIds[0], locationId: h.seed.locationId, hostname: 'monthly-1' } });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     await deliverAll(stripe.completeCheckout(stripe.sessionFor(r.body.id)!.id));
     await waitState(m.token, r.body.id, 'running');
-    clock.advance(3 * HOUR);
+    advance(3 * HOUR);
     await worker.drain(true);
     assert.equal(eventsOf(r.body.id).length, 0);
     const toHourly = await h.http('POST', `/api/v1/servers/${r.body.id}/resize`, { token: m.token, body: { planId: hourlyPlanId } });
