@@ -1,9 +1,11 @@
 /**
  * Backups in Chromium against the real stack (issue 12): staff configure a backup store (validation in the form and
- * from the API, edit, disable, delete with a typed confirmation) and see the node keys the store must trust.
+ * from the API, edit, disable, delete with a typed confirmation) and see the node keys the store must trust; a
+ * customer works with a server's backups on its page; staff find the failed ones.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import type { Page } from 'playwright-core';
 import type { ServerView } from '@oblako/contracts';
 import { ApiClient } from '@oblako/devstack';
@@ -42,6 +44,9 @@ async function staffPage(): Promise<Page> {
   await logIn(page, 'admin@e2e.test', b.adminPassword);
   return page;
 }
+
+/** The server page's Backups section as the customer sees it. */
+const backupRow = (page: Page, state: string) => page.locator(`[data-testid="backup-row"][data-state="${state}"]`);
 
 describe('backups', () => {
   test('staff add a backup store (the form and the API say what is wrong), edit it, disable it and delete it; node keys are listed', async () => {
@@ -127,6 +132,98 @@ describe('backups', () => {
     await page.reload();
     await waitFor('the schedule after a reload', async () => /Sundays, 23:00–02:00 UTC/.test(await byTestId(page, 'backup-schedule-summary').innerText().catch(() => '')));
     await page.context().close();
+  });
+
+  test('the server page\'s Backups: Back up now without a store says why; a backup runs like any task and its failure says why; a ready one shows size, time and checksum; restore and delete ask first; staff find the failed backup', async () => {
+    const c = await customer('bkui');
+    const server = await runningServer(c.api, 'bkui-web-1');
+    const page = await newPage(b);
+    await logIn(page, c.email, PASSWORD);
+    await page.goto(`/servers/${server.id}`);
+    await byTestId(page, 'backups-empty').waitFor();
+
+    // no enabled store in the location: a clear message, and nothing changed
+    await byTestId(page, 'backup-now').click();
+    await waitFor('the refusal', async () => /cannot be taken in .+ yet: your provider has not set up a backup store there/.test(await byTestId(page, 'backup-error').innerText().catch(() => '')));
+    assert.equal((await c.api.ok<ServerView>('GET', `/api/v1/servers/${server.id}`)).state, 'running');
+    assert.equal(await byTestId(page, 'backup-row').count(), 0);
+
+    // with a store the backup runs as a task; this stack's node (libvirt's test driver) takes no backups, so it fails and says why
+    const store = await b.admin.ok<{ id: string }>('POST', '/api/v1/admin/backup-stores', {
+      locationId: b.stack.seed.locationId, name: 'bkui-store', host: 'store.example.net', port: 22, username: 'oblako', basePath: '/srv/oblako-backups', hostKey: `store.example.net ${KEY}`,
+    });
+    await byTestId(page, 'backup-now').click();
+    const failed = backupRow(page, 'failed');
+    await failed.waitFor({ timeout: 30_000 });
+    assert.match(await failed.locator('[data-testid="backup-failure"]').innerText(), /this node takes no backups/);
+    assert.match(await failed.innerText(), /manual/);
+    await page.locator('[data-testid="task-row"][data-op="backup_create"][data-state="failed"]').waitFor();
+    assert.equal(await byTestId(page, 'backup-error').count(), 0, 'no error banner: the failure is on the backup');
+
+    // a ready backup, as a node with disks records one (this node cannot make one): the row shows what it recorded
+    const sha = 'c0ffee'.padEnd(64, '0');
+    const db = new pg.Client({ connectionString: b.stack.databaseUrl });
+    await db.connect();
+    try {
+      await db.query(
+        `INSERT INTO backups (tenant_id, server_id, server_name, store_id, node_id, state, kind, trigger, size_bytes, bytes_moved, sha256, duration_ms, created_at, finished_at)
+         SELECT tenant_id, id, hostname, $2, node_id, 'ready', 'full', 'scheduled', 123456789, 123456789, $3, 185000, now() - interval '1 hour', now() - interval '57 minutes' FROM servers WHERE id = $1`,
+        [server.id, store.id, sha],
+      );
+    } finally {
+      await db.end();
+    }
+    await page.reload();
+    const ready = backupRow(page, 'ready');
+    await ready.waitFor();
+    assert.equal(await ready.getAttribute('data-trigger'), 'scheduled');
+    assert.equal((await ready.locator('[data-testid="backup-size"]').innerText()).trim(), '118 MiB');
+    assert.equal((await ready.locator('[data-testid="backup-duration"]').innerText()).trim(), '3 min 5 s');
+    const shaCell = ready.locator('[data-testid="backup-sha"]');
+    assert.equal((await shaCell.innerText()).trim(), 'c0ffee000000…');
+    assert.equal(await shaCell.getAttribute('title'), sha, 'the full checksum on hover');
+    assert.equal(await failed.locator('[data-testid="backup-restore"]').isDisabled(), true, 'a failed backup cannot be restored');
+    await byTestId(page, 'server-backups').scrollIntoViewIfNeeded();
+    await shot(page, '55-server-backups');
+
+    // delete asks first; cancelling starts nothing
+    await ready.locator('[data-testid="backup-delete"]').click();
+    assert.match(await page.locator('mat-dialog-container').innerText(), /removed from the backup store; it cannot be restored any more/);
+    await byTestId(page, 'confirm-cancel').click();
+    await page.locator('mat-dialog-container').waitFor({ state: 'detached' });
+    assert.equal((await c.api.ok<{ op: string }[]>('GET', `/api/v1/servers/${server.id}/tasks`)).some((t) => t.op === 'backup_delete'), false);
+
+    // restore in place says the server is stopped and its disk replaced; confirmed, it runs as a task (restoring) and, on this node, fails and says why
+    await ready.locator('[data-testid="backup-restore"]').click();
+    const dialog = await page.locator('mat-dialog-container').innerText();
+    assert.match(dialog, /bkui-web-1 is stopped and its disk is replaced by this backup/);
+    assert.match(dialog, /addresses, name and settings stay/);
+    assert.match(dialog, /started again afterwards/);
+    await byTestId(page, 'confirm-submit').click();
+    const restoreTask = page.locator('[data-testid="task-row"][data-op="backup_restore"]');
+    await restoreTask.first().waitFor();
+    await page.locator('[data-testid="task-row"][data-op="backup_restore"][data-state="failed"]').waitFor({ timeout: 30_000 });
+    assert.match(await restoreTask.first().innerText(), /this node takes no backups/);
+    await waitFor('the server back where it was', async () => (await byTestId(page, 'server-state').getAttribute('data-state')) === 'running');
+    assert.equal(await backupRow(page, 'ready').count(), 1, 'the backup is still there');
+    await page.context().close();
+
+    // staff: the failed backup among the failed tasks, with its reason
+    const staff = await staffPage();
+    await staff.goto('/admin/tasks');
+    await byTestId(staff, 'failed-tasks-page').waitFor();
+    await byTestId(staff, 'failed-tasks-state').click();
+    await staff.locator('mat-option', { hasText: 'failed backups' }).click();
+    await staff.locator('h1', { hasText: 'Failed backups' }).waitFor();
+    const rows = staff.locator('[data-testid="failed-task-row"]');
+    await rows.first().waitFor();
+    const ops = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-op')));
+    assert.ok(ops.length >= 1 && ops.every((o) => o === 'backup_create'), `only backups: ${ops.join(', ')}`);
+    const mine = staff.locator('[data-testid="failed-task-row"][data-hostname="bkui-web-1"]');
+    assert.match(await mine.locator('[data-testid="failed-task-error"]').innerText(), /this node takes no backups/);
+    assert.match(await mine.innerText(), /bkui Hosting/);
+    await shot(staff, '56-admin-failed-backups');
+    await staff.context().close();
   });
 
   test('staff set how long a deleted server\'s backups are kept', async () => {

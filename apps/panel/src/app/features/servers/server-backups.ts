@@ -55,11 +55,11 @@ export function backupErrorText(e: unknown, location: string): string {
                   <td data-label="Created">{{ fmt(b.createdAt) }}</td>
                   <td data-label="Trigger">{{ b.trigger }}</td>
                   <td data-label="State"><ob-state-chip [state]="b.state" />
-                    @if (b.state === 'failed') {<div class="bad ob-wrap" data-testid="backup-failure">{{ b.error ?? 'No reason was recorded.' }}@if (b.trigger === 'scheduled') { It is tried again at the next window.}</div>}</td>
-                  <td data-label="Size" data-testid="backup-size">{{ b.state === 'ready' ? bytes(b.sizeBytes) : '—' }}</td>
-                  <td data-label="Took" data-testid="backup-duration">{{ duration(b.durationMs) }}</td>
-                  <td data-label="SHA-256">@if (b.sha256) {<span class="ob-mono" [title]="b.sha256" [attr.aria-label]="'SHA-256 ' + b.sha256" data-testid="backup-sha">{{ b.sha256.slice(0, 12) }}…</span>} @else {—}</td>
-                  <td class="row-actions">
+                    @if (b.state === 'failed') {<div class="bad" data-testid="backup-failure">{{ b.error ?? 'No reason was recorded.' }}@if (b.trigger === 'scheduled') { It is tried again at the next window.}</div>}</td>
+                  <td data-label="Size" class="nowrap" data-testid="backup-size">{{ b.state === 'ready' ? bytes(b.sizeBytes) : '—' }}</td>
+                  <td data-label="Took" class="nowrap" data-testid="backup-duration">{{ duration(b.durationMs) }}</td>
+                  <td data-label="SHA-256" class="nowrap">@if (b.sha256) {<span class="ob-mono" [title]="b.sha256" [attr.aria-label]="'SHA-256 ' + b.sha256" data-testid="backup-sha">{{ b.sha256.slice(0, 12) }}…</span>} @else {—}</td>
+                  <td><div class="row-actions">
                     @if (canWrite()) {
                       <span [matTooltip]="restoreWhy(b)" [matTooltipDisabled]="!restoreWhy(b)">
                         <button mat-stroked-button type="button" [disabled]="!!restoreWhy(b) || busy()" (click)="restore(b)" data-testid="backup-restore">Restore</button>
@@ -68,7 +68,7 @@ export function backupErrorText(e: unknown, location: string): string {
                         <button mat-stroked-button type="button" class="danger" [disabled]="!!deleteWhy(b) || busy()" (click)="remove(b)" data-testid="backup-delete">Delete</button>
                       </span>
                     }
-                  </td>
+                  </div></td>
                 </tr>
               }
             </tbody>
@@ -85,6 +85,7 @@ export function backupErrorText(e: unknown, location: string): string {
     .ob-simple-table { border-collapse: collapse; width: 100%; }
     .ob-simple-table th, .ob-simple-table td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--mat-sys-outline-variant, #ddd); vertical-align: top; }
     .row-actions { white-space: nowrap; display: flex; gap: 6px; }
+    .nowrap { white-space: nowrap; }
   `,
 })
 export class ServerBackups {
