@@ -101,6 +101,33 @@ describe('a server through its whole life, API and node daemon as separate proce
   });
 });
 
+describe('a default test stack verifies its images as production does', () => {
+  test('the seeded images are verified by the node itself; an image it cannot fetch is neither offered nor orderable', async () => {
+    // the stack seeds real files with their sha256; its node fetched and checked them before the stack was up
+    const images = await e.admin.ok<{ id: string; name: string }[]>('GET', '/api/v1/admin/images');
+    for (const img of images) {
+      const [state] = await e.admin.ok<{ nodeId: string; state: string }[]>('GET', `/api/v1/admin/images/${img.id}/nodes`);
+      assert.equal(state?.state, 'verified', `${img.name} verified by the node`);
+    }
+    // an image whose file is not there: the node says so, and customers never get it
+    const missing = await e.admin.ok<{ id: string }>('POST', '/api/v1/admin/images', {
+      name: 'Not on disk', osFamily: 'debian', version: '13', url: 'file:///nonexistent/oblako-e2e.qcow2', sha256: 'a'.repeat(64), format: 'qcow2',
+    });
+    const reason = await waitFor('the node to check the new image', async () => {
+      const [state] = await e.admin.ok<{ state: string; reason: string | null }[]>('GET', `/api/v1/admin/images/${missing.id}/nodes`);
+      return state?.state === 'failed' ? state.reason : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 100 });
+    assert.ok(reason, 'the node gave its reason');
+    const customer = await newCustomer(e.stack, 'gate');
+    const offered = await customer.ok<{ id: string }[]>('GET', '/api/v1/images');
+    assert.ok(!offered.some((i) => i.id === missing.id), 'not offered');
+    assert.equal(offered.length, images.length);
+    const r = await customer.call<{ code: string }>('POST', '/api/v1/servers', { planId: e.stack.seed.planIds.small, imageId: missing.id, locationId: e.stack.seed.locationId, hostname: 'gate-1' });
+    assert.equal(r.status, 409);
+    assert.equal(r.body.code, 'image_unverified');
+  });
+});
+
 async function waitForDeleted(customer: ApiClient, id: string): Promise<void> {
   await waitFor(`server ${id} to be deleted`, async () => {
     const r = await customer.call<ServerView>('GET', `/api/v1/servers/${id}`);

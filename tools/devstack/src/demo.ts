@@ -3,12 +3,13 @@
  * the logins printed, everything stopped cleanly on Ctrl-C.
  */
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { cpus, networkInterfaces, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT, startStack, type SeedOptions, type Stack } from './stack.js';
+import { sha256File, testDriverImages } from './test-images.js';
 
 interface DemoSecrets {
   jwtSecret: string;
@@ -28,35 +29,7 @@ function loadSecrets(file: string): DemoSecrets {
   return s;
 }
 
-function sha256File(path: string): Promise<string> {
-  return new Promise((ok, fail) => {
-    const h = createHash('sha256');
-    createReadStream(path)
-      .on('data', (b) => h.update(b))
-      .on('end', () => ok(h.digest('hex')))
-      .on('error', fail);
-  });
-}
 
-/**
- * The catalogue of the demo on libvirt's test driver, which boots nothing: empty qcow2 disks made here with
- * qemu-img, each seeded with its real sha256, so that the demo's node fetches and verifies them like any image
- * (the catalogue offers only verified images) without a manual step.
- */
-async function testDriverImages(dir: string): Promise<NonNullable<SeedOptions['images']>> {
-  mkdirSync(dir, { recursive: true });
-  const images = [
-    { name: 'Debian 12', osFamily: 'debian', version: '12', file: 'debian-12.qcow2' },
-    { name: 'Alpine 3.20', osFamily: 'alpine', version: '3.20', file: 'alpine-3.20.qcow2' },
-  ];
-  const out: NonNullable<SeedOptions['images']> = [];
-  for (const img of images) {
-    const path = join(dir, img.file);
-    if (!existsSync(path)) await execFileP('qemu-img', ['create', '-q', '-f', 'qcow2', path, '10G'], { timeout: 30_000 });
-    out.push({ name: img.name, osFamily: img.osFamily, version: img.version, url: `file://${path}`, sha256: await sha256File(path), format: 'qcow2' });
-  }
-  return out;
-}
 
 /** What tools/guest-image/build.sh writes to .data/guest-image/manifest.json (the parts the demo uses). */
 interface GuestImageManifest {

@@ -10,6 +10,7 @@ import { startEmbeddedPostgres, startNatsServer, type EmbeddedPostgres, type Nat
 import { startPanelServer } from './panel-server.js';
 import { prepareNatsAuth, type NatsAuth } from './nats-auth.js';
 import { ApiClient } from './http.js';
+import { testDriverImages } from './test-images.js';
 import { credsAuthenticator } from '@nats-io/transport-node';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -51,6 +52,22 @@ export async function loadApiModule(root = REPO_ROOT): Promise<ApiModule> {
   const file = join(root, 'apps/api/dist/src/app.js');
   if (!existsSync(file)) throw new Error(`The API is not built (${file} is missing): run npx nx run api:build`);
   return (await import(pathToFileURL(file).href)) as ApiModule;
+}
+
+/** Until the node has fetched every seeded image and verified its sha256 (what the catalogue waits for). */
+async function waitImagesVerified(apiUrl: string, seed: SeedOptions, nodeId: string): Promise<void> {
+  const admin = new ApiClient(apiUrl);
+  await admin.login(seed.adminEmail, seed.adminPassword);
+  const images = await admin.ok<{ id: string; name: string }[]>('GET', '/api/v1/admin/images');
+  await waitFor(`node ${nodeId} to verify the seeded images`, async () => {
+    for (const img of images) {
+      const states = await admin.ok<{ nodeId: string; state: string; reason: string | null }[]>('GET', `/api/v1/admin/images/${img.id}/nodes`);
+      const mine = states.find((x) => x.nodeId === nodeId);
+      if (mine?.state === 'failed') throw new Error(`the node refused the seeded image ${img.name}: ${mine.reason}`);
+      if (mine?.state !== 'verified') return undefined;
+    }
+    return true;
+  }, { timeoutMs: 60_000, intervalMs: 100 });
 }
 
 /** Migrate and seed the database at `url`; idempotent. */
@@ -161,7 +178,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       cleanups.push(() => embeddedPostgres!.stop());
       databaseUrl = embeddedPostgres.url;
     }
-    const seed = await prepareDatabase(databaseUrl, opts.seed, root);
+    // A stack with a node and no images of its own gets the test-driver catalogue (real files, real sha256) and keeps
+    // the verified-images gate on, as production does: its node checks them at its first heartbeat, and the stack is
+    // up once they are verified. A stack that brings its own images (real guests) or has no node keeps the gate off
+    // unless apiEnv turns it on.
+    const ownImages = !opts.seed.images && !opts.noDaemon;
+    const seed = await prepareDatabase(databaseUrl, ownImages ? { ...opts.seed, images: await testDriverImages(join(opts.dataDir, 'images')) } : opts.seed, root);
+    const gateOn = (opts.apiEnv?.REQUIRE_VERIFIED_IMAGES ?? (ownImages ? 'true' : 'false')) === 'true';
 
     let nats: NatsServer | null = null;
     let natsUrl = opts.natsUrl;
@@ -197,8 +220,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           WEBHOOKS_ALLOW_LOCALHOST: 'true',
           // test stacks order keyless test guests; the demo (apiEnv) and production keep the rule
           ORDER_REQUIRES_LOGIN: 'false',
-          // their images are made-up files; the demo (apiEnv) and production verify every image on a node first
-          REQUIRE_VERIFIED_IMAGES: 'false',
+          REQUIRE_VERIFIED_IMAGES: ownImages ? 'true' : 'false',
           METRICS_TOKEN: metricsToken,
           ...opts.apiEnv,
           DATABASE_URL: databaseUrl,
@@ -312,6 +334,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     };
 
     const daemon = opts.noDaemon ? null : await startDaemon(seed.nodeId, {}, 'daemon');
+    if (daemon && ownImages && gateOn) await waitImagesVerified(apiUrl, opts.seed, seed.nodeId);
 
     let panelUrl: string | null = null;
     if (panelPort !== undefined) {
