@@ -203,6 +203,14 @@ export class BillingReconciler {
         );
         return affectedRows(detached) > 0 ? 'detached' : false;
       }
+      if (metered) {
+        const unreported = await this.meter.unreportedOf(row.stripe_subscription_id);
+        if (unreported > 0) {
+          // invoice_now bills only what Stripe has: the cancellation waits for the hours (retried on every sweep)
+          this.logger.warn(`Subscription ${row.stripe_subscription_id} is cancelled once Stripe has its ${unreported} unreported hour(s) (retried on the next sweep)`);
+          return false;
+        }
+      }
       // Cancelling an already cancelled subscription is an error at Stripe: then read its state instead.
       const sub = await this.stripe.subscriptions.cancel(row.stripe_subscription_id, metered ? { invoice_now: true } : undefined).catch(() => this.stripe!.subscriptions.retrieve(row.stripe_subscription_id!));
       if (sub.status !== 'canceled' && sub.status !== 'incomplete_expired') return false;

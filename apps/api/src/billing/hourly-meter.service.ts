@@ -92,16 +92,35 @@ export class HourlyMeterService {
     return true;
   }
 
+  /**
+   * Before a subscription is cancelled with its usage invoiced now: report what its servers' hours still owe Stripe
+   * (a report that failed earlier, e.g. a deleted server's last hour) and answer how many are still unreported. The
+   * cancellation waits while any are (the `billing_hours` rows are the queue; every sweep retries them), because usage
+   * reported after the final invoice would never be billed.
+   */
+  async unreportedOf(subscriptionId: string): Promise<number> {
+    if (!this.stripe) return 0;
+    await this.report(undefined, subscriptionId);
+    const [row]: { n: number }[] = await this.ds.query(
+      `SELECT count(*)::int AS n FROM billing_hours bh JOIN server_billing sb ON sb.server_id = bh.server_id
+        WHERE sb.stripe_subscription_id = $1 AND bh.reported_at IS NULL`,
+      [subscriptionId],
+    );
+    return row?.n ?? 0;
+  }
+
   private async claim(serverId?: string): Promise<void> {
     await claimHours(this.ds.manager, this.clock.now(), serverId ?? null, false);
   }
 
-  private async report(serverId?: string): Promise<number> {
+  private async report(serverId?: string, subscriptionId?: string): Promise<number> {
     const stripe = this.stripe!;
     const rows: HourRow[] = await this.ds.query(
       `SELECT server_id, hour_start, stripe_customer_id, meter_event_name FROM billing_hours
-        WHERE reported_at IS NULL AND ($1::uuid IS NULL OR server_id = $1) ORDER BY created_at, hour_start LIMIT 500`,
-      [serverId ?? null],
+        WHERE reported_at IS NULL AND ($1::uuid IS NULL OR server_id = $1)
+          AND ($2::varchar IS NULL OR server_id IN (SELECT server_id FROM server_billing WHERE stripe_subscription_id = $2))
+        ORDER BY created_at, hour_start LIMIT 500`,
+      [serverId ?? null, subscriptionId ?? null],
     );
     let sent = 0;
     for (const row of rows) {

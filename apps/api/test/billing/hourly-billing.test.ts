@@ -343,6 +343,33 @@ describe('hourly billing (Stripe billing meters on the Stripe-compatible test se
     await deliverAll(stripe.outbox.splice(0));
   });
 
+  test("delete while Stripe fails the last hour's report: the cancellation waits, the hour is retried and is on the final invoice", async () => {
+    const t = await h.register('hourly-last-hour');
+    const { id, sub } = await paidHourlyServer(t.token, 'last-hour.example.com');
+    advance(1.5 * HOUR);
+    await worker.drain(true);
+    assert.equal(eventsOf(id).length, 1);
+    // the last hour's report fails, and so does the retry right before the cancellation (3 answers each: the SDK retries twice)
+    stripe.failures.set('/v1/billing/meter_events', 6);
+    assert.equal((await h.http('DELETE', `/api/v1/servers/${id}`, { token: t.token })).status, 202);
+    await waitState(t.token, id, 'deleted');
+    await waitFor('subscription cancelled', async () => {
+      await worker.drain(true);
+      return stripe.subscriptions.get(sub.id)!.status === 'canceled' ? true : undefined;
+    }, { timeoutMs: 8000, intervalMs: 50 });
+    assert.equal(stripe.failures.get('/v1/billing/meter_events'), 0, 'the report failed');
+    const [last] = await h.ds.query('SELECT attempts, last_error, reported_at FROM billing_hours WHERE server_id = $1 ORDER BY hour_start DESC LIMIT 1', [id]);
+    assert.ok(last.attempts >= 1 && last.reported_at, JSON.stringify(last));
+    assert.equal(eventsOf(id).length, 2);
+    const cancelAt = stripe.requests.findIndex((r) => r.method === 'DELETE' && r.path === `/v1/subscriptions/${sub.id}`);
+    const lastReport = stripe.requests.map((r) => r.path).lastIndexOf('/v1/billing/meter_events');
+    assert.ok(lastReport < cancelAt, 'cancelled only after Stripe took the last hour');
+    const final = [...stripe.invoices.values()].find((i) => i.parent.subscription_details.subscription === sub.id && i.lines);
+    assert.equal(final?.lines.data[0].quantity, 2, 'both started hours on the final invoice');
+    assert.equal(final?.amount_due, 2 * RATE);
+    await deliverAll(stripe.outbox.splice(0));
+  });
+
   test('a monthly server sends no meter events', async () => {
     const m = await h.register('monthly-meter');
     const r = await h.http('POST', '/api/v1/servers', { token: m.token, body: { planId: h.seed.planIds.small, imageId: h.seed.imageIds[0], locationId: h.seed.locationId, hostname: 'monthly-1' } });

@@ -51,6 +51,8 @@ export class FakeStripe {
   readonly outbox: FakeEvent[] = [];
   /** The next this-many API requests answer 500 (a Stripe outage). */
   outage = 0;
+  /** Per path (e.g. `/v1/billing/meter_events`): the next this-many requests to it answer 500 (the SDK retries twice, so 3 = one failed call). */
+  readonly failures = new Map<string, number>();
   private readonly idempotent = new Map<string, { status: number; body: Obj }>();
   private seq = 0;
   /** Stripe's clock (unix seconds); every event moves it on by one second. */
@@ -287,8 +289,10 @@ export class FakeStripe {
     if (req.headers.authorization !== `Bearer ${this.secretKey}`) {
       return send(401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided.' } });
     }
-    if (this.outage > 0) {
-      this.outage--;
+    const failing = this.failures.get(url.pathname) ?? 0;
+    if (failing > 0) this.failures.set(url.pathname, failing - 1);
+    if (this.outage > 0 || failing > 0) {
+      if (failing === 0) this.outage--;
       return send(500, { error: { type: 'api_error', message: 'An unknown error occurred (simulated outage).' } });
     }
     // the SDK sends GET and DELETE parameters in the query string, POST ones in the form body
