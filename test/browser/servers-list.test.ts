@@ -108,9 +108,9 @@ describe('the server list', () => {
     // Row actions: a running server's Start is disabled with the reason on screen.
     const row = page.locator(`[data-testid="server-row"][data-hostname="web-a.example"]`);
     assert.equal(await row.locator('[data-testid="row-action-start"]').isDisabled(), true);
-    const why = row.locator('[data-testid="row-why-start"]');
+    const why = row.locator('[data-testid="row-why"][data-actions~="start"]');
     assert.ok(await why.isVisible(), 'the reason is visible, not only a tooltip');
-    assert.match(await why.innerText(), /^Start: \S/);
+    assert.match(await why.innerText(), /^Start(, Reboot)?: \S/);
     const describedBy = await row.locator('[data-testid="row-action-start"]').getAttribute('aria-describedby');
     assert.equal(await page.locator(`[id="${describedBy}"]`).innerText(), await why.innerText(), 'the button is described by the visible reason');
     await shot(page, 'servers-list-search-sort');
@@ -131,7 +131,7 @@ describe('the server list', () => {
     const stopped = page.locator('[data-testid="server-row"][data-hostname="web-a.example"]');
     await stopped.locator('[data-testid="row-action-start"]:not([disabled])').waitFor({ timeout: 15_000 });
     assert.equal(await stopped.locator('[data-testid="row-action-stop"]').isDisabled(), true);
-    assert.ok(await stopped.locator('[data-testid="row-why-stop"]').isVisible());
+    assert.ok(await stopped.locator('[data-testid="row-why"][data-actions~="stop"]').isVisible());
     assert.equal((await c.api.ok<ServerView>('GET', `/api/v1/servers/${servers[1]!.id}`)).state, 'stopped');
 
     // Sort by state: the lifecycle order (libs/contracts SERVER_STATE_ORDER), not the alphabet. Pause db-c:
@@ -155,10 +155,79 @@ describe('the server list', () => {
     // The server page shows its disabled actions' reasons on screen too.
     await stopped.locator('[data-testid="server-link"]').click();
     await byTestId(page, 'server-hostname').waitFor();
-    const pageWhy = byTestId(page, 'why-stop');
+    const pageWhy = page.locator('[data-testid="why"][data-actions~="stop"]');
     await pageWhy.waitFor();
     assert.ok(await pageWhy.isVisible());
-    assert.equal(await byTestId(page, 'action-stop').getAttribute('aria-describedby'), 'why-stop');
+    assert.equal(await byTestId(page, 'action-stop').getAttribute('aria-describedby'), await pageWhy.getAttribute('id'));
     await page.context().close();
+  });
+
+  test('long disabled reasons and long host names stay inside the row: buttons whole, a reason at most two lines with the full text on hover and for screen readers', async () => {
+    const c = await customer('long-why');
+    // A host name of 105 characters, and a staff suspension: all three row actions are refused with the suspension's reason.
+    const long = `${'long-label-'.repeat(5)}x.${'b'.repeat(40)}.example`;
+    const held = await order(c.api, long);
+    const plain = await order(c.api, 'plain.example');
+    for (const s of [held, plain]) await waitForState(c.api, s.id, 'running', 30_000);
+    await b.admin.ok('POST', `/api/v1/admin/servers/${held.id}/suspend`, { reason: 'test: long reasons' });
+    await waitForState(c.api, held.id, 'suspended', 30_000);
+
+    for (const [width, height, name] of [[1280, 860, '52-servers-list-long-reasons'], [390, 844, '53-phone-servers-long-reasons']] as const) {
+      const page = await newPage(b, width, height);
+      await logIn(page, c.email, PASSWORD);
+      await page.goto('/servers');
+      const row = page.locator(`[data-testid="server-row"][data-hostname="${long}"]`);
+      await row.locator('[data-testid="row-why"]').first().waitFor();
+      // One line for the one reason the three actions share, naming them all.
+      const why = row.locator('[data-testid="row-why"]');
+      assert.equal(await why.count(), 1, `${name}: one reason line for three actions`);
+      const full = 'Start, Stop and Reboot: The server is suspended; settle the account or contact support to have it unsuspended.';
+      assert.equal(await why.getAttribute('data-actions'), 'start stop reboot');
+      // The full text is the title (hover) and the element's text (what aria-describedby hands a screen reader) ...
+      assert.equal(await why.getAttribute('title'), full);
+      assert.equal((await why.textContent())?.replace(/\s+/g, ' ').trim(), full);
+      for (const a of ['start', 'stop', 'reboot']) {
+        assert.equal(await row.locator(`[data-testid="row-action-${a}"]`).getAttribute('aria-describedby'), await why.getAttribute('id'), `${name}: ${a} is described by the reason`);
+      }
+      const link = row.locator('[data-testid="server-link"]');
+      const box = await why.evaluate((el) => {
+        const style = (globalThis as unknown as { getComputedStyle(e: unknown): { lineHeight: string } }).getComputedStyle(el);
+        return { lines: Math.round(el.clientHeight / parseFloat(style.lineHeight)), cut: el.scrollHeight > el.clientHeight + 1 };
+      });
+      // ... while the screen shows at most two lines of it in a table row (this reason needs more: it is cut, not the
+      // row stretched), and up to four in a phone's card, which has the width and no hover.
+      if (width > 600) {
+        assert.ok(box.lines <= 2, `${name}: the reason takes ${box.lines} lines`);
+        assert.ok(box.cut, `${name}: the reason is long enough to be cut here, so the test shows the cut`);
+      } else {
+        assert.ok(box.lines <= 4 && !box.cut, `${name}: the whole reason shows in the card (${JSON.stringify(box)})`);
+        const title = await link.evaluate((el) => el.scrollWidth <= el.clientWidth + 1 || el.clientWidth > 300);
+        assert.ok(title, `${name}: the card's title uses the card's width`);
+      }
+      // The buttons keep their label on one line (before, a phone card broke "Start" into "St ar t").
+      for (const a of ['start', 'stop', 'reboot']) {
+        const fits = await row.locator(`[data-testid="row-action-${a}"]`).evaluate((el) => ({ h: el.getBoundingClientRect().height, over: el.scrollWidth > el.clientWidth + 1 }));
+        assert.ok(fits.h < 48 && !fits.over, `${name}: ${a} is whole (${JSON.stringify(fits)})`);
+      }
+      // The row is not a tower: it is no taller than its buttons, two lines of reason and some padding.
+      const rowHeight = await row.evaluate((el) => el.getBoundingClientRect().height);
+      // The host name is cut with an ellipsis and whole in its title; nothing pushes the page sideways.
+      assert.equal(await link.getAttribute('title'), long);
+      const sideways = await page.evaluate(() => {
+        const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
+        return root.scrollWidth > root.clientWidth + 1;
+      });
+      assert.equal(sideways, false, `${name}: the page does not scroll sideways`);
+      if (width > 600) {
+        // Above 600 px the three buttons sit on one line.
+        const tops = await Promise.all(['start', 'stop', 'reboot'].map((a) => row.locator(`[data-testid="row-action-${a}"]`).evaluate((el) => Math.round(el.getBoundingClientRect().top))));
+        assert.equal(new Set(tops).size, 1, `${name}: the buttons share one line (${tops.join(', ')})`);
+        assert.ok(rowHeight < 200, `${name}: the row is ${rowHeight} px tall`);
+        const wrap = await page.locator('.ob-table-wrap').evaluate((el) => el.scrollWidth <= el.clientWidth + 1);
+        assert.ok(wrap, `${name}: the table fits its pane, so every row's buttons show without scrolling`);
+      }
+      await shot(page, name);
+      await page.context().close();
+    }
   });
 });

@@ -107,3 +107,15 @@ test('the lifecycle order names every state once, and sorts the way a person rea
   assert.equal(serverStateRank('pending_payment'), 1, '1-based, as array_position');
   assert.equal(serverStateRank('no_such_state'), SERVER_STATE_ORDER.length + 1, 'an unknown state sorts last');
 });
+
+test('refusals read as a sentence: a suspended server says how to lift it, and the allowed states end in "or"', () => {
+  for (const action of ['start', 'stop', 'reboot'] as const) {
+    const p = planAction('suspended', action);
+    assert.equal(!p.ok ? p.reason : '', 'The server is suspended; settle the account or contact support to have it unsuspended.', action);
+  }
+  const start = planAction('running', 'start');
+  assert.equal(!start.ok ? start.reason : '', 'Cannot start a server that is running; start is allowed only when it is stopped or error.');
+  const stop = planAction('stopped', 'stop');
+  assert.match(!stop.ok ? stop.reason : '', /allowed only when it is running, paused or error\.$/);
+  assert.equal(planAction('suspended', 'delete').ok, true);
+});

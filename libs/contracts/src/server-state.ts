@@ -114,6 +114,8 @@ export type ActionPlan =
   | { ok: false; reason: string };
 
 const words = (s: ServerState) => s.replace('_', ' ');
+/** "a", "a or b", "a, b or c". */
+const orList = (xs: string[]) => (xs.length < 2 ? xs.join('') : `${xs.slice(0, -1).join(', ')} or ${xs[xs.length - 1]}`);
 
 /**
  * Decide whether operation `op` may start on a server in `state`, and if not, say why in words a person can act on.
@@ -128,12 +130,12 @@ export function planOperation(state: ServerState, op: TaskOp, hasActiveTask = fa
   if (op === 'delete' && state === 'deleting') {
     return { ok: false, reason: 'The server is already being deleted.' };
   }
-  if (!rule.from.includes(state)) {
-    const allowed = rule.from.map(words).join(', ');
-    return { ok: false, reason: `Cannot ${op} a server that is ${words(state)}; ${op} is allowed only when it is ${allowed}.` };
-  }
+  // Suspended first: "settle the account" is what a customer can act on, not the list of states start needs.
   if (state === 'suspended' && op !== 'unsuspend' && op !== 'delete') {
     return { ok: false, reason: 'The server is suspended; settle the account or contact support to have it unsuspended.' };
+  }
+  if (!rule.from.includes(state)) {
+    return { ok: false, reason: `Cannot ${op} a server that is ${words(state)}; ${op} is allowed only when it is ${orList(rule.from.map(words))}.` };
   }
   return { ok: true, op, via: rule.running, to: rule.success === 'previous' ? state : rule.success };
 }

@@ -14,6 +14,7 @@ import { AuthService } from '../../core/auth/auth.service';
 import { LiveService, type LiveEvent } from '../../core/live/live.service';
 import { ConfirmDialog, type ConfirmData } from '../../shared/confirm-dialog';
 import { SERVER_ACTIONS, actionStates, confirmAction, type ActionButton, type PanelAction } from './server-actions';
+import { groupReasons } from './action-reasons';
 import { RebuildDialog, type RebuildChoice, type RebuildData } from './rebuild-dialog';
 import { ResetPasswordDialog, type ResetPasswordData } from './reset-password-dialog';
 import { ResizeDialog, type ResizeData } from './resize-dialog';
@@ -81,6 +82,9 @@ export class ServerDetailPage {
     const reason = plan.ok ? (this.canWrite() ? '' : 'Your role may not change servers.') : plan.reason;
     return { enabled: plan.ok && this.canWrite() && this.busyAction() === null, reason };
   });
+
+  /** The disabled actions' reasons, one line per distinct reason (a busy server's ten actions say "wait" once). */
+  readonly reasons = computed(() => groupReasons([...this.actions(), { action: 'resize', label: 'Resize', ...this.resizePlan() }], 'why-'));
 
   /** Resize: choose a plan (the others disabled with the reason), confirm, and the server moves to it. */
   async resize(s: ServerView): Promise<void> {

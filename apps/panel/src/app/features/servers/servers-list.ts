@@ -15,6 +15,7 @@ import { coalesce } from '../../shared/coalesce';
 import { formatPlanPrice } from '../../shared/format';
 import { ROW_ACTIONS, actionStates, confirmAction, type ActionState } from './server-actions';
 import { inStateOrder } from './list-order';
+import { groupReasons } from './action-reasons';
 
 /** How long typing pauses before the search runs (and enters the URL). */
 const SEARCH_DEBOUNCE_MS = 300;
@@ -85,7 +86,7 @@ export function primaryAddress(s: ServerView): string {
             <caption class="ob-visually-hidden">Your servers</caption>
             <ng-container matColumnDef="hostname">
               <th mat-header-cell *matHeaderCellDef scope="col">Host name</th>
-              <td mat-cell *matCellDef="let s" class="ob-card-title"><a [routerLink]="['/servers', s.id]" data-testid="server-link">{{ s.hostname }}</a></td>
+              <td mat-cell *matCellDef="let s" class="ob-card-title"><a class="ob-name" [routerLink]="['/servers', s.id]" [title]="s.hostname" data-testid="server-link">{{ s.hostname }}</a></td>
             </ng-container>
             <ng-container matColumnDef="state">
               <th mat-header-cell *matHeaderCellDef scope="col">State</th>
@@ -107,18 +108,23 @@ export function primaryAddress(s: ServerView): string {
               <th mat-header-cell *matHeaderCellDef scope="col">Actions</th>
               <td mat-cell *matCellDef="let s" data-label="Actions" class="row-actions">
                 @let acts = rowActions(s);
+                @let why = reasons(acts, s.id);
                 <div role="group" [attr.aria-label]="'Power actions for ' + s.hostname">
                   @for (a of acts; track a.action) {
                     <button mat-stroked-button type="button" [disabled]="!a.enabled" (click)="runRow(a, s)"
-                      [attr.data-testid]="'row-action-' + a.action" [attr.aria-describedby]="a.enabled ? null : 'why-' + a.action + '-' + s.id">
+                      [attr.data-testid]="'row-action-' + a.action" [attr.aria-describedby]="why.describedBy[a.action] ?? null">
                       {{ busyRow() === s.id + a.action ? a.label + '…' : a.label }}</button>
                   }
                 </div>
-                <ul class="ob-why" data-testid="row-action-reasons">
-                  @for (a of acts; track a.action) {
-                    @if (!a.enabled && a.reason) {<li [id]="'why-' + a.action + '-' + s.id" [attr.data-testid]="'row-why-' + a.action"><strong>{{ a.label }}:</strong> {{ a.reason }}</li>}
-                  }
-                </ul>
+                @if (why.groups.length) {
+                  <!-- One line per distinct reason, cut at two lines; the whole text is the title (hover) and, through
+                       aria-describedby, what a screen reader reads for each button. -->
+                  <ul class="ob-why row-why" data-testid="row-action-reasons">
+                    @for (g of why.groups; track g.id) {
+                      <li [id]="g.id" data-testid="row-why" [attr.data-actions]="g.actions.join(' ')" [title]="g.labels + ': ' + g.reason"><strong>{{ g.labels }}:</strong> {{ g.reason }}</li>
+                    }
+                  </ul>
+                }
               </td>
             </ng-container>
             <tr mat-header-row *matHeaderRowDef="columns"></tr>
@@ -142,8 +148,20 @@ export function primaryAddress(s: ServerView): string {
     .field input { min-width: min(320px, 80vw); }
     .field input, .field select { font: inherit; padding: 6px 8px; }
     .no-match { padding: 16px 0; }
-    .row-actions [role=group] { display: flex; flex-wrap: wrap; gap: 4px; }
-    .row-actions .ob-why { max-width: 260px; }`,
+    /* Buttons keep their width and wrap as a whole; the reasons below take the cell's width and at most two lines each. */
+    td.row-actions { max-width: 24rem; }
+    .row-actions [role=group] { display: flex; flex-wrap: nowrap; gap: 4px; }
+    .row-actions [role=group] button { flex: none; white-space: nowrap; min-width: 0; padding: 0 14px; }
+    td .ob-name { max-width: min(24ch, 28vw); }
+    .row-why li { display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2; line-clamp: 2; overflow: hidden; }
+    @media (max-width: 600px) {
+      td.row-actions { max-width: none; flex-wrap: wrap; }
+      .row-actions [role=group] { flex: 1 1 0; min-width: 0; flex-wrap: wrap; }
+      .row-actions .row-why { flex: 1 1 100%; margin: 0; }
+      /* A card has the width, and a phone has no hover: up to four lines, and the host name takes the card's width. */
+      .row-why li { -webkit-line-clamp: 4; line-clamp: 4; }
+      td .ob-name { max-width: 100%; }
+    }`,
 })
 export class ServersListPage {
   private readonly api = inject(ApiService);
@@ -228,6 +246,10 @@ export class ServersListPage {
     const o = LIST_ORDERS.find((x) => x.value === value) ?? LIST_ORDERS[0]!;
     const isDefault = o === LIST_ORDERS[0];
     void this.router.navigate([], { relativeTo: this.route, queryParams: { sort: isDefault ? null : o.sort, order: isDefault ? null : o.order }, queryParamsHandling: 'merge' });
+  }
+
+  reasons(acts: ActionState[], serverId: string): ReturnType<typeof groupReasons> {
+    return groupReasons(acts, `why-${serverId}-`);
   }
 
   rowActions(s: ServerView): ActionState[] {
