@@ -84,6 +84,7 @@ import { SnapshotsController } from './snapshots/snapshots.controller.js';
 import { BackupsController } from './backups/backups.controller.js';
 import { BackupsService } from './backups/backups.service.js';
 import { BackupsEngineAdapter } from './backups/backups-engine.adapter.js';
+import { BackupStoreDeletesService } from './backups/backup-store-deletes.service.js';
 import { TenantBackupsController } from './backups/tenant-backups.controller.js';
 import { TenantBackupsService } from './backups/tenant-backups.service.js';
 import { SnapshotExpiry, SnapshotsService } from './snapshots/snapshots.service.js';
@@ -192,13 +193,13 @@ class EventsOutModule {}
   imports: [FleetModule, SshKeysModule],
   controllers: [ServersController, AdminServersController, AdminTasksController, UsageController, AdminNodeUsageController, SnapshotsController, BackupsController, AdminTrafficController, AdminImageNodesController, AdminNodeHeartbeatsController],
   providers: [
-    ServerOrdersService, ServerViewsService, ServerActionsService, ServerResizeService, AdminTasksService, AdminTaskActionsService, NodePlacementService, OutboxRelayService, TaskRunner, BillingPort, SnapshotsService, BackupsService,
+    ServerOrdersService, ServerViewsService, ServerActionsService, ServerResizeService, AdminTasksService, AdminTaskActionsService, NodePlacementService, OutboxRelayService, TaskRunner, BillingPort, SnapshotsService, BackupsService, BackupStoreDeletesService,
     // node events: each handler registers its kind (node-events/event-handlers.ts)
     NodeEventHandlers, NodeEventsConsumer, HeartbeatsService, TaskProgressHandler, TaskResultHandler, WireRefusedHandler, DomainStateHandler,
     NodeOrphansService, OrphanReportHandler,
     UsageIngestHandler, UsageService, UsageRetentionService, TrafficQuotaService, ImageVerificationService, HeartbeatHistoryService,
   ],
-  exports: [ServerOrdersService, ServerViewsService, TaskRunner, OutboxRelayService, NodeEventsConsumer, NodeEventHandlers, SnapshotsService, BackupsService],
+  exports: [ServerOrdersService, ServerViewsService, TaskRunner, OutboxRelayService, NodeEventsConsumer, NodeEventHandlers, SnapshotsService, BackupsService, BackupStoreDeletesService],
 })
 class ServersModule {}
 

@@ -295,3 +295,83 @@ test('restore into a new server: an order whose create carries the backup; also 
     clock.set(new Date());
   }
 });
+
+test('a deleted server\'s backups: the customer\'s DELETE and the grace expiry go to an online node of the store\'s location as store_delete; the row goes once the node confirms, a failure puts it back; another tenant 404', async () => {
+  await ensureStore();
+  await h.ds.query(`UPDATE nodes SET state = 'online', last_heartbeat_at = now() WHERE id = $1`, [h.seed.nodeId]);
+  const a = await h.register('sd');
+  const b = await h.register('sd-other');
+  const id = await h.orderRunning(a.token, 'sd-src');
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const made = await h.http('POST', `/api/v1/servers/${id}/backups`, { token: a.token });
+    assert.equal(made.status, 202, JSON.stringify(made.body));
+    await h.waitIdle(a.token, id, 'running');
+    ids.push(made.body.id);
+  }
+  assert.equal((await h.http('DELETE', `/api/v1/servers/${id}`, { token: a.token })).status, 202);
+  await h.waitIdle(a.token, id, 'deleted');
+  const rows = async () => (await h.ds.query('SELECT id, state FROM backups WHERE server_id = $1 ORDER BY created_at', [id])) as { id: string; state: string }[];
+  const waitRows = (n: number) => until(`${n} backups left`, async () => ((await rows()).length === n ? rows() : null));
+
+  // another tenant: 404, nothing sent
+  const sent = node.storeDeletes.length;
+  assert.equal((await h.http('DELETE', `/api/v1/backups/${ids[0]}`, { token: b.token })).status, 404);
+  assert.equal(node.storeDeletes.length, sent);
+
+  // the node fails: the backup comes back ready, the failure audited with the node's reason
+  node.storeDeleteAnswer = { ok: false, reason: 'store_unreachable: backup store backup1.example.net:2222: Connection refused' };
+  const failing = await h.http('DELETE', `/api/v1/backups/${ids[0]}`, { token: a.token });
+  assert.equal(failing.status, 202, JSON.stringify(failing.body));
+  assert.equal(failing.body.state, 'deleting');
+  await until('the failed delete put back', async () => (await rows()).find((r) => r.id === ids[0])?.state === 'ready');
+  const [failAudit] = await h.ds.query(`SELECT details FROM audit_log WHERE target_id = $1 AND action = 'backup.delete_failed'`, [ids[0]]);
+  assert.match(failAudit.details.reason, /Connection refused/);
+
+  // the customer's delete within grace: store_delete to the online node with the store and the backup's file, the row goes
+  node.storeDeleteAnswer = { ok: true };
+  const del = await h.http('DELETE', `/api/v1/backups/${ids[0]}`, { token: a.token });
+  assert.equal(del.status, 202, JSON.stringify(del.body));
+  await waitRows(2);
+  const cmd = node.storeDeletes.at(-1)!;
+  assert.deepEqual(cmd.backup, { id: ids[0], serverId: id });
+  assert.equal(cmd.nodeId, h.seed.nodeId);
+  assert.equal(cmd.store.basePath, '/srv/oblako-backups');
+  const [asked] = await h.ds.query(`SELECT actor_kind, actor_user_id FROM audit_log WHERE target_id = $1 AND action = 'backup.delete' ORDER BY id DESC LIMIT 1`, [ids[0]]);
+  assert.equal(asked.actor_kind, 'user');
+  assert.equal(asked.actor_user_id, a.userId);
+
+  // a node that never answers: deleting, not sent twice while fresh
+  node.storeDeleteAnswer = null;
+  assert.equal((await h.http('DELETE', `/api/v1/backups/${ids[1]}`, { token: a.token })).status, 202);
+  await until('sent', async () => node.storeDeletes.some((c) => c.backup.id === ids[1]));
+  assert.equal((await h.http('DELETE', `/api/v1/backups/${ids[1]}`, { token: a.token })).status, 202);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(node.storeDeletes.filter((c) => c.backup.id === ids[1]).length, 1, 'a fresh request is not sent again');
+  // ... until the retell time has passed: then the grace sweep asks again, and the rest goes too
+  node.storeDeleteAnswer = { ok: true };
+  await h.ds.query(`UPDATE backups SET delete_requested_at = now() - interval '1 hour' WHERE id = $1`, [ids[1]]);
+  const [{ deleted_at: deletedAt }] = await h.ds.query('SELECT deleted_at FROM servers WHERE id = $1', [id]);
+  const graceDays = (await h.http('GET', '/api/v1/admin/settings/backups', { token: staff })).body.deletedServerGraceDays as number;
+  const clock = h.api.app.get(BackupPolicyClock);
+  const scheduler = h.api.app.get(BackupScheduler);
+  // within grace the sweep deletes nothing
+  clock.set(new Date(new Date(deletedAt).getTime() + graceDays * 86_400_000 - 60_000));
+  try {
+    await scheduler.sweep();
+    assert.equal((await rows()).length, 2);
+    clock.set(new Date(new Date(deletedAt).getTime() + graceDays * 86_400_000 + 60_000));
+    for (let i = 0; i < 10 && (await rows()).length > 0; i++) {
+      const r = await scheduler.sweep();
+      void r;
+      await new Promise((res) => setTimeout(res, 300));
+    }
+  } finally {
+    clock.set(new Date());
+  }
+  assert.deepEqual(await rows(), [], 'past the grace every backup of the deleted server is gone');
+  assert.ok(node.storeDeletes.filter((c) => c.backup.id === ids[1]).length >= 2, 'the stale request was sent again');
+  assert.ok(node.storeDeletes.some((c) => c.backup.id === ids[2]));
+  const [sys] = await h.ds.query(`SELECT actor_kind FROM audit_log WHERE target_id = $1 AND action = 'backup.delete'`, [ids[2]]);
+  assert.equal(sys.actor_kind, 'system');
+});

@@ -15,4 +15,5 @@ export * from './usage.js';
 export * from './backup-policy.js';
 export * from './orphans.js';
 export * from './images.js';
+export * from './backup-store-delete.js';
 export * from './node-heartbeats.js';

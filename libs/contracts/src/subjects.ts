@@ -51,6 +51,8 @@ export const EventKind = {
   OrphanReport: 'orphan.report',
   /** A node's answer to `image_verify`: an image fetched and checked, or why not (`ImageStateEventSchema`, images.ts). */
   ImageState: 'image.state',
+  /** A node's answer to `store_delete`: a deleted server's backup removed from its store, or why not (backup-store-delete.ts). */
+  StoreDeleted: 'backup.store_deleted',
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 

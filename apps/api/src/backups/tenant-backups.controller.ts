@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Inject, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Permission, type ServerView, type TenantBackupView } from '@oblako/contracts';
 import { RequirePermission, TenantScoped, VerifiedEmailGuard } from '../common/guards.js';
@@ -32,5 +32,14 @@ export class TenantBackupsController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
   ): Promise<ServerView> {
     return this.backups.restoreToNew(tenantId, actor, id, dto, idempotencyKeyOf(idempotencyKey));
+  }
+
+  @Delete(':id')
+  @HttpCode(202)
+  @RequirePermission(Permission.ServersWrite)
+  @ApiOperation({ summary: 'Delete one of the team\'s backups from its store, also a deleted server\'s (409 backup_in_use while a server is being created from it)' })
+  @ApiAcceptedResponse({ type: TenantBackupDto, description: 'Accepted: the backup is deleting until a node confirms the file is gone from the store.' })
+  remove(@CurrentTenant() tenantId: string, @CurrentActor() actor: Actor, @UuidParam() id: string): Promise<TenantBackupView> {
+    return this.backups.remove(tenantId, actor, id);
   }
 }

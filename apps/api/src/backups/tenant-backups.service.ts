@@ -11,7 +11,8 @@ import { ServerEntity } from '../servers/server.entities.js';
 import { ServerOrdersService, type CreateServerInput } from '../servers/server-orders.service.js';
 import { BackupEntity } from './backup.entity.js';
 import { BackupError } from './backups.errors.js';
-import { backupFromRow, backupView } from './backups.service.js';
+import { BackupStoreDeletesService } from './backup-store-deletes.service.js';
+import { backupFromRow, backupView, BackupsService } from './backups.service.js';
 
 const GiB = 1024 ** 3;
 const backupNotFound = () => new BackupError('backup_not_found', 'No backup with that id in this team.');
@@ -32,6 +33,8 @@ export class TenantBackupsService {
     @Inject(ServerOrdersService) private readonly orders: ServerOrdersService,
     @Inject(BackupSchedulesService) private readonly schedules: BackupSchedulesService,
     @Inject(BackupPolicyClock) private readonly clock: BackupPolicyClock,
+    @Inject(BackupsService) private readonly backups: BackupsService,
+    @Inject(BackupStoreDeletesService) private readonly storeDeletes: BackupStoreDeletesService,
   ) {}
 
   /** The tenant's backups, newest first; `serverDeleted` keeps only those of deleted (true) or live (false) servers. */
@@ -58,6 +61,21 @@ export class TenantBackupsService {
         locationId: r['location_id'] as string,
       };
     });
+  }
+
+  /**
+   * Delete one of the tenant's backups: a live server's through its `backup_delete` task, a deleted server's through a
+   * `store_delete` node command (BackupStoreDeletesService). Answers the backup as it is now (`deleting`).
+   */
+  async remove(tenantId: string, actor: Actor, backupId: string): Promise<TenantBackupView> {
+    const backup = await this.ds.getRepository(BackupEntity).findOneBy({ id: backupId, tenantId });
+    if (!backup) throw backupNotFound();
+    const [server]: { deleted: boolean }[] = await this.ds.query(`SELECT ${DELETED_SQL} AS deleted FROM (SELECT 1) x LEFT JOIN servers s ON s.id = $1`, [backup.serverId]);
+    if (server?.deleted) await this.storeDeletes.request(backupId, actor, tenantId);
+    else await this.backups.remove(tenantId, actor, backup.serverId, backupId);
+    const [view] = (await this.list(tenantId)).filter((v) => v.id === backupId);
+    if (!view) throw backupNotFound();
+    return view;
   }
 
   /**

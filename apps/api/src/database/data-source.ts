@@ -30,6 +30,7 @@ import { HourlyBilling1796307245005 } from './migrations/1796307245005-hourly-bi
 import { NodeHeartbeats1796307305116 } from './migrations/1796307305116-node-heartbeats.js';
 import { SharedHourlySubscription1796411561923 } from './migrations/1796411561923-shared-hourly-subscription.js';
 import { BackupRestoreToNew1796420000000 } from './migrations/1796420000000-backup-restore-to-new.js';
+import { BackupStoreDeletes1796420000100 } from './migrations/1796420000100-backup-store-deletes.js';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000, TenantServerLimit1764300000000, TenantSuspension1764400000000,
@@ -51,6 +52,7 @@ export const MIGRATIONS = [
   NodeHeartbeats1796307305116,
   SharedHourlySubscription1796411561923,
   BackupRestoreToNew1796420000000,
+  BackupStoreDeletes1796420000100,
 ];
 
 export interface DataSourceSettings {

@@ -1,8 +1,8 @@
 import { jetstream, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
-  IMAGE_VERIFY_OP, ImageVerifyCommandSchema, ORPHAN_DESTROY, OrphanDestroyCommandSchema, parseNodeCommand, subjects, WIRE_VERSION,
-  type EventKind, type ImageVerifyCommand, type NodeCommand, type OrphanDestroyCommand, type OrphanOutcome, type Subjects,
+  IMAGE_VERIFY_OP, ImageVerifyCommandSchema, ORPHAN_DESTROY, OrphanDestroyCommandSchema, parseNodeCommand, STORE_DELETE_OP, StoreDeleteCommandSchema, subjects, WIRE_VERSION,
+  type EventKind, type ImageVerifyCommand, type NodeCommand, type OrphanDestroyCommand, type OrphanOutcome, type StoreDeleteCommand, type Subjects,
 } from '@oblako/contracts';
 import { TEST_NATS_URL } from '@oblako/testing';
 
@@ -23,6 +23,9 @@ export class FakeNode {
   /** Orphan commands (`orphan_destroy`) received; each is answered with an `orphan.report` of {@link orphanOutcome}. */
   readonly orphans: OrphanDestroyCommand[] = [];
   orphanOutcome: OrphanOutcome = 'destroyed';
+  /** The `store_delete` commands this node received; each is answered with {@link storeDeleteAnswer} (null: no answer). */
+  readonly storeDeletes: StoreDeleteCommand[] = [];
+  storeDeleteAnswer: { ok: boolean; reason?: string } | null = { ok: true };
   /** The `image_verify` commands this node received. */
   readonly imageRequests: ImageVerifyCommand[] = [];
   /** How it answers them (`image.state`): by default every image checks out; null leaves a request unanswered. */
@@ -53,6 +56,16 @@ export class FakeNode {
             await node.publish(node.nodeId, 'orphan.report', {
               v: WIRE_VERSION, nodeId: node.nodeId, serverId: o.data.serverId, outcome: node.orphanOutcome, message: `fake node: ${node.orphanOutcome}`, at: Date.now(),
             });
+          }
+          msg.ack();
+          continue;
+        }
+        if (node.s.parse(msg.subject)?.name === STORE_DELETE_OP) {
+          const d = StoreDeleteCommandSchema.safeParse(msg.json());
+          if (d.success) {
+            node.storeDeletes.push(d.data);
+            const a = node.storeDeleteAnswer;
+            if (a) await node.publish(node.nodeId, 'backup.store_deleted', { v: WIRE_VERSION, requestId: d.data.requestId, nodeId: node.nodeId, backupId: d.data.backup.id, ok: a.ok, ...(a.reason ? { reason: a.reason } : {}), at: Date.now() });
           }
           msg.ack();
           continue;

@@ -1,6 +1,6 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import {
-  DomainState, IMAGE_VERIFY_OP, ImageVerifyCommandSchema, ORPHAN_DESTROY, OrphanDestroyCommandSchema, parseNodeCommand, parseWith, TASK_OPS, WIRE_VERSION, wireMismatch, wireVersionOf,
+  DomainState, IMAGE_VERIFY_OP, ImageVerifyCommandSchema, ORPHAN_DESTROY, OrphanDestroyCommandSchema, parseNodeCommand, parseWith, STORE_DELETE_OP, StoreDeleteCommandSchema, TASK_OPS, WIRE_VERSION, wireMismatch, wireVersionOf,
   type NodeCommand, type OrphanReport, type Subjects, type TaskOp, type TaskResultEvent,
 } from '@oblako/contracts';
 import { nowMs, sleep } from '../clock.js';
@@ -93,6 +93,7 @@ export class CommandLoop {
     const receivedAt = nowMs();
     if (this.d.subjects.parse(m.subject)?.name === ORPHAN_DESTROY) return this.destroyOrphan(m);
     if (this.d.subjects.parse(m.subject)?.name === IMAGE_VERIFY_OP) return this.verifyImage(m);
+    if (this.d.subjects.parse(m.subject)?.name === STORE_DELETE_OP) return this.deleteFromStore(m);
     const cmd = await this.validate(m, receivedAt);
     if (!cmd) return;
     if (cmd.issuedAt > (this.lastIssued.get(cmd.serverId) ?? 0)) this.lastIssued.set(cmd.serverId, cmd.issuedAt);
@@ -166,6 +167,42 @@ export class CommandLoop {
       // The result could not be published: let JetStream redeliver; the stored result answers it.
       log.error('command not acknowledged, it will be redelivered', { taskId: cmd.taskId, error: errorMessage(err) });
       m.nak(1000);
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  /**
+   * `store_delete` (no server, no task: a deleted server's backup): remove the file from the store, answer with
+   * `backup.store_deleted`, then ack. Repeating it is harmless, so a redelivery just does it again.
+   */
+  private async deleteFromStore(m: JsMsg): Promise<void> {
+    const { config, bus, log } = this.d;
+    let raw: unknown;
+    try {
+      raw = m.json();
+    } catch {
+      raw = undefined;
+    }
+    const theirs = wireVersionOf(raw);
+    const mismatch = theirs === null ? null : wireMismatch('daemon', theirs);
+    if (mismatch) return this.refuseWireVersion(m, raw, theirs, mismatch);
+    const parsed = parseWith(StoreDeleteCommandSchema, raw);
+    if (!parsed.ok || parsed.value.nodeId !== config.nodeId) {
+      log.warn('refusing a store_delete command', { subject: m.subject, seq: m.seq, error: parsed.ok ? `for node ${parsed.value.nodeId}, this is ${config.nodeId}` : parsed.error });
+      m.term();
+      return;
+    }
+    const cmd = parsed.value;
+    const keepAlive = setInterval(() => m.working(), KEEPALIVE_MS);
+    try {
+      const done = await this.d.executor.deleteFromStore(cmd);
+      await bus.events.storeDeleted({ v: WIRE_VERSION, requestId: cmd.requestId, nodeId: config.nodeId, backupId: cmd.backup.id, ok: done.ok, ...(done.reason ? { reason: done.reason } : {}), at: nowMs() });
+      m.ack();
+      log[done.ok ? 'info' : 'warn']('backup deleted from its store', { backupId: cmd.backup.id, serverId: cmd.backup.serverId, storeId: cmd.store.id, ok: done.ok, reason: done.reason });
+    } catch (err) {
+      log.error('store_delete answer not published, the command will be redelivered', { backupId: cmd.backup.id, error: errorMessage(err) });
+      m.nak(2000);
     } finally {
       clearInterval(keepAlive);
     }

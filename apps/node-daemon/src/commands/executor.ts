@@ -1,4 +1,4 @@
-import { DomainState, type CommandOf, type NodeCommand, type OrphanDestroyCommand, type OrphanOutcome, type TaskOp } from '@oblako/contracts';
+import { DomainState, type CommandOf, type NodeCommand, type OrphanDestroyCommand, type OrphanOutcome, type StoreDeleteCommand, type TaskOp } from '@oblako/contracts';
 import type { BackupEngine } from '../backups/engine.js';
 import { NO_GUEST_AGENT, type GuestAgent } from '../guest-agent.js';
 import { DomainLifecycle } from '../hypervisor/lifecycle.js';
@@ -8,7 +8,7 @@ import { domainName } from '../naming.js';
 import { COMMAND_HANDLERS, CommandFailure, FailureCode, type CommandHandler, type HandlerContext, type TaskOutput } from './handlers/index.js';
 import { destroyOrphan } from './orphans.js';
 import type { ServerProvisioner } from './provisioner.js';
-import type { StepRecorder } from './recorder.js';
+import { StepRecorder } from './recorder.js';
 
 export { CommandFailure, FailureCode } from './handlers/index.js';
 
@@ -85,6 +85,21 @@ export class CommandExecutor {
   /** A domain the API says this node should no longer hold (orphans.ts: only Oblako's own domains are touched). */
   destroyOrphan(cmd: OrphanDestroyCommand): Promise<{ outcome: OrphanOutcome; message: string }> {
     return destroyOrphan({ hv: this.hv, lifecycle: this.lifecycle, provisioner: this.provisioner }, cmd);
+  }
+
+  /**
+   * `store_delete`: remove a deleted server's backup (and any `.tmp` of it) from its store. No domain is involved;
+   * a node without a backup engine says so.
+   */
+  async deleteFromStore(cmd: StoreDeleteCommand): Promise<{ ok: boolean; reason?: string }> {
+    if (!this.opts.backups) return { ok: false, reason: 'this node takes no backups (it has no disk provisioning: OBLAKO_PROVISIONING is not "full")' };
+    try {
+      await this.opts.backups.remove(cmd.store, cmd.backup, new StepRecorder());
+      return { ok: true };
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      return { ok: false, reason: `${code ?? 'failed'}: ${errorMessage(err)}` };
+    }
   }
 
   private context(rec: StepRecorder): HandlerContext {

@@ -16,6 +16,7 @@ import {
   type Heartbeat,
   type OrphanReport,
   type ImageStateEvent,
+  type StoreDeletedEvent,
   type Subjects,
   type TaskProgressEvent,
   type TaskResultEvent,
@@ -157,6 +158,11 @@ export class EventPublisher {
   /** A command in another wire version, refused before any of it ran (frozen format, `wire.ts`). */
   wireRefused(e: WireRefusal): Promise<void> {
     return this.durable(this.s.nodeEvent(this.nodeId, EventKind.WireRefused), e);
+  }
+
+  /** The answer to a `store_delete` command (confirmed: the backup's row waits for it). */
+  storeDeleted(e: StoreDeletedEvent): Promise<void> {
+    return this.durable(this.s.nodeEvent(this.nodeId, EventKind.StoreDeleted), e);
   }
 
   /** The answer to an `image_verify` command (confirmed: staff and the catalogue wait for it). */
