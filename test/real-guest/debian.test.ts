@@ -38,6 +38,7 @@ import {
   run,
   sshHostKeys,
   sshRun,
+  SSH_CONNECT_TIMEOUT_S,
   startHypervisor,
   tryRun,
   virsh,
@@ -146,12 +147,14 @@ describe('a real Debian 12 server ordered through the API', { skip: skip ?? fals
       },
     });
     admin = new ApiClient(stack.apiUrl);
+    admin.refreshOnExpiry = true; // the file outlives an access token on a loaded machine
     await admin.login('admin@rg-debian.test', adminPassword);
     plan = await admin.ok<PlanView>('POST', '/api/v1/admin/plans', {
       name: 'Debian test', vcpus: 1, memoryMiB: 768, diskGiB: DISK_GIB, cpuQuotaPercent: 100, diskIops: 0, diskMBps: 0, netMbit: 0, priceMonthlyCents: 100,
     });
     await admin.ok<IpPoolView>('POST', '/api/v1/admin/ip-pools', { locationId: stack.seed.locationId, cidr: POOL6, gateway: GATEWAY6 });
     customer = new ApiClient(stack.apiUrl);
+    customer.refreshOnExpiry = true;
     const email = `${uniqueName('deb')}@rg-debian.test`;
     await customer.register(email, 'correct horse battery staple', 'Debian Test Ltd');
     await stack.verifyEmail(email);
@@ -241,7 +244,7 @@ describe('a real Debian 12 server ordered through the API', { skip: skip ?? fals
     assert.deepEqual(route6.map((r) => [r.gateway, r.dev]), [[GATEWAY6, 'eth0']], 'the IPv6 default route is via the assigned gateway');
     // and the guest really is reachable on both, from the hypervisor side
     // (retried: on a loaded machine the IPv6 address may still be in duplicate address detection when SSH over IPv4 already answers)
-    await waitFor(`sshd answering on ${v6.address}`, async () => (await tryRun('ip', ['netns', 'exec', hv.netns, 'ssh-keyscan', '-T', '5', v6.address], 30_000)).ok || undefined, { timeoutMs: 120_000, intervalMs: 1000 });
+    await waitFor(`sshd answering on ${v6.address}`, async () => (await tryRun('ip', ['netns', 'exec', hv.netns, 'ssh-keyscan', '-T', String(SSH_CONNECT_TIMEOUT_S), v6.address], (SSH_CONNECT_TIMEOUT_S + 30) * 1000)).stdout.includes('ssh-') || undefined, { timeoutMs: 300_000, intervalMs: 1000 });
 
     const diskBytes = DISK_GIB * 1024 ** 3;
     assert.equal(Number((await sshRun(ssh, 'lsblk -bdno SIZE /dev/vda')).trim()), diskBytes, "the disk is the plan's size");
@@ -443,8 +446,8 @@ async function sshPassword(netns: string, address: string, user: string, passwor
   try {
     const r = await run('ip', [
       'netns', 'exec', netns, 'ssh', '-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=password,keyboard-interactive', '-o', 'NumberOfPasswordPrompts=1',
-      '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=5', `${user}@${address}`, '--', 'whoami',
-    ], { timeoutMs: 30_000, env: { ...process.env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' } }).catch(() => null);
+      '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', `ConnectTimeout=${SSH_CONNECT_TIMEOUT_S}`, `${user}@${address}`, '--', 'whoami',
+    ], { timeoutMs: (SSH_CONNECT_TIMEOUT_S + 30) * 1000, env: { ...process.env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' } }).catch(() => null);
     return r ? r.stdout.trim() : null;
   } finally {
     rmSync(askpass, { force: true });

@@ -6,7 +6,7 @@
  */
 import { execFile as execFileCb, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -112,8 +112,49 @@ export function uniqueNetns(prefix = 'oblako-rg'): string {
   return `${prefix}-${randomBytes(3).toString('hex')}`;
 }
 
+/** Where netns-libvirtd.sh keeps a private libvirtd's state (one folder per namespace). */
+const PRIVATE_LIBVIRT_ROOT = '/var/lib/oblako-libvirt';
+const OWNER_FILE = 'oblako-test-owner';
+
+/**
+ * Removes the hypervisors of earlier test runs whose process is gone: a test killed from outside (a
+ * timeout, Ctrl-C, a lost machine) runs no `after`, and its software-emulated guests went on taking
+ * CPU from everything after it (two such guests held a core between runs here). Only namespaces this
+ * file made (they carry an owner file) are touched, and only when their owner is not a live process,
+ * so runs side by side keep theirs.
+ */
+export async function sweepDeadHypervisors(prefix = 'oblako-rg-'): Promise<string[]> {
+  const swept: string[] = [];
+  if (!existsSync(PRIVATE_LIBVIRT_ROOT)) return swept;
+  for (const name of readdirSync(PRIVATE_LIBVIRT_ROOT)) {
+    const owner = join(PRIVATE_LIBVIRT_ROOT, name, OWNER_FILE);
+    if (!name.startsWith(prefix) || !existsSync(owner)) continue;
+    const [pid, started] = readFileSync(owner, 'utf8').trim().split(' ');
+    if (pid && existsSync(`/proc/${pid}`) && processStart(Number(pid)) === started) continue;
+    const uri = (await tryRun(NETNS_LIBVIRTD, ['uri', name])).stdout.trim();
+    if (uri) await destroyDomains(uri, '');
+    const r = await tryRun(NETNS_LIBVIRTD, ['delete', name], 60_000);
+    if (r.ok) swept.push(name);
+    else console.error(`could not remove the dead test hypervisor ${name}: ${r.stderr.trim()}`);
+  }
+  return swept;
+}
+
+/** A process's start time in clock ticks since boot (field 22 of /proc/PID/stat): with the pid, it names one process even after pids wrap. */
+function processStart(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  } catch {
+    return '';
+  }
+}
+
 export async function startHypervisor(netns = uniqueNetns()): Promise<Hypervisor> {
+  const swept = await sweepDeadHypervisors();
+  if (swept.length) console.log(`# removed ${swept.length} hypervisor(s) left by killed test runs: ${swept.join(', ')}`);
   await run(NETNS_LIBVIRTD, ['start', netns], { env: { ...process.env, OBLAKO_LIBVIRT_PRIVATE: '1' }, timeoutMs: 60_000 });
+  writeFileSync(join(PRIVATE_LIBVIRT_ROOT, netns, OWNER_FILE), `${process.pid} ${processStart(process.pid)}\n`);
   const uri = (await run(NETNS_LIBVIRTD, ['uri', netns])).stdout.trim();
   const sock = uri.split('socket=')[1] ?? '/run/libvirt/libvirt-sock';
   return {
@@ -452,27 +493,37 @@ function sshArgs(t: SshTarget, connectTimeout: number): string[] {
   ];
 }
 
+/**
+ * How long ssh may take to connect AND finish its key exchange (OpenSSH's ConnectTimeout covers both).
+ * A software-emulated guest on a loaded host needs seconds for its half of the exchange. A short
+ * timeout made things worse than slow: each client gave up mid-exchange, the guest's sshd went on
+ * computing for it ("Broken pipe [preauth]"), retries piled up past MaxStartups (10) and were reset,
+ * and the guest never got a whole exchange done in 10 minutes (seen here at load 21; the same guest
+ * took 6.7 s for one unhurried login afterwards). A refused connection still fails at once.
+ */
+export const SSH_CONNECT_TIMEOUT_S = 60;
+
 /** Run a command in the guest over SSH from inside the namespace (the command is the remote shell's; only test-made strings). */
-export async function sshRun(t: SshTarget, command: string, timeoutMs = 60_000): Promise<string> {
-  return (await run('ip', [...sshArgs(t, 5), '--', command], { timeoutMs })).stdout;
+export async function sshRun(t: SshTarget, command: string, timeoutMs = 120_000): Promise<string> {
+  return (await run('ip', [...sshArgs(t, SSH_CONNECT_TIMEOUT_S), '--', command], { timeoutMs })).stdout;
 }
 
-/** Poll until the guest's sshd accepts the key (runs `true`); returns when it did. */
+/** Poll until the guest's sshd accepts the key (runs `true`); returns when it did. One attempt at a time, each given the time a slow guest needs. */
 export async function waitForSsh(t: SshTarget, timeoutMs = 600_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
-    const r = await tryRun('ip', [...sshArgs(t, 2), '--', 'true'], 15_000);
+    const r = await tryRun('ip', [...sshArgs(t, SSH_CONNECT_TIMEOUT_S), '--', 'true'], (SSH_CONNECT_TIMEOUT_S + 30) * 1000);
     if (r.ok) return;
     last = r.stderr.split('\n').slice(-2).join(' ');
-    await sleep(250);
+    await sleep(1000);
   }
   throw new Error(`ssh ${t.user}@${t.address} did not accept the key within ${timeoutMs} ms (last: ${last})`);
 }
 
 /** The guest's SSH host keys (ssh-keyscan from inside the namespace), sorted `type base64` lines. */
 export async function sshHostKeys(netns: string, address: string): Promise<string[]> {
-  const out = (await inNetns(netns, 'ssh-keyscan', ['-T', '5', address], 30_000)).stdout;
+  const out = (await inNetns(netns, 'ssh-keyscan', ['-T', String(SSH_CONNECT_TIMEOUT_S), address], (SSH_CONNECT_TIMEOUT_S + 30) * 1000)).stdout;
   return out.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(' ').slice(1, 3).join(' ')).sort();
 }
 
