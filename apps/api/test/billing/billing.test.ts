@@ -2,40 +2,32 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '@oblako/testing';
 import { startApi, type RunningApi } from '../../src/app.js';
-import { BillingClock } from '../../src/billing/billing.clock.js';
 import { BillingWorker } from '../../src/billing/billing-worker.service.js';
-import { FakeNode } from '../support/fake-node.js';
-import { ADMIN, startHarness, type Harness } from '../support/harness.js';
-import { FakeStripe, type FakeEvent } from '../support/stripe-server.js';
+import { startBillingStack, type BillingStack } from '../support/billing-stack.js';
 
 const GRACE_HOURS = 48;
 const RETENTION_DAYS = 7;
 const HOUR = 3600_000;
 
-let h: Harness;
-let node: FakeNode;
-let stripe: FakeStripe;
-let clock: BillingClock;
-let worker: BillingWorker;
+let stack: BillingStack;
+let h: BillingStack['h'];
+let stripe: BillingStack['stripe'];
+let clock: BillingStack['clock'];
+let node: BillingStack['node'];
+let worker: BillingStack['worker'];
 let admin: string;
 let replica: RunningApi | null = null;
+let deliverAll: BillingStack['deliverAll'];
 
 before(async () => {
-  stripe = await FakeStripe.start();
-  h = await startHarness({
-    env: { ...stripe.env(), BILLING_GRACE_HOURS: String(GRACE_HOURS), BILLING_RETENTION_DAYS: String(RETENTION_DAYS), BILLING_POLL_MS: '200', BILLING_RETURN_URL: 'https://panel.test' },
+  stack = await startBillingStack({
+    BILLING_GRACE_HOURS: String(GRACE_HOURS), BILLING_RETENTION_DAYS: String(RETENTION_DAYS), BILLING_POLL_MS: '200', BILLING_RETURN_URL: 'https://panel.test',
   });
-  node = await FakeNode.start(h.config.natsSubjectPrefix, h.seed.nodeId);
-  clock = h.api.app.get(BillingClock);
-  worker = h.api.app.get(BillingWorker);
-  stripe.setTimeSource(() => clock.now().getTime());
-  admin = await h.login(ADMIN.email, ADMIN.password);
+  ({ h, node, stripe, clock, worker, admin, deliverAll } = stack);
 });
 after(async () => {
-  await node?.stop();
   await replica?.close();
-  await h?.close();
-  await stripe?.stop();
+  await stack?.close();
 });
 
 async function order(token: string, hostname: string) {
@@ -45,13 +37,6 @@ async function order(token: string, hostname: string) {
   });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   return r.body;
-}
-
-async function deliverAll(events: FakeEvent[]) {
-  for (const e of events) {
-    const r = await stripe.deliver(h.url, e);
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-  }
 }
 
 /** Run the worker until the inbox is empty and the reconciler has swept once. */
@@ -64,13 +49,7 @@ async function state(token: string, id: string): Promise<string> {
   return (await h.http('GET', `/api/v1/servers/${id}`, { token })).body.state;
 }
 
-async function waitState(token: string, id: string, want: string) {
-  return waitFor(`server ${id} to be ${want}`, async () => {
-    await worker.drain(true);
-    const r = await h.http('GET', `/api/v1/servers/${id}`, { token });
-    return r.body.state === want && !['queued', 'dispatched', 'running'].includes(r.body.currentTask?.state) ? r.body : undefined;
-  }, { timeoutMs: 8000, intervalMs: 25 });
-}
+const waitState = (token: string, id: string, want: string) => stack.waitState(token, id, want);
 
 async function createTasks(serverId: string): Promise<number> {
   const [r] = await h.ds.query(`SELECT count(*)::int AS n FROM tasks WHERE server_id = $1 AND op = 'create'`, [serverId]);
@@ -262,10 +241,7 @@ describe('billing with Stripe (Stripe-compatible test server, real SDK, real Pos
     const { id, subId } = await paidServer(x.token, 'delpaid.example.com');
     assert.equal((await h.http('DELETE', `/api/v1/servers/${id}`, { token: x.token })).status, 202);
     await waitState(x.token, id, 'deleted');
-    await waitFor('subscription cancelled', async () => {
-      await worker.drain(true);
-      return stripe.subscriptions.get(subId)!.status === 'canceled' ? true : undefined;
-    }, { timeoutMs: 5000, intervalMs: 25 });
+    await stack.waitCancelled(subId);
     await deliverAll(stripe.outbox.splice(0));
     await settle();
     const sub = (await h.http('GET', `/api/v1/billing/subscriptions/${id}`, { token: x.token })).body;

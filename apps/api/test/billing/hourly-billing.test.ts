@@ -1,41 +1,33 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitFor } from '@oblako/testing';
 import { startApi, type RunningApi } from '../../src/app.js';
 import { BillingClock } from '../../src/billing/billing.clock.js';
-import { BillingWorker } from '../../src/billing/billing-worker.service.js';
 import { HourlyMeterService } from '../../src/billing/hourly-meter.service.js';
-import { FakeNode } from '../support/fake-node.js';
-import { ADMIN, startHarness, type Harness } from '../support/harness.js';
-import { FakeStripe, type FakeEvent } from '../support/stripe-server.js';
+import { startBillingStack, type BillingStack } from '../support/billing-stack.js';
 
 const HOUR = 3600_000;
 const RATE = 7; // cents per hour
 
-let h: Harness;
-let node: FakeNode;
-let stripe: FakeStripe;
-let clock: BillingClock;
-let worker: BillingWorker;
+let s: BillingStack;
+let h: BillingStack['h'];
+let stripe: BillingStack['stripe'];
+let clock: BillingStack['clock'];
+let worker: BillingStack['worker'];
 let admin: string;
 let hourlyPlanId: string;
 let replica: RunningApi | null = null;
+let deliverAll: BillingStack['deliverAll'];
+let waitCancelled: BillingStack['waitCancelled'];
+let finalInvoice: BillingStack['finalInvoice'];
 
 before(async () => {
-  stripe = await FakeStripe.start();
   // A long poll: the test drives the worker itself, so what it counts is what it caused.
-  h = await startHarness({ env: { ...stripe.env(), BILLING_POLL_MS: '600000', BILLING_RETURN_URL: 'https://panel.test' } });
-  node = await FakeNode.start(h.config.natsSubjectPrefix, h.seed.nodeId);
-  clock = h.api.app.get(BillingClock);
-  worker = h.api.app.get(BillingWorker);
-  stripe.setTimeSource(() => clock.now().getTime());
-  admin = await h.login(ADMIN.email, ADMIN.password);
+  s = await startBillingStack({ BILLING_POLL_MS: '600000', BILLING_RETURN_URL: 'https://panel.test' });
+  ({ h, stripe, clock, worker, admin, deliverAll, waitCancelled, finalInvoice } = s);
 });
 after(async () => {
-  await node?.stop();
   await replica?.close();
-  await h?.close();
-  await stripe?.stop();
+  await s?.close();
 });
 
 /** Simulated time passes for every API instance (a second one joins in the idempotency test). */
@@ -44,20 +36,7 @@ function advance(ms: number) {
   if (replica) replica.app.get(BillingClock).set(clock.now());
 }
 
-async function deliverAll(events: FakeEvent[]) {
-  for (const e of events) {
-    const r = await stripe.deliver(h.url, e);
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-  }
-}
-
-async function waitState(token: string, id: string, want: string) {
-  return waitFor(`server ${id} to be ${want}`, async () => {
-    await worker.drain(true);
-    const r = await h.http('GET', `/api/v1/servers/${id}`, { token });
-    return r.body.state === want && !['queued', 'dispatched', 'running'].includes(r.body.currentTask?.state) ? r.body : undefined;
-  }, { timeoutMs: 15000, intervalMs: 50 });
-}
+const waitState = (token: string, id: string, want: string) => s.waitState(token, id, want, 15000);
 
 /** Order a server on the hourly plan and pay its Checkout Session; answers it running. */
 async function paidHourlyServer(token: string, hostname: string) {
@@ -167,13 +146,10 @@ describe('hourly billing (Stripe billing meters on the Stripe-compatible test se
     // the hours invoiced now
     assert.equal((await h.http('DELETE', `/api/v1/servers/${id}`, { token: a.token })).status, 202);
     await waitState(a.token, id, 'deleted');
-    await waitFor('subscription cancelled', async () => {
-      await worker.drain(true);
-      return stripe.subscriptions.get(sub.id)!.status === 'canceled' ? true : undefined;
-    }, { timeoutMs: 8000, intervalMs: 50 });
+    await waitCancelled(sub.id);
     assert.equal(eventsOf(id).length, 3);
     assert.equal(eventsOf(id)[2]!.identifier, `${id}:${new Date(start + 2 * HOUR).toISOString()}`);
-    const final = [...stripe.invoices.values()].find((i) => i.parent.subscription_details.subscription === sub.id && i.lines);
+    const final = finalInvoice(sub.id);
     assert.ok(final, 'a final invoice with the usage');
     assert.equal(final.lines.data[0].quantity, 3, 'exactly 3 hours billed');
     assert.equal(final.amount_due, 3 * RATE);
@@ -260,12 +236,9 @@ describe('hourly billing (Stripe billing meters on the Stripe-compatible test se
       assert.equal((await h.http('DELETE', `/api/v1/servers/${id}`, { token: t.token })).status, 202);
       await waitState(t.token, id, 'deleted');
     }
-    await waitFor('subscription cancelled', async () => {
-      await worker.drain(true);
-      return stripe.subscriptions.get(sub.id)!.status === 'canceled' ? true : undefined;
-    }, { timeoutMs: 8000, intervalMs: 50 });
+    await waitCancelled(sub.id);
     assert.deepEqual([first.id, b, c, d].map((id) => eventsOf(id).length), [6, 4, 3, 4]);
-    const final = [...stripe.invoices.values()].find((i) => i.parent.subscription_details.subscription === sub.id && i.lines);
+    const final = finalInvoice(sub.id);
     assert.ok(final, 'a final invoice with the usage');
     assert.deepEqual(Object.fromEntries(final.lines.data.map((l: { quantity: number; pricing: { price_details: { price: string } } }) => [l.pricing.price_details.price, l.quantity])),
       { [rowS.stripe_price_id]: 6 + 4 + 3, [rowM.stripe_price_id]: 4 });
@@ -301,10 +274,7 @@ describe('hourly billing (Stripe billing meters on the Stripe-compatible test se
     assert.equal(line.quantity, 4, 'each hour billed once: 2 servers × 2 hours');
     for (const id of ids) assert.equal((await h.http('DELETE', `/api/v1/servers/${id}`, { token: t.token })).status, 202);
     for (const id of ids) await waitState(t.token, id, 'deleted');
-    await waitFor('subscription cancelled', async () => {
-      await worker.drain(true);
-      return stripe.subscriptions.get(a.id)!.status === 'canceled' ? true : undefined;
-    }, { timeoutMs: 8000, intervalMs: 50 });
+    await waitCancelled(a.id);
     await deliverAll(stripe.outbox.splice(0));
   });
 
@@ -334,11 +304,8 @@ describe('hourly billing (Stripe billing meters on the Stripe-compatible test se
     assert.equal(up[0].subscriptionAmountDue, 2 * RATE + RATE_L);
     assert.equal((await h.http('DELETE', `/api/v1/servers/${id}`, { token: t.token })).status, 202);
     await waitState(t.token, id, 'deleted');
-    await waitFor('subscription cancelled', async () => {
-      await worker.drain(true);
-      return stripe.subscriptions.get(sub.id)!.status === 'canceled' ? true : undefined;
-    }, { timeoutMs: 8000, intervalMs: 50 });
-    const final = [...stripe.invoices.values()].find((i) => i.parent.subscription_details.subscription === sub.id && i.lines);
+    await waitCancelled(sub.id);
+    const final = finalInvoice(sub.id);
     assert.equal(final?.amount_due, 2 * RATE + 2 * RATE_L, 'the started fourth hour at the new plan');
     await deliverAll(stripe.outbox.splice(0));
   });
@@ -353,10 +320,7 @@ describe('hourly billing (Stripe billing meters on the Stripe-compatible test se
     stripe.failures.set('/v1/billing/meter_events', 6);
     assert.equal((await h.http('DELETE', `/api/v1/servers/${id}`, { token: t.token })).status, 202);
     await waitState(t.token, id, 'deleted');
-    await waitFor('subscription cancelled', async () => {
-      await worker.drain(true);
-      return stripe.subscriptions.get(sub.id)!.status === 'canceled' ? true : undefined;
-    }, { timeoutMs: 8000, intervalMs: 50 });
+    await waitCancelled(sub.id);
     assert.equal(stripe.failures.get('/v1/billing/meter_events'), 0, 'the report failed');
     const [last] = await h.ds.query('SELECT attempts, last_error, reported_at FROM billing_hours WHERE server_id = $1 ORDER BY hour_start DESC LIMIT 1', [id]);
     assert.ok(last.attempts >= 1 && last.reported_at, JSON.stringify(last));
@@ -364,7 +328,7 @@ describe('hourly billing (Stripe billing meters on the Stripe-compatible test se
     const cancelAt = stripe.requests.findIndex((r) => r.method === 'DELETE' && r.path === `/v1/subscriptions/${sub.id}`);
     const lastReport = stripe.requests.map((r) => r.path).lastIndexOf('/v1/billing/meter_events');
     assert.ok(lastReport < cancelAt, 'cancelled only after Stripe took the last hour');
-    const final = [...stripe.invoices.values()].find((i) => i.parent.subscription_details.subscription === sub.id && i.lines);
+    const final = finalInvoice(sub.id);
     assert.equal(final?.lines.data[0].quantity, 2, 'both started hours on the final invoice');
     assert.equal(final?.amount_due, 2 * RATE);
     await deliverAll(stripe.outbox.splice(0));

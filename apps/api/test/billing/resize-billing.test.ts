@@ -1,35 +1,22 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '@oblako/testing';
-import { BillingWorker } from '../../src/billing/billing-worker.service.js';
-import { FakeNode } from '../support/fake-node.js';
-import { startHarness, type Harness } from '../support/harness.js';
-import { FakeStripe } from '../support/stripe-server.js';
+import { startBillingStack, type BillingStack } from '../support/billing-stack.js';
 
-let h: Harness;
-let node: FakeNode;
-let stripe: FakeStripe;
-let worker: BillingWorker;
+let stack: BillingStack;
+let h: BillingStack['h'];
+let stripe: BillingStack['stripe'];
+let worker: BillingStack['worker'];
 
 before(async () => {
-  stripe = await FakeStripe.start();
-  h = await startHarness({ env: { ...stripe.env(), BILLING_POLL_MS: '60000' } });
-  node = await FakeNode.start(h.config.natsSubjectPrefix, h.seed.nodeId);
-  worker = h.api.app.get(BillingWorker);
+  stack = await startBillingStack({ BILLING_POLL_MS: '60000' });
+  ({ h, stripe, worker } = stack);
 });
 after(async () => {
-  await node?.stop();
-  await h?.close();
-  await stripe?.stop();
+  await stack?.close();
 });
 
-async function waitState(token: string, id: string, want: string) {
-  return waitFor(`server ${id} to be ${want}`, async () => {
-    await worker.drain(true);
-    const r = await h.http('GET', `/api/v1/servers/${id}`, { token });
-    return r.body.state === want && !['queued', 'dispatched', 'running'].includes(r.body.currentTask?.state) ? r.body : undefined;
-  }, { timeoutMs: 8000, intervalMs: 25 });
-}
+const waitState = (token: string, id: string, want: string) => stack.waitState(token, id, want);
 
 test('billing on: a resized server\'s Stripe subscription item moves to the new plan\'s price with proration, once', async () => {
   const a = await h.register('resize-pay');
@@ -38,7 +25,7 @@ test('billing on: a resized server\'s Stripe subscription item moves to the new 
   });
   assert.equal(ordered.status, 201, JSON.stringify(ordered.body));
   const id = ordered.body.id as string;
-  for (const e of stripe.completeCheckout(stripe.sessionFor(id)!.id)) assert.equal((await stripe.deliver(h.url, e)).status, 200);
+  await stack.deliverAll(stripe.completeCheckout(stripe.sessionFor(id)!.id));
   await waitState(a.token, id, 'running');
   const sub = stripe.subscriptionFor(id)!;
   const smallPrice = sub.items.data[0].price;
