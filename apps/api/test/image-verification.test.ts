@@ -162,3 +162,33 @@ test('a rebuild, like an order, needs an image verified on the server\'s own nod
     await h.http('PATCH', `/api/v1/admin/images/${debianId}`, { token: admin, body: { active: true } });
   }
 });
+
+test('an image in use cannot be deleted (409 naming how many servers); an unused one is gone from every list and order, its name free again, the deleted servers\' history still names theirs', async () => {
+  const [{ n }] = await h.ds.query(`SELECT count(*)::int AS n FROM servers WHERE image_id = $1 AND deleted_at IS NULL AND state <> 'deleted'`, [debianId]);
+  assert.ok(n >= 2);
+  const inUse = await h.http('DELETE', `/api/v1/admin/images/${debianId}`, { token: admin });
+  assert.equal(inUse.status, 409, JSON.stringify(inUse.body));
+  assert.equal(inUse.body.code, 'image_in_use');
+  assert.match(inUse.body.message, new RegExp(`"Debian 12" is used by ${n} servers; deprecate it`));
+  assert.ok((await h.http('GET', '/api/v1/admin/images', { token: admin })).body.some((i: { id: string }) => i.id === debianId), 'nothing changed');
+
+  // a server once made from Alpine and since deleted keeps naming it after the image is deleted
+  const a = await h.register('img-delete');
+  const [srv] = await h.ds.query(
+    `INSERT INTO servers (tenant_id, plan_id, image_id, location_id, hostname, state, vcpus, memory_mib, disk_gib, ssh_key_ids, deleted_at)
+     SELECT $1, $2, $3, $4, 'gone-1', 'deleted', 1, 512, 10, '{}', now() RETURNING id`,
+    [a.tenantId, h.seed.planIds.small, alpineId, h.seed.locationId]);
+  assert.equal((await h.http('DELETE', `/api/v1/admin/images/${alpineId}`, { token: admin })).status, 204);
+  assert.equal((await h.http('DELETE', `/api/v1/admin/images/${alpineId}`, { token: admin })).status, 404, 'deleted once');
+  assert.ok(!(await h.http('GET', '/api/v1/admin/images', { token: admin })).body.some((i: { id: string }) => i.id === alpineId));
+  assert.equal((await h.http('PATCH', `/api/v1/admin/images/${alpineId}`, { token: admin, body: { active: true } })).status, 404);
+  assert.equal((await h.http('GET', `/api/v1/admin/images/${alpineId}/nodes`, { token: admin })).status, 404);
+  assert.equal((await order(a.token, alpineId, 'deleted-image-1')).status, 404);
+  assert.deepEqual(await h.ds.query('SELECT * FROM image_node_states WHERE image_id = $1', [alpineId]), [], 'its per-node states are gone');
+  const view = await h.http('GET', `/api/v1/servers/${srv.id}`, { token: a.token });
+  assert.equal(view.body.image?.name, 'Alpine 3.20');
+  const [audit] = await h.ds.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'image.delete' AND target_id = $1`, [alpineId]);
+  assert.equal(audit.n, 1);
+  const again = await h.http('POST', '/api/v1/admin/images', { token: admin, body: { name: 'Alpine 3.20', osFamily: 'alpine', version: '3.20', url: 'https://images.example/alpine.qcow2', sha256: 'd'.repeat(64), format: 'qcow2' } });
+  assert.equal(again.status, 201, JSON.stringify(again.body));
+});

@@ -54,4 +54,6 @@ export class ImageEntity {
   @Column({ name: 'guest_agent', type: 'boolean', default: false }) guestAgent: boolean;
   @Column({ type: 'boolean' }) active: boolean;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
+  /** Deleted by staff once no live server used it: a tombstone the servers' history still names (never a plain DELETE). */
+  @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true }) deletedAt: Date | null;
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { ImageView, LocationView, PlanView } from '@oblako/contracts';
-import { DataSource, type EntityTarget, type ObjectLiteral } from 'typeorm';
+import { DataSource, IsNull, type EntityTarget, type ObjectLiteral } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import type { Actor } from '../common/request-context.js';
 import { ImageEntity, LocationEntity, PlanEntity } from './catalogue.entities.js';
@@ -53,7 +53,7 @@ export class CatalogueService {
   }
 
   async listImagesForStaff(): Promise<AdminImageDto[]> {
-    return (await this.ds.getRepository(ImageEntity).find({ order: { name: 'ASC' } })).map(adminImageView);
+    return (await this.ds.getRepository(ImageEntity).find({ where: { deletedAt: IsNull() }, order: { name: 'ASC' } })).map(adminImageView);
   }
 
   createLocation(actor: Actor, dto: CreateLocationDto) { return this.create(actor, LOCATION, dto).then(locationView); }
@@ -91,8 +91,29 @@ export class CatalogueService {
   deletePlan(actor: Actor, id: string) { return this.remove(actor, PLAN, id); }
 
   createImage(actor: Actor, dto: CreateImageDto) { return this.create(actor, IMAGE, { active: true, ...dto }).then(adminImageView); }
-  updateImage(actor: Actor, id: string, dto: UpdateImageDto) { return this.update(actor, IMAGE, id, dto).then(adminImageView); }
-  deleteImage(actor: Actor, id: string) { return this.remove(actor, IMAGE, id); }
+  async updateImage(actor: Actor, id: string, dto: UpdateImageDto) {
+    if (!(await this.ds.getRepository(ImageEntity).existsBy({ id, deletedAt: IsNull() }))) throw new CatalogueError('image_not_found', `No image with id ${id}.`);
+    return this.update(actor, IMAGE, id, dto).then(adminImageView);
+  }
+
+  /**
+   * Delete an image once no live server uses it (409 image_in_use with the count otherwise: deprecate it first, and
+   * rebuild or delete those servers). Deleted servers keep naming it, so the row stays as a tombstone (deleted_at,
+   * active false) and its per-node states go; it is gone from every list, order, rebuild and verification.
+   */
+  async deleteImage(actor: Actor, id: string): Promise<void> {
+    await this.ds.transaction(async (m) => {
+      const image = await m.findOne(ImageEntity, { where: { id, deletedAt: IsNull() }, lock: { mode: 'pessimistic_write' } });
+      if (!image) throw new CatalogueError('image_not_found', `No image with id ${id}.`);
+      const [{ n }]: { n: number }[] = await m.query(`SELECT count(*)::int AS n FROM servers WHERE image_id = $1 AND deleted_at IS NULL AND state <> 'deleted'`, [id]);
+      if (n > 0) {
+        throw new CatalogueError('image_in_use', `The image "${image.name}" is used by ${n} server${n === 1 ? '' : 's'}; deprecate it (no new orders or rebuilds) and delete it once ${n === 1 ? 'that server is' : 'those servers are'} deleted or rebuilt to another image.`);
+      }
+      await m.update(ImageEntity, { id }, { deletedAt: new Date(), active: false });
+      await m.query('DELETE FROM image_node_states WHERE image_id = $1', [id]);
+      await this.audit.record(m, { tenantId: null, actorUserId: actor.userId, actorKind: 'staff', action: 'image.delete', targetType: 'image', targetId: id, ip: actor.ip, details: { name: image.name } });
+    });
+  }
 
   private async create<E extends ObjectLiteral>(actor: Actor, kind: Kind<E>, values: object): Promise<E> {
     try {

@@ -31,6 +31,7 @@ import { NodeHeartbeats1796307305116 } from './migrations/1796307305116-node-hea
 import { SharedHourlySubscription1796411561923 } from './migrations/1796411561923-shared-hourly-subscription.js';
 import { BackupRestoreToNew1796420000000 } from './migrations/1796420000000-backup-restore-to-new.js';
 import { BackupStoreDeletes1796420000100 } from './migrations/1796420000100-backup-store-deletes.js';
+import { ImageDeletion1796421000000 } from './migrations/1796421000000-image-deletion.js';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000, TenantServerLimit1764300000000, TenantSuspension1764400000000,
@@ -53,6 +54,7 @@ export const MIGRATIONS = [
   SharedHourlySubscription1796411561923,
   BackupRestoreToNew1796420000000,
   BackupStoreDeletes1796420000100,
+  ImageDeletion1796421000000,
 ];
 
 export interface DataSourceSettings {

@@ -108,11 +108,11 @@ export async function seedDemo(ds: DataSource, opts: SeedOptions): Promise<SeedR
       // a rebuilt image (new file, new sha256) replaces the row's file; the same inputs change nothing
       const [row]: { id: string }[] = await m.query(
         `INSERT INTO images (name, os_family, version, url, sha256, format, boot_mode, default_user, guest_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (name) DO UPDATE SET url = EXCLUDED.url, sha256 = EXCLUDED.sha256, format = EXCLUDED.format, boot_mode = EXCLUDED.boot_mode, default_user = EXCLUDED.default_user, guest_agent = EXCLUDED.guest_agent
+         ON CONFLICT (name) WHERE deleted_at IS NULL DO UPDATE SET url = EXCLUDED.url, sha256 = EXCLUDED.sha256, format = EXCLUDED.format, boot_mode = EXCLUDED.boot_mode, default_user = EXCLUDED.default_user, guest_agent = EXCLUDED.guest_agent
            WHERE (images.url, images.sha256, images.format, images.boot_mode, images.default_user, images.guest_agent) IS DISTINCT FROM (EXCLUDED.url, EXCLUDED.sha256, EXCLUDED.format, EXCLUDED.boot_mode, EXCLUDED.default_user, EXCLUDED.guest_agent)
          RETURNING id`,
         [img.name, img.osFamily, img.version, img.url, img.sha256, img.format, img.bootMode ?? null, img.defaultUser ?? null, img.guestAgent ?? false]);
-      imageIds.push(row?.id ?? (await m.query('SELECT id FROM images WHERE name = $1', [img.name]))[0].id);
+      imageIds.push(row?.id ?? (await m.query('SELECT id FROM images WHERE name = $1 AND deleted_at IS NULL', [img.name]))[0].id);
     }
 
     const adminEmail = opts.adminEmail.toLowerCase();

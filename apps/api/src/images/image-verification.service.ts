@@ -56,7 +56,7 @@ export class ImageVerificationService implements NodeEventHandler<ImageStateEven
 
   /** Staff: where an image stands on every node (nodes never asked are `unverified`). */
   async statesOf(imageId: string): Promise<ImageNodeStateView[]> {
-    const [image]: { sha256: string }[] = await this.ds.query('SELECT sha256 FROM images WHERE id = $1', [imageId]);
+    const [image]: { sha256: string }[] = await this.ds.query('SELECT sha256 FROM images WHERE id = $1 AND deleted_at IS NULL', [imageId]);
     if (!image) throw new CatalogueError('image_not_found', `No image with id ${imageId}.`);
     const rows: { node_id: string; node_name: string; location_id: string; state: string | null; sha256: string | null; reason: string | null; checked_at: Date | null; requested_at: Date | null }[] =
       await this.ds.query(
@@ -126,7 +126,7 @@ export class ImageVerificationService implements NodeEventHandler<ImageStateEven
   }
 
   private async imageRow(imageId: string): Promise<ImageRow> {
-    const [image]: ImageRow[] = await this.ds.query('SELECT id, name, url, sha256, format FROM images WHERE id = $1', [imageId]);
+    const [image]: ImageRow[] = await this.ds.query('SELECT id, name, url, sha256, format FROM images WHERE id = $1 AND deleted_at IS NULL', [imageId]);
     if (!image) throw new CatalogueError('image_not_found', `No image with id ${imageId}.`);
     return image;
   }

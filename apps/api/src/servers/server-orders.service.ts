@@ -149,7 +149,7 @@ export class ServerOrdersService {
     );
     if (row?.uncapped?.suspended || row?.tenant?.suspended) throw tenantSuspended();
     if (!row?.plan) throw new ServerError('plan_not_found', `No plan with id ${input.planId}; choose one from GET /api/v1/plans.`, [{ field: 'planId', problems: ['unknown plan'] }]);
-    if (!row.image) throw new ServerError('image_not_found', `No image with id ${input.imageId}; choose one from GET /api/v1/images.`, [{ field: 'imageId', problems: ['unknown image'] }]);
+    if (!row.image || row.image.deleted_at) throw new ServerError('image_not_found', `No image with id ${input.imageId}; choose one from GET /api/v1/images.`, [{ field: 'imageId', problems: ['unknown image'] }]);
     if (!row.image.active) {
       const name = String(row.image.name);
       throw new ServerError('image_deprecated', `The image "${name}" is deprecated: no new servers are made from it. Choose another image from GET /api/v1/images.`, [{ field: 'imageId', problems: [`image "${name}" is deprecated`] }]);

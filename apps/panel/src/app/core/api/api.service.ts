@@ -475,6 +475,10 @@ export class ApiService {
   updateLocation(id: string, body: UpdateLocationBody): Promise<LocationView> {
     return this.ok(this.client.PATCH('/api/v1/admin/locations/{id}', { params: { path: { id } }, body }));
   }
+  /** 409 image_in_use (with how many servers) while a live server runs it. */
+  async deleteImage(id: string): Promise<void> {
+    await this.ok(this.client.DELETE('/api/v1/admin/images/{id}', { params: { path: { id } } }));
+  }
   async deleteLocation(id: string): Promise<void> {
     await this.ok(this.client.DELETE('/api/v1/admin/locations/{id}', { params: { path: { id } } }));
   }

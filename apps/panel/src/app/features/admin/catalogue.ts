@@ -284,7 +284,10 @@ export class PlansPage extends AdminList<PlanView> {
             </td></ng-container>
           <ng-container matColumnDef="active"><th mat-header-cell *matHeaderCellDef scope="col">Offered</th>
             <td mat-cell *matCellDef="let i" data-label="Offered"><ob-state-chip [state]="i.active ? 'offered' : 'retired'" />
-              <button mat-button type="button" [disabled]="busy() === i.id" (click)="toggle(i)" data-testid="image-toggle">{{ i.active ? 'Retire' : 'Offer' }}</button></td></ng-container>
+              <button mat-button type="button" [disabled]="busy() === i.id" (click)="toggle(i)" data-testid="image-toggle"
+                [attr.aria-label]="(i.active ? 'Deprecate ' : 'Offer ') + i.name">{{ i.active ? 'Deprecate' : 'Offer' }}</button>
+              <button mat-button type="button" class="danger" [disabled]="busy() === i.id" (click)="remove(i)" data-testid="image-delete"
+                [attr.aria-label]="'Delete ' + i.name">Delete</button></td></ng-container>
           <tr mat-header-row *matHeaderRowDef="columns"></tr>
           <tr mat-row *matRowDef="let i; columns: columns" data-testid="admin-image-row" [attr.data-name]="i.name"></tr>
         </table></div>
@@ -355,7 +358,23 @@ export class ImagesPage extends AdminList<AdminImageView> {
     );
   }
   async toggle(i: AdminImageView): Promise<void> {
-    await this.updateRow(i.id, () => this.api.setImageActive(i.id, !i.active), i.active ? `The image ${i.name} was retired.` : `The image ${i.name} is offered.`);
+    if (i.active) {
+      const ok = await askConfirm(this.dialog, {
+        title: `Deprecate the image ${i.name}?`,
+        message: 'Customers no longer see it: no new orders or rebuilds use it. Servers running it keep working. You can offer it again.',
+        confirmLabel: 'Deprecate',
+      });
+      if (!ok) return;
+    }
+    await this.updateRow(i.id, () => this.api.setImageActive(i.id, !i.active), i.active ? `The image ${i.name} was deprecated.` : `The image ${i.name} is offered.`);
+  }
+  async remove(i: AdminImageView): Promise<void> {
+    const ok = await askConfirm(this.dialog, {
+      title: `Delete the image ${i.name}?`,
+      message: 'Only an image no live server runs can be deleted; the API says how many still do (deprecate it first).',
+      confirmLabel: 'Delete', danger: true, typeToConfirm: i.name,
+    });
+    if (ok) await this.removeRow(i.id, () => this.api.deleteImage(i.id), `The image ${i.name} was deleted.`);
   }
 }
 
