@@ -226,6 +226,70 @@ describe('backups', () => {
     await staff.context().close();
   });
 
+  test('backups of deleted servers: listed with the server, when and until when; restore into a new server asks for a plan that holds the disk and a login, then opens the new server', async () => {
+    const c = await customer('bkdel');
+    const other = await customer('bkdel-other');
+    const server = await runningServer(c.api, 'gone-web-1');
+    const store = await b.admin.ok<{ id: string }>('POST', '/api/v1/admin/backup-stores', {
+      locationId: b.stack.seed.locationId, name: 'bkdel-store', host: 'store2.example.net', port: 22, username: 'oblako', basePath: '/srv/oblako-backups', hostKey: `store2.example.net ${KEY}`,
+    });
+    // a ready backup of a 40 GiB disk, as a node with disks records one (this stack's node cannot make one)
+    const db = new pg.Client({ connectionString: b.stack.databaseUrl });
+    await db.connect();
+    try {
+      await db.query(
+        `INSERT INTO backups (tenant_id, server_id, server_name, store_id, node_id, state, kind, trigger, size_bytes, virtual_size_bytes, bytes_moved, sha256, duration_ms, created_at, finished_at)
+         SELECT tenant_id, id, hostname, $2, node_id, 'ready', 'full', 'manual', 3221225472, 42949672960, 3221225472, $3, 61000, now() - interval '2 hours', now() - interval '2 hours' FROM servers WHERE id = $1`,
+        [server.id, store.id, 'ab'.repeat(32)],
+      );
+    } finally {
+      await db.end();
+    }
+    await c.api.ok('DELETE', `/api/v1/servers/${server.id}`);
+    await waitFor('the server deleted', async () => (await c.api.ok<ServerView>('GET', `/api/v1/servers/${server.id}`)).state === 'deleted', { timeoutMs: 30_000 });
+    const listed = await c.api.ok<{ id: string; graceExpiresAt: string | null }[]>('GET', '/api/v1/backups?serverDeleted=true');
+    assert.equal(listed.length, 1);
+    const expires = new Date(listed[0]!.graceExpiresAt ?? 0).getTime();
+    assert.ok(Math.abs(expires - (Date.now() + 7 * 86_400_000)) < 3_600_000, `kept for the default 7 days: ${listed[0]!.graceExpiresAt}`);
+    assert.deepEqual(await other.api.ok('GET', '/api/v1/backups?serverDeleted=true'), [], 'another team sees none of it');
+
+    const page = await newPage(b);
+    await logIn(page, c.email, PASSWORD);
+    await byTestId(page, 'nav-deleted-servers').click();
+    await byTestId(page, 'deleted-backups-page').waitFor();
+    const row = page.locator('[data-testid="deleted-backup-row"][data-server="gone-web-1"]');
+    await row.waitFor();
+    assert.match(await row.innerText(), /3\.0 GiB/);
+    assert.notEqual((await row.locator('[data-testid="deleted-backup-expires"]').innerText()).trim(), '—');
+    await shot(page, '57-deleted-server-backups');
+
+    await row.locator('[data-testid="deleted-backup-restore"]').click();
+    const dialog = page.locator('mat-dialog-container');
+    await dialog.waitFor();
+    assert.match(await dialog.innerText(), /backup of gone-web-1/);
+    assert.equal(await byTestId(page, 'restore-new-plan-Small').isDisabled(), true, 'a 20 GiB plan cannot hold a 40 GiB disk');
+    assert.match(await dialog.innerText(), /Small .* not possible: its 20 GiB disk is smaller than the backup's 40\.0 GiB/);
+    assert.equal(await byTestId(page, 'restore-new-plan-Medium').isChecked(), true, 'the first plan that fits is chosen');
+    assert.equal(await byTestId(page, 'restore-new-hostname').inputValue(), 'gone-web-1-restored');
+    await shot(page, '58-restore-into-new-server');
+    // no key and no password: the dialog says how to fix it
+    await byTestId(page, 'restore-new-submit').click();
+    assert.match(await byTestId(page, 'restore-new-problem').innerText(), /SSH key or set a root password/);
+    await byTestId(page, 'restore-new-root-password-input').fill('restored-root-pw-42');
+    await byTestId(page, 'restore-new-root-password-again').fill('restored-root-pw-42');
+    await byTestId(page, 'restore-new-submit').click();
+    // the new server's page: it is being created from the backup, in the backup's location
+    await page.waitForURL((u) => /^\/servers\/[0-9a-f-]{36}$/.test(u.pathname) && !u.pathname.endsWith(server.id));
+    await waitFor('the new host name', async () => (await byTestId(page, 'server-hostname').innerText().catch(() => '')) === 'gone-web-1-restored');
+    const newId = page.url().split('/').at(-1)!;
+    const created = await c.api.ok<ServerView & { restoredFromBackupId?: string }>('GET', `/api/v1/servers/${newId}`);
+    assert.equal(created.plan.name, 'Medium');
+    assert.equal(created.location.id, b.stack.seed.locationId);
+    const [createTask] = await c.api.ok<{ op: string }[]>('GET', `/api/v1/servers/${newId}/tasks`);
+    assert.equal(createTask?.op, 'create');
+    await page.context().close();
+  });
+
   test('staff set how long a deleted server\'s backups are kept', async () => {
     const page = await staffPage();
     await page.goto('/admin/settings');

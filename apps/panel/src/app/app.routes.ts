@@ -22,6 +22,8 @@ export const routes: Routes = [
         loadComponent: () => import('./features/servers/server-detail').then((m) => m.ServerDetailPage) },
       { path: 'servers/:id/console/:kind', canActivate: [permissionGuard(Permission.ServersConsole)], title: 'Console · Oblako',
         loadComponent: () => import('./features/servers/console-page').then((m) => m.ConsolePage) },
+      { path: 'deleted-servers', canActivate: [permissionGuard(Permission.ServersRead)], title: 'Backups of deleted servers · Oblako',
+        loadComponent: () => import('./features/backups/deleted-server-backups').then((m) => m.DeletedServerBackupsPage) },
       { path: 'order', canActivate: [permissionGuard(Permission.ServersWrite)], title: 'Order a server · Oblako',
         loadComponent: () => import('./features/order/order').then((m) => m.OrderPage) },
       { path: 'ssh-keys', canActivate: [permissionGuard(Permission.SshKeysRead)], title: 'SSH keys · Oblako',

@@ -3,6 +3,7 @@ import type {
   ApiTokenCreatedView,
   BackupStoreView,
   BackupView,
+  TenantBackupView,
   BackupScheduleView,
   BackupSettingsView,
   AdminIsoView,
@@ -43,6 +44,7 @@ export type UpdateNodeBody = Schemas['UpdateNodeDto'];
 export type CreateBackupStoreBody = Schemas['CreateBackupStoreDto'];
 export type UpdateBackupStoreBody = Schemas['UpdateBackupStoreDto'];
 export type PutBackupScheduleBody = Schemas['PutBackupScheduleDto'];
+export type RestoreToNewBody = Schemas['RestoreToNewDto'];
 export type AdminTenantView = Schemas['AdminTenantDto'];
 export type CreateLocationBody = Schemas['CreateLocationDto'];
 export type CreatePlanBody = Schemas['CreatePlanDto'];
@@ -497,6 +499,15 @@ export class ApiService {
   }
   deleteBackup(id: string, backupId: string): Promise<ServerView> {
     return this.ok(this.client.DELETE('/api/v1/servers/{id}/backups/{backupId}', { params: { path: { id, backupId } } }));
+  }
+  /** The team's backups across its servers; `serverDeleted: true`: only those of deleted servers (restorable until `graceExpiresAt`). */
+  tenantBackups(serverDeleted?: boolean): Promise<TenantBackupView[]> {
+    const query = serverDeleted === undefined ? {} : { serverDeleted: serverDeleted ? ('true' as const) : ('false' as const) };
+    return this.ok(this.client.GET('/api/v1/backups', { params: { query } })) as Promise<TenantBackupView[]>;
+  }
+  /** An order of a new server whose disk is the backup (in the backup's location); answers the new server. */
+  restoreBackupToNew(backupId: string, body: RestoreToNewBody, idempotencyKey: string): Promise<ServerView> {
+    return this.ok(this.client.POST('/api/v1/backups/{id}/restore-to-new', { params: { path: { id: backupId }, header: { 'Idempotency-Key': idempotencyKey } }, body }));
   }
   // ---- backups: schedules (customers), settings (staff)
   backupSchedule(id: string): Promise<BackupScheduleView> {

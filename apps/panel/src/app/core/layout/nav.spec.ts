@@ -10,7 +10,7 @@ const support: MeView = { ...staff, staffRole: 'support' };
 
 test('a member sees servers, order and keys but no tokens or staff pages', () => {
   const p = permissionsOf(customer);
-  assert.deepEqual(visibleNav(CUSTOMER_NAV, p).map((i) => i.path), ['/servers', '/order', '/ssh-keys', '/notifications']);
+  assert.deepEqual(visibleNav(CUSTOMER_NAV, p).map((i) => i.path), ['/servers', '/deleted-servers', '/order', '/ssh-keys', '/notifications']);
   assert.deepEqual(visibleNav(STAFF_NAV, p), []);
   assert.equal(homePath(p), '/servers');
 });

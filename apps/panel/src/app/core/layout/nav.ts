@@ -20,6 +20,7 @@ export interface NavItem {
 
 export const CUSTOMER_NAV: readonly NavItem[] = [
   { label: 'Servers', path: '/servers', permission: Permission.ServersRead, testId: 'nav-servers' },
+  { label: 'Deleted servers', path: '/deleted-servers', permission: Permission.ServersRead, testId: 'nav-deleted-servers' },
   { label: 'Order a server', path: '/order', permission: Permission.ServersWrite, testId: 'nav-order' },
   { label: 'SSH keys', path: '/ssh-keys', permission: Permission.SshKeysRead, testId: 'nav-ssh-keys' },
   { label: 'API tokens', path: '/api-tokens', permission: Permission.ApiTokensManage, testId: 'nav-api-tokens' },
