@@ -287,6 +287,25 @@ describe('backups', () => {
     assert.equal(created.location.id, b.stack.seed.locationId);
     const [createTask] = await c.api.ok<{ op: string }[]>('GET', `/api/v1/servers/${newId}/tasks`);
     assert.equal(createTask?.op, 'create');
+
+    // delete asks first; confirmed, the backup is deleting until a node of its location confirms
+    await page.goto('/deleted-servers');
+    await row.waitFor();
+    await row.locator('[data-testid="deleted-backup-delete"]').click();
+    assert.match(await page.locator('mat-dialog-container').innerText(), /removed from the backup store for good; gone-web-1 cannot be restored from it any more/);
+    await byTestId(page, 'confirm-submit').click();
+    // the customer's delete is audited and sent to a node of the store's location, which answers (this stack's node takes no backups, so it refuses and the backup stays)
+    const audit = new pg.Client({ connectionString: b.stack.databaseUrl });
+    await audit.connect();
+    try {
+      await waitFor('the delete asked and answered', async () => {
+        const rows: { action: string; actor_kind: string }[] = (await audit.query(`SELECT action, actor_kind FROM audit_log WHERE target_id = $1 AND action LIKE 'backup.delete%' ORDER BY id`, [listed[0]!.id])).rows;
+        return rows.length >= 2 ? rows : undefined;
+      }, { timeoutMs: 20_000 }).then((rows) => assert.deepEqual(rows.map((r) => r.action), ['backup.delete', 'backup.delete_failed']));
+    } finally {
+      await audit.end();
+    }
+    await waitFor('the row back to ready after the refusal', async () => (await row.getAttribute('data-state')) === 'ready', { timeoutMs: 15_000 });
     await page.context().close();
   });
 

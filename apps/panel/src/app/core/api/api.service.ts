@@ -505,6 +505,10 @@ export class ApiService {
     const query = serverDeleted === undefined ? {} : { serverDeleted: serverDeleted ? ('true' as const) : ('false' as const) };
     return this.ok(this.client.GET('/api/v1/backups', { params: { query } })) as Promise<TenantBackupView[]>;
   }
+  /** Delete one of the team's backups from its store (also a deleted server's); answers it in `deleting`. */
+  deleteTenantBackup(backupId: string): Promise<TenantBackupView> {
+    return this.ok(this.client.DELETE('/api/v1/backups/{id}', { params: { path: { id: backupId } } })) as Promise<TenantBackupView>;
+  }
   /** An order of a new server whose disk is the backup (in the backup's location); answers the new server. */
   restoreBackupToNew(backupId: string, body: RestoreToNewBody, idempotencyKey: string): Promise<ServerView> {
     return this.ok(this.client.POST('/api/v1/backups/{id}/restore-to-new', { params: { path: { id: backupId }, header: { 'Idempotency-Key': idempotencyKey } }, body }));

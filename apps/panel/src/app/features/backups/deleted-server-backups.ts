@@ -1,4 +1,4 @@
-import { ChangeDetectionStrategy, Component, computed, inject, signal } from '@angular/core';
+import { ChangeDetectionStrategy, Component, DestroyRef, computed, inject, signal } from '@angular/core';
 import { Router } from '@angular/router';
 import { MatButtonModule } from '@angular/material/button';
 import { MatDialog } from '@angular/material/dialog';
@@ -8,6 +8,7 @@ import { firstValueFrom } from 'rxjs';
 import { ApiService, type RestoreToNewBody } from '../../core/api/api.service';
 import { errorMessage } from '../../core/api/api-error';
 import { AuthService } from '../../core/auth/auth.service';
+import { askConfirm } from '../../shared/confirm-dialog';
 import { ErrorBanner } from '../../shared/error-banner';
 import { LoadState } from '../../shared/load-state';
 import { StateChip } from '../../shared/state-chip';
@@ -16,7 +17,7 @@ import { RestoreNewDialog, type RestoreNewData } from './restore-new-dialog';
 
 /**
  * Backups of the team's deleted servers, kept for the provider's grace days (issue 12): which server, when, until
- * when; restore one into a new server.
+ * when; restore one into a new server, or delete it.
  */
 @Component({
   selector: 'ob-deleted-server-backups',
@@ -49,6 +50,10 @@ import { RestoreNewDialog, type RestoreNewData } from './restore-new-dialog';
                       <span [matTooltip]="why" [matTooltipDisabled]="!why">
                         <button mat-stroked-button type="button" [disabled]="!!why || busy() === b.id" (click)="restore(b)" data-testid="deleted-backup-restore">Restore into a new server</button>
                       </span>
+                      @let whyNot = b.state === 'ready' || b.state === 'failed' ? '' : 'The backup is still being made or deleted.';
+                      <span [matTooltip]="whyNot" [matTooltipDisabled]="!whyNot">
+                        <button mat-stroked-button type="button" class="danger" [disabled]="!!whyNot || busy() === b.id" (click)="remove(b)" data-testid="deleted-backup-delete">Delete</button>
+                      </span>
                     }
                   </div></td>
                 </tr>
@@ -62,7 +67,7 @@ import { RestoreNewDialog, type RestoreNewData } from './restore-new-dialog';
     .ob-simple-table { border-collapse: collapse; width: 100%; }
     .ob-simple-table th, .ob-simple-table td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--mat-sys-outline-variant, #ddd); vertical-align: top; }
     .row-actions { white-space: nowrap; display: flex; gap: 6px; } .nowrap { white-space: nowrap; }
-    .bad { color: var(--mat-sys-error); max-width: 40ch; }
+    .bad { color: var(--mat-sys-error); max-width: 40ch; } .danger { color: var(--mat-sys-error); }
   `,
 })
 export class DeletedServerBackupsPage {
@@ -81,6 +86,38 @@ export class DeletedServerBackupsPage {
 
   constructor() {
     void this.load();
+    // a delete is confirmed by a node: look again while one is in flight
+    const timer = setInterval(() => {
+      if (this.items().some((b) => b.state === 'deleting')) void this.quietReload();
+    }, 3000);
+    inject(DestroyRef).onDestroy(() => clearInterval(timer));
+  }
+
+  private async quietReload(): Promise<void> {
+    try {
+      this.items.set(await this.api.tenantBackups(true));
+    } catch {
+      // the next tick tries again
+    }
+  }
+
+  async remove(b: TenantBackupView): Promise<void> {
+    const ok = await askConfirm(this.dialog, {
+      title: `Delete the backup of ${b.serverName}?`,
+      message: `The backup of ${this.fmt(b.createdAt)} is removed from the backup store for good; ${b.serverName} cannot be restored from it any more.`,
+      confirmLabel: 'Delete backup', danger: true,
+    });
+    if (!ok) return;
+    this.busy.set(b.id);
+    this.actionError.set(null);
+    try {
+      const deleting = await this.api.deleteTenantBackup(b.id);
+      this.items.update((list) => list.map((x) => (x.id === b.id ? deleting : x)));
+    } catch (e) {
+      this.actionError.set(errorMessage(e));
+    } finally {
+      this.busy.set(null);
+    }
   }
 
   async load(): Promise<void> {
