@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backupFilePath, parseNodeCommand, type BackupStoreRef, type NodeCommand } from '@oblako/contracts';
+import { backupFilePath, DomainState, parseNodeCommand, type BackupStoreRef, type NodeCommand } from '@oblako/contracts';
 import { CommandExecutor } from '../commands/executor.js';
 import { MinimalProvisioner } from '../commands/provisioner.js';
 import { StepRecorder } from '../commands/recorder.js';
@@ -156,6 +156,47 @@ test('a new server from a backup: fetched, checked, grown to the plan\'s disk an
     // a checksum that differs from the recorded one: nothing placed
     await assert.rejects(engine.newDiskFrom(store, { ...backup, sha256: 'd'.repeat(64) }, other, 2, rec), (err: Error & { code?: string }) => err.code === 'checksum_mismatch');
     assert.equal(existsSync(join(disks, `${other}.qcow2`)), false);
+  } finally {
+    sshd?.kill('SIGTERM');
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a node without room to stage the backup refuses it before anything starts (staging_space, with both numbers); a .tmp a dying store left is removed by the next backup and by a delete', { skip: skip || (!existsSync('/usr/bin/qemu-img') && 'needs qemu-img') }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'oblako-bk-space-'));
+  let sshd: ChildProcess | undefined;
+  try {
+    const { keyPath, publicKey } = await ensureBackupKey(execProgram, join(dir, 'node'), 'node-1');
+    const s = await startSshd(dir, publicKey);
+    sshd = s.proc;
+    const store: BackupStoreRef = { id: randomUUID(), host: '127.0.0.1', port: s.port, username: 'root', basePath: join(dir, 'store'), hostKey: s.hostKeyLine };
+    const disks = join(dir, 'disks');
+    await mkdir(disks, { recursive: true });
+    const serverId = randomUUID();
+    await execProgram('qemu-img', ['create', '-q', '-f', 'qcow2', join(disks, `${serverId}.qcow2`), String(64 * 1024 ** 2)]);
+    await execProgram('qemu-io', ['-c', 'write -P 7 0 8M', join(disks, `${serverId}.qcow2`)]);
+    const opts = { exec: execProgram, libvirtUri: 'test:///default', dir: join(dir, 'node'), keyPath, publicKey, diskPath: (id: string) => join(disks, `${id}.qcow2`) };
+    const tight = new PushBackupEngine({ ...opts, statfs: async () => ({ bavail: 1024, bsize: 4096 }) }); // 4 MiB free
+    await assert.rejects(tight.backup(store, { id: randomUUID(), serverId }, DomainState.ShutOff, new StepRecorder()), (err: Error & { code?: string }) =>
+      err.code === 'staging_space' && /has 4 MiB free in .*staging and the backup needs \d+ MiB/.test(err.message));
+    assert.deepEqual((await readdir(join(dir, 'node', 'staging'))).filter((f) => f.endsWith('.qcow2')), [], 'nothing staged');
+
+    // a store that died mid-copy of an earlier backup left its .tmp: the next backup of the server removes it
+    const ssh = new SshStore({ keyPath, workDir: join(dir, 'node') });
+    const left = { id: randomUUID(), serverId };
+    await mkdir(join(dir, 'store', serverId), { recursive: true });
+    await writeFile(`${backupFilePath(store, left)}.tmp`, 'half');
+    const engine = new PushBackupEngine(opts);
+    const next = { id: randomUUID(), serverId };
+    const r = await engine.backup(store, next, DomainState.ShutOff, new StepRecorder());
+    assert.equal(r.virtualBytes, 64 * 1024 ** 2);
+    assert.equal(existsSync(`${backupFilePath(store, left)}.tmp`), false, 'the old .tmp is gone');
+    assert.equal(await ssh.exists(store, next), true);
+    // ... and a delete of the server's backup removes one too
+    await writeFile(`${backupFilePath(store, left)}.tmp`, 'half');
+    await engine.remove(store, next, new StepRecorder());
+    assert.equal(existsSync(`${backupFilePath(store, left)}.tmp`), false);
+    assert.equal(existsSync(backupFilePath(store, next)), false);
   } finally {
     sshd?.kill('SIGTERM');
     await rm(dir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DomainState, type BackupRef, type BackupStoreRef } from '@oblako/contracts';
 import { CommandFailure } from '../commands/handlers/handler.js';
@@ -54,6 +54,8 @@ export interface PushBackupEngineOptions {
   publicKey: string;
   /** Polling of the backup job (ms). */
   pollMs?: number;
+  /** Free space of a folder's file system (tests give a small one). */
+  statfs?: (path: string) => Promise<{ bavail: number | bigint; bsize: number | bigint }>;
 }
 
 /**
@@ -80,6 +82,7 @@ export class PushBackupEngine implements BackupEngine {
     const xml = join(this.staging, `${backup.id}.xml`);
     try {
       await rm(staged, { force: true });
+      await rec.step('staging_space', () => this.checkStagingSpace(backup.serverId), { progress: 5 });
       if (domain === DomainState.Running || domain === DomainState.Paused) {
         await rec.step('backup_job', () => this.pushJob(backup.serverId, staged, xml, rec), { hypervisor: true, progress: 10 });
       } else {
@@ -131,6 +134,22 @@ export class PushBackupEngine implements BackupEngine {
       await rec.step('restore_place', () => rename(staged, disk), { progress: 60 });
     } finally {
       await rm(staged, { force: true });
+    }
+  }
+
+  /**
+   * Push mode stages the whole backup on the node: refuse (`staging_space`, with both numbers) before anything starts
+   * when the staging folder's file system has less free than `qemu-img measure` says the flattened qcow2 needs.
+   */
+  private async checkStagingSpace(serverId: string): Promise<void> {
+    const { stdout } = await this.o.exec('qemu-img', ['measure', '--output=json', '-U', '-O', 'qcow2', this.o.diskPath(serverId)], { timeoutMs: 120_000 });
+    const needed = (JSON.parse(stdout) as { required?: number }).required;
+    if (typeof needed !== 'number') throw new CommandFailure(BackupFailureCode.BackupFailed, `qemu-img measure gave no required size for server ${serverId}'s disk`);
+    const fs = await (this.o.statfs ?? statfs)(this.staging);
+    const free = Number(fs.bavail) * Number(fs.bsize);
+    if (free < needed) {
+      const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
+      throw new CommandFailure(BackupFailureCode.StagingSpace, `the node has ${mib(free)} free in ${this.staging} and the backup needs ${mib(needed)} staged there first (push mode); free space on the node or ask staff to`);
     }
   }
 

@@ -14,6 +14,8 @@ export const BackupFailureCode = {
   /** What arrived differs from what was sent or recorded. */
   ChecksumMismatch: 'checksum_mismatch',
   BackupFailed: 'backup_failed',
+  /** The node has too little free space to stage the backup (push mode). */
+  StagingSpace: 'staging_space',
 } as const;
 
 /** sha256 of what flows through, and how many bytes. */
@@ -47,7 +49,8 @@ export class SshStore {
     const tap = new HashTap();
     let remoteSum = '';
     try {
-      const out = await this.run(store, `mkdir -p ${dir} && cat > ${tmp} && sha256sum ${tmp}`, async (stdin) => {
+      // a .tmp of this server's earlier backup that a store dying mid-copy left behind goes first (names are ids only)
+      const out = await this.run(store, `mkdir -p ${dir} && rm -f ${dir}/*.qcow2.tmp && cat > ${tmp} && sha256sum ${tmp}`, async (stdin) => {
         let last = 0;
         tap.on('data', () => { if (onBytes && tap.bytes - last > 64 * 1024 * 1024) { last = tap.bytes; onBytes(tap.bytes); } });
         await pipeline(createReadStream(localPath), tap, stdin);
@@ -76,11 +79,14 @@ export class SshStore {
     return { bytes: tap.bytes };
   }
 
-  /** Remove the backup's file and any `.tmp` of it (and its folder once empty). Repeating it is harmless. */
+  /**
+   * Remove the backup's file and any `.tmp` left in its server's folder (a store that died mid-copy), and the folder once
+   * empty. Repeating it is harmless.
+   */
   async remove(store: BackupStoreRef, backup: BackupRef): Promise<void> {
     const file = backupFilePath(store, backup);
     const dir = file.slice(0, file.lastIndexOf('/'));
-    await this.run(store, `rm -f ${file} ${file}.tmp && { rmdir ${dir} 2>/dev/null || true; }`);
+    await this.run(store, `rm -f ${file} ${dir}/*.qcow2.tmp && { rmdir ${dir} 2>/dev/null || true; }`);
   }
 
   /** Whether a file of the backup exists on the store under its final name (tests and checks). */
