@@ -57,6 +57,50 @@ test('an http image from 127.0.0.1 is fetched; a wrong checksum is never stored'
   await assert.rejects(cache.ensure({ url: pathToFileURL(base).href, sha256: '../../x', format: 'qcow2' }), /hex/);
 });
 
+test('a transient fetch failure (HTTP 503, a cut connection) is retried and reports progress; a 404 or a mismatch is not retried; nothing half-made stays', async () => {
+  const hits = new Map<string, number>();
+  const flaky = createServer((req, res) => {
+    const n = (hits.get(req.url ?? '') ?? 0) + 1;
+    hits.set(req.url ?? '', n);
+    const body = readFileSync(base);
+    if (req.url === '/twice-503' && n <= 2) return void res.writeHead(503).end();
+    if (req.url === '/cut' && n === 1) {
+      res.writeHead(200, { 'content-length': String(body.length) });
+      res.write(body.subarray(0, 1024));
+      return void res.destroy();
+    }
+    if (req.url === '/always-503') return void res.writeHead(503).end();
+    if (req.url === '/gone') return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-length': String(body.length) }).end(body);
+  });
+  await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', r));
+  const at = `http://127.0.0.1:${(flaky.address() as { port: number }).port}`;
+  try {
+    const progress: [number, number | null][] = [];
+    const cacheDir = join(dir, 'cache-retry');
+    const cache = (d = cacheDir) => new ImageCache(d, { attempts: 3, retryDelayMs: 10, onProgress: (_i, bytes, total) => progress.push([bytes, total]) });
+    assert.equal(await cache().ensure({ url: `${at}/twice-503`, sha256: sha, format: 'qcow2' }), join(cacheDir, `${sha}.qcow2`));
+    assert.equal(hits.get('/twice-503'), 3, 'two 503s, then the file');
+    const size = statSync(base).size;
+    assert.deepEqual(progress.at(-1), [size, size], 'the last report is the whole file of its total');
+
+    const cutDir = join(dir, 'cache-cut');
+    assert.equal(await cache(cutDir).ensure({ url: `${at}/cut`, sha256: sha, format: 'qcow2' }), join(cutDir, `${sha}.qcow2`));
+    assert.equal(hits.get('/cut'), 2, 'a download cut mid-way is tried again');
+
+    const failDir = join(dir, 'cache-fail');
+    await assert.rejects(cache(failDir).ensure({ url: `${at}/always-503`, sha256: sha, format: 'qcow2' }), /answered HTTP 503 \(tried 3 times\)/);
+    assert.equal(hits.get('/always-503'), 3);
+    await assert.rejects(cache(failDir).ensure({ url: `${at}/gone`, sha256: sha, format: 'qcow2' }), /answered HTTP 404$/);
+    assert.equal(hits.get('/gone'), 1, 'a 404 is final');
+    await assert.rejects(cache(failDir).ensure({ url: `${at}/file`, sha256: 'c'.repeat(64), format: 'qcow2' }), /expected c{64}: not stored/);
+    assert.equal(hits.get('/file'), 1, 'a checksum mismatch is final');
+    assert.deepEqual(readdirSync(failDir), [], 'no partial or bad file is left');
+  } finally {
+    flaky.close();
+  }
+});
+
 test('hardened cache: not a disk image, a raw that is qcow2, a backing file, a partial download: none becomes a base; a damaged cached copy is fetched again', async () => {
   const d = join(dir, 'cache3');
   const cache = new ImageCache(d, { exec: execProgram });
@@ -81,7 +125,7 @@ test('hardened cache: not a disk image, a raw that is qcow2, a backing file, a p
   });
   await new Promise<void>((r) => cut.listen(0, '127.0.0.1', r));
   try {
-    await assert.rejects(cache.ensure({ url: `http://127.0.0.1:${(cut.address() as { port: number }).port}/base.qcow2`, sha256: sha, format: 'qcow2' }), /cannot fetch|expected/);
+    await assert.rejects(cache.ensure({ url: `http://127.0.0.1:${(cut.address() as { port: number }).port}/base.qcow2`, sha256: sha, format: 'qcow2' }), /cannot fetch|expected|broke off after 4096 bytes: .* \(tried 3 times\)/);
   } finally {
     cut.close();
   }

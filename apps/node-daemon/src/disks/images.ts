@@ -73,7 +73,16 @@ export class ImageCache {
 
   constructor(
     readonly dir: string,
-    private readonly opts: { timeoutMs?: number; exec?: Exec } = {},
+    private readonly opts: {
+      timeoutMs?: number;
+      exec?: Exec;
+      /** Downloads tried per ensure() when the failure is transient (network error, HTTP 408/429/5xx); default 3. */
+      attempts?: number;
+      /** Wait before the n-th retry: n × this (default 1000 ms). */
+      retryDelayMs?: number;
+      /** Bytes written so far and the total when the source says (HTTP Content-Length, the file's size). */
+      onProgress?: (image: { sha256: string }, bytes: number, total: number | null) => void;
+    } = {},
   ) {}
 
   pathOf(image: Pick<ImageRef, 'sha256' | 'format'>): string {
@@ -112,24 +121,65 @@ export class ImageCache {
     }
     await mkdir(this.dir, { recursive: true });
     await (this.swept ??= this.sweep());
+    const attempts = Math.max(1, this.opts.attempts ?? 3);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.download(url, sha256, path, format);
+      } catch (err) {
+        // a checksum, a format or a 4xx will not change by asking again: only transient failures are retried
+        if (!(err instanceof TransientFetchError) || attempt >= attempts) throw err instanceof TransientFetchError ? new ImageError(`${err.message} (tried ${attempt} time${attempt === 1 ? '' : 's'})`) : err;
+        await new Promise((r) => setTimeout(r, attempt * (this.opts.retryDelayMs ?? 1000)));
+      }
+    }
+  }
+
+  private async download(url: URL, sha256: string, path: string, format: 'qcow2' | 'raw'): Promise<string> {
     const tmp = join(this.dir, `.fetch-${randomBytes(6).toString('hex')}`);
     const hash = createHash('sha256');
+    const onProgress = this.opts.onProgress;
+    let bytes = 0;
+    let total: number | null = null;
+    let lastReport = 0;
     const tap = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         hash.update(chunk);
+        bytes += chunk.length;
+        const now = Date.now();
+        if (onProgress && now - lastReport >= 500) {
+          lastReport = now;
+          onProgress({ sha256 }, bytes, total);
+        }
         cb(null, chunk);
       },
     });
     try {
       let source: Readable;
       if (url.protocol === 'file:') {
+        total = await stat(fileURLToPath(url)).then((st) => st.size, () => null);
         source = createReadStream(fileURLToPath(url));
       } else {
-        const res = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30 * 60_000) });
-        if (!res.ok || !res.body) throw new ImageError(`fetching ${url.href} answered HTTP ${res.status}`);
+        let res: Response;
+        try {
+          res = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30 * 60_000) });
+        } catch (err) {
+          throw new TransientFetchError(`cannot fetch image ${url.href}: ${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err)}`);
+        }
+        if (!res.ok || !res.body) {
+          const msg = `fetching ${url.href} answered HTTP ${res.status}`;
+          throw res.status >= 500 || res.status === 408 || res.status === 429 ? new TransientFetchError(msg) : new ImageError(msg);
+        }
+        const length = Number(res.headers.get('content-length'));
+        total = Number.isFinite(length) && length > 0 ? length : null;
         source = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
       }
-      await pipeline(source, tap, createWriteStream(tmp, { mode: 0o644 }));
+      try {
+        await pipeline(source, tap, createWriteStream(tmp, { mode: 0o644 }));
+      } catch (err) {
+        // the connection broke mid-download: worth another try (a file:// read error is not)
+        if (url.protocol !== 'file:') throw new TransientFetchError(`fetching ${url.href} broke off after ${bytes} bytes: ${err instanceof Error ? err.message : String(err)}`);
+        throw err;
+      }
+      onProgress?.({ sha256 }, bytes, total ?? bytes);
       const got = hash.digest('hex');
       if (got !== sha256) throw new ImageError(`image ${url.href} has sha256 ${got}, expected ${sha256}: not stored`);
       if (this.opts.exec) {
@@ -144,11 +194,14 @@ export class ImageCache {
       return path;
     } catch (err) {
       await rm(tmp, { force: true });
-      if (err instanceof ImageError) throw err;
+      if (err instanceof ImageError || err instanceof TransientFetchError) throw err;
       throw new ImageError(`cannot fetch image ${url.href}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 }
+
+/** A download failure that may pass (network, HTTP 408/429/5xx, a connection cut mid-way): retried by fetchOnce. */
+class TransientFetchError extends Error {}
 
 /** Flush a file (or a folder's entries) to the disk. */
 async function fsync(path: string): Promise<void> {
