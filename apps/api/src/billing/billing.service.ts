@@ -151,6 +151,11 @@ export class BillingService {
     const row = await this.requireRow(tenantId, serverId);
     if (!row.stripe_subscription_id) throw new BillingError('subscription_not_found', 'This server has no subscription yet (the order is not paid); delete the server instead.');
     if (row.subscription_ended_at) throw new BillingError('not_payable', 'The subscription has already ended.');
+    const [plan]: { hourly: boolean }[] = await this.ds.query('SELECT price_hourly_cents IS NOT NULL AS hourly FROM plans WHERE id = $1', [row.plan_id]);
+    if (plan?.hourly) {
+      // the team's hourly servers share one subscription: cancelling it would end all of them
+      throw new BillingError('not_payable', 'A server billed by the hour is billed until it is deleted: delete the server to stop its hours.');
+    }
     let sub: Stripe.Subscription;
     try {
       // Setting the flag is idempotent by itself (no idempotency key: a later resume/cancel must not replay an earlier answer).

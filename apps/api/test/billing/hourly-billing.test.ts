@@ -219,6 +219,12 @@ describe('hourly billing (Stripe billing meters on the Stripe-compatible test se
     assert.ok(up.every((u) => u.subscriptionAmountDue === 9 * RATE + 2 * RATE_M));
     assert.equal(up.reduce((n, u) => n + u.amountDue, 0), 9 * RATE + 2 * RATE_M, 'the parts add up to Stripe\'s total');
 
+    // cancelling "at period end" would end the shared subscription of all four: refused, with the way out
+    const cancel = await h.http('POST', `/api/v1/billing/subscriptions/${b}/cancel`, { token: t.token });
+    assert.equal(cancel.status, 409, JSON.stringify(cancel.body));
+    assert.match(cancel.body.message, /delete the server/);
+    assert.equal(stripe.subscriptions.get(sub.id)!.cancel_at_period_end, false);
+
     // deleting C and B detaches them: their started hour is billed, the subscription goes on for the others
     for (const id of [c, b]) {
       assert.equal((await h.http('DELETE', `/api/v1/servers/${id}`, { token: t.token })).status, 202);
