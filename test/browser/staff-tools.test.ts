@@ -180,6 +180,112 @@ describe('staff tools', () => {
     await page.context().close();
   });
 
+  test('a server stuck after a failed delete is force-deleted from the failed-tasks page after typing its name; cancelling the dialog changes nothing; the audit log, filtered by team, has it', async () => {
+    const c = await customer('force');
+    const server = await order(c.api, 'stuck-1.example');
+    await waitForState(c.api, server.id, 'running');
+    // The node goes quiet while the customer deletes: the delete fails on the 2 s timeout and leaves the server in
+    // error. The node stays quiet until the force-delete is done: thawed, it would finish the stale delete itself.
+    const daemon = b.stack.daemon!.child;
+    daemon.kill('SIGSTOP');
+    try {
+      await c.api.ok('DELETE', `/api/v1/servers/${server.id}`);
+      await waitFor('the delete to fail', async () => {
+        const s = await c.api.ok<ServerView>('GET', `/api/v1/servers/${server.id}`);
+        return s.state === 'error' && s.currentTask?.op === 'delete' && s.currentTask.state === 'failed' ? s : undefined;
+      }, { timeoutMs: 20_000 });
+      await forceDeleteFromPage(c, server);
+    } finally {
+      daemon.kill('SIGCONT');
+    }
+    // The frozen node was marked offline: the next tests order on it, so wait for its heartbeats to bring it back.
+    await waitFor('the node to be online again', async () => {
+      const nodes = await b.admin.ok<{ id: string; state: string }[]>('GET', '/api/v1/admin/nodes');
+      return nodes.find((n) => n.id === b.stack.seed.nodeId)?.state === 'online' ? true : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 200 });
+  });
+
+  async function forceDeleteFromPage(c: { api: ApiClient; tenant: string }, server: ServerView): Promise<void> {
+    const page = await staffPage();
+    await page.goto('/admin/tasks');
+    const row = page.locator('[data-testid="failed-task-row"][data-hostname="stuck-1.example"][data-op="delete"]');
+    await row.waitFor();
+    assert.match(await row.innerText(), new RegExp(c.tenant), 'the team by name');
+    // The dialog asks for the host name; cancelling it leaves the server as it was.
+    await row.locator('[data-testid="server-force-delete"]').click();
+    await byTestId(page, 'confirm-reason').waitFor();
+    assert.match(await page.locator('mat-dialog-container').innerText(), /Force-delete stuck-1\.example\?[\s\S]*cannot be undone/);
+    await page.locator('mat-dialog-container').getByRole('button', { name: 'Cancel' }).click();
+    await byTestId(page, 'confirm-reason').waitFor({ state: 'detached' });
+    assert.equal((await c.api.ok<ServerView>('GET', `/api/v1/servers/${server.id}`)).state, 'error', 'cancelled: nothing changed');
+    // A wrong name keeps the button disabled.
+    await row.locator('[data-testid="server-force-delete"]').click();
+    await byTestId(page, 'confirm-input').fill('stuck-2.example');
+    await byTestId(page, 'confirm-reason').fill('x');
+    assert.equal(await byTestId(page, 'confirm-submit').isDisabled(), true, 'the wrong host name does not confirm');
+    await page.locator('mat-dialog-container').getByRole('button', { name: 'Cancel' }).click();
+    await byTestId(page, 'confirm-reason').waitFor({ state: 'detached' });
+    await row.locator('[data-testid="server-force-delete"]').click();
+    await confirmWithReason(page, 'domain gone after node loss', 'stuck-1.example');
+    await waitFor('the live region to say it', async () => /stuck-1\.example was force-deleted/.test(await byTestId(page, 'live-region').innerText()));
+    await waitFor('the server to be gone for its owner', async () => {
+      const r = await fetch(`${b.stack.apiUrl}/api/v1/servers/${server.id}`, { headers: { authorization: `Bearer ${c.api.token}` } });
+      if (r.status === 404) return true;
+      const body = (await r.json()) as ServerView;
+      return body.state === 'deleted' ? true : undefined;
+    }, { timeoutMs: 15_000 });
+    await row.waitFor({ state: 'detached' }).catch(() => undefined);
+
+    // The audit log, filtered to the customer's team: who, what, which server, why.
+    await page.goto('/admin/audit');
+    await byTestId(page, 'audit-filter-tenant').click();
+    await page.locator('mat-option', { hasText: c.tenant }).click();
+    const entry = page.locator('[data-testid="audit-row"][data-action="server.force_delete"]').first();
+    await entry.waitFor();
+    const audit = await entry.innerText();
+    assert.match(audit, /stuck-1\.example/);
+    assert.match(audit, /domain gone after node loss/);
+    assert.match(audit, /admin@e2e\.test/);
+    assert.doesNotMatch(audit, /[0-9a-f]{8}-[0-9a-f]{4}-/, 'names, not ids');
+    await page.context().close();
+  }
+
+  test('all servers: search, and filter by team; rows name the team and the node, not ids', async () => {
+    const one = await customer('allsrv-one');
+    const two = await customer('allsrv-two');
+    const mine = [await order(one.api, 'alpha-web.example'), await order(one.api, 'alpha-db.example')];
+    const theirs = await order(two.api, 'beta-web.example');
+    for (const [api, s] of [[one.api, mine[0]!], [one.api, mine[1]!], [two.api, theirs]] as const) await waitForState(api, s.id, 'running');
+    const page = await staffPage();
+    await page.goto('/admin/servers');
+    const rows = page.locator('[data-testid="admin-server-row"]');
+    await rows.first().waitFor();
+    const shown = () => rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-hostname')).sort().join());
+    const shows = (want: string[]) => waitFor(`the list to show ${want.join(', ')}`, async () => ((await shown()) === [...want].sort().join() ? true : undefined), { timeoutMs: 15_000, intervalMs: 100 });
+    // One team: its two servers only.
+    await byTestId(page, 'admin-servers-tenant').click();
+    await page.locator('mat-option', { hasText: one.tenant }).click();
+    await shows(['alpha-db.example', 'alpha-web.example']);
+    // And a search within it.
+    await byTestId(page, 'admin-servers-search').fill('web');
+    await byTestId(page, 'admin-servers-search').press('Enter');
+    await shows(['alpha-web.example']);
+    // Every team, the same search: both teams' web servers.
+    await byTestId(page, 'admin-servers-tenant').click();
+    await page.locator('mat-option', { hasText: 'every team' }).click();
+    await waitFor('both web servers', async () => {
+      const names = (await shown()).split(',');
+      return names.includes('alpha-web.example') && names.includes('beta-web.example') && !names.includes('alpha-db.example') ? true : undefined;
+    }, { timeoutMs: 15_000, intervalMs: 100 });
+    const row = page.locator('[data-testid="admin-server-row"][data-hostname="beta-web.example"]');
+    const text = await row.innerText();
+    assert.match(text, new RegExp(two.tenant), 'the team by name');
+    const placed = await two.api.ok<ServerView>('GET', `/api/v1/servers/${theirs.id}`);
+    assert.ok(placed.nodeName && text.includes(placed.nodeName), `the node by name (${placed.nodeName})`);
+    assert.doesNotMatch(text, /[0-9a-f]{8}-[0-9a-f]{4}-/, 'no UUIDs in the row');
+    await page.context().close();
+  });
+
   test('an empty pool is deleted after a confirmation; a pool in use cannot be; an IPv6 /64 reads as a /64', async () => {
     const page = await staffPage();
     await page.goto('/admin/ip-pools');
@@ -218,6 +324,26 @@ describe('staff tools', () => {
     await page.locator('input[data-testid="location-name"]').fill(name);
     await byTestId(page, 'location-submit').click();
     await page.getByText(name).first().waitFor();
+
+    // Delete asks for the location's code; one in use is refused with what still uses it, an empty one goes.
+    const spare = await b.admin.ok<{ id: string; code: string }>('POST', '/api/v1/admin/locations', { code: uniqueName('spare').toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 32), name: 'Spare room', country: 'NL' });
+    await page.reload();
+    const seeded = page.locator(`[data-testid="admin-location-row"][data-code="${(await b.admin.ok<{ id: string; code: string }[]>('GET', '/api/v1/locations')).find((l) => l.id === b.stack.seed.locationId)!.code}"]`);
+    await seeded.locator('[data-testid="location-delete"]').click();
+    const seededCode = (await seeded.getAttribute('data-code'))!;
+    await byTestId(page, 'confirm-input').fill(seededCode);
+    await byTestId(page, 'confirm-submit').click();
+    await byTestId(page, 'location-error').waitFor();
+    assert.match(await byTestId(page, 'location-error').innerText(), /node|pool|server/i, 'the refusal says what still uses it');
+    assert.equal(await seeded.count(), 1, 'the location in use stays');
+    const spareRow = page.locator(`[data-testid="admin-location-row"][data-code="${spare.code}"]`);
+    await spareRow.locator('[data-testid="location-delete"]').click();
+    await byTestId(page, 'confirm-input').fill(spare.code);
+    await byTestId(page, 'confirm-submit').click();
+    await spareRow.waitFor({ state: 'detached' });
+    await page.reload();
+    await byTestId(page, 'admin-location-row').first().waitFor();
+    assert.equal(await spareRow.count(), 0, 'gone after a reload too');
 
     await page.goto('/admin/nodes');
     await byTestId(page, 'node-link').first().click();

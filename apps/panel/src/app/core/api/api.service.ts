@@ -210,8 +210,10 @@ export class ApiService {
   }
 
   // ---- staff: servers of every tenant
-  adminServers(cursor: string | null, state: ServerState | null, limit = 25): Promise<Page<AdminServerView>> {
-    return this.ok(this.client.GET('/api/v1/admin/servers', { params: { query: { limit, ...(cursor ? { cursor } : {}), ...(state ? { state } : {}) } } }));
+  /** Staff: every team's servers, by state, team and a search (host name or the start of an address). A cursor only goes on with the filters it came with. */
+  adminServers(cursor: string | null, filter: { state?: ServerState | null; tenantId?: string | null; q?: string }, limit = 25): Promise<Page<AdminServerView>> {
+    const query = { limit, ...(cursor ? { cursor } : {}), ...(filter.state ? { state: filter.state } : {}), ...(filter.tenantId ? { tenantId: filter.tenantId } : {}), ...(filter.q?.trim() ? { q: filter.q.trim() } : {}) };
+    return this.ok(this.client.GET('/api/v1/admin/servers', { params: { query } }));
   }
   async suspendServer(id: string, reason: string): Promise<void> {
     await this.ok(this.client.POST('/api/v1/admin/servers/{id}/suspend', { params: { path: { id } }, body: { reason } }));

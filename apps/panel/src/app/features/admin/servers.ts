@@ -4,6 +4,7 @@ import { FormsModule } from '@angular/forms';
 import { MatButtonModule } from '@angular/material/button';
 import { MatDialog } from '@angular/material/dialog';
 import { MatFormFieldModule } from '@angular/material/form-field';
+import { MatInputModule } from '@angular/material/input';
 import { MatSelectModule } from '@angular/material/select';
 import { MatTableModule } from '@angular/material/table';
 import { Permission, SERVER_STATE_ORDER, type ServerState, type ServerView } from '@oblako/contracts';
@@ -19,15 +20,28 @@ import { humanize } from '../../shared/format';
 import { primaryAddress } from '../servers/servers-list';
 import { adminLoadError } from './admin-load';
 
-/** Staff: every tenant's servers (filter by state, e.g. error), with suspend and unsuspend. */
+/** Staff: every tenant's servers (search, and filter by team and by state, e.g. error), with suspend and unsuspend. */
 @Component({
   selector: 'ob-admin-servers',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [FormsModule, RouterLink, MatButtonModule, MatFormFieldModule, MatSelectModule, MatTableModule, ErrorBanner, LoadState, StateChip],
+  imports: [FormsModule, RouterLink, MatButtonModule, MatFormFieldModule, MatInputModule, MatSelectModule, MatTableModule, ErrorBanner, LoadState, StateChip],
   template: `
     <div class="ob-page" data-testid="admin-servers-page">
       <div class="ob-page-header">
         <h1>All servers</h1>
+        <form class="filters" role="search" (submit)="$event.preventDefault(); load()" data-testid="admin-servers-filters">
+        <mat-form-field subscriptSizing="dynamic">
+          <mat-label>Search</mat-label>
+          <input matInput type="search" name="q" [ngModel]="q()" (ngModelChange)="q.set($event)" (keydown.enter)="load()" (blur)="load()" maxlength="253"
+            placeholder="Host name or address" autocomplete="off" data-testid="admin-servers-search" />
+        </mat-form-field>
+        <mat-form-field subscriptSizing="dynamic">
+          <mat-label>Team</mat-label>
+          <mat-select [ngModel]="tenantId()" (ngModelChange)="tenantId.set($event); load()" name="tenant" data-testid="admin-servers-tenant">
+            <mat-option [value]="null">every team</mat-option>
+            @for (t of tenants(); track t.id) {<mat-option [value]="t.id">{{ t.name }}</mat-option>}
+          </mat-select>
+        </mat-form-field>
         <mat-form-field subscriptSizing="dynamic">
           <mat-label>State</mat-label>
           <mat-select [ngModel]="state()" (ngModelChange)="filter($event)" data-testid="admin-servers-state">
@@ -35,10 +49,11 @@ import { adminLoadError } from './admin-load';
             @for (s of states; track s) {<mat-option [value]="s">{{ humanize(s) }}</mat-option>}
           </mat-select>
         </mat-form-field>
+        </form>
       </div>
       <ob-error-banner [message]="rowError()" testId="admin-server-error" />
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()">
-        <p>No servers{{ state() ? ' in state ' + humanize(state()!) : '' }}.</p>
+        <p>No servers{{ state() ? ' in state ' + humanize(state()!) : '' }}{{ q().trim() ? ' matching “' + q().trim() + '”' : '' }}{{ tenantId() ? ' in this team' : '' }}.</p>
       </ob-load-state>
       @if (!loading() && items().length) {
         <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Servers"><table mat-table class="ob-cards" [dataSource]="items()" data-testid="admin-servers-table">
@@ -70,7 +85,7 @@ import { adminLoadError } from './admin-load';
         @if (next()) {<div class="more"><button mat-stroked-button type="button" (click)="more()" data-testid="admin-servers-more">Load more</button></div>}
       }
     </div>`,
-  styles: `.small { font: var(--mat-sys-body-small); } .err { color: var(--mat-sys-error); max-width: 40ch; }
+  styles: `.filters { display: flex; flex-wrap: wrap; gap: 8px; } .small { font: var(--mat-sys-body-small); } .err { color: var(--mat-sys-error); max-width: 40ch; }
     .more { display: flex; justify-content: center; padding: 16px; } td.mat-mdc-cell { padding-top: 6px; padding-bottom: 6px; }`,
 })
 export class AdminServersPage {
@@ -83,6 +98,11 @@ export class AdminServersPage {
   readonly items = signal<AdminServerView[]>([]);
   readonly next = signal<string | null>(null);
   readonly state = signal<ServerState | null>(null);
+  readonly tenantId = signal<string | null>(null);
+  readonly q = signal('');
+  readonly tenants = signal<{ id: string; name: string }[]>([]);
+  /** The filters the next page's cursor belongs to (the API refuses a cursor for others). */
+  private nextFilter: { state: ServerState | null; tenantId: string | null; q: string } | null = null;
   readonly loading = signal(true);
   readonly error = signal<string | null>(null);
   readonly rowError = signal<string | null>(null);
@@ -94,6 +114,7 @@ export class AdminServersPage {
 
   constructor() {
     void this.load();
+    this.api.adminTenants().then((t) => this.tenants.set(t.map((x) => ({ id: x.id, name: x.name }))), () => {});
   }
 
   filter(state: ServerState | null): void {
@@ -105,9 +126,11 @@ export class AdminServersPage {
     this.loading.set(true);
     this.error.set(null);
     try {
-      const page = await this.api.adminServers(null, this.state());
+      const filter = { state: this.state(), tenantId: this.tenantId(), q: this.q().trim() };
+      const page = await this.api.adminServers(null, filter);
       this.items.set(page.items);
       this.next.set(page.nextCursor);
+      this.nextFilter = filter;
     } catch (e) {
       this.error.set(adminLoadError(e, '/admin/servers'));
     } finally {
@@ -117,7 +140,7 @@ export class AdminServersPage {
 
   async more(): Promise<void> {
     try {
-      const page = await this.api.adminServers(this.next(), this.state());
+      const page = await this.api.adminServers(this.next(), this.nextFilter ?? {});
       const seen = new Set(this.items().map((s) => s.id));
       this.items.update((l) => [...l, ...page.items.filter((s) => !seen.has(s.id))]);
       this.next.set(page.nextCursor);
