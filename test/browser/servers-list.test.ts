@@ -113,7 +113,7 @@ describe('the server list', () => {
     assert.match(await why.innerText(), /^Start(, Reboot)?: \S/);
     const describedBy = await row.locator('[data-testid="row-action-start"]').getAttribute('aria-describedby');
     assert.equal(await page.locator(`[id="${describedBy}"]`).innerText(), await why.innerText(), 'the button is described by the visible reason');
-    await shot(page, 'servers-list-search-sort');
+    await shot(page, '46-servers-list-search-sort');
 
     // Stop: the same confirmation as on the server page; cancelling does nothing.
     await row.locator('[data-testid="row-action-stop"]').click();
@@ -172,7 +172,7 @@ describe('the server list', () => {
     await b.admin.ok('POST', `/api/v1/admin/servers/${held.id}/suspend`, { reason: 'test: long reasons' });
     await waitForState(c.api, held.id, 'suspended', 30_000);
 
-    for (const [width, height, name] of [[1280, 860, '52-servers-list-long-reasons'], [390, 844, '53-phone-servers-long-reasons']] as const) {
+    for (const [width, height, name] of [[1280, 860, '59-servers-list-long-reasons'], [390, 844, '60-phone-servers-long-reasons']] as const) {
       const page = await newPage(b, width, height);
       await logIn(page, c.email, PASSWORD);
       await page.goto('/servers');
