@@ -90,16 +90,18 @@ test('order: the login step checks the password as the API does, shows, hides an
   await input.fill('long enough 1');
   assert.match(await byTestId(page, 'order-root-password-problem').innerText(), /differ/);
   assert.equal(await input.getAttribute('type'), 'password');
+  // each click's re-render is waited for: read at once, a second click could land before the first took effect
+  const typeIs = (want: string) => waitFor(`the field's type ${want}`, async () => ((await input.getAttribute('type')) === want) || undefined, { timeoutMs: 10_000, intervalMs: 50 });
   await byTestId(page, 'order-root-password-show').click();
-  assert.equal(await input.getAttribute('type'), 'text', 'Show shows what was typed');
+  await typeIs('text'); // Show shows what was typed
   await byTestId(page, 'order-root-password-show').click();
-  assert.equal(await input.getAttribute('type'), 'password');
+  await typeIs('password');
 
   await byTestId(page, 'order-root-password-generate').click();
   const generated = await input.inputValue();
   assert.match(generated, /^[a-km-zA-HJ-NP-Z2-9\-_.+=]{20}$/);
   assert.equal(await again.inputValue(), generated, 'Generate fills the confirmation too');
-  assert.equal(await input.getAttribute('type'), 'text', 'a generated password is shown so it can be copied');
+  await typeIs('text'); // a generated password is shown so it can be copied
   assert.equal(await byTestId(page, 'order-root-password-problem').count(), 0);
   assert.equal(await byTestId(page, 'order-root-password-strength').innerText(), 'Strength: strong');
   await shot(page, '52-order-root-password');

@@ -19,8 +19,9 @@ const scripted = new Map<string, (cmd: NodeCommand) => FakeOutcome | null>();
 before(async () => {
   h = await startHarness();
   staff = await h.login(ADMIN.email, ADMIN.password);
-  node = await FakeNode.start(h.config.natsSubjectPrefix, h.seed.nodeId, (cmd) => scripted.get(cmd.op)?.(cmd)
-    ?? (cmd.op === 'backup_create' ? { ok: true, output: { bytes: 123456789, sha256: SHA, durationMs: 4321 } } : { ok: true }));
+  // a scripted op answers what its script says, null included (the node holds the command unanswered)
+  node = await FakeNode.start(h.config.natsSubjectPrefix, h.seed.nodeId, (cmd) => (scripted.has(cmd.op) ? scripted.get(cmd.op)!(cmd)
+    : cmd.op === 'backup_create' ? { ok: true, output: { bytes: 123456789, sha256: SHA, durationMs: 4321 } } : { ok: true }));
 });
 after(async () => {
   await node?.stop();
@@ -147,10 +148,21 @@ test('BackupsService.requestBackup (the scheduler) starts a scheduled backup as 
   const a = await h.register('bk-sched');
   const id = await h.orderRunning(a.token, 'bk-sched-1');
   const svc = h.api.app.get(BackupsService);
-  const view = await svc.requestBackup(id, 'scheduled');
-  assert.equal(view.trigger, 'scheduled');
-  assert.equal(view.serverId, id);
-  await assert.rejects(svc.requestBackup(id), /wait for the current task/);
+  // the node holds this backup until the second request has been refused: answered at once, the
+  // first backup could end before the second request and the server would no longer be busy
+  let held: NodeCommand | null = null;
+  scripted.set('backup_create', (cmd) => { held = cmd; return null; });
+  let view;
+  try {
+    view = await svc.requestBackup(id, 'scheduled');
+    assert.equal(view.trigger, 'scheduled');
+    assert.equal(view.serverId, id);
+    await until('the node to hold the backup', async () => held);
+    await assert.rejects(svc.requestBackup(id), /wait for the current task/);
+  } finally {
+    scripted.delete('backup_create');
+  }
+  await node.answer(held!, { ok: true, output: { bytes: 123456789, sha256: SHA, durationMs: 4321 } });
   await h.waitIdle(a.token, id, 'running');
   const [row] = await h.ds.query(`SELECT state, trigger FROM backups WHERE id = $1`, [view.id]);
   assert.deepEqual(row, { state: 'ready', trigger: 'scheduled' });
