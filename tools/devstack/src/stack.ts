@@ -14,6 +14,7 @@ import { testDriverImages } from './test-images.js';
 import { credsAuthenticator } from '@nats-io/transport-node';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { createServer } from 'node:net';
 
 /** The repository root (tools/devstack/dist/ is three levels down). */
 export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
@@ -201,6 +202,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       mail = await startMailCatcher({ dir: join(opts.dataDir, 'mail'), echo: opts.echo });
       cleanups.push(() => mail!.stop());
     }
+    // A fixed port another program holds is refused here: the API would fail to listen, and the wait for its
+    // /health would then be answered by whatever holds the port (seen: another clone's demo, whose API refused
+    // this demo's sign-in with 401 invalid_credentials).
+    if (opts.apiPort) await ensurePortFree(opts.apiPort, 'the API', 'PORT');
+    if (opts.panelPort) await ensurePortFree(opts.panelPort, 'the panel', 'PANEL_PORT');
     const apiPort = opts.apiPort || (await freePort());
     const panelPort = opts.panelPort || (opts.panelPort === 0 ? await freePort() : undefined);
     const jwtSecret = opts.jwtSecret ?? randomBytes(48).toString('base64url');
@@ -383,4 +389,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await stopAll();
     throw err;
   }
+}
+
+/** Fails with what to do when `port` on 127.0.0.1 is held by another program. */
+async function ensurePortFree(port: number, what: string, envName: string): Promise<void> {
+  const err = await new Promise<NodeJS.ErrnoException | null>((done) => {
+    const srv = createServer();
+    srv.once('error', (e: NodeJS.ErrnoException) => done(e));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => done(null)));
+  });
+  if (!err) return;
+  if (err.code === 'EADDRINUSE') {
+    throw new Error(`port ${port} for ${what} is already in use by another program (\`ss -ltnp 'sport = :${port}'\` shows which): stop it, or choose another port with ${envName}=<port>`);
+  }
+  throw new Error(`cannot listen on 127.0.0.1:${port} for ${what}: ${err.message}`);
 }
