@@ -1,4 +1,5 @@
 import type { JsMsg } from '@nats-io/jetstream';
+import type { z } from 'zod';
 import {
   DomainState, IMAGE_VERIFY_OP, ImageVerifyCommandSchema, ORPHAN_DESTROY, OrphanDestroyCommandSchema, parseNodeCommand, parseWith, STORE_DELETE_OP, StoreDeleteCommandSchema, TASK_OPS, WIRE_VERSION, wireMismatch, wireVersionOf,
   type NodeCommand, type OrphanReport, type Subjects, type TaskOp, type TaskResultEvent,
@@ -178,22 +179,8 @@ export class CommandLoop {
    */
   private async deleteFromStore(m: JsMsg): Promise<void> {
     const { config, bus, log } = this.d;
-    let raw: unknown;
-    try {
-      raw = m.json();
-    } catch {
-      raw = undefined;
-    }
-    const theirs = wireVersionOf(raw);
-    const mismatch = theirs === null ? null : wireMismatch('daemon', theirs);
-    if (mismatch) return this.refuseWireVersion(m, raw, theirs, mismatch);
-    const parsed = parseWith(StoreDeleteCommandSchema, raw);
-    if (!parsed.ok || parsed.value.nodeId !== config.nodeId) {
-      log.warn('refusing a store_delete command', { subject: m.subject, seq: m.seq, error: parsed.ok ? `for node ${parsed.value.nodeId}, this is ${config.nodeId}` : parsed.error });
-      m.term();
-      return;
-    }
-    const cmd = parsed.value;
+    const cmd = await this.nodeOnlyCommand(m, StoreDeleteCommandSchema, STORE_DELETE_OP);
+    if (!cmd) return;
     const keepAlive = setInterval(() => m.working(), KEEPALIVE_MS);
     try {
       const done = await this.d.executor.deleteFromStore(cmd);
@@ -214,23 +201,9 @@ export class CommandLoop {
    * request is checked again, which is cheap once the image is cached and converges on the same answer.
    */
   private async verifyImage(m: JsMsg): Promise<void> {
-    const { config, bus, log } = this.d;
-    let raw: unknown;
-    try {
-      raw = m.json();
-    } catch {
-      raw = undefined;
-    }
-    const theirs = wireVersionOf(raw);
-    const mismatch = theirs === null ? null : wireMismatch('daemon', theirs);
-    if (mismatch) return this.refuseWireVersion(m, raw, theirs, mismatch);
-    const parsed = parseWith(ImageVerifyCommandSchema, raw);
-    if (!parsed.ok || parsed.value.nodeId !== config.nodeId || !this.d.images) {
-      log.warn('refusing an image_verify command', { subject: m.subject, seq: m.seq, error: parsed.ok ? (this.d.images ? `for node ${parsed.value.nodeId}, this is ${config.nodeId}` : 'this daemon has no image cache') : parsed.error });
-      m.term();
-      return;
-    }
-    const cmd = parsed.value;
+    const { bus, log } = this.d;
+    const cmd = await this.nodeOnlyCommand(m, ImageVerifyCommandSchema, IMAGE_VERIFY_OP, this.d.images ? undefined : 'this daemon has no image cache');
+    if (!cmd || !this.d.images) return;
     const keepAlive = setInterval(() => m.working(), KEEPALIVE_MS);
     try {
       const answer = await this.d.images.verify(cmd);
@@ -243,6 +216,35 @@ export class CommandLoop {
     } finally {
       clearInterval(keepAlive);
     }
+  }
+
+  /**
+   * A command that is not a task (`store_delete`, `image_verify`): its wire version checked (another version is
+   * refused as for a task), then its schema and node. Anything else is logged and terminated, and answers null; so
+   * is a command this daemon cannot take (`unavailable` says why).
+   */
+  private async nodeOnlyCommand<T extends { nodeId: string }>(m: JsMsg, schema: z.ZodType<T>, op: string, unavailable?: string): Promise<T | null> {
+    const { config, log } = this.d;
+    let raw: unknown;
+    try {
+      raw = m.json();
+    } catch {
+      raw = undefined;
+    }
+    const theirs = wireVersionOf(raw);
+    const mismatch = theirs === null ? null : wireMismatch('daemon', theirs);
+    if (mismatch) {
+      await this.refuseWireVersion(m, raw, theirs, mismatch);
+      return null;
+    }
+    const parsed = parseWith(schema, raw);
+    const refusal = !parsed.ok ? parsed.error : parsed.value.nodeId !== config.nodeId ? `for node ${parsed.value.nodeId}, this is ${config.nodeId}` : unavailable;
+    if (refusal || !parsed.ok) {
+      log.warn('refusing a command', { op, subject: m.subject, seq: m.seq, error: refusal });
+      m.term();
+      return null;
+    }
+    return parsed.value;
   }
 
   /**
