@@ -28,6 +28,6 @@ export class CreateIsoDto {
 
 export class UpdateIsoDto {
   @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(NAME_MAX_LENGTH) name?: string;
-  @ApiPropertyOptional({ description: 'false retires it: no new boots, attached servers keep it' }) @IsOptional() @IsBoolean() active?: boolean;
+  @ApiPropertyOptional({ description: 'false deprecates it: no new boots, attached servers keep it' }) @IsOptional() @IsBoolean() active?: boolean;
 }
 

@@ -15,7 +15,7 @@ export function adminIsoView(r: IsoEntity): AdminIsoView {
   return { ...isoView(r), url: r.url, sha256: r.sha256, createdAt: r.createdAt.toISOString() };
 }
 
-/** The ISO library: staff add and retire ISOs; customers list the active ones to boot from. */
+/** The ISO library: staff add and deprecate ISOs; customers list the active ones to boot from. */
 @Injectable()
 export class IsosService {
   constructor(
@@ -56,11 +56,11 @@ export class IsosService {
     });
   }
 
-  /** Delete an ISO no server has attached (retire it with active: false otherwise). */
+  /** Delete an ISO no server has attached (deprecate it with active: false otherwise). */
   async remove(actor: Actor, id: string): Promise<void> {
     await this.ds.transaction(async (m) => {
       const [{ n }]: { n: number }[] = await m.query('SELECT count(*)::int AS n FROM servers WHERE iso_id = $1', [id]);
-      if (n > 0) throw new IsoError('in_use', `${n} server(s) have this ISO attached; retire it instead (active: false), or wait until they detach it.`);
+      if (n > 0) throw new IsoError('in_use', `${n} server(s) have this ISO attached; deprecate it instead (active: false), or wait until they detach it.`);
       const res = await m.delete(IsoEntity, { id });
       if (!res.affected) throw new IsoError('iso_not_found', `No ISO with id ${id}.`);
       await this.audit.record(m, { tenantId: null, actorUserId: actor.userId, actorKind: 'staff', action: 'iso.delete', targetType: 'iso', targetId: id, ip: actor.ip });

@@ -6,7 +6,7 @@ const TONE: Record<string, string> = {
   stopped: 'off', deleted: 'off', offline: 'bad',
   error: 'bad', failed: 'bad', suspended: 'bad',
   maintenance: 'warn', pending_payment: 'warn', paused: 'warn',
-  offered: 'ok', retired: 'off', active: 'ok', paid: 'ok', provisioned: 'ok', trialing: 'ok',
+  offered: 'ok', deprecated: 'off', active: 'ok', paid: 'ok', provisioned: 'ok', trialing: 'ok',
   pending: 'warn', open: 'warn', past_due: 'warn', draft: 'off', void: 'off', none: 'off', canceled: 'off',
   unpaid: 'bad', uncollectible: 'bad', node_unreachable: 'bad',
   verified: 'ok', unverified: 'off', ready: 'ok',

@@ -2566,7 +2566,7 @@ export interface components {
         };
         UpdateIsoDto: {
             name?: string;
-            /** @description false retires it: no new boots, attached servers keep it */
+            /** @description false deprecates it: no new boots, attached servers keep it */
             active?: boolean;
         };
         RegisterNodeDto: {

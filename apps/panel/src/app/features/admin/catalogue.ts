@@ -153,8 +153,9 @@ abstract class AdminList<T extends { id: string }> {
           <ng-container matColumnDef="net"><th mat-header-cell *matHeaderCellDef scope="col">Network</th><td mat-cell *matCellDef="let p" data-label="Network">{{ p.netMbit }} Mbit/s · {{ gib(p.trafficGiB) }}/mo</td></ng-container>
           <ng-container matColumnDef="price"><th mat-header-cell *matHeaderCellDef scope="col">Price</th><td mat-cell *matCellDef="let p" data-label="Price">{{ money(p) }}</td></ng-container>
           <ng-container matColumnDef="active"><th mat-header-cell *matHeaderCellDef scope="col">Offered</th>
-            <td mat-cell *matCellDef="let p" data-label="Offered"><ob-state-chip [state]="p.active ? 'offered' : 'retired'" />
-              <button mat-button type="button" [disabled]="busy() === p.id" (click)="toggle(p)" data-testid="plan-toggle">{{ p.active ? 'Retire' : 'Offer' }}</button>
+            <td mat-cell *matCellDef="let p" data-label="Offered"><ob-state-chip [state]="p.active ? 'offered' : 'deprecated'" />
+              <button mat-button type="button" [disabled]="busy() === p.id" (click)="toggle(p)" data-testid="plan-toggle"
+                [attr.aria-label]="(p.active ? 'Deprecate ' : 'Offer ') + p.name">{{ p.active ? 'Deprecate' : 'Offer' }}</button>
               <button mat-button type="button" [disabled]="busy() === p.id" (click)="edit(p)" data-testid="plan-edit" [attr.aria-label]="'Edit ' + p.name">Edit</button></td></ng-container>
           <tr mat-header-row *matHeaderRowDef="columns"></tr>
           <tr mat-row *matRowDef="let p; columns: columns" data-testid="admin-plan-row" [attr.data-name]="p.name"></tr>
@@ -230,13 +231,13 @@ export class PlansPage extends AdminList<PlanView> {
   async toggle(p: PlanView): Promise<void> {
     if (p.active) {
       const ok = await askConfirm(this.dialog, {
-        title: `Retire the plan ${p.name}?`,
-        message: 'Customers can no longer order it. Servers on it keep running, at their price; you can offer it again later.',
-        confirmLabel: 'Retire', danger: true,
+        title: `Deprecate the plan ${p.name}?`,
+        message: 'Customers can no longer order it or resize to it. Servers on it keep running, at their price; you can offer it again later.',
+        confirmLabel: 'Deprecate',
       });
       if (!ok) return;
     }
-    await this.updateRow(p.id, () => this.api.setPlanActive(p.id, !p.active), p.active ? `The plan ${p.name} was retired.` : `The plan ${p.name} is offered again.`);
+    await this.updateRow(p.id, () => this.api.setPlanActive(p.id, !p.active), p.active ? `The plan ${p.name} was deprecated.` : `The plan ${p.name} is offered again.`);
   }
 }
 
@@ -283,7 +284,7 @@ export class PlansPage extends AdminList<PlanView> {
               @if (i.active && !offeredToCustomers(i.id)) {<div class="ob-muted small" data-testid="image-not-offered">Not offered until a node has verified it.</div>}
             </td></ng-container>
           <ng-container matColumnDef="active"><th mat-header-cell *matHeaderCellDef scope="col">Offered</th>
-            <td mat-cell *matCellDef="let i" data-label="Offered"><ob-state-chip [state]="i.active ? 'offered' : 'retired'" />
+            <td mat-cell *matCellDef="let i" data-label="Offered"><ob-state-chip [state]="i.active ? 'offered' : 'deprecated'" />
               <button mat-button type="button" [disabled]="busy() === i.id" (click)="toggle(i)" data-testid="image-toggle"
                 [attr.aria-label]="(i.active ? 'Deprecate ' : 'Offer ') + i.name">{{ i.active ? 'Deprecate' : 'Offer' }}</button>
               <button mat-button type="button" class="danger" [disabled]="busy() === i.id" (click)="remove(i)" data-testid="image-delete"
@@ -482,8 +483,9 @@ export class LocationsPage extends AdminList<LocationView> {
           <ng-container matColumnDef="name"><th mat-header-cell *matHeaderCellDef scope="col">ISO</th><td mat-cell *matCellDef="let i" data-label="ISO">{{ i.name }}</td></ng-container>
           <ng-container matColumnDef="source"><th mat-header-cell *matHeaderCellDef scope="col">Source</th><td mat-cell *matCellDef="let i" data-label="Source" class="url ob-mono">{{ i.url }}<br /><span class="ob-muted">{{ i.sha256 }}</span></td></ng-container>
           <ng-container matColumnDef="active"><th mat-header-cell *matHeaderCellDef scope="col">Offered</th>
-            <td mat-cell *matCellDef="let i" data-label="Offered"><ob-state-chip [state]="i.active ? 'offered' : 'retired'" />
-              <button mat-button type="button" [disabled]="busy() === i.id" (click)="toggle(i)" data-testid="iso-toggle">{{ i.active ? 'Retire' : 'Offer' }}</button></td></ng-container>
+            <td mat-cell *matCellDef="let i" data-label="Offered"><ob-state-chip [state]="i.active ? 'offered' : 'deprecated'" />
+              <button mat-button type="button" [disabled]="busy() === i.id" (click)="toggle(i)" data-testid="iso-toggle"
+                [attr.aria-label]="(i.active ? 'Deprecate ' : 'Offer ') + i.name">{{ i.active ? 'Deprecate' : 'Offer' }}</button></td></ng-container>
           <tr mat-header-row *matHeaderRowDef="columns"></tr>
           <tr mat-row *matRowDef="let i; columns: columns" data-testid="admin-iso-row" [attr.data-name]="i.name"></tr>
         </table></div>
@@ -518,7 +520,15 @@ export class IsosPage extends AdminList<AdminIsoView> {
     );
   }
   async toggle(i: AdminIsoView): Promise<void> {
-    await this.updateRow(i.id, () => this.api.setIsoActive(i.id, !i.active));
+    if (i.active) {
+      const ok = await askConfirm(this.dialog, {
+        title: `Deprecate the ISO ${i.name}?`,
+        message: 'Customers can no longer boot from it. Servers that have it attached keep it until they detach it. You can offer it again.',
+        confirmLabel: 'Deprecate',
+      });
+      if (!ok) return;
+    }
+    await this.updateRow(i.id, () => this.api.setIsoActive(i.id, !i.active), i.active ? `The ISO ${i.name} was deprecated.` : `The ISO ${i.name} is offered again.`);
   }
 }
 
