@@ -295,8 +295,26 @@ export interface ServerView {
   rootPasswordSet: boolean;
   createdAt: string;
   updatedAt: string;
-  /** Set when billing is on and the server waits for payment. */
+  /** Set when billing is on and the server waits for payment (the same as `billing.checkoutUrl`). */
   checkoutUrl?: string | null;
+  /** How the order is paid; only on the order's own answer (POST /servers, a restore into a new server, their replays). */
+  billing?: OrderBillingView;
+}
+
+/**
+ * How an order is paid, so a client need not guess from a missing URL:
+ * - `off`: billing is off on this installation; the server is placed at once;
+ * - `checkout`: pay at `checkoutUrl` (Stripe Checkout); the server is placed when Stripe says it is paid;
+ * - `joined`: an hourly server added to the team's paid hourly subscription; no payment step, it is placed shortly;
+ * - `unavailable`: no payment step could be started now (`message` says why and what to do); the server waits for
+ *   payment and `POST /api/v1/billing/servers/:id/checkout` tries again.
+ */
+export const ORDER_BILLING_MODES = ['off', 'checkout', 'joined', 'unavailable'] as const;
+export type OrderBillingMode = (typeof ORDER_BILLING_MODES)[number];
+export interface OrderBillingView {
+  mode: OrderBillingMode;
+  checkoutUrl: string | null;
+  message: string | null;
 }
 
 export interface HealthView {

@@ -93,7 +93,7 @@ export class BillingController {
   @ApiOperation({ summary: 'The Checkout URL of a server waiting for payment (the same session again, or a new one if none could be made at order time)' })
   @ApiOkResponse({ type: CheckoutView })
   async checkoutUrl(@CurrentTenant() tenantId: string, @UuidParam('serverId') serverId: string): Promise<CheckoutView> {
-    return { checkoutUrl: await this.checkout.checkoutUrl(tenantId, serverId) };
+    return this.checkout.checkout(tenantId, serverId);
   }
 }
 

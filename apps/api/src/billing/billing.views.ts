@@ -91,7 +91,9 @@ export class UrlView {
 }
 
 export class CheckoutView {
-  @ApiProperty({ nullable: true, type: String, description: "null: no payment step needed (an hourly server joined the team's hourly subscription and is placed shortly)" }) checkoutUrl: string | null;
+  @ApiProperty({ enum: ['checkout', 'joined'], description: "checkout: pay at checkoutUrl; joined: no payment step, an hourly server added to the team's paid hourly subscription (placed shortly)" })
+  mode: 'checkout' | 'joined';
+  @ApiProperty({ nullable: true, type: String, description: 'The Stripe Checkout URL (mode checkout); null when joined' }) checkoutUrl: string | null;
 }
 
 export class StaffHoldDto {

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { OrderBillingView } from '@oblako/contracts';
 import type Stripe from 'stripe';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../common/config.provider.js';
@@ -31,23 +32,26 @@ export class CheckoutService {
 
   /**
    * The ordering seam (servers/billing.port.ts): called right after a `pending_payment` server was
-   * committed. Never throws: if Stripe is unreachable the order stays pending and the panel gets a
-   * fresh link from POST /api/v1/billing/servers/:id/checkout.
+   * committed. Never throws: if no payment step can be started (Stripe unreachable, the team's hourly subscription
+   * past due) the order stays pending, the answer says why (`unavailable`), and the panel gets a fresh link from
+   * POST /api/v1/billing/servers/:id/checkout.
    */
-  async startCheckout(input: { tenantId: string; serverId: string; planId: string }): Promise<string | null> {
+  async startCheckout(input: { tenantId: string; serverId: string; planId: string }): Promise<OrderBillingView> {
     try {
-      return await this.checkoutUrl(input.tenantId, input.serverId);
+      return { ...(await this.checkout(input.tenantId, input.serverId)), message: null };
     } catch (err) {
       this.logger.warn(`Checkout for server ${input.serverId} failed; the customer can retry: ${(err as Error).message}`);
-      return null;
+      const message = err instanceof BillingError ? err.message : 'The payment provider could not be reached; try again in a minute.';
+      return { mode: 'unavailable', checkoutUrl: null, message };
     }
   }
 
   /**
-   * Checkout URL of a server waiting for payment: the existing session's, or a new one; null when it needs none (an
-   * hourly server of a tenant whose hourly subscription is live joins that subscription and is placed on the next sweep).
+   * How a server waiting for payment is paid: the Checkout URL of the existing session, or of a new one; or `joined`
+   * when it needs none (an hourly server of a tenant whose hourly subscription is live joins that subscription and is
+   * placed on the next sweep).
    */
-  async checkoutUrl(tenantId: string, serverId: string): Promise<string | null> {
+  async checkout(tenantId: string, serverId: string): Promise<{ mode: 'checkout'; checkoutUrl: string } | { mode: 'joined'; checkoutUrl: null }> {
     const stripe = this.requireStripe();
     const [server]: { id: string; plan_id: string; state: string }[] = await this.ds.query(
       'SELECT id, plan_id, state FROM servers WHERE id = $1 AND tenant_id = $2',
@@ -64,11 +68,11 @@ export class CheckoutService {
       [serverId, tenantId],
     );
     if (!order) throw new BillingError('server_not_found', 'No server with that id in this team.');
-    if (order.checkout_url) return order.checkout_url;
+    if (order.checkout_url) return { mode: 'checkout', checkoutUrl: order.checkout_url };
     try {
       const [plan]: { price_hourly_cents: number | null }[] = await this.ds.query('SELECT price_hourly_cents FROM plans WHERE id = $1', [server.plan_id]);
       const hourly = plan?.price_hourly_cents != null;
-      if (hourly && (await this.hourly.join(tenantId, serverId, server.plan_id))) return null;
+      if (hourly && (await this.hourly.join(tenantId, serverId, server.plan_id))) return { mode: 'joined', checkoutUrl: null };
       const customer = await this.ensureCustomer(tenantId);
       const price = await this.prices.ensurePrice(server.plan_id);
       const metadata = { tenantId, serverId, orderKey: order.order_key };
@@ -95,7 +99,7 @@ export class CheckoutService {
           WHERE server_id = $1 AND checkout_url IS NULL AND checkout_session_id IS NOT DISTINCT FROM $4`,
         [serverId, session.id, session.url, order.checkout_session_id],
       );
-      return session.url;
+      return { mode: 'checkout', checkoutUrl: session.url };
     } catch (err) {
       if (err instanceof BillingError) throw err;
       this.logger.warn(`Stripe checkout for server ${serverId} failed: ${(err as Error).message}`);

@@ -1,17 +1,19 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { APP_CONFIG } from '../common/config.provider.js';
 import type { AppConfig } from '../config/config.js';
+import type { OrderBillingView } from '@oblako/contracts';
 
 /** Token under which the billing module provides checkout (billing/checkout.service.ts). */
 export const CHECKOUT_STARTER = Symbol('CHECKOUT_STARTER');
 export interface CheckoutStarter {
-  startCheckout(input: { tenantId: string; serverId: string; planId: string }): Promise<string | null>;
+  startCheckout(input: { tenantId: string; serverId: string; planId: string }): Promise<OrderBillingView>;
 }
 
 /**
  * The seam where billing plugs into ordering. With billing off (no STRIPE_SECRET_KEY) an order
  * is placed at once. With billing on, the server waits in `pending_payment` and
- * `startCheckout` must return the Stripe Checkout URL; the paid webhook then calls
+ * `startCheckout` answers how it is paid (a Stripe Checkout URL, or joined to the team's hourly subscription, or why
+ * no payment step could be started); the paid webhook then calls
  * `ServersService.provisionPaid(serverId)`. The Stripe side is the billing issue's work.
  */
 @Injectable()
@@ -25,8 +27,10 @@ export class BillingPort {
     return this.config.billing.enabled;
   }
 
-  /** Checkout URL for a server waiting for payment; null until the billing module provides one. */
-  async startCheckout(input: { tenantId: string; serverId: string; planId: string }): Promise<string | null> {
-    return this.checkout ? this.checkout.startCheckout(input) : null;
+  /** How an order is paid: `off` with billing off; otherwise what the billing module answers for the server waiting for payment. */
+  async startCheckout(input: { tenantId: string; serverId: string; planId: string }): Promise<OrderBillingView> {
+    if (!this.enabled) return { mode: 'off', checkoutUrl: null, message: null };
+    if (!this.checkout) return { mode: 'unavailable', checkoutUrl: null, message: 'Payments are not available on this installation yet.' };
+    return this.checkout.startCheckout(input);
   }
 }

@@ -99,9 +99,7 @@ export class ServerOrdersService {
     if (placed.started) this.runner.afterCommit(placed.started);
     else this.runner.announce({ tenantId, serverId: placed.server.id, state: placed.server.state, task: null });
     // Everything the answer needs is in hand: no queries after the commit.
-    const view = viewOf(placed);
-    if (placed.server.state === 'pending_payment') view.checkoutUrl = await this.billing.startCheckout({ tenantId, serverId: placed.server.id, planId: placed.server.planId });
-    return view;
+    return this.withOrderBilling(tenantId, viewOf(placed), placed.server.planId);
   }
 
   /** For the billing module: the order was paid, place it now (as the system). Nothing happens unless it still waits for payment. */
@@ -201,8 +199,19 @@ export class ServerOrdersService {
     if (!same) {
       throw new ServerError('idempotency_key_reused', `This Idempotency-Key was already used for a different order (server ${earlier.id}); send a new key for a new order.`);
     }
-    const view = await this.views.get(tenantId, earlier.id);
-    if (view.state === 'pending_payment') view.checkoutUrl = await this.billing.startCheckout({ tenantId, serverId: earlier.id, planId: earlier.planId });
+    return this.withOrderBilling(tenantId, await this.views.get(tenantId, earlier.id), earlier.planId);
+  }
+
+  /**
+   * The order's answer says how it is paid (`billing`, see OrderBillingView): billing off, or, while the server waits
+   * for payment, the Checkout URL, joined to the team's hourly subscription, or why no payment step could be started.
+   * A replay of an order already paid and placed has none.
+   */
+  private async withOrderBilling(tenantId: string, view: ServerView, planId: string): Promise<ServerView> {
+    if (!this.billing.enabled || view.state === 'pending_payment') {
+      view.billing = await this.billing.startCheckout({ tenantId, serverId: view.id, planId });
+      if (view.state === 'pending_payment') view.checkoutUrl = view.billing.checkoutUrl;
+    }
     return view;
   }
 }

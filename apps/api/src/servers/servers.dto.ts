@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
-  CUSTOMER_ACTIONS, hostnameProblem, SERVER_STATES, type CustomerAction, TASK_OPS, TASK_STATES,
-  type Page, type ServerAddressView, type ServerState, type ServerView, type TaskOp, type TaskState, type TaskView,
+  CUSTOMER_ACTIONS, hostnameProblem, ORDER_BILLING_MODES, SERVER_STATES, type CustomerAction, TASK_OPS, TASK_STATES,
+  type OrderBillingMode, type OrderBillingView, type Page, type ServerAddressView, type ServerState, type ServerView, type TaskOp, type TaskState, type TaskView,
 } from '@oblako/contracts';
 import {
   ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min, registerDecorator, type ValidationArguments,
@@ -123,6 +123,16 @@ export class ServerAddressDto implements ServerAddressView {
   @ApiProperty() gateway: string;
 }
 
+export class OrderBillingDto implements OrderBillingView {
+  @ApiProperty({
+    enum: ORDER_BILLING_MODES,
+    description: "off: billing is off, the server is placed at once; checkout: pay at checkoutUrl; joined: an hourly server added to the team's paid hourly subscription, no payment step, placed shortly; unavailable: no payment step could be started now (message says why), retry with POST /api/v1/billing/servers/{id}/checkout",
+  })
+  mode: OrderBillingMode;
+  @ApiProperty({ nullable: true, type: String, description: 'The Stripe Checkout URL (mode checkout), else null' }) checkoutUrl: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'Why no payment step could be started and what to do (mode unavailable), else null' }) message: string | null;
+}
+
 export class ServerDto implements ServerView {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ format: 'uuid' }) tenantId: string;
@@ -142,8 +152,10 @@ export class ServerDto implements ServerView {
   @ApiProperty({ description: 'Whether root has a password; the password and its hash are never answered' }) rootPasswordSet: boolean;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ format: 'date-time' }) updatedAt: string;
-  @ApiPropertyOptional({ nullable: true, type: String, description: 'Stripe Checkout URL while the server waits for payment (billing on).' }) checkoutUrl?: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String, description: 'Stripe Checkout URL while the server waits for payment (billing on); the same as billing.checkoutUrl.' }) checkoutUrl?: string | null;
+  @ApiPropertyOptional({ type: OrderBillingDto, description: "How the order is paid; only on the order's answer (POST /servers, a restore into a new server)" }) billing?: OrderBillingDto;
 }
+
 
 export class ServerPageDto implements Page<ServerView> {
   @ApiProperty({ type: [ServerDto] }) items: ServerDto[];

@@ -21,6 +21,7 @@ test('without a Stripe key billing is off: status says so, orders are placed at 
   assert.equal(s.status, 201, JSON.stringify(s.body));
   assert.equal(s.body.state, 'provisioning');
   assert.ok(!s.body.checkoutUrl);
+  assert.deepEqual(s.body.billing, { mode: 'off', checkoutUrl: null, message: null }, 'the answer says billing is off, not a missing URL');
   const hook = await h.http('POST', '/api/v1/billing/stripe/webhook', { raw: '{}', headers: { 'stripe-signature': 't=1,v1=x' } });
   assert.equal(hook.status, 409);
   assert.equal(hook.body.code, 'billing_off');

@@ -43,6 +43,8 @@ async function paidHourlyServer(token: string, hostname: string) {
   const r = await h.http('POST', '/api/v1/servers', { token, body: { planId: hourlyPlanId, imageId: h.seed.imageIds[0], locationId: h.seed.locationId, hostname } });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   const session = stripe.sessionFor(r.body.id)!;
+  assert.deepEqual(r.body.billing, { mode: 'checkout', checkoutUrl: session.url, message: null }, 'the first hourly order pays through Checkout');
+  assert.equal(r.body.checkoutUrl, session.url);
   assert.deepEqual(session.line_items, [{ price: stripe.prices.get(session.line_items[0].price)!.id }], 'a metered price is sold without a quantity');
   await deliverAll(stripe.completeCheckout(session.id));
   await waitState(token, r.body.id, 'running');
@@ -181,6 +183,7 @@ describe('hourly billing (Stripe billing meters on the Stripe-compatible test se
       const r = await h.http('POST', '/api/v1/servers', { token: t.token, body: { planId, imageId: h.seed.imageIds[0], locationId: h.seed.locationId, hostname } });
       assert.equal(r.status, 201, JSON.stringify(r.body));
       assert.equal(r.body.checkoutUrl, null, 'no payment step: it joins the paid hourly subscription');
+      assert.deepEqual(r.body.billing, { mode: 'joined', checkoutUrl: null, message: null }, 'and the answer says so');
       assert.equal(stripe.sessionFor(r.body.id), undefined, 'no Checkout Session');
       await waitState(t.token, r.body.id, 'running');
       const [row] = await h.ds.query('SELECT stripe_subscription_id FROM server_billing WHERE server_id = $1', [r.body.id]);
@@ -283,6 +286,37 @@ describe('hourly billing (Stripe billing meters on the Stripe-compatible test se
     for (const id of ids) assert.equal((await h.http('DELETE', `/api/v1/servers/${id}`, { token: t.token })).status, 202);
     for (const id of ids) await waitState(t.token, id, 'deleted');
     await waitCancelled(a.id);
+    await deliverAll(stripe.outbox.splice(0));
+  });
+
+  test("an hourly order while the team's hourly subscription is past due answers mode 'unavailable' with the reason; paid up, the retry joins", async () => {
+    const t = await h.register('hourly-past-due');
+    const first = await paidHourlyServer(t.token, 'due-a.example.com');
+    await deliverAll(stripe.failPayment(first.sub.id));
+    await worker.drain(true);
+    const r = await h.http('POST', '/api/v1/servers', { token: t.token, body: { planId: hourlyPlanId, imageId: h.seed.imageIds[0], locationId: h.seed.locationId, hostname: 'due-b.example.com' } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.equal(r.body.state, 'pending_payment');
+    assert.equal(r.body.billing.mode, 'unavailable', JSON.stringify(r.body.billing));
+    assert.equal(r.body.billing.checkoutUrl, null);
+    assert.match(r.body.billing.message, /past due: pay the open invoice/);
+    assert.equal(stripe.sessionFor(r.body.id), undefined, 'no second Checkout beside the shared subscription');
+    const refused = await h.http('POST', `/api/v1/billing/servers/${r.body.id}/checkout`, { token: t.token });
+    assert.equal(refused.status, 409, JSON.stringify(refused.body));
+    assert.equal(refused.body.code, 'not_payable');
+    // another tenant cannot ask for it
+    const other = await h.register('hourly-past-due-other');
+    assert.equal((await h.http('POST', `/api/v1/billing/servers/${r.body.id}/checkout`, { token: other.token })).status, 404);
+
+    await deliverAll(stripe.payOpenInvoice(first.sub.id));
+    await worker.drain(true);
+    const retry = await h.http('POST', `/api/v1/billing/servers/${r.body.id}/checkout`, { token: t.token });
+    assert.equal(retry.status, 200, JSON.stringify(retry.body));
+    assert.deepEqual(retry.body, { mode: 'joined', checkoutUrl: null });
+    await waitState(t.token, r.body.id, 'running');
+    for (const id of [r.body.id, first.id]) assert.equal((await h.http('DELETE', `/api/v1/servers/${id}`, { token: t.token })).status, 202);
+    for (const id of [r.body.id, first.id]) await waitState(t.token, id, 'deleted');
+    await waitCancelled(first.sub.id);
     await deliverAll(stripe.outbox.splice(0));
   });
 

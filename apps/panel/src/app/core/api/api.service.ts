@@ -243,8 +243,9 @@ export class ApiService {
     return (await this.ok(this.client.POST('/api/v1/billing/portal'))).url;
   }
   /** null: no payment step (an hourly server joined the team's hourly subscription and is being placed). */
-  async checkoutUrl(serverId: string): Promise<string | null> {
-    return (await this.ok(this.client.POST('/api/v1/billing/servers/{serverId}/checkout', { params: { path: { serverId } } }))).checkoutUrl;
+  /** How a server waiting for payment is paid: a Checkout URL, or `joined` (no payment step: added to the team's hourly subscription). */
+  checkout(serverId: string): Promise<{ mode: 'checkout' | 'joined'; checkoutUrl: string | null }> {
+    return this.ok(this.client.POST('/api/v1/billing/servers/{serverId}/checkout', { params: { path: { serverId } } }));
   }
   adminOrders(failedOnly: boolean): Promise<AdminOrderView[]> {
     return this.ok(this.client.GET('/api/v1/admin/billing/orders', { params: { query: failedOnly ? { fulfilment: 'failed' } : {} } }));

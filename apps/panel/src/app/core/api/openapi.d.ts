@@ -2800,6 +2800,17 @@ export interface components {
             /** Format: date-time */
             finishedAt: string | null;
         };
+        OrderBillingDto: {
+            /**
+             * @description off: billing is off, the server is placed at once; checkout: pay at checkoutUrl; joined: an hourly server added to the team's paid hourly subscription, no payment step, placed shortly; unavailable: no payment step could be started now (message says why), retry with POST /api/v1/billing/servers/{id}/checkout
+             * @enum {string}
+             */
+            mode: "off" | "checkout" | "joined" | "unavailable";
+            /** @description The Stripe Checkout URL (mode checkout), else null */
+            checkoutUrl: string | null;
+            /** @description Why no payment step could be started and what to do (mode unavailable), else null */
+            message: string | null;
+        };
         ServerDto: {
             /** Format: uuid */
             id: string;
@@ -2831,8 +2842,10 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
-            /** @description Stripe Checkout URL while the server waits for payment (billing on). */
+            /** @description Stripe Checkout URL while the server waits for payment (billing on); the same as billing.checkoutUrl. */
             checkoutUrl?: string | null;
+            /** @description How the order is paid; only on the order's answer (POST /servers, a restore into a new server) */
+            billing?: components["schemas"]["OrderBillingDto"];
         };
         ServerPageDto: {
             items: components["schemas"]["ServerDto"][];
@@ -2903,8 +2916,10 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
-            /** @description Stripe Checkout URL while the server waits for payment (billing on). */
+            /** @description Stripe Checkout URL while the server waits for payment (billing on); the same as billing.checkoutUrl. */
             checkoutUrl?: string | null;
+            /** @description How the order is paid; only on the order's answer (POST /servers, a restore into a new server) */
+            billing?: components["schemas"]["OrderBillingDto"];
             tenantName: string;
         };
         AdminServerPageDto: {
@@ -3229,7 +3244,12 @@ export interface components {
             url: string;
         };
         CheckoutView: {
-            /** @description null: no payment step needed (an hourly server joined the team's hourly subscription and is placed shortly) */
+            /**
+             * @description checkout: pay at checkoutUrl; joined: no payment step, an hourly server added to the team's paid hourly subscription (placed shortly)
+             * @enum {string}
+             */
+            mode: "checkout" | "joined";
+            /** @description The Stripe Checkout URL (mode checkout); null when joined */
             checkoutUrl: string | null;
         };
         StaffHoldDto: {

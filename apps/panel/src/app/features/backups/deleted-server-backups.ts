@@ -148,11 +148,11 @@ export class DeletedServerBackupsPage {
     try {
       // one key per confirmed dialog: a retried request makes one server at most
       const server = await this.api.restoreBackupToNew(b.id, body, randomId());
-      if (server.checkoutUrl) {
-        window.location.assign(server.checkoutUrl);
+      if (server.billing?.mode === 'checkout' && server.billing.checkoutUrl) {
+        window.location.assign(server.billing.checkoutUrl);
         return;
       }
-      await this.router.navigate(['/servers', server.id]);
+      await this.router.navigate(['/servers', server.id], { state: { orderBilling: server.billing ?? null } });
     } catch (e) {
       this.actionError.set(errorMessage(e));
     } finally {

@@ -146,7 +146,8 @@ export class BillingPage {
   }
 
   pay(s: SubscriptionView): Promise<void> {
-    return this.go(s.serverId, async () => s.checkoutUrl ?? (await this.api.checkoutUrl(s.serverId)));
+    // joined (no URL): the hourly server was added to the team's hourly subscription; the reload shows it placed
+    return this.go(s.serverId, async () => s.checkoutUrl ?? (await this.api.checkout(s.serverId)).checkoutUrl);
   }
 
   async cancel(s: SubscriptionView): Promise<void> {

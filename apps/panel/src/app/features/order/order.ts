@@ -231,15 +231,14 @@ export class OrderPage {
       const text = JSON.stringify(body);
       if (!this.idempotency || this.idempotency.body !== text) this.idempotency = { key: randomId(), body: text };
       const server = await this.api.createServer(body, this.idempotency.key);
-      if (server.checkoutUrl) {
-        sessionStore()?.removeItem(ORDER_DRAFT_KEY);
-        this.restored = false;
-        window.location.assign(server.checkoutUrl);
-        return;
-      }
       sessionStore()?.removeItem(ORDER_DRAFT_KEY);
       this.restored = false;
-      await this.router.navigate(['/servers', server.id]);
+      if (server.billing?.mode === 'checkout' && server.billing.checkoutUrl) {
+        window.location.assign(server.billing.checkoutUrl);
+        return;
+      }
+      // joined (added to the hourly subscription) or unavailable (why, and "Pay now" to retry): the server page says so
+      await this.router.navigate(['/servers', server.id], { state: { orderBilling: server.billing ?? null } });
     } catch (e) {
       this.submitError.set(errorMessage(e));
     } finally {

@@ -6,7 +6,10 @@ import { MatDialog } from '@angular/material/dialog';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { MatTableModule } from '@angular/material/table';
 import { MatTooltipModule } from '@angular/material/tooltip';
-import { FINISHED_TASK_STATES, Permission, isTransient, planAction, planOperation, type ImageView, type IsoView, type ServerView, type SshKeyView, type TaskView } from '@oblako/contracts';
+import {
+  FINISHED_TASK_STATES, ORDER_BILLING_MODES, Permission, isTransient, planAction, planOperation, type ImageView, type IsoView, type OrderBillingView, type ServerView,
+  type SshKeyView, type TaskView,
+} from '@oblako/contracts';
 import { firstValueFrom } from 'rxjs';
 import { ApiService } from '../../core/api/api.service';
 import { ApiRequestError, errorMessage } from '../../core/api/api-error';
@@ -26,6 +29,13 @@ import { LoadState } from '../../shared/load-state';
 import { StateChip } from '../../shared/state-chip';
 import { coalesce } from '../../shared/coalesce';
 import { formatDateTime, formatGiB, formatMiB, formatPlanPrice, humanize } from '../../shared/format';
+
+/** The order's billing answer from navigation state, if it is one (anything else is ignored). */
+function orderBillingOf(state: unknown): OrderBillingView | null {
+  const b = (state as { orderBilling?: Partial<OrderBillingView> } | null)?.orderBilling;
+  if (!b || !(ORDER_BILLING_MODES as readonly string[]).includes(b.mode ?? '')) return null;
+  return { mode: b.mode!, checkoutUrl: typeof b.checkoutUrl === 'string' ? b.checkoutUrl : null, message: typeof b.message === 'string' ? b.message : null };
+}
 
 const SERVER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -49,6 +59,8 @@ export class ServerDetailPage {
   readonly deleted = signal(false);
   readonly error = signal<string | null>(null);
   readonly actionError = signal<string | null>(null);
+  /** How the order that just brought the customer here is paid (the order page's navigation state), until it is placed. */
+  readonly orderBilling = signal<OrderBillingView | null>(orderBillingOf(history.state));
   readonly busyAction = signal<PanelAction | 'resize' | null>(null);
   readonly taskColumns = ['op', 'state', 'progress', 'createdAt', 'finishedAt', 'error'];
   readonly canWrite = computed(() => this.auth.permissions().has(Permission.ServersWrite));
@@ -298,9 +310,11 @@ export class ServerDetailPage {
   async pay(s: ServerView): Promise<void> {
     this.actionError.set(null);
     try {
-      const to = s.checkoutUrl ?? (await this.api.checkoutUrl(s.id));
-      // no URL: nothing to pay (an hourly server joined the team's hourly subscription); the live updates show it placed
-      if (to) window.location.assign(to);
+      const to = s.checkoutUrl ?? (await this.api.checkout(s.id));
+      if (typeof to === 'string') window.location.assign(to);
+      else if (to.mode === 'checkout' && to.checkoutUrl) window.location.assign(to.checkoutUrl);
+      // joined: nothing to pay (added to the team's hourly subscription); the live updates show it placed
+      else this.orderBilling.set({ mode: 'joined', checkoutUrl: null, message: null });
     } catch (e) {
       this.actionError.set(errorMessage(e));
     }
