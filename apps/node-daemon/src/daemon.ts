@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { subjects as makeSubjects, type Subjects } from '@oblako/contracts';
 import { validateConfig, ConfigError, type DaemonConfig } from './config.js';
@@ -114,7 +115,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
   await consoles.start();
   const queue = new KeyedQueue(config.maxConcurrentCommands);
   const backups = deps.backups ?? (config.provisioning === 'full' ? await startBackupEngine(config, log) : undefined);
-  const heartbeats = new HeartbeatLoop({ config, subjects: s, bus, hv: timed, queue, log, version: DAEMON_VERSION, metrics, backupPublicKey: backups?.publicKey });
+  const heartbeats = new HeartbeatLoop({ config, subjects: s, bus, hv: timed, queue, log, version: DAEMON_VERSION, metrics, backupPublicKey: backups?.publicKey, instanceId: randomUUID() });
   const agent = deps.guestAgent ?? (config.provisioning === 'full' && !config.libvirtUri.startsWith('test') ? new VirshGuestAgent(config.libvirtUri, execProgram) : NO_GUEST_AGENT);
   const readers = deps.usageReaders ?? (config.provisioning === 'full' ? [new TapCounterReader(execProgram, config.netns), new DomstatsReader(execProgram, config.libvirtUri)] : []);
   const usage = config.usageIntervalMs > 0 && readers.length

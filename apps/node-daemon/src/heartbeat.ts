@@ -32,7 +32,9 @@ export class HeartbeatLoop {
   private chores: Promise<void> | undefined;
 
   constructor(
-    private readonly d: { config: DaemonConfig; subjects: Subjects; bus: Bus; hv: HypervisorPort; queue: KeyedQueue; log: Logger; version: string; metrics?: DaemonMetrics; backupPublicKey?: string },
+    private readonly d: { config: DaemonConfig; subjects: Subjects; bus: Bus; hv: HypervisorPort; queue: KeyedQueue; log: Logger; version: string; metrics?: DaemonMetrics; backupPublicKey?: string;
+      /** This process's id in every beat (new at each start: the API hands a restarted daemon its commands at once). */
+      instanceId?: string },
   ) {}
 
   start(): void {
@@ -87,6 +89,7 @@ export class HeartbeatLoop {
       v: WIRE_VERSION, nodeId: config.nodeId, at: observedAt, daemonVersion: this.d.version, hypervisor: hv.describe(),
       capacity: { vcpus: cap.vcpus, memoryMiB: cap.memoryMiB, diskGiB }, domains: ours, load1: Math.round(loadavg()[0]! * 100) / 100,
       ...(this.d.backupPublicKey ? { backupPublicKey: this.d.backupPublicKey } : {}),
+      ...(this.d.instanceId ? { instanceId: this.d.instanceId } : {}),
     });
     this.d.metrics?.heartbeats.inc();
     this.d.metrics?.lastHeartbeat.set(Date.now() / 1000);

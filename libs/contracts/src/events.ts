@@ -75,6 +75,11 @@ export const HeartbeatSchema = z.object({
   backupPublicKey: z.string().max(1024).regex(/^ssh-[a-z0-9-]+ [A-Za-z0-9+/=]+( [^\r\n]*)?$/).optional(),
   /** The host's 1-minute load average (absent from daemons older than the node page's heartbeat history). */
   load1: z.number().min(0).max(100000).optional(),
+  /**
+   * A random id of this daemon process, new at every start. Another id than the last heartbeat's means the daemon
+   * was restarted: the API hands the commands the old process held to the new one at once (absent from older daemons).
+   */
+  instanceId: uuid.optional(),
 });
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 

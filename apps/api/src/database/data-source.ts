@@ -32,6 +32,7 @@ import { SharedHourlySubscription1796411561923 } from './migrations/179641156192
 import { BackupRestoreToNew1796420000000 } from './migrations/1796420000000-backup-restore-to-new.js';
 import { BackupStoreDeletes1796420000100 } from './migrations/1796420000100-backup-store-deletes.js';
 import { ImageDeletion1796421000000 } from './migrations/1796421000000-image-deletion.js';
+import { DaemonInstance1796430500000 } from './migrations/1796430500000-daemon-instance.js';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000, TenantServerLimit1764300000000, TenantSuspension1764400000000,
@@ -55,6 +56,7 @@ export const MIGRATIONS = [
   BackupRestoreToNew1796420000000,
   BackupStoreDeletes1796420000100,
   ImageDeletion1796421000000,
+  DaemonInstance1796430500000,
 ];
 
 export interface DataSourceSettings {

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { readFileSync } from 'node:fs';
 import {
@@ -16,6 +16,9 @@ import {
 } from '@oblako/contracts';
 import { APP_CONFIG } from '../common/config.provider.js';
 import type { AppConfig } from '../config/config.js';
+
+/** Sequence ranges a walk of the command stream reads side by side ({@link NatsService.walkCommands}). */
+const WALK_PAGES = 8;
 
 /**
  * The API's one NATS connection and the JetStream layout it owns.
@@ -134,23 +137,69 @@ export class NatsService implements OnApplicationShutdown {
    * redelivered), so a daemon that comes back never runs it. How many were taken back.
    */
   async withdrawCommands(subject: string, match: (payload: unknown) => boolean): Promise<number> {
-    const stream = this.subjects.commandStream;
     let withdrawn = 0;
-    // a work queue holds only what its nodes have not acknowledged: a node's backlog, a short walk
-    for (let seq = 1, i = 0; i < 10_000; i++) {
-      // STREAM.MSG.GET takes next_by_subj (nats-server 2.9+); this client types it only for direct gets
-      const msg = await this.jsm.streams.getMessage(stream, { next_by_subj: subject, seq } as unknown as { seq: number });
-      if (!msg) break;
-      let payload: unknown = null;
-      try {
-        payload = msg.json();
-      } catch {
-        // not ours to judge: left alone
-      }
-      if (match(payload) && (await this.jsm.streams.deleteMessage(stream, msg.seq, false))) withdrawn++;
-      seq = msg.seq + 1;
-    }
+    await this.walkCommands(subject, async (msg, payload) => {
+      if (match(payload) && (await this.jsm.streams.deleteMessage(this.subjects.commandStream, msg.seq, false))) withdrawn++;
+    });
     return withdrawn;
+  }
+
+  /**
+   * Hand a node's unacknowledged commands that `match` to its consumer again at once: each is published anew (same
+   * subject and payload, `Nats-Msg-Id` `<old>:again:<tag>`, in their old order) and only then deleted, so a failure
+   * in between leaves two copies (the daemon runs a task's attempt once: finished-tasks.ts) and never none. For a
+   * restarted daemon, whose dead process held them until the consumer's 60 s ack wait. How many were handed over.
+   */
+  async redeliverCommands(subject: string, match: (payload: unknown) => boolean, tag: string): Promise<number> {
+    const stream = this.subjects.commandStream;
+    const found: StoredMsg[] = [];
+    await this.walkCommands(subject, async (msg, payload) => {
+      if (match(payload)) found.push(msg);
+    });
+    found.sort((a, b) => a.seq - b.seq);
+    for (const msg of found) {
+      const id = msg.header?.get('Nats-Msg-Id') || `seq-${msg.seq}`;
+      await this.js.publish(msg.subject, msg.data, { msgID: `${id}:again:${tag}`.slice(0, 200), timeout: 5000 });
+      await this.jsm.streams.deleteMessage(stream, msg.seq, false);
+    }
+    return found.length;
+  }
+
+  /**
+   * Every message on `subject` in the command stream, up to the stream's last sequence when the walk began: a queue
+   * that keeps growing (or the copies {@link redeliverCommands} publishes) cannot keep it going, and no fixed cap
+   * cuts off a long backlog (it used to stop after 10,000 messages). nats-server 2.9 answers one message per get
+   * (no batched get), so the sequence range is cut into {@link WALK_PAGES} pages walked side by side, each one get
+   * per message of `subject` in it (next_by_subj skips the rest). A message removed meanwhile (acknowledged,
+   * deleted) is simply not seen. `visit` may run for several pages at once.
+   */
+  private async walkCommands(subject: string, visit: (msg: StoredMsg, payload: unknown) => Promise<void>): Promise<void> {
+    const stream = this.subjects.commandStream;
+    const { state } = await this.jsm.streams.info(stream);
+    const first = Math.max(1, state.first_seq);
+    const last = state.last_seq;
+    if (last < first) return;
+    const size = Math.ceil((last - first + 1) / WALK_PAGES);
+    const pages: Promise<void>[] = [];
+    for (let from = first; from <= last; from += size) {
+      const to = Math.min(last, from + size - 1);
+      pages.push((async () => {
+        for (let seq = from; seq <= to; ) {
+          // STREAM.MSG.GET takes next_by_subj (nats-server 2.9+); this client types it only for direct gets
+          const msg = await this.jsm.streams.getMessage(stream, { next_by_subj: subject, seq } as unknown as { seq: number });
+          if (!msg || msg.seq > to) break;
+          let payload: unknown = null;
+          try {
+            payload = msg.json();
+          } catch {
+            // not ours to judge: left alone
+          }
+          await visit(msg, payload);
+          seq = msg.seq + 1;
+        }
+      })());
+    }
+    await Promise.all(pages);
   }
 
   /** The API's durable event consumer. Idempotent. */
