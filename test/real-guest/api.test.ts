@@ -8,14 +8,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IpPoolView, NodeView, PlanView, ServerView } from '@oblako/contracts';
-import { ApiClient, startStack, type Stack } from '@oblako/devstack';
-import { createTestDatabase, dropStreams, newSshPublicKey, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, waitFor, type TestDatabase } from '@oblako/testing';
+import type { ApiClient, Stack } from '@oblako/devstack';
+import { newSshPublicKey, waitFor } from '@oblako/testing';
 import { waitForState } from '../e2e/support.js';
 import {
-  destroyDomains,
   ensureGuestImage,
   expectedTapName,
   guestGet,
@@ -30,12 +28,13 @@ import {
   realGuestSkipReason,
   run,
   sourceGuardDrops,
-  startHypervisor,
+  startGuestStack,
   tryRun,
   vcpuQuota,
   virsh,
   waitForGuestHttp,
   type GuestImage,
+  type GuestStack,
   type Hypervisor,
 } from './support.js';
 
@@ -47,9 +46,9 @@ const GATEWAY6 = '2001:db8:100::1';
 const SSH_KEY = newSshPublicKey('api@oblako');
 
 describe('real guests ordered through the API', { skip: skip ?? false }, () => {
+  let rg: GuestStack;
   let hv: Hypervisor;
   let img: GuestImage;
-  let db: TestDatabase;
   let stack: Stack;
   let customer: ApiClient;
   let admin: ApiClient;
@@ -60,46 +59,16 @@ describe('real guests ordered through the API', { skip: skip ?? false }, () => {
 
   before(async () => {
     img = await ensureGuestImage();
-    hv = await startHypervisor();
-    db = await createTestDatabase('oblako_rg_api');
-    const adminPassword = uniqueName('pw');
-    stack = await startStack({
-      dataDir: join(tmpdir(), uniqueName('oblako-rg-api')),
-      databaseUrl: db.url,
-      natsUrl: TEST_NATS_URL,
-      subjectPrefix: uniqueSubjectPrefix(),
-      seed: {
-        adminEmail: 'admin@rg.test',
-        adminPassword,
-        node: { vcpus: 2, memoryMiB: 4096, diskGiB: 100 },
-        ipv4Cidr: '198.51.100.0/24',
-        ipv4Gateway: GATEWAY,
-        images: [{ name: 'Oblako test guest', osFamily: 'busybox', version: '1', url: `file://${img.image}`, sha256: img.imageSha256, format: 'qcow2' }],
-      },
-      libvirtUri: hv.uri,
-      daemonEnv: {
-        DOMAIN_TYPE: 'qemu',
-        OBLAKO_PROVISIONING: 'full',
-        OBLAKO_NETNS: hv.netns,
-        STOP_GRACE_SECONDS: '20',
-        OBLAKO_DIRECT_KERNEL: img.kernel,
-        OBLAKO_DIRECT_INITRD: img.initrd,
-        OBLAKO_DIRECT_CMDLINE: img.cmdline,
-        OBLAKO_RESCUE_IMAGE: img.image,
-      },
+    rg = await startGuestStack({
+      name: 'api',
+      img,
+      daemonEnv: { OBLAKO_RESCUE_IMAGE: img.image },
+      plan: { name: 'Guest test', vcpus: 1, memoryMiB: 256, diskGiB: 2, cpuQuotaPercent: 50, diskIops: 500, diskMBps: 10, netMbit: 8, priceMonthlyCents: 100 },
+      customers: [{ name: 'rg', company: 'Guest Test Ltd' }],
     });
-    admin = new ApiClient(stack.apiUrl);
-    await admin.login('admin@rg.test', adminPassword);
-    plan = await admin.ok<PlanView>('POST', '/api/v1/admin/plans', {
-      name: 'Guest test', vcpus: 1, memoryMiB: 256, diskGiB: 2, cpuQuotaPercent: 50, diskIops: 500, diskMBps: 10, netMbit: 8, priceMonthlyCents: 100,
-    });
+    ({ hv, stack, admin, plan, imageId, locationId } = rg);
+    customer = rg.customers[0]!.client;
     await admin.ok<IpPoolView>('POST', '/api/v1/admin/ip-pools', { locationId: stack.seed.locationId, cidr: POOL6, gateway: GATEWAY6 });
-    customer = new ApiClient(stack.apiUrl);
-    const email = `${uniqueName('rg')}@rg.test`;
-    await customer.register(email, 'correct horse battery staple', 'Guest Test Ltd');
-    await stack.verifyEmail(email);
-    imageId = (await customer.ok<{ id: string; name: string }[]>('GET', '/api/v1/images')).find((i) => i.name === 'Oblako test guest')!.id;
-    locationId = (await customer.ok<{ id: string }[]>('GET', '/api/v1/locations'))[0]!.id;
   });
 
   after(async () => {
@@ -109,13 +78,7 @@ describe('real guests ordered through the API', { skip: skip ?? false }, () => {
           `order→guest answering p50 ${percentile(timings.map((t) => t.answeringMs), 50)} ms over ${timings.length} server(s)`,
       );
     }
-    await stack?.stop().catch(() => undefined);
-    if (hv) {
-      await destroyDomains(hv.uri, 'oblako-').catch(() => undefined);
-      await hv.close().catch((err) => console.error(`could not clean up ${hv.netns}: ${(err as Error).message}`));
-    }
-    await db?.drop().catch(() => undefined);
-    if (stack) await dropStreams(stack.subjectPrefix).catch(() => undefined);
+    await rg?.close();
   });
 
   async function order(hostname: string, sshKeyIds: string[] = []): Promise<{ server: ServerView; address: string }> {

@@ -10,97 +10,22 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomInt } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackupView, PlanView, ServerView, TenantBackupView } from '@oblako/contracts';
-import { ApiClient, startStack, type Stack } from '@oblako/devstack';
-import { createTestDatabase, dropStreams, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, waitFor, type TestDatabase } from '@oblako/testing';
+import type { ApiClient, Stack } from '@oblako/devstack';
+import { waitFor } from '@oblako/testing';
 import { waitForState } from '../e2e/support.js';
 import {
-  destroyDomains, ensureGuestImage, guestGet, guestRead, guestWrite, realGuestSkipReason, run, startHypervisor, tryRun, waitForGuestHttp,
-  type GuestImage, type Hypervisor,
+  guestGet, guestRead, guestWrite, realGuestSkipReason, sha256File, startGuestStack, startStoreHost, storeFiles, waitForGuestHttp,
+  type GuestStack, type Hypervisor, type StoreHost,
 } from './support.js';
 
 const skip = realGuestSkipReason() ?? (existsSync('/usr/sbin/sshd') ? null : 'needs openssh-server (sshd) for the backup store');
-const GATEWAY = '198.51.100.1';
-
-/** The store host: a namespace with sshd on its end of a veth; the machine's end has the other address of a /30. */
-interface StoreHost {
-  netns: string;
-  address: string;
-  dir: string;
-  hostKeyLine: string;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  close(): Promise<void>;
-}
-
-async function startStoreHost(authorizedKey: string): Promise<StoreHost> {
-  const n = randomInt(10, 250);
-  const netns = uniqueName('oblako-bkst').slice(0, 30);
-  const hostIf = `bks${n}h`;
-  const storeIf = `bks${n}s`;
-  const address = `10.251.${n}.2`;
-  const dir = join(tmpdir(), uniqueName('oblako-rg-store'));
-  mkdirSync(join(dir, 'ssh'), { recursive: true });
-  mkdirSync(join(dir, 'store'), { recursive: true });
-  await run('ip', ['netns', 'add', netns]);
-  await run('ip', ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', storeIf]);
-  await run('ip', ['link', 'set', storeIf, 'netns', netns]);
-  await run('ip', ['addr', 'add', `10.251.${n}.1/30`, 'dev', hostIf]);
-  await run('ip', ['link', 'set', hostIf, 'up']);
-  await run('ip', ['-n', netns, 'addr', 'add', `${address}/30`, 'dev', storeIf]);
-  await run('ip', ['-n', netns, 'link', 'set', storeIf, 'up']);
-  await run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
-  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'ssh', 'host')]);
-  writeFileSync(join(dir, 'ssh', 'authorized_keys'), `${authorizedKey}\n`, { mode: 0o600 });
-  writeFileSync(join(dir, 'ssh', 'sshd_config'), [
-    `ListenAddress ${address}`, `HostKey ${join(dir, 'ssh', 'host')}`, `AuthorizedKeysFile ${join(dir, 'ssh', 'authorized_keys')}`,
-    'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'PermitRootLogin prohibit-password',
-    `PidFile ${join(dir, 'sshd.pid')}`,
-  ].join('\n') + '\n');
-  mkdirSync('/run/sshd', { recursive: true });
-  const pub = readFileSync(join(dir, 'ssh', 'host.pub'), 'utf8').trim().split(' ');
-  let proc: ChildProcess | null = null;
-  const host: StoreHost = {
-    netns, address, dir, hostKeyLine: `${address} ${pub[0]} ${pub[1]}`,
-    async start() {
-      proc = spawn('ip', ['netns', 'exec', netns, '/usr/sbin/sshd', '-D', '-e', '-f', join(dir, 'ssh', 'sshd_config')], { stdio: 'ignore' });
-      await waitFor('the store\'s sshd', async () => (await tryRun('ssh-keyscan', ['-T', '2', address], 5000)).stdout.includes('ssh-ed25519'), { timeoutMs: 15_000, intervalMs: 200 });
-    },
-    async stop() {
-      const p = proc;
-      proc = null;
-      if (!p || p.exitCode !== null) return;
-      const exited = new Promise((r) => p.once('exit', r));
-      p.kill('SIGTERM');
-      await exited;
-    },
-    async close() {
-      await host.stop();
-      await tryRun('ip', ['link', 'del', hostIf]);
-      await tryRun('ip', ['netns', 'del', netns]);
-      await tryRun('rm', ['-rf', dir]);
-    },
-  };
-  await host.start();
-  return host;
-}
-
-const sha256File = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
-/** Every file under the store's base path, relative to it. */
-function storeFiles(base: string): string[] {
-  if (!existsSync(base)) return [];
-  return readdirSync(base, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => join(d.parentPath ?? d.path, d.name).slice(base.length + 1)).sort();
-}
 
 describe('backups of a real guest to an SSH store on a second host, through the API', { skip: skip ?? false }, () => {
+  let rg: GuestStack;
   let hv: Hypervisor;
-  let img: GuestImage;
-  let db: TestDatabase;
   let stack: Stack;
   let store: StoreHost;
   let admin: ApiClient;
@@ -110,58 +35,26 @@ describe('backups of a real guest to an SSH store on a second host, through the 
   let base: string;
 
   before(async () => {
-    img = await ensureGuestImage();
-    hv = await startHypervisor();
-    db = await createTestDatabase('oblako_rg_backup');
-    const adminPassword = uniqueName('pw');
-    stack = await startStack({
-      dataDir: join(tmpdir(), uniqueName('oblako-rg-backup')),
-      databaseUrl: db.url,
-      natsUrl: TEST_NATS_URL,
-      subjectPrefix: uniqueSubjectPrefix(),
-      seed: {
-        adminEmail: 'admin@rg.test', adminPassword,
-        node: { vcpus: 2, memoryMiB: 4096, diskGiB: 100 },
-        ipv4Cidr: '198.51.100.0/24', ipv4Gateway: GATEWAY,
-        images: [{ name: 'Oblako test guest', osFamily: 'busybox', version: '1', url: `file://${img.image}`, sha256: img.imageSha256, format: 'qcow2' }],
-      },
-      libvirtUri: hv.uri,
-      daemonEnv: {
-        DOMAIN_TYPE: 'qemu', OBLAKO_PROVISIONING: 'full', OBLAKO_NETNS: hv.netns, STOP_GRACE_SECONDS: '20',
-        OBLAKO_DIRECT_KERNEL: img.kernel, OBLAKO_DIRECT_INITRD: img.initrd, OBLAKO_DIRECT_CMDLINE: img.cmdline,
-      },
+    rg = await startGuestStack({
+      name: 'backup',
+      plan: { name: 'Backup test', vcpus: 1, memoryMiB: 128, diskGiB: 1, cpuQuotaPercent: 100, diskIops: 2000, diskMBps: 100, netMbit: 100, priceMonthlyCents: 100 },
+      customers: [{ name: 'bk', company: 'bk Ltd' }, { name: 'bk-other', company: 'bk-other Ltd' }],
     });
+    ({ hv, stack, admin, plan } = rg);
+    [customer, other] = rg.customers.map((c) => c.client) as [ApiClient, ApiClient];
     // the node's own backup key (made on its first start) goes into the store's authorized_keys
     const keyFile = join(stack.dataDirOf(stack.seed.nodeId), 'backups', 'backup_ed25519.pub');
     await waitFor('the node\'s backup key', async () => existsSync(keyFile), { timeoutMs: 30_000, intervalMs: 200 });
     store = await startStoreHost(readFileSync(keyFile, 'utf8').trim());
     base = join(store.dir, 'store');
-    admin = new ApiClient(stack.apiUrl);
-    await admin.login('admin@rg.test', adminPassword);
     await admin.ok('POST', '/api/v1/admin/backup-stores', {
       locationId: stack.seed.locationId, name: 'store over a veth', host: store.address, port: 22, username: 'root', basePath: base, hostKey: store.hostKeyLine,
     });
-    plan = await admin.ok<PlanView>('POST', '/api/v1/admin/plans', {
-      name: 'Backup test', vcpus: 1, memoryMiB: 128, diskGiB: 1, cpuQuotaPercent: 100, diskIops: 2000, diskMBps: 100, netMbit: 100, priceMonthlyCents: 100,
-    });
-    customer = new ApiClient(stack.apiUrl);
-    other = new ApiClient(stack.apiUrl);
-    for (const [c, who] of [[customer, 'bk'], [other, 'bk-other']] as const) {
-      const email = `${uniqueName(who)}@rg.test`;
-      await c.register(email, 'correct horse battery staple', `${who} Ltd`);
-      await stack.verifyEmail(email);
-    }
   });
 
   after(async () => {
-    await stack?.stop().catch(() => undefined);
-    if (hv) {
-      await destroyDomains(hv.uri, 'oblako-').catch(() => undefined);
-      await hv.close().catch((err) => console.error(`could not clean up ${hv.netns}: ${(err as Error).message}`));
-    }
+    await rg?.close();
     await store?.close().catch(() => undefined);
-    await db?.drop().catch(() => undefined);
-    if (stack) await dropStreams(stack.subjectPrefix).catch(() => undefined);
   });
 
   const backupsOf = (id: string) => customer.ok<BackupView[]>('GET', `/api/v1/servers/${id}/backups`);

@@ -17,15 +17,14 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { connect as connectUnix, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { ConsoleTicketView, PlanView, ServerView } from '@oblako/contracts';
-import { ApiClient, startStack, type Stack } from '@oblako/devstack';
-import { createTestDatabase, dropStreams, freePort, isConsoleOpen, openConsole, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, waitFor, type ConsoleClient, type TestDatabase } from '@oblako/testing';
+import type { ConsoleTicketView, ServerView } from '@oblako/contracts';
+import { ApiClient, type Stack } from '@oblako/devstack';
+import { freePort, isConsoleOpen, openConsole, uniqueName, waitFor, type ConsoleClient } from '@oblako/testing';
 import { byTestId, CHROMIUM, SHOTS } from '../browser/support.js';
 import { waitForState } from '../e2e/support.js';
-import { destroyDomains, ensureGuestImage, guestGet, percentile, realGuestSkipReason, REPO, run, startHypervisor, virsh, waitForGuestHttp, type GuestImage, type Hypervisor } from './support.js';
+import { guestGet, percentile, realGuestSkipReason, REPO, run, startGuestStack, virsh, waitForGuestHttp, type GuestStack, type Hypervisor } from './support.js';
 
 const BUILD_ISO = join(REPO, 'tools/guest-image/build-iso.sh');
 
@@ -41,9 +40,8 @@ function socketOf(serverId: string, kind: 'vnc' | 'serial'): string {
 }
 
 describe('consoles of a real guest in the browser', { skip: skip ?? false }, () => {
+  let rg: GuestStack;
   let hv: Hypervisor;
-  let img: GuestImage;
-  let db: TestDatabase;
   let stack: Stack;
   let browser: Browser;
   let customer: ApiClient;
@@ -53,49 +51,19 @@ describe('consoles of a real guest in the browser', { skip: skip ?? false }, () 
   let address: string;
 
   before(async () => {
-    img = await ensureGuestImage();
-    hv = await startHypervisor();
-    db = await createTestDatabase('oblako_rg_console');
     mkdirSync(CONSOLE_DIR, { recursive: true });
-    const adminPassword = uniqueName('pw');
-    stack = await startStack({
-      dataDir: join(tmpdir(), uniqueName('oblako-rg-console')),
-      databaseUrl: db.url,
-      natsUrl: TEST_NATS_URL,
-      subjectPrefix: uniqueSubjectPrefix(),
+    rg = await startGuestStack({
+      name: 'console',
+      adminEmail: 'admin@rgc.test',
       panelPort: await freePort(),
       apiEnv: { CONSOLE_TICKET_SECONDS: '3' },
-      seed: {
-        adminEmail: 'admin@rgc.test',
-        adminPassword,
-        node: { vcpus: 2, memoryMiB: 4096, diskGiB: 100 },
-        ipv4Cidr: '198.51.100.0/24',
-        ipv4Gateway: '198.51.100.1',
-        images: [{ name: 'Oblako test guest', osFamily: 'busybox', version: '1', url: `file://${img.image}`, sha256: img.imageSha256, format: 'qcow2' }],
-      },
-      libvirtUri: hv.uri,
-      daemonEnv: {
-        DOMAIN_TYPE: 'qemu',
-        OBLAKO_PROVISIONING: 'full',
-        OBLAKO_NETNS: hv.netns,
-        OBLAKO_CONSOLE_DIR: CONSOLE_DIR,
-        STOP_GRACE_SECONDS: '20',
-        OBLAKO_DIRECT_KERNEL: img.kernel,
-        OBLAKO_DIRECT_INITRD: img.initrd,
-        OBLAKO_DIRECT_CMDLINE: img.cmdline,
-      },
+      daemonEnv: { OBLAKO_CONSOLE_DIR: CONSOLE_DIR },
+      plan: { name: 'Console test', vcpus: 1, memoryMiB: 256, diskGiB: 2, cpuQuotaPercent: 100, diskIops: 0, diskMBps: 0, netMbit: 0, priceMonthlyCents: 100 },
+      customers: [{ name: 'rgc', company: 'Console Test Ltd' }],
     });
-    admin = new ApiClient(stack.apiUrl);
-    await admin.login('admin@rgc.test', adminPassword);
-    const plan = await admin.ok<PlanView>('POST', '/api/v1/admin/plans', {
-      name: 'Console test', vcpus: 1, memoryMiB: 256, diskGiB: 2, cpuQuotaPercent: 100, diskIops: 0, diskMBps: 0, netMbit: 0, priceMonthlyCents: 100,
-    });
-    customer = new ApiClient(stack.apiUrl);
-    email = `${uniqueName('rgc')}@rgc.test`;
-    await customer.register(email, PASSWORD, 'Console Test Ltd');
-    await stack.verifyEmail(email);
-    const imageId = (await customer.ok<{ id: string; name: string }[]>('GET', '/api/v1/images')).find((i) => i.name === 'Oblako test guest')!.id;
-    const locationId = (await customer.ok<{ id: string }[]>('GET', '/api/v1/locations'))[0]!.id;
+    ({ hv, stack, admin } = rg);
+    const { plan, imageId, locationId } = rg;
+    ({ client: customer, email } = rg.customers[0]!);
     const created = await customer.ok<ServerView>('POST', '/api/v1/servers', { planId: plan.id, imageId, locationId, hostname: 'alpha.console.test' });
     server = await waitForState(customer, created.id, 'running', 180_000);
     address = server.addresses[0]!.address;
@@ -109,13 +77,7 @@ describe('consoles of a real guest in the browser', { skip: skip ?? false }, () 
 
   after(async () => {
     await browser?.close().catch(() => undefined);
-    await stack?.stop().catch(() => undefined);
-    if (hv) {
-      await destroyDomains(hv.uri, 'oblako-').catch(() => undefined);
-      await hv.close().catch((err) => console.error(`could not clean up ${hv.netns}: ${(err as Error).message}`));
-    }
-    await db?.drop().catch(() => undefined);
-    if (stack) await dropStreams(stack.subjectPrefix).catch(() => undefined);
+    await rg?.close();
   });
 
   async function loggedIn(): Promise<Page> {

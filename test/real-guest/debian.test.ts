@@ -22,13 +22,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import type { IpPoolView, PlanView, ServerView } from '@oblako/contracts';
-import { ApiClient, startStack, type Stack } from '@oblako/devstack';
-import { createTestDatabase, dropStreams, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, waitFor, type TestDatabase } from '@oblako/testing';
+import type { ApiClient, Stack } from '@oblako/devstack';
+import { waitFor } from '@oblako/testing';
 import { waitForState } from '../e2e/support.js';
 import {
   REPO,
   debianSkipReason,
-  destroyDomains,
   domainLog,
   ensureDebianImage,
   ensureGuestImage,
@@ -39,12 +38,14 @@ import {
   sshHostKeys,
   sshRun,
   SSH_CONNECT_TIMEOUT_S,
-  startHypervisor,
+  startGuestStack,
+  TEST_GUEST_NAME,
   tryRun,
   virsh,
   waitForSsh,
   newSshKeyPair,
   type DebianImage,
+  type GuestStack,
   type Hypervisor,
   type SshTarget,
 } from './support.js';
@@ -85,8 +86,8 @@ interface HandRun {
 
 describe('a real Debian 12 server ordered through the API', { skip: skip ?? false }, () => {
   let img: DebianImage & { tookMs: number };
+  let rg: GuestStack;
   let hv: Hypervisor;
-  let db: TestDatabase;
   let pool: pg.Pool;
   let stack: Stack;
   let customer: ApiClient;
@@ -114,50 +115,28 @@ describe('a real Debian 12 server ordered through the API', { skip: skip ?? fals
     builders = (await import(pathToFileURL(join(REPO, 'apps/node-daemon/dist/src/index.js')).href)) as DaemonBuilders;
     work = mkdtempSync(join(tmpdir(), 'oblako-rg-debian-'));
     key = await newSshKeyPair(work, 'customer@laptop');
-    hv = await startHypervisor();
-    db = await createTestDatabase('oblako_rg_debian');
-    pool = new pg.Pool({ connectionString: db.url, max: 2 });
-    const adminPassword = uniqueName('pw');
-    stack = await startStack({
+    rg = await startGuestStack({
+      name: 'debian',
+      img: guest,
       dataDir: join(work, 'stack'),
-      databaseUrl: db.url,
-      natsUrl: TEST_NATS_URL,
-      subjectPrefix: uniqueSubjectPrefix(),
-      seed: {
-        adminEmail: 'admin@rg-debian.test',
-        adminPassword,
-        node: { vcpus: 2, memoryMiB: 4096, diskGiB: 100 },
-        ipv4Cidr: POOL4,
-        ipv4Gateway: GATEWAY,
-        images: [
-          { name: 'Debian 12', osFamily: 'debian', version: '12', url: `file://${img.image}`, sha256: img.imageSha256, format: 'qcow2', bootMode: 'disk', defaultUser: img.defaultUser, guestAgent: true },
-          // wrongly said to have an agent: the busybox guest runs none, so the node's refusal is what the customer sees
-          { name: 'Oblako test guest', osFamily: 'busybox', version: '1', url: `file://${guest.image}`, sha256: guest.imageSha256, format: guest.imageFormat, bootMode: 'direct-kernel', guestAgent: true },
-        ],
-      },
-      libvirtUri: hv.uri,
-      daemonEnv: {
-        DOMAIN_TYPE: 'qemu',
-        OBLAKO_PROVISIONING: 'full',
-        OBLAKO_NETNS: hv.netns,
-        STOP_GRACE_SECONDS: '120',
-        OBLAKO_DIRECT_KERNEL: guest.kernel,
-        OBLAKO_DIRECT_INITRD: guest.initrd,
-        OBLAKO_DIRECT_CMDLINE: guest.cmdline,
-      },
+      adminEmail: 'admin@rg-debian.test',
+      ipv4Cidr: POOL4,
+      ipv4Gateway: GATEWAY,
+      images: [
+        { name: 'Debian 12', osFamily: 'debian', version: '12', url: `file://${img.image}`, sha256: img.imageSha256, format: 'qcow2', bootMode: 'disk', defaultUser: img.defaultUser, guestAgent: true },
+        // wrongly said to have an agent: the busybox guest runs none, so the node's refusal is what the customer sees
+        { name: TEST_GUEST_NAME, osFamily: 'busybox', version: '1', url: `file://${guest.image}`, sha256: guest.imageSha256, format: guest.imageFormat, bootMode: 'direct-kernel', guestAgent: true },
+      ],
+      daemonEnv: { STOP_GRACE_SECONDS: '120' },
+      // the file outlives an access token on a loaded machine
+      refreshOnExpiry: true,
+      plan: { name: 'Debian test', vcpus: 1, memoryMiB: 768, diskGiB: DISK_GIB, cpuQuotaPercent: 100, diskIops: 0, diskMBps: 0, netMbit: 0, priceMonthlyCents: 100 },
+      customers: [{ name: 'deb', company: 'Debian Test Ltd' }],
     });
-    admin = new ApiClient(stack.apiUrl);
-    admin.refreshOnExpiry = true; // the file outlives an access token on a loaded machine
-    await admin.login('admin@rg-debian.test', adminPassword);
-    plan = await admin.ok<PlanView>('POST', '/api/v1/admin/plans', {
-      name: 'Debian test', vcpus: 1, memoryMiB: 768, diskGiB: DISK_GIB, cpuQuotaPercent: 100, diskIops: 0, diskMBps: 0, netMbit: 0, priceMonthlyCents: 100,
-    });
+    ({ hv, stack, admin, plan } = rg);
+    customer = rg.customers[0]!.client;
+    pool = new pg.Pool({ connectionString: rg.db.url, max: 2 });
     await admin.ok<IpPoolView>('POST', '/api/v1/admin/ip-pools', { locationId: stack.seed.locationId, cidr: POOL6, gateway: GATEWAY6 });
-    customer = new ApiClient(stack.apiUrl);
-    customer.refreshOnExpiry = true;
-    const email = `${uniqueName('deb')}@rg-debian.test`;
-    await customer.register(email, 'correct horse battery staple', 'Debian Test Ltd');
-    await stack.verifyEmail(email);
     const images = await customer.ok<{ id: string; name: string; defaultUser: string | null; bootMode: string | null }[]>('GET', '/api/v1/images');
     const debian = images.find((i) => i.name === 'Debian 12')!;
     assert.equal(debian.defaultUser, 'debian', 'the catalogue tells the customer which user to log in as');
@@ -187,14 +166,7 @@ describe('a real Debian 12 server ordered through the API', { skip: skip ?? fals
       if (apiRuns.length) console.log(`[debian] order → SSH through the API = ${(p(apiRuns.map((r) => r.orderToSshMs)) / hand).toFixed(2)}× the hand start (target ≤ 1.2×)`);
     }
     await pool?.end().catch(() => undefined);
-    await stack?.stop().catch(() => undefined);
-    if (hv) {
-      await destroyDomains(hv.uri, 'oblako-').catch(() => undefined);
-      await destroyDomains(hv.uri, 'rg-deb-hand-').catch(() => undefined);
-      await hv.close().catch((err) => console.error(`could not clean up ${hv.netns}: ${(err as Error).message}`));
-    }
-    await db?.drop().catch(() => undefined);
-    if (stack) await dropStreams(stack.subjectPrefix).catch(() => undefined);
+    await rg?.close(['oblako-', 'rg-deb-hand-']);
     if (work) rmSync(work, { recursive: true, force: true });
   });
 

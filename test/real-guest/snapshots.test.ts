@@ -8,73 +8,37 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { PlanView, ServerView, SnapshotView } from '@oblako/contracts';
-import { ApiClient, startStack, type Stack } from '@oblako/devstack';
-import { createTestDatabase, dropStreams, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, waitFor, type TestDatabase } from '@oblako/testing';
+import type { ApiClient, Stack } from '@oblako/devstack';
+import { waitFor } from '@oblako/testing';
 import { waitForState } from '../e2e/support.js';
 import {
-  destroyDomains, ensureGuestImage, guestGet, guestRead, guestWrite, realGuestSkipReason, startHypervisor, tryRun, virsh, waitForGuestHttp,
-  type GuestImage, type Hypervisor,
+  guestGet, guestRead, guestWrite, realGuestSkipReason, startGuestStack, tryRun, virsh, waitForGuestHttp,
+  type GuestStack, type Hypervisor,
 } from './support.js';
 
 const skip = realGuestSkipReason();
-const GATEWAY = '198.51.100.1';
 
 describe('snapshots of a real guest, through the API', { skip: skip ?? false }, () => {
+  let rg: GuestStack;
   let hv: Hypervisor;
-  let img: GuestImage;
-  let db: TestDatabase;
   let stack: Stack;
   let customer: ApiClient;
   let other: ApiClient;
   let plan: PlanView;
 
   before(async () => {
-    img = await ensureGuestImage();
-    hv = await startHypervisor();
-    db = await createTestDatabase('oblako_rg_snap');
-    const adminPassword = uniqueName('pw');
-    stack = await startStack({
-      dataDir: join(tmpdir(), uniqueName('oblako-rg-snap')),
-      databaseUrl: db.url,
-      natsUrl: TEST_NATS_URL,
-      subjectPrefix: uniqueSubjectPrefix(),
-      seed: {
-        adminEmail: 'admin@rg.test', adminPassword,
-        node: { vcpus: 2, memoryMiB: 4096, diskGiB: 100 },
-        ipv4Cidr: '198.51.100.0/24', ipv4Gateway: GATEWAY,
-        images: [{ name: 'Oblako test guest', osFamily: 'busybox', version: '1', url: `file://${img.image}`, sha256: img.imageSha256, format: 'qcow2' }],
-      },
-      libvirtUri: hv.uri,
-      daemonEnv: {
-        DOMAIN_TYPE: 'qemu', OBLAKO_PROVISIONING: 'full', OBLAKO_NETNS: hv.netns, STOP_GRACE_SECONDS: '20',
-        OBLAKO_DIRECT_KERNEL: img.kernel, OBLAKO_DIRECT_INITRD: img.initrd, OBLAKO_DIRECT_CMDLINE: img.cmdline,
-      },
+    rg = await startGuestStack({
+      name: 'snap',
+      plan: { name: 'Snapshot test', vcpus: 1, memoryMiB: 128, diskGiB: 1, cpuQuotaPercent: 100, diskIops: 2000, diskMBps: 100, netMbit: 100, priceMonthlyCents: 100 },
+      customers: [{ name: 'snap', company: 'snap Ltd' }, { name: 'snap-other', company: 'snap-other Ltd' }],
     });
-    const admin = new ApiClient(stack.apiUrl);
-    await admin.login('admin@rg.test', adminPassword);
-    plan = await admin.ok<PlanView>('POST', '/api/v1/admin/plans', {
-      name: 'Snapshot test', vcpus: 1, memoryMiB: 128, diskGiB: 1, cpuQuotaPercent: 100, diskIops: 2000, diskMBps: 100, netMbit: 100, priceMonthlyCents: 100,
-    });
-    customer = new ApiClient(stack.apiUrl);
-    other = new ApiClient(stack.apiUrl);
-    for (const [c, who] of [[customer, 'snap'], [other, 'snap-other']] as const) {
-      const email = `${uniqueName(who)}@rg.test`;
-      await c.register(email, 'correct horse battery staple', `${who} Ltd`);
-      await stack.verifyEmail(email);
-    }
+    ({ hv, stack, plan } = rg);
+    [customer, other] = rg.customers.map((c) => c.client) as [ApiClient, ApiClient];
   });
 
   after(async () => {
-    await stack?.stop().catch(() => undefined);
-    if (hv) {
-      await destroyDomains(hv.uri, 'oblako-').catch(() => undefined);
-      await hv.close().catch((err) => console.error(`could not clean up ${hv.netns}: ${(err as Error).message}`));
-    }
-    await db?.drop().catch(() => undefined);
-    if (stack) await dropStreams(stack.subjectPrefix).catch(() => undefined);
+    await rg?.close();
   });
 
   const snapshotsOf = (id: string) => customer.ok<SnapshotView[]>('GET', `/api/v1/servers/${id}/snapshots`);

@@ -5,11 +5,15 @@
  * packet stays inside the namespace.
  */
 import { execFile as execFileCb, spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
+import type { PlanView } from '@oblako/contracts';
+import { ApiClient, startStack, type SeedOptions, type Stack, type StackOptions } from '@oblako/devstack';
+import { createTestDatabase, dropStreams, TEST_NATS_URL, uniqueName, uniqueSubjectPrefix, waitFor, type TestDatabase } from '@oblako/testing';
 
 const execFile = promisify(execFileCb);
 
@@ -531,4 +535,201 @@ export async function sshHostKeys(netns: string, address: string): Promise<strin
 export function domainLog(hv: Hypervisor, domain: string): string {
   const path = join(dirname(hv.runDir), 'log', 'qemu', `${domain}.log`);
   return existsSync(path) ? readFileSync(path, 'utf8') : '';
+}
+
+// ---- the API stack on a real hypervisor ------------------------------------------------------------
+
+export const TEST_GUEST_NAME = 'Oblako test guest';
+export const CUSTOMER_PASSWORD = 'correct horse battery staple';
+
+export interface GuestStackOptions {
+  /** Names the database (oblako_rg_NAME) and the data folder (oblako-rg-NAME-…). */
+  name: string;
+  /** The test guest (its kernel, initrd and command line go to the daemon); built when not given. */
+  img?: GuestImage;
+  /** The seeded images; default: the test guest alone, named TEST_GUEST_NAME. */
+  images?: SeedOptions['images'];
+  /** Default admin@rg.test; the customers' e-mails are at the same domain. */
+  adminEmail?: string;
+  ipv4Cidr?: string;
+  ipv4Gateway?: string;
+  /** Default a folder under the system's temporary folder. */
+  dataDir?: string;
+  /** Start the stack's own nats-server (operator mode, per-node users) instead of the shared test NATS. */
+  ownNats?: boolean;
+  /** Added to (and over) the daemon's environment for full provisioning on QEMU in the namespace. */
+  daemonEnv?: NodeJS.ProcessEnv;
+  apiEnv?: NodeJS.ProcessEnv;
+  panelPort?: number;
+  /** Staff create this plan (POST /api/v1/admin/plans) once the stack is up. */
+  plan?: Record<string, unknown>;
+  /** Tenants registered and e-mail-verified, each with its own client: the e-mail's local part and the company. */
+  customers?: { name: string; company: string }[];
+  /** Clients that refresh their access token when it expires (files that outlive one). */
+  refreshOnExpiry?: boolean;
+}
+
+export interface GuestStack {
+  hv: Hypervisor;
+  img: GuestImage;
+  db: TestDatabase;
+  stack: Stack;
+  admin: ApiClient;
+  adminEmail: string;
+  adminPassword: string;
+  /** The plan of `plan`; undefined without one. */
+  plan: PlanView;
+  /** In the order of `customers`. */
+  customers: { client: ApiClient; email: string }[];
+  /** The seeded image named TEST_GUEST_NAME (undefined when not seeded) and the seeded location. */
+  imageId: string;
+  locationId: string;
+  /** Stop the stack, destroy the domains whose names start with any of `domainPrefixes` (default oblako-), remove the hypervisor, the database and the streams. Never rejects. */
+  close(domainPrefixes?: string[]): Promise<void>;
+}
+
+/**
+ * The stack every real-guest test over the API starts: a private libvirtd in a namespace of its own, a
+ * PostgreSQL database, NATS streams under a subject prefix of their own (or a nats-server of its own), the
+ * API and a node daemon with full provisioning on QEMU, seeded with the test guest; then staff's plan and
+ * verified tenants. When a step fails what was started is removed before the error goes on.
+ */
+export async function startGuestStack(o: GuestStackOptions): Promise<GuestStack> {
+  const img = o.img ?? (await ensureGuestImage());
+  const adminEmail = o.adminEmail ?? 'admin@rg.test';
+  const adminPassword = uniqueName('pw');
+  let hv: Hypervisor | undefined;
+  let db: TestDatabase | undefined;
+  let stack: Stack | undefined;
+  const close = async (domainPrefixes = ['oblako-']): Promise<void> => {
+    await stack?.stop().catch(() => undefined);
+    if (hv) {
+      for (const prefix of domainPrefixes) await destroyDomains(hv.uri, prefix).catch(() => undefined);
+      const h = hv;
+      await h.close().catch((err) => console.error(`could not clean up ${h.netns}: ${(err as Error).message}`));
+    }
+    await db?.drop().catch(() => undefined);
+    if (stack && !o.ownNats) await dropStreams(stack.subjectPrefix).catch(() => undefined);
+  };
+  try {
+    hv = await startHypervisor();
+    db = await createTestDatabase(`oblako_rg_${o.name}`);
+    const opts: StackOptions = {
+      dataDir: o.dataDir ?? join(tmpdir(), uniqueName(`oblako-rg-${o.name}`)),
+      databaseUrl: db.url,
+      ...(o.ownNats ? {} : { natsUrl: TEST_NATS_URL, subjectPrefix: uniqueSubjectPrefix() }),
+      ...(o.panelPort ? { panelPort: o.panelPort } : {}),
+      ...(o.apiEnv ? { apiEnv: o.apiEnv } : {}),
+      seed: {
+        adminEmail, adminPassword,
+        node: { vcpus: 2, memoryMiB: 4096, diskGiB: 100 },
+        ipv4Cidr: o.ipv4Cidr ?? '198.51.100.0/24', ipv4Gateway: o.ipv4Gateway ?? '198.51.100.1',
+        images: o.images ?? [{ name: TEST_GUEST_NAME, osFamily: 'busybox', version: '1', url: `file://${img.image}`, sha256: img.imageSha256, format: 'qcow2' }],
+      },
+      libvirtUri: hv.uri,
+      daemonEnv: {
+        DOMAIN_TYPE: 'qemu', OBLAKO_PROVISIONING: 'full', OBLAKO_NETNS: hv.netns, STOP_GRACE_SECONDS: '20',
+        OBLAKO_DIRECT_KERNEL: img.kernel, OBLAKO_DIRECT_INITRD: img.initrd, OBLAKO_DIRECT_CMDLINE: img.cmdline,
+        ...o.daemonEnv,
+      },
+    };
+    const s = await startStack(opts);
+    stack = s;
+    const admin = new ApiClient(s.apiUrl);
+    admin.refreshOnExpiry = o.refreshOnExpiry ?? false;
+    await admin.login(adminEmail, adminPassword);
+    const plan = o.plan ? await admin.ok<PlanView>('POST', '/api/v1/admin/plans', o.plan) : (undefined as unknown as PlanView);
+    const domain = adminEmail.split('@')[1];
+    const customers: GuestStack['customers'] = [];
+    for (const c of o.customers ?? []) {
+      const client = new ApiClient(s.apiUrl);
+      client.refreshOnExpiry = o.refreshOnExpiry ?? false;
+      const email = `${uniqueName(c.name)}@${domain}`;
+      await client.register(email, CUSTOMER_PASSWORD, c.company);
+      await s.verifyEmail(email);
+      customers.push({ client, email });
+    }
+    const seeded = opts.seed.images!;
+    return {
+      hv, img, db, stack: s, admin, adminEmail, adminPassword, plan, customers,
+      imageId: s.seed.imageIds[seeded.findIndex((i) => i.name === TEST_GUEST_NAME)] as string,
+      locationId: s.seed.locationId,
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+// ---- a backup store on a second host -------------------------------------------------------------
+
+/** The store host: a namespace with sshd on its end of a veth; the machine's end has the other address of a /30. */
+export interface StoreHost {
+  netns: string;
+  address: string;
+  dir: string;
+  hostKeyLine: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startStoreHost(authorizedKey: string): Promise<StoreHost> {
+  const n = randomInt(10, 250);
+  const netns = uniqueName('oblako-bkst').slice(0, 30);
+  const hostIf = `bks${n}h`;
+  const storeIf = `bks${n}s`;
+  const address = `10.251.${n}.2`;
+  const dir = join(tmpdir(), uniqueName('oblako-rg-store'));
+  mkdirSync(join(dir, 'ssh'), { recursive: true });
+  mkdirSync(join(dir, 'store'), { recursive: true });
+  await run('ip', ['netns', 'add', netns]);
+  await run('ip', ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', storeIf]);
+  await run('ip', ['link', 'set', storeIf, 'netns', netns]);
+  await run('ip', ['addr', 'add', `10.251.${n}.1/30`, 'dev', hostIf]);
+  await run('ip', ['link', 'set', hostIf, 'up']);
+  await run('ip', ['-n', netns, 'addr', 'add', `${address}/30`, 'dev', storeIf]);
+  await run('ip', ['-n', netns, 'link', 'set', storeIf, 'up']);
+  await run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'ssh', 'host')]);
+  writeFileSync(join(dir, 'ssh', 'authorized_keys'), `${authorizedKey}\n`, { mode: 0o600 });
+  writeFileSync(join(dir, 'ssh', 'sshd_config'), [
+    `ListenAddress ${address}`, `HostKey ${join(dir, 'ssh', 'host')}`, `AuthorizedKeysFile ${join(dir, 'ssh', 'authorized_keys')}`,
+    'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'PermitRootLogin prohibit-password',
+    `PidFile ${join(dir, 'sshd.pid')}`,
+  ].join('\n') + '\n');
+  mkdirSync('/run/sshd', { recursive: true });
+  const pub = readFileSync(join(dir, 'ssh', 'host.pub'), 'utf8').trim().split(' ');
+  let proc: ChildProcess | null = null;
+  const host: StoreHost = {
+    netns, address, dir, hostKeyLine: `${address} ${pub[0]} ${pub[1]}`,
+    async start() {
+      proc = spawn('ip', ['netns', 'exec', netns, '/usr/sbin/sshd', '-D', '-e', '-f', join(dir, 'ssh', 'sshd_config')], { stdio: 'ignore' });
+      await waitFor('the store\'s sshd', async () => (await tryRun('ssh-keyscan', ['-T', '2', address], 5000)).stdout.includes('ssh-ed25519'), { timeoutMs: 15_000, intervalMs: 200 });
+    },
+    async stop() {
+      const p = proc;
+      proc = null;
+      if (!p || p.exitCode !== null) return;
+      const exited = new Promise((r) => p.once('exit', r));
+      p.kill('SIGTERM');
+      await exited;
+    },
+    async close() {
+      await host.stop();
+      await tryRun('ip', ['link', 'del', hostIf]);
+      await tryRun('ip', ['netns', 'del', netns]);
+      await tryRun('rm', ['-rf', dir]);
+    },
+  };
+  await host.start();
+  return host;
+}
+
+export const sha256File = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+/** Every file under the store's base path, relative to it. */
+export function storeFiles(base: string): string[] {
+  if (!existsSync(base)) return [];
+  return readdirSync(base, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => join(d.parentPath ?? d.path, d.name).slice(base.length + 1)).sort();
 }

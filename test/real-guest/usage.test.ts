@@ -17,16 +17,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { PlanView, ServerView } from '@oblako/contracts';
-import { ApiClient, startNatsServer, startStack, type ManagedProcess, type NatsServer, type Stack } from '@oblako/devstack';
-import { createTestDatabase, uniqueName, waitFor, type TestDatabase } from '@oblako/testing';
+import { startNatsServer, type ApiClient, type ManagedProcess, type NatsServer, type Stack } from '@oblako/devstack';
+import { uniqueName, waitFor } from '@oblako/testing';
 import { waitForState } from '../e2e/support.js';
 import {
-  destroyDomains, ensureGuestImage, expectedTapName, guestStream, guestTrafficCounter, guestTransfer, htbRates, linkCounters, realGuestSkipReason, run, sleep,
-  startHypervisor, virsh, waitForGuestHttp, type GuestImage, type Hypervisor,
+  expectedTapName, guestStream, guestTrafficCounter, guestTransfer, htbRates, linkCounters, realGuestSkipReason, run, sleep,
+  startGuestStack, virsh, waitForGuestHttp, type GuestStack, type Hypervisor,
 } from './support.js';
 
 const skip = realGuestSkipReason();
-const GATEWAY = '198.51.100.1';
 const MiB = 1024 ** 2;
 /** The daemon's sample interval in this test (production: 60 s; OBLAKO_USAGE_INTERVAL_MS=60000 to measure the quota's delay at it). */
 const INTERVAL_MS = Number(process.env.OBLAKO_USAGE_INTERVAL_MS ?? 2000);
@@ -47,9 +46,8 @@ interface Traffic {
 }
 
 describe('usage of a real guest, through the API (issue 11)', { skip: skip ?? false }, () => {
+  let rg: GuestStack;
   let hv: Hypervisor;
-  let img: GuestImage;
-  let db: TestDatabase;
   let sql: pg.Client;
   let stack: Stack;
   let dataDir: string;
@@ -71,43 +69,23 @@ describe('usage of a real guest, through the API (issue 11)', { skip: skip ?? fa
   };
 
   before(async () => {
-    img = await ensureGuestImage();
-    hv = await startHypervisor();
-    db = await createTestDatabase('oblako_rg_usage');
     dataDir = join(tmpdir(), uniqueName('oblako-rg-usage'));
-    const adminPassword = uniqueName('pw');
-    stack = await startStack({
+    rg = await startGuestStack({
+      name: 'usage',
       dataDir,
-      databaseUrl: db.url,
       // the stack's own nats-server (operator mode, per-node users): the test stops it for 30 s
-      seed: {
-        adminEmail: 'admin@rg.test', adminPassword,
-        node: { vcpus: 2, memoryMiB: 4096, diskGiB: 100 },
-        ipv4Cidr: '198.51.100.0/24', ipv4Gateway: GATEWAY,
-        images: [{ name: 'Oblako test guest', osFamily: 'busybox', version: '1', url: `file://${img.image}`, sha256: img.imageSha256, format: 'qcow2' }],
-      },
-      libvirtUri: hv.uri,
-      daemonEnv: {
-        DOMAIN_TYPE: 'qemu', OBLAKO_PROVISIONING: 'full', OBLAKO_NETNS: hv.netns, STOP_GRACE_SECONDS: '20',
-        OBLAKO_DIRECT_KERNEL: img.kernel, OBLAKO_DIRECT_INITRD: img.initrd, OBLAKO_DIRECT_CMDLINE: img.cmdline,
-        USAGE_INTERVAL_MS: String(INTERVAL_MS),
-      },
+      ownNats: true,
+      daemonEnv: { USAGE_INTERVAL_MS: String(INTERVAL_MS) },
+      // no rate limit and no allowance: the guest moves what TCG lets it
+      plan: { name: 'Metered', vcpus: 1, memoryMiB: 128, diskGiB: 1, cpuQuotaPercent: 100, netMbit: 0, priceMonthlyCents: 100 },
+      customers: [{ name: 'usage', company: 'Usage Ltd' }],
     });
+    ({ hv, stack, admin, plan: meterPlan } = rg);
+    customer = rg.customers[0]!.client;
     daemon = stack.daemon!;
-    sql = new pg.Client({ connectionString: db.url });
+    sql = new pg.Client({ connectionString: rg.db.url });
     await sql.connect();
-    admin = new ApiClient(stack.apiUrl);
-    await admin.login('admin@rg.test', adminPassword);
-    // no rate limit and no allowance: the guest moves what TCG lets it
-    meterPlan = await admin.ok<PlanView>('POST', '/api/v1/admin/plans', {
-      name: 'Metered', vcpus: 1, memoryMiB: 128, diskGiB: 1, cpuQuotaPercent: 100, netMbit: 0, priceMonthlyCents: 100,
-    });
-    customer = new ApiClient(stack.apiUrl);
-    const email = `${uniqueName('usage')}@rg.test`;
-    await customer.register(email, 'correct horse battery staple', 'Usage Ltd');
-    await stack.verifyEmail(email);
-    imageId = (await customer.ok<{ id: string; name: string }[]>('GET', '/api/v1/images')).find((i) => i.name === 'Oblako test guest')!.id;
-    locationId = (await customer.ok<{ id: string }[]>('GET', '/api/v1/locations'))[0]!.id;
+    ({ imageId, locationId } = rg);
     upload = join(mkdtempSync(join(tmpdir(), 'oblako-usage-')), 'upload.bin');
     await run('truncate', ['-s', String(PROOF_BYTES), upload]);
   });
@@ -115,13 +93,8 @@ describe('usage of a real guest, through the API (issue 11)', { skip: skip ?? fa
   after(async () => {
     if (results.length) console.log(`[usage proof] summary:\n  ${results.join('\n  ')}`);
     await sql?.end().catch(() => undefined);
-    await stack?.stop().catch(() => undefined);
+    await rg?.close();
     await restartedNats?.stop().catch(() => undefined);
-    if (hv) {
-      await destroyDomains(hv.uri, 'oblako-').catch(() => undefined);
-      await hv.close().catch((err) => console.error(`could not clean up ${hv.netns}: ${(err as Error).message}`));
-    }
-    await db?.drop().catch(() => undefined);
     if (upload) rmSync(join(upload, '..'), { recursive: true, force: true });
   });
 
