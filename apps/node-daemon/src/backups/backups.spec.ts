@@ -60,18 +60,50 @@ async function startSshd(dir: string, authorized: string): Promise<{ port: numbe
 
 const skip = process.getuid?.() !== 0 ? 'needs root (sshd as a store)' : !existsSync(SSHD) ? 'needs openssh-server (sshd)' : false;
 
-test('the SSH store: upload renamed only when the store\'s checksum matches, download checked against the recorded checksum, remove; a wrong host key or a store that is down fails clearly and leaves no file under the backup\'s name', { skip }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'oblako-bk-'));
+interface StoreFixture {
+  /** The test's own folder: the node's files under node/, the store under store/. */
+  dir: string;
+  keyPath: string;
+  publicKey: string;
+  /** The sshd on 127.0.0.1 as the node sees it: its port and pinned host key, base path dir/store. */
+  store: BackupStoreRef;
+  ssh: SshStore;
+  /** Stop the store's sshd (a store that is down). */
+  stopStore(): Promise<void>;
+}
+
+/** A folder, the node's backup key, an sshd store that has it in authorized_keys; all removed after `body`, however it ends. */
+async function withStore(prefix: string, body: (f: StoreFixture) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
   let sshd: ChildProcess | undefined;
   try {
     const { keyPath, publicKey } = await ensureBackupKey(execProgram, join(dir, 'node'), 'node-1');
+    const s = await startSshd(dir, publicKey);
+    sshd = s.proc;
+    const store: BackupStoreRef = { id: randomUUID(), host: '127.0.0.1', port: s.port, username: 'root', basePath: join(dir, 'store'), hostKey: s.hostKeyLine };
+    await body({
+      dir, keyPath, publicKey, store,
+      ssh: new SshStore({ keyPath, workDir: join(dir, 'node') }),
+      async stopStore() {
+        const p = sshd;
+        sshd = undefined;
+        if (!p || p.exitCode !== null) return;
+        const exited = new Promise((r) => p.once('exit', r));
+        p.kill('SIGTERM');
+        await exited;
+      },
+    });
+  } finally {
+    sshd?.kill('SIGTERM');
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('the SSH store: upload renamed only when the store\'s checksum matches, download checked against the recorded checksum, remove; a wrong host key or a store that is down fails clearly and leaves no file under the backup\'s name', { skip }, async () => {
+  await withStore('oblako-bk-', async ({ dir, keyPath, publicKey, store, ssh, stopStore }) => {
     assert.match(publicKey, /^ssh-ed25519 \S+ oblako-node-node-1$/);
     assert.equal(((await import('node:fs')).statSync(keyPath).mode & 0o777), 0o600, 'the private key is 0600');
     assert.equal((await ensureBackupKey(execProgram, join(dir, 'node'), 'node-1')).publicKey, publicKey, 'made once, kept across restarts');
-    const s = await startSshd(join(dir), publicKey);
-    sshd = s.proc;
-    const store: BackupStoreRef = { id: randomUUID(), host: '127.0.0.1', port: s.port, username: 'root', basePath: join(dir, 'store'), hostKey: s.hostKeyLine };
-    const ssh = new SshStore({ keyPath, workDir: join(dir, 'node') });
     const backup = { id: randomUUID(), serverId: randomUUID() };
     const data = randomBytes(3 * 1024 * 1024 + 17);
     const sha = createHash('sha256').update(data).digest('hex');
@@ -88,7 +120,7 @@ test('the SSH store: upload renamed only when the store\'s checksum matches, dow
     await assert.rejects(ssh.download(store, { ...backup, sha256: 'b'.repeat(64) }, join(dir, 'bad.qcow2')), (err: Error & { code?: string }) => err.code === 'checksum_mismatch' && /nothing was replaced/.test(err.message));
 
     // another host key than the pinned one: refused before anything is sent
-    const other = { ...store, hostKey: `[127.0.0.1]:${s.port} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGHzH9n07OGOJKwbUH3NRS15INZCUvwcN0itAFhTZZ2/` };
+    const other = { ...store, hostKey: `[127.0.0.1]:${store.port} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGHzH9n07OGOJKwbUH3NRS15INZCUvwcN0itAFhTZZ2/` };
     const b2 = { id: randomUUID(), serverId: backup.serverId };
     await assert.rejects(ssh.upload(other, b2, join(dir, 'staged.qcow2')), (err: Error & { code?: string }) => err.code === 'store_unreachable' && /host key/i.test(err.message));
     assert.equal(existsSync(backupFilePath(store, b2)), false);
@@ -99,16 +131,11 @@ test('the SSH store: upload renamed only when the store\'s checksum matches, dow
     await ssh.remove(store, backup); // again: harmless
 
     // the store is down
-    sshd.kill('SIGTERM');
-    await new Promise((r) => sshd!.once('exit', r));
-    sshd = undefined;
+    await stopStore();
     const b3 = { id: randomUUID(), serverId: backup.serverId };
     await assert.rejects(ssh.upload(store, b3, join(dir, 'staged.qcow2')), (err: Error & { code?: string }) => err.code === 'store_unreachable' && /127\.0\.0\.1:\d+: .*refused/i.test(err.message));
     assert.equal(existsSync(backupFilePath(store, b3)), false);
-  } finally {
-    sshd?.kill('SIGTERM');
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a node without disk provisioning (libvirt\'s test driver) refuses backups clearly', async () => {
@@ -127,16 +154,9 @@ test('a node without disk provisioning (libvirt\'s test driver) refuses backups 
 });
 
 test('a new server from a backup: fetched, checked, grown to the plan\'s disk and put in place; a redelivered create keeps it; a backup of a bigger disk is refused with nothing placed', { skip: skip || (!existsSync('/usr/bin/qemu-img') && 'needs qemu-img') }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'oblako-bk-new-'));
-  let sshd: ChildProcess | undefined;
-  try {
-    const { keyPath, publicKey } = await ensureBackupKey(execProgram, join(dir, 'node'), 'node-1');
-    const s = await startSshd(dir, publicKey);
-    sshd = s.proc;
-    const store: BackupStoreRef = { id: randomUUID(), host: '127.0.0.1', port: s.port, username: 'root', basePath: join(dir, 'store'), hostKey: s.hostKeyLine };
+  await withStore('oblako-bk-new-', async ({ dir, keyPath, publicKey, store, ssh }) => {
     const disks = join(dir, 'disks');
     const engine = new PushBackupEngine({ exec: execProgram, libvirtUri: 'test:///default', dir: join(dir, 'node'), keyPath, publicKey, diskPath: (id) => join(disks, `${id}.qcow2`) });
-    const ssh = new SshStore({ keyPath, workDir: join(dir, 'node') });
     const rec = new StepRecorder();
     // a 1.5 GiB backup (as a stopped server's converted disk would be)
     await execProgram('qemu-img', ['create', '-q', '-f', 'qcow2', join(dir, 'b.qcow2'), String(1536 * 1024 ** 2)]);
@@ -156,20 +176,11 @@ test('a new server from a backup: fetched, checked, grown to the plan\'s disk an
     // a checksum that differs from the recorded one: nothing placed
     await assert.rejects(engine.newDiskFrom(store, { ...backup, sha256: 'd'.repeat(64) }, other, 2, rec), (err: Error & { code?: string }) => err.code === 'checksum_mismatch');
     assert.equal(existsSync(join(disks, `${other}.qcow2`)), false);
-  } finally {
-    sshd?.kill('SIGTERM');
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a node without room to stage the backup refuses it before anything starts (staging_space, with both numbers); a .tmp a dying store left is removed by the next backup and by a delete', { skip: skip || (!existsSync('/usr/bin/qemu-img') && 'needs qemu-img') }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'oblako-bk-space-'));
-  let sshd: ChildProcess | undefined;
-  try {
-    const { keyPath, publicKey } = await ensureBackupKey(execProgram, join(dir, 'node'), 'node-1');
-    const s = await startSshd(dir, publicKey);
-    sshd = s.proc;
-    const store: BackupStoreRef = { id: randomUUID(), host: '127.0.0.1', port: s.port, username: 'root', basePath: join(dir, 'store'), hostKey: s.hostKeyLine };
+  await withStore('oblako-bk-space-', async ({ dir, keyPath, publicKey, store, ssh }) => {
     const disks = join(dir, 'disks');
     await mkdir(disks, { recursive: true });
     const serverId = randomUUID();
@@ -182,7 +193,6 @@ test('a node without room to stage the backup refuses it before anything starts 
     assert.deepEqual((await readdir(join(dir, 'node', 'staging'))).filter((f) => f.endsWith('.qcow2')), [], 'nothing staged');
 
     // a store that died mid-copy of an earlier backup left its .tmp: the next backup of the server removes it
-    const ssh = new SshStore({ keyPath, workDir: join(dir, 'node') });
     const left = { id: randomUUID(), serverId };
     await mkdir(join(dir, 'store', serverId), { recursive: true });
     await writeFile(`${backupFilePath(store, left)}.tmp`, 'half');
@@ -197,8 +207,5 @@ test('a node without room to stage the backup refuses it before anything starts 
     await engine.remove(store, next, new StepRecorder());
     assert.equal(existsSync(`${backupFilePath(store, left)}.tmp`), false);
     assert.equal(existsSync(backupFilePath(store, next)), false);
-  } finally {
-    sshd?.kill('SIGTERM');
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
