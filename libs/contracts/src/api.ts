@@ -139,6 +139,14 @@ export interface ImageView {
   defaultUser: string | null;
   /** The image ships qemu-guest-agent: "Reset root password" works on its running servers. */
   guestAgent: boolean;
+  /** Staff's minimum plan disk (GiB) and memory (MiB); 0 = none. */
+  minDiskGiB: number;
+  minMemoryMiB: number;
+  /**
+   * The disk a guest made from it sees (bytes, qemu-img's virtual-size as a node reported it verifying the current
+   * sha256), null until a node has. A plan fits when its disk is at least this and minDiskGiB, and its memory minMemoryMiB.
+   */
+  virtualSizeBytes: number | null;
 }
 
 /** An ISO of the provider's library, as customers see it. */

@@ -40,6 +40,8 @@ export const ImageStateEventSchema = z.object({
   reason: z.string().max(2000).optional(),
   /** Size of the verified file. */
   bytes: z.number().int().min(0).optional(),
+  /** The disk size a guest made from it sees (qemu-img's virtual-size), when the node inspected it. */
+  virtualBytes: z.number().int().min(0).optional(),
   at: z.number(),
 });
 export type ImageStateEvent = z.infer<typeof ImageStateEventSchema>;
@@ -60,4 +62,41 @@ export interface ImageNodeStateView {
   checkedAt: string | null;
   /** When staff or the API last asked it (ISO 8601), null if never. */
   requestedAt: string | null;
+}
+
+const GiB = 1024 ** 3;
+
+/** What an image needs of a plan: staff's minimum disk (GiB) and memory (MiB), and the disk a guest made from it sees (bytes). */
+export interface ImageSizeNeeds {
+  name: string;
+  minDiskGiB: number;
+  minMemoryMiB: number;
+  virtualSizeBytes: number | null;
+}
+
+/** The smallest disk (bytes) the image fits on: staff's minimum or its virtual size as a node reported it, whichever is larger. */
+export function imageDiskNeedBytes(image: ImageSizeNeeds): number {
+  return Math.max((image.minDiskGiB ?? 0) * GiB, image.virtualSizeBytes ?? 0);
+}
+
+const gib = (bytes: number) => {
+  const v = bytes / GiB;
+  return `${Number.isInteger(v) ? v : v.toFixed(2)} GiB`;
+};
+
+/**
+ * Why a disk of `diskGiB` and `memoryMiB` of memory are too small for `image` (null when they fit), naming both
+ * sizes; `what` names the plan or server ("The plan \"Small\""). The one rule for an order, a rebuild and a resize
+ * in the API (409 plan_too_small) and for the panel's order form, which greys out what does not fit.
+ */
+export function imageFitProblem(image: ImageSizeNeeds, size: { diskGiB: number; memoryMiB: number }, what: string): string | null {
+  const need = imageDiskNeedBytes(image);
+  if (size.diskGiB * GiB < need) {
+    const why = (image.virtualSizeBytes ?? 0) >= (image.minDiskGiB ?? 0) * GiB ? 'its disk is' : 'staff set a minimum of';
+    return `${what} has a ${size.diskGiB} GiB disk, but the image "${image.name}" needs at least ${gib(need)} (${why} ${gib(need)})`;
+  }
+  if (size.memoryMiB < (image.minMemoryMiB ?? 0)) {
+    return `${what} has ${size.memoryMiB} MiB of memory, but the image "${image.name}" needs at least ${image.minMemoryMiB} MiB`;
+  }
+  return null;
 }

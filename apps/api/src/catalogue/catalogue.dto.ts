@@ -86,6 +86,10 @@ export class ImageDto implements ImageView {
   defaultUser: string | null;
   @ApiProperty({ description: 'The image ships qemu-guest-agent: a root password can be reset on its running servers' })
   guestAgent: boolean;
+  @ApiProperty({ description: 'Smallest plan disk (GiB) staff allow for this image; 0 = none' }) minDiskGiB: number;
+  @ApiProperty({ description: 'Smallest plan memory (MiB) staff allow for this image; 0 = none' }) minMemoryMiB: number;
+  @ApiProperty({ nullable: true, type: Number, description: 'The disk a guest sees (bytes, qemu-img virtual-size) as a node reported it for the current sha256; a plan disk must be at least this. Null until a node verified it' })
+  virtualSizeBytes: number | null;
 }
 
 export class AdminImageDto extends ImageDto {
@@ -110,6 +114,10 @@ export class CreateImageDto {
   @IsOptional() @Matches(/^[a-z_][a-z0-9_-]{0,31}$/, { message: 'defaultUser must be a Linux user name: lower-case letters, digits, "_" and "-", up to 32' }) defaultUser?: string;
   @ApiPropertyOptional({ default: false, description: 'The image ships qemu-guest-agent (password reset, clean shutdown, fsfreeze)' })
   @IsOptional() @IsBoolean({ message: 'guestAgent must be true or false' }) guestAgent?: boolean;
+  @ApiPropertyOptional({ default: 0, minimum: 0, maximum: 65536, description: 'Smallest plan disk in GiB (0 = none): a smaller plan is refused with 409 plan_too_small' })
+  @IsOptional() @IsInt({ message: 'minDiskGiB must be a whole number of GiB' }) @Min(0, { message: 'minDiskGiB must be 0 or more' }) @Max(65536, { message: 'minDiskGiB must be at most 65536' }) minDiskGiB?: number;
+  @ApiPropertyOptional({ default: 0, minimum: 0, description: 'Smallest plan memory in MiB (0 = none): a smaller plan is refused with 409 plan_too_small' })
+  @IsOptional() @IsInt({ message: 'minMemoryMiB must be a whole number of MiB' }) @Min(0, { message: 'minMemoryMiB must be 0 or more' }) @Max(4 * 1024 * 1024, { message: 'minMemoryMiB must be at most 4194304' }) minMemoryMiB?: number;
   @ApiPropertyOptional({ default: true }) @IsOptional() @IsBoolean() active?: boolean;
 }
 export class UpdateImageDto extends PartialType(CreateImageDto) {}

@@ -53,6 +53,12 @@ export class ImageEntity {
   /** The image ships qemu-guest-agent (a password reset on a running server needs it). */
   @Column({ name: 'guest_agent', type: 'boolean', default: false }) guestAgent: boolean;
   @Column({ type: 'boolean' }) active: boolean;
+  /** Staff's minimum plan disk (GiB) and memory (MiB) for this image; 0 = none. */
+  @Column({ name: 'min_disk_gib', type: 'integer', default: 0 }) minDiskGiB: number;
+  @Column({ name: 'min_memory_mib', type: 'integer', default: 0 }) minMemoryMiB: number;
+  /** The disk size a guest sees (qemu-img virtual-size) as a node reported it verifying the current sha256; null until one has. */
+  @Column({ name: 'virtual_size_bytes', type: 'bigint', nullable: true, transformer: { to: (v: number | null) => v, from: (v: string | number | null) => (v === null || v === undefined ? null : Number(v)) } })
+  virtualSizeBytes: number | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   /** Deleted by staff once no live server used it: a tombstone the servers' history still names (never a plain DELETE). */
   @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true }) deletedAt: Date | null;

@@ -92,8 +92,11 @@ export class CatalogueService {
 
   createImage(actor: Actor, dto: CreateImageDto) { return this.create(actor, IMAGE, { active: true, ...dto }).then(adminImageView); }
   async updateImage(actor: Actor, id: string, dto: UpdateImageDto) {
-    if (!(await this.ds.getRepository(ImageEntity).existsBy({ id, deletedAt: IsNull() }))) throw new CatalogueError('image_not_found', `No image with id ${id}.`);
-    return this.update(actor, IMAGE, id, dto).then(adminImageView);
+    const current = await this.ds.getRepository(ImageEntity).findOneBy({ id, deletedAt: IsNull() });
+    if (!current) throw new CatalogueError('image_not_found', `No image with id ${id}.`);
+    // a new checksum is a new file: its disk size is known again once a node has verified it
+    const values = dto.sha256 !== undefined && dto.sha256 !== current.sha256 ? { ...dto, virtualSizeBytes: null } : dto;
+    return this.update(actor, IMAGE, id, values).then(adminImageView);
   }
 
   /**
@@ -184,7 +187,10 @@ export function planView(r: PlanEntity): PlanView {
 }
 
 export function imageView(r: ImageEntity): ImageView {
-  return { id: r.id, name: r.name, osFamily: r.osFamily, version: r.version, active: r.active, bootMode: r.bootMode ?? null, defaultUser: r.defaultUser ?? null, guestAgent: r.guestAgent ?? false };
+  return {
+    id: r.id, name: r.name, osFamily: r.osFamily, version: r.version, active: r.active, bootMode: r.bootMode ?? null, defaultUser: r.defaultUser ?? null, guestAgent: r.guestAgent ?? false,
+    minDiskGiB: r.minDiskGiB ?? 0, minMemoryMiB: r.minMemoryMiB ?? 0, virtualSizeBytes: r.virtualSizeBytes ?? null,
+  };
 }
 
 function adminImageView(r: ImageEntity): AdminImageDto {

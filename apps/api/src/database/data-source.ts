@@ -33,6 +33,7 @@ import { BackupRestoreToNew1796420000000 } from './migrations/1796420000000-back
 import { BackupStoreDeletes1796420000100 } from './migrations/1796420000100-backup-store-deletes.js';
 import { ImageDeletion1796421000000 } from './migrations/1796421000000-image-deletion.js';
 import { DaemonInstance1796430500000 } from './migrations/1796430500000-daemon-instance.js';
+import { ImageSizeNeeds1796431000000 } from './migrations/1796431000000-image-size-needs.js';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000, TenantServerLimit1764300000000, TenantSuspension1764400000000,
@@ -57,6 +58,7 @@ export const MIGRATIONS = [
   BackupStoreDeletes1796420000100,
   ImageDeletion1796421000000,
   DaemonInstance1796430500000,
+  ImageSizeNeeds1796431000000,
 ];
 
 export interface DataSourceSettings {

@@ -122,6 +122,10 @@ export class ImageVerificationService implements NodeEventHandler<ImageStateEven
       [e.imageId, nodeId, e.requestId, e.ok ? 'verified' : 'failed', e.ok ? null : (e.reason ?? 'the node gave no reason'), e.sha256],
     );
     const changed = Array.isArray(res[0]) ? (res[0] as unknown[]).length : res.length;
+    if (changed && e.ok && e.virtualBytes !== undefined) {
+      // the disk a guest of this image sees: an order, rebuild or resize with a smaller plan disk is refused by the API
+      await this.ds.query('UPDATE images SET virtual_size_bytes = $2 WHERE id = $1 AND sha256 = $3', [e.imageId, e.virtualBytes, e.sha256]);
+    }
     if (changed) this.logger[e.ok ? 'log' : 'warn'](`Image ${e.imageId} on node ${nodeId}: ${e.ok ? 'verified' : `failed: ${e.reason ?? ''}`}`);
   }
 

@@ -3,6 +3,7 @@ import type { ApiOperation, Plan } from './operation.js';
 import { onItsNode } from './node-step.js';
 import { refuseWhileSnapshots } from '../snapshots/snapshot-space.js';
 import { loadSpec, requireOfferable } from './server-spec.js';
+import { requireImageFits } from '../images/image-fit.js';
 
 export interface RebuildInput {
   /** The image to reinstall from (default: the current one); it must be offered (not deprecated) and verified on the server's node. */
@@ -29,6 +30,7 @@ export const rebuildOperation: ApiOperation<RebuildInput | undefined> = {
     if (input.sshKeyIds !== undefined || input.rootPasswordHash !== undefined) requireLogin(ctx.server.sshKeyIds, ctx.server.rootPasswordHash);
     const { spec, image } = await loadSpec(ctx.m, ctx.deps, ctx.server, { imageId: input.imageId });
     await requireOfferable(ctx.m, ctx.deps, ctx.server, image);
+    requireImageFits(image, ctx.server, 'This server', 'imageId');
     ctx.server.imageId = image.id;
     const plan = await onItsNode('rebuild', () => ({ spec }))(ctx);
     return { ...plan, audit: { imageId: image.id, sshKeys: ctx.server.sshKeyIds.length, ...(input.rootPasswordHash !== undefined ? { rootPassword: 'changed' } : {}) } };

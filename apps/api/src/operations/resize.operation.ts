@@ -2,6 +2,7 @@ import { claimHours } from '../billing/hourly-meter.service.js';
 import { PlanEntity } from '../catalogue/catalogue.entities.js';
 import { ServerEntity } from '../servers/server.entities.js';
 import { ServerError } from '../servers/servers.errors.js';
+import { requireImageFits } from '../images/image-fit.js';
 import type { ApiOperation, Plan } from './operation.js';
 import { refuseWhileSnapshots } from '../snapshots/snapshot-space.js';
 import { loadSpec } from './server-spec.js';
@@ -75,7 +76,9 @@ export const resizeOperation: ApiOperation<ResizeInput> = {
     const { grow } = resizeDelta(server, plan);
     await deps.placement.grow(m, nodeId, grow);
     const target = Object.assign(new ServerEntity(), server, { vcpus: plan.vcpus, memoryMiB: plan.memoryMiB, diskGiB: plan.diskGiB });
-    const { spec } = await loadSpec(m, deps, target, { planId: plan.id });
+    const { spec, image } = await loadSpec(m, deps, target, { planId: plan.id });
+    // a staff move to less memory than the image needs (a customer only goes up, and a disk only grows)
+    requireImageFits(image, plan, `The plan "${plan.name}"`, 'planId');
     server.resizePlanId = plan.id; // written with the server's resizing state by the runner
     return {
       steps: [{ nodeId, command: { spec } }],

@@ -54,7 +54,11 @@ export async function loadSpec(m: EntityManager, deps: OperationDeps, server: Se
  * verified for its current sha256 on the server's own node (the node that will use it), else 409.
  */
 export async function requireOfferable(m: EntityManager, deps: OperationDeps, server: ServerEntity, image: ImageEntity): Promise<void> {
-  if (image.deletedAt) throw new ServerError('image_not_found', `No image with id ${image.id}; pick one from GET /api/v1/images.`, [{ field: 'imageId', problems: ['unknown image'] }]);
+  // FOR SHARE: a staff delete (FOR UPDATE, then it counts the image's servers) waits for this rebuild to commit and
+  // refuses with image_in_use, or commits first and is read here (its tombstone) after the wait
+  const [fresh]: { deleted: boolean; active: boolean }[] = await m.query('SELECT deleted_at IS NOT NULL AS deleted, active FROM images WHERE id = $1 FOR SHARE', [image.id]);
+  if (fresh) Object.assign(image, { deletedAt: fresh.deleted ? (image.deletedAt ?? new Date()) : null, active: fresh.active });
+  if (!fresh || image.deletedAt) throw new ServerError('image_not_found', `No image with id ${image.id}; pick one from GET /api/v1/images.`, [{ field: 'imageId', problems: ['unknown image'] }]);
   if (!image.active) {
     throw new ServerError('image_deprecated', `The image "${image.name}" is deprecated: servers running it keep working, but no new server or rebuild uses it. Choose another image.`, [{ field: 'imageId', problems: [`image "${image.name}" is deprecated`] }]);
   }

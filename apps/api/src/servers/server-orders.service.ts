@@ -18,6 +18,7 @@ import { ServerViewsService, taskView } from './server-views.service.js';
 import { ServerError } from './servers.errors.js';
 import { hashPassword, verifyPassword } from '../common/sha512-crypt.js';
 import { requireLogin } from './root-password.js';
+import { requireImageFits } from '../images/image-fit.js';
 
 export interface CreateServerInput {
   planId: string;
@@ -133,12 +134,15 @@ export class ServerOrdersService {
    * this order to commit and then holds its server, or commits first and this order is refused. A capped
    * tenant is left unlocked here: checkTenant locks it FOR UPDATE (taking SHARE first would deadlock
    * parallel orders upgrading their locks).
+   * The image is read FOR SHARE too: a staff delete (FOR UPDATE, then it counts the image's servers) waits for this
+   * order to commit and then refuses with 409 image_in_use, or commits first and this order reads the tombstone
+   * (404 image_not_found). No server is ever made on a deleted image.
    */
   private async orderCatalogue(m: EntityManager, tenantId: string, input: CreateServerInput) {
     type TenantRow = { suspended: boolean } | null;
     const [row]: { plan: Record<string, unknown> | null; image: Record<string, unknown> | null; verified: boolean | null; location: Record<string, unknown> | null; uncapped: TenantRow; tenant: TenantRow }[] = await m.query(
       `SELECT (SELECT to_jsonb(p) FROM plans p WHERE p.id = $1 AND p.active) AS plan,
-              (SELECT to_jsonb(i) FROM images i WHERE i.id = $2) AS image,
+              (SELECT to_jsonb(i) FROM images i WHERE i.id = $2 FOR SHARE) AS image,
               (SELECT ${IMAGE_VERIFIED_SQL('i', '$3')} FROM images i WHERE i.id = $2) AS verified,
               (SELECT to_jsonb(l) FROM locations l WHERE l.id = $3) AS location,
               (SELECT jsonb_build_object('suspended', suspended_at IS NOT NULL) FROM tenants WHERE id = $4 AND server_limit IS NULL FOR SHARE) AS uncapped,
@@ -157,9 +161,12 @@ export class ServerOrdersService {
       const name = String(row.image.name);
       throw new ServerError('image_unverified', `The image "${name}" is not offered in ${String(row.location.name)} yet: no node there has fetched it and verified its sha256. Choose another image, or try again once staff have verified it.`, [{ field: 'imageId', problems: [`image "${name}" is not verified in this location`] }]);
     }
+    const plan = entityFromJson(m, PlanEntity, row.plan);
+    const image = entityFromJson(m, ImageEntity, row.image);
+    requireImageFits(image, plan, `The plan "${plan.name}"`, 'planId');
     return {
-      plan: entityFromJson(m, PlanEntity, row.plan),
-      image: entityFromJson(m, ImageEntity, row.image),
+      plan,
+      image,
       location: entityFromJson(m, LocationEntity, row.location),
       tenantLocked: row.uncapped !== null,
     };

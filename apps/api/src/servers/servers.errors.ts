@@ -23,6 +23,8 @@ export const ServerErrorCode = {
   ImageUnverified: 'image_unverified',
   /** Staff deprecated the image: the servers made from it keep working; no new order or rebuild uses it. */
   ImageDeprecated: 'image_deprecated',
+  /** The plan's disk or memory is smaller than the image needs (staff's minimum, or the image's own disk size). */
+  PlanTooSmall: 'plan_too_small',
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 
@@ -46,6 +48,7 @@ const STATUS: Record<ServerErrorCode, number> = {
   plan_not_allowed: 409,
   image_unverified: 409,
   image_deprecated: 409,
+  plan_too_small: 409,
 };
 
 export class ServerError extends DomainError {

@@ -29,7 +29,7 @@ export class FakeNode {
   /** The `image_verify` commands this node received. */
   readonly imageRequests: ImageVerifyCommand[] = [];
   /** How it answers them (`image.state`): by default every image checks out; null leaves a request unanswered. */
-  imageAnswer: (cmd: ImageVerifyCommand) => { ok: boolean; reason?: string } | null = () => ({ ok: true });
+  imageAnswer: (cmd: ImageVerifyCommand) => { ok: boolean; reason?: string; virtualBytes?: number } | null = () => ({ ok: true });
   private messages: ConsumerMessages | null = null;
   private loop: Promise<void> = Promise.resolve();
 
@@ -110,7 +110,7 @@ export class FakeNode {
     this.imageRequests.push(cmd);
     const a = this.imageAnswer(cmd);
     if (!a) return;
-    await this.publish(this.nodeId, 'image.state', { v: WIRE_VERSION, requestId: cmd.requestId, nodeId: this.nodeId, imageId: cmd.imageId, sha256: cmd.sha256, ok: a.ok, ...(a.reason ? { reason: a.reason } : {}), at: Date.now() });
+    await this.publish(this.nodeId, 'image.state', { v: WIRE_VERSION, requestId: cmd.requestId, nodeId: this.nodeId, imageId: cmd.imageId, sha256: cmd.sha256, ok: a.ok, ...(a.reason ? { reason: a.reason } : {}), ...(a.virtualBytes !== undefined ? { virtualBytes: a.virtualBytes } : {}), at: Date.now() });
   }
 
   /** A heartbeat of this node (no domains), as its daemon sends one every few seconds. */

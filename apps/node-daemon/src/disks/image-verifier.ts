@@ -7,7 +7,8 @@ import type { ImageCache } from './images.js';
 /**
  * Answers `image_verify`: fetch the image into the node's cache (the same cache provisioning uses, so a verified
  * image is a base the next create finds in place) and check it there: sha256 on the way in, qemu-img for the
- * declared format and no backing file. A cached copy is hashed again the first time this process uses it. The
+ * declared format and no backing file. A verified answer carries the disk size a guest sees (`virtualBytes`, qemu-img's
+ * virtual-size), so the API can refuse a plan whose disk is smaller before a node ever tries. A cached copy is hashed again the first time this process uses it. The
  * answer says why a check failed in the cache's own words (a checksum mismatch names both checksums).
  */
 export class ImageVerifier {
@@ -18,7 +19,8 @@ export class ImageVerifier {
     try {
       const path = await this.cache.ensure({ url: cmd.url, sha256: cmd.sha256, format: cmd.format });
       const { size } = await stat(path);
-      return { ...base, ok: true, bytes: size, at: nowMs() };
+      const virtualBytes = await this.cache.virtualSize(path);
+      return { ...base, ok: true, bytes: size, ...(virtualBytes !== null ? { virtualBytes } : {}), at: nowMs() };
     } catch (err) {
       return { ...base, ok: false, reason: errorMessage(err).slice(0, 2000), at: nowMs() };
     }

@@ -85,6 +85,17 @@ export class ImageCache {
     } = {},
   ) {}
 
+  /**
+   * The disk size a guest made from the base at `path` sees (`qemu-img info` virtual-size, bytes): a plan's disk must
+   * be at least this. Null when this cache has no `exec` (it never inspects) or qemu-img gives no size.
+   */
+  async virtualSize(path: string): Promise<number | null> {
+    if (!this.opts.exec) return null;
+    const info = JSON.parse((await this.opts.exec('qemu-img', ['info', '--output=json', path], { timeoutMs: 60_000 })).stdout) as { 'virtual-size'?: unknown };
+    const v = info['virtual-size'];
+    return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : null;
+  }
+
   pathOf(image: Pick<ImageRef, 'sha256' | 'format'>): string {
     if (!SHA256.test(image.sha256)) throw new ImageError(`image sha256 "${image.sha256.slice(0, 80)}" is not 64 lower-case hex digits`);
     if (image.format !== 'qcow2' && image.format !== 'raw') throw new ImageError(`image format "${String(image.format)}" must be qcow2 or raw`);

@@ -44,6 +44,7 @@ test('a good image is fetched into the node cache under its checksum and answere
   assert.equal(answer.sha256, sha);
   assert.equal(answer.nodeId, h.nodeId);
   assert.ok(typeof answer.bytes === 'number' && answer.bytes > 0);
+  assert.equal(answer.virtualBytes, 64 * 1024 * 1024, 'the disk a guest of it sees, as qemu-img says (the API refuses smaller plans by it)');
   const cached = join(dir, 'node', 'images', `${sha}.qcow2`);
   assert.ok(existsSync(cached), 'the verified base is in the cache');
   assert.equal(createHash('sha256').update(readFileSync(cached)).digest('hex'), sha);

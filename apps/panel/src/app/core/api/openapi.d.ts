@@ -2339,6 +2339,12 @@ export interface components {
             defaultUser: string | null;
             /** @description The image ships qemu-guest-agent: a root password can be reset on its running servers */
             guestAgent: boolean;
+            /** @description Smallest plan disk (GiB) staff allow for this image; 0 = none */
+            minDiskGiB: number;
+            /** @description Smallest plan memory (MiB) staff allow for this image; 0 = none */
+            minMemoryMiB: number;
+            /** @description The disk a guest sees (bytes, qemu-img virtual-size) as a node reported it for the current sha256; a plan disk must be at least this. Null until a node verified it */
+            virtualSizeBytes: number | null;
         };
         CreateLocationDto: {
             /** @example fra1 */
@@ -2468,6 +2474,12 @@ export interface components {
             defaultUser: string | null;
             /** @description The image ships qemu-guest-agent: a root password can be reset on its running servers */
             guestAgent: boolean;
+            /** @description Smallest plan disk (GiB) staff allow for this image; 0 = none */
+            minDiskGiB: number;
+            /** @description Smallest plan memory (MiB) staff allow for this image; 0 = none */
+            minMemoryMiB: number;
+            /** @description The disk a guest sees (bytes, qemu-img virtual-size) as a node reported it for the current sha256; a plan disk must be at least this. Null until a node verified it */
+            virtualSizeBytes: number | null;
             url: string;
             sha256: string;
             /** @enum {string} */
@@ -2501,6 +2513,16 @@ export interface components {
              * @default false
              */
             guestAgent?: boolean;
+            /**
+             * @description Smallest plan disk in GiB (0 = none): a smaller plan is refused with 409 plan_too_small
+             * @default 0
+             */
+            minDiskGiB?: number;
+            /**
+             * @description Smallest plan memory in MiB (0 = none): a smaller plan is refused with 409 plan_too_small
+             * @default 0
+             */
+            minMemoryMiB?: number;
             /** @default true */
             active?: boolean;
         };
@@ -2532,6 +2554,16 @@ export interface components {
              * @default false
              */
             guestAgent?: boolean;
+            /**
+             * @description Smallest plan disk in GiB (0 = none): a smaller plan is refused with 409 plan_too_small
+             * @default 0
+             */
+            minDiskGiB?: number;
+            /**
+             * @description Smallest plan memory in MiB (0 = none): a smaller plan is refused with 409 plan_too_small
+             * @default 0
+             */
+            minMemoryMiB?: number;
             /** @default true */
             active?: boolean;
         };

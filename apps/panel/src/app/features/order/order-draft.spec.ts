@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ImageView, LocationView, PlanView } from '@oblako/contracts';
-import { offeredPlans, orderProblems, restoreDraft, saveDraft, suggestHostname, toCreateBody, type OrderDraft } from './order-draft.js';
+import { offeredPlans, orderProblems, planFitProblem, restoreDraft, saveDraft, suggestHostname, toCreateBody, type OrderDraft } from './order-draft.js';
 
 const location: LocationView = { id: 'l1', code: 'fra1', name: 'Frankfurt', country: 'DE' };
 const plan = (id: string, price: number, active = true): PlanView => ({
@@ -9,7 +9,7 @@ const plan = (id: string, price: number, active = true): PlanView => ({
   netMbit: 100, trafficGiB: 1000, priceMonthlyCents: price, priceHourlyCents: null, currency: 'EUR', active, maxSnapshots: 3,
   trafficDirection: 'both', trafficPeriod: 'calendar', overQuotaMbit: 10,
 });
-const image: ImageView = { bootMode: null, defaultUser: null, guestAgent: false, id: 'i1', name: 'Debian 12', osFamily: 'debian', version: '12', active: true };
+const image: ImageView = { bootMode: null, defaultUser: null, guestAgent: false, id: 'i1', name: 'Debian 12', osFamily: 'debian', version: '12', active: true, minDiskGiB: 0, minMemoryMiB: 0, virtualSizeBytes: null };
 
 test('an empty draft names every missing step', () => {
   const d: OrderDraft = { location: null, plan: null, image: null, hostname: '', sshKeyIds: [] };
@@ -49,4 +49,15 @@ test('a draft saved at the review step comes back after a reload, against the ca
   assert.equal(retired?.step, 1);
   assert.equal(restoreDraft('{not json', { locations: [], plans: [], images: [], sshKeyIds: [] }), null);
   assert.equal(restoreDraft(null, { locations: [], plans: [], images: [], sshKeyIds: [] }), null);
+});
+
+test('a plan smaller than the image (its own disk, or staff\'s minimums) is named with both sizes, as the API would refuse it', () => {
+  const big: ImageView = { ...image, name: 'Big', virtualSizeBytes: 40 * 1024 ** 3 };
+  assert.equal(planFitProblem(plan('Small', 500), big), 'The plan Small has a 20 GiB disk, but the image "Big" needs at least 40 GiB (its disk is 40 GiB)');
+  assert.equal(planFitProblem({ ...plan('Large', 900), diskGiB: 40 }, big), null, 'exactly its size fits');
+  const needy: ImageView = { ...image, name: 'Needy', minMemoryMiB: 2048 };
+  assert.match(planFitProblem(plan('Small', 500), needy) ?? '', /has 1024 MiB of memory, but the image "Needy" needs at least 2048 MiB/);
+  const d: OrderDraft = { location, plan: plan('Small', 500), image: big, hostname: 'web-1', sshKeyIds: [] };
+  assert.deepEqual(orderProblems(d).map((p) => p.step), ['image']);
+  assert.match(orderProblems(d)[0]!.problem, /choose a larger plan or another image/);
 });

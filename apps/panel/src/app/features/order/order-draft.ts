@@ -2,7 +2,7 @@
  * The order form's own checks, run before anything reaches the API (the API stays the
  * authority and its reasons are shown as they come). Pure: unit-tested with node:test.
  */
-import { hostnameProblem, type ImageView, type LocationView, type PlanView } from '@oblako/contracts';
+import { hostnameProblem, imageFitProblem, type ImageView, type LocationView, type PlanView } from '@oblako/contracts';
 
 export interface OrderDraft {
   location: LocationView | null;
@@ -30,10 +30,19 @@ export function orderProblems(d: OrderDraft): { step: OrderStep; problem: string
   else if (!d.plan.active) out.push({ step: 'plan', problem: `The plan ${d.plan.name} is no longer offered.` });
   if (!d.image) out.push({ step: 'image', problem: 'Choose an image.' });
   else if (!d.image.active) out.push({ step: 'image', problem: `The image ${d.image.name} is no longer offered.` });
+  else if (d.plan) {
+    const fit = planFitProblem(d.plan, d.image);
+    if (fit) out.push({ step: 'image', problem: `${fit}: choose a larger plan or another image.` });
+  }
   const h = hostnameProblem(d.hostname.trim());
   if (h) out.push({ step: 'hostname', problem: h });
   if (new Set(d.sshKeyIds).size !== d.sshKeyIds.length) out.push({ step: 'sshKeys', problem: 'An SSH key is selected twice.' });
   return out;
+}
+
+/** Why the plan is too small for the image (the API's own rule, which would refuse the order with 409 plan_too_small); null when it fits. */
+export function planFitProblem(plan: PlanView, image: ImageView): string | null {
+  return imageFitProblem(image, plan, `The plan ${plan.name}`);
 }
 
 export function toCreateBody(d: OrderDraft): CreateServerBody {

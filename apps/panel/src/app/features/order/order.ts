@@ -21,7 +21,7 @@ import { rootPasswordProblem } from '../../shared/root-password';
 import { RootPasswordField } from '../../shared/root-password-field';
 import { LoadState } from '../../shared/load-state';
 import { formatGiB, formatMiB, formatPlanPrice, randomId } from '../../shared/format';
-import { ORDER_DRAFT_KEY, offeredPlans, orderProblems, restoreDraft, saveDraft, suggestHostname, toCreateBody, type OrderDraft } from './order-draft';
+import { ORDER_DRAFT_KEY, offeredPlans, orderProblems, planFitProblem, restoreDraft, saveDraft, suggestHostname, toCreateBody, type OrderDraft } from './order-draft';
 
 @Component({
   selector: 'ob-order',
@@ -97,6 +97,18 @@ export class OrderPage {
   imageDetail(i: ImageView): string {
     const detail = `${i.osFamily} ${i.version}`.trim();
     return i.name.toLowerCase().includes(detail.toLowerCase()) ? '' : detail;
+  }
+
+  /** Why plan `p` cannot take the chosen image (greyed out with this reason); null when it can or no image is chosen. */
+  planTooSmall(p: PlanView): string | null {
+    const image = this.image();
+    return image ? planFitProblem(p, image) : null;
+  }
+
+  /** Why image `i` does not fit the chosen plan (greyed out with this reason); null when it does or no plan is chosen. */
+  imageTooLarge(i: ImageView): string | null {
+    const plan = this.plan();
+    return plan ? planFitProblem(plan, i) : null;
   }
 
   /** Enter in the host-name field goes on, as the Next button would. */
