@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { JsMsg } from '@nats-io/jetstream';
 import type { z } from 'zod';
 import {
@@ -43,7 +44,7 @@ export interface CommandLoopDeps {
  * and acks. Results are published before the ack: a crash in between redelivers the command, which converges.
  */
 export class CommandLoop {
-  readonly finished = new FinishedTasks();
+  readonly finished: FinishedTasks;
   /** serverId → the newest `issuedAt` of a task command received for it (an orphan command issued before that is stale). */
   private readonly lastIssued = new Map<string, number>();
   private stopping = false;
@@ -51,7 +52,10 @@ export class CommandLoop {
   private readonly stopSignal = new AbortController();
   private workers: Promise<void>[] = [];
 
-  constructor(private readonly d: CommandLoopDeps) {}
+  constructor(private readonly d: CommandLoopDeps) {
+    // on disk too, so a command finished by a process that was killed before its ack never runs again in the next one
+    this.finished = new FinishedTasks(10_000, join(d.config.dataDir, 'commands', `finished-${d.config.nodeId}.jsonl`), (message, err) => d.log.warn(message, { error: errorMessage(err) }));
+  }
 
   start(): void {
     this.workers = Array.from({ length: this.d.config.maxConcurrentCommands }, () => this.worker());

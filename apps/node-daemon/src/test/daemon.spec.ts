@@ -5,6 +5,11 @@ import { commandStreamDefinition, DomainStateEventSchema, HeartbeatSchema, nodeC
 import { waitFor } from '@oblako/testing';
 import { domainName } from '../naming.js';
 import { FakeHypervisor } from '../hypervisor/fake.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDaemon } from '../daemon.js';
+import { silentLogger } from '../log.js';
 import { command, Harness, spec } from './harness.js';
 
 describe('node daemon on libvirt test:///default and real NATS', () => {
@@ -209,6 +214,40 @@ describe('a command is never run twice', () => {
       assert.equal(fake.calls.filter((x) => x === `start:${name}`).length, startsBefore + 1, 'the guest was rebooted once');
       assert.equal(fake.calls.filter((x) => x === `shutdown:${name}`).length, 1);
       await waitFor('nothing left to ack', async () => (await h.jsm.consumers.info(h.s.commandStream, h.s.nodeConsumer(h.nodeId))).num_ack_pending === 0);
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
+describe('a command finished by a process that died is not run again by the next one', () => {
+  test('the next daemon process answers a copy of a finished reboot with the stored result; the guest is rebooted once', async () => {
+    const fake = new FakeHypervisor();
+    const h = await Harness.start({ dataDir: mkdtempSync(join(tmpdir(), 'oblako-finished-')) }, { hypervisor: fake }, { eventStream: true });
+    try {
+      const sp = spec();
+      const name = domainName(sp.serverId);
+      const create = command(h.nodeId, 'create', sp.serverId, { spec: sp });
+      await h.publish(create);
+      assert.equal((await h.result(create.taskId)).ok, true);
+      const reboot = command(h.nodeId, 'reboot', sp.serverId);
+      await h.publish(reboot);
+      const first = await h.result(reboot.taskId);
+      assert.equal(first.ok, true);
+      const starts = fake.calls.filter((c) => c === `start:${name}`).length;
+      // a new process on the same node (same data folder, same hypervisor), as after a SIGKILL before the ack
+      await h.daemon.stop();
+      h.daemon = await startDaemon(h.config, { logger: silentLogger, hypervisor: fake });
+      await h.publish(reboot);
+      await waitFor('the copy answered', () => h.results(reboot.taskId).length === 2, { timeoutMs: 10_000 });
+      assert.deepEqual(h.results(reboot.taskId)[1]!.data, first, 'the stored result, not a new run');
+      assert.equal(fake.calls.filter((c) => c === `start:${name}`).length, starts, 'the guest was not rebooted again');
+      assert.equal(fake.calls.filter((c) => c === `shutdown:${name}`).length, 1);
+      // a new task still runs
+      const again = command(h.nodeId, 'reboot', sp.serverId);
+      await h.publish(again);
+      assert.equal((await h.result(again.taskId)).ok, true);
+      assert.equal(fake.calls.filter((c) => c === `shutdown:${name}`).length, 2);
     } finally {
       await h.stop();
     }
