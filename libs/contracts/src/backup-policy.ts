@@ -93,14 +93,23 @@ export interface BackupSettingsView {
   deletedServerGraceDays: number;
 }
 export const BACKUP_GRACE_DAYS_DEFAULT = 7;
+/**
+ * How many backups one chain may hold (the full one and its incrementals) before the next backup starts a new full
+ * chain; staff may set 1 (every backup full) to 30 (`incrementalChainMax` in the backup settings).
+ */
+export const BACKUP_INCREMENTAL_CHAIN_DEFAULT = 7;
+export const BACKUP_INCREMENTAL_CHAIN_MAX = 30;
 export const BACKUP_GRACE_DAYS_MAX = 365;
 
 export const BACKUP_STATES = ['pending', 'running', 'ready', 'failed', 'deleting'] as const;
 export type BackupState = (typeof BACKUP_STATES)[number];
 export const BACKUP_TRIGGERS = ['manual', 'scheduled'] as const;
 export type BackupTrigger = (typeof BACKUP_TRIGGERS)[number];
-/** `full` today; `incremental` (through libvirt checkpoints) later. */
-export const BACKUP_KINDS = ['full'] as const;
+/**
+ * `full`: the whole disk; `incremental`: only the clusters changed since its parent's libvirt checkpoint (a sparse qcow2
+ * whose restore needs the whole chain: the full and every incremental up to it).
+ */
+export const BACKUP_KINDS = ['full', 'incremental'] as const;
 export type BackupKind = (typeof BACKUP_KINDS)[number];
 
 /** One backup of a server, as its tenant sees it (`GET /servers/:id/backups`); kept after the server is deleted. */
@@ -113,6 +122,10 @@ export interface BackupView {
   /** `pending` until its node starts, `running` while it copies, `ready`, `failed` (see `error`), `deleting`. */
   state: BackupState;
   kind: BackupKind;
+  /** The backup an incremental holds the changes since (null for a full one). */
+  parentId: string | null;
+  /** Why a full backup started a new chain where an incremental could have followed (null otherwise). */
+  fullReason: string | null;
   trigger: BackupTrigger;
   /** Size of the backup file on the store (0 until ready). */
   sizeBytes: number;

@@ -4,6 +4,7 @@ import { BackupStoreEntity } from '../backup-stores/backup-store.entity.js';
 import type { ServerEntity } from '../servers/server.entities.js';
 import { BackupEntity } from './backup.entity.js';
 import { BackupError } from './backups.errors.js';
+import { chainOf } from './backup-chain.js';
 
 /** What a node needs to reach a store: never a secret (the node logs in with its own key). */
 export function storeRef(s: BackupStoreEntity): BackupStoreRef {
@@ -49,5 +50,6 @@ export async function restoreSourceOf(m: EntityManager, server: Pick<ServerEntit
   const b = await m.findOneBy(BackupEntity, { id: server.restoredFromBackupId, tenantId: server.tenantId });
   if (!b || b.state !== 'ready' || !b.sha256) throw new BackupError('backup_not_ready', 'The backup this server is restored from is no longer ready (deleted or failed); it cannot be built from it.');
   const store = await storeOf(m, b);
-  return { store: storeRef(store), backup: { id: b.id, serverId: b.serverId, sha256: b.sha256 } };
+  const parents = await chainOf(m, b.id);
+  return { store: storeRef(store), backup: { id: b.id, serverId: b.serverId, sha256: b.sha256, ...(parents.length ? { parents } : {}) } };
 }

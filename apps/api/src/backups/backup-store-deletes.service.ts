@@ -7,6 +7,7 @@ import type { OperationActor } from '../common/request-context.js';
 import { NatsService } from '../messaging/nats.service.js';
 import { NodeEventHandlers, type NodeEventHandler } from '../node-events/event-handlers.js';
 import { refuseInUse } from '../operations/backup-delete.operation.js';
+import { refuseParentOfLive } from './backup-chain.js';
 import { BackupEntity } from './backup.entity.js';
 import { storeOf, storeRef } from './backup-refs.js';
 import { BackupError } from './backups.errors.js';
@@ -51,6 +52,7 @@ export class BackupStoreDeletesService implements NodeEventHandler<StoreDeletedE
       if (b.state === 'deleting' && fresh?.fresh) return null;
       if (b.state !== 'ready' && b.state !== 'failed' && b.state !== 'deleting') throw new BackupError('backup_not_ready', `The backup is ${b.state}; wait until it has finished.`);
       await refuseInUse(m, b.id);
+      await refuseParentOfLive(m, b.id);
       const store = await storeOf(m, b);
       const [node]: { id: string }[] = await m.query(
         `SELECT id FROM nodes WHERE location_id = $1 AND state = 'online' ORDER BY last_heartbeat_at DESC NULLS LAST, id LIMIT 1`, [store.locationId],

@@ -18,7 +18,10 @@ export class BackupEntity {
   @Column({ name: 'task_id', type: 'uuid', nullable: true }) taskId: string | null;
   @Column({ type: 'text' }) state: BackupState;
   @Column({ type: 'text' }) kind: BackupKind;
+  /** An incremental's parent (the backup whose checkpoint it holds the changes since); null for a full one. */
   @Column({ name: 'parent_id', type: 'uuid', nullable: true }) parentId: string | null;
+  /** Why a full backup started a new chain where an incremental could have followed (null otherwise). */
+  @Column({ name: 'full_reason', type: 'text', nullable: true }) fullReason: string | null;
   @Column({ type: 'text' }) trigger: BackupTrigger;
   @Column({ name: 'size_bytes', type: 'bigint', transformer: bigintNumber }) sizeBytes: number;
   /** The disk's size as the guest saw it (a plan for a restore into a new server needs at least this disk). */

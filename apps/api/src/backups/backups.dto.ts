@@ -9,7 +9,9 @@ export class BackupDto implements BackupView {
   @ApiProperty({ description: 'The server\'s name when the backup was taken' }) serverName: string;
   @ApiProperty({ format: 'uuid' }) storeId: string;
   @ApiProperty({ enum: BACKUP_STATES }) state: BackupState;
-  @ApiProperty({ enum: BACKUP_KINDS }) kind: BackupKind;
+  @ApiProperty({ enum: BACKUP_KINDS, description: 'full: the whole disk; incremental: the clusters changed since parentId (a restore fetches the chain)' }) kind: BackupKind;
+  @ApiProperty({ nullable: true, type: String, format: 'uuid', description: 'The backup an incremental holds the changes since (null for a full one)' }) parentId: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'Why a full backup started a new chain where an incremental could have followed' }) fullReason: string | null;
   @ApiProperty({ enum: BACKUP_TRIGGERS }) trigger: BackupTrigger;
   @ApiProperty({ description: 'Size of the backup file on the store (0 until ready)' }) sizeBytes: number;
   @ApiProperty({ description: 'The disk\'s size as the guest saw it, bytes: a plan for a restore into a new server needs at least this disk' }) virtualSizeBytes: number;

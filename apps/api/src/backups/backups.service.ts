@@ -21,7 +21,7 @@ export function backupView(b: BackupEntity, taskState: string | null = null): Ba
     id: b.id, serverId: b.serverId, serverName: b.serverName, storeId: b.storeId,
     // a pending backup whose task the node has started shows as running
     state: b.state === 'pending' && taskState === 'running' ? 'running' : b.state,
-    kind: b.kind, trigger: b.trigger, sizeBytes: b.sizeBytes, virtualSizeBytes: b.virtualSizeBytes, sha256: b.sha256, durationMs: b.durationMs, error: b.error, taskId: b.taskId,
+    kind: b.kind, parentId: b.parentId, fullReason: b.fullReason, trigger: b.trigger, sizeBytes: b.sizeBytes, virtualSizeBytes: b.virtualSizeBytes, sha256: b.sha256, durationMs: b.durationMs, error: b.error, taskId: b.taskId,
     createdAt: b.createdAt.toISOString(), finishedAt: b.finishedAt ? b.finishedAt.toISOString() : null,
   };
 }
@@ -109,7 +109,7 @@ export function backupFromRow(repo: Repository<BackupEntity>, r: Record<string, 
   return repo.create({
     id: r['id'] as string, tenantId: r['tenant_id'] as string, serverId: r['server_id'] as string, serverName: r['server_name'] as string, storeId: r['store_id'] as string,
     nodeId: (r['node_id'] as string | null) ?? null, taskId: (r['task_id'] as string | null) ?? null, state: r['state'] as BackupEntity['state'], kind: r['kind'] as BackupEntity['kind'],
-    parentId: (r['parent_id'] as string | null) ?? null, trigger: r['trigger'] as BackupTrigger, sizeBytes: Number(r['size_bytes'] ?? 0), virtualSizeBytes: Number(r['virtual_size_bytes'] ?? 0), bytesMoved: Number(r['bytes_moved'] ?? 0),
+    parentId: (r['parent_id'] as string | null) ?? null, fullReason: (r['full_reason'] as string | null) ?? null, trigger: r['trigger'] as BackupTrigger, sizeBytes: Number(r['size_bytes'] ?? 0), virtualSizeBytes: Number(r['virtual_size_bytes'] ?? 0), bytesMoved: Number(r['bytes_moved'] ?? 0),
     sha256: (r['sha256'] as string | null) ?? null, durationMs: r['duration_ms'] == null ? null : Number(r['duration_ms']), error: (r['error'] as string | null) ?? null,
     createdAt: new Date(r['created_at'] as string), finishedAt: r['finished_at'] ? new Date(r['finished_at'] as string) : null,
   });

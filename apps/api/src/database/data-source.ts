@@ -34,6 +34,7 @@ import { BackupStoreDeletes1796420000100 } from './migrations/1796420000100-back
 import { ImageDeletion1796421000000 } from './migrations/1796421000000-image-deletion.js';
 import { DaemonInstance1796430500000 } from './migrations/1796430500000-daemon-instance.js';
 import { ImageSizeNeeds1796431000000 } from './migrations/1796431000000-image-size-needs.js';
+import { BackupChains1796432700000 } from './migrations/1796432700000-backup-chains.js';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000, TenantServerLimit1764300000000, TenantSuspension1764400000000,
@@ -59,6 +60,7 @@ export const MIGRATIONS = [
   ImageDeletion1796421000000,
   DaemonInstance1796430500000,
   ImageSizeNeeds1796431000000,
+  BackupChains1796432700000,
 ];
 
 export interface DataSourceSettings {

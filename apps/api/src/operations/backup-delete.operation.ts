@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { BackupEntity } from '../backups/backup.entity.js';
 import { backupOfServer, storeOf, storeRef } from '../backups/backup-refs.js';
 import { BackupError } from '../backups/backups.errors.js';
+import { refuseParentOfLive } from '../backups/backup-chain.js';
 import { followPlan, type ApiOperation, type Next, type Plan } from './operation.js';
 import { onItsNode } from './node-step.js';
 
@@ -20,6 +21,7 @@ export const backupDeleteOperation: ApiOperation<BackupDeleteInput> = {
     const backup = await backupOfServer(m, server.id, input.backupId);
     if (backup.state !== 'ready' && backup.state !== 'failed') throw new BackupError('backup_not_ready', `The backup is ${backup.state}; wait until it has finished.`);
     await refuseInUse(m, backup.id);
+    await refuseParentOfLive(m, backup.id);
     const store = await storeOf(m, backup);
     const steps = await onItsNode<BackupDeleteInput>('backup_delete', () => ({ store: storeRef(store), backup: { id: backup.id, serverId: backup.serverId } }))(ctx);
     await m.update(BackupEntity, { id: backup.id }, { state: 'deleting' });

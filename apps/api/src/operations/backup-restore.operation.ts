@@ -1,5 +1,6 @@
 import type { ServerState } from '@oblako/contracts';
 import { backupOfServer, storeOf, storeRef } from '../backups/backup-refs.js';
+import { chainOf } from '../backups/backup-chain.js';
 import { BackupError } from '../backups/backups.errors.js';
 import { followPlan, type ApiOperation, type Next, type Plan } from './operation.js';
 import { onItsNode } from './node-step.js';
@@ -11,7 +12,8 @@ export interface BackupRestoreInput {
 const AFTER_RESTORE: Partial<Record<string, ServerState>> = { running: 'running', shutoff: 'stopped' };
 
 /**
- * Restore a ready backup of this server in place, on its node: the node fetches the file, checks its SHA-256, then
+ * Restore a ready backup of this server in place, on its node: the node fetches the file (an incremental's whole chain,
+ * flattened into one disk), checks each SHA-256, then
  * stops the server, replaces its disk (addresses, identity and seed kept) and starts it again when it was running.
  * A disabled store still serves restores. The server ends as the node reports its domain.
  */
@@ -22,8 +24,10 @@ export const backupRestoreOperation: ApiOperation<BackupRestoreInput> = {
     const backup = await backupOfServer(m, server.id, input.backupId);
     if (backup.state !== 'ready' || !backup.sha256) throw new BackupError('backup_not_ready', `The backup is ${backup.state}; only a ready backup can be restored.`);
     const store = await storeOf(m, backup);
+    // an incremental comes with its chain (the full one first), each checked against its recorded SHA-256 on the node
+    const parents = await chainOf(m, backup.id);
     const steps = await onItsNode<BackupRestoreInput>('backup_restore', () => ({
-      store: storeRef(store), backup: { id: backup.id, serverId: backup.serverId, sha256: backup.sha256! }, startAfter: server.state === 'running',
+      store: storeRef(store), backup: { id: backup.id, serverId: backup.serverId, sha256: backup.sha256!, ...(parents.length ? { parents } : {}) }, startAfter: server.state === 'running',
     }))(ctx);
     return { ...steps, audit: { backupId: backup.id, storeId: store.id } };
   },

@@ -209,3 +209,45 @@ test('a node without room to stage the backup refuses it before anything starts 
     assert.equal(existsSync(backupFilePath(store, next)), false);
   });
 });
+
+test('an incremental\'s chain is fetched, each file checked against its recorded SHA-256, put on its parent and flattened into one disk; a link that differs fails with nothing placed', { skip: skip || (!existsSync('/usr/bin/qemu-img') && 'needs qemu-img') }, async () => {
+  await withStore('oblako-bk-chain-', async ({ dir, keyPath, publicKey, store, ssh }) => {
+    const disks = join(dir, 'disks');
+    const engine = new PushBackupEngine({ exec: execProgram, libvirtUri: 'test:///default', dir: join(dir, 'node'), keyPath, publicKey, diskPath: (id) => join(disks, `${id}.qcow2`) });
+    const serverId = randomUUID();
+    // what push mode writes: a full qcow2, then incrementals holding only the changed clusters, with no backing file named
+    const full = join(dir, 'full.qcow2');
+    await execProgram('qemu-img', ['create', '-q', '-f', 'qcow2', full, String(64 * 1024 ** 2)]);
+    await execProgram('qemu-io', ['-f', 'qcow2', '-c', 'write -P 1 0 4M', '-c', 'write -P 2 8M 1M', full]);
+    const inc = async (file: string, parent: string, write: string) => {
+      await execProgram('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', parent, '-F', 'qcow2', file]);
+      await execProgram('qemu-io', ['-f', 'qcow2', '-c', write, file]);
+      await execProgram('qemu-img', ['rebase', '-u', '-f', 'qcow2', '-b', '', file]);
+    };
+    await inc(join(dir, 'i1.qcow2'), full, 'write -P 3 1M 64k');
+    await inc(join(dir, 'i2.qcow2'), join(dir, 'i1.qcow2'), 'write -P 4 8M 64k');
+    const up = async (file: string) => { const b = { id: randomUUID(), serverId }; return { ...b, sha256: (await ssh.upload(store, b, file)).sha256 }; };
+    const [f, i1, i2] = [await up(full), await up(join(dir, 'i1.qcow2')), await up(join(dir, 'i2.qcow2'))];
+    assert.ok((await readFile(backupFilePath(store, i2))).length < 1024 ** 2, 'the incremental holds only its changed clusters');
+
+    const rec = new StepRecorder();
+    const newId = randomUUID();
+    await engine.newDiskFrom(store, { ...i2, parents: [f, i1] }, newId, 1, rec);
+    const disk = join(disks, `${newId}.qcow2`);
+    const info = JSON.parse((await execProgram('qemu-img', ['info', '--output=json', disk])).stdout) as { 'backing-filename'?: string; 'virtual-size': number };
+    assert.equal(info['backing-filename'], undefined, 'one flat file, no backing chain');
+    assert.equal(info['virtual-size'], 1024 ** 3);
+    // every write of the chain reads back, each from the backup that made it, the rest from the full one
+    for (const [pattern, offset, len] of [[1, '0', '1M'], [3, '1M', '64k'], [1, '1088k', '3008k'], [4, '8M', '64k'], [2, '8256k', '960k'], [0, '16M', '1M']] as const) {
+      await execProgram('qemu-io', ['-f', 'qcow2', '-r', '-c', `read -P ${pattern} ${offset} ${len}`, disk]).then(({ stdout }) => assert.doesNotMatch(stdout, /Pattern verification failed/, `${offset}+${len} reads ${pattern}`));
+    }
+    assert.ok(['restore_download_0', 'restore_download_1', 'restore_download_2', 'restore_assemble', 'restore_check'].every((k) => k in rec.steps), Object.keys(rec.steps).join(','));
+    assert.deepEqual((await readdir(join(dir, 'node', 'staging'))).filter((n) => n.endsWith('.qcow2')), [], 'nothing of the chain is left staged');
+
+    // a parent whose file differs from its recorded checksum: refused, nothing placed
+    const other = randomUUID();
+    await assert.rejects(engine.newDiskFrom(store, { ...i2, parents: [{ ...f, sha256: 'e'.repeat(64) }, i1] }, other, 1, new StepRecorder()), (err: Error & { code?: string }) => err.code === 'checksum_mismatch');
+    assert.equal(existsSync(join(disks, `${other}.qcow2`)), false);
+    assert.deepEqual((await readdir(join(dir, 'node', 'staging'))).filter((n) => n.endsWith('.qcow2')), []);
+  });
+});

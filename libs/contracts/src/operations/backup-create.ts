@@ -23,11 +23,25 @@ export type BackupStoreRef = z.infer<typeof BackupStoreRefSchema>;
  * One backup on a store: the file `<basePath>/<serverId>/<id>.qcow2` (names made of ids only). A restore checks the
  * file's SHA-256 against `sha256` before anything of the server is replaced.
  */
-export const BackupRefSchema = z.object({
+const backupLink = {
   id: z.uuid(),
   /** The server the backup was taken of (it may have been deleted since; the file lives under its id). */
   serverId: z.uuid(),
+};
+/** One backup of an incremental's chain, as a restore fetches it (its recorded SHA-256 is checked). */
+export const BackupChainLinkSchema = z.object({ ...backupLink, sha256: z.string().regex(/^[a-f0-9]{64}$/) });
+export type BackupChainLink = z.infer<typeof BackupChainLinkSchema>;
+/** The longest chain a command may carry (the API starts a new full chain long before: `OBLAKO_BACKUP_CHAIN_MAX`). */
+export const BACKUP_CHAIN_LINKS_MAX = 64;
+
+export const BackupRefSchema = z.object({
+  ...backupLink,
   sha256: z.string().regex(/^[a-f0-9]{64}$/).optional(),
+  /**
+   * For a restore of an incremental backup: the backups it builds on, oldest first (the full one, then each
+   * incremental up to its direct parent). Absent or empty for a full backup.
+   */
+  parents: z.array(BackupChainLinkSchema).max(BACKUP_CHAIN_LINKS_MAX).optional(),
 });
 export type BackupRef = z.infer<typeof BackupRefSchema>;
 
@@ -36,13 +50,27 @@ export function backupFilePath(store: Pick<BackupStoreRef, 'basePath'>, backup: 
   return `${store.basePath.replace(/\/+$/, '')}/${backup.serverId}/${backup.id}.qcow2`;
 }
 
-export const BackupCreateCommandSchema = z.object({ ...commandBase, op: z.literal(TaskOp.BackupCreate), store: BackupStoreRefSchema, backup: BackupRefSchema });
+export const BackupCreateCommandSchema = z.object({
+  ...commandBase,
+  op: z.literal(TaskOp.BackupCreate),
+  store: BackupStoreRefSchema,
+  backup: BackupRefSchema,
+  /**
+   * Make an incremental backup against this earlier backup of the server (its libvirt checkpoint on this node), when
+   * the node still holds that checkpoint with a sound bitmap and the guest runs; otherwise the node makes a full one.
+   * The result says which it made (`kind`, `parentBackupId`).
+   */
+  incrementalOf: z.uuid().optional(),
+});
 
 /**
- * A full backup of the server's disk while it runs (or is stopped or paused): libvirt's push mode
- * (`virsh backup-begin` to a qcow2 staged on the node), then copied to the store over ssh with the node's own key,
- * hashed on the way, written as `<id>.qcow2.tmp` and renamed only when complete; the staged file is removed in any
- * case. The result's output: `bytes` (the backup file's size), `sha256`, `durationMs`.
+ * A backup of the server's disk while it runs (or is stopped or paused): libvirt's push mode
+ * (`virsh backup-begin` to a qcow2 staged on the node, with a checkpoint `oblako-<backup id>` when the guest runs), then
+ * copied to the store over ssh with the node's own key, hashed on the way, written as `<id>.qcow2.tmp` and renamed only
+ * when complete; the staged file is removed in any case. With `incrementalOf`, only the clusters changed since that
+ * backup's checkpoint are written (when the node can). The result's output: `bytes` (the backup file's size), `sha256`,
+ * `durationMs`, `virtualBytes`, `kind` (`full`/`incremental`), `parentBackupId` (an incremental's parent; absent for a full one) and,
+ * when a requested incremental became a full one, `fullBecause` (why).
  */
 export const backupCreateOperation = defineOperation({
   op: TaskOp.BackupCreate,

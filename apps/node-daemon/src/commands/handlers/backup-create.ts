@@ -8,8 +8,10 @@ export function backupEngineOf(ctx: HandlerContext): BackupEngine {
 }
 
 /**
- * A full backup of the server's disk to the command's store (push mode; see backups/engine.ts). Answers `bytes`,
- * `sha256` and `durationMs`; a failure leaves no file under the backup's name on the store and nothing staged here.
+ * A backup of the server's disk to the command's store (push mode; see backups/engine.ts): incremental against
+ * `incrementalOf` when this node can, else full. Answers `bytes`, `sha256`, `durationMs`, `kind` and `parentBackupId`
+ * (and `fullBecause` when an incremental asked for became full); a failure leaves no file under the backup's name on
+ * the store, no checkpoint of it and nothing staged here.
  */
 export const backupCreateHandler: CommandHandler<'backup_create'> = {
   op: 'backup_create',
@@ -17,8 +19,12 @@ export const backupCreateHandler: CommandHandler<'backup_create'> = {
     const engine = backupEngineOf(ctx);
     if (cmd.backup.serverId !== cmd.serverId) throw new CommandFailure(FailureCode.InvalidCommand, `backup.serverId ${cmd.backup.serverId} differs from the command's serverId ${cmd.serverId}`);
     const state = await requireDomain(ctx, cmd.serverId);
-    const r = await engine.backup(cmd.store, cmd.backup, state, ctx.rec);
-    return { bytes: r.bytes, bytesMoved: r.bytes, sha256: r.sha256, durationMs: r.durationMs, virtualBytes: r.virtualBytes };
+    if (cmd.incrementalOf === cmd.backup.id) throw new CommandFailure(FailureCode.InvalidCommand, `backup ${cmd.backup.id} cannot be an incremental of itself`);
+    const r = await engine.backup(cmd.store, cmd.backup, state, ctx.rec, cmd.incrementalOf);
+    return {
+      bytes: r.bytes, bytesMoved: r.bytes, sha256: r.sha256, durationMs: r.durationMs, virtualBytes: r.virtualBytes,
+      kind: r.kind, ...(r.parentBackupId ? { parentBackupId: r.parentBackupId } : {}), ...(r.fullBecause ? { fullBecause: r.fullBecause } : {}),
+    };
   },
   timeoutMs: () => 6 * 3600_000,
 };

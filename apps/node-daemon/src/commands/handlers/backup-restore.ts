@@ -16,6 +16,8 @@ export const backupRestoreHandler: CommandHandler<'backup_restore'> = {
     const staged = await engine.fetch(cmd.store, cmd.backup, ctx.rec);
     try {
       if ((await requireDomain(ctx, cmd.serverId)) !== DomainState.ShutOff) await stopDomain(ctx, cmd.serverId, ctx.stopGraceSeconds, 60);
+      // the replaced disk's checkpoints describe a disk that is gone: the next backup starts a new full chain
+      await engine.forgetCheckpoints(cmd.serverId, DomainState.ShutOff, ctx.rec);
       await engine.replaceDisk(cmd.serverId, staged, ctx.rec);
       if (cmd.startAfter) await startDomain(ctx, cmd.serverId, 90);
     } finally {

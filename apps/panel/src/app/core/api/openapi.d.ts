@@ -3106,8 +3106,18 @@ export interface components {
             storeId: string;
             /** @enum {string} */
             state: "pending" | "running" | "ready" | "failed" | "deleting";
-            /** @enum {string} */
-            kind: "full";
+            /**
+             * @description full: the whole disk; incremental: the clusters changed since parentId (a restore fetches the chain)
+             * @enum {string}
+             */
+            kind: "full" | "incremental";
+            /**
+             * Format: uuid
+             * @description The backup an incremental holds the changes since (null for a full one)
+             */
+            parentId: string | null;
+            /** @description Why a full backup started a new chain where an incremental could have followed */
+            fullReason: string | null;
             /** @enum {string} */
             trigger: "manual" | "scheduled";
             /** @description Size of the backup file on the store (0 until ready) */
@@ -3632,8 +3642,18 @@ export interface components {
             storeId: string;
             /** @enum {string} */
             state: "pending" | "running" | "ready" | "failed" | "deleting";
-            /** @enum {string} */
-            kind: "full";
+            /**
+             * @description full: the whole disk; incremental: the clusters changed since parentId (a restore fetches the chain)
+             * @enum {string}
+             */
+            kind: "full" | "incremental";
+            /**
+             * Format: uuid
+             * @description The backup an incremental holds the changes since (null for a full one)
+             */
+            parentId: string | null;
+            /** @description Why a full backup started a new chain where an incremental could have followed */
+            fullReason: string | null;
             /** @enum {string} */
             trigger: "manual" | "scheduled";
             /** @description Size of the backup file on the store (0 until ready) */
