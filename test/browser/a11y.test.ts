@@ -88,7 +88,7 @@ describe('accessibility and phones', () => {
     }
     const staff = await newPage(b);
     await logIn(staff, 'admin@e2e.test', b.adminPassword);
-    for (const [path, ready] of [['/admin/servers', 'admin-servers-page'], ['/admin/nodes', 'nodes-page'], ['/admin/plans', 'admin-plans-page'], ['/admin/tenants', 'tenants-page'], ['/admin/settings', 'settings-page']] as const) {
+    for (const [path, ready] of [['/admin/servers', 'admin-servers-page'], ['/admin/nodes', 'nodes-page'], ['/admin/plans', 'admin-plans-page'], ['/admin/isos', 'admin-isos-page'], ['/admin/tenants', 'tenants-page'], ['/admin/settings', 'settings-page']] as const) {
       await check(staff, path, ready, checked, problems);
     }
     await staff.context().close();

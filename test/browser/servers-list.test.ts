@@ -129,7 +129,7 @@ describe('the server list', () => {
     await dialog.getByRole('button', { name: 'Stop' }).click();
     await page.locator('[data-testid="server-row"][data-hostname="web-a.example"][data-state="stopped"]').waitFor({ timeout: 30_000 });
     const stopped = page.locator('[data-testid="server-row"][data-hostname="web-a.example"]');
-    await stopped.locator('[data-testid="row-action-start"]:not([disabled])').waitFor({ timeout: 15_000 });
+    await stopped.locator('[data-testid="row-action-start"]:not([disabled]):not([aria-disabled="true"])').waitFor({ timeout: 15_000 });
     assert.equal(await stopped.locator('[data-testid="row-action-stop"]').isDisabled(), true);
     assert.ok(await stopped.locator('[data-testid="row-why"][data-actions~="stop"]').isVisible());
     assert.equal((await c.api.ok<ServerView>('GET', `/api/v1/servers/${servers[1]!.id}`)).state, 'stopped');

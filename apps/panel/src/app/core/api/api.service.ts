@@ -110,6 +110,9 @@ function page<T>(r: Page<T> | T[]): Page<T> {
  * document and `@oblako/contracts` disagree, this file stops compiling.
  * Errors are thrown as {@link ApiRequestError} with the API's own message.
  */
+/** The all-servers list's filters (each optional; absent = every one). */
+export interface AdminServerFilter { state?: ServerState | null; tenantId?: string | null; nodeId?: string | null; q?: string }
+
 @Injectable({ providedIn: 'root' })
 export class ApiService {
   private readonly auth = inject(AuthService);
@@ -210,10 +213,16 @@ export class ApiService {
   }
 
   // ---- staff: servers of every tenant
-  /** Staff: every team's servers, by state, team and a search (host name or the start of an address). A cursor only goes on with the filters it came with. */
-  adminServers(cursor: string | null, filter: { state?: ServerState | null; tenantId?: string | null; q?: string }, limit = 25): Promise<Page<AdminServerView>> {
-    const query = { limit, ...(cursor ? { cursor } : {}), ...(filter.state ? { state: filter.state } : {}), ...(filter.tenantId ? { tenantId: filter.tenantId } : {}), ...(filter.q?.trim() ? { q: filter.q.trim() } : {}) };
-    return this.ok(this.client.GET('/api/v1/admin/servers', { params: { query } }));
+  /**
+   * Staff: every team's servers, by state, team, node and a search (host name or the start of an address). A cursor only
+   * goes on with the filters it came with. `signal` aborts the request (a search typed further replaces it).
+   */
+  adminServers(cursor: string | null, filter: AdminServerFilter, limit = 25, signal?: AbortSignal): Promise<Page<AdminServerView>> {
+    const query = {
+      limit, ...(cursor ? { cursor } : {}), ...(filter.state ? { state: filter.state } : {}), ...(filter.tenantId ? { tenantId: filter.tenantId } : {}),
+      ...(filter.nodeId ? { nodeId: filter.nodeId } : {}), ...(filter.q?.trim() ? { q: filter.q.trim() } : {}),
+    };
+    return this.ok(this.client.GET('/api/v1/admin/servers', { params: { query }, ...(signal ? { signal } : {}) }));
   }
   async suspendServer(id: string, reason: string): Promise<void> {
     await this.ok(this.client.POST('/api/v1/admin/servers/{id}/suspend', { params: { path: { id } }, body: { reason } }));

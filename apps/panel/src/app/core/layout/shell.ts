@@ -155,13 +155,16 @@ export class Shell {
     const nodeTimer = setInterval(() => void checkNodes(), NODE_CHECK_MS);
     inject(DestroyRef).onDestroy(() => clearInterval(nodeTimer));
     // On small screens the navigation overlays the page: close it after each navigation.
-    let first = true;
-    this.router.events.pipe(filter((e) => e instanceof NavigationEnd)).subscribe(() => {
+    let lastPath: string | null = null;
+    this.router.events.pipe(filter((e): e is NavigationEnd => e instanceof NavigationEnd)).subscribe((e) => {
       if (this.handset()) void this.nav().close();
-      // After a navigation (not the first page load), focus goes to the new page's heading, so a
-      // screen reader says where it is and Tab goes on from the top of the page.
-      if (first) first = false;
-      else focusHeading();
+      // After a navigation to another page (not the first page load), focus goes to the new page's heading,
+      // so a screen reader says where it is and Tab goes on from the top of the page. A change of the query
+      // alone (a search typed, a filter or sort chosen) stays on the page: focus stays where the user is,
+      // or the keys typed after the search's pause would land on the heading.
+      const path = e.urlAfterRedirects.split(/[?#]/)[0]!;
+      if (lastPath !== null && path !== lastPath) focusHeading();
+      lastPath = path;
     });
   }
 

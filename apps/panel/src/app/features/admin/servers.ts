@@ -1,6 +1,5 @@
-import { RouterLink } from '@angular/router';
-import { ChangeDetectionStrategy, Component, computed, inject, signal } from '@angular/core';
-import { FormsModule } from '@angular/forms';
+import { ActivatedRoute, Router, RouterLink } from '@angular/router';
+import { ChangeDetectionStrategy, Component, DestroyRef, computed, inject, signal } from '@angular/core';
 import { MatButtonModule } from '@angular/material/button';
 import { MatDialog } from '@angular/material/dialog';
 import { MatFormFieldModule } from '@angular/material/form-field';
@@ -9,7 +8,7 @@ import { MatSelectModule } from '@angular/material/select';
 import { MatTableModule } from '@angular/material/table';
 import { Permission, SERVER_STATE_ORDER, type ServerState, type ServerView } from '@oblako/contracts';
 import { firstValueFrom } from 'rxjs';
-import { ApiService, type AdminServerView } from '../../core/api/api.service';
+import { ApiService, type AdminServerFilter, type AdminServerView } from '../../core/api/api.service';
 import { errorMessage } from '../../core/api/api-error';
 import { AuthService } from '../../core/auth/auth.service';
 import { ConfirmDialog, type ConfirmData } from '../../shared/confirm-dialog';
@@ -20,31 +19,61 @@ import { humanize } from '../../shared/format';
 import { primaryAddress } from '../servers/servers-list';
 import { adminLoadError } from './admin-load';
 
-/** Staff: every tenant's servers (search, and filter by team and by state, e.g. error), with suspend and unsuspend. */
+/** How long typing pauses before the search runs (and enters the URL), as in the customer's list. */
+const SEARCH_DEBOUNCE_MS = 300;
+
+/** What the list shows, as the URL says it (`q`, `tenant`, `node`, `state`), so a reload or a shared link keeps it. */
+interface AdminServersView { q: string; tenantId: string | null; nodeId: string | null; state: ServerState | null }
+
+export function adminServersViewFromQuery(p: { get(k: string): string | null }): AdminServersView {
+  const state = p.get('state');
+  return {
+    q: (p.get('q') ?? '').trim().slice(0, 253),
+    tenantId: p.get('tenant') || null,
+    nodeId: p.get('node') || null,
+    state: state && (SERVER_STATE_ORDER as readonly string[]).includes(state) ? (state as ServerState) : null,
+  };
+}
+
+const sameView = (a: AdminServersView, b: AdminServersView) => a.q === b.q && a.tenantId === b.tenantId && a.nodeId === b.nodeId && a.state === b.state;
+
+/**
+ * Staff: every tenant's servers (a search that runs as one types, and filters by team, node and state, e.g. error),
+ * with suspend and unsuspend. The search and filters live in the URL; a newer search aborts the older request.
+ */
 @Component({
   selector: 'ob-admin-servers',
   changeDetection: ChangeDetectionStrategy.OnPush,
-  imports: [FormsModule, RouterLink, MatButtonModule, MatFormFieldModule, MatInputModule, MatSelectModule, MatTableModule, ErrorBanner, LoadState, StateChip],
+  imports: [RouterLink, MatButtonModule, MatFormFieldModule, MatInputModule, MatSelectModule, MatTableModule, ErrorBanner, LoadState, StateChip],
   template: `
     <div class="ob-page" data-testid="admin-servers-page">
       <div class="ob-page-header">
         <h1>All servers</h1>
-        <form class="filters" role="search" (submit)="$event.preventDefault(); load()" data-testid="admin-servers-filters">
+        <form class="filters" role="search" (submit)="$event.preventDefault(); commitSearch()" data-testid="admin-servers-filters">
         <mat-form-field subscriptSizing="dynamic">
           <mat-label>Search</mat-label>
-          <input matInput type="search" name="q" [ngModel]="q()" (ngModelChange)="q.set($event)" (keydown.enter)="load()" (blur)="load()" maxlength="253"
+          <input matInput type="search" name="q" [value]="q()" (input)="onSearchInput($any($event.target).value)" (keydown.enter)="commitSearch()" maxlength="253"
             placeholder="Host name or address" autocomplete="off" data-testid="admin-servers-search" />
         </mat-form-field>
         <mat-form-field subscriptSizing="dynamic">
           <mat-label>Team</mat-label>
-          <mat-select [ngModel]="tenantId()" (ngModelChange)="tenantId.set($event); load()" name="tenant" data-testid="admin-servers-tenant">
+          <mat-select [value]="view().tenantId" (selectionChange)="setFilter({ tenantId: $event.value })" data-testid="admin-servers-tenant">
             <mat-option [value]="null">every team</mat-option>
             @for (t of tenants(); track t.id) {<mat-option [value]="t.id">{{ t.name }}</mat-option>}
           </mat-select>
         </mat-form-field>
+        @if (nodes().length) {
+          <mat-form-field subscriptSizing="dynamic">
+            <mat-label>Node</mat-label>
+            <mat-select [value]="view().nodeId" (selectionChange)="setFilter({ nodeId: $event.value })" data-testid="admin-servers-node">
+              <mat-option [value]="null">every node</mat-option>
+              @for (n of nodes(); track n.id) {<mat-option [value]="n.id">{{ n.name }}</mat-option>}
+            </mat-select>
+          </mat-form-field>
+        }
         <mat-form-field subscriptSizing="dynamic">
           <mat-label>State</mat-label>
-          <mat-select [ngModel]="state()" (ngModelChange)="filter($event)" data-testid="admin-servers-state">
+          <mat-select [value]="view().state" (selectionChange)="setFilter({ state: $event.value })" data-testid="admin-servers-state">
             <mat-option [value]="null">all but deleted</mat-option>
             @for (s of states; track s) {<mat-option [value]="s">{{ humanize(s) }}</mat-option>}
           </mat-select>
@@ -53,7 +82,7 @@ import { adminLoadError } from './admin-load';
       </div>
       <ob-error-banner [message]="rowError()" testId="admin-server-error" />
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()">
-        <p>No servers{{ state() ? ' in state ' + humanize(state()!) : '' }}{{ q().trim() ? ' matching “' + q().trim() + '”' : '' }}{{ tenantId() ? ' in this team' : '' }}.</p>
+        <p data-testid="admin-servers-empty">No servers{{ view().state ? ' in state ' + humanize(view().state!) : '' }}{{ view().q ? ' matching “' + view().q + '”' : '' }}{{ view().tenantId ? ' in ' + (tenantName(view().tenantId!) ?? 'this team') : '' }}{{ view().nodeId ? ' on ' + (nodeName(view().nodeId!) ?? 'this node') : '' }}.</p>
       </ob-load-state>
       @if (!loading() && items().length) {
         <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Servers"><table mat-table class="ob-cards" [dataSource]="items()" data-testid="admin-servers-table">
@@ -92,17 +121,21 @@ export class AdminServersPage {
   private readonly api = inject(ApiService);
   private readonly auth = inject(AuthService);
   private readonly dialog = inject(MatDialog);
+  private readonly router = inject(Router);
+  private readonly route = inject(ActivatedRoute);
   /** In lifecycle order (the contract's SERVER_STATE_ORDER), as the lists sort by state. */
   readonly states = SERVER_STATE_ORDER;
   readonly columns = ['hostname', 'state', 'address', 'where', 'actions'];
   readonly items = signal<AdminServerView[]>([]);
   readonly next = signal<string | null>(null);
-  readonly state = signal<ServerState | null>(null);
-  readonly tenantId = signal<string | null>(null);
+  /** The search and filters shown, from the URL. */
+  readonly view = signal<AdminServersView>({ q: '', tenantId: null, nodeId: null, state: null });
+  /** What is typed in the search box (it reaches the URL, and the API, once typing pauses). */
   readonly q = signal('');
   readonly tenants = signal<{ id: string; name: string }[]>([]);
-  /** The filters the next page's cursor belongs to (the API refuses a cursor for others). */
-  private nextFilter: { state: ServerState | null; tenantId: string | null; q: string } | null = null;
+  readonly nodes = signal<{ id: string; name: string }[]>([]);
+  /** The filters the next page's cursor belongs to (the API refuses a cursor for others, 400 invalid_cursor). */
+  private nextFilter: AdminServerFilter | null = null;
   readonly loading = signal(true);
   readonly error = signal<string | null>(null);
   readonly rowError = signal<string | null>(null);
@@ -111,41 +144,108 @@ export class AdminServersPage {
   readonly canConsole = computed(() => this.auth.permissions().has(Permission.ConsolesOpen));
   humanize = humanize;
   address = primaryAddress;
+  private searchTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Bumped by every load: an older answer (or "load more" of an older view) is dropped. */
+  private seq = 0;
+  private inflight: AbortController | null = null;
+  private loaded = false;
 
   constructor() {
-    void this.load();
+    const sub = this.route.queryParamMap.subscribe((p) => {
+      const v = adminServersViewFromQuery(p);
+      const changed = !sameView(v, this.view());
+      this.view.set(v);
+      // Back/forward bring the URL's search into the box; what is being typed stays.
+      if (!this.searchTimer) this.q.set(v.q);
+      if (changed || !this.loaded) void this.load();
+    });
+    inject(DestroyRef).onDestroy(() => {
+      sub.unsubscribe();
+      if (this.searchTimer) clearTimeout(this.searchTimer);
+      this.inflight?.abort();
+    });
     this.api.adminTenants().then((t) => this.tenants.set(t.map((x) => ({ id: x.id, name: x.name }))), () => {});
+    // The node filter shows for staff who may list nodes; the rows name nodes either way.
+    this.api.adminNodes().then((p) => this.nodes.set(p.items.map((n) => ({ id: n.id, name: n.name })).sort((a, b) => a.name.localeCompare(b.name))), () => {});
   }
 
-  filter(state: ServerState | null): void {
-    this.state.set(state);
-    void this.load();
+  tenantName(id: string): string | undefined {
+    return this.tenants().find((t) => t.id === id)?.name;
+  }
+  nodeName(id: string): string | undefined {
+    return this.nodes().find((n) => n.id === id)?.name;
+  }
+
+  onSearchInput(text: string): void {
+    this.q.set(text);
+    if (this.searchTimer) clearTimeout(this.searchTimer);
+    this.searchTimer = setTimeout(() => this.commitSearch(), SEARCH_DEBOUNCE_MS);
+  }
+
+  /** The typed search into the URL (replacing the entry: one history step per search, not per pause). */
+  commitSearch(): void {
+    if (this.searchTimer) clearTimeout(this.searchTimer);
+    this.searchTimer = null;
+    const q = this.q().trim();
+    if (q === this.view().q) return;
+    void this.router.navigate([], { relativeTo: this.route, queryParams: { q: q || null }, queryParamsHandling: 'merge', replaceUrl: true });
+  }
+
+  setFilter(f: Partial<Pick<AdminServersView, 'tenantId' | 'nodeId' | 'state'>>): void {
+    const queryParams: Record<string, string | null> = {};
+    if ('tenantId' in f) queryParams['tenant'] = f.tenantId ?? null;
+    if ('nodeId' in f) queryParams['node'] = f.nodeId ?? null;
+    if ('state' in f) queryParams['state'] = f.state ?? null;
+    // A search still being typed goes with the filter, so the two never disagree.
+    if (this.searchTimer) {
+      clearTimeout(this.searchTimer);
+      this.searchTimer = null;
+      queryParams['q'] = this.q().trim() || null;
+    }
+    void this.router.navigate([], { relativeTo: this.route, queryParams, queryParamsHandling: 'merge' });
   }
 
   async load(): Promise<void> {
+    const seq = ++this.seq;
+    this.loaded = true;
+    this.inflight?.abort();
+    const inflight = (this.inflight = new AbortController());
     this.loading.set(true);
     this.error.set(null);
+    const v = this.view();
+    const filter: AdminServerFilter = { state: v.state, tenantId: v.tenantId, nodeId: v.nodeId, q: v.q };
     try {
-      const filter = { state: this.state(), tenantId: this.tenantId(), q: this.q().trim() };
-      const page = await this.api.adminServers(null, filter);
+      const page = await this.api.adminServers(null, filter, 25, inflight.signal);
+      if (seq !== this.seq) return;
       this.items.set(page.items);
       this.next.set(page.nextCursor);
-      this.nextFilter = filter;
+      this.nextFilter = page.nextCursor ? filter : null;
     } catch (e) {
+      if (seq !== this.seq) return; // aborted or overtaken by a newer search
       this.error.set(adminLoadError(e, '/admin/servers'));
     } finally {
-      this.loading.set(false);
+      if (seq === this.seq) {
+        this.loading.set(false);
+        this.inflight = null;
+      }
     }
   }
 
   async more(): Promise<void> {
+    const cursor = this.next();
+    const filter = this.nextFilter;
+    if (!cursor || !filter) return;
+    const seq = this.seq;
     try {
-      const page = await this.api.adminServers(this.next(), this.nextFilter ?? {});
+      // The cursor's own filters and search, not what is typed by now.
+      const page = await this.api.adminServers(cursor, filter);
+      if (seq !== this.seq) return;
       const seen = new Set(this.items().map((s) => s.id));
       this.items.update((l) => [...l, ...page.items.filter((s) => !seen.has(s.id))]);
       this.next.set(page.nextCursor);
+      this.nextFilter = page.nextCursor ? filter : null;
     } catch (e) {
-      this.rowError.set(errorMessage(e));
+      if (seq === this.seq) this.rowError.set(errorMessage(e));
     }
   }
 

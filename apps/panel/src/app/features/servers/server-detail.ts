@@ -16,7 +16,7 @@ import { ApiRequestError, errorMessage } from '../../core/api/api-error';
 import { AuthService } from '../../core/auth/auth.service';
 import { LiveService, type LiveEvent } from '../../core/live/live.service';
 import { ConfirmDialog, type ConfirmData } from '../../shared/confirm-dialog';
-import { SERVER_ACTIONS, actionStates, confirmAction, type ActionButton, type PanelAction } from './server-actions';
+import { SERVER_ACTIONS, actionStates, confirmAction, type ActionState, type PanelAction } from './server-actions';
 import { groupReasons } from './action-reasons';
 import { RebuildDialog, type RebuildChoice, type RebuildData } from './rebuild-dialog';
 import { ResetPasswordDialog, type ResetPasswordData } from './reset-password-dialog';
@@ -261,9 +261,9 @@ export class ServerDetailPage {
     if (!e.server) await this.refresh();
   }
 
-  async run(a: ActionButton): Promise<void> {
+  async run(a: ActionState): Promise<void> {
     const s = this.server();
-    if (!s) return;
+    if (!s || !a.enabled) return; // a disabled action is focusable (to read why), never activatable
     let imageId: string | undefined;
     let rootPassword: string | undefined;
     let sshKeyIds: string[] | undefined;

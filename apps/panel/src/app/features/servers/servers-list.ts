@@ -111,7 +111,9 @@ export function primaryAddress(s: ServerView): string {
                 @let why = reasons(acts, s.id);
                 <div role="group" [attr.aria-label]="'Power actions for ' + s.hostname">
                   @for (a of acts; track a.action) {
-                    <button mat-stroked-button type="button" [disabled]="!a.enabled" (click)="runRow(a, s)"
+                    <!-- disabledInteractive: a disabled action stays in the tab order (aria-disabled, not disabled), so a
+                         keyboard user reaches it and hears its reason; runRow does nothing for it. -->
+                    <button mat-stroked-button type="button" [disabled]="!a.enabled" disabledInteractive (click)="runRow(a, s)"
                       [attr.data-testid]="'row-action-' + a.action" [attr.aria-describedby]="why.describedBy[a.action] ?? null">
                       {{ busyRow() === s.id + a.action ? a.label + '…' : a.label }}</button>
                   }
@@ -258,6 +260,7 @@ export class ServersListPage {
 
   /** Start, stop or reboot from the row, with the server page's confirmation. */
   async runRow(a: ActionState, s: ServerView): Promise<void> {
+    if (!a.enabled) return; // a disabled action is focusable (to read why), never activatable
     if (!(await confirmAction(this.dialog, a, s))) return;
     if (a.action === 'delete') return;
     this.busyRow.set(s.id + a.action);
