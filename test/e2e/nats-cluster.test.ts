@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { subjects, type ServerView } from '@oblako/contracts';
+import pg from 'pg';
 import { startNatsCluster, type NatsCluster } from '@oblako/testing';
 import { newCustomer, startE2E, type E2E } from './support.js';
 import { catalogue, fleetCounts, HeartbeatWatch, registerNode, waitSettled } from './fleet-support.js';
@@ -74,6 +75,7 @@ describe('a three-server NATS cluster, streams at three replicas', () => {
     const elapsed = (Date.now() - t0) / 1000;
     const newLeader = await cluster.streamLeader(s.commandStream);
 
+    console.log(`nats-cluster: slowest tasks ${JSON.stringify(await slowestTasks(e.stack.databaseUrl, ids))}`);
     const counts = await fleetCounts(e.stack.databaseUrl, await watch.domainsAfter([e.stack.seed.nodeId, nodeB], Date.now()), ids);
     const running = views.filter((v) => v.state === 'running').length;
     const stoppedNow = views.filter((v) => v.state === 'stopped').length;
@@ -94,3 +96,21 @@ describe('a three-server NATS cluster, streams at three replicas', () => {
     assert.ok(newLeader && newLeader !== killed, `a surviving server leads the command stream (was ${killed}, now ${newLeader})`);
   });
 });
+
+/** Where the slowest tasks of the run spent their time (s): outbox -> daemon, in the daemon, daemon -> API. */
+async function slowestTasks(databaseUrl: string, serverIds: string[]): Promise<Record<string, unknown>[]> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  try {
+    const { rows } = await pool.query<Record<string, unknown>>(
+      `SELECT op, attempts, round(extract(epoch FROM finished_at - created_at)::numeric, 1) AS total,
+              round((((timings->>'daemonReceivedAt')::float8 - (timings->>'dispatchedAt')::float8) / 1000)::numeric, 1) AS to_daemon,
+              round((((timings->>'daemonFinishedAt')::float8 - (timings->>'daemonReceivedAt')::float8) / 1000)::numeric, 1) AS in_daemon,
+              round((((timings->>'resultSeenAt')::float8 - (timings->>'daemonFinishedAt')::float8) / 1000)::numeric, 1) AS to_api
+         FROM tasks WHERE server_id = ANY($1::uuid[]) ORDER BY finished_at - created_at DESC NULLS FIRST LIMIT 4`,
+      [serverIds],
+    );
+    return rows;
+  } finally {
+    await pool.end();
+  }
+}

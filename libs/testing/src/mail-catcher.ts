@@ -130,6 +130,9 @@ export interface MailCatcher {
   waitForMail(to: string, match?: (m: CaughtMail) => boolean, timeoutMs?: number): Promise<CaughtMail>;
 }
 
+/** How long a start may take before it counts as failed (a process start on a loaded machine). */
+const START_TIMEOUT_MS = 60_000;
+
 const MAIN = fileURLToPath(new URL('./mail-catcher-main.js', import.meta.url));
 
 /** Start the mail catcher as a child process on free ports (or the ones given). */
@@ -154,10 +157,19 @@ export async function startMailCatcher(opts: { dir: string; smtpPort?: number; h
     c.once('exit', () => {
       if (child === c) child = null;
     });
-    await waitFor(`the mail catcher to listen on ${smtpPort} (${out.trim() || 'no output'})`, () => {
-      if (c.exitCode !== null) throw new Error(`the mail catcher exited with code ${c.exitCode}: ${out.trim()}`);
-      return out.includes('mail catcher ready');
-    }, { timeoutMs: 15_000, intervalMs: 20 });
+    // A start that fails takes its process with it: left running, its pipes kept the test process alive after the
+    // test had failed (seen at load 32: a nats-cluster.test whose catcher took over 15 s to start hung until killed
+    // from outside, 10 min later). The wait is generous: starting node itself took that long at that load.
+    try {
+      await waitFor(`the mail catcher to listen on ${smtpPort} (${out.trim() || 'no output'})`, () => {
+        if (c.exitCode !== null) throw new Error(`the mail catcher exited with code ${c.exitCode}: ${out.trim()}`);
+        return out.includes('mail catcher ready');
+      }, { timeoutMs: START_TIMEOUT_MS, intervalMs: 20 });
+    } catch (err) {
+      if (child === c) child = null;
+      c.kill('SIGKILL');
+      throw err;
+    }
   };
   const stop = async () => {
     const c = child;

@@ -27,11 +27,17 @@ export class PrivateNats {
   async up(): Promise<void> {
     const bin = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) => existsSync(p)) ?? 'nats-server';
     this.child = spawn(bin, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], { stdio: 'ignore' });
-    await waitFor(`nats-server on ${this.url}`, async () => {
-      const nc = await connect({ servers: this.url, timeout: 500, maxReconnectAttempts: 0 });
-      await nc.close();
-      return true;
-    }, { timeoutMs: 15_000, intervalMs: 100 });
+    try {
+      await waitFor(`nats-server on ${this.url}`, async () => {
+        const nc = await connect({ servers: this.url, timeout: 500, maxReconnectAttempts: 0 });
+        await nc.close();
+        return true;
+      }, { timeoutMs: 15_000, intervalMs: 100 });
+    } catch (err) {
+      // a start that failed takes its process with it (left running, it kept the test process alive)
+      await this.kill();
+      throw err;
+    }
   }
 
   /** Kill it (SIGKILL: an outage, not a shutdown). */

@@ -60,6 +60,7 @@ export async function startNatsServer(opts: { dataDir: string; port?: number; co
   if (opts.configFile) args.push('-c', opts.configFile);
   const proc = startProcess({ name: 'nats-server', command: findNatsServer(), args, logFile: opts.logFile, restart: opts.restart });
   const url = `nats://127.0.0.1:${port}`;
+  // a start that failed takes its process with it (left running, it kept the test process alive)
   await waitFor(
     `nats-server on ${url} (log: ${opts.logFile})`,
     async () => {
@@ -74,6 +75,9 @@ export async function startNatsServer(opts: { dataDir: string; port?: number; co
       }
     },
     { timeoutMs: 15_000, intervalMs: 100 },
-  );
+  ).catch(async (err: unknown) => {
+    await proc.stop();
+    throw err;
+  });
   return { url, port, process: proc, stop: () => proc.stop() };
 }
