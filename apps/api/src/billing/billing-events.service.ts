@@ -248,6 +248,18 @@ export class BillingEventsService {
         WHERE stripe_subscription_id = $1 AND NOT (meter_stopped_at IS NOT NULL AND subscription_ended_at IS NOT NULL)`,
       [order.stripe_subscription_id, status, sub.cancel_at_period_end, periodEnd ? new Date(periodEnd * 1000) : null, endedAt, pastDueSince, now],
     );
+    if (endedAt) {
+      // An hourly subscription that ended without our cancellation (which records `invoice_now` first): Stripe ended it
+      // (unpaid, or in its dashboard) and invoices none of the period's hours; the meter sweep bills them.
+      const periodStart = sub.items?.data?.[0]?.current_period_start ?? null;
+      await m.query(
+        `INSERT INTO billing_hourly_ends (stripe_subscription_id, tenant_id, how, period_start, ended_at)
+         SELECT $1::varchar, $2::uuid, 'stripe', $3::timestamptz, $4::timestamptz WHERE EXISTS (
+           SELECT 1 FROM server_billing sb JOIN plans p ON p.id = sb.plan_id WHERE sb.stripe_subscription_id = $1 AND p.price_hourly_cents IS NOT NULL)
+         ON CONFLICT (stripe_subscription_id) DO NOTHING`,
+        [order.stripe_subscription_id, order.tenant_id, periodStart ? new Date(periodStart * 1000) : null, endedAt],
+      );
+    }
   }
 
   private async mirrorInvoice(m: EntityManager, order: OrderRow, inv: Stripe.Invoice, eventAt: Date): Promise<void> {

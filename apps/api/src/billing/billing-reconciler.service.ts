@@ -211,6 +211,14 @@ export class BillingReconciler {
           return false;
         }
       }
+      // Written before the call: the `customer.subscription.deleted` this cancel causes must not read as Stripe ending it
+      // by itself (whose hours the meter sweep bills as invoice items): invoice_now bills them here.
+      if (metered) {
+        await this.ds.query(
+          `INSERT INTO billing_hourly_ends (stripe_subscription_id, tenant_id, how) VALUES ($1, $2, 'invoice_now') ON CONFLICT (stripe_subscription_id) DO NOTHING`,
+          [row.stripe_subscription_id, row.tenant_id],
+        );
+      }
       // Cancelling an already cancelled subscription is an error at Stripe: then read its state instead.
       const sub = await this.stripe.subscriptions.cancel(row.stripe_subscription_id, metered ? { invoice_now: true } : undefined).catch(() => this.stripe!.subscriptions.retrieve(row.stripe_subscription_id!));
       if (sub.status !== 'canceled' && sub.status !== 'incomplete_expired') return false;

@@ -4,7 +4,17 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { BillingClock } from './billing.clock.js';
 import { STRIPE } from './stripe.client.js';
 
-interface HourRow { server_id: string; hour_start: Date; stripe_customer_id: string; meter_event_name: string }
+interface HourRow { server_id: string; hour_start: Date; stripe_customer_id: string; meter_event_name: string; attempts: number }
+interface EndRow { stripe_subscription_id: string; tenant_id: string; period_start: Date | null; ended_at: Date | null; stripe_customer_id: string; attempts: number }
+interface HoursGroup { server_id: string; hostname: string | null; plan_id: string; plan_name: string; rate: number; currency: string; hours: number; first: Date; last: Date }
+
+/** Retry backoff of a failed report or settlement: 30 s doubling per attempt, capped at 30 minutes, with ±20 % jitter. */
+export const RETRY_BASE_MS = 30_000;
+export const RETRY_CAP_MS = 30 * 60_000;
+export function retryDelayMs(attempts: number, random: () => number = Math.random): number {
+  const base = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** Math.max(0, Math.min(attempts - 1, 20)));
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
 
 /**
  * Claim a server's (or every server's) due hours into `billing_hours` at the plan the billing row has now: a live
@@ -73,7 +83,90 @@ export class HourlyMeterService {
   async sweep(serverId?: string): Promise<number> {
     if (!this.stripe) return 0;
     await this.claim(serverId);
-    return this.report(serverId);
+    const sent = await this.report(serverId);
+    if (!serverId) await this.settleEnded();
+    return sent;
+  }
+
+  /**
+   * Hours of subscriptions Stripe itself ended (unpaid, or cancelled in Stripe's dashboard): Stripe invoices no usage on
+   * such an end, so the hours of its last period (and any never reported) would be lost. They are billed instead as one
+   * invoice item per server and plan ("<hostname>: N h of <plan> at <rate>/h"), on a one-off invoice of the customer.
+   * Each item's idempotency key is the subscription, server and plan, and its hours are marked with the item in the
+   * same step, so a retry neither loses nor doubles them; marked hours are never reported as meter events.
+   */
+  async settleEnded(): Promise<number> {
+    if (!this.stripe) return 0;
+    const stripe = this.stripe;
+    const ends: EndRow[] = await this.ds.query(
+      `SELECT e.stripe_subscription_id, e.tenant_id, e.period_start, e.ended_at, t.stripe_customer_id, e.attempts
+         FROM billing_hourly_ends e JOIN tenants t ON t.id = e.tenant_id AND t.stripe_customer_id IS NOT NULL
+        WHERE e.how = 'stripe' AND e.settled_at IS NULL
+        ORDER BY e.created_at LIMIT 20`,
+    );
+    let settled = 0;
+    for (const end of ends) {
+      try {
+        await this.settle(stripe, end);
+        settled++;
+      } catch (err) {
+        const message = (err as Error).message;
+        await this.ds.query('UPDATE billing_hourly_ends SET attempts = attempts + 1, last_error = $2 WHERE stripe_subscription_id = $1', [end.stripe_subscription_id, message.slice(0, 500)]);
+        this.logger.warn(`Billing the hours of ended subscription ${end.stripe_subscription_id} failed (retried on the next sweep): ${message}`);
+      }
+    }
+    return settled;
+  }
+
+  private async settle(stripe: Stripe, end: EndRow): Promise<void> {
+    const sub = end.stripe_subscription_id;
+    // Unbilled: every hour of the period Stripe ended without invoicing, and any hour Stripe never got. (An hour reported
+    // in an earlier period was on that period's invoice.)
+    const groups: HoursGroup[] = await this.ds.query(
+      `SELECT bh.server_id, s.hostname, bh.plan_id, p.name AS plan_name, p.price_hourly_cents AS rate, lower(trim(p.currency)) AS currency,
+              count(*)::int AS hours, min(bh.hour_start) AS first, max(bh.hour_start) AS last
+         FROM billing_hours bh JOIN server_billing sb ON sb.server_id = bh.server_id
+         JOIN plans p ON p.id = bh.plan_id LEFT JOIN servers s ON s.id = bh.server_id
+        WHERE sb.stripe_subscription_id = $1 AND bh.invoice_item_id IS NULL
+          AND (bh.reported_at IS NULL OR ($2::timestamptz IS NOT NULL AND bh.hour_start >= $2))
+        GROUP BY bh.server_id, s.hostname, bh.plan_id, p.name, p.price_hourly_cents, p.currency ORDER BY min(bh.hour_start)`,
+      [sub, end.period_start],
+    );
+    for (const g of groups) {
+      const item = await stripe.invoiceItems.create(
+        {
+          customer: end.stripe_customer_id,
+          currency: g.currency,
+          amount: g.hours * g.rate,
+          description: `${g.hostname ?? g.server_id}: ${g.hours} h of ${g.plan_name} at ${(g.rate / 100).toFixed(2)} / hour (${g.first.toISOString()} – ${new Date(g.last.getTime() + 3600_000).toISOString()}), after subscription ${sub} ended`,
+          metadata: { serverId: g.server_id, planId: g.plan_id, hours: String(g.hours), subscriptionId: sub, oblako: 'hours_after_end' },
+        },
+        { idempotencyKey: `oblako-ended-hours-${sub}-${g.server_id}-${g.plan_id}-${g.first.toISOString()}` },
+      );
+      await this.ds.query(
+        `UPDATE billing_hours SET invoice_item_id = $4 WHERE server_id = $1 AND plan_id = $2 AND invoice_item_id IS NULL
+            AND hour_start >= $3 AND hour_start <= $5 AND (reported_at IS NULL OR ($6::timestamptz IS NOT NULL AND hour_start >= $6))`,
+        [g.server_id, g.plan_id, g.first, item.id, g.last, end.period_start],
+      );
+    }
+    // (also after a retry whose items were all made before the invoice failed)
+    const [billed]: { n: number }[] = await this.ds.query(
+      `SELECT count(*)::int AS n FROM billing_hours bh JOIN server_billing sb ON sb.server_id = bh.server_id WHERE sb.stripe_subscription_id = $1 AND bh.invoice_item_id IS NOT NULL`,
+      [sub],
+    );
+    let invoiceId: string | null = null;
+    if ((billed?.n ?? 0) > 0) {
+      const invoice = await stripe.invoices.create(
+        {
+          customer: end.stripe_customer_id, auto_advance: true, collection_method: 'charge_automatically', pending_invoice_items_behavior: 'include',
+          description: `Server hours of subscription ${sub} not invoiced when it ended`, metadata: { subscriptionId: sub, oblako: 'hours_after_end' },
+        },
+        { idempotencyKey: `oblako-ended-invoice-${sub}` },
+      );
+      invoiceId = invoice.id ?? null;
+      this.logger.log(`Subscription ${sub} ended at Stripe with ${billed!.n} hour(s) not invoiced: billed on invoice ${invoiceId}`);
+    }
+    await this.ds.query('UPDATE billing_hourly_ends SET settled_at = now(), invoice_id = $2, last_error = NULL WHERE stripe_subscription_id = $1', [sub, invoiceId]);
   }
 
   /**
@@ -103,7 +196,7 @@ export class HourlyMeterService {
     await this.report(undefined, subscriptionId);
     const [row]: { n: number }[] = await this.ds.query(
       `SELECT count(*)::int AS n FROM billing_hours bh JOIN server_billing sb ON sb.server_id = bh.server_id
-        WHERE sb.stripe_subscription_id = $1 AND bh.reported_at IS NULL`,
+        WHERE sb.stripe_subscription_id = $1 AND bh.reported_at IS NULL AND bh.invoice_item_id IS NULL`,
       [subscriptionId],
     );
     return row?.n ?? 0;
@@ -113,14 +206,23 @@ export class HourlyMeterService {
     await claimHours(this.ds.manager, this.clock.now(), serverId ?? null, false);
   }
 
-  private async report(serverId?: string, subscriptionId?: string): Promise<number> {
+  /**
+   * Send unreported hours. A failed one waits `retryDelayMs(attempts)` (bounded exponential backoff with jitter) before
+   * the sweep tries it again, so a Stripe outage is not hammered by every poll; `now` (a delete's last hour, a
+   * cancellation that waits for its hours) tries at once.
+   */
+  private async report(serverId?: string, subscriptionId?: string, now = serverId !== undefined || subscriptionId !== undefined): Promise<number> {
     const stripe = this.stripe!;
     const rows: HourRow[] = await this.ds.query(
-      `SELECT server_id, hour_start, stripe_customer_id, meter_event_name FROM billing_hours
-        WHERE reported_at IS NULL AND ($1::uuid IS NULL OR server_id = $1)
+      `SELECT server_id, hour_start, stripe_customer_id, meter_event_name, attempts FROM billing_hours
+        WHERE reported_at IS NULL AND invoice_item_id IS NULL AND ($1::uuid IS NULL OR server_id = $1)
+          -- hours of a subscription Stripe ended are billed as invoice items (settleEnded), not as meter events nothing bills
+          AND NOT EXISTS (SELECT 1 FROM server_billing sb JOIN billing_hourly_ends e ON e.stripe_subscription_id = sb.stripe_subscription_id AND e.how = 'stripe'
+                           WHERE sb.server_id = billing_hours.server_id)
+          AND ($3::boolean OR next_attempt_at IS NULL OR next_attempt_at <= $4)
           AND ($2::varchar IS NULL OR server_id IN (SELECT server_id FROM server_billing WHERE stripe_subscription_id = $2))
         ORDER BY created_at, hour_start LIMIT 500`,
-      [serverId ?? null, subscriptionId ?? null],
+      [serverId ?? null, subscriptionId ?? null, now, this.clock.now()],
     );
     let sent = 0;
     for (const row of rows) {
@@ -135,8 +237,9 @@ export class HourlyMeterService {
         sent++;
       } catch (err) {
         const message = (err as Error).message;
-        await this.ds.query('UPDATE billing_hours SET attempts = attempts + 1, last_error = $3 WHERE server_id = $1 AND hour_start = $2', [row.server_id, row.hour_start, message.slice(0, 500)]);
-        this.logger.warn(`Reporting hour ${hourIdentifier(row.server_id, row.hour_start)} to Stripe failed (retried on the next sweep): ${message}`);
+        const next = new Date(this.clock.now().getTime() + retryDelayMs(row.attempts + 1));
+        await this.ds.query('UPDATE billing_hours SET attempts = attempts + 1, last_error = $3, next_attempt_at = $4 WHERE server_id = $1 AND hour_start = $2', [row.server_id, row.hour_start, message.slice(0, 500), next]);
+        this.logger.warn(`Reporting hour ${hourIdentifier(row.server_id, row.hour_start)} to Stripe failed (retried from ${next.toISOString()}): ${message}`);
       }
     }
     return sent;

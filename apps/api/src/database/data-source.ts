@@ -35,6 +35,7 @@ import { ImageDeletion1796421000000 } from './migrations/1796421000000-image-del
 import { DaemonInstance1796430500000 } from './migrations/1796430500000-daemon-instance.js';
 import { ImageSizeNeeds1796431000000 } from './migrations/1796431000000-image-size-needs.js';
 import { BackupChains1796432700000 } from './migrations/1796432700000-backup-chains.js';
+import { HourlySettlement1796433000000 } from './migrations/1796433000000-hourly-settlement.js';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000, TenantServerLimit1764300000000, TenantSuspension1764400000000,
@@ -61,6 +62,7 @@ export const MIGRATIONS = [
   DaemonInstance1796430500000,
   ImageSizeNeeds1796431000000,
   BackupChains1796432700000,
+  HourlySettlement1796433000000,
 ];
 
 export interface DataSourceSettings {

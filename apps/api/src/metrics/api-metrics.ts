@@ -83,6 +83,26 @@ export class ApiMetrics {
       },
     });
     new Gauge({
+      name: 'oblako_billing_hours_unreported',
+      help: 'Claimed server-hours not yet taken by Stripe (reported as meter events or billed after their subscription ended)',
+      registers: [this.registry],
+      async collect() {
+        const [r]: { n: number }[] = await db.query(`SELECT count(*)::int AS n FROM billing_hours WHERE reported_at IS NULL AND invoice_item_id IS NULL`);
+        this.set(r?.n ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'oblako_billing_oldest_unreported_hour_seconds',
+      help: 'Age of the oldest claimed server-hour Stripe has not taken yet, since it was claimed (0 when none waits); alert well before Stripe\'s 35-day window',
+      registers: [this.registry],
+      async collect() {
+        const [r]: { age: number | null }[] = await db.query(
+          `SELECT extract(epoch FROM now() - min(created_at))::float8 AS age FROM billing_hours WHERE reported_at IS NULL AND invoice_item_id IS NULL`,
+        );
+        this.set(Math.max(0, Number(r?.age ?? 0)));
+      },
+    });
+    new Gauge({
       name: 'oblako_node_heartbeat_age_seconds',
       help: 'Seconds since each node\'s last heartbeat reached the API (NaN: never)',
       labelNames: ['node', 'name', 'state'] as const,

@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { parsePrometheus, promValue } from '@oblako/testing';
 import { startApi, type RunningApi } from '../../src/app.js';
 import { BillingClock } from '../../src/billing/billing.clock.js';
 import { HourlyMeterService } from '../../src/billing/hourly-meter.service.js';
@@ -7,6 +8,7 @@ import { startBillingStack, type BillingStack } from '../support/billing-stack.j
 
 const HOUR = 3600_000;
 const RATE = 7; // cents per hour
+const METRICS_TOKEN = 'billing-metrics-token-0123456789';
 
 let s: BillingStack;
 let h: BillingStack['h'];
@@ -22,7 +24,7 @@ let finalInvoice: BillingStack['finalInvoice'];
 
 before(async () => {
   // A long poll: the test drives the worker itself, so what it counts is what it caused.
-  s = await startBillingStack({ BILLING_POLL_MS: '600000', BILLING_RETURN_URL: 'https://panel.test' });
+  s = await startBillingStack({ BILLING_POLL_MS: '600000', BILLING_RETURN_URL: 'https://panel.test', METRICS_TOKEN });
   ({ h, stripe, clock, worker, admin, deliverAll, waitCancelled, finalInvoice } = s);
 });
 after(async () => {
@@ -374,6 +376,117 @@ describe('hourly billing (Stripe billing meters on the Stripe-compatible test se
     assert.equal(final?.lines.data[0].quantity, 2, 'both started hours on the final invoice');
     assert.equal(final?.amount_due, 2 * RATE);
     await deliverAll(stripe.outbox.splice(0));
+  });
+
+  test('a failed report waits with bounded exponential backoff (not every sweep), and /metrics shows the hour stuck until Stripe takes it', async () => {
+    const scrape = async () => {
+      const r = await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+      assert.equal(r.status, 200);
+      return parsePrometheus(await r.text());
+    };
+    const t = await h.register('hourly-backoff');
+    const { id, sub } = await paidHourlyServer(t.token, 'backoff.example.com');
+    stripe.failures.set('/v1/billing/meter_events', 3); // one failed call (the SDK retries twice)
+    advance(1 * HOUR + 60_000);
+    await worker.drain(true);
+    assert.equal(eventsOf(id).length, 0);
+    const [row] = await h.ds.query('SELECT attempts, next_attempt_at, last_error FROM billing_hours WHERE server_id = $1', [id]);
+    assert.equal(row.attempts, 1);
+    const wait = new Date(row.next_attempt_at).getTime() - clock.now().getTime();
+    assert.ok(wait >= 0.8 * 30_000 - 1000 && wait <= 1.2 * 30_000 + 1000, `first retry after 30 s ± 20 %: ${wait} ms`);
+    let m = await scrape();
+    assert.ok((promValue(m, 'oblako_billing_hours_unreported') ?? 0) >= 1);
+    // sweeps before the retry time send nothing (Stripe is not hammered by every poll)
+    const requests = stripe.meterEventRequests;
+    await worker.drain(true);
+    await worker.drain(true);
+    assert.equal(stripe.meterEventRequests, requests, 'no retry before next_attempt_at');
+    // a second failure doubles the wait
+    stripe.failures.set('/v1/billing/meter_events', 3);
+    advance(40_000);
+    await worker.drain(true);
+    const [row2] = await h.ds.query('SELECT attempts, next_attempt_at FROM billing_hours WHERE server_id = $1', [id]);
+    assert.equal(row2.attempts, 2);
+    const wait2 = new Date(row2.next_attempt_at).getTime() - clock.now().getTime();
+    assert.ok(wait2 >= 0.8 * 60_000 - 1000 && wait2 <= 1.2 * 60_000 + 1000, `second retry after 60 s ± 20 %: ${wait2} ms`);
+    advance(75_000);
+    await worker.drain(true);
+    assert.equal(eventsOf(id).length, 1, 'taken once the wait is over');
+    m = await scrape();
+    const [left] = await h.ds.query('SELECT count(*)::int AS n FROM billing_hours WHERE reported_at IS NULL AND invoice_item_id IS NULL');
+    assert.equal(promValue(m, 'oblako_billing_hours_unreported'), left.n);
+    assert.equal((await h.http('DELETE', `/api/v1/servers/${id}`, { token: t.token })).status, 202);
+    await waitState(t.token, id, 'deleted');
+    await waitCancelled(sub.id);
+    await deliverAll(stripe.outbox.splice(0));
+  });
+
+  test('a subscription Stripe ends itself (unpaid) bills the period\'s hours as one invoice item per server, once, even across a failed try', async () => {
+    const t = await h.register('hourly-ended');
+    const first = await paidHourlyServer(t.token, 'ended-a.example.com');
+    advance(1 * HOUR);
+    const r = await h.http('POST', '/api/v1/servers', { token: t.token, body: { planId: hourlyPlanId, imageId: h.seed.imageIds[0], locationId: h.seed.locationId, hostname: 'ended-b.example.com' } });
+    assert.equal(r.body.billing.mode, 'joined', JSON.stringify(r.body));
+    await waitState(t.token, r.body.id, 'running');
+    const b = r.body.id as string;
+    advance(1.5 * HOUR); // A 2.5 h, B 1.5 h: reported so far A 2, B 1
+    await worker.drain(true);
+    assert.deepEqual([eventsOf(first.id).length, eventsOf(b).length], [2, 1]);
+    await deliverAll(stripe.failPayment(first.sub.id));
+    advance(0.25 * HOUR); // ends at A 2.75 h, B 1.75 h: started hours A 3, B 2
+    const eventsBefore = stripe.meterEvents.length;
+    // Stripe gives up and ends the subscription; it invoices none of the period's usage
+    stripe.failures.set('/v1/invoiceitems', 3); // the first try to bill them fails
+    await deliverAll(stripe.endSubscription(first.sub.id));
+    await worker.drain(true);
+    assert.equal([...stripe.invoiceItems.values()].length, 0, 'the failed try made nothing');
+    const [end] = await h.ds.query('SELECT how, attempts, settled_at, last_error FROM billing_hourly_ends WHERE stripe_subscription_id = $1', [first.sub.id]);
+    assert.equal(end.how, 'stripe');
+    assert.equal(end.settled_at, null);
+    assert.ok(end.attempts >= 1 && end.last_error, JSON.stringify(end));
+    await worker.drain(true);
+    await worker.drain(true);
+    const items = [...stripe.invoiceItems.values()].filter((i) => i.customer === first.sub.customer);
+    const byServer = Object.fromEntries(items.map((i) => [i.metadata.serverId, i]));
+    assert.equal(items.length, 2, JSON.stringify(items));
+    assert.equal(byServer[first.id].amount, 3 * RATE);
+    assert.equal(byServer[b].amount, 2 * RATE);
+    assert.match(byServer[first.id].description, /^ended-a\.example\.com: 3 h of Hourly S at 0\.07 \/ hour/);
+    assert.match(byServer[b].description, /^ended-b\.example\.com: 2 h of Hourly S/);
+    const invoice = [...stripe.invoices.values()].find((i) => i.metadata?.subscriptionId === first.sub.id && i.metadata?.oblako === 'hours_after_end');
+    assert.ok(invoice, 'a one-off invoice takes the items');
+    assert.equal(invoice.amount_due, 5 * RATE);
+    assert.equal(invoice.lines.data.length, 2);
+    const [rows] = await h.ds.query(
+      `SELECT count(*)::int AS n, count(bh.invoice_item_id)::int AS billed FROM billing_hours bh JOIN server_billing sb ON sb.server_id = bh.server_id WHERE sb.stripe_subscription_id = $1`,
+      [first.sub.id],
+    );
+    assert.deepEqual(rows, { n: 5, billed: 5 });
+    assert.equal(stripe.meterEvents.length, eventsBefore, 'the billed hours are not also sent as meter events');
+    // later sweeps, and hours passing, add nothing
+    advance(3 * HOUR);
+    await worker.drain(true);
+    await worker.drain(true);
+    assert.equal([...stripe.invoiceItems.values()].filter((i) => i.customer === first.sub.customer).length, 2);
+    assert.equal([...stripe.invoices.values()].filter((i) => i.metadata?.oblako === 'hours_after_end' && i.customer === first.sub.customer).length, 1);
+    // the servers follow the ended subscription (suspended), as before
+    assert.equal((await h.http('GET', `/api/v1/servers/${b}`, { token: t.token })).body.state, 'suspended');
+  });
+
+  test('our own cancellation (invoice_now) is not mistaken for Stripe ending it: no invoice items', async () => {
+    const t = await h.register('hourly-own-cancel');
+    const { id, sub } = await paidHourlyServer(t.token, 'own-cancel.example.com');
+    advance(1.5 * HOUR);
+    await worker.drain(true);
+    assert.equal((await h.http('DELETE', `/api/v1/servers/${id}`, { token: t.token })).status, 202);
+    await waitState(t.token, id, 'deleted');
+    await waitCancelled(sub.id);
+    await deliverAll(stripe.outbox.splice(0));
+    await worker.drain(true);
+    const [end] = await h.ds.query('SELECT how FROM billing_hourly_ends WHERE stripe_subscription_id = $1', [sub.id]);
+    assert.equal(end.how, 'invoice_now');
+    assert.equal([...stripe.invoiceItems.values()].filter((i) => i.customer === sub.customer).length, 0);
+    assert.equal(finalInvoice(sub.id)?.amount_due, 2 * RATE);
   });
 
   test('a monthly server sends no meter events', async () => {

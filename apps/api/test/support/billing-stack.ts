@@ -61,7 +61,7 @@ export async function startBillingStack(env: Record<string, string>): Promise<Bi
       }, { timeoutMs: 8000, intervalMs: 50 });
     },
     finalInvoice(subscriptionId) {
-      return [...stripe.invoices.values()].find((i) => i.parent.subscription_details.subscription === subscriptionId && i.lines);
+      return [...stripe.invoices.values()].find((i) => i.parent?.subscription_details?.subscription === subscriptionId && i.lines);
     },
     async close() {
       await node.stop();

@@ -43,6 +43,8 @@ export class FakeStripe {
   readonly meterEvents: Obj[] = [];
   /** Every meter-event request, duplicates included (to show a retry reached Stripe and was dropped). */
   meterEventRequests = 0;
+  /** Invoice items (`/v1/invoiceitems`), by id; `invoice` is null while pending, then the invoice that took them. */
+  readonly invoiceItems = new Map<string, Obj>();
   /** Proration lines made by moving a subscription item to another price (`proration_behavior=create_prorations`), as Stripe's pending invoice items. */
   readonly prorations: Obj[] = [];
   /** Every API request: method and path (never the key). */
@@ -153,7 +155,7 @@ export class FakeStripe {
   /** The open invoice is paid (card updated): the subscription is active again. */
   payOpenInvoice(subId: string): FakeEvent[] {
     const sub = this.subscriptions.get(subId)!;
-    const invoice = [...this.invoices.values()].reverse().find((i) => i.parent.subscription_details.subscription === subId && i.status === 'open');
+    const invoice = [...this.invoices.values()].reverse().find((i) => i.parent?.subscription_details?.subscription === subId && i.status === 'open');
     if (!invoice) throw new Error('no open invoice');
     this.tick();
     Object.assign(invoice, { status: 'paid', amount_paid: invoice.amount_due });
@@ -393,6 +395,43 @@ export class FakeStripe {
       const ev = { object: 'billing.meter_event', event_name: params.event_name, identifier, payload: { ...params.payload }, timestamp, created: now, livemode: false };
       this.meterEvents.push(ev);
       return ev;
+    }
+    if (a === 'invoiceitems' && method === 'POST' && !b) {
+      // Stripe's rules for a one-off item: an existing customer, an integer amount with a currency (or a price), a description
+      if (!params.customer) throw new Error('Missing required param: customer.');
+      if (!this.customers.has(params.customer)) throw notFound('customer', params.customer);
+      if (params.amount === undefined || !/^-?\d+$/.test(params.amount)) throw new Error('Invalid integer: amount.');
+      if (!params.currency || !/^[a-z]{3}$/.test(params.currency)) throw new Error('Missing required param: currency.');
+      const item = {
+        id: this.id('ii'), object: 'invoiceitem', customer: params.customer, amount: Number(params.amount), currency: params.currency,
+        description: params.description ?? null, metadata: params.metadata ?? {}, invoice: null, date: this.tick(), livemode: false,
+      };
+      this.invoiceItems.set(item.id, item);
+      return item;
+    }
+    if (a === 'invoices' && method === 'POST' && !b) {
+      // A one-off invoice of the customer; pending_invoice_items_behavior=include takes its pending items as lines
+      if (!this.customers.has(params.customer)) throw notFound('customer', params.customer);
+      if (params.pending_invoice_items_behavior !== undefined && !['include', 'exclude'].includes(params.pending_invoice_items_behavior)) {
+        throw new Error(`Invalid pending_invoice_items_behavior: ${params.pending_invoice_items_behavior}`);
+      }
+      const now = this.tick();
+      const pending = params.pending_invoice_items_behavior === 'include' ? [...this.invoiceItems.values()].filter((i) => i.customer === params.customer && i.invoice === null) : [];
+      const id = this.id('in');
+      const lines = pending.map((i) => {
+        i.invoice = id;
+        return { id: this.id('il'), object: 'line_item', amount: i.amount, currency: i.currency, quantity: 1, description: i.description, metadata: { ...i.metadata }, period: { start: i.date, end: i.date },
+          parent: { type: 'invoice_item_details', invoice_item_details: { invoice_item: i.id, proration: false } } };
+      });
+      const total = lines.reduce((n, l) => n + l.amount, 0);
+      const inv: Obj = {
+        id, object: 'invoice', customer: params.customer, status: 'draft', currency: pending[0]?.currency ?? 'eur', amount_due: total, amount_paid: 0, subtotal: total, total,
+        created: now, number: null, hosted_invoice_url: null, period_start: now, period_end: now, auto_advance: params.auto_advance === 'true', collection_method: params.collection_method ?? 'charge_automatically',
+        description: params.description ?? null, metadata: params.metadata ?? {}, lines: { object: 'list', data: lines, has_more: false, url: `/v1/invoices/${id}/lines` },
+        parent: null,
+      };
+      this.invoices.set(id, inv);
+      return inv;
     }
     if (a === 'invoices' && b === 'create_preview' && method === 'POST') {
       const sub = this.subscriptions.get(params.subscription);
