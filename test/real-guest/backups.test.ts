@@ -6,10 +6,13 @@
  * the first (its file goes from the store, the newest stays). A store that is down → a failed backup that says why,
  * nothing half-written on the store. Another tenant: 404 on list, restore and delete. Delete the server, restore its
  * backup into a new server → it boots and reads A; delete that deleted server's backup → its file is gone from the
- * store. Opt-in like the other real-guest tests (OBLAKO_REAL_GUEST=1).
+ * store. Incremental backups: a full one, a small write, an incremental that moves far fewer bytes, restored (its
+ * chain) into a new server and in place; then a new full chain. Opt-in like the other real-guest tests
+ * (OBLAKO_REAL_GUEST=1).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackupView, PlanView, ServerView, TenantBackupView } from '@oblako/contracts';
@@ -17,7 +20,7 @@ import type { ApiClient, Stack } from '@oblako/devstack';
 import { waitFor } from '@oblako/testing';
 import { waitForState } from '../e2e/support.js';
 import {
-  guestGet, guestRead, guestWrite, realGuestSkipReason, sha256File, startGuestStack, startStoreHost, storeFiles, waitForGuestHttp,
+  guestGet, guestRead, guestWrite, realGuestSkipReason, sha256File, startGuestStack, startStoreHost, storeFiles, virsh, waitForGuestHttp,
   type GuestStack, type Hypervisor, type StoreHost,
 } from './support.js';
 
@@ -162,5 +165,76 @@ describe('backups of a real guest to an SSH store on a second host, through the 
     await waitFor('the backup row to go', async () => !(await customer.ok<TenantBackupView[]>('GET', '/api/v1/backups')).some((b) => b.id === b2.id), { timeoutMs: 120_000, intervalMs: 250 });
     assert.ok(!existsSync(fileOf(id, b2.id)), 'the deleted server\'s backup file is gone from the store');
     assert.deepEqual(storeFiles(base), [], 'nothing of the deleted server is left on the store');
+  });
+  // Incremental backups through libvirt checkpoints (DESIGN.md "Incremental backups"): the second backup of a running
+  // server moves only the clusters changed since the first; its restore (in place and into a new server) fetches the
+  // chain, checks each file and flattens it; the parent cannot be deleted while the incremental needs it; after a
+  // restore in place the next backup starts a new full chain.
+  test('incremental: a small change moves far fewer bytes; the chain restores in place and into a new server; a new chain after the restore', async () => {
+    const images = await customer.ok<{ id: string }[]>('GET', '/api/v1/images');
+    const created = await customer.ok<ServerView>('POST', '/api/v1/servers', { planId: plan.id, imageId: images[0]!.id, locationId: stack.seed.locationId, hostname: 'incremental.example.test' });
+    const server = await waitForState(customer, created.id, 'running', 180_000);
+    const id = server.id;
+    const addr = server.addresses[0]!.address;
+    const ns = hv.netns;
+    await waitForGuestHttp(ns, addr, 180_000);
+    const checkpoints = async () => (await virsh(hv.uri, ['checkpoint-list', `oblako-${id}`, '--name'])).split('\n').map((l) => l.trim()).filter(Boolean);
+
+    await guestWrite(ns, addr, 'f', 'A');
+    // some data on the disk first (the guest's own is under 1 MiB): 4 MiB of random files, 96 KiB each (one curl argument)
+    for (let i = 0; i < 42; i++) await guestWrite(ns, addr, `data-${i}`, randomBytes(48 * 1024).toString('hex'));
+    const full = await backUp(id);
+    assert.equal(full.state, 'ready', full.error ?? '');
+    assert.equal(full.kind, 'full');
+    assert.equal(full.parentId, null);
+    assert.deepEqual(await checkpoints(), [`oblako-${full.id}`], 'the full backup left its checkpoint on the node');
+
+    // a small change, then the next backup: incremental against the first, far fewer bytes
+    await guestWrite(ns, addr, 'g', 'C'.repeat(4096));
+    const inc = await backUp(id);
+    assert.equal(inc.state, 'ready', inc.error ?? '');
+    assert.equal(inc.kind, 'incremental', inc.fullReason ?? '');
+    assert.equal(inc.parentId, full.id);
+    console.log(`[real-guest backups] full backup ${full.sizeBytes} bytes moved, incremental after a 4 KiB file ${inc.sizeBytes} bytes moved (${(inc.sizeBytes / full.sizeBytes * 100).toFixed(1)} %)`);
+    assert.ok(inc.sizeBytes * 5 < full.sizeBytes, `the incremental (${inc.sizeBytes} bytes) moves far fewer bytes than the full one (${full.sizeBytes})`);
+    assert.equal(readFileSync(fileOf(id, inc.id)).length, inc.sizeBytes);
+    assert.equal(sha256File(fileOf(id, inc.id)), inc.sha256);
+    assert.deepEqual(await checkpoints(), [`oblako-${inc.id}`], 'the stale checkpoint of the first backup is removed');
+
+    // the parent stays while the incremental needs it
+    const refused = await customer.call('DELETE', `/api/v1/servers/${id}/backups/${full.id}`);
+    assert.equal(refused.status, 409, JSON.stringify(refused.body));
+    assert.equal((refused.body as { code: string }).code, 'backup_has_children');
+    assert.ok(existsSync(fileOf(id, full.id)));
+
+    // into a new server: the chain is fetched, checked and flattened; it reads both files
+    const made = await customer.call('POST', `/api/v1/backups/${inc.id}/restore-to-new`, { hostname: 'from-incremental.example.test', planId: plan.id, rootPassword: 'correct-horse-1' });
+    assert.equal(made.status, 202, JSON.stringify(made.body));
+    const fresh = await waitForState(customer, (made.body as ServerView).id, 'running', 600_000);
+    const newAddr = fresh.addresses[0]!.address;
+    await waitForGuestHttp(ns, newAddr, 180_000);
+    assert.equal(await guestRead(ns, newAddr, 'f'), 'A', 'the new server made from the incremental reads A');
+    assert.equal(await guestRead(ns, newAddr, 'g'), 'C'.repeat(4096), 'and the file written between the full and the incremental');
+
+    // in place after a change: reads A and the small file again
+    await guestWrite(ns, addr, 'f', 'B');
+    const restoring = await customer.call('POST', `/api/v1/servers/${id}/backups/${inc.id}/restore`);
+    assert.equal(restoring.status, 202, JSON.stringify(restoring.body));
+    const restored = await waitFor('the restore of the incremental to end', async () => {
+      const s = await customer.ok<ServerView>('GET', `/api/v1/servers/${id}`);
+      return s.state === 'running' && s.currentTask?.op === 'backup_restore' && s.currentTask.state !== 'running' && s.currentTask.state !== 'queued' ? s : null;
+    }, { timeoutMs: 600_000, intervalMs: 250 });
+    assert.equal(restored.currentTask?.state, 'succeeded', restored.currentTask?.error ?? '');
+    await waitForGuestHttp(ns, addr, 180_000);
+    assert.equal(await guestRead(ns, addr, 'f'), 'A', 'after restoring the incremental in place the guest reads A');
+    assert.equal(await guestRead(ns, addr, 'g'), 'C'.repeat(4096));
+    assert.deepEqual(await checkpoints(), [], 'the replaced disk\'s checkpoints are gone');
+
+    // the chain is in doubt after a restore: a new full chain, which says why
+    const after = await backUp(id);
+    assert.equal(after.state, 'ready', after.error ?? '');
+    assert.equal(after.kind, 'full');
+    assert.match(after.fullReason ?? '', /backup restore ran since the last backup/);
+    assert.ok(after.sizeBytes > inc.sizeBytes * 5, `a full backup again (${after.sizeBytes} bytes)`);
   });
 });
