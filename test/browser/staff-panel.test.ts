@@ -307,6 +307,20 @@ describe('staff panel: the last gaps', () => {
       assert.equal(await page.evaluate("document.activeElement?.getAttribute('aria-disabled') ?? null"), null, `${path}: the next action is enabled`);
     }
     assert.equal((await c.api.ok<ServerView>('GET', `/api/v1/servers/${server.id}`)).state, 'running');
+
+    // A stopped server's console links: reached by Tab, described by the reason on screen, and going nowhere.
+    await c.api.ok('POST', `/api/v1/servers/${server.id}/actions`, { action: 'stop' });
+    await waitForState(c.api, server.id, 'stopped');
+    await page.goto(`/servers/${server.id}`);
+    await page.locator('[data-testid="open-console-vnc"][aria-disabled="true"]').waitFor();
+    await tabTo('open-console-vnc');
+    const f = await focused();
+    assert.equal(f.ariaDisabled, 'true', 'the console link is announced as disabled');
+    assert.match(f.description, /console opens while the server is running/);
+    assert.ok(f.descriptionVisible, 'the console reason is on screen');
+    await page.keyboard.press('Enter');
+    await sleep(400);
+    assert.equal(new URL(page.url()).pathname, `/servers/${server.id}`, 'Enter on the disabled console link goes nowhere');
     await page.context().close();
   });
 });
