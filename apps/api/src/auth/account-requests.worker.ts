@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../common/config.provider.js';
+import { PeriodicJob } from '../common/periodic-job.js';
 import type { AppConfig } from '../config/config.js';
 import { AuthService } from './auth.service.js';
 
@@ -8,9 +9,14 @@ import { AuthService } from './auth.service.js';
 @Injectable()
 export class AccountRequestsWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('AccountRequests');
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private stopped = true;
+  private readonly job = new PeriodicJob({
+    everyMs: this.config.mail.pollMs,
+    pass: async () => {
+      while (!this.job.isStopped && (await this.auth.processAccountRequests()) > 0);
+    },
+    logger: this.logger,
+    failed: 'Account requests pass failed',
+  });
 
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
@@ -20,30 +26,12 @@ export class AccountRequestsWorker implements OnApplicationBootstrap, BeforeAppl
 
   onApplicationBootstrap(): void {
     if (!this.ds.isInitialized) return;
-    this.stopped = false;
-    this.auth.wakeRequests = () => setImmediate(() => void this.pass());
-    this.timer = setInterval(() => void this.pass(), this.config.mail.pollMs);
-    this.timer.unref();
+    this.auth.wakeRequests = () => setImmediate(() => void this.job.run());
+    this.job.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
     this.auth.wakeRequests = null;
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
-  }
-
-  private pass(): Promise<void> {
-    if (this.running || this.stopped) return this.running ?? Promise.resolve();
-    this.running = (async () => {
-      try {
-        while (!this.stopped && (await this.auth.processAccountRequests()) > 0);
-      } catch (err) {
-        this.logger.warn(`Account requests pass failed: ${(err as Error).message}`);
-      } finally {
-        this.running = null;
-      }
-    })();
-    return this.running;
+    await this.job.stop();
   }
 }

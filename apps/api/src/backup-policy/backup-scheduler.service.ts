@@ -2,6 +2,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBoo
 import { NotificationsService } from '../notifications/notifications.service.js';
 import { DataSource } from 'typeorm';
 import { MovableClock } from '../common/movable-clock.js';
+import { PeriodicJob } from '../common/periodic-job.js';
 import { backupsToPrune, type PrunableBackup } from './retention.js';
 import { BackupSchedulesService, retentionOf, timesOf, type ScheduleRow } from './backup-schedules.service.js';
 import { windowAt } from './schedule-window.js';
@@ -60,7 +61,7 @@ export interface SweepResult {
 @Injectable()
 export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('BackupScheduler');
-  private timer: NodeJS.Timeout | null = null;
+  private readonly job = new PeriodicJob({ everyMs: 30_000, pass: () => this.sweep(), logger: this.logger, failed: 'Backup scheduler sweep failed' });
 
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
@@ -72,12 +73,11 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
 
   onApplicationBootstrap(): void {
     if (!this.engine) return;
-    this.timer = setInterval(() => void this.sweep().catch((err: Error) => this.logger.warn(`Backup scheduler sweep failed: ${err.message}`)), 30_000);
-    this.timer.unref();
+    this.job.start();
   }
 
-  beforeApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.job.stop();
   }
 
   async sweep(): Promise<SweepResult> {

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApp
 import nodemailer, { type Transporter } from 'nodemailer';
 import { DataSource, type EntityManager } from 'typeorm';
 import { APP_CONFIG } from '../common/config.provider.js';
+import { PeriodicJob } from '../common/periodic-job.js';
 import type { AppConfig, SmtpSecurity } from '../config/config.js';
 import { seal, unseal } from '../auth/secrets.js';
 import { brandOf, MailSettingsService, type MailSettings } from './mail-settings.js';
@@ -55,10 +56,15 @@ export class MailService implements OnApplicationBootstrap, BeforeApplicationShu
   private transport: Transporter | null = null;
   /** The settings version the transport was built from. */
   private transportVersion = -1;
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = true;
+  /** One pass at a time per replica; a wake during a pass runs another right after. */
+  private readonly job = new PeriodicJob({
+    everyMs: this.config.mail.pollMs,
+    pass: async () => {
+      while (!this.job.isStopped && (await this.sendBatch()) === BATCH);
+    },
+    logger: this.logger,
+    failed: 'Mail pass failed',
+  });
 
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
@@ -83,7 +89,7 @@ export class MailService implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** Send what is due soon (after the caller's transaction has committed). */
   wake(): void {
-    if (this.stopped) return;
+    if (this.job.isStopped) return;
     setImmediate(() => void this.drain());
   }
 
@@ -93,38 +99,18 @@ export class MailService implements OnApplicationBootstrap, BeforeApplicationShu
       (s) => { if (!s.settings.host) this.logger.warn('No SMTP server configured (SMTP_HOST, or Mail settings in the panel): mail waits in the queue until one is.'); },
       () => undefined,
     );
-    this.stopped = false;
-    this.timer = setInterval(() => void this.drain(), this.config.mail.pollMs);
-    this.timer.unref();
+    this.job.start();
     this.wake();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.job.stop();
     this.transport?.close();
   }
 
-  /** One pass at a time per replica; a wake during a pass runs another right after. */
+  /** Send what is due (one pass at a time per replica; a wake during a pass runs another right after). */
   drain(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          while (!this.stopped && (await this.sendBatch()) === BATCH);
-        } while (this.again && !this.stopped);
-      } catch (err) {
-        this.logger.warn(`Mail pass failed: ${(err as Error).message}`);
-      } finally {
-        this.running = null;
-      }
-    })();
-    return this.running;
+    return this.job.run();
   }
 
   private async sendBatch(): Promise<number> {

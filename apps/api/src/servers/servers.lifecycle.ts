@@ -8,12 +8,19 @@ import { ServerEventsBus } from './server-events.bus.js';
 import { OutboxRelayService } from './outbox-relay.service.js';
 import { APP_CONFIG } from '../common/config.provider.js';
 import type { AppConfig } from '../config/config.js';
+import { PeriodicJob } from '../common/periodic-job.js';
 
 /** Starts the messaging side after the app is built, in order, and stops it before connections close. */
 @Injectable()
 export class ComputeLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('ComputeLifecycle');
-  private sweep: NodeJS.Timeout | null = null;
+  /** Task timeouts, silent nodes, old outbox rows: each step logs its own failure, so a pass never fails. */
+  private readonly sweep = new PeriodicJob({
+    everyMs: Math.max(250, Math.min(5000, (this.config.taskTimeoutSeconds * 1000) / 4)),
+    pass: () => this.housekeeping(),
+    logger: this.logger,
+    failed: 'Housekeeping failed',
+  });
   private lastPrune = 0;
 
   constructor(
@@ -33,14 +40,12 @@ export class ComputeLifecycle implements OnApplicationBootstrap, BeforeApplicati
     this.bus.attach();
     await this.consumer.start();
     this.relay.start();
-    const every = Math.max(250, Math.min(5000, (this.config.taskTimeoutSeconds * 1000) / 4));
-    this.sweep = setInterval(() => void this.housekeeping(), every);
-    this.sweep.unref();
+    this.sweep.start();
     this.logger.log(`Messaging started: ${nodes.length} node consumer(s) ensured, relay and event consumer running`);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.sweep) clearInterval(this.sweep);
+    await this.sweep.stop();
     await this.relay.stop();
     await this.consumer.stop();
     this.bus.detach();

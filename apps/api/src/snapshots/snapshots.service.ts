@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import type { ServerView, SnapshotView } from '@oblako/contracts';
 import { DataSource } from 'typeorm';
 import { nowMs } from '../common/clock.js';
+import { PeriodicJob } from '../common/periodic-job.js';
 import { SYSTEM_ACTOR, type Actor } from '../common/request-context.js';
 import { TaskRunner } from '../operations/task-runner.service.js';
 import { ServerEntity } from '../servers/server.entities.js';
@@ -68,7 +69,7 @@ export class SnapshotsService {
 @Injectable()
 export class SnapshotExpiry implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('SnapshotExpiry');
-  private timer: NodeJS.Timeout | null = null;
+  private readonly job = new PeriodicJob({ everyMs: 30_000, pass: () => this.sweep(), logger: this.logger, failed: 'Snapshot expiry sweep failed' });
 
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
@@ -76,12 +77,11 @@ export class SnapshotExpiry implements OnApplicationBootstrap, BeforeApplication
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.sweep().catch((err: Error) => this.logger.warn(`Snapshot expiry sweep failed: ${err.message}`)), 30_000);
-    this.timer.unref();
+    this.job.start();
   }
 
-  beforeApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.job.stop();
   }
 
   /** Start snapshot_delete for each expired ready snapshot whose server is free to take it; answers how many. */

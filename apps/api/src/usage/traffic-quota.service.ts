@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { BillingClock } from '../billing/billing.clock.js';
 import { nowMs } from '../common/clock.js';
+import { PeriodicJob } from '../common/periodic-job.js';
 import { SYSTEM_ACTOR, type Actor } from '../common/request-context.js';
 import { NotificationsService } from '../notifications/notifications.service.js';
 import { effectiveNetMbit } from '../operations/server-spec.js';
@@ -77,7 +78,7 @@ SELECT sv.id AS server_id, sv.tenant_id, sv.hostname, sv.state, sv.throttle_mbit
 @Injectable()
 export class TrafficQuotaService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('TrafficQuota');
-  private timer: NodeJS.Timeout | null = null;
+  private readonly job = new PeriodicJob({ everyMs: 60_000, pass: () => this.sweep(), logger: this.logger, failed: 'quota sweep failed' });
   private changes: Subscription | null = null;
   /** Servers whose wanted rate could not be sent, with what was said (once per rate and reason). */
   private readonly deferred = new Map<string, string>();
@@ -92,8 +93,7 @@ export class TrafficQuotaService implements OnApplicationBootstrap, OnApplicatio
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.sweep().catch((err: Error) => this.logger.warn(`quota sweep failed: ${err.message}`)), 60_000);
-    this.timer.unref();
+    this.job.start();
     // a rate that waited for another task (or for a stopped server's start) goes as soon as that task ends
     this.changes = this.bus.changes$.subscribe((c) => {
       const t = c.task;
@@ -102,9 +102,9 @@ export class TrafficQuotaService implements OnApplicationBootstrap, OnApplicatio
     });
   }
 
-  onApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
+  async onApplicationShutdown(): Promise<void> {
     this.changes?.unsubscribe();
+    await this.job.stop();
   }
 
   /** Servers throttled, or not yet at the rate they should have: look again (period resets lift throttles here). */

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { PeriodicJob } from '../common/periodic-job.js';
 
 /**
  * How long each level is kept. Raw samples: 26 hours (the 1-hour graph, and the window in which a repeated
@@ -11,17 +12,16 @@ export const USAGE_RETENTION = { raw: '26 hours', '5m': '8 days', '1h': '400 day
 @Injectable()
 export class UsageRetentionService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('UsageRetention');
-  private timer: NodeJS.Timeout | null = null;
+  private readonly job = new PeriodicJob({ everyMs: 3600_000, pass: () => this.prune(), logger: this.logger, failed: 'pruning usage failed' });
 
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.prune().catch((err: Error) => this.logger.warn(`pruning usage failed: ${err.message}`)), 3600_000);
-    this.timer.unref();
+    this.job.start();
   }
 
-  onApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
+  async onApplicationShutdown(): Promise<void> {
+    await this.job.stop();
   }
 
   /** Delete what is past its level's retention (in slices, so no statement holds many locks for long). */

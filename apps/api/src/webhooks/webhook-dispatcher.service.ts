@@ -3,6 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../common/config.provider.js';
+import { PeriodicJob } from '../common/periodic-job.js';
 import type { AppConfig } from '../config/config.js';
 import { MailService } from '../mail/mail.service.js';
 import { NotificationsService } from '../notifications/notifications.service.js';
@@ -34,10 +35,14 @@ export interface SendResult { status: number | null; error: string | null; ms: n
 @Injectable()
 export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Webhooks');
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = true;
+  private readonly job = new PeriodicJob({
+    everyMs: this.config.webhooks.pollMs,
+    pass: async () => {
+      while (!this.job.isStopped && (await this.batch()) === BATCH);
+    },
+    logger: this.logger,
+    failed: 'Webhook pass failed',
+  });
 
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
@@ -49,37 +54,17 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
 
   onApplicationBootstrap(): void {
     if (!this.ds.isInitialized) return;
-    this.stopped = false;
     this.webhooks.wake = () => setImmediate(() => void this.drain());
-    this.timer = setInterval(() => void this.drain(), this.config.webhooks.pollMs);
-    this.timer.unref();
+    this.job.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.stopped = true;
     this.webhooks.wake = () => undefined;
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.job.stop();
   }
 
   drain(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          while (!this.stopped && (await this.batch()) === BATCH);
-        } while (this.again && !this.stopped);
-      } catch (err) {
-        this.logger.warn(`Webhook pass failed: ${(err as Error).message}`);
-      } finally {
-        this.running = null;
-      }
-    })();
-    return this.running;
+    return this.job.run();
   }
 
   private async batch(): Promise<number> {
