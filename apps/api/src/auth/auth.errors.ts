@@ -1,4 +1,4 @@
-import { DomainError } from '../common/domain-error.js';
+import { domainErrorClass } from '../common/domain-error.js';
 
 export const AuthErrorCode = {
   InvalidCredentials: 'invalid_credentials',
@@ -44,10 +44,8 @@ const STATUS: Record<AuthErrorCode, number> = {
   invite_not_for_you: 403,
 };
 
-export class AuthError extends DomainError {
-  readonly httpStatus: number;
+export class AuthError extends domainErrorClass<AuthErrorCode>(STATUS) {
   constructor(code: AuthErrorCode, message: string, readonly retryAfterSeconds?: number) {
     super(code, message);
-    this.httpStatus = STATUS[code];
   }
 }

@@ -1,4 +1,4 @@
-import { DomainError } from '../common/domain-error.js';
+import { domainErrorClass } from '../common/domain-error.js';
 
 export const BackupErrorCode = {
   NotFound: 'backup_not_found',
@@ -26,10 +26,4 @@ const STATUS: Record<BackupErrorCode, number> = {
   backup_not_found: 404, backup_not_ready: 409, no_backup_store: 409, backup_store_disabled: 409, backup_expired: 409, plan_disk_too_small: 409, backup_other_location: 409, backup_in_use: 409, backup_has_children: 409, backup_chain_broken: 409, no_node_for_store: 409,
 };
 
-export class BackupError extends DomainError {
-  readonly httpStatus: number;
-  constructor(code: BackupErrorCode, message: string) {
-    super(code, message);
-    this.httpStatus = STATUS[code];
-  }
-}
+export class BackupError extends domainErrorClass<BackupErrorCode>(STATUS) {}

@@ -1,4 +1,4 @@
-import { DomainError } from '../common/domain-error.js';
+import { domainErrorClass } from '../common/domain-error.js';
 
 export const BillingErrorCode = {
   Off: 'billing_off',
@@ -24,10 +24,4 @@ const STATUS: Record<BillingErrorCode, number> = {
 };
 
 /** The billing module's one exception type; the API's exception filter turns it into the ApiError body. */
-export class BillingError extends DomainError {
-  readonly httpStatus: number;
-  constructor(code: BillingErrorCode, message: string, details?: { field: string; problems: string[] }[]) {
-    super(code, message, details);
-    this.httpStatus = STATUS[code];
-  }
-}
+export class BillingError extends domainErrorClass<BillingErrorCode>(STATUS) {}

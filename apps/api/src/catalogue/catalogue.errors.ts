@@ -1,4 +1,4 @@
-import { DomainError } from '../common/domain-error.js';
+import { domainErrorClass } from '../common/domain-error.js';
 
 export const CatalogueErrorCode = {
   LocationNotFound: 'location_not_found',
@@ -18,10 +18,4 @@ export type CatalogueErrorCode = (typeof CatalogueErrorCode)[keyof typeof Catalo
 
 const STATUS: Record<CatalogueErrorCode, number> = { location_not_found: 404, plan_not_found: 404, image_not_found: 404, node_not_found: 404, image_unverified: 409, duplicate: 409, in_use: 409, image_in_use: 409, invalid_price: 400, pricing_fixed: 409 };
 
-export class CatalogueError extends DomainError {
-  readonly httpStatus: number;
-  constructor(code: CatalogueErrorCode, message: string, details?: { field: string; problems: string[] }[]) {
-    super(code, message, details);
-    this.httpStatus = STATUS[code];
-  }
-}
+export class CatalogueError extends domainErrorClass<CatalogueErrorCode>(STATUS) {}

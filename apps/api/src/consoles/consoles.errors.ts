@@ -1,4 +1,4 @@
-import { DomainError } from '../common/domain-error.js';
+import { domainErrorClass } from '../common/domain-error.js';
 
 export const ConsoleErrorCode = {
   ServerNotFound: 'server_not_found',
@@ -15,10 +15,4 @@ const STATUS: Record<ConsoleErrorCode, number> = {
   console_node_unavailable: 503,
 };
 
-export class ConsoleError extends DomainError {
-  readonly httpStatus: number;
-  constructor(code: ConsoleErrorCode, message: string) {
-    super(code, message);
-    this.httpStatus = STATUS[code];
-  }
-}
+export class ConsoleError extends domainErrorClass<ConsoleErrorCode>(STATUS) {}

@@ -1,4 +1,4 @@
-import { DomainError } from '../common/domain-error.js';
+import { domainErrorClass } from '../common/domain-error.js';
 
 export const FleetErrorCode = {
   NodeNotFound: 'node_not_found',
@@ -27,10 +27,4 @@ const STATUS: Record<FleetErrorCode, number> = {
   no_ip_available: 409,
 };
 
-export class FleetError extends DomainError {
-  readonly httpStatus: number;
-  constructor(code: FleetErrorCode, message: string, details?: { field: string; problems: string[] }[]) {
-    super(code, message, details);
-    this.httpStatus = STATUS[code];
-  }
-}
+export class FleetError extends domainErrorClass<FleetErrorCode>(STATUS) {}

@@ -6,7 +6,7 @@ import type { NodeJoinResultView, NodeJoinStatusView, NodeJoinView, NodeState } 
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { APP_CONFIG } from '../common/config.provider.js';
-import { DomainError } from '../common/domain-error.js';
+import { domainErrorClass } from '../common/domain-error.js';
 import type { AppConfig } from '../config/config.js';
 import { NodeCredentialsService } from './node-credentials.service.js';
 
@@ -24,13 +24,7 @@ const STATUS = {
 } as const;
 export type NodeJoinErrorCode = keyof typeof STATUS;
 
-export class NodeJoinError extends DomainError {
-  readonly httpStatus: number;
-  constructor(code: NodeJoinErrorCode, message: string) {
-    super(code, message);
-    this.httpStatus = STATUS[code];
-  }
-}
+export class NodeJoinError extends domainErrorClass<NodeJoinErrorCode>(STATUS) {}
 
 interface TokenRow {
   id: string;

@@ -1,4 +1,4 @@
-import { DomainError } from '../common/domain-error.js';
+import { domainErrorClass } from '../common/domain-error.js';
 
 export const ServerErrorCode = {
   NotFound: 'server_not_found',
@@ -51,10 +51,4 @@ const STATUS: Record<ServerErrorCode, number> = {
   plan_too_small: 409,
 };
 
-export class ServerError extends DomainError {
-  readonly httpStatus: number;
-  constructor(code: ServerErrorCode, message: string, details?: { field: string; problems: string[] }[]) {
-    super(code, message, details);
-    this.httpStatus = STATUS[code];
-  }
-}
+export class ServerError extends domainErrorClass<ServerErrorCode>(STATUS) {}

@@ -1,4 +1,4 @@
-import { DomainError } from '../common/domain-error.js';
+import { domainErrorClass } from '../common/domain-error.js';
 
 export const SshKeyErrorCode = {
   NotFound: 'ssh_key_not_found',
@@ -9,10 +9,4 @@ export type SshKeyErrorCode = (typeof SshKeyErrorCode)[keyof typeof SshKeyErrorC
 
 const STATUS: Record<SshKeyErrorCode, number> = { ssh_key_not_found: 404, ssh_key_invalid: 400, ssh_key_duplicate: 409 };
 
-export class SshKeyError extends DomainError {
-  readonly httpStatus: number;
-  constructor(code: SshKeyErrorCode, message: string, details?: { field: string; problems: string[] }[]) {
-    super(code, message, details);
-    this.httpStatus = STATUS[code];
-  }
-}
+export class SshKeyError extends domainErrorClass<SshKeyErrorCode>(STATUS) {}

@@ -1,4 +1,4 @@
-import { DomainError } from '../common/domain-error.js';
+import { domainErrorClass } from '../common/domain-error.js';
 
 export const MemberErrorCode = {
   NotFound: 'member_not_found',
@@ -12,10 +12,4 @@ export type MemberErrorCode = (typeof MemberErrorCode)[keyof typeof MemberErrorC
 
 const STATUS: Record<MemberErrorCode, number> = { member_not_found: 404, user_not_found: 404, already_member: 409, last_owner: 409, owner_only: 403, invite_not_found: 404 };
 
-export class MemberError extends DomainError {
-  readonly httpStatus: number;
-  constructor(code: MemberErrorCode, message: string) {
-    super(code, message);
-    this.httpStatus = STATUS[code];
-  }
-}
+export class MemberError extends domainErrorClass<MemberErrorCode>(STATUS) {}

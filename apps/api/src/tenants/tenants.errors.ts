@@ -1,4 +1,4 @@
-import { DomainError } from '../common/domain-error.js';
+import { domainErrorClass } from '../common/domain-error.js';
 
 export const TenantErrorCode = {
   NotFound: 'tenant_not_found',
@@ -9,10 +9,4 @@ export type TenantErrorCode = (typeof TenantErrorCode)[keyof typeof TenantErrorC
 
 const STATUS: Record<TenantErrorCode, number> = { tenant_not_found: 404, tenant_already_suspended: 409, tenant_not_suspended: 409 };
 
-export class TenantError extends DomainError {
-  readonly httpStatus: number;
-  constructor(code: TenantErrorCode, message: string) {
-    super(code, message);
-    this.httpStatus = STATUS[code];
-  }
-}
+export class TenantError extends domainErrorClass<TenantErrorCode>(STATUS) {}

@@ -1,4 +1,4 @@
-import { DomainError } from '../common/domain-error.js';
+import { domainErrorClass } from '../common/domain-error.js';
 
 export const WebhookErrorCode = {
   UnsafeUrl: 'unsafe_url',
@@ -11,10 +11,4 @@ export type WebhookErrorCode = (typeof WebhookErrorCode)[keyof typeof WebhookErr
 
 const STATUS: Record<WebhookErrorCode, number> = { unsafe_url: 400, endpoint_not_found: 404, delivery_not_found: 404, endpoint_disabled: 409, too_many_endpoints: 409 };
 
-export class WebhookError extends DomainError {
-  readonly httpStatus: number;
-  constructor(code: WebhookErrorCode, message: string) {
-    super(code, message);
-    this.httpStatus = STATUS[code];
-  }
-}
+export class WebhookError extends domainErrorClass<WebhookErrorCode>(STATUS) {}
