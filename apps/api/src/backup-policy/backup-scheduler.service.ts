@@ -67,12 +67,11 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(DataSource) private readonly ds: DataSource,
     @Inject(BackupSchedulesService) private readonly schedules: BackupSchedulesService,
     @Inject(BackupPolicyClock) private readonly clock: BackupPolicyClock,
-    @Optional() @Inject(BACKUP_ENGINE) private readonly engine: BackupEngine | null,
+    @Inject(BACKUP_ENGINE) private readonly engine: BackupEngine,
     @Optional() @Inject(NotificationsService) private readonly notifications: NotificationsService | null = null,
   ) {}
 
   onApplicationBootstrap(): void {
-    if (!this.engine) return;
     this.job.start();
   }
 
@@ -82,7 +81,6 @@ export class BackupScheduler implements OnApplicationBootstrap, BeforeApplicatio
 
   async sweep(): Promise<SweepResult> {
     const r: SweepResult = { started: 0, failedToStart: 0, skippedInFlight: 0, pruned: 0, graceDeleted: 0 };
-    if (!this.engine) return r;
     await this.startDue(this.engine, r);
     await this.pruneAndExpire(this.engine, r);
     return r;
