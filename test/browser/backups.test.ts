@@ -9,9 +9,9 @@ import pg from 'pg';
 import type { Page } from 'playwright-core';
 import type { ServerView } from '@oblako/contracts';
 import { ApiClient } from '@oblako/devstack';
-import { uniqueName, waitFor } from '@oblako/testing';
+import { waitFor } from '@oblako/testing';
 import { waitForState } from '../e2e/support.js';
-import { byTestId, logIn, newPage, shot, startBrowserE2E, type BrowserE2E } from './support.js';
+import { byTestId, CUSTOMER_PASSWORD, logIn, newPage, registerCustomer, shot, staffPage, startBrowserE2E, type BrowserE2E } from './support.js';
 
 let b: BrowserE2E;
 before(async () => {
@@ -23,26 +23,10 @@ after(async () => {
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGHzH9n07OGOJKwbUH3NRS15INZCUvwcN0itAFhTZZ2/';
 
-const PASSWORD = 'correct horse battery staple';
-
-async function customer(label: string): Promise<{ email: string; api: ApiClient }> {
-  const email = `${uniqueName(label)}@browser.test`;
-  const api = new ApiClient(b.stack.apiUrl);
-  await api.register(email, PASSWORD, `${label} Hosting ${uniqueName('t').slice(-4)}`);
-  await b.stack.verifyEmail(email);
-  return { email, api };
-}
-
 async function runningServer(api: ApiClient, hostname: string): Promise<ServerView> {
   const seed = b.stack.seed;
   const s = await api.ok<ServerView>('POST', '/api/v1/servers', { locationId: seed.locationId, planId: seed.planIds.small, imageId: seed.imageIds[0], hostname });
   return waitForState(api, s.id, 'running');
-}
-
-async function staffPage(): Promise<Page> {
-  const page = await newPage(b);
-  await logIn(page, 'admin@e2e.test', b.adminPassword);
-  return page;
 }
 
 /** The server page's Backups section as the customer sees it. */
@@ -50,7 +34,7 @@ const backupRow = (page: Page, state: string) => page.locator(`[data-testid="bac
 
 describe('backups', () => {
   test('staff add a backup store (the form and the API say what is wrong), edit it, disable it and delete it; node keys are listed', async () => {
-    const page = await staffPage();
+    const page = await staffPage(b);
     await page.goto('/admin/backup-stores');
     await byTestId(page, 'backup-stores-page').waitFor();
     await byTestId(page, 'backup-store-add').click();
@@ -105,10 +89,10 @@ describe('backups', () => {
   });
 
   test('a customer sets a weekly backup window and retention on the server page; the form names what is wrong', async () => {
-    const c = await customer('sched');
+    const c = await registerCustomer(b, 'sched', { uniqueTenant: true });
     const server = await runningServer(c.api, 'sched-web-1');
     const page = await newPage(b);
-    await logIn(page, c.email, PASSWORD);
+    await logIn(page, c.email, CUSTOMER_PASSWORD);
     await page.goto(`/servers/${server.id}`);
     const summary = byTestId(page, 'backup-schedule-summary');
     await waitFor('the schedule to load', async () => /not set up yet/.test(await summary.innerText().catch(() => '')));
@@ -135,10 +119,10 @@ describe('backups', () => {
   });
 
   test('the server page\'s Backups: Back up now without a store says why; a backup runs like any task and its failure says why; a ready one shows size, time and checksum; restore and delete ask first; staff find the failed backup', async () => {
-    const c = await customer('bkui');
+    const c = await registerCustomer(b, 'bkui', { uniqueTenant: true });
     const server = await runningServer(c.api, 'bkui-web-1');
     const page = await newPage(b);
-    await logIn(page, c.email, PASSWORD);
+    await logIn(page, c.email, CUSTOMER_PASSWORD);
     await page.goto(`/servers/${server.id}`);
     await byTestId(page, 'backups-empty').waitFor();
 
@@ -209,7 +193,7 @@ describe('backups', () => {
     await page.context().close();
 
     // staff: the failed backup among the failed tasks, with its reason
-    const staff = await staffPage();
+    const staff = await staffPage(b);
     await staff.goto('/admin/tasks');
     await byTestId(staff, 'failed-tasks-page').waitFor();
     await byTestId(staff, 'failed-tasks-state').click();
@@ -227,8 +211,8 @@ describe('backups', () => {
   });
 
   test('backups of deleted servers: listed with the server, when and until when; restore into a new server asks for a plan that holds the disk and a login, then opens the new server', async () => {
-    const c = await customer('bkdel');
-    const other = await customer('bkdel-other');
+    const c = await registerCustomer(b, 'bkdel', { uniqueTenant: true });
+    const other = await registerCustomer(b, 'bkdel-other', { uniqueTenant: true });
     const server = await runningServer(c.api, 'gone-web-1');
     const store = await b.admin.ok<{ id: string }>('POST', '/api/v1/admin/backup-stores', {
       locationId: b.stack.seed.locationId, name: 'bkdel-store', host: 'store2.example.net', port: 22, username: 'oblako', basePath: '/srv/oblako-backups', hostKey: `store2.example.net ${KEY}`,
@@ -254,7 +238,7 @@ describe('backups', () => {
     assert.deepEqual(await other.api.ok('GET', '/api/v1/backups?serverDeleted=true'), [], 'another team sees none of it');
 
     const page = await newPage(b);
-    await logIn(page, c.email, PASSWORD);
+    await logIn(page, c.email, CUSTOMER_PASSWORD);
     await byTestId(page, 'nav-deleted-servers').click();
     await byTestId(page, 'deleted-backups-page').waitFor();
     const row = page.locator('[data-testid="deleted-backup-row"][data-server="gone-web-1"]');
@@ -310,7 +294,7 @@ describe('backups', () => {
   });
 
   test('staff set how long a deleted server\'s backups are kept', async () => {
-    const page = await staffPage();
+    const page = await staffPage(b);
     await page.goto('/admin/settings');
     const days = byTestId(page, 'backup-grace-days');
     await waitFor('the default of 7 days', async () => (await days.inputValue().catch(() => '')) === '7');

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { ApiClient } from '@oblako/devstack';
 import { uniqueName, waitFor } from '@oblako/testing';
-import { byTestId, logIn, newPage, shot, startBrowserE2E, type BrowserE2E } from './support.js';
+import { byTestId, shot, staffPage, startBrowserE2E, type BrowserE2E } from './support.js';
 
 const EMPTY_SHA = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 let b: BrowserE2E;
@@ -46,16 +46,10 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function staffPage(width?: number, height?: number): Promise<Page> {
-  const page = await newPage(b, width, height);
-  await logIn(page, 'admin@e2e.test', b.adminPassword);
-  return page;
-}
-
 const nodeState = (page: Page, image: string) => page.locator(`[data-testid="admin-image-row"][data-name="${image}"] [data-testid="image-node-state"]`).first();
 
 test('the Images page shows each node’s check; a mismatch shows its reason; Verify now checks again and the image is offered', async () => {
-  const page = await staffPage();
+  const page = await staffPage(b);
   // the node checks the seeded images by itself; the page shows the outcome once loaded after it
   await waitFor('both images checked', async () => {
     await page.goto('/admin/images');
@@ -85,7 +79,7 @@ test('the Images page shows each node’s check; a mismatch shows its reason; Ve
 });
 
 test('the node page shows the heartbeat history: time, age, domains and load, newest first; cards on a phone', async () => {
-  const page = await staffPage();
+  const page = await staffPage(b);
   await page.goto(`/admin/nodes/${b.stack.seed.nodeId}`);
   await byTestId(page, 'node-page').waitFor();
   // heartbeats come every 2 s in the test stack: reload until a few are kept
@@ -103,7 +97,7 @@ test('the node page shows the heartbeat history: time, age, domains and load, ne
   await shot(page, '44-admin-node-heartbeats');
   await page.context().close();
 
-  const phone = await staffPage(390, 844);
+  const phone = await staffPage(b, 390, 844);
   await phone.goto(`/admin/nodes/${b.stack.seed.nodeId}`);
   await byTestId(phone, 'node-heartbeats').waitFor();
   assert.equal(await phone.locator('[data-testid="node-heartbeats"] .mat-mdc-header-row').isVisible(), false, 'no table header on a phone');

@@ -8,10 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Route } from 'playwright-core';
 import type { ServerView, TaskView } from '@oblako/contracts';
-import { ApiClient } from '@oblako/devstack';
 import { uniqueName } from '@oblako/testing';
 import { waitForState } from '../e2e/support.js';
-import { byTestId, logIn, newPage, shot, startBrowserE2E, type BrowserE2E } from './support.js';
+import { byTestId, CUSTOMER_PASSWORD, logIn, newPage, registerCustomer, shot, startBrowserE2E, type BrowserE2E } from './support.js';
 
 let b: BrowserE2E;
 before(async () => {
@@ -21,17 +20,7 @@ after(async () => {
   await b?.close();
 });
 
-const PASSWORD = 'correct horse battery staple';
-
 /** A verified customer made through the API, and its client. */
-async function customer(label: string): Promise<{ email: string; api: ApiClient }> {
-  const email = `${uniqueName(label)}@browser.test`;
-  const api = new ApiClient(b.stack.apiUrl);
-  await api.register(email, PASSWORD, `${label} Hosting`);
-  await b.stack.verifyEmail(email);
-  return { email, api };
-}
-
 describe('serving the panel', () => {
   test('brotli or gzip by Accept-Encoding, hashed files immutable for a year, index.html no-cache with a CSP', async () => {
     const index = await fetch(`${b.panelUrl}/`, { headers: { 'accept-encoding': 'gzip, deflate, br' } });
@@ -91,7 +80,7 @@ describe('serving the panel', () => {
 
 describe('live updates', () => {
   test('an order made while the event stream is held back still shows running on the list within 2 s of the task ending', async () => {
-    const c = await customer('held');
+    const c = await registerCustomer(b, 'held');
     const page = await newPage(b);
     let held = 0;
     const pending: Route[] = [];
@@ -101,7 +90,7 @@ describe('live updates', () => {
       held++;
       pending.push(route);
     });
-    await logIn(page, c.email, PASSWORD);
+    await logIn(page, c.email, CUSTOMER_PASSWORD);
     await page.goto('/servers');
     await byTestId(page, 'servers-page').waitFor();
     await page.waitForTimeout(300);
@@ -127,9 +116,9 @@ describe('live updates', () => {
 
 describe('what a newcomer hit', () => {
   test('a malformed server id says "Server not found" with no "Try again"', async () => {
-    const c = await customer('malformed');
+    const c = await registerCustomer(b, 'malformed');
     const page = await newPage(b);
-    await logIn(page, c.email, PASSWORD);
+    await logIn(page, c.email, CUSTOMER_PASSWORD);
     await page.goto('/servers/not-a-uuid');
     await byTestId(page, 'server-not-found').waitFor();
     assert.match(await byTestId(page, 'server-not-found').innerText(), /Server not found/);
@@ -138,9 +127,9 @@ describe('what a newcomer hit', () => {
   });
 
   test('the order keeps its draft across a reload at the review step; labels read as words', async () => {
-    const c = await customer('draft');
+    const c = await registerCustomer(b, 'draft');
     const page = await newPage(b);
-    await logIn(page, c.email, PASSWORD);
+    await logIn(page, c.email, CUSTOMER_PASSWORD);
     await page.goto('/order');
     const loc = byTestId(page, 'order-location').first();
     // "Demo datacentre 1 · DE · dc1", not "Demo datacentre 1DE · dc1"
@@ -173,9 +162,9 @@ describe('what a newcomer hit', () => {
   });
 
   test('a 120-character key name does not push the page sideways; the form is clean after an add', async () => {
-    const c = await customer('longname');
+    const c = await registerCustomer(b, 'longname');
     const page = await newPage(b, 1024, 800);
-    await logIn(page, c.email, PASSWORD);
+    await logIn(page, c.email, CUSTOMER_PASSWORD);
     await page.goto('/ssh-keys');
     const name = 'k'.repeat(120);
     await byTestId(page, 'ssh-key-name').fill(name);
@@ -203,7 +192,7 @@ describe('what a newcomer hit', () => {
     });
     await page.goto('/signup');
     await byTestId(page, 'signup-email').fill(`${uniqueName('blank')}@browser.test`);
-    await byTestId(page, 'signup-password').fill(PASSWORD);
+    await byTestId(page, 'signup-password').fill(CUSTOMER_PASSWORD);
     await byTestId(page, 'signup-tenant').fill('    ');
     await byTestId(page, 'signup-submit').click();
     await page.getByText(/Enter a name/).waitFor();
@@ -212,7 +201,7 @@ describe('what a newcomer hit', () => {
   });
 
   test('a deleted server says its addresses were released, not "No address yet"', async () => {
-    const c = await customer('deleted');
+    const c = await registerCustomer(b, 'deleted');
     const seed = b.stack.seed;
     const server = await c.api.ok<ServerView>('POST', '/api/v1/servers', {
       locationId: seed.locationId, planId: seed.planIds.small, imageId: seed.imageIds[0], hostname: 'gone-1.example',
@@ -221,7 +210,7 @@ describe('what a newcomer hit', () => {
     await c.api.ok('DELETE', `/api/v1/servers/${server.id}`);
     await waitForState(c.api, server.id, 'deleted');
     const page = await newPage(b);
-    await logIn(page, c.email, PASSWORD);
+    await logIn(page, c.email, CUSTOMER_PASSWORD);
     await page.goto(`/servers/${server.id}`);
     await byTestId(page, 'server-deleted').waitFor();
     const text = await byTestId(page, 'server-page').innerText();

@@ -8,9 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerView } from '@oblako/contracts';
 import { ApiClient } from '@oblako/devstack';
-import { uniqueName, waitFor } from '@oblako/testing';
+import { waitFor } from '@oblako/testing';
 import { waitForState } from '../e2e/support.js';
-import { byTestId, logIn, newPage, shot, startBrowserE2E, type BrowserE2E } from './support.js';
+import { byTestId, CUSTOMER_PASSWORD, logIn, newPage, registerCustomer, shot, startBrowserE2E, type BrowserE2E } from './support.js';
 
 let b: BrowserE2E;
 before(async () => {
@@ -20,16 +20,6 @@ after(async () => {
   await b?.close();
 });
 
-const PASSWORD = 'correct horse battery staple';
-
-async function customer(label: string): Promise<{ email: string; api: ApiClient }> {
-  const email = `${uniqueName(label)}@browser.test`;
-  const api = new ApiClient(b.stack.apiUrl);
-  await api.register(email, PASSWORD, `${label} Hosting`);
-  await b.stack.verifyEmail(email);
-  return { email, api };
-}
-
 async function order(api: ApiClient, hostname: string): Promise<ServerView> {
   const seed = b.stack.seed;
   return api.ok<ServerView>('POST', '/api/v1/servers', { locationId: seed.locationId, planId: seed.planIds.small, imageId: seed.imageIds[0], hostname });
@@ -37,17 +27,17 @@ async function order(api: ApiClient, hostname: string): Promise<ServerView> {
 
 describe('the server list', () => {
   test('search and sort on the API, kept in the URL across reload and back; no match says so; a row stops its server after the confirmation', async () => {
-    const c = await customer('list');
+    const c = await registerCustomer(b, 'list');
     const names = ['mail-b.example', 'web-a.example', 'db-c.example'];
     const servers: ServerView[] = [];
     for (const n of names) servers.push(await order(c.api, n));
     for (const s of servers) await waitForState(c.api, s.id, 'running', 30_000);
     // Another team's server with a matching name never shows.
-    const other = await customer('list-other');
+    const other = await registerCustomer(b, 'list-other');
     await order(other.api, 'web-z.example');
 
     const page = await newPage(b);
-    await logIn(page, c.email, PASSWORD);
+    await logIn(page, c.email, CUSTOMER_PASSWORD);
     await page.goto('/servers');
     const rows = page.locator('[data-testid="server-row"]');
     const hostnames = () => rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-hostname')));
@@ -163,7 +153,7 @@ describe('the server list', () => {
   });
 
   test('long disabled reasons and long host names stay inside the row: buttons whole, a reason at most two lines with the full text on hover and for screen readers', async () => {
-    const c = await customer('long-why');
+    const c = await registerCustomer(b, 'long-why');
     // A host name of 105 characters, and a staff suspension: all three row actions are refused with the suspension's reason.
     const long = `${'long-label-'.repeat(5)}x.${'b'.repeat(40)}.example`;
     const held = await order(c.api, long);
@@ -174,7 +164,7 @@ describe('the server list', () => {
 
     for (const [width, height, name] of [[1280, 860, '59-servers-list-long-reasons'], [390, 844, '60-phone-servers-long-reasons']] as const) {
       const page = await newPage(b, width, height);
-      await logIn(page, c.email, PASSWORD);
+      await logIn(page, c.email, CUSTOMER_PASSWORD);
       await page.goto('/servers');
       const row = page.locator(`[data-testid="server-row"][data-hostname="${long}"]`);
       await row.locator('[data-testid="row-why"]').first().waitFor();

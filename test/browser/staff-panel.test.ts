@@ -7,13 +7,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Page } from 'playwright-core';
 import type { ServerView, TaskView } from '@oblako/contracts';
 import { ApiClient } from '@oblako/devstack';
 import { uniqueName, waitFor } from '@oblako/testing';
 import { waitForState } from '../e2e/support.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { byTestId, logIn, newPage, shot, startBrowserE2E, type BrowserE2E } from './support.js';
+import { byTestId, CUSTOMER_PASSWORD, logIn, newPage, registerCustomer, shot, staffPage, startBrowserE2E, type BrowserE2E } from './support.js';
 
 let b: BrowserE2E;
 before(async () => {
@@ -23,23 +22,6 @@ after(async () => {
   await b?.close();
 });
 
-const PASSWORD = 'correct horse battery staple';
-
-async function customer(label: string): Promise<{ email: string; api: ApiClient; tenant: string }> {
-  const email = `${uniqueName(label)}@browser.test`;
-  const api = new ApiClient(b.stack.apiUrl);
-  const tenant = `${label} Hosting ${uniqueName('t').slice(-4)}`;
-  await api.register(email, PASSWORD, tenant);
-  await b.stack.verifyEmail(email);
-  return { email, api, tenant };
-}
-
-async function staffPage(): Promise<Page> {
-  const page = await newPage(b);
-  await logIn(page, 'admin@e2e.test', b.adminPassword);
-  return page;
-}
-
 function order(api: ApiClient, hostname: string): Promise<ServerView> {
   const seed = b.stack.seed;
   return api.ok<ServerView>('POST', '/api/v1/servers', { locationId: seed.locationId, planId: seed.planIds.small, imageId: seed.imageIds[0], hostname });
@@ -47,7 +29,7 @@ function order(api: ApiClient, hostname: string): Promise<ServerView> {
 
 describe('staff panel: the last gaps', () => {
   test('staff cancel an active task after a confirmation; it ends failed as cancelled, with an audit entry naming the server and the reason', async () => {
-    const c = await customer('cancel');
+    const c = await registerCustomer(b, 'cancel', { uniqueTenant: true });
     const server = await order(c.api, 'cancel-1.example');
     await waitForState(c.api, server.id, 'running');
     // The node goes quiet (its daemon frozen): the reboot is sent and never answered, so it stays active
@@ -56,7 +38,7 @@ describe('staff panel: the last gaps', () => {
     daemon.kill('SIGSTOP');
     try {
       await c.api.ok('POST', `/api/v1/servers/${server.id}/actions`, { action: 'reboot' });
-      const page = await staffPage();
+      const page = await staffPage(b);
       await page.goto('/admin/tasks');
       await byTestId(page, 'failed-tasks-state').click();
       await page.locator('mat-option', { hasText: 'queued or running' }).click();
@@ -115,7 +97,7 @@ describe('staff panel: the last gaps', () => {
     const iso = await b.admin.ok<{ id: string; name: string }>('POST', '/api/v1/admin/isos', {
       name: `Rescue ${uniqueName('iso').slice(-5)}`, url: 'https://isos.example/rescue.iso', sha256: 'a'.repeat(64),
     });
-    const page = await staffPage();
+    const page = await staffPage(b);
     for (const [path, rowId, toggle, name] of [
       ['/admin/plans', 'admin-plan-row', 'plan-toggle', 'Medium'],
       ['/admin/isos', 'admin-iso-row', 'iso-toggle', iso.name],
@@ -149,7 +131,7 @@ describe('staff panel: the last gaps', () => {
   });
 
   test('all servers: the search runs as one types (one request per pause, an older one aborted), a node filter by name, both kept in the URL', async () => {
-    const c = await customer('typing');
+    const c = await registerCustomer(b, 'typing', { uniqueTenant: true });
     const mine = [await order(c.api, 'typed-web.example'), await order(c.api, 'typed-db.example')];
     for (const s of mine) await waitForState(c.api, s.id, 'running');
     const nodes = await b.admin.ok<{ id: string; name: string }[]>('GET', '/api/v1/admin/nodes');
@@ -158,7 +140,7 @@ describe('staff panel: the last gaps', () => {
     const empty = await b.admin.ok<{ node: { id: string } }>('POST', '/api/v1/admin/nodes', {
       name: emptyName, locationId: b.stack.seed.locationId, vcpus: 4, memoryMiB: 4096, diskGiB: 100,
     });
-    const page = await staffPage();
+    const page = await staffPage(b);
     const asked: string[] = [];
     const aborted: string[] = [];
     const isList = (u: URL) => u.pathname === '/api/v1/admin/servers';
@@ -237,8 +219,7 @@ describe('staff panel: the last gaps', () => {
     const link = page.url();
     await page.context().close();
     // The same link opened afresh on a phone: the search and the filter come from the URL alone.
-    const phone = await newPage(b, 390, 844);
-    await logIn(phone, 'admin@e2e.test', b.adminPassword);
+    const phone = await staffPage(b, 390, 844);
     await phone.goto(link);
     await phone.locator('[data-testid="admin-server-row"][data-hostname="typed-db.example"]').waitFor();
     assert.equal(await phone.locator('[data-testid="admin-server-row"]').count(), 1);
@@ -249,11 +230,11 @@ describe('staff panel: the last gaps', () => {
   });
 
   test("a disabled action is reached by keyboard and its reason read, but it cannot be activated", async () => {
-    const c = await customer('keys');
+    const c = await registerCustomer(b, 'keys', { uniqueTenant: true });
     const server = await order(c.api, 'keys-1.example');
     await waitForState(c.api, server.id, 'running');
     const page = await newPage(b);
-    await logIn(page, c.email, PASSWORD);
+    await logIn(page, c.email, CUSTOMER_PASSWORD);
     const posts: string[] = [];
     page.on('request', (r) => {
       if (r.method() === 'POST' && /\/actions$/.test(new URL(r.url()).pathname)) posts.push(r.url());

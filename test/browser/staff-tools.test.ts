@@ -11,7 +11,7 @@ import type { ServerView, TaskView } from '@oblako/contracts';
 import { ApiClient } from '@oblako/devstack';
 import { uniqueName, waitFor } from '@oblako/testing';
 import { waitForState } from '../e2e/support.js';
-import { byTestId, logIn, newPage, shot, startBrowserE2E, type BrowserE2E } from './support.js';
+import { byTestId, CUSTOMER_PASSWORD, logIn, newPage, registerCustomer, shot, staffPage, startBrowserE2E, type BrowserE2E } from './support.js';
 
 let b: BrowserE2E;
 before(async () => {
@@ -21,23 +21,6 @@ before(async () => {
 after(async () => {
   await b?.close();
 });
-
-const PASSWORD = 'correct horse battery staple';
-
-async function customer(label: string): Promise<{ email: string; api: ApiClient; tenant: string }> {
-  const email = `${uniqueName(label)}@browser.test`;
-  const api = new ApiClient(b.stack.apiUrl);
-  const tenant = `${label} Hosting ${uniqueName('t').slice(-4)}`;
-  await api.register(email, PASSWORD, tenant);
-  await b.stack.verifyEmail(email);
-  return { email, api, tenant };
-}
-
-async function staffPage(): Promise<Page> {
-  const page = await newPage(b);
-  await logIn(page, 'admin@e2e.test', b.adminPassword);
-  return page;
-}
 
 async function confirmWithReason(page: Page, reason: string, typed?: string): Promise<void> {
   await byTestId(page, 'confirm-reason').waitFor();
@@ -54,7 +37,7 @@ function order(api: ApiClient, hostname: string): Promise<ServerView> {
 
 describe('staff tools', () => {
   test("a plan's new price shows in the order flow; retiring a plan asks first", async () => {
-    const page = await staffPage();
+    const page = await staffPage(b);
     await page.goto('/admin/plans');
     const row = page.locator('[data-testid="admin-plan-row"][data-name="Medium"]');
     await row.locator('[data-testid="plan-edit"]').click();
@@ -77,9 +60,9 @@ describe('staff tools', () => {
     assert.match(await byTestId(page, 'plan-error').innerText(), /name is at most 120 characters/i);
     await page.context().close();
 
-    const c = await customer('price');
+    const c = await registerCustomer(b, 'price', { uniqueTenant: true });
     const cp = await newPage(b);
-    await logIn(cp, c.email, PASSWORD);
+    await logIn(cp, c.email, CUSTOMER_PASSWORD);
     await cp.goto('/order');
     await byTestId(cp, 'order-location').first().click();
     await byTestId(cp, 'order-next-location').click();
@@ -90,8 +73,8 @@ describe('staff tools', () => {
   });
 
   test("a suspended team sees the banner with the reason and no order button; staff see the state", async () => {
-    const c = await customer('suspended');
-    const page = await staffPage();
+    const c = await registerCustomer(b, 'suspended', { uniqueTenant: true });
+    const page = await staffPage(b);
     await page.goto('/admin/tenants');
     const row = page.locator(`[data-testid="tenant-row"][data-name="${c.tenant}"]`);
     await row.locator('[data-testid="tenant-suspend"]').click();
@@ -101,7 +84,7 @@ describe('staff tools', () => {
     await shot(page, '32-admin-tenant-suspended');
 
     const cp = await newPage(b);
-    await logIn(cp, c.email, PASSWORD);
+    await logIn(cp, c.email, CUSTOMER_PASSWORD);
     await cp.goto('/servers');
     await byTestId(cp, 'suspended-banner').waitFor();
     assert.match(await byTestId(cp, 'suspended-banner').innerText(), /suspended.*unpaid invoice 1042/s);
@@ -123,7 +106,7 @@ describe('staff tools', () => {
   });
 
   test('staff retry a failed task from the failed-tasks page; names, not ids, and the audit entry', async () => {
-    const c = await customer('retry');
+    const c = await registerCustomer(b, 'retry', { uniqueTenant: true });
     const server = await order(c.api, 'retry-1.example');
     await waitForState(c.api, server.id, 'running');
     // The node goes quiet (its daemon frozen, so the test driver's domains survive): the reboot
@@ -136,7 +119,7 @@ describe('staff tools', () => {
       return tasks[0]?.op === 'reboot' && tasks[0].state === 'failed';
     }, { timeoutMs: 20_000 }).finally(() => daemon.kill('SIGCONT'));
 
-    const page = await staffPage();
+    const page = await staffPage(b);
     await page.goto('/admin/tasks');
     const row = page.locator('[data-testid="failed-task-row"][data-hostname="retry-1.example"][data-op="reboot"]');
     await row.waitFor();
@@ -172,7 +155,7 @@ describe('staff tools', () => {
 
     // the customer's server page names its node
     const cp = await newPage(b);
-    await logIn(cp, c.email, PASSWORD);
+    await logIn(cp, c.email, CUSTOMER_PASSWORD);
     await cp.goto(`/servers/${server.id}`);
     await byTestId(cp, 'server-node').waitFor();
     assert.doesNotMatch(await byTestId(cp, 'server-node').innerText(), /[0-9a-f]{8}-[0-9a-f]{4}-/);
@@ -181,7 +164,7 @@ describe('staff tools', () => {
   });
 
   test('a server stuck after a failed delete is force-deleted from the failed-tasks page after typing its name; cancelling the dialog changes nothing; the audit log, filtered by team, has it', async () => {
-    const c = await customer('force');
+    const c = await registerCustomer(b, 'force', { uniqueTenant: true });
     const server = await order(c.api, 'stuck-1.example');
     await waitForState(c.api, server.id, 'running');
     // The node goes quiet while the customer deletes: the delete fails on the 2 s timeout and leaves the server in
@@ -206,7 +189,7 @@ describe('staff tools', () => {
   });
 
   async function forceDeleteFromPage(c: { api: ApiClient; tenant: string }, server: ServerView): Promise<void> {
-    const page = await staffPage();
+    const page = await staffPage(b);
     await page.goto('/admin/tasks');
     const row = page.locator('[data-testid="failed-task-row"][data-hostname="stuck-1.example"][data-op="delete"]');
     await row.waitFor();
@@ -251,12 +234,12 @@ describe('staff tools', () => {
   }
 
   test('all servers: search, and filter by team; rows name the team and the node, not ids', async () => {
-    const one = await customer('allsrv-one');
-    const two = await customer('allsrv-two');
+    const one = await registerCustomer(b, 'allsrv-one', { uniqueTenant: true });
+    const two = await registerCustomer(b, 'allsrv-two', { uniqueTenant: true });
     const mine = [await order(one.api, 'alpha-web.example'), await order(one.api, 'alpha-db.example')];
     const theirs = await order(two.api, 'beta-web.example');
     for (const [api, s] of [[one.api, mine[0]!], [one.api, mine[1]!], [two.api, theirs]] as const) await waitForState(api, s.id, 'running');
-    const page = await staffPage();
+    const page = await staffPage(b);
     await page.goto('/admin/servers');
     const rows = page.locator('[data-testid="admin-server-row"]');
     await rows.first().waitFor();
@@ -287,7 +270,7 @@ describe('staff tools', () => {
   });
 
   test('an empty pool is deleted after a confirmation; a pool in use cannot be; an IPv6 /64 reads as a /64', async () => {
-    const page = await staffPage();
+    const page = await staffPage(b);
     await page.goto('/admin/ip-pools');
     for (const [cidr, gateway] of [['198.18.0.0/28', '198.18.0.1'], ['2001:db8:15::/64', '2001:db8:15::1']] as const) {
       await byTestId(page, 'ip-pool-add-toggle').click();
@@ -316,7 +299,7 @@ describe('staff tools', () => {
   });
 
   test('locations can be edited; the node page lists its servers; an offline node raises an alert', async () => {
-    const page = await staffPage();
+    const page = await staffPage(b);
     await page.goto('/admin/locations');
     const row = page.locator('[data-testid="admin-location-row"]').first();
     await row.locator('[data-testid="location-edit"]').click();
@@ -363,7 +346,7 @@ describe('staff tools', () => {
     await page.context().close();
   });
   test('staff set the mail server and brand, send a test mail the SMTP server receives, and cannot require 2FA of staff without it themselves', async () => {
-    const page = await staffPage();
+    const page = await staffPage(b);
     await byTestId(page, 'nav-admin-settings').click();
     await byTestId(page, 'mail-form').waitFor();
     assert.match(await byTestId(page, 'mail-source').innerText(), /environment applies/);

@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { freePort } from '@oblako/testing';
-import type { StackOptions } from '@oblako/devstack';
+import { freePort, uniqueName } from '@oblako/testing';
+import { ApiClient, type StackOptions } from '@oblako/devstack';
 import { startE2E, type E2E } from '../e2e/support.js';
 
 /** Screenshots land here (git-ignored); the best are copied to docs/screenshots by hand. */
@@ -70,4 +70,27 @@ export async function logIn(page: Page, email: string, password: string): Promis
   await byTestId(page, 'login-password').fill(password);
   await byTestId(page, 'login-submit').click();
   await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+}
+
+/** The password of the customers the browser tests register. */
+export const CUSTOMER_PASSWORD = 'correct horse battery staple';
+
+/**
+ * A tenant registered over the API with its owner's e-mail verified: the e-mail, a client signed in as the owner,
+ * and the tenant's name, `<label> Hosting` (with a random suffix when `uniqueTenant`: tests that pick it out by name).
+ */
+export async function registerCustomer(b: BrowserE2E, label: string, opts: { uniqueTenant?: boolean } = {}): Promise<{ email: string; api: ApiClient; tenant: string }> {
+  const email = `${uniqueName(label)}@browser.test`;
+  const api = new ApiClient(b.stack.apiUrl);
+  const tenant = opts.uniqueTenant ? `${label} Hosting ${uniqueName('t').slice(-4)}` : `${label} Hosting`;
+  await api.register(email, CUSTOMER_PASSWORD, tenant);
+  await b.stack.verifyEmail(email);
+  return { email, api, tenant };
+}
+
+/** A page signed in as the seeded staff admin. */
+export async function staffPage(b: BrowserE2E, width?: number, height?: number): Promise<Page> {
+  const page = await newPage(b, width, height);
+  await logIn(page, 'admin@e2e.test', b.adminPassword);
+  return page;
 }
