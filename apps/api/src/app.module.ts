@@ -29,7 +29,7 @@ import { BillingCoreModule, BillingModule } from './billing/billing.module.js';
 import { ApiTokenStrategy, JwtStrategy } from './auth/strategies.js';
 import { AdminCatalogueController, AdminImageNodesController, CatalogueController } from './catalogue/catalogue.controller.js';
 import { CatalogueService } from './catalogue/catalogue.service.js';
-import { ImageVerificationService } from './images/image-verification.service.js';
+import { ImageProgressHandler, ImageVerificationService } from './images/image-verification.service.js';
 import { HeartbeatHistoryService } from './node-events/heartbeat-history.service.js';
 import { AdminNodeHeartbeatsController } from './node-events/heartbeat-history.controller.js';
 import { APP_CONFIG } from './common/config.provider.js';
@@ -197,7 +197,7 @@ class EventsOutModule {}
     // node events: each handler registers its kind (node-events/event-handlers.ts)
     NodeEventHandlers, NodeEventsConsumer, HeartbeatsService, TaskProgressHandler, TaskResultHandler, WireRefusedHandler, DomainStateHandler,
     NodeOrphansService, OrphanReportHandler,
-    UsageIngestHandler, UsageService, UsageRetentionService, TrafficQuotaService, ImageVerificationService, HeartbeatHistoryService,
+    UsageIngestHandler, UsageService, UsageRetentionService, TrafficQuotaService, ImageVerificationService, ImageProgressHandler, HeartbeatHistoryService,
   ],
   exports: [ServerOrdersService, ServerViewsService, TaskRunner, OutboxRelayService, NodeEventsConsumer, NodeEventHandlers, SnapshotsService, BackupsService, BackupStoreDeletesService],
 })

@@ -124,7 +124,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
   await usage?.start();
   const executor = new CommandExecutor(usage ? meteredHypervisor(timed, usage) : timed, provisioner, { stopGraceSeconds: config.stopGraceSeconds, agent, backups });
   // one cache per folder and process (its sweep of partial downloads must never meet another instance's fetch)
-  const images = new ImageVerifier(provisioner.imageCache ?? new ImageCache(join(config.dataDir, 'images'), { exec: execProgram }), config.nodeId);
+  const images = new ImageVerifier(provisioner.imageCache ?? new ImageCache(join(config.dataDir, 'images'), { exec: execProgram }), config.nodeId, (e) => bus.events.imageProgress(e));
   const commands = new CommandLoop({ config, subjects: s, bus, executor, queue, log, metrics, images, reportState: (id, state) => heartbeats.reportState(id, state) });
   heartbeats.start();
   commands.start();

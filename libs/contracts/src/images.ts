@@ -46,6 +46,24 @@ export const ImageStateEventSchema = z.object({
 });
 export type ImageStateEvent = z.infer<typeof ImageStateEventSchema>;
 
+/**
+ * A node's fetch of an image for an `image_verify` request, under way (advisory, fire and forget): sent at most every
+ * 2 s or every 5 % of the total, whichever comes first. The API keeps the latest per image and node for staff.
+ */
+export const ImageProgressEventSchema = z.object({
+  v: z.literal(WIRE_VERSION),
+  requestId: uuid,
+  nodeId,
+  imageId: uuid,
+  sha256,
+  /** Bytes received so far. */
+  bytes: z.number().int().min(0),
+  /** The whole file (HTTP Content-Length, the file's size), null when the source does not say. */
+  total: z.number().int().min(0).nullable(),
+  at: z.number(),
+});
+export type ImageProgressEvent = z.infer<typeof ImageProgressEventSchema>;
+
 /** Where an image stands on one node: `unverified` (never asked), `verifying` (asked), `verified`, `failed` (reason). */
 export const IMAGE_NODE_STATES = ['unverified', 'verifying', 'verified', 'failed'] as const;
 export type ImageNodeState = (typeof IMAGE_NODE_STATES)[number];
@@ -62,6 +80,9 @@ export interface ImageNodeStateView {
   checkedAt: string | null;
   /** When staff or the API last asked it (ISO 8601), null if never. */
   requestedAt: string | null;
+  /** While `verifying`: the bytes the node has fetched so far and the file's total (null: not said yet / unknown). */
+  progressBytes: number | null;
+  progressTotal: number | null;
 }
 
 const GiB = 1024 ** 3;

@@ -51,6 +51,8 @@ export const EventKind = {
   OrphanReport: 'orphan.report',
   /** A node's answer to `image_verify`: an image fetched and checked, or why not (`ImageStateEventSchema`, images.ts). */
   ImageState: 'image.state',
+  /** A node's download of an image it was asked to verify, under way: bytes so far and the total (`ImageProgressEventSchema`, images.ts). */
+  ImageProgress: 'image.progress',
   /** A node's answer to `store_delete`: a deleted server's backup removed from its store, or why not (backup-store-delete.ts). */
   StoreDeleted: 'backup.store_deleted',
 } as const;

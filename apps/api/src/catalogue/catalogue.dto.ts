@@ -131,4 +131,6 @@ export class ImageNodeStateDto implements ImageNodeStateView {
   @ApiProperty({ nullable: true, type: String, description: 'Why the last check failed' }) reason: string | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) checkedAt: string | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) requestedAt: string | null;
+  @ApiProperty({ nullable: true, type: Number, description: 'While verifying: bytes the node has fetched so far (null before its first report)' }) progressBytes: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: 'While verifying: the whole file in bytes, when the source says' }) progressTotal: number | null;
 }

@@ -36,6 +36,7 @@ import { DaemonInstance1796430500000 } from './migrations/1796430500000-daemon-i
 import { ImageSizeNeeds1796431000000 } from './migrations/1796431000000-image-size-needs.js';
 import { BackupChains1796432700000 } from './migrations/1796432700000-backup-chains.js';
 import { HourlySettlement1796433000000 } from './migrations/1796433000000-hourly-settlement.js';
+import { ImageFetchProgress1796433500000 } from './migrations/1796433500000-image-fetch-progress.js';
 
 export const MIGRATIONS = [
   InitialSchema1764000000000, Billing1764100000000, OrderIdempotency1764200000000, TenantServerLimit1764300000000, TenantSuspension1764400000000,
@@ -63,6 +64,7 @@ export const MIGRATIONS = [
   ImageSizeNeeds1796431000000,
   BackupChains1796432700000,
   HourlySettlement1796433000000,
+  ImageFetchProgress1796433500000,
 ];
 
 export interface DataSourceSettings {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import {
-  EventKind, IMAGE_VERIFY_OP, ImageStateEventSchema, WIRE_VERSION, type ImageNodeStateView, type ImageStateEvent, type ImageVerifyCommand,
+  EventKind, IMAGE_VERIFY_OP, ImageProgressEventSchema, ImageStateEventSchema, WIRE_VERSION, type ImageNodeStateView, type ImageProgressEvent, type ImageStateEvent, type ImageVerifyCommand,
 } from '@oblako/contracts';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
@@ -58,9 +58,9 @@ export class ImageVerificationService implements NodeEventHandler<ImageStateEven
   async statesOf(imageId: string): Promise<ImageNodeStateView[]> {
     const [image]: { sha256: string }[] = await this.ds.query('SELECT sha256 FROM images WHERE id = $1 AND deleted_at IS NULL', [imageId]);
     if (!image) throw new CatalogueError('image_not_found', `No image with id ${imageId}.`);
-    const rows: { node_id: string; node_name: string; location_id: string; state: string | null; sha256: string | null; reason: string | null; checked_at: Date | null; requested_at: Date | null }[] =
+    const rows: { node_id: string; node_name: string; location_id: string; state: string | null; sha256: string | null; reason: string | null; checked_at: Date | null; requested_at: Date | null; progress_bytes: string | null; progress_total: string | null }[] =
       await this.ds.query(
-        `SELECT n.id AS node_id, n.name AS node_name, n.location_id, v.state, v.sha256, v.reason, v.checked_at, v.requested_at
+        `SELECT n.id AS node_id, n.name AS node_name, n.location_id, v.state, v.sha256, v.reason, v.checked_at, v.requested_at, v.progress_bytes, v.progress_total
            FROM nodes n LEFT JOIN image_node_states v ON v.node_id = n.id AND v.image_id = $1
           ORDER BY n.name`,
         [imageId],
@@ -73,6 +73,8 @@ export class ImageVerificationService implements NodeEventHandler<ImageStateEven
         reason: current && r.state === 'failed' ? r.reason : null,
         checkedAt: current && r.checked_at ? new Date(r.checked_at).toISOString() : null,
         requestedAt: current && r.requested_at ? new Date(r.requested_at).toISOString() : null,
+        progressBytes: current && r.state === 'verifying' && r.progress_bytes !== null ? Number(r.progress_bytes) : null,
+        progressTotal: current && r.state === 'verifying' && r.progress_total !== null ? Number(r.progress_total) : null,
       };
     });
   }
@@ -146,12 +148,42 @@ export class ImageVerificationService implements NodeEventHandler<ImageStateEven
       await m.query(
         `INSERT INTO image_node_states (image_id, node_id, sha256, state, reason, request_id, requested_at)
          VALUES ($1, $2, $3, 'verifying', NULL, $4, now())
-         ON CONFLICT (image_id, node_id) DO UPDATE SET sha256 = EXCLUDED.sha256, state = 'verifying', reason = NULL, request_id = EXCLUDED.request_id, requested_at = now()`,
+         ON CONFLICT (image_id, node_id) DO UPDATE SET sha256 = EXCLUDED.sha256, state = 'verifying', reason = NULL, request_id = EXCLUDED.request_id, requested_at = now(),
+           progress_bytes = NULL, progress_total = NULL, progress_at = NULL`,
         [image.id, nodeId, image.sha256, requestId],
       );
       await alsoInTx?.(m);
     });
     const cmd: ImageVerifyCommand = { v: WIRE_VERSION, kind: IMAGE_VERIFY_OP, requestId, nodeId, imageId: image.id, url: image.url, sha256: image.sha256, format: image.format, issuedAt: Date.now() };
     await this.nats.js.publish(this.nats.subjects.nodeCommand(nodeId, IMAGE_VERIFY_OP), JSON.stringify(cmd), { msgID: requestId, timeout: 5000 });
+  }
+}
+
+/**
+ * `image.progress`: the node's download for the current request, under way. Only the latest is kept, per image and
+ * node, while that request is still `verifying` (a late or reordered one never moves the count back, nor touches an
+ * answered row); staff see it as "fetching 43 %". Advisory: the answer (`image.state`) is what counts.
+ */
+@Injectable()
+export class ImageProgressHandler implements NodeEventHandler<ImageProgressEvent>, OnModuleInit {
+  readonly kind = EventKind.ImageProgress;
+  readonly schema = ImageProgressEventSchema;
+
+  constructor(
+    @Inject(DataSource) private readonly ds: DataSource,
+    @Inject(NodeEventHandlers) private readonly registry: NodeEventHandlers,
+  ) {}
+
+  onModuleInit(): void {
+    this.registry.register(this);
+  }
+
+  async handle(nodeId: string, e: ImageProgressEvent): Promise<void> {
+    await this.ds.query(
+      `UPDATE image_node_states SET progress_bytes = $4, progress_total = $5, progress_at = now()
+        WHERE image_id = $1 AND node_id = $2 AND request_id = $3 AND sha256 = $6 AND state = 'verifying'
+          AND (progress_bytes IS NULL OR progress_bytes <= $4)`,
+      [e.imageId, nodeId, e.requestId, e.bytes, e.total, e.sha256],
+    );
   }
 }

@@ -70,6 +70,8 @@ export class ImageCache {
   private readonly verified = new Set<string>();
   /** One sweep per process, awaited by every fetch before it writes: it never sees a partial file of this process. */
   private swept: Promise<void> | undefined;
+  /** Listeners of every download's progress besides `opts.onProgress` (the image verifier's, per request). */
+  private readonly progressListeners = new Set<(image: { sha256: string }, bytes: number, total: number | null) => void>();
 
   constructor(
     readonly dir: string,
@@ -94,6 +96,17 @@ export class ImageCache {
     const info = JSON.parse((await this.opts.exec('qemu-img', ['info', '--output=json', path], { timeoutMs: 60_000 })).stdout) as { 'virtual-size'?: unknown };
     const v = info['virtual-size'];
     return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : null;
+  }
+
+  /** Hear every download's progress (at most every 500 ms and once at the end) until the returned function is called. */
+  listenProgress(fn: (image: { sha256: string }, bytes: number, total: number | null) => void): () => void {
+    this.progressListeners.add(fn);
+    return () => this.progressListeners.delete(fn);
+  }
+
+  private report(image: { sha256: string }, bytes: number, total: number | null): void {
+    this.opts.onProgress?.(image, bytes, total);
+    for (const fn of this.progressListeners) fn(image, bytes, total);
   }
 
   pathOf(image: Pick<ImageRef, 'sha256' | 'format'>): string {
@@ -147,7 +160,7 @@ export class ImageCache {
   private async download(url: URL, sha256: string, path: string, format: 'qcow2' | 'raw'): Promise<string> {
     const tmp = join(this.dir, `.fetch-${randomBytes(6).toString('hex')}`);
     const hash = createHash('sha256');
-    const onProgress = this.opts.onProgress;
+    const onProgress = (image: { sha256: string }, b: number, t: number | null) => this.report(image, b, t);
     let bytes = 0;
     let total: number | null = null;
     let lastReport = 0;
@@ -156,7 +169,7 @@ export class ImageCache {
         hash.update(chunk);
         bytes += chunk.length;
         const now = Date.now();
-        if (onProgress && now - lastReport >= 500) {
+        if (now - lastReport >= 500) {
           lastReport = now;
           onProgress({ sha256 }, bytes, total);
         }
@@ -190,7 +203,7 @@ export class ImageCache {
         if (url.protocol !== 'file:') throw new TransientFetchError(`fetching ${url.href} broke off after ${bytes} bytes: ${err instanceof Error ? err.message : String(err)}`);
         throw err;
       }
-      onProgress?.({ sha256 }, bytes, total ?? bytes);
+      onProgress({ sha256 }, bytes, total ?? bytes);
       const got = hash.digest('hex');
       if (got !== sha256) throw new ImageError(`image ${url.href} has sha256 ${got}, expected ${sha256}: not stored`);
       if (this.opts.exec) {

@@ -16,6 +16,7 @@ import {
   type Heartbeat,
   type OrphanReport,
   type ImageStateEvent,
+  type ImageProgressEvent,
   type StoreDeletedEvent,
   type Subjects,
   type TaskProgressEvent,
@@ -163,6 +164,11 @@ export class EventPublisher {
   /** The answer to a `store_delete` command (confirmed: the backup's row waits for it). */
   storeDeleted(e: StoreDeletedEvent): Promise<void> {
     return this.durable(this.s.nodeEvent(this.nodeId, EventKind.StoreDeleted), e);
+  }
+
+  /** An image download under way for `image_verify` (fire and forget, like task progress: advisory). */
+  imageProgress(e: ImageProgressEvent): void {
+    this.nc.publish(this.s.nodeEvent(this.nodeId, EventKind.ImageProgress), enc.encode(JSON.stringify(e)));
   }
 
   /** The answer to an `image_verify` command (confirmed: staff and the catalogue wait for it). */

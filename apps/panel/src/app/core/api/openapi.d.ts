@@ -3166,6 +3166,10 @@ export interface components {
             checkedAt: string | null;
             /** Format: date-time */
             requestedAt: string | null;
+            /** @description While verifying: bytes the node has fetched so far (null before its first report) */
+            progressBytes: number | null;
+            /** @description While verifying: the whole file in bytes, when the source says */
+            progressTotal: number | null;
         };
         NodeHeartbeatDto: {
             /**

@@ -11,7 +11,7 @@ import { errorMessage } from '../../core/api/api-error';
 import { ErrorBanner } from '../../shared/error-banner';
 import { LoadState } from '../../shared/load-state';
 import { StateChip } from '../../shared/state-chip';
-import { formatGiB, formatMiB, formatPlanPrice } from '../../shared/format';
+import { formatBytes, formatGiB, formatMiB, formatPlanPrice } from '../../shared/format';
 import { adminLoadError } from './admin-load';
 import { MatDialog } from '@angular/material/dialog';
 import { AnnouncerService } from '../../shared/announcer';
@@ -259,6 +259,10 @@ export class PlansPage extends AdminList<PlanView> {
             <mat-select formControlName="format" data-testid="image-format"><mat-option value="qcow2">qcow2</mat-option><mat-option value="raw">raw</mat-option></mat-select></mat-form-field>
           <mat-form-field class="wide"><mat-label>Download URL</mat-label><input matInput formControlName="url" required spellcheck="false" placeholder="https://…/debian-12.qcow2" data-testid="image-url" /></mat-form-field>
           <mat-form-field class="wide"><mat-label>SHA-256</mat-label><input matInput formControlName="sha256" required spellcheck="false" maxlength="64" data-testid="image-sha256" /></mat-form-field>
+          <mat-form-field><mat-label>Minimum disk (GiB)</mat-label><input matInput type="number" min="0" formControlName="minDiskGiB" data-testid="image-min-disk" />
+            <mat-hint>0: none; smaller plans are refused</mat-hint></mat-form-field>
+          <mat-form-field><mat-label>Minimum memory (MiB)</mat-label><input matInput type="number" min="0" formControlName="minMemoryMiB" data-testid="image-min-memory" />
+            <mat-hint>0: none</mat-hint></mat-form-field>
           <div class="ob-row"><button mat-flat-button type="submit" [disabled]="saving()" data-testid="image-submit">Add image</button></div>
         </form>
       }
@@ -274,6 +278,7 @@ export class PlansPage extends AdminList<PlanView> {
               @for (s of statesOf(i.id); track s.nodeId) {
                 <div class="node-state" data-testid="image-node-state" [attr.data-node]="s.nodeName" [attr.data-state]="s.state">
                   <span class="ob-name" [title]="s.nodeName">{{ s.nodeName }}</span> <ob-state-chip [state]="s.state" />
+                  @if (progressText(s); as p) {<span class="ob-muted small" data-testid="image-node-progress">{{ p }}</span>}
                   @if (s.state !== 'verifying') {
                     <button mat-button type="button" [disabled]="busy() === i.id + s.nodeId" (click)="verify(i, s)" data-testid="image-verify"
                       [attr.aria-label]="'Verify ' + i.name + ' on ' + s.nodeName + ' now'">Verify now</button>
@@ -307,6 +312,8 @@ export class ImagesPage extends AdminList<AdminImageView> {
     format: ['qcow2' as 'qcow2' | 'raw', Validators.required],
     url: ['', [Validators.required, Validators.maxLength(2000)]],
     sha256: ['', [Validators.required, Validators.pattern(/^[0-9a-fA-F]{64}$/)]],
+    minDiskGiB: [0, [Validators.min(0), Validators.max(65536), Validators.pattern(/^\d+$/)]],
+    minMemoryMiB: [0, [Validators.min(0), Validators.max(4 * 1024 * 1024), Validators.pattern(/^\d+$/)]],
   });
   constructor() {
     super();
@@ -320,6 +327,12 @@ export class ImagesPage extends AdminList<AdminImageView> {
   }
   statesOf(imageId: string): ImageNodeStateView[] {
     return this.nodeStates()[imageId] ?? [];
+  }
+  /** "fetching 43 % (12 MiB of 28 MiB)" while the node downloads it; null otherwise. */
+  progressText(s: ImageNodeStateView): string | null {
+    if (s.state !== 'verifying' || s.progressBytes === null) return null;
+    if (!s.progressTotal) return `fetching: ${formatBytes(s.progressBytes)} so far`;
+    return `fetching ${Math.floor((100 * s.progressBytes) / s.progressTotal)} % (${formatBytes(s.progressBytes)} of ${formatBytes(s.progressTotal)})`;
   }
   offeredToCustomers(imageId: string): boolean {
     return this.statesOf(imageId).some((s) => s.state === 'verified');
@@ -349,12 +362,12 @@ export class ImagesPage extends AdminList<AdminImageView> {
   create(): Promise<void> {
     this.form.markAllAsTouched();
     if (this.form.invalid) {
-      this.formError.set('Fill in every field; the SHA-256 is 64 hexadecimal characters.');
+      this.formError.set('Fill in every field; the SHA-256 is 64 hexadecimal characters; the minimums are whole numbers, 0 or more.');
       return Promise.resolve();
     }
     const v = this.form.getRawValue();
     return this.saveNew(
-      () => this.api.createImage({ ...v, name: v.name.trim(), osFamily: v.osFamily.trim(), version: v.version.trim(), url: v.url.trim(), sha256: v.sha256.toLowerCase(), active: true }),
+      () => this.api.createImage({ ...v, name: v.name.trim(), osFamily: v.osFamily.trim(), version: v.version.trim(), url: v.url.trim(), sha256: v.sha256.toLowerCase(), minDiskGiB: Number(v.minDiskGiB) || 0, minMemoryMiB: Number(v.minMemoryMiB) || 0, active: true }),
       () => this.form.reset(),
     );
   }
