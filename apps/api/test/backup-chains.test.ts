@@ -89,7 +89,15 @@ test('backup chains: full, then incrementals against the newest ready one; the r
   assert.match(afterRestore.fullReason, /a backup restore ran since the last backup/);
 
   // the chain's limit (staff's incrementalChainMax, here 3 backups): the fourth starts a new chain
-  await h.ds.query(`INSERT INTO settings (key, value) VALUES ('backups', '{"incrementalChainMax": 3}'::jsonb) ON CONFLICT (key) DO UPDATE SET value = settings.value || EXCLUDED.value`);
+  const settings = '/api/v1/admin/settings/backups';
+  assert.equal((await h.http('GET', settings, { token: staff })).body.incrementalChainMax, 7, 'the default');
+  const bad = await h.http('PUT', settings, { token: staff, body: { deletedServerGraceDays: 7, incrementalChainMax: 0 } });
+  assert.equal(bad.status, 400, JSON.stringify(bad.body));
+  assert.match(JSON.stringify(bad.body), /incrementalChainMax must be from 1 to 30/);
+  assert.equal((await h.http('PUT', settings, { token: staff, body: { deletedServerGraceDays: 7, incrementalChainMax: 3 } })).status, 200);
+  const kept = await h.http('PUT', settings, { token: staff, body: { deletedServerGraceDays: 9 } });
+  assert.deepEqual(kept.body, { deletedServerGraceDays: 9, incrementalChainMax: 3 }, 'a PUT without it keeps the stored one');
+  assert.equal((await h.http('PUT', settings, { token: a.token, body: { deletedServerGraceDays: 7, incrementalChainMax: 30 } })).status, 403, 'customers are not staff');
   const c1 = await backUp();
   const c2 = await backUp();
   assert.deepEqual([c1.parentId, c2.parentId], [afterRestore.id, c1.id]);

@@ -85,16 +85,16 @@ test('backup schedule: defaults until saved, then daily or weekly with a UTC win
 test('staff set how long a deleted server\'s backups are kept (default 7 days); customers cannot', async () => {
   const staff = await h.login(ADMIN.email, ADMIN.password);
   const path = '/api/v1/admin/settings/backups';
-  assert.deepEqual((await h.http('GET', path, { token: staff })).body, { deletedServerGraceDays: 7 });
+  assert.deepEqual((await h.http('GET', path, { token: staff })).body, { deletedServerGraceDays: 7, incrementalChainMax: 7 });
   for (const v of [-1, 366, 2.5, '7']) {
     const r = await h.http('PUT', path, { token: staff, body: { deletedServerGraceDays: v } });
     assert.equal(r.status, 400, `${v}: ${JSON.stringify(r.body)}`);
     assert.match(JSON.stringify(r.body), /deletedServerGraceDays/);
   }
-  assert.deepEqual((await h.http('PUT', path, { token: staff, body: { deletedServerGraceDays: 14 } })).body, { deletedServerGraceDays: 14 });
-  assert.deepEqual((await h.http('GET', path, { token: staff })).body, { deletedServerGraceDays: 14 });
+  assert.deepEqual((await h.http('PUT', path, { token: staff, body: { deletedServerGraceDays: 14 } })).body, { deletedServerGraceDays: 14, incrementalChainMax: 7 });
+  assert.deepEqual((await h.http('GET', path, { token: staff })).body, { deletedServerGraceDays: 14, incrementalChainMax: 7 });
   const customer = await h.register('grace-customer');
   assert.equal((await h.http('PUT', path, { token: customer.token, body: { deletedServerGraceDays: 0 } })).status, 403);
   const audit = await h.ds.query(`SELECT details FROM audit_log WHERE action = 'settings.backups'`);
-  assert.deepEqual(audit.map((r: { details: unknown }) => r.details), [{ deletedServerGraceDays: 14 }]);
+  assert.deepEqual(audit.map((r: { details: unknown }) => r.details), [{ deletedServerGraceDays: 14, incrementalChainMax: 7 }]);
 });

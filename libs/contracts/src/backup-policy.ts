@@ -91,6 +91,11 @@ export const BACKUP_SCHEDULE_DEFAULT = { enabled: false, frequency: 'daily' as B
 export interface BackupSettingsView {
   /** Backups of a deleted server are kept this many days, then removed (0: removed with the server). */
   deletedServerGraceDays: number;
+  /**
+   * How many backups one chain may hold (the full one and its incrementals) before a new full chain starts; 1 = every
+   * backup full. Always answered; a PUT without it keeps what is stored.
+   */
+  incrementalChainMax?: number;
 }
 export const BACKUP_GRACE_DAYS_DEFAULT = 7;
 /**

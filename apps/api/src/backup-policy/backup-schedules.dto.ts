@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { BACKUP_FREQUENCIES, BACKUP_GRACE_DAYS_MAX, RETENTION_MAX, type BackupFrequency, type BackupScheduleView, type BackupSettingsView, type RetentionPolicy } from '@oblako/contracts';
+import { BACKUP_FREQUENCIES, BACKUP_GRACE_DAYS_MAX, BACKUP_INCREMENTAL_CHAIN_MAX, RETENTION_MAX, type BackupFrequency, type BackupScheduleView, type BackupSettingsView, type RetentionPolicy } from '@oblako/contracts';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsObject, Max, Min, ValidateIf, ValidateNested } from 'class-validator';
 
@@ -49,5 +49,8 @@ export class PutBackupScheduleDto {
 export class BackupSettingsDto implements BackupSettingsView {
   @ApiProperty({ minimum: 0, maximum: BACKUP_GRACE_DAYS_MAX, description: 'Backups of a deleted server are kept this many days (0: removed with the server)' })
   @apply(whole('deletedServerGraceDays', 0, BACKUP_GRACE_DAYS_MAX)) deletedServerGraceDays: number;
+  @ApiPropertyOptional({ minimum: 1, maximum: BACKUP_INCREMENTAL_CHAIN_MAX, description: 'Backups one chain may hold (a full one and its incrementals) before a new full chain starts; 1 = every backup full. Left out: kept as stored (default 7)' })
+  @ValidateIf((o: BackupSettingsDto) => o.incrementalChainMax !== undefined)
+  @apply(whole('incrementalChainMax', 1, BACKUP_INCREMENTAL_CHAIN_MAX)) incrementalChainMax?: number;
 }
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
-  BACKUP_GRACE_DAYS_DEFAULT, BACKUP_SCHEDULE_DEFAULT, RETENTION_DEFAULT, type BackupFrequency, type BackupScheduleView, type BackupSettingsView, type RetentionPolicy,
+  BACKUP_GRACE_DAYS_DEFAULT, BACKUP_INCREMENTAL_CHAIN_DEFAULT, BACKUP_INCREMENTAL_CHAIN_MAX, BACKUP_SCHEDULE_DEFAULT, RETENTION_DEFAULT, type BackupFrequency, type BackupScheduleView, type BackupSettingsView, type RetentionPolicy,
 } from '@oblako/contracts';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
@@ -88,16 +88,21 @@ export class BackupSchedulesService {
   async settings(m: Pick<EntityManager, 'query'> = this.ds): Promise<BackupSettingsView> {
     const [row]: { value: Partial<BackupSettingsView> }[] = await m.query('SELECT value FROM settings WHERE key = $1', [BACKUP_SETTINGS_KEY]);
     const days = row?.value?.deletedServerGraceDays;
-    return { deletedServerGraceDays: typeof days === 'number' ? days : BACKUP_GRACE_DAYS_DEFAULT };
+    const chain = row?.value?.incrementalChainMax;
+    return {
+      deletedServerGraceDays: typeof days === 'number' ? days : BACKUP_GRACE_DAYS_DEFAULT,
+      incrementalChainMax: typeof chain === 'number' && Number.isInteger(chain) && chain >= 1 && chain <= BACKUP_INCREMENTAL_CHAIN_MAX ? chain : BACKUP_INCREMENTAL_CHAIN_DEFAULT,
+    };
   }
 
   async saveSettings(actor: Actor, s: BackupSettingsView): Promise<BackupSettingsView> {
     await this.ds.transaction(async (m) => {
+      const incrementalChainMax = s.incrementalChainMax ?? (await this.settings(m)).incrementalChainMax;
       await m.query(
         `INSERT INTO settings (key, value, updated_by) VALUES ($1, $2::jsonb, $3) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now(), updated_by = EXCLUDED.updated_by`,
-        [BACKUP_SETTINGS_KEY, JSON.stringify({ deletedServerGraceDays: s.deletedServerGraceDays }), actor.userId],
+        [BACKUP_SETTINGS_KEY, JSON.stringify({ deletedServerGraceDays: s.deletedServerGraceDays, incrementalChainMax }), actor.userId],
       );
-      await this.audit.record(m, { tenantId: null, actorUserId: actor.userId, actorKind: 'staff', action: 'settings.backups', targetType: 'settings', targetId: null, ip: actor.ip, details: { deletedServerGraceDays: s.deletedServerGraceDays } });
+      await this.audit.record(m, { tenantId: null, actorUserId: actor.userId, actorKind: 'staff', action: 'settings.backups', targetType: 'settings', targetId: null, ip: actor.ip, details: { deletedServerGraceDays: s.deletedServerGraceDays, incrementalChainMax } });
     });
     return this.settings();
   }

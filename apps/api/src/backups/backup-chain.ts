@@ -1,4 +1,5 @@
-import { BACKUP_CHAIN_LINKS_MAX, BACKUP_INCREMENTAL_CHAIN_DEFAULT, type BackupChainLink } from '@oblako/contracts';
+import { BACKUP_CHAIN_LINKS_MAX, BACKUP_INCREMENTAL_CHAIN_DEFAULT, BACKUP_INCREMENTAL_CHAIN_MAX, type BackupChainLink } from '@oblako/contracts';
+import { BACKUP_SETTINGS_KEY } from '../backup-policy/backup-schedules.service.js';
 import type { EntityManager } from 'typeorm';
 import type { ServerEntity } from '../servers/server.entities.js';
 import { BackupError } from './backups.errors.js';
@@ -13,11 +14,11 @@ export const CHAIN_BREAKING_OPS = ['backup_restore', 'rebuild', 'resize', 'snaps
 /** What the next backup of a server should be: incremental against `parentId`, or full (`reason` says why). */
 export type ChainDecision = { parentId: string; reason: null } | { parentId: null; reason: string | null };
 
-/** The settings row's chain length (full + incrementals), or the default; 1 means every backup is full. */
+/** Staff's chain length (full + incrementals, `incrementalChainMax` of the backup settings), or the default; 1 = all full. */
 export async function chainLimit(m: Pick<EntityManager, 'query'>): Promise<number> {
-  const [row]: { value: { incrementalChainMax?: unknown } }[] = await m.query(`SELECT value FROM settings WHERE key = 'backups'`);
+  const [row]: { value: { incrementalChainMax?: unknown } }[] = await m.query(`SELECT value FROM settings WHERE key = $1`, [BACKUP_SETTINGS_KEY]);
   const v = row?.value?.incrementalChainMax;
-  return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v < BACKUP_CHAIN_LINKS_MAX ? v : BACKUP_INCREMENTAL_CHAIN_DEFAULT;
+  return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= BACKUP_INCREMENTAL_CHAIN_MAX ? v : BACKUP_INCREMENTAL_CHAIN_DEFAULT;
 }
 
 /**

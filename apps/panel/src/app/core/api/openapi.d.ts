@@ -3634,6 +3634,8 @@ export interface components {
         BackupSettingsDto: {
             /** @description Backups of a deleted server are kept this many days (0: removed with the server) */
             deletedServerGraceDays: number;
+            /** @description Backups one chain may hold (a full one and its incrementals) before a new full chain starts; 1 = every backup full. Left out: kept as stored (default 7) */
+            incrementalChainMax?: number;
         };
         TenantBackupDto: {
             /** Format: uuid */
