@@ -7,7 +7,7 @@ import { BACKUP_ENGINE, BackupPolicyClock, BackupScheduler, type BackupEngine } 
 import { BackupsEngineAdapter } from '../src/backups/backups-engine.adapter.js';
 import { BackupsService } from '../src/backups/backups.service.js';
 import { FakeNode, type FakeOutcome } from './support/fake-node.js';
-import { ADMIN, startHarness, type Harness } from './support/harness.js';
+import { ADMIN, startHarness, type Harness, type HttpResult } from './support/harness.js';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGHzH9n07OGOJKwbUH3NRS15INZCUvwcN0itAFhTZZ2/';
 const SHA = 'a'.repeat(64);
@@ -268,6 +268,19 @@ test('restore into a new server: an order whose create carries the backup; also 
   assert.equal(elsewhere.status, 409);
   assert.equal(elsewhere.body.code, 'backup_other_location');
 
+  // a live server's backup restores into a new server too (the panel offers it on the server's page): the order's path,
+  // the create carries the backup; the backed-up server runs on and takes no task
+  const sourceTasks = (await h.http('GET', `/api/v1/servers/${id}/tasks`, { token: a.token })).body.length as number;
+  const live = await h.http('POST', `/api/v1/backups/${backupId}/restore-to-new`, { token: a.token, body: { hostname: 'rtn-live', planId: h.seed.planIds.medium, locationId: h.seed.locationId, rootPassword: 'correct-horse-1' } });
+  assert.equal(live.status, 202, JSON.stringify(live.body));
+  assert.equal(live.body.location.id, h.seed.locationId);
+  await h.waitIdle(a.token, live.body.id, 'running');
+  const liveCreate = node.received.find((c) => c.op === 'create' && c.serverId === live.body.id) as Extract<NodeCommand, { op: 'create' }>;
+  assert.deepEqual(liveCreate.restore?.backup, { id: backupId, serverId: id, sha256: SHA });
+  assert.equal(liveCreate.spec.diskGiB, 60, 'the medium plan holds the 60 GiB disk exactly');
+  assert.equal((await h.http('GET', `/api/v1/servers/${id}`, { token: a.token })).body.state, 'running', 'the backed-up server is not touched');
+  assert.equal((await h.http('GET', `/api/v1/servers/${id}/tasks`, { token: a.token })).body.length, sourceTasks, 'no task ran on it');
+
   // delete the server: its backup stays, listed as a deleted server's with its grace
   assert.equal((await h.http('DELETE', `/api/v1/servers/${id}`, { token: a.token })).status, 202);
   await h.waitIdle(a.token, id, 'deleted');
@@ -386,4 +399,42 @@ test('a deleted server\'s backups: the customer\'s DELETE and the grace expiry g
   assert.ok(node.storeDeletes.some((c) => c.backup.id === ids[2]));
   const [sys] = await h.ds.query(`SELECT actor_kind FROM audit_log WHERE target_id = $1 AND action = 'backup.delete'`, [ids[2]]);
   assert.equal(sys.actor_kind, 'system');
+});
+
+test('a customer\'s DELETE of a deleted server\'s backup is a 202 even when the node confirms before the API has answered (the row already gone)', async () => {
+  await ensureStore();
+  await h.ds.query(`UPDATE nodes SET state = 'online', last_heartbeat_at = now() WHERE id = $1`, [h.seed.nodeId]);
+  const a = await h.register('sdq');
+  const id = await h.orderRunning(a.token, 'sdq-src');
+  const made = await h.http('POST', `/api/v1/servers/${id}/backups`, { token: a.token });
+  assert.equal(made.status, 202, JSON.stringify(made.body));
+  await h.waitIdle(a.token, id, 'running');
+  assert.equal((await h.http('DELETE', `/api/v1/servers/${id}`, { token: a.token })).status, 202);
+  await h.waitIdle(a.token, id, 'deleted');
+  node.storeDeleteAnswer = { ok: true };
+  const present = async () => (await h.ds.query('SELECT 1 FROM backups WHERE id = $1', [made.body.id])).length > 0;
+
+  // The order the race took under load (2 of 6 runs answered 404): the node's confirmation lands before the API has
+  // written its answer. A transaction holding the settings table (read for the backup's view) keeps the API's own reads
+  // of the view waiting; it is let go once the row is gone, or after 3 s when nothing gets that far without the view.
+  const lock = h.ds.createQueryRunner();
+  await lock.connect();
+  let res: HttpResult<{ id: string; state: string; serverDeleted: boolean }>;
+  try {
+    await lock.startTransaction();
+    await lock.query('LOCK TABLE settings IN ACCESS EXCLUSIVE MODE');
+    const pending = h.http<{ id: string; state: string; serverDeleted: boolean }>('DELETE', `/api/v1/backups/${made.body.id}`, { token: a.token });
+    await until('the node to confirm first', async () => !(await present()), 3000).catch(() => undefined);
+    await lock.rollbackTransaction();
+    res = await pending;
+  } finally {
+    if (lock.isTransactionActive) await lock.rollbackTransaction();
+    await lock.release();
+  }
+  assert.equal(res.status, 202, JSON.stringify(res.body));
+  assert.equal(res.body.id, made.body.id);
+  assert.equal(res.body.state, 'deleting');
+  assert.equal(res.body.serverDeleted, true);
+  await until('the row gone once the node confirmed', async () => !(await present()));
+  assert.ok(node.storeDeletes.some((c) => c.backup.id === made.body.id));
 });

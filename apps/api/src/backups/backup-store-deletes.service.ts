@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { EventKind, STORE_DELETE_OP, StoreDeleteCommandSchema, StoreDeletedEventSchema, WIRE_VERSION, type StoreDeletedEvent } from '@oblako/contracts';
+import { EventKind, STORE_DELETE_OP, StoreDeleteCommandSchema, StoreDeletedEventSchema, WIRE_VERSION, type StoreDeleteCommand, type StoreDeletedEvent } from '@oblako/contracts';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import type { OperationActor } from '../common/request-context.js';
@@ -40,16 +40,17 @@ export class BackupStoreDeletesService implements NodeEventHandler<StoreDeletedE
 
   /**
    * Ask a node to delete the backup (of a deleted server) from its store. A request still fresh is not sent twice;
-   * one older than {@link STORE_DELETE_RETELL_SECONDS} is sent again. Answers the backup as it is now (`deleting`).
+   * one older than {@link STORE_DELETE_RETELL_SECONDS} is sent again. Answers the backup as it was asked (`deleting`), not
+   * read again: the node may answer before this returns, and the row is gone then.
    */
   async request(backupId: string, actor: OperationActor, tenantId?: string): Promise<BackupEntity> {
-    const sent = await this.ds.transaction(async (m) => {
+    const sent: { b: BackupEntity; command: StoreDeleteCommand | null; nodeId: string | null } = await this.ds.transaction(async (m) => {
       const b = await m.findOne(BackupEntity, { where: { id: backupId, ...(tenantId ? { tenantId } : {}) }, lock: { mode: 'pessimistic_write' } });
       if (!b) throw new BackupError('backup_not_found', 'No backup with that id in this team.');
       const [fresh]: { fresh: boolean }[] = await m.query(
         `SELECT delete_requested_at > now() - make_interval(secs => $2) AS fresh FROM backups WHERE id = $1`, [b.id, STORE_DELETE_RETELL_SECONDS],
       );
-      if (b.state === 'deleting' && fresh?.fresh) return null;
+      if (b.state === 'deleting' && fresh?.fresh) return { b, command: null, nodeId: null };
       if (b.state !== 'ready' && b.state !== 'failed' && b.state !== 'deleting') throw new BackupError('backup_not_ready', `The backup is ${b.state}; wait until it has finished.`);
       await refuseInUse(m, b.id);
       await refuseParentOfLive(m, b.id);
@@ -69,14 +70,16 @@ export class BackupStoreDeletesService implements NodeEventHandler<StoreDeletedE
       const command = StoreDeleteCommandSchema.parse({
         v: WIRE_VERSION, kind: STORE_DELETE_OP, requestId, nodeId: node.id, store: storeRef(store), backup: { id: b.id, serverId: b.serverId }, issuedAt: Date.now(),
       });
-      return { command, nodeId: node.id };
+      b.state = 'deleting';
+      return { b, command, nodeId: node.id };
     });
-    if (sent) {
+    if (sent.command && sent.nodeId) {
       // a publish that fails leaves the request unanswered: it is sent again after the retell time
       await this.nats.js.publish(this.nats.subjects.nodeCommand(sent.nodeId, STORE_DELETE_OP), JSON.stringify(sent.command), { msgID: sent.command.requestId, timeout: 5000 })
         .catch((err: unknown) => this.logger.warn(`store_delete of backup ${backupId} not sent yet: ${(err as Error).message}`));
     }
-    return this.ds.getRepository(BackupEntity).findOneByOrFail({ id: backupId });
+    // as it was when asked: the node may have confirmed already and the row be gone (a done delete, not an error)
+    return sent.b;
   }
 
   /** The node's answer, for the request it answers only (a stale answer changes nothing). */

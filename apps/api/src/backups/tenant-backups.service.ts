@@ -38,9 +38,11 @@ export class TenantBackupsService {
   ) {}
 
   /** The tenant's backups, newest first; `serverDeleted` keeps only those of deleted (true) or live (false) servers. */
-  async list(tenantId: string, serverDeleted?: boolean): Promise<TenantBackupView[]> {
+  async list(tenantId: string, serverDeleted?: boolean, backupId?: string): Promise<TenantBackupView[]> {
     const graceDays = (await this.schedules.settings()).deletedServerGraceDays;
-    const filter = serverDeleted === undefined ? '' : `AND ${serverDeleted ? '' : 'NOT '}(${DELETED_SQL})`;
+    const params: unknown[] = [tenantId];
+    let filter = serverDeleted === undefined ? '' : `AND ${serverDeleted ? '' : 'NOT '}(${DELETED_SQL})`;
+    if (backupId) filter += ` AND b.id = $${params.push(backupId)}`;
     const raw: Record<string, unknown>[] = await this.ds.query(
       `SELECT b.*, t.state AS task_state, st.location_id, ${DELETED_SQL} AS server_deleted, COALESCE(s.deleted_at, s.updated_at) AS server_deleted_at
          FROM backups b
@@ -49,7 +51,7 @@ export class TenantBackupsService {
          LEFT JOIN tasks t ON t.id = b.task_id
         WHERE b.tenant_id = $1 ${filter}
         ORDER BY b.created_at DESC, b.id DESC`,
-      [tenantId],
+      params,
     );
     const repo = this.ds.getRepository(BackupEntity);
     return raw.map((r) => {
@@ -65,17 +67,21 @@ export class TenantBackupsService {
 
   /**
    * Delete one of the tenant's backups: a live server's through its `backup_delete` task, a deleted server's through a
-   * `store_delete` node command (BackupStoreDeletesService). Answers the backup as it is now (`deleting`).
+   * `store_delete` node command (BackupStoreDeletesService); both put it in `deleting`. Answers the backup as read
+   * before the delete was asked, in `deleting`, and does not read it again: a quick node may have confirmed by then and
+   * the row be gone, which is a done delete, not a missing backup (the re-read answered the customer's 202 as a 404
+   * under load, when the node's answer came in before it).
    */
   async remove(tenantId: string, actor: Actor, backupId: string): Promise<TenantBackupView> {
-    const backup = await this.ds.getRepository(BackupEntity).findOneBy({ id: backupId, tenantId });
-    if (!backup) throw backupNotFound();
-    const [server]: { deleted: boolean }[] = await this.ds.query(`SELECT ${DELETED_SQL} AS deleted FROM (SELECT 1) x LEFT JOIN servers s ON s.id = $1`, [backup.serverId]);
-    if (server?.deleted) await this.storeDeletes.request(backupId, actor, tenantId);
-    else await this.backups.remove(tenantId, actor, backup.serverId, backupId);
-    const [view] = (await this.list(tenantId)).filter((v) => v.id === backupId);
-    if (!view) throw backupNotFound();
-    return view;
+    const before = await this.one(tenantId, backupId);
+    if (!before) throw backupNotFound();
+    if (before.serverDeleted) await this.storeDeletes.request(backupId, actor, tenantId);
+    else await this.backups.remove(tenantId, actor, before.serverId, backupId);
+    return { ...before, state: 'deleting' };
+  }
+
+  private async one(tenantId: string, backupId: string): Promise<TenantBackupView | undefined> {
+    return (await this.list(tenantId, undefined, backupId))[0];
   }
 
   /**
