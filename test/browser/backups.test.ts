@@ -161,6 +161,7 @@ describe('backups', () => {
     const ready = backupRow(page, 'ready');
     await ready.waitFor();
     assert.equal(await ready.getAttribute('data-trigger'), 'scheduled');
+    assert.equal((await ready.locator('[data-testid="backup-kind"]').innerText()).trim(), 'full', 'what kind of backup it is');
     assert.equal((await ready.locator('[data-testid="backup-size"]').innerText()).trim(), '118 MiB');
     assert.equal((await ready.locator('[data-testid="backup-duration"]').innerText()).trim(), '3 min 5 s');
     const shaCell = ready.locator('[data-testid="backup-sha"]');
@@ -291,6 +292,127 @@ describe('backups', () => {
     }
     await waitFor('the row back to ready after the refusal', async () => (await row.getAttribute('data-state')) === 'ready', { timeoutMs: 15_000 });
     await page.context().close();
+  });
+
+  test('a live server\'s backup restores into a new server from the server page: a plan that holds the disk, a login, the API\'s refusal shown; the server itself is untouched', async () => {
+    const c = await customer('bknew');
+    const server = await runningServer(c.api, 'live-web-1');
+    const storeName = uniqueName('bknew-store');
+    const store = await b.admin.ok<{ id: string }>('POST', '/api/v1/admin/backup-stores', {
+      locationId: b.stack.seed.locationId, name: storeName, host: 'store3.example.net', port: 22, username: 'oblako', basePath: '/srv/oblako-backups', hostKey: `store3.example.net ${KEY}`,
+    });
+    // a ready backup of a 40 GiB disk and a failed one, as a node with disks records them (this stack's node cannot make one)
+    const db = new pg.Client({ connectionString: b.stack.databaseUrl });
+    await db.connect();
+    let readyId = '';
+    try {
+      readyId = (await db.query(
+        `INSERT INTO backups (tenant_id, server_id, server_name, store_id, node_id, state, kind, trigger, size_bytes, virtual_size_bytes, bytes_moved, sha256, duration_ms, created_at, finished_at)
+         SELECT tenant_id, id, hostname, $2, node_id, 'ready', 'full', 'manual', 2147483648, 42949672960, 2147483648, $3, 42000, now() - interval '3 hours', now() - interval '3 hours' FROM servers WHERE id = $1 RETURNING id`,
+        [server.id, store.id, 'cd'.repeat(32)],
+      )).rows[0].id;
+      await db.query(
+        `INSERT INTO backups (tenant_id, server_id, server_name, store_id, node_id, state, kind, trigger, error, created_at, finished_at)
+         SELECT tenant_id, id, hostname, $2, node_id, 'failed', 'full', 'scheduled', 'store_unreachable: Connection refused', now() - interval '2 hours', now() - interval '2 hours' FROM servers WHERE id = $1`,
+        [server.id, store.id],
+      );
+    } finally {
+      await db.end();
+    }
+    const page = await newPage(b);
+    await logIn(page, c.email, PASSWORD);
+    await page.goto(`/servers/${server.id}`);
+    const ready = backupRow(page, 'ready');
+    await ready.waitFor();
+    assert.equal(await backupRow(page, 'failed').locator('[data-testid="backup-restore-new"]').isDisabled(), true, 'a failed backup cannot be restored into a new server either');
+
+    // the API has the last word: the backup stopped being ready while the dialog was open, and the section says so
+    await ready.locator('[data-testid="backup-restore-new"]').click();
+    const dialog = page.locator('mat-dialog-container');
+    await dialog.waitFor();
+    assert.match(await dialog.innerText(), new RegExp(`backup of live-web-1 .*in ${server.location.name}, where the backup is kept`));
+    assert.equal(await byTestId(page, 'restore-new-plan-Small').isDisabled(), true, 'a 20 GiB plan cannot hold a 40 GiB disk');
+    assert.equal(await byTestId(page, 'restore-new-plan-Medium').isChecked(), true, 'the first plan that fits is chosen');
+    assert.equal(await byTestId(page, 'restore-new-hostname').inputValue(), 'live-web-1-restored');
+    await byTestId(page, 'restore-new-root-password-input').fill('restored-root-pw-42');
+    await byTestId(page, 'restore-new-root-password-again').fill('restored-root-pw-42');
+    await shot(page, '61-restore-live-backup-into-new-server');
+    const db2 = new pg.Client({ connectionString: b.stack.databaseUrl });
+    await db2.connect();
+    try {
+      await db2.query(`UPDATE backups SET state = 'deleting' WHERE id = $1`, [readyId]);
+      await byTestId(page, 'restore-new-submit').click();
+      await waitFor('the refusal', async () => /only a ready backup can be restored/.test(await byTestId(page, 'backup-error').innerText().catch(() => '')), { timeoutMs: 15_000 });
+      assert.equal(new URL(page.url()).pathname, `/servers/${server.id}`, 'still on the server\'s page');
+      assert.equal((await c.api.ok<{ items: ServerView[] }>('GET', '/api/v1/servers')).items.length, 1, 'no server ordered');
+      await db2.query(`UPDATE backups SET state = 'ready' WHERE id = $1`, [readyId]);
+    } finally {
+      await db2.end();
+    }
+    await page.reload();
+    await ready.waitFor();
+
+    // confirmed: the new server's page, created from the backup in its location; the backed-up server runs on as it was
+    await ready.locator('[data-testid="backup-restore-new"]').click();
+    await dialog.waitFor();
+    await byTestId(page, 'restore-new-plan-Large').check();
+    await byTestId(page, 'restore-new-root-password-input').fill('restored-root-pw-42');
+    await byTestId(page, 'restore-new-root-password-again').fill('restored-root-pw-42');
+    await byTestId(page, 'restore-new-submit').click();
+    await page.waitForURL((u) => /^\/servers\/[0-9a-f-]{36}$/.test(u.pathname) && !u.pathname.endsWith(server.id));
+    await waitFor('the new host name', async () => (await byTestId(page, 'server-hostname').innerText().catch(() => '')) === 'live-web-1-restored');
+    const newId = page.url().split('/').at(-1)!;
+    const created = await c.api.ok<ServerView>('GET', `/api/v1/servers/${newId}`);
+    assert.equal(created.plan.name, 'Large');
+    assert.equal(created.location.id, server.location.id);
+    const [createTask] = await c.api.ok<{ op: string }[]>('GET', `/api/v1/servers/${newId}/tasks`);
+    assert.equal(createTask?.op, 'create');
+    assert.equal((await c.api.ok<ServerView>('GET', `/api/v1/servers/${server.id}`)).state, 'running', 'the backed-up server is not touched');
+    assert.deepEqual((await c.api.ok<{ op: string }[]>('GET', `/api/v1/servers/${server.id}/tasks`)).map((t) => t.op), ['create'], 'no task ran on it');
+    await page.context().close();
+
+    // staff see what the store holds: both backups counted, the ready one's 2 GiB used
+    const staff = await staffPage();
+    await staff.goto('/admin/backup-stores');
+    const storeRow = staff.locator(`[data-testid="backup-store-row"][data-name="${storeName}"]`);
+    await storeRow.waitFor();
+    assert.equal((await storeRow.locator('[data-testid="backup-store-count"]').innerText()).trim(), '2');
+    assert.equal(await storeRow.locator('[data-testid="backup-store-count"]').getAttribute('title'), '1 ready, 1 being made, failed or deleting');
+    assert.equal((await storeRow.locator('[data-testid="backup-store-used"]').innerText()).trim(), '2.0 GiB');
+    await staff.context().close();
+  });
+
+  test('staff see the scheduled backups that did not start in their last window, with the reason, next to the failed backups', async () => {
+    const c = await customer('bkns');
+    const server = await runningServer(c.api, 'nostart-web-1');
+    // a window open now; the server is held by staff (suspended), so the scheduler cannot start its backup
+    await c.api.ok('PUT', `/api/v1/servers/${server.id}/backup-schedule`, {
+      enabled: true, frequency: 'daily', windowStartHour: new Date().getUTCHours(), windowHours: 2, retention: { keepLast: 3, keepDaily: 0, keepWeekly: 0, keepMonthly: 0 },
+    });
+    await b.admin.ok('POST', `/api/v1/admin/servers/${server.id}/suspend`, { reason: 'test: a backup that cannot start' });
+    await waitForState(c.api, server.id, 'suspended', 30_000);
+    // the stack's scheduler sweeps every 30 s
+    const reason = await waitFor('the window claimed and refused', async () => (await c.api.ok<{ lastError: string | null }>('GET', `/api/v1/servers/${server.id}/backup-schedule`)).lastError ?? undefined, { timeoutMs: 75_000 });
+    assert.match(reason, /suspended/);
+
+    const staff = await staffPage();
+    await staff.goto('/admin/tasks');
+    await byTestId(staff, 'failed-tasks-page').waitFor();
+    assert.equal(await byTestId(staff, 'not-started-backups').count(), 0, 'not with all failed tasks');
+    await byTestId(staff, 'failed-tasks-state').click();
+    await staff.locator('mat-option', { hasText: 'failed backups' }).click();
+    const row = staff.locator('[data-testid="not-started-row"][data-hostname="nostart-web-1"]');
+    await row.waitFor();
+    assert.equal((await row.locator('[data-testid="not-started-reason"]').innerText()).trim(), reason, 'the scheduler\'s own reason');
+    assert.match(await row.innerText(), /bkns Hosting/);
+    assert.match(await row.innerText(), /suspended/);
+    await byTestId(staff, 'not-started-backups').scrollIntoViewIfNeeded();
+    await shot(staff, '62-admin-backups-not-started');
+    // the customer is not staff: the list is not theirs to read
+    const refused = await c.api.call('GET', '/api/v1/admin/backups/not-started');
+    assert.equal(refused.status, 403);
+    await staff.context().close();
+    await b.admin.ok('POST', `/api/v1/admin/servers/${server.id}/unsuspend`, { reason: 'test done' });
   });
 
   test('staff set how long a deleted server\'s backups are kept', async () => {

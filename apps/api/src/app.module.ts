@@ -91,7 +91,7 @@ import { SnapshotExpiry, SnapshotsService } from './snapshots/snapshots.service.
 import { ConsoleRelayService } from './consoles/console-relay.service.js';
 import { AdminBackupStoresController } from './backup-stores/backup-stores.controller.js';
 import { BackupStoresService } from './backup-stores/backup-stores.service.js';
-import { AdminBackupSettingsController, BackupScheduleController } from './backup-policy/backup-schedules.controller.js';
+import { AdminBackupSettingsController, AdminNotStartedBackupsController, BackupScheduleController } from './backup-policy/backup-schedules.controller.js';
 import { BackupSchedulesService } from './backup-policy/backup-schedules.service.js';
 import { BACKUP_ENGINE, BackupPolicyClock, BackupScheduler } from './backup-policy/backup-scheduler.service.js';
 
@@ -180,7 +180,7 @@ class MembersModule {}
 @Module({
   // the engine (ServersModule's BackupsService and runner) behind the scheduler's BACKUP_ENGINE port
   imports: [forwardRef(() => ServersModule)],
-  controllers: [AdminBackupStoresController, BackupScheduleController, AdminBackupSettingsController, TenantBackupsController],
+  controllers: [AdminBackupStoresController, BackupScheduleController, AdminBackupSettingsController, AdminNotStartedBackupsController, TenantBackupsController],
   providers: [TenantBackupsService, BackupStoresService, BackupSchedulesService, BackupPolicyClock, BackupScheduler, BackupsEngineAdapter, { provide: BACKUP_ENGINE, useExisting: BackupsEngineAdapter }],
   exports: [BackupStoresService, BackupSchedulesService, BackupPolicyClock, BackupScheduler] })
 class BackupPolicyModule {}

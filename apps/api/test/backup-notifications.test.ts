@@ -54,6 +54,20 @@ test('a failed backup and a scheduled backup that could not start each reach the
   assert.ok(notStarted.html.includes('bkn-1'), 'the HTML part names the server too');
   // the same window swept again (another replica, the next 30 s) says nothing new
   assert.equal((await scheduler.sweep()).failedToStart, 0);
+  // staff see it (it has no task, so it is not among the failed tasks): the server, its team, the window and the reason
+  const staffToken = await h.login(ADMIN.email, ADMIN.password);
+  const listed = await h.http('GET', '/api/v1/admin/backups/not-started', { token: staffToken });
+  assert.equal(listed.status, 200, JSON.stringify(listed.body));
+  const mine = listed.body.filter((n: { serverId: string }) => n.serverId === id);
+  assert.equal(mine.length, 1, JSON.stringify(listed.body));
+  assert.equal(mine[0].hostname, 'bkn-1');
+  assert.equal(mine[0].tenantId, owner.tenantId);
+  assert.match(mine[0].reason, /The server's location has no enabled backup store/);
+  const schedule = (await h.http('GET', `/api/v1/servers/${id}/backup-schedule`, { token: owner.token })).body;
+  assert.equal(mine[0].windowAt, schedule.lastWindowAt);
+  assert.equal(mine[0].nextWindowAt, schedule.nextWindowAt, 'tried again at the next window');
+  assert.equal(mine[0].nodeId, h.seed.nodeId);
+  assert.equal((await h.http('GET', '/api/v1/admin/backups/not-started', { token: owner.token })).status, 403, 'a customer may not read it');
 
   // 2. a store that is down: the backup runs on the node and fails with the node's reason
   const staff = await h.login(ADMIN.email, ADMIN.password);

@@ -134,6 +134,11 @@ test('scheduler: a backup starts inside the window only, once per window, across
   assert.equal(await lastError(ids[1]!), 'no enabled backup store in this location');
   const shown = await h.http('GET', `/api/v1/servers/${ids[1]}/backup-schedule`, { token: a.token });
   assert.equal(shown.body.lastError, 'no enabled backup store in this location', 'the customer sees why');
+  // ... and staff see it among the scheduled backups that did not start (the other three started: not listed)
+  const staff = await h.login(ADMIN.email, ADMIN.password);
+  const notStarted = async () => ((await h.http('GET', '/api/v1/admin/backups/not-started', { token: staff })).body as { serverId: string; reason: string; windowAt: string }[])
+    .filter((n) => [...ids, weekly, disabled].includes(n.serverId));
+  assert.deepEqual((await notStarted()).map((n) => [n.serverId, n.reason, n.windowAt]), [[ids[1], 'no enabled backup store in this location', '2031-01-09T02:00:00.000Z']]);
   assert.deepEqual(mine(engine.requested).slice(5).sort(), [ids[2], ids[3]].sort());
 
   // the manual backup finishes: server 0 gets its scheduled one in this window; server 1 is not retried in a loop
@@ -148,6 +153,7 @@ test('scheduler: a backup starts inside the window only, once per window, across
   await one.scheduler.sweep();
   assert.ok(mine(engine.requested).slice(8).includes(ids[1]!));
   assert.equal(await lastError(ids[1]!), null);
+  assert.deepEqual(await notStarted(), [], 'started in its next window: no longer listed');
   assert.ok(!engine.requested.includes(disabled));
 });
 

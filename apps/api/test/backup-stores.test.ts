@@ -111,7 +111,16 @@ test('a backup store that holds backups cannot be deleted, only disabled (409)',
      VALUES (gen_random_uuid(), $1, $2, 'held-1', $3, $4, 'ready', 'full', 'manual', 1024, 1024, 10, now())`,
     [owner.tenantId, serverId, store.id, h.seed.nodeId],
   );
-  assert.equal((await h.http('GET', `${base}/${store.id}`, { token: staff })).body.backupCount, 1);
+  // and a failed one: counted (it blocks the delete too) but it holds no bytes
+  await h.ds.query(
+    `INSERT INTO backups (id, tenant_id, server_id, server_name, store_id, node_id, state, kind, trigger, size_bytes, bytes_moved, created_at)
+     VALUES (gen_random_uuid(), $1, $2, 'held-1', $3, $4, 'failed', 'full', 'scheduled', 0, 0, now())`,
+    [owner.tenantId, serverId, store.id, h.seed.nodeId],
+  );
+  const held = (await h.http('GET', `${base}/${store.id}`, { token: staff })).body;
+  assert.deepEqual([held.backupCount, held.readyBackupCount, held.usedBytes], [2, 1, 1024], 'per-store usage: all backups, the ready ones, their bytes');
+  const listed = (await h.http('GET', base, { token: staff })).body.find((s: { id: string }) => s.id === store.id);
+  assert.deepEqual([listed.backupCount, listed.readyBackupCount, listed.usedBytes], [2, 1, 1024], 'the list says the same');
   const refused = await h.http('DELETE', `${base}/${store.id}`, { token: staff });
   assert.equal(refused.status, 409, JSON.stringify(refused.body));
   assert.equal(refused.body.code, 'backup_store_in_use');

@@ -25,6 +25,10 @@ export interface BackupStoreView {
   enabled: boolean;
   /** Backups held there (any state): a store with backups cannot be deleted, only disabled. */
   backupCount: number;
+  /** Of those, the ready ones (restorable). */
+  readyBackupCount: number;
+  /** Bytes the ready backups take on the store (their recorded sizes). */
+  usedBytes: number;
   createdAt: string;
 }
 
@@ -158,4 +162,27 @@ export interface TenantBackupView extends BackupView {
   graceExpiresAt: string | null;
   /** The location of the backup's store: a restore into a new server lands there. */
   locationId: string;
+}
+
+/**
+ * Staff (`GET /admin/backups/not-started`): a live server whose scheduled backup could not start in its last window
+ * (no backup store, the server busy or suspended, ...). Such a window has no task, so it is not among the failed
+ * tasks; the scheduler keeps the reason until the next window is claimed.
+ */
+export interface NotStartedBackupView {
+  serverId: string;
+  hostname: string;
+  /** The server's state now. */
+  serverState: string;
+  tenantId: string;
+  tenantName: string;
+  nodeId: string | null;
+  nodeName: string | null;
+  locationName: string;
+  /** The window that was claimed and could not start a backup (its opening). */
+  windowAt: string;
+  /** When the next window opens: the backup is tried again then. */
+  nextWindowAt: string;
+  /** Why it could not start, as the scheduler was told. */
+  reason: string;
 }

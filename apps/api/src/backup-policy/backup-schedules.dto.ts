@@ -1,5 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { BACKUP_FREQUENCIES, BACKUP_GRACE_DAYS_MAX, BACKUP_INCREMENTAL_CHAIN_MAX, RETENTION_MAX, type BackupFrequency, type BackupScheduleView, type BackupSettingsView, type RetentionPolicy } from '@oblako/contracts';
+import {
+  BACKUP_FREQUENCIES, BACKUP_GRACE_DAYS_MAX, BACKUP_INCREMENTAL_CHAIN_MAX, RETENTION_MAX, type BackupFrequency, type BackupScheduleView, type BackupSettingsView, type NotStartedBackupView,
+  type RetentionPolicy,
+} from '@oblako/contracts';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsObject, Max, Min, ValidateIf, ValidateNested } from 'class-validator';
 
@@ -54,3 +57,17 @@ export class BackupSettingsDto implements BackupSettingsView {
   @apply(whole('incrementalChainMax', 1, BACKUP_INCREMENTAL_CHAIN_MAX)) incrementalChainMax?: number;
 }
 
+
+export class NotStartedBackupDto implements NotStartedBackupView {
+  @ApiProperty({ format: 'uuid' }) serverId: string;
+  @ApiProperty() hostname: string;
+  @ApiProperty({ description: 'The server\'s state now' }) serverState: string;
+  @ApiProperty({ format: 'uuid' }) tenantId: string;
+  @ApiProperty() tenantName: string;
+  @ApiProperty({ nullable: true, type: String, format: 'uuid' }) nodeId: string | null;
+  @ApiProperty({ nullable: true, type: String }) nodeName: string | null;
+  @ApiProperty() locationName: string;
+  @ApiProperty({ format: 'date-time', description: 'The window whose backup could not start (its opening)' }) windowAt: string;
+  @ApiProperty({ format: 'date-time', description: 'The next window: the backup is tried again then' }) nextWindowAt: string;
+  @ApiProperty({ description: 'Why it could not start' }) reason: string;
+}

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
-  BACKUP_GRACE_DAYS_DEFAULT, BACKUP_INCREMENTAL_CHAIN_DEFAULT, BACKUP_INCREMENTAL_CHAIN_MAX, BACKUP_SCHEDULE_DEFAULT, RETENTION_DEFAULT, type BackupFrequency, type BackupScheduleView, type BackupSettingsView, type RetentionPolicy,
+  BACKUP_GRACE_DAYS_DEFAULT, BACKUP_INCREMENTAL_CHAIN_DEFAULT, BACKUP_INCREMENTAL_CHAIN_MAX, BACKUP_SCHEDULE_DEFAULT, RETENTION_DEFAULT, type BackupFrequency, type BackupScheduleView, type BackupSettingsView,
+  type NotStartedBackupView, type RetentionPolicy,
 } from '@oblako/contracts';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
@@ -83,6 +84,30 @@ export class BackupSchedulesService {
       });
       return scheduleView(serverId, row, now);
     });
+  }
+
+  /**
+   * Staff, across tenants: live servers whose enabled schedule claimed its last window and could not start a backup
+   * there (the scheduler's `last_error`, cleared when the next window is claimed or the schedule is saved), newest
+   * window first. A backup that started and then failed has a task and is among the failed tasks instead.
+   */
+  async notStarted(now = new Date()): Promise<NotStartedBackupView[]> {
+    const rows: (ScheduleRow & { hostname: string; server_state: string; tenant_name: string; node_id: string | null; node_name: string | null; location_name: string })[] = await this.ds.query(
+      `SELECT b.*, s.hostname, s.state AS server_state, tn.name AS tenant_name, s.node_id, n.name AS node_name, l.name AS location_name
+         FROM backup_schedules b
+         JOIN servers s ON s.id = b.server_id AND s.tenant_id = b.tenant_id
+         JOIN tenants tn ON tn.id = b.tenant_id
+         JOIN locations l ON l.id = s.location_id
+         LEFT JOIN nodes n ON n.id = s.node_id
+        WHERE b.enabled AND b.last_error IS NOT NULL AND b.last_window_at IS NOT NULL AND s.state <> 'deleted' AND s.deleted_at IS NULL
+        ORDER BY b.last_window_at DESC, b.server_id
+        LIMIT 500`,
+    );
+    return rows.map((r) => ({
+      serverId: r.server_id, hostname: r.hostname, serverState: r.server_state, tenantId: r.tenant_id, tenantName: r.tenant_name,
+      nodeId: r.node_id, nodeName: r.node_name, locationName: r.location_name, windowAt: new Date(r.last_window_at!).toISOString(),
+      nextWindowAt: nextWindowAt(timesOf(r), now, r.last_window_at).toISOString(), reason: r.last_error!,
+    }));
   }
 
   async settings(m: Pick<EntityManager, 'query'> = this.ds): Promise<BackupSettingsView> {

@@ -16,6 +16,8 @@ export class BackupStoreDto implements BackupStoreView {
   @ApiProperty({ example: 'SHA256:3z5I4X1SF9zKeDaFaqfg8vkw9rgz6kDqDQHquVJNkiU' }) hostKeyFingerprint: string;
   @ApiProperty({ description: 'Disabled stores take no new backups; their backups stay restorable' }) enabled: boolean;
   @ApiProperty({ description: 'Backups held on the store: a store with any cannot be deleted, only disabled' }) backupCount: number;
+  @ApiProperty({ description: 'Of those, the ready (restorable) ones' }) readyBackupCount: number;
+  @ApiProperty({ description: 'Bytes the ready backups take on the store (their recorded sizes)' }) usedBytes: number;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
 }
 

@@ -47,14 +47,14 @@ export class BackupStoresService {
 
   async list(): Promise<BackupStoreView[]> {
     const rows = await this.ds.getRepository(BackupStoreEntity).find({ order: { name: 'ASC', id: 'ASC' } });
-    const counts = await this.backupCounts(this.ds.manager);
-    return rows.map((r) => view(r, counts.get(r.id) ?? 0));
+    const usage = await this.usage(this.ds.manager);
+    return rows.map((r) => view(r, usage.get(r.id)));
   }
 
   async get(id: string): Promise<BackupStoreView> {
     const row = await this.ds.getRepository(BackupStoreEntity).findOneBy({ id });
     if (!row) throw notFound(id);
-    return view(row, (await this.backupCounts(this.ds.manager, id)).get(id) ?? 0);
+    return view(row, (await this.usage(this.ds.manager, id)).get(id));
   }
 
   async create(actor: Actor, dto: CreateBackupStoreDto): Promise<BackupStoreView> {
@@ -78,7 +78,7 @@ export class BackupStoresService {
         tenantId: null, actorUserId: actor.userId, actorKind: 'staff', action: 'backup_store.create', targetType: 'backup_store', targetId: row.id, ip: actor.ip,
         details: { name: row.name, locationId: row.locationId, host, port, username: row.username, basePath, hostKeyFingerprint: key.fingerprint, enabled: row.enabled },
       });
-      return view(row, 0);
+      return view(row);
     });
   }
 
@@ -112,7 +112,7 @@ export class BackupStoresService {
         await this.save(m, row);
         await this.audit.record(m, { tenantId: null, actorUserId: actor.userId, actorKind: 'staff', action: 'backup_store.update', targetType: 'backup_store', targetId: id, ip: actor.ip, details: changed });
       }
-      return view(row, (await this.backupCounts(m, id)).get(id) ?? 0);
+      return view(row, (await this.usage(m, id)).get(id));
     });
   }
 
@@ -120,7 +120,7 @@ export class BackupStoresService {
     await this.ds.transaction(async (m) => {
       const row = await m.findOne(BackupStoreEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!row) throw notFound(id);
-      const n = (await this.backupCounts(m, id)).get(id) ?? 0;
+      const n = (await this.usage(m, id)).get(id)?.count ?? 0;
       if (n > 0) throw inUse(n);
       try {
         await m.delete(BackupStoreEntity, { id });
@@ -142,14 +142,16 @@ export class BackupStoresService {
   }
 
   /** Backups per store (the backup engine's `backups` table; none while it does not exist yet). */
-  private async backupCounts(m: Pick<EntityManager, 'query'>, id?: string): Promise<Map<string, number>> {
+  /** Per store: its backups in any state (what blocks a delete) and the bytes its ready ones hold. */
+  private async usage(m: Pick<EntityManager, 'query'>, id?: string): Promise<Map<string, StoreUsage>> {
     const [t]: { present: boolean }[] = await m.query(`SELECT to_regclass('backups') IS NOT NULL AS present`);
     if (!t?.present) return new Map();
-    const rows: { store_id: string; n: number }[] = await m.query(
-      `SELECT store_id, count(*)::int AS n FROM backups WHERE ($1::uuid IS NULL OR store_id = $1) GROUP BY store_id`,
+    const rows: { store_id: string; n: number; ready: number; bytes: string }[] = await m.query(
+      `SELECT store_id, count(*)::int AS n, (count(*) FILTER (WHERE state = 'ready'))::int AS ready, COALESCE(sum(size_bytes) FILTER (WHERE state = 'ready'), 0)::text AS bytes
+         FROM backups WHERE ($1::uuid IS NULL OR store_id = $1) GROUP BY store_id`,
       [id ?? null],
     );
-    return new Map(rows.map((r) => [r.store_id, r.n]));
+    return new Map(rows.map((r) => [r.store_id, { count: r.n, readyCount: r.ready, usedBytes: Number(r.bytes) }]));
   }
 }
 
@@ -157,7 +159,9 @@ const notFound = (id: string) => new BackupStoreError('backup_store_not_found', 
 const inUse = (n: number | null) =>
   new BackupStoreError('backup_store_in_use', `The store holds ${n === null ? '' : `${n} `}backup${n === 1 ? '' : 's'}: it cannot be deleted while they exist. Disable it instead (enabled: false): no new backups go there and its backups stay restorable.`);
 
-export function view(r: BackupStoreEntity, backupCount: number): BackupStoreView {
+interface StoreUsage { count: number; readyCount: number; usedBytes: number }
+
+export function view(r: BackupStoreEntity, usage: StoreUsage = { count: 0, readyCount: 0, usedBytes: 0 }): BackupStoreView {
   let fingerprint = '';
   try {
     fingerprint = pinHostKey(r.hostKey, r.host, r.port).fingerprint;
@@ -166,6 +170,7 @@ export function view(r: BackupStoreEntity, backupCount: number): BackupStoreView
   }
   return {
     id: r.id, locationId: r.locationId, name: r.name, kind: r.kind, host: r.host, port: r.port, username: r.username, basePath: r.basePath,
-    hostKey: r.hostKey, hostKeyFingerprint: fingerprint, enabled: r.enabled, backupCount, createdAt: r.createdAt.toISOString(),
+    hostKey: r.hostKey, hostKeyFingerprint: fingerprint, enabled: r.enabled, backupCount: usage.count, readyBackupCount: usage.readyCount,
+    usedBytes: usage.usedBytes, createdAt: r.createdAt.toISOString(),
   };
 }

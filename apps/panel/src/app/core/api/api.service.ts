@@ -4,6 +4,7 @@ import type {
   BackupStoreView,
   BackupView,
   TenantBackupView,
+  NotStartedBackupView,
   BackupScheduleView,
   BackupSettingsView,
   AdminIsoView,
@@ -524,6 +525,10 @@ export class ApiService {
   /** An order of a new server whose disk is the backup (in the backup's location); answers the new server. */
   restoreBackupToNew(backupId: string, body: RestoreToNewBody, idempotencyKey: string): Promise<ServerView> {
     return this.ok(this.client.POST('/api/v1/backups/{id}/restore-to-new', { params: { path: { id: backupId }, header: { 'Idempotency-Key': idempotencyKey } }, body }));
+  }
+  /** Staff: live servers whose scheduled backup could not start in its last window, with the reason. */
+  notStartedBackups(): Promise<NotStartedBackupView[]> {
+    return this.ok(this.client.GET('/api/v1/admin/backups/not-started')) as Promise<NotStartedBackupView[]>;
   }
   // ---- backups: schedules (customers), settings (staff)
   backupSchedule(id: string): Promise<BackupScheduleView> {

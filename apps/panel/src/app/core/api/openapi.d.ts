@@ -1789,6 +1789,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/backups/not-started": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Live servers whose scheduled backup could not start in its last window, with the reason, across tenants (newest window first, at most 500) */
+        get: operations["AdminNotStartedBackups_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/backups": {
         parameters: {
             query?: never;
@@ -3550,6 +3567,10 @@ export interface components {
             enabled: boolean;
             /** @description Backups held on the store: a store with any cannot be deleted, only disabled */
             backupCount: number;
+            /** @description Of those, the ready (restorable) ones */
+            readyBackupCount: number;
+            /** @description Bytes the ready backups take on the store (their recorded sizes) */
+            usedBytes: number;
             /** Format: date-time */
             createdAt: string;
         };
@@ -3636,6 +3657,32 @@ export interface components {
             deletedServerGraceDays: number;
             /** @description Backups one chain may hold (a full one and its incrementals) before a new full chain starts; 1 = every backup full. Left out: kept as stored (default 7) */
             incrementalChainMax?: number;
+        };
+        NotStartedBackupDto: {
+            /** Format: uuid */
+            serverId: string;
+            hostname: string;
+            /** @description The server's state now */
+            serverState: string;
+            /** Format: uuid */
+            tenantId: string;
+            tenantName: string;
+            /** Format: uuid */
+            nodeId: string | null;
+            nodeName: string | null;
+            locationName: string;
+            /**
+             * Format: date-time
+             * @description The window whose backup could not start (its opening)
+             */
+            windowAt: string;
+            /**
+             * Format: date-time
+             * @description The next window: the backup is tried again then
+             */
+            nextWindowAt: string;
+            /** @description Why it could not start */
+            reason: string;
         };
         TenantBackupDto: {
             /** Format: uuid */
@@ -8278,6 +8325,34 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BackupSettingsDto"];
+                };
+            };
+            /** @description Error (ApiError) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiErrorDto"];
+                };
+            };
+        };
+    };
+    AdminNotStartedBackups_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotStartedBackupDto"][];
                 };
             };
             /** @description Error (ApiError) */

@@ -12,6 +12,7 @@ import { errorMessage } from '../../core/api/api-error';
 import { AnnouncerService } from '../../shared/announcer';
 import { askConfirm } from '../../shared/confirm-dialog';
 import { ErrorBanner } from '../../shared/error-banner';
+import { formatBytes } from '../../shared/format';
 import { LoadState } from '../../shared/load-state';
 import { adminLoadError } from './admin-load';
 
@@ -80,7 +81,7 @@ export function storeDraftProblems(d: StoreDraft, editing: boolean): string[] {
       @if (!loading() && stores().length) {
         <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Backup stores">
           <table class="ob-simple-table" data-testid="backup-stores-table">
-            <thead><tr><th scope="col">Store</th><th scope="col">Location</th><th scope="col">Address</th><th scope="col">Host key</th><th scope="col">Backups</th><th scope="col">State</th><th scope="col"><span class="ob-visually-hidden">Actions</span></th></tr></thead>
+            <thead><tr><th scope="col">Store</th><th scope="col">Location</th><th scope="col">Address</th><th scope="col">Host key</th><th scope="col">Backups</th><th scope="col">Used</th><th scope="col">State</th><th scope="col"><span class="ob-visually-hidden">Actions</span></th></tr></thead>
             <tbody>
               @for (s of stores(); track s.id) {
                 <tr data-testid="backup-store-row" [attr.data-name]="s.name" [attr.data-enabled]="s.enabled">
@@ -88,7 +89,8 @@ export function storeDraftProblems(d: StoreDraft, editing: boolean): string[] {
                   <td>{{ locationName(s.locationId) }}</td>
                   <td class="ob-mono">{{ s.username }}&#64;{{ s.host }}:{{ s.port }}<br />{{ s.basePath }}</td>
                   <td class="ob-mono small fp" [title]="s.hostKey">{{ s.hostKeyFingerprint }}</td>
-                  <td data-testid="backup-store-count">{{ s.backupCount }}</td>
+                  <td data-testid="backup-store-count" [title]="s.readyBackupCount + ' ready, ' + (s.backupCount - s.readyBackupCount) + ' being made, failed or deleting'">{{ s.backupCount }}</td>
+                  <td data-testid="backup-store-used" class="nowrap">{{ bytes(s.usedBytes) }}</td>
                   <td>{{ s.enabled ? 'enabled' : 'disabled' }}</td>
                   <td class="row-actions">
                     <button mat-stroked-button type="button" (click)="openForm(s)" [attr.aria-label]="'Edit ' + s.name" data-testid="backup-store-edit">Edit</button>
@@ -123,7 +125,7 @@ export function storeDraftProblems(d: StoreDraft, editing: boolean): string[] {
         </div>
       }
     </div>`,
-  styles: `.form { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); gap: 8px 12px; margin-bottom: 12px; }
+  styles: `.nowrap { white-space: nowrap; } .form { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); gap: 8px 12px; margin-bottom: 12px; }
     .form > .full { grid-column: 1 / -1; }
     .ob-simple-table { border-collapse: collapse; width: 100%; }
     .ob-simple-table th, .ob-simple-table td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--mat-sys-outline-variant, #ddd); vertical-align: top; }
@@ -149,6 +151,7 @@ export class BackupStoresPage {
   readonly problems = signal<string[]>([]);
   readonly rowError = signal<string | null>(null);
   readonly busy = signal<string | null>(null);
+  readonly bytes = formatBytes;
   d: StoreDraft = { ...EMPTY };
   readonly byLocation = computed(() => new Map(this.locations().map((l) => [l.id, l.name])));
 

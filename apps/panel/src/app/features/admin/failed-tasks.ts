@@ -6,7 +6,7 @@ import { MatDialog } from '@angular/material/dialog';
 import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatSelectModule } from '@angular/material/select';
 import { MatTableModule } from '@angular/material/table';
-import { Permission, SERVER_ACTIONS, type ServerAction, type TaskState } from '@oblako/contracts';
+import { Permission, SERVER_ACTIONS, type NotStartedBackupView, type ServerAction, type TaskState } from '@oblako/contracts';
 import { ApiService, type AdminTaskView } from '../../core/api/api.service';
 import { errorMessage } from '../../core/api/api-error';
 import { AuthService } from '../../core/auth/auth.service';
@@ -18,7 +18,10 @@ import { StateChip } from '../../shared/state-chip';
 import { formatDateTime, humanize } from '../../shared/format';
 import { PagedList } from './paged-list';
 
-/** Failed tasks, the active (stuck?) ones, or only the failed backups (issue 12: their failure is visible to staff). */
+/**
+ * Failed tasks, the active (stuck?) ones, or only the failed backups (issue 12: their failure is visible to staff), with
+ * the scheduled backups that could not start at all above them (those have no task).
+ */
 type Shown = 'failed' | 'active' | 'backups';
 const ACTIVE: readonly TaskState[] = ['queued', 'dispatched', 'running'];
 
@@ -44,6 +47,36 @@ const ACTIVE: readonly TaskState[] = ['queued', 'dispatched', 'running'];
         </mat-form-field>
       </div>
       <ob-error-banner [message]="rowError()" testId="task-action-error" />
+      @if (shown() === 'backups') {
+        <section class="not-started" data-testid="not-started-backups" aria-labelledby="not-started-title">
+          <h2 id="not-started-title">Scheduled backups that did not start</h2>
+          <p class="ob-muted">A window whose backup could not start at all has no task; its server is listed here until its next window is tried.</p>
+          @if (notStartedError()) {
+            <p class="ob-error" role="alert" data-testid="not-started-error">{{ notStartedError() }} <button mat-button type="button" (click)="loadNotStarted()">Try again</button></p>
+          } @else if (notStarted() === null) {
+            <p class="ob-muted" role="status">Loading…</p>
+          } @else if (notStarted()!.length === 0) {
+            <p class="ob-muted" data-testid="not-started-empty">Every scheduled backup started in its last window.</p>
+          } @else {
+            <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Scheduled backups that did not start"><table class="ob-simple-table ob-cards" data-testid="not-started-table">
+              <thead><tr><th scope="col">Window</th><th scope="col">Server · team</th><th scope="col">Node</th><th scope="col">Why it did not start</th><th scope="col">Tried again</th></tr></thead>
+              <tbody>
+                @for (n of notStarted(); track n.serverId) {
+                  <tr data-testid="not-started-row" [attr.data-hostname]="n.hostname" [attr.data-server]="n.serverId">
+                    <td data-label="Window">{{ fmt(n.windowAt) }}</td>
+                    <td data-label="Server · team"><strong class="ob-name" [title]="n.hostname">{{ n.hostname }}</strong> <span class="ob-muted small">({{ humanize(n.serverState) }}, {{ n.locationName }})</span><br />
+                      <span class="ob-muted small ob-name" [title]="n.tenantName">{{ n.tenantName }}</span></td>
+                    <td data-label="Node">@if (n.nodeId) {<a [routerLink]="['/admin/nodes', n.nodeId]">{{ n.nodeName ?? 'a removed node' }}</a>} @else {—}</td>
+                    <td data-label="Why it did not start" class="err ob-wrap" data-testid="not-started-reason">{{ n.reason }}</td>
+                    <td data-label="Tried again">{{ fmt(n.nextWindowAt) }}</td>
+                  </tr>
+                }
+              </tbody>
+            </table></div>
+          }
+          <h2>Backups that started and failed</h2>
+        </section>
+      }
       <ob-load-state [loading]="loading()" [error]="error()" [empty]="!loading() && !error() && items().length === 0" (retry)="load()">
         <p>{{ EMPTY[shown()] }}</p>
       </ob-load-state>
@@ -82,7 +115,9 @@ const ACTIVE: readonly TaskState[] = ['queued', 'dispatched', 'running'];
     </div>`,
   styles: `.err { color: var(--mat-sys-error); max-width: 40ch; } .more { display: flex; justify-content: center; padding: 16px; }
     .small { font: var(--mat-sys-body-small); } .acts { display: flex; flex-wrap: wrap; gap: 6px; }
-    .danger { color: var(--mat-sys-error); } td.mat-mdc-cell { padding-top: 6px; padding-bottom: 6px; }`,
+    .danger { color: var(--mat-sys-error); } td.mat-mdc-cell { padding-top: 6px; padding-bottom: 6px; }
+    .not-started { margin-bottom: 16px; } .ob-simple-table { border-collapse: collapse; width: 100%; }
+    .ob-simple-table th, .ob-simple-table td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--mat-sys-outline-variant, #ddd); vertical-align: top; }`,
 })
 export class FailedTasksPage {
   private readonly api = inject(ApiService);
@@ -113,14 +148,27 @@ export class FailedTasksPage {
   readonly EMPTY: Record<Shown, string> = {
     failed: 'No failed tasks. Everything that was asked of the fleet succeeded.',
     active: 'Nothing is queued or running.',
-    backups: 'No failed backups. (A scheduled backup that could not start at all is on its server\'s schedule and told to its team.)',
+    backups: 'No backup task failed.',
   };
+
+  /** Scheduled windows whose backup never started (shown with the failed backups); null while loading. */
+  readonly notStarted = signal<NotStartedBackupView[] | null>(null);
+  readonly notStartedError = signal<string | null>(null);
 
   constructor() {
     void this.load();
   }
   load(): Promise<void> {
+    if (this.shown() === 'backups') void this.loadNotStarted();
     return this.list.load();
+  }
+  async loadNotStarted(): Promise<void> {
+    this.notStartedError.set(null);
+    try {
+      this.notStarted.set(await this.api.notStartedBackups());
+    } catch (e) {
+      this.notStartedError.set(errorMessage(e));
+    }
   }
   more(): Promise<void> {
     return this.list.more();

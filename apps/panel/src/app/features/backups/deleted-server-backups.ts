@@ -4,16 +4,15 @@ import { MatButtonModule } from '@angular/material/button';
 import { MatDialog } from '@angular/material/dialog';
 import { MatTooltipModule } from '@angular/material/tooltip';
 import { Permission, type TenantBackupView } from '@oblako/contracts';
-import { firstValueFrom } from 'rxjs';
-import { ApiService, type RestoreToNewBody } from '../../core/api/api.service';
+import { ApiService } from '../../core/api/api.service';
 import { errorMessage } from '../../core/api/api-error';
 import { AuthService } from '../../core/auth/auth.service';
 import { askConfirm } from '../../shared/confirm-dialog';
 import { ErrorBanner } from '../../shared/error-banner';
 import { LoadState } from '../../shared/load-state';
 import { StateChip } from '../../shared/state-chip';
-import { formatBytes, formatDateTime, randomId } from '../../shared/format';
-import { RestoreNewDialog, type RestoreNewData } from './restore-new-dialog';
+import { formatBytes, formatDateTime } from '../../shared/format';
+import { restoreIntoNewServer } from './restore-new-dialog';
 
 /**
  * Backups of the team's deleted servers, kept for the provider's grace days (issue 12): which server, when, until
@@ -134,25 +133,8 @@ export class DeletedServerBackupsPage {
 
   async restore(b: TenantBackupView): Promise<void> {
     this.actionError.set(null);
-    let data: RestoreNewData;
     try {
-      const [plans, keys] = await Promise.all([this.api.plans(), this.api.sshKeys()]);
-      data = { backup: b, plans: plans.items, sshKeys: keys.items };
-    } catch (e) {
-      this.actionError.set(errorMessage(e));
-      return;
-    }
-    const body = await firstValueFrom(this.dialog.open<RestoreNewDialog, RestoreNewData, RestoreToNewBody>(RestoreNewDialog, { data, width: '560px', maxWidth: '95vw' }).afterClosed());
-    if (!body) return;
-    this.busy.set(b.id);
-    try {
-      // one key per confirmed dialog: a retried request makes one server at most
-      const server = await this.api.restoreBackupToNew(b.id, body, randomId());
-      if (server.billing?.mode === 'checkout' && server.billing.checkoutUrl) {
-        window.location.assign(server.billing.checkoutUrl);
-        return;
-      }
-      await this.router.navigate(['/servers', server.id], { state: { orderBilling: server.billing ?? null } });
+      await restoreIntoNewServer(this.api, this.dialog, this.router, b, () => this.busy.set(b.id));
     } catch (e) {
       this.actionError.set(errorMessage(e));
     } finally {

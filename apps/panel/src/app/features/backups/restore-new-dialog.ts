@@ -1,21 +1,47 @@
 import { ChangeDetectionStrategy, Component, computed, inject, signal } from '@angular/core';
 import { FormsModule } from '@angular/forms';
+import type { Router } from '@angular/router';
 import { MatButtonModule } from '@angular/material/button';
-import { MAT_DIALOG_DATA, MatDialogModule, MatDialogRef } from '@angular/material/dialog';
-import { hostnameProblem, type PlanView, type SshKeyView, type TenantBackupView } from '@oblako/contracts';
-import type { RestoreToNewBody } from '../../core/api/api.service';
-import { formatBytes, formatDateTime, formatGiB, formatPlanPrice } from '../../shared/format';
+import { MAT_DIALOG_DATA, type MatDialog, MatDialogModule, MatDialogRef } from '@angular/material/dialog';
+import { hostnameProblem, type BackupView, type PlanView, type SshKeyView } from '@oblako/contracts';
+import { firstValueFrom } from 'rxjs';
+import type { ApiService, RestoreToNewBody } from '../../core/api/api.service';
+import { formatBytes, formatDateTime, formatGiB, formatPlanPrice, randomId } from '../../shared/format';
 import { RootPasswordField } from '../../shared/root-password-field';
 import { rootPasswordProblem } from '../../shared/root-password';
 
+/**
+ * The backup a new server is restored from: a live server's (its page) or a deleted one's. `locationId` is sent when
+ * known (a deleted server's backup names its store's); left out, the API places the server in the store's location.
+ */
+export type RestorableBackup = Pick<BackupView, 'id' | 'serverName' | 'createdAt' | 'virtualSizeBytes'> & { locationId?: string; locationName?: string };
+
 export interface RestoreNewData {
-  backup: TenantBackupView;
+  backup: RestorableBackup;
   plans: PlanView[];
   sshKeys: SshKeyView[];
 }
 
+/**
+ * "Restore into a new server", wherever it is offered: load the plans and keys, ask (the dialog), post the order with
+ * one Idempotency-Key per confirmed dialog, then follow the checkout (billing on) or open the new server's page.
+ * Resolves false when the person cancelled; throws the API's refusal (the caller shows it).
+ */
+export async function restoreIntoNewServer(api: ApiService, dialog: MatDialog, router: Router, backup: RestorableBackup, started?: () => void): Promise<boolean> {
+  const [plans, keys] = await Promise.all([api.plans(), api.sshKeys()]);
+  const data: RestoreNewData = { backup, plans: plans.items, sshKeys: keys.items };
+  const body = await firstValueFrom(dialog.open<RestoreNewDialog, RestoreNewData, RestoreToNewBody>(RestoreNewDialog, { data, width: '560px', maxWidth: '95vw' }).afterClosed());
+  if (!body) return false;
+  started?.();
+  // one key per confirmed dialog: a retried request makes one server at most
+  const server = await api.restoreBackupToNew(backup.id, body, randomId());
+  if (server.billing?.mode === 'checkout' && server.billing.checkoutUrl) window.location.assign(server.billing.checkoutUrl);
+  else await router.navigate(['/servers', server.id], { state: { orderBilling: server.billing ?? null } });
+  return true;
+}
+
 /** Why a plan cannot take the backup ('' when it can): its disk must hold the disk the backup was taken of. */
-export function planTooSmall(plan: Pick<PlanView, 'diskGiB'>, backup: Pick<TenantBackupView, 'virtualSizeBytes'>): string {
+export function planTooSmall(plan: Pick<PlanView, 'diskGiB'>, backup: Pick<BackupView, 'virtualSizeBytes'>): string {
   return plan.diskGiB * 1024 ** 3 < backup.virtualSizeBytes ? `its ${formatGiB(plan.diskGiB)} disk is smaller than the backup's ${formatBytes(backup.virtualSizeBytes)}` : '';
 }
 
@@ -29,7 +55,7 @@ export function planTooSmall(plan: Pick<PlanView, 'diskGiB'>, backup: Pick<Tenan
     <form (ngSubmit)="submit()" data-testid="restore-new-form">
       <mat-dialog-content>
         <p>A new server is ordered whose disk is the backup of <strong>{{ data.backup.serverName }}</strong> from {{ fmt(data.backup.createdAt) }}
-          ({{ size(data.backup.virtualSizeBytes) }} disk). It gets new addresses; its price is the plan's.</p>
+          ({{ size(data.backup.virtualSizeBytes) }} disk)@if (data.backup.locationName) {, in {{ data.backup.locationName }}, where the backup is kept}. It gets new addresses; its price is the plan's.</p>
         <p><label>Host name <input name="hostname" [ngModel]="hostname()" (ngModelChange)="hostname.set($event)" maxlength="253" required data-testid="restore-new-hostname" /></label></p>
         <fieldset>
           <legend>Plan</legend>
@@ -95,7 +121,8 @@ export class RestoreNewDialog {
   submit(): void {
     this.shown.set(true);
     if (this.problem()) return;
-    const body: RestoreToNewBody = { hostname: this.hostname().trim(), planId: this.planId(), locationId: this.data.backup.locationId, sshKeyIds: [...this.keys()] };
+    const body: RestoreToNewBody = { hostname: this.hostname().trim(), planId: this.planId(), sshKeyIds: [...this.keys()] };
+    if (this.data.backup.locationId) body.locationId = this.data.backup.locationId;
     if (this.password()) body.rootPassword = this.password();
     this.ref.close(body);
   }

@@ -1,16 +1,18 @@
-import { ChangeDetectionStrategy, Component, computed, effect, inject, input, output, signal, untracked } from '@angular/core';
+import { ChangeDetectionStrategy, Component, computed, inject, input, output } from '@angular/core';
 import { MatButtonModule } from '@angular/material/button';
 import { MatDialog } from '@angular/material/dialog';
+import { Router } from '@angular/router';
 import { MatTooltipModule } from '@angular/material/tooltip';
 import { planOperation, type BackupView, type ServerView } from '@oblako/contracts';
 import { ApiService } from '../../core/api/api.service';
 import { ApiRequestError, errorMessage } from '../../core/api/api-error';
 import { AnnouncerService } from '../../shared/announcer';
-import { askConfirm } from '../../shared/confirm-dialog';
 import { ErrorBanner } from '../../shared/error-banner';
 import { StateChip } from '../../shared/state-chip';
 import { formatBytes, formatDateTime, formatDuration } from '../../shared/format';
+import { restoreIntoNewServer } from '../backups/restore-new-dialog';
 import { BackupScheduleForm } from './backup-schedule-form';
+import { ServerTaskList } from './server-task-list';
 
 /** What a refused "Back up now" means for the person who pressed it. */
 export function backupErrorText(e: unknown, location: string): string {
@@ -22,7 +24,7 @@ export function backupErrorText(e: unknown, location: string): string {
 
 /**
  * The Backups section of a server: its backups (newest first) with size, duration, checksum and why a failed one
- * failed; "Back up now", restore in place and delete, each a task the page follows like any other (the server is
+ * failed; "Back up now", restore in place, restore into a new server and delete, each a task the page follows like any other (the server is
  * backing_up or restoring meanwhile); and the schedule and retention policy.
  */
 @Component({
@@ -48,12 +50,13 @@ export function backupErrorText(e: unknown, location: string): string {
       } @else if (backups().length) {
         <div class="ob-table-wrap" tabindex="0" role="region" aria-label="Backup list">
           <table class="ob-simple-table" data-testid="backup-list">
-            <thead><tr><th scope="col">Created</th><th scope="col">Trigger</th><th scope="col">State</th><th scope="col">Size</th><th scope="col">Took</th><th scope="col">SHA-256</th><th scope="col"><span class="ob-visually-hidden">Actions</span></th></tr></thead>
+            <thead><tr><th scope="col">Created</th><th scope="col">Trigger</th><th scope="col">Kind</th><th scope="col">State</th><th scope="col">Size</th><th scope="col">Took</th><th scope="col">SHA-256</th><th scope="col"><span class="ob-visually-hidden">Actions</span></th></tr></thead>
             <tbody>
               @for (b of backups(); track b.id) {
-                <tr data-testid="backup-row" [attr.data-id]="b.id" [attr.data-state]="b.state" [attr.data-trigger]="b.trigger">
+                <tr data-testid="backup-row" [attr.data-id]="b.id" [attr.data-state]="b.state" [attr.data-trigger]="b.trigger" [attr.data-kind]="b.kind">
                   <td data-label="Created">{{ fmt(b.createdAt) }}</td>
                   <td data-label="Trigger">{{ b.trigger }}</td>
+                  <td data-label="Kind" data-testid="backup-kind">{{ b.kind }}</td>
                   <td data-label="State"><ob-state-chip [state]="b.state" />
                     @if (b.state === 'failed') {<div class="bad" data-testid="backup-failure">{{ b.error ?? 'No reason was recorded.' }}@if (b.trigger === 'scheduled') { It is tried again at the next window.}</div>}</td>
                   <td data-label="Size" class="nowrap" data-testid="backup-size">{{ b.state === 'ready' ? bytes(b.sizeBytes) : '—' }}</td>
@@ -63,6 +66,9 @@ export function backupErrorText(e: unknown, location: string): string {
                     @if (canWrite()) {
                       <span [matTooltip]="restoreWhy(b)" [matTooltipDisabled]="!restoreWhy(b)">
                         <button mat-stroked-button type="button" [disabled]="!!restoreWhy(b) || busy()" (click)="restore(b)" data-testid="backup-restore">Restore</button>
+                      </span>
+                      <span [matTooltip]="restoreNewWhy(b)" [matTooltipDisabled]="!restoreNewWhy(b)">
+                        <button mat-stroked-button type="button" [disabled]="!!restoreNewWhy(b) || busy()" (click)="restoreToNew(b)" data-testid="backup-restore-new">Restore into a new server</button>
                       </span>
                       <span [matTooltip]="deleteWhy(b)" [matTooltipDisabled]="!deleteWhy(b)">
                         <button mat-stroked-button type="button" class="danger" [disabled]="!!deleteWhy(b) || busy()" (click)="remove(b)" data-testid="backup-delete">Delete</button>
@@ -92,6 +98,7 @@ export class ServerBackups {
   private readonly api = inject(ApiService);
   private readonly dialog = inject(MatDialog);
   private readonly announcer = inject(AnnouncerService);
+  private readonly router = inject(Router);
   readonly server = input.required<ServerView>();
   readonly canWrite = input(false);
   /** Another task holds the server. */
@@ -99,34 +106,34 @@ export class ServerBackups {
   /** A backup task was started (with the server the API answered, when it gave one): the page follows it. */
   readonly changed = output<ServerView | null>();
 
-  readonly backups = signal<BackupView[]>([]);
-  readonly loaded = signal(false);
-  readonly busy = signal(false);
-  readonly error = signal<string | null>(null);
+  private readonly list = new ServerTaskList<BackupView>({
+    server: this.server, load: (id) => this.api.backups(id), changed: (s) => this.changed.emit(s),
+    errorText: (e) => backupErrorText(e, this.server().location.name),
+  });
+  readonly backups = this.list.items;
+  readonly loaded = this.list.loaded;
+  readonly busy = this.list.busy;
+  readonly error = this.list.error;
   /** Why "Back up now" cannot start now ('' when it can). */
   readonly why = computed(() => this.planWhy('backup_create'));
   readonly fmt = formatDateTime;
   readonly bytes = formatBytes;
   readonly duration = formatDuration;
 
-  constructor() {
-    // reload whenever the server's state or task changes (a backup becomes ready or failed when its task ends)
-    effect(() => {
-      const s = this.server();
-      void s.state;
-      void s.currentTask?.state;
-      untracked(() => void this.reload());
-    });
-  }
-
   private planWhy(op: 'backup_create' | 'backup_restore' | 'backup_delete'): string {
     const plan = planOperation(this.server().state, op, this.taskActive());
     return plan.ok ? '' : plan.reason;
   }
 
+  /** In place: a finished backup, and the server able to take the restore now. */
   restoreWhy(b: BackupView): string {
-    if (b.state !== 'ready') return b.state === 'failed' ? 'A failed backup cannot be restored.' : 'Only a finished backup can be restored.';
-    return this.planWhy('backup_restore');
+    return this.restoreNewWhy(b) || this.planWhy('backup_restore');
+  }
+
+  /** Into a new server: any finished backup, whatever this server is doing (it is not touched). */
+  restoreNewWhy(b: BackupView): string {
+    if (b.state === 'ready') return '';
+    return b.state === 'failed' ? 'A failed backup cannot be restored.' : 'Only a finished backup can be restored.';
   }
 
   deleteWhy(b: BackupView): string {
@@ -134,56 +141,47 @@ export class ServerBackups {
     return this.planWhy('backup_delete');
   }
 
-  async reload(): Promise<void> {
-    try {
-      this.backups.set(await this.api.backups(this.server().id));
-      this.loaded.set(true);
-    } catch (e) {
-      this.error.set(errorMessage(e));
-    }
+  reload(): Promise<void> {
+    return this.list.reload();
   }
 
-  async backUpNow(): Promise<void> {
-    await this.call(async () => {
+  backUpNow(): Promise<void> {
+    return this.list.run(async () => {
       await this.api.createBackup(this.server().id);
       this.announcer.say(`A backup of ${this.server().hostname} has started.`);
-      this.changed.emit(null);
+      return null;
     });
   }
 
-  async restore(b: BackupView): Promise<void> {
+  restore(b: BackupView): Promise<void> {
     const s = this.server();
-    const ok = await askConfirm(this.dialog, {
+    return this.list.run(() => this.api.restoreBackup(s.id, b.id), {
       title: `Restore ${s.hostname} from the backup of ${this.fmt(b.createdAt)}?`,
       message: `${s.hostname} is stopped and its disk is replaced by this backup: everything written since ${this.fmt(b.createdAt)} is lost. `
         + 'Its addresses, name and settings stay; the backup\'s checksum is checked before anything is replaced'
         + (s.state === 'running' ? ', and the server is started again afterwards.' : '. It stays stopped afterwards.'),
       confirmLabel: 'Stop and restore', danger: true,
     });
-    if (!ok) return;
-    await this.call(async () => this.changed.emit(await this.api.restoreBackup(s.id, b.id)));
   }
 
-  async remove(b: BackupView): Promise<void> {
-    const ok = await askConfirm(this.dialog, {
+  /** An order of a new server whose disk is this backup, in this server's location; this server is not changed. */
+  async restoreToNew(b: BackupView): Promise<void> {
+    const s = this.server();
+    this.error.set(null);
+    try {
+      await restoreIntoNewServer(this.api, this.dialog, this.router, { ...b, locationName: s.location.name }, () => this.busy.set(true));
+    } catch (e) {
+      this.error.set(backupErrorText(e, s.location.name));
+    } finally {
+      this.busy.set(false);
+    }
+  }
+
+  remove(b: BackupView): Promise<void> {
+    return this.list.run(() => this.api.deleteBackup(this.server().id, b.id), {
       title: `Delete the backup of ${this.fmt(b.createdAt)}?`,
       message: b.state === 'failed' ? 'The failed backup is removed from the list (and whatever it left on the store).' : 'The backup is removed from the backup store; it cannot be restored any more. The server is not changed.',
       confirmLabel: 'Delete backup', danger: true,
     });
-    if (!ok) return;
-    await this.call(async () => this.changed.emit(await this.api.deleteBackup(this.server().id, b.id)));
-  }
-
-  private async call(fn: () => Promise<void>): Promise<void> {
-    this.busy.set(true);
-    this.error.set(null);
-    try {
-      await fn();
-      await this.reload();
-    } catch (e) {
-      this.error.set(backupErrorText(e, this.server().location.name));
-    } finally {
-      this.busy.set(false);
-    }
   }
 }

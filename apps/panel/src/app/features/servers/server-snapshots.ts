@@ -1,14 +1,11 @@
-import { ChangeDetectionStrategy, Component, computed, effect, inject, input, output, signal, untracked } from '@angular/core';
+import { ChangeDetectionStrategy, Component, computed, inject, input, output, signal } from '@angular/core';
 import { MatButtonModule } from '@angular/material/button';
-import { MatDialog } from '@angular/material/dialog';
 import { MatTooltipModule } from '@angular/material/tooltip';
 import { planOperation, type ServerView, type SnapshotView } from '@oblako/contracts';
-import { firstValueFrom } from 'rxjs';
 import { ApiService } from '../../core/api/api.service';
-import { errorMessage } from '../../core/api/api-error';
-import { ConfirmDialog, type ConfirmData } from '../../shared/confirm-dialog';
 import { ErrorBanner } from '../../shared/error-banner';
 import { formatDateTime } from '../../shared/format';
+import { ServerTaskList } from './server-task-list';
 
 /** The Snapshots tab of a server: its snapshots, take one (named, optional expiry), revert to one, delete one. */
 @Component({
@@ -72,7 +69,6 @@ import { formatDateTime } from '../../shared/format';
 })
 export class ServerSnapshots {
   private readonly api = inject(ApiService);
-  private readonly dialog = inject(MatDialog);
   readonly server = input.required<ServerView>();
   readonly canWrite = input(false);
   /** Another task holds the server. */
@@ -80,11 +76,14 @@ export class ServerSnapshots {
   /** A snapshot task was started: the page follows the server's state. */
   readonly changed = output<ServerView | null>();
 
-  readonly snapshots = signal<SnapshotView[]>([]);
+  private readonly list = new ServerTaskList<SnapshotView>({
+    server: this.server, load: (id) => this.api.snapshots(id), changed: (s) => this.changed.emit(s),
+  });
+  readonly snapshots = this.list.items;
+  readonly busy = this.list.busy;
+  readonly error = this.list.error;
   readonly name = signal('');
   readonly expiry = signal('');
-  readonly busy = signal(false);
-  readonly error = signal<string | null>(null);
   /** Why snapshot operations cannot start now ('' when they can). */
   readonly why = computed(() => {
     const plan = planOperation(this.server().state, 'snapshot_create', this.taskActive());
@@ -92,22 +91,8 @@ export class ServerSnapshots {
   });
   readonly formatDateTime = formatDateTime;
 
-  constructor() {
-    // reload whenever the server's state or task changes (a snapshot becomes ready when its task ends)
-    effect(() => {
-      const s = this.server();
-      void s.state;
-      void s.currentTask?.state;
-      untracked(() => void this.reload());
-    });
-  }
-
-  async reload(): Promise<void> {
-    try {
-      this.snapshots.set(await this.api.snapshots(this.server().id));
-    } catch (e) {
-      this.error.set(errorMessage(e));
-    }
+  reload(): Promise<void> {
+    return this.list.reload();
   }
 
   size(bytes: number): string {
@@ -118,44 +103,25 @@ export class ServerSnapshots {
   async take(): Promise<void> {
     const name = this.name().trim();
     if (!name) return;
-    await this.call(async () => {
+    await this.list.run(async () => {
       await this.api.createSnapshot(this.server().id, name, this.expiry() ? Number(this.expiry()) : undefined);
       this.name.set('');
-      this.changed.emit(null);
+      return null;
     });
   }
 
-  async revert(s: SnapshotView): Promise<void> {
-    const data: ConfirmData = {
+  revert(s: SnapshotView): Promise<void> {
+    return this.list.run(() => this.api.revertSnapshot(this.server().id, s.id), {
       title: `Revert to “${s.name}”?`,
       message: s.withMemory
         ? 'The server goes back to the moment of the snapshot, memory included: everything written since is lost.'
         : 'The disk goes back to the moment of the snapshot: everything written since is lost.',
       confirmLabel: 'Revert', danger: true,
-    };
-    if (!(await this.confirm(data))) return;
-    await this.call(async () => this.changed.emit(await this.api.revertSnapshot(this.server().id, s.id)));
+    });
   }
 
-  async remove(s: SnapshotView): Promise<void> {
-    if (!(await this.confirm({ title: `Delete “${s.name}”?`, message: 'The server keeps its disk as it is now; the snapshot cannot be reverted to any more.', confirmLabel: 'Delete', danger: true }))) return;
-    await this.call(async () => this.changed.emit(await this.api.deleteSnapshot(this.server().id, s.id)));
-  }
-
-  private confirm(data: ConfirmData): Promise<boolean | undefined> {
-    return firstValueFrom(this.dialog.open<ConfirmDialog, ConfirmData, boolean>(ConfirmDialog, { data, width: '440px', maxWidth: '95vw' }).afterClosed());
-  }
-
-  private async call(fn: () => Promise<void>): Promise<void> {
-    this.busy.set(true);
-    this.error.set(null);
-    try {
-      await fn();
-      await this.reload();
-    } catch (e) {
-      this.error.set(errorMessage(e));
-    } finally {
-      this.busy.set(false);
-    }
+  remove(s: SnapshotView): Promise<void> {
+    return this.list.run(() => this.api.deleteSnapshot(this.server().id, s.id),
+      { title: `Delete “${s.name}”?`, message: 'The server keeps its disk as it is now; the snapshot cannot be reverted to any more.', confirmLabel: 'Delete', danger: true });
   }
 }
