@@ -90,7 +90,8 @@ export function backupErrorText(e: unknown, location: string): string {
     .bad { color: var(--mat-sys-error); max-width: 48ch; margin-top: 4px; }
     .ob-simple-table { border-collapse: collapse; width: 100%; }
     .ob-simple-table th, .ob-simple-table td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--mat-sys-outline-variant, #ddd); vertical-align: top; }
-    .row-actions { white-space: nowrap; display: flex; gap: 6px; }
+    /* four actions wrap in the row rather than push the table sideways */
+    .row-actions { white-space: nowrap; display: flex; flex-wrap: wrap; gap: 6px; }
     .nowrap { white-space: nowrap; }
   `,
 })
