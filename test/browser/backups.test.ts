@@ -9,7 +9,7 @@ import pg from 'pg';
 import type { Page } from 'playwright-core';
 import type { ServerView } from '@oblako/contracts';
 import { ApiClient } from '@oblako/devstack';
-import { waitFor } from '@oblako/testing';
+import { uniqueName, waitFor } from '@oblako/testing';
 import { waitForState } from '../e2e/support.js';
 import { byTestId, CUSTOMER_PASSWORD, logIn, newPage, registerCustomer, shot, staffPage, startBrowserE2E, type BrowserE2E } from './support.js';
 
@@ -295,7 +295,7 @@ describe('backups', () => {
   });
 
   test('a live server\'s backup restores into a new server from the server page: a plan that holds the disk, a login, the API\'s refusal shown; the server itself is untouched', async () => {
-    const c = await customer('bknew');
+    const c = await registerCustomer(b, 'bknew', { uniqueTenant: true });
     const server = await runningServer(c.api, 'live-web-1');
     const storeName = uniqueName('bknew-store');
     const store = await b.admin.ok<{ id: string }>('POST', '/api/v1/admin/backup-stores', {
@@ -320,7 +320,7 @@ describe('backups', () => {
       await db.end();
     }
     const page = await newPage(b);
-    await logIn(page, c.email, PASSWORD);
+    await logIn(page, c.email, CUSTOMER_PASSWORD);
     await page.goto(`/servers/${server.id}`);
     const ready = backupRow(page, 'ready');
     await ready.waitFor();
@@ -372,7 +372,7 @@ describe('backups', () => {
     await page.context().close();
 
     // staff see what the store holds: both backups counted, the ready one's 2 GiB used
-    const staff = await staffPage();
+    const staff = await staffPage(b);
     await staff.goto('/admin/backup-stores');
     const storeRow = staff.locator(`[data-testid="backup-store-row"][data-name="${storeName}"]`);
     await storeRow.waitFor();
@@ -383,7 +383,7 @@ describe('backups', () => {
   });
 
   test('staff see the scheduled backups that did not start in their last window, with the reason, next to the failed backups', async () => {
-    const c = await customer('bkns');
+    const c = await registerCustomer(b, 'bkns', { uniqueTenant: true });
     const server = await runningServer(c.api, 'nostart-web-1');
     // a window open now; the server is held by staff (suspended), so the scheduler cannot start its backup
     await c.api.ok('PUT', `/api/v1/servers/${server.id}/backup-schedule`, {
@@ -395,7 +395,7 @@ describe('backups', () => {
     const reason = await waitFor('the window claimed and refused', async () => (await c.api.ok<{ lastError: string | null }>('GET', `/api/v1/servers/${server.id}/backup-schedule`)).lastError ?? undefined, { timeoutMs: 75_000 });
     assert.match(reason, /suspended/);
 
-    const staff = await staffPage();
+    const staff = await staffPage(b);
     await staff.goto('/admin/tasks');
     await byTestId(staff, 'failed-tasks-page').waitFor();
     assert.equal(await byTestId(staff, 'not-started-backups').count(), 0, 'not with all failed tasks');
@@ -416,10 +416,10 @@ describe('backups', () => {
   });
 
   test('the server page\'s Snapshots: Take wants a name; a snapshot runs as a task and the list is read again when it ends (gone when the node refuses it; ready, with Revert asking first, when it succeeds)', async () => {
-    const c = await customer('snapui');
+    const c = await registerCustomer(b, 'snapui', { uniqueTenant: true });
     const server = await runningServer(c.api, 'snapui-web-1');
     const page = await newPage(b);
-    await logIn(page, c.email, PASSWORD);
+    await logIn(page, c.email, CUSTOMER_PASSWORD);
     await page.goto(`/servers/${server.id}`);
     await byTestId(page, 'snapshots-empty').waitFor();
     assert.equal(await byTestId(page, 'snapshot-take').isDisabled(), true, 'no name, no snapshot');
