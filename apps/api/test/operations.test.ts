@@ -75,7 +75,7 @@ test('pause and resume: a customer pauses a running server and resumes it; the n
 
 test('an event kind nobody handles is logged, counted and terminated, not acknowledged in silence', async () => {
   const handlers = h.api.app.get(NodeEventHandlers);
-  assert.deepEqual(handlers.kinds, ['backup.store_deleted', 'domain.state', 'image.state', 'orphan.report', 'task.progress', 'task.result', 'usage', 'wire.refused']);
+  assert.deepEqual(handlers.kinds, ['backup.store_deleted', 'domain.state', 'image.progress', 'image.state', 'orphan.report', 'task.progress', 'task.result', 'usage', 'wire.refused']);
   const before = handlers.unhandledByKind['usage.sample'] ?? 0;
   await node.publish(h.seed.nodeId, 'usage.sample', { v: WIRE_VERSION, nodeId: h.seed.nodeId, serverId: randomUUID(), cpuNs: 1, at: Date.now() });
   await waitFor('the unhandled kind to be counted', () => ((handlers.unhandledByKind['usage.sample'] ?? 0) === before + 1 ? true : undefined), { timeoutMs: 5000, intervalMs: 10 });
