@@ -429,14 +429,23 @@ describe('backups', () => {
     // node (libvirt's test driver, reached by virsh in another process) cannot snapshot, so the row goes again
     const task = page.locator('[data-testid="task-row"][data-op="snapshot_create"]');
     await task.first().waitFor({ timeout: 30_000 });
-    await page.locator('[data-testid="task-row"][data-op="snapshot_create"]:is([data-state="failed"], [data-state="succeeded"])').first().waitFor({ timeout: 60_000 });
-    const ended = await task.first().getAttribute('data-state');
+    // the outcome is the API's (the task as it ended), and the panel's row must come to say the same: reading the
+    // first row's attribute once sent this test down the success branch with no snapshot in the API (1 of the
+    // fresh-clone suite)
+    type TaskRow = { id: string; op: string; state: string; error?: string | null };
+    const apiTask = await waitFor('the snapshot task to end', async () => {
+      const t = (await c.api.ok<TaskRow[]>('GET', `/api/v1/servers/${server.id}/tasks`)).find((x) => x.op === 'snapshot_create');
+      return t && (t.state === 'failed' || t.state === 'succeeded') ? t : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 200 });
+    const ended = apiTask.state;
+    await page.locator(`[data-testid="task-row"][data-op="snapshot_create"][data-state="${ended}"]`).first().waitFor({ timeout: 15_000 });
     const snaps = await c.api.ok<{ name: string; state: string }[]>('GET', `/api/v1/servers/${server.id}/snapshots`);
+    const why = `task ${JSON.stringify(apiTask)}, snapshots ${JSON.stringify(snaps)}`;
     if (ended === 'failed') {
-      assert.deepEqual(snaps, [], 'a refused snapshot leaves no row');
+      assert.deepEqual(snaps, [], `a refused snapshot leaves no row (${why})`);
       await byTestId(page, 'snapshots-empty').waitFor({ timeout: 15_000 });
     } else {
-      assert.deepEqual(snaps.map((x) => [x.name, x.state]), [['before-upgrade', 'ready']]);
+      assert.deepEqual(snaps.map((x) => [x.name, x.state]), [['before-upgrade', 'ready']], why);
       await page.locator('[data-testid="snapshot-row"][data-name="before-upgrade"][data-state="ready"]').waitFor({ timeout: 15_000 });
       // revert asks first; cancelled, nothing starts
       await page.locator('[data-testid="snapshot-row"][data-name="before-upgrade"] [data-testid="snapshot-revert"]').click();
