@@ -1,6 +1,5 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -8,7 +7,7 @@ import { natsServerList, subjects, type ServerView } from '@oblako/contracts';
 import type { ApiClient, ManagedProcess } from '@oblako/devstack';
 import { waitFor } from '@oblako/testing';
 import { newCustomer, startE2E, waitForState, type E2E } from './support.js';
-import { catalogue, fleetCounts, HeartbeatWatch, startLibvirtTestHost, type LibvirtTestHost } from './fleet-support.js';
+import { catalogue, domainsOn, fleetCounts, HeartbeatWatch, signalIfAlive, startLibvirtTestHost, type LibvirtTestHost } from './fleet-support.js';
 
 /**
  * A daemon restarted before its node is marked offline (issue 9): the daemon is SIGKILLed while it holds a create
@@ -49,7 +48,7 @@ before(async () => {
   order = await catalogue(customer);
 });
 after(async () => {
-  if (host?.libvirtdPid) signal(host.libvirtdPid, 'SIGCONT');
+  if (host?.libvirtdPid) signalIfAlive(host.libvirtdPid, 'SIGCONT');
   console.log(timings.join('\n'));
   await watch?.close();
   await db?.end();
@@ -57,17 +56,7 @@ after(async () => {
   await host?.stop();
 });
 
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // already gone
-  }
-}
 
-function domainsOn(h: LibvirtTestHost): string[] {
-  return execFileSync('virsh', ['-q', '-c', h.uri, 'list', '--all', '--name'], { encoding: 'utf8' }).split('\n').map((s) => s.trim()).filter(Boolean);
-}
 
 async function nodeRow(): Promise<{ state: string; daemon_instance: string | null }> {
   return (await db.query<{ state: string; daemon_instance: string | null }>('SELECT state, daemon_instance FROM nodes WHERE id = $1', [nodeId])).rows[0]!;
@@ -76,7 +65,7 @@ async function nodeRow(): Promise<{ state: string; daemon_instance: string | nul
 describe('a daemon restarted within the offline threshold gets its commands at once, not after the ack wait', () => {
   test('SIGKILL mid-create, a new daemon at once: the create finishes on the same node as the same attempt in seconds', async () => {
     const firstInstance = (await waitFor('the first daemon instance recorded', async () => (await nodeRow()).daemon_instance ?? undefined, { timeoutMs: 30_000, intervalMs: 100 }));
-    signal(host.libvirtdPid, 'SIGSTOP');
+    signalIfAlive(host.libvirtdPid, 'SIGSTOP');
     let server: ServerView;
     let killedAt: number;
     try {
@@ -89,7 +78,7 @@ describe('a daemon restarted within the offline threshold gets its commands at o
       await daemon.exited;
       killedAt = Date.now();
     } finally {
-      signal(host.libvirtdPid, 'SIGCONT');
+      signalIfAlive(host.libvirtdPid, 'SIGCONT');
     }
     daemon = await e.stack.startDaemon(nodeId, { LIBVIRT_URI: host.uri }, `daemon-restart-${Date.now() % 100000}`);
     const startedAt = Date.now();

@@ -1,6 +1,5 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -8,7 +7,7 @@ import { natsServerList, subjects, type ServerView } from '@oblako/contracts';
 import type { ApiClient, ManagedProcess } from '@oblako/devstack';
 import { waitFor } from '@oblako/testing';
 import { newCustomer, startE2E, waitForState, type E2E } from './support.js';
-import { catalogue, fleetCounts, HeartbeatWatch, startLibvirtTestHost, type LibvirtTestHost } from './fleet-support.js';
+import { catalogue, domainsOn, fleetCounts, HeartbeatWatch, signalIfAlive, startLibvirtTestHost, type LibvirtTestHost } from './fleet-support.js';
 
 /**
  * The dead node (issue 9): a create is in the hands of node A's daemon (it reported its first step, and its libvirt
@@ -66,7 +65,7 @@ before(async () => {
   order = await catalogue(customer);
 });
 after(async () => {
-  if (libvirtdA) signal(libvirtdA, 'SIGCONT');
+  if (libvirtdA) signalIfAlive(libvirtdA, 'SIGCONT');
   if (daemonA && daemonA.child.exitCode === null) daemonA.child.kill('SIGCONT');
   console.log(timings.join('\n'));
   await watch?.close();
@@ -75,18 +74,7 @@ after(async () => {
   for (const h of hosts) await h.stop();
 });
 
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // already gone
-  }
-}
 
-/** The domains the host's libvirt holds (all, running or not), as virsh lists them. */
-function domainsOn(h: LibvirtTestHost): string[] {
-  return execFileSync('virsh', ['-q', '-c', h.uri, 'list', '--all', '--name'], { encoding: 'utf8' }).split('\n').map((s) => s.trim()).filter(Boolean);
-}
 
 async function usedVcpus(nodeId: string): Promise<number> {
   const r = await db.query<{ used_vcpus: number }>('SELECT used_vcpus FROM nodes WHERE id = $1', [nodeId]);
@@ -102,7 +90,7 @@ async function nodeState(nodeId: string): Promise<string> {
  * (it now waits on libvirt), then `kill` the daemon (freeze or SIGKILL it) and thaw libvirtd.
  */
 async function orderIntoDyingDaemon(label: string, kill: () => Promise<void>): Promise<{ server: ServerView; t0: number }> {
-  signal(libvirtdA, 'SIGSTOP');
+  signalIfAlive(libvirtdA, 'SIGSTOP');
   let server: ServerView;
   try {
     server = await customer.ok<ServerView>('POST', '/api/v1/servers', order(label));
@@ -113,7 +101,7 @@ async function orderIntoDyingDaemon(label: string, kill: () => Promise<void>): P
     }, { timeoutMs: 30_000, intervalMs: 50 });
     await kill();
   } finally {
-    signal(libvirtdA, 'SIGCONT');
+    signalIfAlive(libvirtdA, 'SIGCONT');
   }
   return { server, t0: Date.now() };
 }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import { HeartbeatSchema, natsServerList, subjects, type NodeRegistrationView, type ServerView } from '@oblako/contracts';
@@ -200,7 +201,6 @@ export async function startLibvirtTestHost(name: string): Promise<LibvirtTestHos
   }, { timeoutMs: 20_000, intervalMs: 100 });
   const holder = spawn('virsh', ['-q', '-c', uri], { stdio: ['pipe', 'ignore', 'ignore'] });
   // the test driver starts with a sample domain "test"; remove it so the node holds only what it is given
-  const { execFileSync } = await import('node:child_process');
   await waitFor('the test driver via libvirtd', () => {
     execFileSync('virsh', ['-q', '-c', uri, 'list', '--all'], { stdio: 'ignore' });
     return true;
@@ -230,4 +230,18 @@ export async function startLibvirtTestHost(name: string): Promise<LibvirtTestHos
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Sends a signal to a process that may already be gone (then nothing happens). */
+export function signalIfAlive(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+/** The domains the host's libvirt holds (all, running or not), as virsh lists them. */
+export function domainsOn(h: LibvirtTestHost): string[] {
+  return execFileSync('virsh', ['-q', '-c', h.uri, 'list', '--all', '--name'], { encoding: 'utf8' }).split('\n').map((s) => s.trim()).filter(Boolean);
 }
